@@ -1,0 +1,293 @@
+// The `artifacts` command line: commander wiring over the library in src/index.ts. The
+// library is imported lazily so that `--help` and `--version` load nothing heavy.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type * as Lib from '../index.js';
+import { faultHookFromEnv } from './fault.js';
+import { paint, renderFindingsGithub, renderFindingsHuman, summaryLine, type OutputOptions } from './render.js';
+
+type LibT = typeof Lib;
+
+interface GlobalOpts {
+  root?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  lockTimeout?: string;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+class Exit {
+  constructor(readonly code: number) {}
+}
+
+interface Ctx {
+  lib: LibT;
+  out: OutputOptions;
+  g: GlobalOpts;
+  print(s: string): void;
+  /** stdout with --json: exactly one document. */
+  emit(doc: Record<string, unknown>): void;
+  repo(): Promise<Lib.Repo>;
+}
+
+function outputOptions(g: GlobalOpts): OutputOptions {
+  const color = g.color !== false && !process.env.NO_COLOR && process.stdout.isTTY === true;
+  return { json: !!g.json, quiet: !!g.quiet, verbose: !!g.verbose, color };
+}
+
+function lockTimeout(g: GlobalOpts): number | undefined {
+  if (g.lockTimeout === undefined) return undefined;
+  const n = Number(g.lockTimeout);
+  if (!Number.isFinite(n) || n < 0) throw new CommanderError(2, 'artifacts.usage', `--lock-timeout must be a number of milliseconds, got "${g.lockTimeout}"`);
+  return n;
+}
+
+/** Run one command: build the context, map results and errors to output and exit codes. */
+function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<number>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const g = cmd.optsWithGlobals() as GlobalOpts;
+    const out = outputOptions(g);
+    const lib = await import('../index.js');
+    let repoP: Promise<Lib.Repo> | undefined;
+    const ctx: Ctx = {
+      lib,
+      out,
+      g,
+      print: (s) => {
+        if (!out.json && !out.quiet) process.stdout.write(s);
+      },
+      emit: (doc) => process.stdout.write(`${JSON.stringify({ command, ...doc }, null, 2)}\n`),
+      repo: () =>
+        (repoP ??= lib.openRepo({
+          cwd: process.cwd(),
+          root: g.root,
+          lockTimeoutMs: lockTimeout(g),
+          faultHook: faultHookFromEnv(process.env.ARTIFACTS_FAULT_INJECT),
+        })),
+    };
+    let code: number;
+    try {
+      code = await fn(ctx, ...(args.slice(0, -1) as never[]));
+    } catch (e) {
+      code = reportError(ctx, command, e);
+    }
+    throw new Exit(code);
+  };
+}
+
+function reportError(ctx: Ctx, command: string, e: unknown): number {
+  const { lib, out } = ctx;
+  if (e instanceof CommanderError) {
+    if (out.json) ctx.emit({ ok: false, error: { code: 'USAGE', message: e.message, hint: lib.CATALOGUE.USAGE.hint } });
+    else process.stderr.write(`artifacts: ${e.message}\n`);
+    return 2;
+  }
+  if (lib.isArtifactsError(e)) {
+    // Findings decide the exit code when there are any (integrity beats plain findings).
+    const exit = (e.findings.length > 0 ? lib.exitCodeFor(e.findings) : 0) || e.exitCode;
+    if (out.json) {
+      ctx.emit({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, exit }, findings: e.findings });
+    } else {
+      if (e.findings.length > 0) process.stderr.write(renderFindingsHuman(out, e.findings));
+      process.stderr.write(`${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
+      if (e.findings.length === 0) process.stderr.write(`  hint: ${e.hint}\n`);
+    }
+    return exit;
+  }
+  const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  if (out.json) {
+    ctx.emit({ ok: false, error: { code: 'INTERNAL', message: String((e as Error)?.message ?? e), hint: lib.CATALOGUE.INTERNAL.hint, exit: 70 } });
+  }
+  process.stderr.write(`artifacts: internal error in "${command}" (this is a bug; please report it with the command and this output)\n${msg}\n`);
+  return 70;
+}
+
+/** Print findings (human or JSON) and return the exit code they imply. */
+function report(ctx: Ctx, findings: Lib.Finding[], okText: string, data: Record<string, unknown> = {}): number {
+  const code = ctx.lib.exitCodeFor(findings);
+  if (ctx.out.json) {
+    ctx.emit({ ok: code === 0, ...data, findings });
+  } else if (!ctx.out.quiet || code !== 0) {
+    process.stdout.write(renderFindingsHuman(ctx.out, findings));
+    process.stdout.write(summaryLine(ctx.out, findings, okText));
+  }
+  return code;
+}
+
+function writeSummary(ctx: Ctx, what: string, r: Lib.WriteResult & { count?: number }): number {
+  if (ctx.out.json) {
+    ctx.emit({ ok: true, ...r });
+    return 0;
+  }
+  if (r.recovered.replayed.length > 0) ctx.print(`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);
+  const parts = [`${r.added.length} added`, `${r.updated.length} updated`, `${r.removed.length} removed`];
+  if (r.count !== undefined) parts.unshift(`${r.count} artifacts`);
+  ctx.print(`${what}: ${parts.join(', ')}${r.changed ? '' : ' (index unchanged)'}\n`);
+  if (ctx.out.verbose) {
+    for (const p of r.added) ctx.print(`  + ${p}\n`);
+    for (const p of r.updated) ctx.print(`  ~ ${p}\n`);
+    for (const p of r.removed) ctx.print(`  - ${p}\n`);
+  }
+  ctx.print(`index_digest ${r.after}\n`);
+  return 0;
+}
+
+function example(cmd: Command, ...lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('artifacts')
+    .description('Validate, route, index, hydrate, promote and roll back generated artifacts in a git repository.')
+    .version(VERSION, '-V, --version')
+    .option('--root <dir>', 'repository root (default: nearest artifacts.config.yaml, else the git top level)')
+    .option('--json', 'print exactly one JSON document on stdout')
+    .option('-q, --quiet', 'print only problems')
+    .option('-v, --verbose', 'print more detail')
+    .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
+    .option('--lock-timeout <ms>', 'how long to wait for the index lock (default 10000)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  example(program, 'artifacts init', 'artifacts index rebuild', 'artifacts validate --format github');
+
+  example(
+    program.command('init').description('create artifacts.config.yaml, a routing stub and .gitignore entries (never overwrites)'),
+    'artifacts init',
+  ).action(
+    action('init', async (ctx) => {
+      const repo = await ctx.repo();
+      const r = await ctx.lib.initRepo(repo.root);
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else {
+        for (const f of r.created) ctx.print(`created ${f}\n`);
+        for (const f of r.kept) ctx.print(`kept existing ${f}\n`);
+        if (r.gitignore.length) ctx.print(`.gitignore: added ${r.gitignore.join(', ')}\n`);
+      }
+      return 0;
+    }),
+  );
+
+  example(
+    program
+      .command('validate')
+      .description('run every pre-merge check: schemas, routing conflicts, index freshness')
+      .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'github']).default('human')),
+    'artifacts validate',
+    'artifacts validate --format github',
+  ).action(
+    action('validate', async (ctx, opts: { format: string }) => {
+      const repo = await ctx.repo();
+      const r = await ctx.lib.validateRepo(repo);
+      if (opts.format === 'github') {
+        process.stdout.write(renderFindingsGithub(r.findings));
+        return ctx.lib.exitCodeFor(r.findings);
+      }
+      if (opts.format === 'json') ctx.out.json = true;
+      return report(ctx, r.findings, `${r.artifacts} artifacts valid; routing and index are consistent`, { artifacts: r.artifacts, checks: r.checks });
+    }),
+  );
+
+  const index = program.command('index').description('maintain artifacts_index.json');
+  example(index.command('add').description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)').argument('<paths...>'), 'artifacts index add docs/plans/fwk-001/plan-x.md', 'artifacts index add docs/').action(
+    action('index add', async (ctx, paths: string[]) => writeSummary(ctx, 'index add', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs)))),
+  );
+  example(index.command('update').description('as add, but every path must already be indexed').argument('<paths...>'), 'artifacts index update docs/plans/fwk-001/plan-x.md').action(
+    action('index update', async (ctx, paths: string[]) => writeSummary(ctx, 'index update', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs), { update: true }))),
+  );
+  example(index.command('remove').description('remove entries by id@version or path').argument('<refs...>'), 'artifacts index remove plan-x@1.2.0').action(
+    action('index remove', async (ctx, refs: string[]) => {
+      const repo = await ctx.repo();
+      const mapped = refs.map((r) => (r.includes('@') && !r.includes('/') ? r : relToRoot(repo.root, r)));
+      return writeSummary(ctx, 'index remove', await ctx.lib.indexRemove(repo, mapped));
+    }),
+  );
+  example(index.command('rebuild').description('rescan the whole tree and write the index (deterministic)').option('--no-cache', 'ignore the stat cache and re-read every file'), 'artifacts index rebuild').action(
+    action('index rebuild', async (ctx, opts: { cache: boolean }) => writeSummary(ctx, 'index rebuild', await ctx.lib.indexRebuild(await ctx.repo(), { useCache: opts.cache }))),
+  );
+  example(index.command('verify').description('compare the index with the tree; exit 1 on drift, 4 on corruption'), 'artifacts index verify', 'artifacts index verify --json').action(
+    action('index verify', async (ctx) => {
+      const r = await ctx.lib.indexVerify(await ctx.repo());
+      return report(ctx, r.findings, `index matches the tree (${r.indexed} artifacts)`, { indexed: r.indexed, scanned: r.scanned, index_digest: r.index_digest });
+    }),
+  );
+  example(index.command('recover').description('finish (or with --discard, drop) an interrupted transaction').option('--discard', 'drop the journal instead of replaying it'), 'artifacts index recover').action(
+    action('index recover', async (ctx, opts: { discard?: boolean }) => {
+      const r = await ctx.lib.recoverIndex(await ctx.repo(), { discard: !!opts.discard });
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else ctx.print(r.replayed.length ? `replayed ${r.replayed.length} transaction(s)\n` : `nothing to recover${r.discardedTailBytes ? ` (discarded a torn tail of ${r.discardedTailBytes} bytes)` : ''}\n`);
+      return 0;
+    }),
+  );
+
+  const route = example(
+    program.command('route').description('artifact routing: print the canonical path of a file, or check | table | fix').argument('[file]', 'an artifact file'),
+    'artifacts route docs/plans/x.md',
+    'artifacts route check',
+  ).action(
+    action('route', async (ctx, file: string | undefined) => {
+      if (!file) throw new CommanderError(2, 'artifacts.usage', 'route: give a file, or one of: check, table, fix');
+      const r = await ctx.lib.canonicalPathOf(await ctx.repo(), abs(file));
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else process.stdout.write(`${r.canonical}\n`);
+      return 0;
+    }),
+  );
+  example(route.command('check').description('report every routing conflict (exit 1 if any)'), 'artifacts route check').action(
+    action('route check', async (ctx) => {
+      const r = await ctx.lib.routeCheck(await ctx.repo());
+      return report(ctx, r.findings, `${r.routes} routes, ${r.commands} commands, ${r.artifacts} artifacts: no conflicts`, { routes: r.routes, commands: r.commands, artifacts: r.artifacts });
+    }),
+  );
+  example(route.command('table').description('print the routes as a Markdown table'), 'artifacts route table').action(
+    action('route table', async (ctx) => {
+      const routing = await ctx.lib.repoRouting(await ctx.repo());
+      if (ctx.out.json) ctx.emit({ ok: true, routes: routing.routes.map((r) => ({ kind: r.kind, path: r.path, directory: ctx.lib.routeDirectory(r.path) })) });
+      else process.stdout.write(ctx.lib.routeTable(routing));
+      return 0;
+    }),
+  );
+  example(route.command('fix').description('move misrouted artifacts to their canonical paths (git mv when tracked; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
+    action('route fix', async (ctx, opts: { dryRun?: boolean }) => {
+      const repo = await ctx.repo();
+      const plan = await ctx.lib.planRouteFix(repo);
+      if (!opts.dryRun) await ctx.lib.applyRouteFix(repo, plan.moves);
+      if (ctx.out.json) ctx.emit({ ok: plan.findings.length === 0, dry_run: !!opts.dryRun, moves: plan.moves, findings: plan.findings });
+      else {
+        for (const m of plan.moves) ctx.print(`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);
+        if (plan.moves.length === 0) ctx.print('every artifact is at its canonical path\n');
+        process.stdout.write(renderFindingsHuman(ctx.out, plan.findings));
+      }
+      return ctx.lib.exitCodeFor(plan.findings);
+    }),
+  );
+  return program;
+}
+
+function abs(p: string): string {
+  return p.startsWith('/') ? p : `${process.cwd()}/${p}`;
+}
+
+function relToRoot(root: string, p: string): string {
+  const a = abs(p);
+  return a.startsWith(`${root}/`) ? a.slice(root.length + 1) : p;
+}
+
+/** Entry point used by bin/artifacts.js; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof Exit) return e.code;
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw e;
+  }
+}

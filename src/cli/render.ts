@@ -1,0 +1,61 @@
+// Rendering for the CLI: human text (coloured only on a TTY), JSON, GitHub annotations.
+import type { Finding } from '../index.js';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+}
+
+const C = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
+
+export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
+  return o.color ? `\u001b[${C[c]}m${s}\u001b[0m` : s;
+}
+
+function where(f: Finding): string {
+  if (!f.path) return '';
+  return `${f.path}${f.line !== undefined ? `:${f.line}${f.column !== undefined ? `:${f.column}` : ''}` : ''}: `;
+}
+
+/** Human findings, grouped by file, with hints. */
+export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding[]): string {
+  const lines: string[] = [];
+  for (const f of findings) {
+    const sev = f.severity === 'error' ? paint(o, 'red', 'error') : paint(o, 'yellow', f.severity);
+    lines.push(`${where(f)}${sev} ${paint(o, 'bold', f.code)}: ${f.message}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
+    if (f.hint) lines.push(`  ${paint(o, 'dim', `hint: ${f.hint}`)}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+export function summaryLine(o: OutputOptions, findings: readonly Finding[], okText: string): string {
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  if (errors === 0 && warnings === 0) return `${paint(o, 'green', '✓')} ${okText}\n`;
+  return `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`;
+}
+
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+function escapeProp(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** GitHub Actions workflow commands, one per finding. */
+export function renderFindingsGithub(findings: readonly Finding[]): string {
+  return findings
+    .map((f) => {
+      const level = f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warning' : 'notice';
+      const props = [
+        f.path ? `file=${escapeProp(f.path)}` : undefined,
+        f.line !== undefined ? `line=${f.line}` : undefined,
+        f.column !== undefined ? `col=${f.column}` : undefined,
+        `title=${escapeProp(f.code)}`,
+      ].filter(Boolean);
+      return `::${level} ${props.join(',')}::${escapeData(f.message + (f.hint ? ` (hint: ${f.hint})` : ''))}\n`;
+    })
+    .join('');
+}

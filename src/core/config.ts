@@ -1,0 +1,153 @@
+// Repository discovery and artifacts.config.yaml (SPEC §2, §9).
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ArtifactsError, finding, type Finding } from './errors.js';
+import type { DigestAlgorithm } from './hash/digest.js';
+import { parseSafeYaml } from './metadata/safe-yaml.js';
+import { CONFIG_SCHEMA_FILE, compileSchemaFile, schemaFindings } from './metadata/schema.js';
+
+const execFileP = promisify(execFile);
+
+export const CONFIG_FILE = 'artifacts.config.yaml';
+export const INDEX_FILE = 'artifacts_index.json';
+export const STATE_DIR = '.artifacts';
+
+export interface RetentionPolicy {
+  keep_last?: number;
+  keep_within?: string;
+}
+
+export interface ArtifactsConfig {
+  digest_algorithm: DigestAlgorithm;
+  routing: string;
+  command_routing: string;
+  schemas: string;
+  frameworks: string;
+  include: string[];
+  exclude: string[];
+  retention: Record<string, RetentionPolicy>;
+}
+
+export const DEFAULT_CONFIG: ArtifactsConfig = {
+  digest_algorithm: 'sha256',
+  routing: 'artifact_routing.mdc',
+  command_routing: 'routing_matrix.json',
+  schemas: 'schemas',
+  frameworks: 'frameworks',
+  include: ['**/*'],
+  exclude: ['node_modules/**', 'dist/**'],
+  retention: {},
+};
+
+const KNOWN_KEYS = Object.keys(DEFAULT_CONFIG);
+
+function levenshtein(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+/** The closest known word, for "did you mean" hints. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 2)) ? best : undefined;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Find the repository root: explicit --root, else nearest ancestor with the config file,
+ * else the git top level, else the start directory. */
+export async function discoverRoot(startDir: string, explicitRoot?: string): Promise<string> {
+  if (explicitRoot) {
+    const r = resolve(startDir, explicitRoot);
+    if (!(await exists(r))) throw new ArtifactsError('USAGE', `--root ${explicitRoot}: no such directory`);
+    return r;
+  }
+  let dir = resolve(startDir);
+  for (;;) {
+    if (await exists(join(dir, CONFIG_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  try {
+    const { stdout } = await execFileP('git', ['rev-parse', '--show-toplevel'], { cwd: startDir });
+    const top = stdout.trim();
+    if (top) return top;
+  } catch {
+    // not a git work tree
+  }
+  return resolve(startDir);
+}
+
+/** Load and validate artifacts.config.yaml; defaults when absent. */
+export async function loadConfig(root: string): Promise<{ config: ArtifactsConfig; present: boolean }> {
+  const file = join(root, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_CONFIG }, present: false };
+    throw new ArtifactsError('CONFIG_INVALID', `cannot read ${CONFIG_FILE}: ${(e as Error).message}`);
+  }
+  const parsed = parseSafeYaml(text, { path: CONFIG_FILE });
+  const findings: Finding[] = [...parsed.findings];
+  let value = parsed.value ?? {};
+  if (findings.length === 0) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      findings.push(finding('CONFIG_INVALID', 'the config must be a mapping of settings', { path: CONFIG_FILE }));
+      value = {};
+    } else {
+      for (const key of Object.keys(value)) {
+        if (!KNOWN_KEYS.includes(key)) {
+          const near = nearest(key, KNOWN_KEYS);
+          const loc = parsed.locate(`/${key}`);
+          findings.push(
+            finding('CONFIG_INVALID', `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, {
+              path: CONFIG_FILE,
+              ...(loc ?? {}),
+              pointer: `/${key}`,
+              hint: near ? `Rename "${key}" to "${near}".` : `Known keys: ${KNOWN_KEYS.join(', ')}.`,
+            }),
+          );
+        }
+      }
+      const validate = await compileSchemaFile(CONFIG_SCHEMA_FILE);
+      if (!validate(value)) {
+        const errs = (validate.errors ?? []).filter((e) => e.keyword !== 'additionalProperties' || e.instancePath !== '');
+        for (const f of schemaFindings(errs, { path: CONFIG_FILE, locate: parsed.locate, schemaName: 'config schema' })) {
+          findings.push({ ...f, code: 'CONFIG_INVALID' });
+        }
+      }
+    }
+  }
+  if (findings.length > 0) {
+    throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings });
+  }
+  return { config: { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) }, present: true };
+}

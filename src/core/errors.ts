@@ -1,0 +1,144 @@
+// The error and finding catalogue. Codes are a public contract: they are never renamed or
+// deleted (deprecate instead), and each carries a one-line hint and the exit code it maps to.
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Exit codes of SPEC §10. */
+export const EXIT = {
+  OK: 0,
+  FINDINGS: 1,
+  USAGE: 2,
+  LOCK: 3,
+  INTEGRITY: 4,
+  INTERNAL: 70,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface CatalogueEntry {
+  readonly title: string;
+  readonly hint: string;
+  readonly exit: ExitCode;
+}
+
+export const CATALOGUE = {
+  // metadata
+  METADATA_PARSE: { title: 'Metadata is not valid YAML/JSON', hint: 'Fix the syntax at the reported line and column.', exit: EXIT.FINDINGS },
+  METADATA_TOO_LARGE: { title: 'Metadata block exceeds 64 KiB', hint: 'Move bulky content into the artifact body; metadata is limited to 64 KiB.', exit: EXIT.FINDINGS },
+  METADATA_NOT_MAPPING: { title: 'Metadata is not a mapping', hint: 'Front matter and sidecars must hold a YAML/JSON object (key: value pairs).', exit: EXIT.FINDINGS },
+  METADATA_DUPLICATE_KEY: { title: 'Duplicate key in metadata', hint: 'Remove or rename one of the duplicated keys.', exit: EXIT.FINDINGS },
+  METADATA_ALIAS: { title: 'YAML anchors and aliases are not allowed', hint: 'Write the value out in full; anchors (&a) and aliases (*a) are refused for safety.', exit: EXIT.FINDINGS },
+  METADATA_TAG: { title: 'Custom YAML tags are not allowed', hint: 'Remove the !tag; only plain YAML 1.2 core values are accepted.', exit: EXIT.FINDINGS },
+  METADATA_FORBIDDEN_KEY: { title: 'Forbidden key in metadata', hint: 'Keys such as __proto__, constructor and prototype are refused; rename the key.', exit: EXIT.FINDINGS },
+  FRONT_MATTER_LANGUAGE: { title: 'Front matter language is not YAML', hint: 'Use a plain `---` opener; executable front matter such as ---js is never evaluated.', exit: EXIT.FINDINGS },
+  FRONT_MATTER_UNTERMINATED: { title: 'Front matter has no closing ---', hint: 'Add a line holding only --- after the metadata.', exit: EXIT.FINDINGS },
+  INVALID_UTF8: { title: 'File is not valid UTF-8', hint: 'Re-encode the file as UTF-8.', exit: EXIT.FINDINGS },
+  SCHEMA_VIOLATION: { title: 'Metadata does not match its schema', hint: 'Correct the field named by the JSON pointer.', exit: EXIT.FINDINGS },
+  VERSION_NOT_STRING: { title: 'version must be a string', hint: 'Quote the version, e.g. version: "1.10"; unquoted it is read as the number 1.1.', exit: EXIT.FINDINGS },
+  INVALID_ID: { title: 'Invalid identifier', hint: 'Use letters, digits, _ . - (starting with a letter or digit), at most 128 characters, not a reserved device name.', exit: EXIT.FINDINGS },
+  CHECKSUM_MISMATCH: { title: 'Body does not match the declared checksum', hint: 'Update `checksum` to the body digest, or remove the field.', exit: EXIT.FINDINGS },
+  CHECKSUM_INVALID: { title: 'Checksum field is malformed or uses an unknown algorithm', hint: 'Write it as sha256:<64 hex> or blake3:<64 hex>.', exit: EXIT.FINDINGS },
+  KIND_SCHEMA_INVALID: { title: 'A per-kind schema could not be compiled', hint: 'Fix the JSON Schema file named in the message.', exit: EXIT.USAGE },
+  SIDECAR_ORPHAN: { title: 'Sidecar describes a missing file', hint: 'Restore the described file or delete the sidecar.', exit: EXIT.FINDINGS },
+  DUPLICATE_VERSION: { title: 'Two files claim the same id@version', hint: 'Give one of them a new version or a different id.', exit: EXIT.FINDINGS },
+  VERSION_IMMUTABLE: { title: 'An approved version changed', hint: 'Approved versions are immutable: bump `version` and keep the old file, or restore its content.', exit: EXIT.FINDINGS },
+  SYMLINK_OUTSIDE_ROOT: { title: 'Symlink points outside the repository', hint: 'Replace the symlink with a regular file inside the repository.', exit: EXIT.FINDINGS },
+  PATH_UNSAFE: { title: 'Path is outside the repository or unsafe', hint: 'Use a path inside the repository root without `..` segments.', exit: EXIT.USAGE },
+  // routing
+  ROUTE_DUPLICATE_KIND: { title: 'One kind has several routes', hint: 'Keep exactly one route per kind in artifact_routing.mdc.', exit: EXIT.FINDINGS },
+  ROUTE_OVERLAP: { title: 'Route directories overlap', hint: 'Give each kind its own directory that is not nested in another kind\'s.', exit: EXIT.FINDINGS },
+  ROUTE_CASE_COLLISION: { title: 'Route paths differ only by case', hint: 'Rename one route; case-only differences break on macOS and Windows.', exit: EXIT.FINDINGS },
+  ROUTE_INVALID_PATH: { title: 'Route template is invalid', hint: 'Use a relative path with / separators, no `..`, and only {id} {version} {framework} {kind} {ext}.', exit: EXIT.FINDINGS },
+  COMMAND_DRIFT: { title: 'A command writes a kind outside its route', hint: 'Point the command\'s `writes` at the kind\'s route directory, or change the route.', exit: EXIT.FINDINGS },
+  COMMAND_COLLISION: { title: 'A command writes into another kind\'s directory', hint: 'Make the command write into its own kind\'s route directory.', exit: EXIT.FINDINGS },
+  UNROUTED_KIND: { title: 'Artifact kind has no route', hint: 'Add a route for this kind to artifact_routing.mdc.', exit: EXIT.FINDINGS },
+  ROUTE_MISMATCH: { title: 'Artifact is not at its canonical path', hint: 'Run `artifacts route fix` to move it, or fix its metadata.', exit: EXIT.FINDINGS },
+  ROUTE_TARGET_EXISTS: { title: 'Canonical path is already taken', hint: 'Move or remove the file at the canonical path first; route fix never overwrites.', exit: EXIT.FINDINGS },
+  ROUTING_INVALID: { title: 'Routing file is invalid', hint: 'Fix artifact_routing.mdc / routing_matrix.json as described.', exit: EXIT.USAGE },
+  // index
+  INDEX_MISSING_FILE: { title: 'Indexed file is missing', hint: 'Restore the file, or run `artifacts index remove` / `index rebuild`.', exit: EXIT.FINDINGS },
+  INDEX_STALE_ENTRY: { title: 'Indexed artifact changed on disk', hint: 'Run `artifacts index update <path>` (or `index rebuild`).', exit: EXIT.FINDINGS },
+  INDEX_UNINDEXED: { title: 'Artifact is not in the index', hint: 'Run `artifacts index add <path>` (or `index rebuild`).', exit: EXIT.FINDINGS },
+  INDEX_NOT_FOUND: { title: 'The index does not exist yet', hint: 'Run `artifacts index rebuild` to create it.', exit: EXIT.FINDINGS },
+  INDEX_NOT_INDEXED: { title: 'Path or id@version is not in the index', hint: 'Use `artifacts index add` for new artifacts; check the spelling.', exit: EXIT.FINDINGS },
+  INDEX_CORRUPT: { title: 'The index is corrupt', hint: 'Restore artifacts_index.json from git, or run `artifacts index rebuild`.', exit: EXIT.INTEGRITY },
+  INDEX_DIGEST_MISMATCH: { title: 'index_digest does not match the index content', hint: 'The index was edited by hand or damaged: run `artifacts index rebuild`.', exit: EXIT.INTEGRITY },
+  JOURNAL_PENDING: { title: 'An interrupted transaction is pending', hint: 'Run `artifacts index recover` (any writing command also recovers first).', exit: EXIT.FINDINGS },
+  JOURNAL_CORRUPT: { title: 'The journal is corrupt', hint: 'A record before the last one is damaged; inspect .artifacts/journal, then `artifacts index recover --discard` and `index rebuild`.', exit: EXIT.INTEGRITY },
+  JOURNAL_MISMATCH: { title: 'Journal does not apply to the index', hint: 'The index changed outside the tool during a transaction; run `artifacts index recover --discard` then `index rebuild`.', exit: EXIT.INTEGRITY },
+  SYMLINK_REFUSED: { title: 'Refusing to write through a symlink', hint: 'Replace the symlink with a regular file; the tool never writes through symlinks.', exit: EXIT.INTEGRITY },
+  LOCK_TIMEOUT: { title: 'Could not take the index lock in time', hint: 'Another artifacts process is writing; retry, or raise --lock-timeout.', exit: EXIT.LOCK },
+  LOCK_COMPROMISED: { title: 'The index lock was taken over during the write', hint: 'The write was aborted before it changed anything; retry the command.', exit: EXIT.LOCK },
+  IO_ERROR: { title: 'A file system operation failed', hint: 'Check permissions and free space, then retry; the old state was kept.', exit: EXIT.INTEGRITY },
+  // config and usage
+  CONFIG_INVALID: { title: 'artifacts.config.yaml is invalid', hint: 'Fix the reported key; unknown keys are refused.', exit: EXIT.USAGE },
+  USAGE: { title: 'Invalid command usage', hint: 'See `artifacts <command> --help`.', exit: EXIT.USAGE },
+  INTERNAL: { title: 'Internal error', hint: 'This is a bug in artifacts: please report it with the command and its output.', exit: EXIT.INTERNAL },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+/** A problem found while checking: the unit of every report (SPEC §10). */
+export interface Finding {
+  code: ErrorCode;
+  severity: Severity;
+  message: string;
+  path?: string;
+  line?: number;
+  column?: number;
+  pointer?: string;
+  hint?: string;
+}
+
+export function finding(
+  code: ErrorCode,
+  message: string,
+  extra: Omit<Finding, 'code' | 'message' | 'severity'> & { severity?: Severity } = {},
+): Finding {
+  const { severity = 'error', ...rest } = extra;
+  const f: Finding = { code, severity, message, ...rest };
+  if (f.hint === undefined) f.hint = CATALOGUE[code].hint;
+  return f;
+}
+
+/** The one error type of the library: a stable code, a hint, structured details. */
+export class ArtifactsError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly exitCode: ExitCode;
+  readonly findings: Finding[];
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; findings?: Finding[]; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ArtifactsError';
+    this.code = code;
+    this.hint = opts.hint ?? CATALOGUE[code].hint;
+    this.exitCode = CATALOGUE[code].exit;
+    this.findings = opts.findings ?? [];
+    this.details = opts.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, hint: this.hint, exit: this.exitCode, ...(this.findings.length ? { findings: this.findings } : {}), ...(Object.keys(this.details).length ? { details: this.details } : {}) };
+  }
+}
+
+export function isArtifactsError(e: unknown): e is ArtifactsError {
+  return e instanceof ArtifactsError;
+}
+
+/** Highest-priority exit code for a set of findings (integrity beats plain findings). */
+export function exitCodeFor(findings: readonly Finding[]): ExitCode {
+  let code: ExitCode = EXIT.OK;
+  for (const f of findings) {
+    if (f.severity !== 'error') continue;
+    const e = CATALOGUE[f.code].exit;
+    if (e === EXIT.INTEGRITY) return EXIT.INTEGRITY;
+    if (e > code) code = e;
+  }
+  return code;
+}

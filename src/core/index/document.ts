@@ -1,0 +1,84 @@
+// The index document (SPEC §5): deterministic bytes — keys sorted, entries sorted by id,
+// version, path, two-space indentation, final newline — and its `index_digest`.
+import { canonicalJson } from '../canonical-json.js';
+import { ArtifactsError } from '../errors.js';
+import { DIGEST_ALGORITHMS, sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import { compareBytes } from '../paths.js';
+
+export const INDEX_FORMAT = 'artifacts-index/1';
+
+export interface IndexDocument {
+  format: typeof INDEX_FORMAT;
+  digest_algorithm: DigestAlgorithm;
+  artifacts: IndexEntry[];
+  index_digest: string;
+}
+
+export function compareEntries(a: IndexEntry, b: IndexEntry): number {
+  return compareBytes(a.id, b.id) || compareBytes(a.version, b.version) || compareBytes(a.path, b.path);
+}
+
+function sortKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeysDeep);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort(compareBytes)) out[k] = sortKeysDeep((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+/** `index_digest`: SHA-256 of the RFC 8785 form of the document without the field. */
+export function computeIndexDigest(doc: Omit<IndexDocument, 'index_digest'>): string {
+  const { format, digest_algorithm, artifacts } = doc;
+  return `sha256:${sha256Hex(canonicalJson({ format, digest_algorithm, artifacts }))}`;
+}
+
+/** Build a complete document from entries (sorted here; callers need not sort). */
+export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly IndexEntry[]): IndexDocument {
+  const artifacts = [...entries].sort(compareEntries).map((e) => sortKeysDeep(e) as IndexEntry);
+  const base = { format: INDEX_FORMAT, digest_algorithm: algo, artifacts } as const;
+  return { ...base, index_digest: computeIndexDigest(base) };
+}
+
+/** The exact bytes written to artifacts_index.json. */
+export function serializeIndex(doc: IndexDocument): string {
+  return `${JSON.stringify(sortKeysDeep(doc), null, 2)}\n`;
+}
+
+const ENTRY_STRING_FIELDS = ['id', 'version', 'status', 'framework', 'kind', 'path', 'content_address'] as const;
+
+/** Parse and structurally check index bytes; throws INDEX_CORRUPT. Does not check the digest. */
+export function parseIndex(text: string): IndexDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not valid JSON: ${(e as Error).message}`);
+  }
+  const d = doc as Partial<IndexDocument>;
+  if (d === null || typeof d !== 'object' || d.format !== INDEX_FORMAT) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not an ${INDEX_FORMAT} document`);
+  }
+  if (!DIGEST_ALGORITHMS.includes(d.digest_algorithm as DigestAlgorithm) || !Array.isArray(d.artifacts) || typeof d.index_digest !== 'string') {
+    throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json lacks digest_algorithm, artifacts or index_digest');
+  }
+  d.artifacts.forEach((e, i) => {
+    if (e === null || typeof e !== 'object' || ENTRY_STRING_FIELDS.some((f) => typeof e[f] !== 'string') || typeof e.size !== 'number') {
+      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is malformed`);
+    }
+  });
+  return d as IndexDocument;
+}
+
+/** Does the stored digest match the content? */
+export function indexDigestValid(doc: IndexDocument): boolean {
+  return computeIndexDigest(doc) === doc.index_digest;
+}
+
+/** Field-by-field equality of two entries, independent of key order. */
+export function entriesEqual(a: IndexEntry | undefined, b: IndexEntry | undefined): boolean {
+  if (!a || !b) return a === b;
+  return canonicalJson(a) === canonicalJson(b);
+}

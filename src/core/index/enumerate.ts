@@ -1,0 +1,74 @@
+// Which files may be artifacts: in a git work tree, one `git ls-files` for tracked plus
+// untracked-not-ignored files; elsewhere a directory walk that skips .git, node_modules and
+// .artifacts. Then the config's include/exclude patterns.
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
+import { matchesAny } from '../glob.js';
+import { isMarkdownPath, sidecarTarget } from '../metadata/inspect.js';
+import { compareBytes } from '../paths.js';
+import type { Repo } from '../repo.js';
+
+const execFileP = promisify(execFile);
+const WALK_SKIP = new Set(['.git', 'node_modules', STATE_DIR]);
+
+async function gitListFiles(root: string): Promise<string[] | undefined> {
+  try {
+    const { stdout } = await execFileP('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: root,
+      maxBuffer: 1 << 30,
+      encoding: 'buffer',
+    });
+    // Split on NUL in the raw bytes, then decode each name (paths are UTF-8 in practice).
+    const out: string[] = [];
+    let start = 0;
+    for (let i = 0; i < stdout.length; i++) {
+      if (stdout[i] === 0) {
+        if (i > start) out.push(stdout.toString('utf8', start, i));
+        start = i + 1;
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+async function walk(root: string, rel: string, out: string[]): Promise<void> {
+  const entries = await readdir(join(root, rel), { withFileTypes: true });
+  for (const e of entries) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) {
+      if (!WALK_SKIP.has(e.name)) await walk(root, p, out);
+    } else if (e.isFile() || e.isSymbolicLink()) out.push(p);
+  }
+}
+
+/** Is this repository path one the tool owns or configures (never an artifact)? */
+export function isToolPath(repo: Repo, p: string): boolean {
+  return p === INDEX_FILE || p === CONFIG_FILE || p === repo.config.routing || p === repo.config.command_routing || p.startsWith(`${STATE_DIR}/`) || p === STATE_DIR;
+}
+
+/** Is `p` a path that could hold artifact metadata, within include/exclude? */
+export function isCandidatePath(repo: Repo, p: string): boolean {
+  if (!isMarkdownPath(p) && sidecarTarget(p) === undefined) return false;
+  if (isToolPath(repo, p)) return false;
+  const { include, exclude } = repo.config;
+  const subject = sidecarTarget(p) ?? p;
+  return matchesAny(subject, include) && !matchesAny(subject, exclude);
+}
+
+/** All candidate metadata files under the root, sorted (byte order), deduplicated. */
+export async function listCandidates(repo: Repo): Promise<{ files: string[]; git: boolean }> {
+  let files = await gitListFiles(repo.root);
+  const git = files !== undefined;
+  if (!files) {
+    files = [];
+    await walk(repo.root, '', files);
+  }
+  const set = new Set<string>();
+  for (const f of files) if (isCandidatePath(repo, f)) set.add(f);
+  return { files: [...set].sort(compareBytes), git };
+}

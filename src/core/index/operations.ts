@@ -1,0 +1,244 @@
+// The index commands as library functions: add, update, remove, rebuild, verify.
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
+import { compareBytes, isInside, toRepoPath } from '../paths.js';
+import type { Repo } from '../repo.js';
+import { checkArtifactRoutes, loadRouting } from '../routing/routes.js';
+import type { JournalOp } from '../store/journal.js';
+import { isCandidatePath, listCandidates } from './enumerate.js';
+import { checkCollection, scanFiles } from './scan.js';
+import { entriesEqual } from './document.js';
+import { applyOps, readIndexView, runTransaction, type TransactionResult } from './store.js';
+
+export interface WriteResult {
+  changed: boolean;
+  before: string | null;
+  after: string;
+  added: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: string[];
+  recovered: { replayed: string[]; discardedTailBytes: number };
+}
+
+function errorsOf(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'error');
+}
+
+function fail(findings: Finding[], what: string): never {
+  const first = findings[0]!;
+  throw new ArtifactsError(first.code, `${what}: ${findings.length} problem${findings.length === 1 ? '' : 's'} found; nothing was written`, { findings });
+}
+
+/** Resolve user paths (absolute, or relative to the root) to metadata files to inspect. */
+export async function resolveArtifactPaths(repo: Repo, paths: readonly string[]): Promise<{ explicit: string[]; walked: string[] }> {
+  const explicit = new Set<string>();
+  const walked = new Set<string>();
+  let candidates: string[] | undefined;
+  for (const p of paths) {
+    const abs = isAbsolute(p) ? p : resolve(repo.root, p);
+    if (!isInside(repo.root, abs)) throw new ArtifactsError('PATH_UNSAFE', `${p} is outside the repository root ${repo.root}`);
+    const rel = toRepoPath(repo.root, abs);
+    let st;
+    try {
+      st = await stat(abs);
+    } catch {
+      throw new ArtifactsError('USAGE', `${p}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      candidates ??= (await listCandidates(repo)).files;
+      const prefix = rel === '' ? '' : `${rel}/`;
+      for (const c of candidates) if (c.startsWith(prefix)) walked.add(c);
+      continue;
+    }
+    // A file named directly: prefer its sidecar when it has one.
+    let meta = rel;
+    if (sidecarTarget(rel) === undefined) {
+      for (const s of SIDECAR_SUFFIXES) {
+        try {
+          await stat(resolve(repo.root, rel + s));
+          meta = rel + s;
+          break;
+        } catch {
+          // no such sidecar
+        }
+      }
+    }
+    if (meta === rel && !isMarkdownPath(rel)) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
+    explicit.add(meta);
+  }
+  for (const e of explicit) walked.delete(e);
+  return { explicit: [...explicit].sort(compareBytes), walked: [...walked].filter((w) => isCandidatePath(repo, w)).sort(compareBytes) };
+}
+
+function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[]): WriteResult {
+  const added: string[] = [];
+  const updated: string[] = [];
+  const removed: string[] = [];
+  for (const op of ops) {
+    if (op.op === 'put') (previous.has(op.entry.path) ? updated : added).push(op.entry.path);
+    else removed.push(op.path);
+  }
+  return {
+    changed: tx.changed,
+    before: tx.before,
+    after: tx.after,
+    added,
+    updated,
+    removed,
+    unchanged,
+    recovered: { replayed: tx.recovered.replayed, discardedTailBytes: tx.recovered.discardedTailBytes },
+  };
+}
+
+/** `artifacts index add|update`: validate, route-check, hash and insert, all or nothing. */
+export async function indexAdd(repo: Repo, paths: readonly string[], opts: { update?: boolean } = {}): Promise<WriteResult> {
+  if (paths.length === 0) throw new ArtifactsError('USAGE', 'no paths given');
+  const { explicit, walked } = await resolveArtifactPaths(repo, paths);
+  const [a, b, routing] = await Promise.all([
+    scanFiles(repo, { files: explicit, explicit: true }),
+    scanFiles(repo, { files: walked }),
+    loadRouting(repo.root, repo.config.routing, repo.config.command_routing),
+  ]);
+  const entries = [...a.entries, ...b.entries];
+  const pre = errorsOf([...a.findings, ...b.findings, ...checkArtifactRoutes(routing, entries)]);
+  if (pre.length > 0) fail(pre, opts.update ? 'index update' : 'index add');
+  let ops: JournalOp[] = [];
+  let previous = new Map<string, IndexEntry>();
+  let unchanged: string[] = [];
+  const tx = await runTransaction(repo, async (current) => {
+    if (current.doc && !current.digestValid) {
+      throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to build on it');
+    }
+    const cur = current.doc?.artifacts ?? [];
+    previous = new Map(cur.map((e) => [e.path, e]));
+    const findings: Finding[] = [];
+    if (opts.update) {
+      for (const e of entries) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: 'Use `artifacts index add` for new artifacts.' }));
+    }
+    ops = [];
+    unchanged = [];
+    for (const e of entries) {
+      const old = previous.get(e.path);
+      if (old && entriesEqual(old, e)) unchanged.push(e.path);
+      else ops.push({ op: 'put', entry: e });
+    }
+    // Judge duplicates on the merged result, but only those that involve the new entries.
+    const merged = applyOps(cur, ops);
+    const touched = new Set(entries.map((e) => `${e.id}@${e.version}`));
+    findings.push(...checkCollection(merged, cur).filter((f) => [...touched].some((t) => f.message.startsWith(`${t} `))));
+    if (errorsOf(findings).length > 0) fail(findings, opts.update ? 'index update' : 'index add');
+    return { ops };
+  });
+  return summarize(tx, ops, previous, unchanged);
+}
+
+/** `artifacts index remove <id@version | path>…` */
+export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<WriteResult> {
+  if (refs.length === 0) throw new ArtifactsError('USAGE', 'nothing to remove: give id@version or paths');
+  let ops: JournalOp[] = [];
+  let previous = new Map<string, IndexEntry>();
+  const tx = await runTransaction(repo, async (current) => {
+    const cur = current.doc?.artifacts ?? [];
+    previous = new Map(cur.map((e) => [e.path, e]));
+    const findings: Finding[] = [];
+    const paths = new Set<string>();
+    for (const ref of refs) {
+      const byVersion = cur.filter((e) => `${e.id}@${e.version}` === ref);
+      const rel = isAbsolute(ref) ? toRepoPath(repo.root, ref) : ref.replace(/^\.\//, '');
+      const byPath = cur.filter((e) => e.path === rel);
+      const hits = [...byVersion, ...byPath];
+      if (hits.length === 0) findings.push(finding('INDEX_NOT_INDEXED', `${ref} is not in the index`));
+      for (const h of hits) paths.add(h.path);
+    }
+    if (findings.length > 0) fail(findings, 'index remove');
+    ops = [...paths].sort(compareBytes).map((path) => ({ op: 'remove', path }));
+    return { ops };
+  });
+  return summarize(tx, ops, previous, []);
+}
+
+/** `artifacts index rebuild`: rescan the whole tree and write the index (deterministic). */
+export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}): Promise<WriteResult & { count: number }> {
+  const [scan, routing] = await Promise.all([scanFiles(repo, { useCache: opts.useCache ?? true }), loadRouting(repo.root, repo.config.routing, repo.config.command_routing)]);
+  const pre = errorsOf([...scan.findings, ...checkArtifactRoutes(routing, scan.entries), ...checkCollection(scan.entries, [])]);
+  if (pre.length > 0) fail(pre, 'index rebuild');
+  let previous = new Map<string, IndexEntry>();
+  let ops: JournalOp[] = [];
+  const tx = await runTransaction(repo, async (current) => {
+    const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
+    previous = new Map(cur.map((e) => [e.path, e]));
+    const immut = errorsOf(checkCollection(scan.entries, cur));
+    if (immut.length > 0) fail(immut, 'index rebuild');
+    const next = new Set(scan.entries.map((e) => e.path));
+    ops = [
+      ...scan.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
+      ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
+    ];
+    return { reset: true, ops: scan.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
+  });
+  const unchanged = scan.entries.filter((e) => !ops.some((o) => o.op === 'put' && o.entry.path === e.path)).map((e) => e.path);
+  return { ...summarize(tx, ops, previous, unchanged), count: scan.entries.length };
+}
+
+export interface VerifyResult {
+  findings: Finding[];
+  indexed: number;
+  scanned: number;
+  index_digest: string | null;
+}
+
+/** `artifacts index verify`: compare the index with the tree. Never writes the index. */
+export async function indexVerify(repo: Repo): Promise<VerifyResult> {
+  const findings: Finding[] = [];
+  const view = await readIndexView(repo);
+  if (view.pendingRecords > 0) {
+    findings.push(finding('JOURNAL_PENDING', `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`, { path: '.artifacts/journal' }));
+  }
+  const scan = await scanFiles(repo);
+  findings.push(...scan.findings);
+  findings.push(...checkCollection(scan.entries, []));
+  if (!view.doc) {
+    if (scan.entries.length > 0) findings.push(finding('INDEX_NOT_FOUND', `artifacts_index.json does not exist but ${scan.entries.length} artifact(s) were found`, { path: 'artifacts_index.json' }));
+    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null };
+  }
+  if (!view.digestValid) {
+    findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
+  }
+  if (view.doc.digest_algorithm !== repo.config.digest_algorithm) {
+    findings.push(
+      finding('INDEX_STALE_ENTRY', `the index uses ${view.doc.digest_algorithm} but the config asks for ${repo.config.digest_algorithm}`, {
+        path: 'artifacts_index.json',
+        hint: 'Run `artifacts index rebuild` to re-address every artifact.',
+      }),
+    );
+  }
+  const scanned = new Map(scan.entries.map((e) => [e.path, e]));
+  const invalidPaths = new Set(scan.findings.map((f) => (f.path ? (sidecarTarget(f.path) ?? f.path) : '')));
+  for (const e of view.doc.artifacts) {
+    const now = scanned.get(e.path);
+    if (now) {
+      if (!entriesEqual(now, e)) {
+        const what = now.content_address !== e.content_address ? `content changed (${e.content_address} -> ${now.content_address})` : 'metadata changed';
+        findings.push(finding('INDEX_STALE_ENTRY', `${e.path}: ${what}`, { path: e.path, hint: `Run \`artifacts index update ${e.path}\`.` }));
+      }
+      continue;
+    }
+    if (invalidPaths.has(e.path)) continue; // its metadata findings are already reported
+    let exists = true;
+    try {
+      await stat(resolve(repo.root, e.path));
+    } catch {
+      exists = false;
+    }
+    if (!exists) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path }));
+    else findings.push(finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, { path: e.path }));
+  }
+  const indexedPaths = new Set(view.doc.artifacts.map((e) => e.path));
+  for (const e of scan.entries) {
+    if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\`.` }));
+  }
+  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest };
+}

@@ -1,0 +1,128 @@
+// Scanning the tree: inspect candidate files (through the stat cache), then the checks that
+// need the whole collection (duplicate id@version, immutability of approved versions).
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { finding, type Finding } from '../errors.js';
+import { sha256Hex } from '../hash/digest.js';
+import { inspectFile, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry, type Inspection } from '../metadata/inspect.js';
+import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
+import { compareBytes } from '../paths.js';
+import type { Repo } from '../repo.js';
+import { listCandidates } from './enumerate.js';
+import { StatCache, stampOf, type FileStamp } from './stat-cache.js';
+
+export interface ScanResult {
+  entries: IndexEntry[];
+  findings: Finding[];
+  /** Metadata files (Markdown or sidecar) that were inspected. */
+  files: string[];
+  git: boolean;
+}
+
+function cacheFingerprint(repo: Repo): string {
+  const parts: string[] = [repo.config.digest_algorithm, JSON.stringify(stampOf(BASE_SCHEMA_FILE)?.mtimeNs ?? '')];
+  const kindsDir = join(repo.root, repo.config.schemas, 'kinds');
+  try {
+    for (const name of readdirSync(kindsDir).sort()) {
+      const st = statSync(join(kindsDir, name), { bigint: true });
+      parts.push(`${name}:${st.size}:${st.mtimeNs}`);
+    }
+  } catch {
+    // no per-kind schemas
+  }
+  return sha256Hex(parts.join('\n'));
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Run `fn` over items with at most `limit` in flight, keeping result order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The files whose stamps decide whether a cached inspection still holds. */
+function stampsFor(root: string, file: string): (FileStamp | undefined)[] {
+  const target = sidecarTarget(file);
+  return target === undefined ? [stampOf(join(root, file))] : [stampOf(join(root, file)), stampOf(join(root, target))];
+}
+
+export interface ScanOptions {
+  /** Restrict to these metadata files (repo-relative); default: the whole tree. */
+  files?: string[];
+  /** Files named explicitly by the user: report "not an artifact" instead of ignoring. */
+  explicit?: boolean;
+  useCache?: boolean;
+}
+
+/** Inspect metadata files and return valid entries plus all findings. */
+export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<ScanResult> {
+  const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await listCandidates(repo);
+  const fileSet = new Set(listed.files);
+  // A Markdown file that has a sidecar is described by the sidecar.
+  const files = listed.files.filter((f) => !SIDECAR_SUFFIXES.some((s) => fileSet.has(f + s)));
+  const useCache = opts.useCache !== false && !opts.explicit;
+  const cache = useCache ? new StatCache(repo, cacheFingerprint(repo)).load() : undefined;
+  const scanStart = nowNs();
+  const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas) };
+  const results = await mapLimit(files, 16, async (f): Promise<Inspection> => {
+    const stamps = cache ? stampsFor(repo.root, f) : [];
+    const hit = cache?.get(f, stamps);
+    if (hit) return hit;
+    const r = await inspectFile(ctx, f, { explicit: opts.explicit ?? false });
+    cache?.set(f, stamps, r, scanStart);
+    return r;
+  });
+  if (cache) {
+    if (!opts.files) cache.retainOnly(new Set(files));
+    await cache.save();
+  }
+  const entries: IndexEntry[] = [];
+  const findings: Finding[] = [];
+  for (const r of results) {
+    if (r.type === 'artifact') entries.push(r.entry);
+    else if (r.type === 'invalid') findings.push(...r.findings);
+  }
+  return { entries, findings, files, git: listed.git };
+}
+
+/** Collection checks: DUPLICATE_VERSION among `entries`, VERSION_IMMUTABLE against `previous`. */
+export function checkCollection(entries: readonly IndexEntry[], previous: readonly IndexEntry[]): Finding[] {
+  const out: Finding[] = [];
+  const byVersion = new Map<string, IndexEntry[]>();
+  for (const e of entries) {
+    const k = `${e.id}@${e.version}`;
+    byVersion.set(k, [...(byVersion.get(k) ?? []), e]);
+  }
+  for (const [k, es] of [...byVersion].sort((a, b) => compareBytes(a[0], b[0]))) {
+    if (es.length > 1) {
+      const paths = es.map((e) => e.path).sort(compareBytes);
+      for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p }));
+    }
+  }
+  const approved = new Map<string, IndexEntry>();
+  for (const e of previous) if (e.status === 'approved') approved.set(`${e.id}@${e.version}`, e);
+  for (const e of entries) {
+    const old = approved.get(`${e.id}@${e.version}`);
+    if (!old) continue;
+    const changed = old.content_address !== e.content_address || (old.metadata_address ?? '') !== (e.metadata_address ?? '') || e.status !== 'approved';
+    if (changed) {
+      out.push(
+        finding('VERSION_IMMUTABLE', `${e.id}@${e.version} is approved and indexed; its content changed (${old.content_address} -> ${e.content_address})`, {
+          path: e.path,
+        }),
+      );
+    }
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+// Reading the index (lock-free) and changing it (one journaled transaction under the lock).
+import { randomBytes } from 'node:crypto';
+import { lstat, readFile } from 'node:fs/promises';
+import { ArtifactsError } from '../errors.js';
+import type { DigestAlgorithm } from '../hash/digest.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import type { Repo } from '../repo.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
+import { acquireLock } from '../store/lock.js';
+import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
+
+export interface IndexState {
+  /** The document on disk, or null when there is no index yet. */
+  doc: IndexDocument | null;
+  /** false when index_digest does not match the content. */
+  digestValid: boolean;
+}
+
+/** Read artifacts_index.json as it is on disk (no journal applied). */
+export async function readIndexFile(repo: Repo): Promise<IndexState> {
+  let text: string;
+  try {
+    if ((await lstat(repo.indexPath)).isSymbolicLink()) {
+      throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read artifacts_index.json: it is a symlink');
+    }
+    text = await readFile(repo.indexPath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, digestValid: true };
+    throw e;
+  }
+  const doc = parseIndex(text);
+  return { doc, digestValid: indexDigestValid(doc) };
+}
+
+/** Apply journal operations to a list of entries (keyed by path). */
+export function applyOps(base: readonly IndexEntry[], ops: readonly JournalOp[]): IndexEntry[] {
+  const byPath = new Map(base.map((e) => [e.path, e]));
+  for (const op of ops) {
+    if (op.op === 'put') byPath.set(op.entry.path, op.entry);
+    else byPath.delete(op.path);
+  }
+  return [...byPath.values()];
+}
+
+function replay(current: IndexDocument | null, r: JournalRecord): IndexDocument {
+  const base = r.reset ? [] : (current?.artifacts ?? []);
+  const doc = makeIndexDocument(r.digest_algorithm, applyOps(base, r.entries));
+  if (doc.index_digest !== r.after) {
+    throw new ArtifactsError('JOURNAL_MISMATCH', `journal transaction ${r.txid} does not reproduce its recorded result`);
+  }
+  return doc;
+}
+
+/** The pending (not yet applied) records, in order, and the state they lead to. */
+function pendingFrom(current: IndexDocument | null, records: readonly JournalRecord[]): { pending: JournalRecord[]; result: IndexDocument | null } {
+  let doc = current;
+  const pending: JournalRecord[] = [];
+  for (const r of records) {
+    const cur = doc?.index_digest ?? null;
+    if (cur === r.after) continue; // already applied: the crash came after the rename
+    if (cur !== r.before) {
+      throw new ArtifactsError('JOURNAL_MISMATCH', `journal transaction ${r.txid} expects index ${r.before ?? '(none)'} but found ${cur ?? '(none)'}`);
+    }
+    doc = replay(doc, r);
+    pending.push(r);
+  }
+  return { pending, result: doc };
+}
+
+export interface IndexView extends IndexState {
+  /** Committed-but-unapplied journal records that readers applied in memory. */
+  pendingRecords: number;
+}
+
+/** What a reader sees: the index plus any committed journal record, applied in memory.
+ * Readers never take the lock: the rename guarantees they see the old or the new file. */
+export async function readIndexView(repo: Repo): Promise<IndexView> {
+  const state = await readIndexFile(repo);
+  const journal = await readJournal(repo.journalPath);
+  if (journal.records.length === 0) return { ...state, pendingRecords: 0 };
+  const { pending, result } = pendingFrom(state.doc, journal.records);
+  return { doc: result, digestValid: pending.length > 0 ? true : state.digestValid, pendingRecords: pending.length };
+}
+
+export interface RecoveryReport {
+  replayed: string[];
+  discardedTailBytes: number;
+  alreadyApplied: number;
+}
+
+/** Finish an interrupted transaction (call with the lock held). Idempotent. */
+async function recoverLocked(repo: Repo, opts: { discard?: boolean } = {}): Promise<RecoveryReport> {
+  if (opts.discard) {
+    await clearJournal(repo.journalPath);
+    return { replayed: [], discardedTailBytes: 0, alreadyApplied: 0 };
+  }
+  const journal = await readJournal(repo.journalPath);
+  if (journal.records.length === 0) {
+    if (journal.discardedTailBytes > 0) await clearJournal(repo.journalPath);
+    return { replayed: [], discardedTailBytes: journal.discardedTailBytes, alreadyApplied: 0 };
+  }
+  const state = await readIndexFile(repo);
+  const { pending, result } = pendingFrom(state.doc, journal.records);
+  if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, serializeIndex(result));
+  await clearJournal(repo.journalPath);
+  return {
+    replayed: pending.map((r) => r.txid),
+    discardedTailBytes: journal.discardedTailBytes,
+    alreadyApplied: journal.records.length - pending.length,
+  };
+}
+
+/** `artifacts index recover`: take the lock and finish (or with `discard`, drop) the tail. */
+export async function recoverIndex(repo: Repo, opts: { discard?: boolean } = {}): Promise<RecoveryReport> {
+  const lock = await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs });
+  try {
+    return await recoverLocked(repo, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+export interface TransactionPlan {
+  ops: JournalOp[];
+  reset?: boolean;
+  algorithm?: DigestAlgorithm;
+}
+
+export interface TransactionResult {
+  before: string | null;
+  after: string;
+  changed: boolean;
+  doc: IndexDocument;
+  recovered: RecoveryReport;
+}
+
+/**
+ * Run one index transaction (SPEC §5 write protocol). `plan` sees the recovered current
+ * state and returns the operations, or throws to abort with nothing written.
+ */
+export async function runTransaction(repo: Repo, plan: (current: IndexState) => Promise<TransactionPlan>): Promise<TransactionResult> {
+  const hook = repo.faultHook;
+  const lock = await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs });
+  try {
+    // Recover under the lock, before reading: the previous writer may have died mid-way.
+    const recovered = await recoverLocked(repo);
+    const current = await readIndexFile(repo);
+    const p = await plan(current);
+    const algorithm = p.algorithm ?? current.doc?.digest_algorithm ?? repo.config.digest_algorithm;
+    const base = p.reset ? [] : (current.doc?.artifacts ?? []);
+    const next = makeIndexDocument(algorithm, applyOps(base, p.ops));
+    const before = current.doc?.index_digest ?? null;
+    if (current.doc && current.digestValid && next.index_digest === before) {
+      return { before, after: before!, changed: false, doc: next, recovered };
+    }
+    const record: JournalRecord = {
+      txid: randomBytes(8).toString('hex'),
+      before,
+      after: next.index_digest,
+      digest_algorithm: algorithm,
+      reset: p.reset ?? false,
+      entries: p.ops,
+    };
+    // A reset (rebuild) may start from a corrupt index; journal it as a full replacement.
+    if (current.doc && !current.digestValid) record.reset = true;
+    if (record.reset) record.entries = next.artifacts.map((entry) => ({ op: 'put', entry }));
+    await lock.assertHeld();
+    // The journal record is durable before the index changes: recovery can roll forward.
+    await appendRecord(repo.journalPath, record, hook);
+    await writeFileDurable(repo.indexPath, serializeIndex(next), {
+      faultHook: hook,
+      // A lock taken over as stale must abort the write before it is published.
+      beforeCommit: () => lock.assertHeld(),
+    });
+    await clearJournal(repo.journalPath, hook);
+    hook?.('before-release', repo.indexPath);
+    return { before, after: next.index_digest, changed: true, doc: next, recovered };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,269 @@
+// Inspect one file: is it an artifact, is its metadata valid, what is its index entry.
+import { isUtf8 } from 'node:buffer';
+import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finding, type Finding } from '../errors.js';
+import { digestBytes, digestFile, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
+import { isInside } from '../paths.js';
+import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
+import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
+import { BASE_SCHEMA_FILE, compileSchemaFile, schemaFindings } from './schema.js';
+
+export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
+export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
+const STATUSES = ['draft', 'review', 'approved'] as const;
+export type ArtifactStatus = (typeof STATUSES)[number];
+
+/** One artifact as the index records it (SPEC §5). */
+export interface IndexEntry {
+  id: string;
+  version: string;
+  status: ArtifactStatus;
+  framework: string;
+  kind: string;
+  path: string;
+  content_address: string;
+  size: number;
+  checksum?: string;
+  created_at?: string;
+  updated_at?: string;
+  derived_from?: string[];
+  metadata_address?: string;
+}
+
+export type Inspection =
+  | { type: 'not-artifact' }
+  | { type: 'artifact'; entry: IndexEntry; findings: Finding[] }
+  | { type: 'invalid'; findings: Finding[]; metadataPath: string };
+
+export interface InspectContext {
+  root: string;
+  algorithm: DigestAlgorithm;
+  /** Absolute directory holding per-kind schemas (`kinds/<kind>.schema.json`). */
+  schemasDir: string;
+}
+
+/** Files larger than this are streamed instead of read whole. */
+const READ_WHOLE_LIMIT = 8 * 1024 * 1024;
+
+export function isMarkdownPath(p: string): boolean {
+  const lower = p.toLowerCase();
+  return MARKDOWN_EXTENSIONS.some((e) => lower.endsWith(e));
+}
+
+export function sidecarTarget(p: string): string | undefined {
+  for (const s of SIDECAR_SUFFIXES) if (p.endsWith(s) && p.length > s.length) return p.slice(0, -s.length);
+  return undefined;
+}
+
+const kindSchemaExists = new Map<string, Promise<boolean>>();
+function hasKindSchema(file: string): Promise<boolean> {
+  let p = kindSchemaExists.get(file);
+  if (!p) {
+    p = stat(file).then(
+      () => true,
+      () => false,
+    );
+    kindSchemaExists.set(file, p);
+  }
+  return p;
+}
+
+/** Validate a parsed metadata object against the base schema and the kind's schema. */
+export async function validateMetadata(
+  ctx: InspectContext,
+  meta: unknown,
+  parsed: Pick<SafeYamlResult, 'locate' | 'sourceOf'>,
+  path: string,
+): Promise<Finding[]> {
+  const out: Finding[] = [];
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    return [finding('METADATA_NOT_MAPPING', 'metadata must be a mapping of fields', { path, line: parsed.locate('')?.line ?? 1 })];
+  }
+  const m = meta as Record<string, unknown>;
+  if (typeof m.version === 'number') {
+    const src = parsed.sourceOf('/version') ?? String(m.version);
+    out.push(
+      finding('VERSION_NOT_STRING', `version ${src} is a number, not a string`, {
+        path,
+        ...(parsed.locate('/version') ?? {}),
+        pointer: '/version',
+        hint: `Quote it: version: "${src}" (unquoted, YAML reads ${src} as the number ${m.version}).`,
+      }),
+    );
+  }
+  const base = await compileSchemaFile(BASE_SCHEMA_FILE);
+  if (!base(m)) {
+    const errs = (base.errors ?? []).filter((e) => !(out.length > 0 && e.instancePath === '/version'));
+    out.push(...schemaFindings(errs, { path, locate: parsed.locate, schemaName: 'framework-artifact schema' }));
+  }
+  if (typeof m.kind === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.kind)) {
+    const file = join(ctx.schemasDir, 'kinds', `${m.kind}.schema.json`);
+    if (await hasKindSchema(file)) {
+      let validate;
+      try {
+        validate = await compileSchemaFile(file);
+      } catch (e) {
+        out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: ${(e as Error).message}`, { path }));
+      }
+      if (validate && !validate(m)) {
+        out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema` }));
+      }
+    }
+  }
+  return out;
+}
+
+async function readHead(abs: string, size: number): Promise<Buffer> {
+  if (size <= READ_WHOLE_LIMIT) return readFile(abs);
+  const fh = await open(abs, 'r');
+  try {
+    const buf = Buffer.alloc(METADATA_LIMIT + 4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Digest of a byte range of a file: `data` when it holds the whole file, else streamed. */
+async function bodyDigest(algo: DigestAlgorithm, abs: string, data: Buffer, size: number, offset: number): Promise<string> {
+  if (data.length === size) return digestBytes(algo, data.subarray(offset));
+  return (await digestFile(algo, abs, offset)).address;
+}
+
+/** Check that a path is a regular file inside the root (following in-repo symlinks only). */
+async function checkTarget(root: string, rel: string): Promise<{ abs: string; size: number } | Finding | undefined> {
+  const abs = join(root, rel);
+  let st;
+  try {
+    st = await lstat(abs);
+  } catch {
+    return undefined;
+  }
+  if (st.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      return undefined; // dangling link: not a file
+    }
+    const realRoot = await realpath(root);
+    if (!isInside(realRoot, real)) {
+      return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is a symlink to a location outside the repository`, { path: rel });
+    }
+    st = await stat(real);
+  }
+  if (!st.isFile()) return undefined;
+  return { abs, size: st.size };
+}
+
+function buildEntry(meta: Record<string, unknown>, path: string, address: string, size: number): IndexEntry {
+  const e: IndexEntry = {
+    id: meta.id as string,
+    version: meta.version as string,
+    status: meta.status as ArtifactStatus,
+    framework: meta.framework as string,
+    kind: meta.kind as string,
+    path,
+    content_address: address,
+    size,
+  };
+  if (typeof meta.checksum === 'string') e.checksum = meta.checksum;
+  if (typeof meta.created_at === 'string') e.created_at = meta.created_at;
+  if (typeof meta.updated_at === 'string') e.updated_at = meta.updated_at;
+  if (Array.isArray(meta.derived_from)) e.derived_from = [...(meta.derived_from as string[])];
+  return e;
+}
+
+async function checkChecksum(meta: Record<string, unknown>, compute: (algo: DigestAlgorithm) => Promise<string>, path: string, parsed: SafeYamlResult): Promise<Finding[]> {
+  if (typeof meta.checksum !== 'string') return [];
+  const declared = parseAddress(meta.checksum);
+  if (!declared) return []; // the schema reports the malformed value
+  const actual = await compute(declared.algo);
+  if (actual === meta.checksum) return [];
+  return [
+    finding('CHECKSUM_MISMATCH', `checksum ${meta.checksum} does not match the body (${actual})`, {
+      path,
+      ...(parsed.locate('/checksum') ?? {}),
+      pointer: '/checksum',
+      hint: `Set checksum: ${actual}, or remove the field.`,
+    }),
+  ];
+}
+
+/**
+ * Inspect a repository file. `rel` is a POSIX path relative to the root. A sidecar path
+ * (`F.artifact.yaml`) inspects the artifact F it describes; `explicit` makes a file without
+ * artifact metadata a finding instead of being ignored.
+ */
+export async function inspectFile(ctx: InspectContext, rel: string, opts: { explicit?: boolean } = {}): Promise<Inspection> {
+  const target = sidecarTarget(rel);
+  if (target !== undefined) return inspectSidecar(ctx, target, rel);
+  const checked = await checkTarget(ctx.root, rel);
+  if (checked === undefined) return { type: 'not-artifact' };
+  if ('code' in checked) return { type: 'invalid', findings: [checked], metadataPath: rel };
+  const { abs, size } = checked;
+  if (!isMarkdownPath(rel)) return { type: 'not-artifact' };
+  const data = await readHead(abs, size);
+  const fm = splitFrontMatter(data, size);
+  const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
+  switch (fm.kind) {
+    case 'none':
+      return opts.explicit ? invalid(finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })) : { type: 'not-artifact' };
+    case 'language':
+      return invalid(finding('FRONT_MATTER_LANGUAGE', `front matter language "${fm.language}" is not allowed (it is never evaluated)`, { path: rel, line: 1, column: 1 }));
+    case 'unterminated':
+      return invalid(finding('FRONT_MATTER_UNTERMINATED', 'front matter opened with --- is never closed', { path: rel, line: 1, column: 1 }));
+    case 'too-large':
+      return invalid(finding('METADATA_TOO_LARGE', `front matter is larger than ${METADATA_LIMIT} bytes`, { path: rel, line: 2 }));
+    case 'ok':
+      break;
+  }
+  if (data.length === size ? !isUtf8(data) : !isUtf8(fm.text)) {
+    return invalid(finding('INVALID_UTF8', `${rel} is not valid UTF-8`, { path: rel }));
+  }
+  const parsed = parseSafeYaml(fm.text.toString('utf8'), { path: rel, lineOffset: fm.firstLine - 1 });
+  if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: rel };
+  const meta = parsed.value;
+  if (!opts.explicit && meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !('id' in meta) && !('kind' in meta)) {
+    // Front matter of some other tool (a docs site, an editor rule): not artifact metadata.
+    return { type: 'not-artifact' };
+  }
+  const findings = await validateMetadata(ctx, meta, parsed, rel);
+  if (findings.length > 0) return { type: 'invalid', findings, metadataPath: rel };
+  const m = meta as Record<string, unknown>;
+  const address = data.length === size ? await digestBytes(ctx.algorithm, data) : (await digestFile(ctx.algorithm, abs)).address;
+  const sumFindings = await checkChecksum(m, (algo) => bodyDigest(algo, abs, data, size, fm.bodyOffset), rel, parsed);
+  if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: rel };
+  return { type: 'artifact', entry: buildEntry(m, rel, address, size), findings: [] };
+}
+
+async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: string): Promise<Inspection> {
+  const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: sidecarRel });
+  const sc = await checkTarget(ctx.root, sidecarRel);
+  if (sc === undefined) return { type: 'not-artifact' };
+  if ('code' in sc) return invalid(sc);
+  if (sc.size > METADATA_LIMIT) return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
+  const raw = await readFile(sc.abs);
+  if (!isUtf8(raw)) return invalid(finding('INVALID_UTF8', `${sidecarRel} is not valid UTF-8`, { path: sidecarRel }));
+  const parsed = parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
+  if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
+  const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
+  const t = await checkTarget(ctx.root, target);
+  if (t === undefined) findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
+  else if ('code' in t) findings.push(t);
+  if (findings.length > 0 || t === undefined || 'code' in t) return { type: 'invalid', findings, metadataPath: sidecarRel };
+  const m = parsed.value as Record<string, unknown>;
+  const { address, size } = await digestFile(ctx.algorithm, t.abs);
+  const sumFindings = await checkChecksum(
+    m,
+    async (algo) => (algo === ctx.algorithm ? address : (await digestFile(algo, t.abs)).address),
+    sidecarRel,
+    parsed,
+  );
+  if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: sidecarRel };
+  const entry = buildEntry(m, target, address, size);
+  entry.metadata_address = await digestBytes(ctx.algorithm, raw);
+  return { type: 'artifact', entry, findings: [] };
+}

@@ -1,0 +1,118 @@
+// Safe YAML: YAML 1.2 core schema (timestamps stay strings), unique keys, no anchors or
+// aliases (alias bombs), no custom tags, no prototype-polluting keys. JSON is a subset of
+// YAML 1.2, so sidecar .json files go through here too and get duplicate-key checks.
+import { LineCounter, parseDocument, visit, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import { finding, type Finding } from '../errors.js';
+
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface SafeYamlResult {
+  value: unknown;
+  findings: Finding[];
+  /** Map a JSON pointer into the source to a 1-based line/column (when known). */
+  locate(pointer: string): { line: number; column: number } | undefined;
+  /** The source text of the scalar at a pointer (e.g. `1.10` for version). */
+  sourceOf(pointer: string): string | undefined;
+}
+
+export interface SafeYamlOptions {
+  path?: string | undefined;
+  /** Line number in the file of the first line of `text` (front matter starts on line 2). */
+  lineOffset?: number;
+}
+
+function unescapePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+export function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): SafeYamlResult {
+  const lineOffset = opts.lineOffset ?? 0;
+  const lc = new LineCounter();
+  const findings: Finding[] = [];
+  const pos = (offset: number | undefined) => {
+    if (offset === undefined) return {};
+    const p = lc.linePos(offset);
+    return { line: p.line + lineOffset, column: p.col };
+  };
+  const at = (extra: { offset?: number | undefined; pointer?: string }) => ({
+    ...(opts.path !== undefined ? { path: opts.path } : {}),
+    ...pos(extra.offset),
+    ...(extra.pointer !== undefined ? { pointer: extra.pointer } : {}),
+  });
+
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      schema: 'core',
+      uniqueKeys: true,
+      merge: false,
+      strict: true,
+      prettyErrors: false,
+      lineCounter: lc,
+    });
+  } catch (e) {
+    findings.push(finding('METADATA_PARSE', `YAML could not be parsed: ${(e as Error).message}`, at({})));
+    return { value: undefined, findings, locate: () => undefined, sourceOf: () => undefined };
+  }
+
+  for (const err of doc.errors) {
+    const code = err.code === 'DUPLICATE_KEY' ? 'METADATA_DUPLICATE_KEY' : 'METADATA_PARSE';
+    findings.push(finding(code, err.message.split('\n')[0]!, at({ offset: err.pos[0] })));
+  }
+  // Walk the tree before converting it: aliases must never be expanded (alias bombs), and
+  // tags and dangerous keys are reported with their position.
+  visit(doc, {
+    Alias(_k, n) {
+      findings.push(finding('METADATA_ALIAS', `alias *${n.source} is not allowed`, at({ offset: n.range?.[0] })));
+    },
+    Node(_k, n) {
+      if (n.anchor) findings.push(finding('METADATA_ALIAS', `anchor &${n.anchor} is not allowed`, at({ offset: n.range?.[0] })));
+      if (n.tag) findings.push(finding('METADATA_TAG', `tag ${n.tag} is not allowed`, at({ offset: n.range?.[0] })));
+    },
+    Pair(_k, p) {
+      const key = isScalar(p.key) ? p.key.value : undefined;
+      if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
+        findings.push(finding('METADATA_FORBIDDEN_KEY', `key "${key}" is not allowed`, at({ offset: (p.key as Node).range?.[0] })));
+      } else if (p.key !== null && !isScalar(p.key)) {
+        findings.push(finding('METADATA_PARSE', 'complex (non-scalar) mapping keys are not allowed', at({ offset: (p.key as Node).range?.[0] })));
+      }
+    },
+  });
+
+  const nodeAt = (pointer: string): Node | undefined => {
+    if (pointer === '' || pointer === '/') return (doc.contents ?? undefined) as Node | undefined;
+    const segs = pointer.split('/').slice(1).map(unescapePointer);
+    let node: unknown = doc.contents;
+    for (const s of segs) {
+      if (isMap(node)) node = node.get(s, true);
+      else if (isSeq(node)) node = node.get(Number(s), true);
+      else return undefined;
+    }
+    return node as Node | undefined;
+  };
+  const locate = (pointer: string) => {
+    let p = pointer;
+    for (;;) {
+      const n = nodeAt(p);
+      if (n?.range) {
+        const q = pos(n.range[0]);
+        if (q.line !== undefined) return { line: q.line, column: q.column! };
+      }
+      if (p === '') return undefined;
+      p = p.slice(0, p.lastIndexOf('/'));
+    }
+  };
+  const sourceOf = (pointer: string) => {
+    const n = nodeAt(pointer);
+    return n?.range ? text.slice(n.range[0], n.range[1]).trim() : undefined;
+  };
+
+  if (findings.length > 0) return { value: undefined, findings, locate, sourceOf };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    findings.push(finding('METADATA_PARSE', `YAML could not be converted: ${(e as Error).message}`, at({})));
+  }
+  return { value, findings, locate, sourceOf };
+}

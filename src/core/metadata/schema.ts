@@ -1,0 +1,91 @@
+// JSON Schema validation with ajv (draft 2020-12). Compiling is the expensive part, so
+// validators are built lazily, once per process, and only when something must be validated.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finding, type Finding } from '../errors.js';
+import { PACKAGE_SCHEMAS_DIR } from '../paths.js';
+
+type ValidateFn = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+interface AjvLike {
+  compile(schema: unknown): ValidateFn;
+}
+
+let ajvPromise: Promise<AjvLike> | undefined;
+
+/** One shared ajv instance (2020-12, all errors, formats, strict schema checking). */
+export function getAjv(): Promise<AjvLike> {
+  ajvPromise ??= (async () => {
+    const [ajvMod, formatsMod] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')]);
+    const Ajv = ((ajvMod as { default?: unknown }).default ?? ajvMod) as new (o: object) => AjvLike;
+    const addFormats = ((formatsMod as { default?: unknown }).default ?? formatsMod) as (a: AjvLike, f: string[]) => void;
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
+    addFormats(ajv, ['date-time', 'date', 'uri']);
+    return ajv;
+  })();
+  return ajvPromise;
+}
+
+const compiled = new Map<string, Promise<ValidateFn>>();
+
+/** Compile (once) the schema stored in `file`. */
+export function compileSchemaFile(file: string): Promise<ValidateFn> {
+  let p = compiled.get(file);
+  if (!p) {
+    p = (async () => {
+      const schema = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      // Per-kind schemas from users may reuse an $id; drop it so ajv never sees a clash.
+      const { $id: _ignored, ...rest } = schema;
+      return (await getAjv()).compile(rest);
+    })();
+    compiled.set(file, p);
+  }
+  return p;
+}
+
+export const BASE_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'framework-artifact.schema.json');
+export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json');
+
+const NAME_FIELDS = new Set(['/id', '/framework', '/kind']);
+
+/** Turn ajv errors into findings with a JSON pointer and, through `locate`, a line. */
+export function schemaFindings(
+  errors: readonly AjvError[],
+  opts: { path?: string | undefined; locate?: (pointer: string) => { line: number; column: number } | undefined; schemaName: string },
+): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    let pointer = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      pointer = `${pointer}/${String(e.params.missingProperty)}`;
+      message = `required field "${String(e.params.missingProperty)}" is missing`;
+    } else if (e.keyword === 'additionalProperties') {
+      pointer = `${pointer}/${String(e.params.additionalProperty)}`;
+      message = `field "${String(e.params.additionalProperty)}" is not allowed`;
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'not' || e.keyword === 'pattern') {
+      message = e.keyword === 'not' ? 'is a reserved or unsafe name' : `does not match ${String(e.params.pattern)}`;
+    }
+    const isName = NAME_FIELDS.has(pointer) && ['pattern', 'not', 'maxLength', 'minLength'].includes(e.keyword);
+    const key = `${pointer}|${isName ? 'name' : e.keyword}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const loc = opts.locate?.(pointer);
+    out.push(
+      finding(isName ? 'INVALID_ID' : 'SCHEMA_VIOLATION', `${pointer || '/'} ${message} (${opts.schemaName})`, {
+        ...(opts.path !== undefined ? { path: opts.path } : {}),
+        ...(loc ?? {}),
+        pointer,
+      }),
+    );
+  }
+  return out;
+}

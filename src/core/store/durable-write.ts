@@ -1,0 +1,172 @@
+// The one implementation of "write a file safely" in the codebase. Every writer (index,
+// journal, cache, objects, snapshots) goes through here.
+//
+// Protocol for a whole-file replace: exclusive-create a temp file in the target's directory,
+// write, fsync the file, rename over the target, fsync the directory. A crash at any point
+// leaves the old or the new file, never a torn one. An fsync error is fatal for the write
+// (no retry: after a failed fsync the page cache state is unknown) and the old file is kept.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ArtifactsError } from '../errors.js';
+
+/** Named points of the write protocol, where tests inject crashes or faults. */
+export type FaultPoint =
+  | 'journal-append'
+  | 'journal-fsync'
+  | 'temp-write'
+  | 'temp-fsync'
+  | 'rename'
+  | 'dir-fsync'
+  | 'journal-commit'
+  | 'before-release';
+
+/** Called after each protocol step; a test hook may kill the process or throw. */
+export type FaultHook = (point: FaultPoint, file: string) => void;
+
+export interface DurableOptions {
+  mode?: number;
+  faultHook?: FaultHook | undefined;
+  /** Called right before the rename that publishes the file (lock checks go here). */
+  beforeCommit?: (() => void | Promise<void>) | undefined;
+}
+
+function ioError(op: string, file: string, cause: unknown): ArtifactsError {
+  const code = (cause as NodeJS.ErrnoException)?.code ?? 'EIO';
+  return new ArtifactsError('IO_ERROR', `${op} failed for ${file}: ${code}`, { cause, details: { op, errno: code } });
+}
+
+/** Refuse to operate on a path that is a symlink (writes never follow links). */
+export async function refuseSymlink(file: string): Promise<void> {
+  try {
+    const st = await lstat(file);
+    if (st.isSymbolicLink()) {
+      throw new ArtifactsError('SYMLINK_REFUSED', `refusing to use ${basename(file)}: it is a symlink`, { details: { file } });
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+}
+
+async function fsyncHandle(fh: FileHandle, file: string): Promise<void> {
+  try {
+    await fh.sync();
+  } catch (e) {
+    throw ioError('fsync', file, e);
+  }
+}
+
+/** fsync a directory so a rename or create inside it survives power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    await fh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Some file systems do not support fsync on directories; nothing more can be done there.
+    if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EISDIR') return;
+    throw ioError('fsync(dir)', dir, e);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** Atomically replace `file` with `data`, durably. */
+export async function writeFileDurable(file: string, data: Uint8Array | string, opts: DurableOptions = {}): Promise<void> {
+  const dir = dirname(file);
+  await refuseSymlink(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fh: FileHandle | undefined;
+  let renamed = false;
+  try {
+    // O_EXCL: never reuse or follow anything already at the temp name.
+    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
+    await fh.writeFile(data);
+    opts.faultHook?.('temp-write', file);
+    // fsync before rename: otherwise the rename can reach the disk before the data does.
+    await fsyncHandle(fh, tmp);
+    opts.faultHook?.('temp-fsync', file);
+    await fh.close();
+    fh = undefined;
+    await opts.beforeCommit?.();
+    await refuseSymlink(file);
+    try {
+      await rename(tmp, file);
+    } catch (e) {
+      throw ioError('rename', file, e);
+    }
+    renamed = true;
+    opts.faultHook?.('rename', file);
+    // fsync the directory: the rename itself is only durable once the directory is.
+    await fsyncDir(dir);
+    opts.faultHook?.('dir-fsync', file);
+  } finally {
+    await fh?.close().catch(() => undefined);
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** Write a file only if nothing exists at its path (content-addressed objects). */
+export async function writeFileExclusiveDurable(file: string, data: Uint8Array, opts: DurableOptions = {}): Promise<boolean> {
+  try {
+    await lstat(file);
+    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await writeFileDurable(file, data, opts);
+  return true;
+}
+
+/** Append bytes to a file and fsync it (the journal). Never follows a symlink. */
+export async function appendDurable(file: string, data: Uint8Array | string, opts: DurableOptions = {}): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  let fh: FileHandle;
+  let created = false;
+  try {
+    await lstat(file);
+  } catch {
+    created = true;
+  }
+  try {
+    fh = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new ArtifactsError('SYMLINK_REFUSED', `refusing to use ${basename(file)}: it is a symlink`, { details: { file } });
+    }
+    throw ioError('open', file, e);
+  }
+  try {
+    await fh.writeFile(data);
+    opts.faultHook?.('journal-append', file);
+    await fsyncHandle(fh, file);
+    opts.faultHook?.('journal-fsync', file);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  if (created) await fsyncDir(dirname(file));
+}
+
+/** Truncate a file to zero bytes durably (the journal after commit). */
+export async function truncateDurable(file: string, opts: DurableOptions = {}): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, constants.O_WRONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ELOOP') throw new ArtifactsError('SYMLINK_REFUSED', `refusing to use ${basename(file)}: it is a symlink`);
+    throw ioError('open', file, e);
+  }
+  try {
+    await fh.truncate(0);
+    await fsyncHandle(fh, file);
+    opts.faultHook?.('journal-commit', file);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}

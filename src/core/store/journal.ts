@@ -1,0 +1,95 @@
+// The write-ahead journal of index transactions (SPEC §5). One record per line:
+// `<json>\t<sha256 hex of json>\n`. JSON.stringify never emits a raw tab, so the tab
+// separator is unambiguous. A torn or unchecksummed last record is discarded; a bad record
+// followed by a good one is corruption and is reported, never silently dropped.
+import { lstat, readFile } from 'node:fs/promises';
+import { ArtifactsError } from '../errors.js';
+import { sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import { appendDurable, truncateDurable, type FaultHook } from './durable-write.js';
+
+export type JournalOp = { op: 'put'; entry: IndexEntry } | { op: 'remove'; path: string };
+
+export interface JournalRecord {
+  txid: string;
+  /** index_digest before the transaction (null: there was no index). */
+  before: string | null;
+  after: string;
+  digest_algorithm: DigestAlgorithm;
+  /** Start from an empty index instead of `before` (a rebuild). */
+  reset: boolean;
+  entries: JournalOp[];
+}
+
+export interface JournalState {
+  records: JournalRecord[];
+  /** Bytes of an incomplete or unchecksummed tail that recovery discards. */
+  discardedTailBytes: number;
+}
+
+export function encodeRecord(r: JournalRecord): string {
+  const json = JSON.stringify(r);
+  return `${json}\t${sha256Hex(json)}\n`;
+}
+
+function decodeLine(line: string): JournalRecord | undefined {
+  const tab = line.lastIndexOf('\t');
+  if (tab < 0) return undefined;
+  const json = line.slice(0, tab);
+  if (sha256Hex(json) !== line.slice(tab + 1)) return undefined;
+  try {
+    const r = JSON.parse(json) as JournalRecord;
+    if (typeof r.txid !== 'string' || typeof r.after !== 'string' || !Array.isArray(r.entries)) return undefined;
+    return r;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parse journal bytes. Throws JOURNAL_CORRUPT when a damaged record precedes a good one. */
+export function parseJournal(text: string): JournalState {
+  const records: JournalRecord[] = [];
+  if (text.length === 0) return { records, discardedTailBytes: 0 };
+  const lines = text.split('\n');
+  // The segment after the last newline is either empty or a torn write.
+  const tail = lines.pop() ?? '';
+  let discarded = Buffer.byteLength(tail);
+  let badAt: number | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const r = decodeLine(lines[i]!);
+    if (r === undefined) {
+      if (badAt === undefined) badAt = i;
+      continue;
+    }
+    if (badAt !== undefined) {
+      throw new ArtifactsError('JOURNAL_CORRUPT', `journal record ${badAt + 1} is damaged but later records are intact`, {
+        details: { record: badAt + 1 },
+      });
+    }
+    records.push(r);
+  }
+  if (badAt !== undefined) {
+    for (let i = badAt; i < lines.length; i++) discarded += Buffer.byteLength(lines[i]!) + 1;
+  }
+  return { records, discardedTailBytes: discarded };
+}
+
+export async function readJournal(file: string): Promise<JournalState> {
+  try {
+    if ((await lstat(file)).isSymbolicLink()) {
+      throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read .artifacts/journal: it is a symlink');
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], discardedTailBytes: 0 };
+    throw e;
+  }
+  return parseJournal(await readFile(file, 'utf8'));
+}
+
+export function appendRecord(file: string, r: JournalRecord, faultHook?: FaultHook): Promise<void> {
+  return appendDurable(file, encodeRecord(r), { faultHook });
+}
+
+export function clearJournal(file: string, faultHook?: FaultHook): Promise<void> {
+  return truncateDurable(file, { faultHook });
+}

@@ -1,0 +1,142 @@
+// The single-writer lock over the index (SPEC §5 step 1). proper-lockfile gives us an
+// atomic mkdir lock that is refreshed while held and judged stale after 30 s. On top of it
+// we record the holder (pid, host, token) inside the lock directory so that a lock left by
+// a process that no longer runs on this host is taken over at once, and so that a writer
+// can prove, right before it publishes, that the lock is still its own.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { ArtifactsError } from '../errors.js';
+
+export const STALE_MS = 30_000;
+const OWNER_FILE = 'owner.json';
+
+interface Owner {
+  pid: number;
+  host: string;
+  token: string;
+  since: string;
+}
+
+export interface LockHandle {
+  /** Throws LOCK_COMPROMISED if the lock is no longer ours. */
+  assertHeld(): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  timeoutMs: number;
+  staleMs?: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOwner(lockDir: string): Promise<Owner | undefined> {
+  try {
+    return JSON.parse(await readFile(join(lockDir, OWNER_FILE), 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the existing lock abandoned: holder dead on this host, or not refreshed for `staleMs`? */
+async function isAbandoned(lockDir: string, staleMs: number): Promise<boolean> {
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await stat(lockDir)).mtimeMs;
+  } catch {
+    return false; // gone meanwhile: the next attempt simply takes it
+  }
+  if (Date.now() - mtimeMs > staleMs) return true;
+  const owner = await readOwner(lockDir);
+  // No owner yet: the holder is between mkdir and writing its owner file (or releasing).
+  if (!owner) return false;
+  return owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid);
+}
+
+/** Take over an abandoned lock. Renaming first makes the removal atomic with respect to a
+ * concurrent taker: only one process can move the directory away. */
+async function takeOver(lockDir: string): Promise<void> {
+  const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(lockDir, grave);
+  } catch {
+    return;
+  }
+  await rm(grave, { recursive: true, force: true });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Acquire the lock for `target` (the index path), waiting at most `timeoutMs`. */
+export async function acquireLock(target: string, opts: LockOptions): Promise<LockHandle> {
+  const lockDir = `${target}.lock`;
+  const staleMs = Math.max(opts.staleMs ?? STALE_MS, 30_000);
+  const deadline = Date.now() + Math.max(0, opts.timeoutMs);
+  const token = randomBytes(12).toString('hex');
+  let compromised: Error | undefined;
+  let delay = 10;
+  for (;;) {
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(target, {
+        lockfilePath: lockDir,
+        stale: staleMs,
+        update: Math.min(5_000, staleMs / 3),
+        realpath: false,
+        retries: 0,
+        onCompromised: (err) => {
+          // Never throw from here (proper-lockfile's default): remember it, and the write
+          // aborts at its next assertHeld(), before the rename that would publish it.
+          compromised = err;
+        },
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ELOCKED' && code !== 'ENOTEMPTY' && code !== 'ENOENT') throw e;
+      if (await isAbandoned(lockDir, staleMs)) {
+        await takeOver(lockDir);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const owner = await readOwner(lockDir);
+        throw new ArtifactsError(
+          'LOCK_TIMEOUT',
+          `could not lock the index within ${opts.timeoutMs} ms${owner ? ` (held by pid ${owner.pid} on ${owner.host} since ${owner.since})` : ''}`,
+          { details: owner ? { holder: owner } : {} },
+        );
+      }
+      // Exponential backoff with jitter, bounded by the deadline.
+      const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
+      await sleep(wait);
+      delay = Math.min(delay * 2, 250);
+      continue;
+    }
+    const owner: Owner = { pid: process.pid, host: hostname(), token, since: new Date().toISOString() };
+    await writeFile(join(lockDir, OWNER_FILE), JSON.stringify(owner));
+    const rel = release;
+    return {
+      async assertHeld() {
+        if (compromised) throw new ArtifactsError('LOCK_COMPROMISED', `index lock lost: ${compromised.message}`);
+        const now = await readOwner(lockDir);
+        if (!now || now.token !== token) throw new ArtifactsError('LOCK_COMPROMISED', 'index lock was taken over by another process');
+      },
+      async release() {
+        // The owner file must go first: proper-lockfile removes the lock with rmdir.
+        const now = await readOwner(lockDir);
+        if (now?.token === token) await rm(join(lockDir, OWNER_FILE), { force: true });
+        await rel().catch(() => undefined);
+      },
+    };
+  }
+}

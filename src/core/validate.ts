@@ -1,0 +1,39 @@
+// `artifacts validate`: every check a CI pre-merge job wants, in one run.
+import { finding, type Finding } from './errors.js';
+import { indexVerify } from './index/operations.js';
+import { checkCollection, scanFiles } from './index/scan.js';
+import { readIndexView } from './index/store.js';
+import type { Repo } from './repo.js';
+import { checkArtifactRoutes, checkRouteTable } from './routing/routes.js';
+import { repoRouting } from './routing/operations.js';
+
+export interface ValidateResult {
+  findings: Finding[];
+  artifacts: number;
+  checks: string[];
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.code}|${f.path ?? ''}|${f.line ?? ''}|${f.pointer ?? ''}|${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export async function validateRepo(repo: Repo): Promise<ValidateResult> {
+  const [routing, scan, view] = await Promise.all([repoRouting(repo), scanFiles(repo), readIndexView(repo).catch(() => undefined)]);
+  const findings: Finding[] = [...scan.findings, ...checkCollection(scan.entries, view?.doc?.artifacts ?? [])];
+  findings.push(...checkRouteTable(routing), ...checkArtifactRoutes(routing, scan.entries));
+  if (!routing.present && scan.entries.length > 0) {
+    findings.push(finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, { severity: 'warning', path: repo.config.routing, hint: 'Run `artifacts init` to create a routing file.' }));
+  }
+  const verify = await indexVerify(repo).catch((e: unknown) => {
+    const err = e as { code?: Finding['code']; message?: string };
+    return { findings: [finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })] };
+  });
+  findings.push(...verify.findings);
+  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index'] };
+}

@@ -1,0 +1,40 @@
+/**
+ * `artifacts` as a library: everything the CLI does, as functions over a {@link Repo}.
+ *
+ * @example
+ * ```ts
+ * import { openRepo, indexRebuild, indexVerify } from 'artifacts';
+ * const repo = await openRepo({ cwd: process.cwd() });
+ * await indexRebuild(repo);
+ * const { findings } = await indexVerify(repo);
+ * ```
+ */
+export { ArtifactsError, CATALOGUE, EXIT, exitCodeFor, finding, isArtifactsError } from './core/errors.js';
+export type { ErrorCode, ExitCode, Finding, Severity } from './core/errors.js';
+export { openRepo } from './core/repo.js';
+export type { OpenRepoOptions, Repo } from './core/repo.js';
+export { CONFIG_FILE, DEFAULT_CONFIG, INDEX_FILE, discoverRoot, loadConfig } from './core/config.js';
+export type { ArtifactsConfig } from './core/config.js';
+export { canonicalDigest, canonicalJson } from './core/canonical-json.js';
+export { digestBytes, digestFile, parseAddress } from './core/hash/digest.js';
+export type { DigestAlgorithm } from './core/hash/digest.js';
+export { inspectFile } from './core/metadata/inspect.js';
+export type { IndexEntry, Inspection } from './core/metadata/inspect.js';
+export { parseSafeYaml } from './core/metadata/safe-yaml.js';
+export { splitFrontMatter } from './core/metadata/front-matter.js';
+export { computeIndexDigest, makeIndexDocument, parseIndex, serializeIndex } from './core/index/document.js';
+export type { IndexDocument } from './core/index/document.js';
+export { indexAdd, indexRebuild, indexRemove, indexVerify } from './core/index/operations.js';
+export type { VerifyResult, WriteResult } from './core/index/operations.js';
+export { readIndexView, recoverIndex } from './core/index/store.js';
+export type { RecoveryReport } from './core/index/store.js';
+export { parseJournal } from './core/store/journal.js';
+export type { FaultHook, FaultPoint } from './core/store/durable-write.js';
+export { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, parseCommandMatrix, parseRoutingText, routeDirectory, routeTable, templateProblems } from './core/routing/routes.js';
+export type { CommandRoute, Route, Routing } from './core/routing/routes.js';
+export { applyRouteFix, canonicalPathOf, planRouteFix, repoRouting, routeCheck } from './core/routing/operations.js';
+export type { RouteMove } from './core/routing/operations.js';
+export { validateRepo } from './core/validate.js';
+export type { ValidateResult } from './core/validate.js';
+export { initRepo } from './core/init.js';
+export type { InitResult } from './core/init.js';
