@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from './errors.js';
 import type { DigestAlgorithm } from './hash/digest.js';
 import { parseSafeYaml } from './metadata/safe-yaml.js';
-import { CONFIG_SCHEMA_FILE, compileSchemaFile, schemaFindings } from './metadata/schema.js';
+import { schemaFindings, validateConfigSchema } from './metadata/schema.js';
 
 const execFileP = promisify(execFile);
 
@@ -137,7 +137,7 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
           );
         }
       }
-      const validate = await compileSchemaFile(CONFIG_SCHEMA_FILE);
+      const validate = validateConfigSchema;
       if (!validate(value)) {
         const errs = (validate.errors ?? []).filter((e) => e.keyword !== 'additionalProperties' || e.instancePath !== '');
         for (const f of schemaFindings(errs, { path: CONFIG_FILE, locate: parsed.locate, schemaName: 'config schema' })) {

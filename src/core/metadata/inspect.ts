@@ -7,7 +7,7 @@ import { digestBytes, digestFile, parseAddress, type DigestAlgorithm } from '../
 import { isInside } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
-import { BASE_SCHEMA_FILE, compileSchemaFile, schemaFindings } from './schema.js';
+import { compileSchemaFile, schemaFindings, validateBaseSchema } from './schema.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
@@ -92,7 +92,7 @@ export async function validateMetadata(
       }),
     );
   }
-  const base = await compileSchemaFile(BASE_SCHEMA_FILE);
+  const base = validateBaseSchema;
   if (!base(m)) {
     const errs = (base.errors ?? []).filter((e) => !(out.length > 0 && e.instancePath === '/version'));
     out.push(...schemaFindings(errs, { path, locate: parsed.locate, schemaName: 'framework-artifact schema' }));

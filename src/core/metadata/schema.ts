@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { PACKAGE_SCHEMAS_DIR } from '../paths.js';
+import { validateBase, validateConfig } from '../../generated/validators.js';
 
 type ValidateFn = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 interface AjvError {
@@ -33,7 +34,7 @@ export function getAjv(): Promise<AjvLike> {
 
 const compiled = new Map<string, Promise<ValidateFn>>();
 
-/** Compile (once) the schema stored in `file`. */
+/** Compile (once) a user's schema stored in `file` (per-kind schemas). */
 export function compileSchemaFile(file: string): Promise<ValidateFn> {
   let p = compiled.get(file);
   if (!p) {
@@ -50,6 +51,11 @@ export function compileSchemaFile(file: string): Promise<ValidateFn> {
 
 export const BASE_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'framework-artifact.schema.json');
 export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json');
+
+/** Validators for the shipped schemas, compiled ahead of time (scripts/gen-validators.mjs)
+ * so that the common path never loads the ajv compiler. */
+export const validateBaseSchema = validateBase as unknown as ValidateFn;
+export const validateConfigSchema = validateConfig as unknown as ValidateFn;
 
 const NAME_FIELDS = new Set(['/id', '/framework', '/kind']);
 
