@@ -1,12 +1,14 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
 import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from './errors.js';
 import type { DigestAlgorithm } from './hash/digest.js';
 import { parseSafeYaml } from './metadata/safe-yaml.js';
-import { schemaFindings, validateConfigSchema } from './metadata/schema.js';
+import { getConfigValidator, schemaFindings } from './metadata/schema.js';
+import { writeFileDurable } from './store/durable-write.js';
 
 const execFileP = promisify(execFile);
 
@@ -109,13 +111,44 @@ export async function discoverRoot(startDir: string, explicitRoot?: string): Pro
 export async function loadConfig(root: string): Promise<{ config: ArtifactsConfig; present: boolean }> {
   const file = join(root, CONFIG_FILE);
   let text: string;
+  let stamp: string | undefined;
   try {
+    stamp = configStamp(file);
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_CONFIG }, present: false };
     throw new ArtifactsError('CONFIG_INVALID', `cannot read ${CONFIG_FILE}: ${(e as Error).message}`);
   }
-  const parsed = parseSafeYaml(text, { path: CONFIG_FILE });
+  // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
+  // commands on an unchanged repository need not load the YAML parser at all.
+  const memoFile = join(root, STATE_DIR, 'cache', 'config.json');
+  try {
+    const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; text?: string; config?: ArtifactsConfig };
+    if (stamp && memo.stamp === stamp && memo.text === text && memo.config) return { config: memo.config, present: true };
+  } catch {
+    // no memo
+  }
+  const config = await parseConfig(text);
+  if (stamp && settled(stamp)) {
+    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config })).catch(() => undefined);
+  }
+  return { config, present: true };
+}
+
+function configStamp(file: string): string {
+  const st = statSync(file, { bigint: true });
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+}
+
+function settled(stamp: string): boolean {
+  const [, mtime, ctime] = stamp.split(':');
+  const limit = BigInt(Date.now() - 2000) * 1_000_000n;
+  return BigInt(mtime!) < limit && BigInt(ctime!) < limit;
+}
+
+/** Parse and validate the text of artifacts.config.yaml. */
+export async function parseConfig(text: string): Promise<ArtifactsConfig> {
+  const parsed = await parseSafeYaml(text, { path: CONFIG_FILE });
   const findings: Finding[] = [...parsed.findings];
   let value = parsed.value ?? {};
   if (findings.length === 0) {
@@ -137,7 +170,7 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
           );
         }
       }
-      const validate = validateConfigSchema;
+      const validate = await getConfigValidator();
       if (!validate(value)) {
         const errs = (validate.errors ?? []).filter((e) => e.keyword !== 'additionalProperties' || e.instancePath !== '');
         for (const f of schemaFindings(errs, { path: CONFIG_FILE, locate: parsed.locate, schemaName: 'config schema' })) {
@@ -149,5 +182,5 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   if (findings.length > 0) {
     throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings });
   }
-  return { config: { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) }, present: true };
+  return { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) };
 }

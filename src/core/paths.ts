@@ -22,9 +22,21 @@ export function resolveFrom(base: string, p: string): string {
   return resolve(base, p);
 }
 
-/** Byte-order comparison of strings (UTF-16 code units agree with UTF-8 byte order for BMP;
- * we compare UTF-8 bytes explicitly so that ordering is the same on every platform). */
+/** Rank of a UTF-16 code unit such that ranks compare like UTF-8 bytes (code points):
+ * surrogates (astral characters) sort after U+E000..U+FFFF. */
+function rank(c: number): number {
+  if (c < 0xd800) return c;
+  return c <= 0xdfff ? c + 0x2000 : c - 0x800;
+}
+
+/** UTF-8 byte-order comparison of strings, the same on every platform and locale. */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return rank(x) < rank(y) ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
 }

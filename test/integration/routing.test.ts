@@ -30,8 +30,8 @@ describe('route templates (pure)', () => {
     const e = { id: 'churn', version: '1.0.0', framework: 'f', kind: 'model', path: 'x/y/churn.onnx' };
     expect(expandTemplate('models/{id}/{version}/{id}{ext}', e)).toBe('models/churn/1.0.0/churn.onnx');
   });
-  test('routes are read from the .mdc front matter, editor-rule fields ignored', () => {
-    const r = parseRoutingText('---\ndescription: x\nglobs: ["*.md"]\nalwaysApply: false\nroutes:\n  - kind: plan\n    path: docs/{id}.md\n---\ntext\n', 'r.mdc');
+  test('routes are read from the .mdc front matter, editor-rule fields ignored', async () => {
+    const r = await parseRoutingText('---\ndescription: x\nglobs: ["*.md"]\nalwaysApply: false\nroutes:\n  - kind: plan\n    path: docs/{id}.md\n---\ntext\n', 'r.mdc');
     expect(r.findings).toEqual([]);
     expect(r.routes).toEqual([{ kind: 'plan', path: 'docs/{id}.md', line: 6 }]);
   });

@@ -3,7 +3,7 @@
 // bounded memory. Every digest equals `sha256sum` / `b3sum` on the same bytes.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { createBLAKE3, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 export type DigestAlgorithm = 'sha256' | 'blake3';
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'blake3'];
@@ -24,7 +24,8 @@ async function newHasher(algo: DigestAlgorithm): Promise<Hasher> {
   }
   // hash-wasm instances are reusable after init(); keep a small pool so concurrent
   // hashing does not instantiate a WebAssembly module per file.
-  const h = blake3Pool.pop() ?? (await createBLAKE3());
+  // Loaded on first use: most repositories use SHA-256 and need no WebAssembly.
+  const h = blake3Pool.pop() ?? (await (await import('hash-wasm')).createBLAKE3());
   h.init();
   return {
     update: (d) => void h.update(d),

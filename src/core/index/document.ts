@@ -77,8 +77,17 @@ export function indexDigestValid(doc: IndexDocument): boolean {
   return computeIndexDigest(doc) === doc.index_digest;
 }
 
-/** Field-by-field equality of two entries, independent of key order. */
+function valueEqual(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((v, i) => valueEqual(v, y[i]));
+  return false;
+}
+
+/** Field-by-field equality of two entries, independent of key order (entries hold only
+ * scalars and arrays of strings). */
 export function entriesEqual(a: IndexEntry | undefined, b: IndexEntry | undefined): boolean {
   if (!a || !b) return a === b;
-  return canonicalJson(a) === canonicalJson(b);
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => valueEqual((a as unknown as Record<string, unknown>)[k], (b as unknown as Record<string, unknown>)[k]));
 }

@@ -193,11 +193,16 @@ export interface VerifyResult {
 /** `artifacts index verify`: compare the index with the tree. Never writes the index. */
 export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   const findings: Finding[] = [];
-  const view = await readIndexView(repo);
+  // Listing the tree runs a git process: overlap it with reading the index.
+  const scanP = scanFiles(repo);
+  const view = await readIndexView(repo).catch(async (e: unknown) => {
+    await scanP.catch(() => undefined);
+    throw e;
+  });
   if (view.pendingRecords > 0) {
     findings.push(finding('JOURNAL_PENDING', `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`, { path: '.artifacts/journal' }));
   }
-  const scan = await scanFiles(repo);
+  const scan = await scanP;
   findings.push(...scan.findings);
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {

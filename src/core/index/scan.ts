@@ -75,13 +75,20 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   const cache = useCache ? new StatCache(repo, cacheFingerprint(repo)).load() : undefined;
   const scanStart = nowNs();
   const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas) };
-  const results = await mapLimit(files, 16, async (f): Promise<Inspection> => {
-    const stamps = cache ? stampsFor(repo.root, f) : [];
-    const hit = cache?.get(f, stamps);
-    if (hit) return hit;
+  // Cache hits are resolved synchronously; only misses pay for async file I/O.
+  const results = new Array<Inspection>(files.length);
+  const misses: Array<{ i: number; stamps: (FileStamp | undefined)[] }> = [];
+  for (let i = 0; i < files.length; i++) {
+    const stamps = cache ? stampsFor(repo.root, files[i]!) : [];
+    const hit = cache?.get(files[i]!, stamps);
+    if (hit) results[i] = hit;
+    else misses.push({ i, stamps });
+  }
+  await mapLimit(misses, 16, async ({ i, stamps }) => {
+    const f = files[i]!;
     const r = await inspectFile(ctx, f, { explicit: opts.explicit ?? false });
     cache?.set(f, stamps, r, scanStart);
-    return r;
+    results[i] = r;
   });
   if (cache) {
     if (!opts.files) cache.retainOnly(new Set(files));
@@ -99,13 +106,20 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
 /** Collection checks: DUPLICATE_VERSION among `entries`, VERSION_IMMUTABLE against `previous`. */
 export function checkCollection(entries: readonly IndexEntry[], previous: readonly IndexEntry[]): Finding[] {
   const out: Finding[] = [];
-  const byVersion = new Map<string, IndexEntry[]>();
+  const byVersion = new Map<string, IndexEntry | IndexEntry[]>();
+  let dupes = false;
   for (const e of entries) {
     const k = `${e.id}@${e.version}`;
-    byVersion.set(k, [...(byVersion.get(k) ?? []), e]);
+    const prev = byVersion.get(k);
+    if (prev === undefined) byVersion.set(k, e);
+    else {
+      dupes = true;
+      byVersion.set(k, Array.isArray(prev) ? [...prev, e] : [prev, e]);
+    }
   }
-  for (const [k, es] of [...byVersion].sort((a, b) => compareBytes(a[0], b[0]))) {
-    if (es.length > 1) {
+  if (dupes) {
+    for (const [k, es] of [...byVersion].sort((a, b) => compareBytes(a[0], b[0]))) {
+      if (!Array.isArray(es)) continue;
       const paths = es.map((e) => e.path).sort(compareBytes);
       for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p }));
     }

@@ -32,12 +32,8 @@ interface CacheFile {
 }
 
 export function stampOf(abs: string): FileStamp | undefined {
-  let st: BigIntStats;
-  try {
-    st = lstatSync(abs, { bigint: true });
-  } catch {
-    return undefined;
-  }
+  const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
+  if (!st) return undefined;
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }
 

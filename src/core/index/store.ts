@@ -1,6 +1,8 @@
 // Reading the index (lock-free) and changing it (one journaled transaction under the lock).
 import { randomBytes } from 'node:crypto';
-import { lstat, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
@@ -8,6 +10,7 @@ import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock } from '../store/lock.js';
+import { stampOf, type FileStamp } from './stat-cache.js';
 import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
 
 export interface IndexState {
@@ -20,17 +23,39 @@ export interface IndexState {
 /** Read artifacts_index.json as it is on disk (no journal applied). */
 export async function readIndexFile(repo: Repo): Promise<IndexState> {
   let text: string;
+  let stampBefore: FileStamp | undefined;
   try {
     if ((await lstat(repo.indexPath)).isSymbolicLink()) {
       throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read artifacts_index.json: it is a symlink');
     }
-    text = await readFile(repo.indexPath, 'utf8');
+    stampBefore = stampOf(repo.indexPath);
+    text = readFileSync(repo.indexPath, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, digestValid: true };
     throw e;
   }
   const doc = parseIndex(text);
-  return { doc, digestValid: indexDigestValid(doc) };
+  return { doc, digestValid: digestValidMemo(repo, doc, stampBefore) };
+}
+
+/** A digest check costs a canonicalization of the whole index; remember a successful one
+ * for an index file whose (size, mtime, ctime, inode) has not changed since. The memo is
+ * only an accelerator, like the stat cache, and follows the same racy-timestamp rule. */
+function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
+  const memoFile = join(repo.cacheDir, 'index-digest.json');
+  const key = stamp ? `${stamp.size}:${stamp.mtimeNs}:${stamp.ctimeNs}:${stamp.ino}` : undefined;
+  try {
+    const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; index_digest?: string };
+    if (key && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
+  } catch {
+    // no memo
+  }
+  const valid = indexDigestValid(doc);
+  const settled = stamp && BigInt(stamp.mtimeNs) + 2_000_000_000n < BigInt(Date.now()) * 1_000_000n;
+  if (valid && key && settled) {
+    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest })).catch(() => undefined);
+  }
+  return valid;
 }
 
 /** Apply journal operations to a list of entries (keyed by path). */

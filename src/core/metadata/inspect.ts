@@ -7,7 +7,7 @@ import { digestBytes, digestFile, parseAddress, type DigestAlgorithm } from '../
 import { isInside } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
-import { compileSchemaFile, schemaFindings, validateBaseSchema } from './schema.js';
+import { compileSchemaFile, getBaseValidator, schemaFindings } from './schema.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
@@ -92,7 +92,7 @@ export async function validateMetadata(
       }),
     );
   }
-  const base = validateBaseSchema;
+  const base = await getBaseValidator();
   if (!base(m)) {
     const errs = (base.errors ?? []).filter((e) => !(out.length > 0 && e.instancePath === '/version'));
     out.push(...schemaFindings(errs, { path, locate: parsed.locate, schemaName: 'framework-artifact schema' }));
@@ -223,7 +223,7 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
   if (data.length === size ? !isUtf8(data) : !isUtf8(fm.text)) {
     return invalid(finding('INVALID_UTF8', `${rel} is not valid UTF-8`, { path: rel }));
   }
-  const parsed = parseSafeYaml(fm.text.toString('utf8'), { path: rel, lineOffset: fm.firstLine - 1 });
+  const parsed = await parseSafeYaml(fm.text.toString('utf8'), { path: rel, lineOffset: fm.firstLine - 1 });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: rel };
   const meta = parsed.value;
   if (!opts.explicit && meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !('id' in meta) && !('kind' in meta)) {
@@ -247,7 +247,7 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   if (sc.size > METADATA_LIMIT) return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
   const raw = await readFile(sc.abs);
   if (!isUtf8(raw)) return invalid(finding('INVALID_UTF8', `${sidecarRel} is not valid UTF-8`, { path: sidecarRel }));
-  const parsed = parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
+  const parsed = await parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
   const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
   const t = await checkTarget(ctx.root, target);

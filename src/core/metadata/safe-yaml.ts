@@ -1,7 +1,7 @@
 // Safe YAML: YAML 1.2 core schema (timestamps stay strings), unique keys, no anchors or
 // aliases (alias bombs), no custom tags, no prototype-polluting keys. JSON is a subset of
 // YAML 1.2, so sidecar .json files go through here too and get duplicate-key checks.
-import { LineCounter, parseDocument, visit, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import { finding, type Finding } from '../errors.js';
 
 export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -25,7 +25,9 @@ function unescapePointer(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
-export function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): SafeYamlResult {
+/** Parse YAML safely. The yaml package is loaded on first use (it is the largest import). */
+export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
+  const { LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await import('yaml');
   const lineOffset = opts.lineOffset ?? 0;
   const lc = new LineCounter();
   const findings: Finding[] = [];

@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { PACKAGE_SCHEMAS_DIR } from '../paths.js';
-import { validateBase, validateConfig } from '../../generated/validators.js';
 
 type ValidateFn = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 interface AjvError {
@@ -54,8 +53,12 @@ export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json'
 
 /** Validators for the shipped schemas, compiled ahead of time (scripts/gen-validators.mjs)
  * so that the common path never loads the ajv compiler. */
-export const validateBaseSchema = validateBase as unknown as ValidateFn;
-export const validateConfigSchema = validateConfig as unknown as ValidateFn;
+export async function getBaseValidator(): Promise<ValidateFn> {
+  return (await import('../../generated/validators.js')).validateBase as unknown as ValidateFn;
+}
+export async function getConfigValidator(): Promise<ValidateFn> {
+  return (await import('../../generated/validators.js')).validateConfig as unknown as ValidateFn;
+}
 
 const NAME_FIELDS = new Set(['/id', '/framework', '/kind']);
 

@@ -92,13 +92,13 @@ export function expandTemplate(template: string, entry: Pick<IndexEntry, 'id' | 
 }
 
 /** Parse the text of artifact_routing.mdc. */
-export function parseRoutingText(text: string, file: string): { routes: Route[]; findings: Finding[] } {
+export async function parseRoutingText(text: string, file: string): Promise<{ routes: Route[]; findings: Finding[] }> {
   const findings: Finding[] = [];
   const fm = splitFrontMatter(Buffer.from(text, 'utf8'));
   if (fm.kind !== 'ok') {
     return { routes: [], findings: [finding('ROUTING_INVALID', `${file} has no readable YAML front matter with a routes list`, { path: file, line: 1 })] };
   }
-  const parsed = parseSafeYaml(fm.text.toString('utf8'), { path: file, lineOffset: fm.firstLine - 1 });
+  const parsed = await parseSafeYaml(fm.text.toString('utf8'), { path: file, lineOffset: fm.firstLine - 1 });
   if (parsed.findings.length > 0) return { routes: [], findings: parsed.findings.map((f) => ({ ...f, code: 'ROUTING_INVALID' as const })) };
   const v = parsed.value as { routes?: unknown } | null;
   const list = v && typeof v === 'object' ? v.routes : undefined;
@@ -152,7 +152,7 @@ async function readOptional(file: string): Promise<string | undefined> {
 /** Load both routing files from a repository root. */
 export async function loadRouting(root: string, routingFile: string, commandFile: string): Promise<Routing> {
   const [rt, ct] = await Promise.all([readOptional(join(root, routingFile)), readOptional(join(root, commandFile))]);
-  const r = rt === undefined ? { routes: [], findings: [] } : parseRoutingText(rt, routingFile);
+  const r = rt === undefined ? { routes: [], findings: [] } : await parseRoutingText(rt, routingFile);
   const c = ct === undefined ? { commands: [], findings: [] } : parseCommandMatrix(ct, commandFile);
   return { routes: r.routes, commands: c.commands, present: rt !== undefined, routingFile, commandFile, findings: [...r.findings, ...c.findings] };
 }

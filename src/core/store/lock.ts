@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { ArtifactsError } from '../errors.js';
 
 export const STALE_MS = 30_000;
@@ -86,6 +85,8 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
   const token = randomBytes(12).toString('hex');
   let compromised: Error | undefined;
   let delay = 10;
+  // Loaded here, not at start-up: read-only commands never lock.
+  const lockfile = (await import('proper-lockfile')).default;
   for (;;) {
     let release: (() => Promise<void>) | undefined;
     try {

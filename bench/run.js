@@ -1,0 +1,80 @@
+// `npm run bench`: the performance targets of the Core issue, measured against references
+// taken in the same run (medians of several runs, to ride out machine noise).
+//   cold `index rebuild`        <= `git add -A` on the same tree
+//   no-change `index verify`    <= 300 ms
+//   `index add` of one file     <= 150 ms (into the 10k index)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { artifactText, generateCorpus } from './corpus.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'artifacts.js');
+const N = Number(process.env.BENCH_N ?? 10_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function time(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function cli(cwd, args) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`artifacts ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+}
+const dropCaches = () => {
+  // Cold means "no tool state": page cache cannot be dropped without root privileges on
+  // every machine, so both sides are measured with a warm page cache.
+};
+
+const base = mkdtempSync(join(tmpdir(), 'artifacts-bench-'));
+const corpus = join(base, 'corpus');
+console.log(`generating ${N} artifacts of ~4 KB in ${corpus} ...`);
+generateCorpus(corpus, N);
+
+const gitTimes = [];
+const rebuildTimes = [];
+for (let r = 0; r < RUNS; r++) {
+  // Reference: git add -A on a fresh copy of the same tree (hashes and stores every file).
+  const g = join(base, `git-${r}`);
+  cpSync(corpus, g, { recursive: true });
+  dropCaches();
+  gitTimes.push(time(() => execFileSync('git', ['add', '-A'], { cwd: g })));
+  rmSync(g, { recursive: true, force: true });
+  // Cold rebuild: no index, no stat cache.
+  const a = join(base, `rb-${r}`);
+  cpSync(corpus, a, { recursive: true });
+  rebuildTimes.push(time(() => cli(a, ['index', 'rebuild'])));
+  if (r < RUNS - 1) rmSync(a, { recursive: true, force: true });
+}
+const work = join(base, `rb-${RUNS - 1}`);
+// The stat cache trusts only entries older than the racy window: let it settle once.
+await new Promise((r) => setTimeout(r, 2500));
+cli(work, ['index', 'verify']);
+const verifyTimes = [];
+for (let r = 0; r < RUNS; r++) verifyTimes.push(time(() => cli(work, ['index', 'verify'])));
+
+const addTimes = [];
+for (let r = 0; r < RUNS; r++) {
+  const a = artifactText(N + r, () => 0.5);
+  writeFileSync(join(work, a.path), a.text);
+  addTimes.push(time(() => cli(work, ['index', 'add', a.path])));
+}
+const nodeStart = [];
+for (let r = 0; r < RUNS; r++) nodeStart.push(time(() => execFileSync(process.execPath, ['-e', '0'])));
+
+const g = median(gitTimes);
+const rb = median(rebuildTimes);
+const rows = [
+  ['git add -A (reference)', g, ''],
+  ['index rebuild (cold)', rb, `ratio ${(rb / g).toFixed(2)} (target <= 1.00)`],
+  ['index verify (no change)', median(verifyTimes), 'target <= 300 ms'],
+  ['index add (1 file into the index)', median(addTimes), 'target <= 150 ms'],
+  ['node -e 0 (process start, reference)', median(nodeStart), ''],
+];
+console.log(`\n${N} artifacts, median of ${RUNS} runs each (ms):`);
+for (const [name, ms, note] of rows) console.log(`  ${name.padEnd(40)} ${ms.toFixed(0).padStart(7)}  ${note}`);
+console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')}`);
+rmSync(base, { recursive: true, force: true });
