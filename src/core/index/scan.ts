@@ -67,6 +67,7 @@ export interface ScanOptions {
 
 /** Inspect metadata files and return valid entries plus all findings. */
 export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<ScanResult> {
+  if (opts.files?.length === 0) return { entries: [], findings: [], files: [], git: false };
   const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await listCandidates(repo);
   const fileSet = new Set(listed.files);
   // A Markdown file that has a sidecar is described by the sidecar.

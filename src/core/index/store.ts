@@ -41,9 +41,19 @@ export async function readIndexFile(repo: Repo): Promise<IndexState> {
 /** A digest check costs a canonicalization of the whole index; remember a successful one
  * for an index file whose (size, mtime, ctime, inode) has not changed since. The memo is
  * only an accelerator, like the stat cache, and follows the same racy-timestamp rule. */
+function memoKey(stamp: FileStamp | undefined): string | undefined {
+  return stamp ? `${stamp.size}:${stamp.mtimeNs}:${stamp.ctimeNs}:${stamp.ino}` : undefined;
+}
+
+/** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
+async function rememberDigest(repo: Repo, digest: string): Promise<void> {
+  const key = memoKey(stampOf(repo.indexPath));
+  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest })).catch(() => undefined);
+}
+
 function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
   const memoFile = join(repo.cacheDir, 'index-digest.json');
-  const key = stamp ? `${stamp.size}:${stamp.mtimeNs}:${stamp.ctimeNs}:${stamp.ino}` : undefined;
+  const key = memoKey(stamp);
   try {
     const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; index_digest?: string };
     if (key && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
@@ -199,6 +209,7 @@ export async function runTransaction(repo: Repo, plan: (current: IndexState) => 
       beforeCommit: () => lock.assertHeld(),
     });
     await clearJournal(repo.journalPath, hook);
+    await rememberDigest(repo, next.index_digest);
     hook?.('before-release', repo.indexPath);
     return { before, after: next.index_digest, changed: true, doc: next, recovered };
   } finally {
