@@ -191,7 +191,7 @@ export function buildProgram(): Command {
     }),
   );
 
-  const index = program.command('index').description('maintain artifacts_index.json');
+  const index = example(program.command('index').description('maintain artifacts_index.json'), 'artifacts index rebuild', 'artifacts index verify');
   example(index.command('add').description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)').argument('<paths...>'), 'artifacts index add docs/plans/fwk-001/plan-x.md', 'artifacts index add docs/').action(
     action('index add', async (ctx, paths: string[]) => writeSummary(ctx, 'index add', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs)))),
   );
@@ -285,7 +285,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof Exit) return e.code;
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
       return 2;
     }
     throw e;
