@@ -98,3 +98,11 @@ describe('command line', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 });
+
+describe('documentation', () => {
+  test('docs/errors.md is generated from the current catalogue', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [join(PROJECT, 'scripts/gen-errors-doc.js'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});

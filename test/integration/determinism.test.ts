@@ -71,6 +71,20 @@ describe('index rebuild is deterministic', () => {
     expect(r.stdout).toContain('INDEX_DIGEST_MISMATCH');
   });
 
+  test('worker-thread scans (the CLI, 450 files) give the same bytes as in-process scans', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 450; i++) files[`docs/plans/fwk-${i % 3}/w${i}.md`] = plan(`w${i}`, { framework: `fwk-${i % 3}`, version: `1.${i % 4}.0` }, `Body ${i}\n`);
+    const a = repoWith(files, { git: false });
+    const b = repoWith(files, { git: false });
+    const r = run(a, ['index', 'rebuild']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const { openRepo } = await import('../../src/core/repo.js');
+    const { indexRebuild } = await import('../../src/core/index/operations.js');
+    const res = await indexRebuild(await openRepo({ cwd: b }), { useCache: false });
+    expect(res.count).toBe(450);
+    expect(read(b, 'artifacts_index.json')).toBe(read(a, 'artifacts_index.json'));
+  });
+
   test('the stat cache never changes the index bytes', () => {
     const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a'), 'docs/plans/fwk-001/b.md': plan('b') });
     expect(run(dir, ['index', 'rebuild', '--no-cache']).code).toBe(0);

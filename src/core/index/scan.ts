@@ -1,10 +1,13 @@
 // Scanning the tree: inspect candidate files (through the stat cache), then the checks that
 // need the whole collection (duplicate id@version, immutability of approved versions).
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
-import { inspectFile, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry, type Inspection } from '../metadata/inspect.js';
+import { inspectFile, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext, type Inspection } from '../metadata/inspect.js';
 import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
 import { compareBytes } from '../paths.js';
 import type { Repo } from '../repo.js';
@@ -51,6 +54,34 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
+const WORKER_URL = new URL('./inspect-worker.js', import.meta.url);
+/** Below this many files, starting worker threads costs more than it saves. */
+const WORKER_THRESHOLD = 400;
+
+function runWorker(ctx: InspectContext, files: string[], explicit: boolean): Promise<Inspection[]> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit } });
+    w.once('message', (r: Inspection[]) => resolve(r));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`inspection worker exited with code ${code}`));
+    });
+  });
+}
+
+/** Inspect files, across worker threads when there are many (parsing YAML is CPU-bound). */
+async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean): Promise<Inspection[]> {
+  const workers = Math.min(availableParallelism(), 8);
+  // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
+  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) {
+    return mapLimit(files, 16, (f) => inspectFile(ctx, f, { explicit }));
+  }
+  // Contiguous chunks keep each worker's reads within a few directories.
+  const size = Math.ceil(files.length / workers);
+  const chunks = Array.from({ length: workers }, (_, k) => files.slice(k * size, (k + 1) * size));
+  return (await Promise.all(chunks.map((c) => runWorker(ctx, c, explicit)))).flat();
+}
+
 /** The files whose stamps decide whether a cached inspection still holds. */
 function stampsFor(root: string, file: string): (FileStamp | undefined)[] {
   const target = sidecarTarget(file);
@@ -85,11 +116,10 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     if (hit) results[i] = hit;
     else misses.push({ i, stamps });
   }
-  await mapLimit(misses, 16, async ({ i, stamps }) => {
-    const f = files[i]!;
-    const r = await inspectFile(ctx, f, { explicit: opts.explicit ?? false });
-    cache?.set(f, stamps, r, scanStart);
-    results[i] = r;
+  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false);
+  misses.forEach(({ i, stamps }, k) => {
+    results[i] = inspected[k]!;
+    cache?.set(files[i]!, stamps, inspected[k]!, scanStart);
   });
   if (cache) {
     if (!opts.files) cache.retainOnly(new Set(files));
