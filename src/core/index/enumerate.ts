@@ -20,16 +20,10 @@ async function gitListFiles(root: string): Promise<string[] | undefined> {
       cwd: root,
       maxBuffer: 1 << 30,
       encoding: 'buffer',
+      // A pathname is UTF-8 bytes in git's index; -z output is never quoted.
     });
-    // Split on NUL in the raw bytes, then decode each name (paths are UTF-8 in practice).
-    const out: string[] = [];
-    let start = 0;
-    for (let i = 0; i < stdout.length; i++) {
-      if (stdout[i] === 0) {
-        if (i > start) out.push(stdout.toString('utf8', start, i));
-        start = i + 1;
-      }
-    }
+    const out = stdout.toString('utf8').split('\0');
+    out.pop(); // the list ends with a NUL
     return out;
   } catch {
     return undefined;
@@ -57,7 +51,8 @@ export function isCandidatePath(repo: Repo, p: string): boolean {
   if (isToolPath(repo, p)) return false;
   const { include, exclude } = repo.config;
   const subject = sidecarTarget(p) ?? p;
-  return matchesAny(subject, include) && !matchesAny(subject, exclude);
+  const included = include.length === 1 && include[0] === '**/*' ? true : matchesAny(subject, include);
+  return included && !matchesAny(subject, exclude);
 }
 
 /** All candidate metadata files under the root, sorted (byte order), deduplicated. */

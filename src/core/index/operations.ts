@@ -193,16 +193,14 @@ export interface VerifyResult {
 /** `artifacts index verify`: compare the index with the tree. Never writes the index. */
 export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   const findings: Finding[] = [];
-  // Listing the tree runs a git process: overlap it with reading the index.
-  const scanP = scanFiles(repo);
-  const view = await readIndexView(repo).catch(async (e: unknown) => {
-    await scanP.catch(() => undefined);
-    throw e;
-  });
+  // Start the git listing first so that the git process runs while the index is read.
+  const listing = listCandidates(repo);
+  listing.catch(() => undefined);
+  const view = await readIndexView(repo);
   if (view.pendingRecords > 0) {
     findings.push(finding('JOURNAL_PENDING', `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`, { path: '.artifacts/journal' }));
   }
-  const scan = await scanP;
+  const scan = await scanFiles(repo, { listing, expected: new Map((view.doc?.artifacts ?? []).map((e) => [e.path, e])) });
   findings.push(...scan.findings);
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {

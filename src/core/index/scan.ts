@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { inspectFile, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext, type Inspection } from '../metadata/inspect.js';
@@ -12,7 +12,8 @@ import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
 import { compareBytes } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
-import { StatCache, stampOf, type FileStamp } from './stat-cache.js';
+import { canonicalEntry } from './document.js';
+import { decodeResult, encodeResult, StatCache, stampKey, stampOf, type FileStamp } from './stat-cache.js';
 
 export interface ScanResult {
   entries: IndexEntry[];
@@ -83,9 +84,11 @@ async function inspectMany(ctx: InspectContext, files: string[], explicit: boole
 }
 
 /** The files whose stamps decide whether a cached inspection still holds. */
-function stampsFor(root: string, file: string): (FileStamp | undefined)[] {
+function stampsFor(rootSlash: string, file: string): (FileStamp | undefined)[] {
+  // Plain concatenation: `file` is already a normalised repository path, and path.join
+  // costs more than the lstat it feeds for small files.
   const target = sidecarTarget(file);
-  return target === undefined ? [stampOf(join(root, file))] : [stampOf(join(root, file)), stampOf(join(root, target))];
+  return target === undefined ? [stampOf(rootSlash + file)] : [stampOf(rootSlash + file), stampOf(rootSlash + target)];
 }
 
 export interface ScanOptions {
@@ -94,12 +97,17 @@ export interface ScanOptions {
   /** Files named explicitly by the user: report "not an artifact" instead of ignoring. */
   explicit?: boolean;
   useCache?: boolean;
+  /** Entries the caller expects (the index, by path): cache hits equal to them are reused. */
+  expected?: Map<string, IndexEntry>;
+  /** A tree listing already under way (lets callers overlap the git process with reads). */
+  listing?: Promise<{ files: string[]; git: boolean }>;
 }
+
 
 /** Inspect metadata files and return valid entries plus all findings. */
 export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<ScanResult> {
   if (opts.files?.length === 0) return { entries: [], findings: [], files: [], git: false };
-  const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await listCandidates(repo);
+  const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await (opts.listing ?? listCandidates(repo));
   const fileSet = new Set(listed.files);
   // A Markdown file that has a sidecar is described by the sidecar.
   const files = listed.files.filter((f) => !SIDECAR_SUFFIXES.some((s) => fileSet.has(f + s)));
@@ -107,19 +115,28 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   const cache = useCache ? new StatCache(repo, cacheFingerprint(repo)).load() : undefined;
   const scanStart = nowNs();
   const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas) };
-  // Cache hits are resolved synchronously; only misses pay for async file I/O.
+  // Cache hits are resolved synchronously; only misses pay for file I/O. A hit whose
+  // canonical entry equals the expected (indexed) entry reuses that object unparsed.
+  const rootSlash = repo.root.endsWith(sep) ? repo.root : repo.root + sep;
   const results = new Array<Inspection>(files.length);
   const misses: Array<{ i: number; stamps: (FileStamp | undefined)[] }> = [];
   for (let i = 0; i < files.length; i++) {
-    const stamps = cache ? stampsFor(repo.root, files[i]!) : [];
-    const hit = cache?.get(files[i]!, stamps);
-    if (hit) results[i] = hit;
-    else misses.push({ i, stamps });
+    const f = files[i]!;
+    const stamps = cache ? stampsFor(rootSlash, f) : [];
+    const hit = cache?.get(f, stampKey(stamps));
+    if (hit === undefined) {
+      misses.push({ i, stamps });
+      continue;
+    }
+    const expected = opts.expected?.get(sidecarTarget(f) ?? f);
+    results[i] = expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
+      ? { type: 'artifact', entry: expected, findings: [] }
+      : decodeResult(hit);
   }
   const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false);
   misses.forEach(({ i, stamps }, k) => {
     results[i] = inspected[k]!;
-    cache?.set(files[i]!, stamps, inspected[k]!, scanStart);
+    cache?.set(files[i]!, stamps, encodeResult(inspected[k]!), scanStart);
   });
   if (cache) {
     if (!opts.files) cache.retainOnly(new Set(files));

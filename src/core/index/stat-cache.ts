@@ -1,15 +1,21 @@
 // A stat cache in .artifacts/cache/ so that an unchanged tree is not re-read: per file, the
 // (size, mtime ns, ctime ns, inode) seen when it was inspected, and the result. It is only
 // an accelerator: it never affects the index bytes, and a missing or damaged cache is
-// simply rebuilt. Racy-git safety: a file whose mtime is not older than the moment its
-// inspection started may have changed within the same timestamp tick, so it is not trusted.
+// simply rebuilt. Racy-git safety: a file whose mtime or ctime is within two seconds of the
+// moment its inspection started may change again within the same timestamp tick, so such
+// a result is not cached.
+//
+// Each record is one string, "<stamps>\n<result>", and results are parsed only when used:
+// verifying an unchanged 10,000-file tree then costs a string comparison per file instead
+// of rebuilding 10,000 objects.
 import { lstatSync, readFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import type { Inspection } from '../metadata/inspect.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { IndexEntry, Inspection } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 /** Timestamps closer than this to the scan start are treated as racy. */
 const RACY_SLACK_NS = 2_000_000_000n;
 
@@ -20,15 +26,10 @@ export interface FileStamp {
   ino: string;
 }
 
-interface CacheRecord {
-  stamps: FileStamp[];
-  result: Inspection;
-}
-
 interface CacheFile {
   version: number;
   fingerprint: string;
-  entries: Record<string, CacheRecord>;
+  entries: Record<string, string>;
 }
 
 export function stampOf(abs: string): FileStamp | undefined {
@@ -37,17 +38,34 @@ export function stampOf(abs: string): FileStamp | undefined {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }
 
-function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-  return !!a && !!b && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+/** One string for a list of stamps (undefined when a file is missing). */
+export function stampKey(stamps: readonly (FileStamp | undefined)[]): string | undefined {
+  let out = '';
+  for (const s of stamps) {
+    if (!s) return undefined;
+    out += `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino};`;
+  }
+  return out;
+}
+
+/** Serialise a result; an artifact's entry is written in canonical form ("A" + JSON). */
+export function encodeResult(r: Inspection): string {
+  if (r.type === 'artifact') return `A${canonicalJson(r.entry)}`;
+  return `R${JSON.stringify(r)}`;
+}
+
+export function decodeResult(s: string): Inspection {
+  if (s.startsWith('A')) return { type: 'artifact', entry: JSON.parse(s.slice(1)) as IndexEntry, findings: [] };
+  return JSON.parse(s.slice(1)) as Inspection;
 }
 
 export class StatCache {
   private readonly file: string;
-  private entries: Record<string, CacheRecord> = Object.create(null) as Record<string, CacheRecord>;
+  private entries: Record<string, string> = Object.create(null) as Record<string, string>;
   private dirty = false;
 
   constructor(
-    private readonly repo: Repo,
+    repo: Repo,
     private readonly fingerprint: string,
   ) {
     this.file = join(repo.cacheDir, 'stat-cache.json');
@@ -57,7 +75,7 @@ export class StatCache {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
       if (data.version === CACHE_VERSION && data.fingerprint === this.fingerprint && data.entries && typeof data.entries === 'object') {
-        this.entries = Object.assign(Object.create(null) as Record<string, CacheRecord>, data.entries);
+        this.entries = Object.assign(Object.create(null) as Record<string, string>, data.entries);
       }
     } catch {
       // no cache or a damaged one: start empty
@@ -65,26 +83,26 @@ export class StatCache {
     return this;
   }
 
-  /** Cached inspection when every involved file's stamp is unchanged. */
-  get(key: string, stamps: (FileStamp | undefined)[]): Inspection | undefined {
+  /** The encoded result cached for `key` when its stamps are unchanged. */
+  get(key: string, stamps: string | undefined): string | undefined {
+    if (stamps === undefined) return undefined;
     const rec = this.entries[key];
-    if (!rec || rec.stamps.length !== stamps.length) return undefined;
-    for (let i = 0; i < stamps.length; i++) if (!sameStamp(rec.stamps[i], stamps[i])) return undefined;
-    return rec.result;
+    if (rec === undefined || !rec.startsWith(stamps) || rec.charCodeAt(stamps.length) !== 10) return undefined;
+    return rec.slice(stamps.length + 1);
   }
 
   /** Remember a result, unless a stamp is racy (too close to `scanStartNs`). */
-  set(key: string, stamps: (FileStamp | undefined)[], result: Inspection, scanStartNs: bigint): void {
-    const defined = stamps.filter((s): s is FileStamp => s !== undefined);
-    if (defined.length !== stamps.length) return;
-    if (defined.some((s) => BigInt(s.mtimeNs) + RACY_SLACK_NS >= scanStartNs || BigInt(s.ctimeNs) + RACY_SLACK_NS >= scanStartNs)) {
-      if (this.entries[key]) {
+  set(key: string, stamps: readonly (FileStamp | undefined)[], encoded: string, scanStartNs: bigint): void {
+    const k = stampKey(stamps);
+    const racy = k === undefined || stamps.some((s) => BigInt(s!.mtimeNs) + RACY_SLACK_NS >= scanStartNs || BigInt(s!.ctimeNs) + RACY_SLACK_NS >= scanStartNs);
+    if (racy) {
+      if (this.entries[key] !== undefined) {
         delete this.entries[key];
         this.dirty = true;
       }
       return;
     }
-    this.entries[key] = { stamps: defined, result };
+    this.entries[key] = `${k}\n${encoded}`;
     this.dirty = true;
   }
 
