@@ -130,7 +130,7 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   }
   const config = await parseConfig(text);
   if (stamp && settled(stamp)) {
-    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config })).catch(() => undefined);
+    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { durable: false }).catch(() => undefined);
   }
   return { config, present: true };
 }

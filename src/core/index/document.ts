@@ -20,6 +20,16 @@ export function compareEntries(a: IndexEntry, b: IndexEntry): number {
   return compareBytes(a.id, b.id) || compareBytes(a.version, b.version) || compareBytes(a.path, b.path);
 }
 
+/** Are an entry's keys in sorted order (its values are scalars or string arrays)? */
+function keysSorted(e: IndexEntry): boolean {
+  let prev = '';
+  for (const k in e) {
+    if (compareBytes(prev, k) >= 0 && prev !== '') return false;
+    prev = k;
+  }
+  return true;
+}
+
 function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
   if (v !== null && typeof v === 'object') {
@@ -65,7 +75,8 @@ export function computeIndexDigest(doc: Omit<IndexDocument, 'index_digest'>): st
 
 /** Build a complete document from entries (sorted here; callers need not sort). */
 export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly IndexEntry[]): IndexDocument {
-  const artifacts = [...entries].sort(compareEntries).map((e) => sortKeysDeep(e) as IndexEntry);
+  // Entries read from an index already have sorted keys; only new ones need sorting.
+  const artifacts = [...entries].sort(compareEntries).map((e) => (keysSorted(e) ? e : (sortKeysDeep(e) as IndexEntry)));
   // Keys in sorted order, so that serializeIndex needs no second pass.
   const base = { artifacts, digest_algorithm: algo, format: INDEX_FORMAT } as const;
   return { ...base, index_digest: computeIndexDigest(base) };

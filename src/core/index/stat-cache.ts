@@ -120,7 +120,7 @@ export class StatCache {
     if (!this.dirty) return;
     const data: CacheFile = { version: CACHE_VERSION, fingerprint: this.fingerprint, entries: this.entries };
     try {
-      await writeFileDurable(this.file, JSON.stringify(data));
+      await writeFileDurable(this.file, JSON.stringify(data), { durable: false });
       this.dirty = false;
     } catch {
       // The cache is an accelerator: failing to save it must not fail the command.

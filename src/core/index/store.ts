@@ -48,7 +48,7 @@ function memoKey(stamp: FileStamp | undefined): string | undefined {
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
 async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   const key = memoKey(stampOf(repo.indexPath));
-  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest })).catch(() => undefined);
+  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest }), { durable: false }).catch(() => undefined);
 }
 
 function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
@@ -63,7 +63,7 @@ function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | unde
   const valid = indexDigestValid(doc);
   const settled = stamp && BigInt(stamp.mtimeNs) + 2_000_000_000n < BigInt(Date.now()) * 1_000_000n;
   if (valid && key && settled) {
-    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest })).catch(() => undefined);
+    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest }), { durable: false }).catch(() => undefined);
   }
   return valid;
 }

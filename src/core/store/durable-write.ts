@@ -30,6 +30,9 @@ export interface DurableOptions {
   faultHook?: FaultHook | undefined;
   /** Called right before the rename that publishes the file (lock checks go here). */
   beforeCommit?: (() => void | Promise<void>) | undefined;
+  /** false for rebuildable caches: still atomic (temp + rename, old or new content after a
+   * crash), but without the fsyncs that only matter for data that must survive power loss. */
+  durable?: boolean;
 }
 
 function ioError(op: string, file: string, cause: unknown): ArtifactsError {
@@ -88,7 +91,7 @@ export async function writeFileDurable(file: string, data: Uint8Array | string, 
     await fh.writeFile(data);
     opts.faultHook?.('temp-write', file);
     // fsync before rename: otherwise the rename can reach the disk before the data does.
-    await fsyncHandle(fh, tmp);
+    if (opts.durable !== false) await fsyncHandle(fh, tmp);
     opts.faultHook?.('temp-fsync', file);
     await fh.close();
     fh = undefined;
@@ -102,7 +105,7 @@ export async function writeFileDurable(file: string, data: Uint8Array | string, 
     renamed = true;
     opts.faultHook?.('rename', file);
     // fsync the directory: the rename itself is only durable once the directory is.
-    await fsyncDir(dir);
+    if (opts.durable !== false) await fsyncDir(dir);
     opts.faultHook?.('dir-fsync', file);
   } finally {
     await fh?.close().catch(() => undefined);
