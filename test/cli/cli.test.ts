@@ -106,3 +106,56 @@ describe('documentation', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 });
+
+describe('init', () => {
+  test('creates config, routing stub and .gitignore entries; idempotent; never overwrites', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dir = repoWith({ '.gitignore': 'node_modules/\n' });
+    writeFileSync(join(dir, 'artifact_routing.mdc'), 'MINE\n');
+    const first = runJson(dir, ['init']);
+    expect(first.code).toBe(0);
+    expect(first.doc.kept).toEqual(['artifacts.config.yaml', 'artifact_routing.mdc']);
+    expect(readFileSync(join(dir, 'artifact_routing.mdc'), 'utf8')).toBe('MINE\n');
+    const gi = readFileSync(join(dir, '.gitignore'), 'utf8');
+    expect(gi).toContain('node_modules/\n');
+    for (const e of ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/']) expect(gi).toContain(e);
+    const second = runJson(dir, ['init']);
+    expect(second.doc.gitignore).toEqual([]);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe(gi);
+
+    const fresh = repoWith({});
+    const { rmSync } = await import('node:fs');
+    rmSync(join(fresh, 'artifacts.config.yaml'));
+    rmSync(join(fresh, 'artifact_routing.mdc'));
+    expect(runJson(fresh, ['init']).doc.created).toEqual(['artifacts.config.yaml', 'artifact_routing.mdc']);
+    expect(run(fresh, ['validate']).code).toBe(0);
+  });
+});
+
+describe('stat cache', () => {
+  test('an edit that keeps the size and restores the mtime is still detected', async () => {
+    const { statSync, utimesSync, readFileSync } = await import('node:fs');
+    const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a', {}, 'AAAA\n') });
+    const file = join(dir, 'docs/plans/fwk-001/a.md');
+    // Let the file leave the racy window (2 s on mtime and ctime) so that it is cached.
+    await new Promise((r) => setTimeout(r, 2200));
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    expect(run(dir, ['index', 'verify']).code).toBe(0);
+    expect(readFileSync(join(dir, '.artifacts/cache/stat-cache.json'), 'utf8')).toContain('docs/plans/fwk-001/a.md');
+    const st = statSync(file);
+    writeFileSync(file, plan('a', {}, 'BBBB\n'));
+    utimesSync(file, st.atime, st.mtime);
+    expect(statSync(file).size).toBe(st.size);
+    const r = runJson(dir, ['index', 'verify']);
+    expect(r.code).toBe(1);
+    expect((r.doc.findings as Array<{ code: string }>)[0]?.code).toBe('INDEX_STALE_ENTRY');
+  });
+
+  test('a damaged cache is ignored and rebuilt', () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a') });
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    writeFileSync(join(dir, '.artifacts/cache/stat-cache.json'), '{not json');
+    expect(run(dir, ['index', 'verify']).code).toBe(0);
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+  });
+});
