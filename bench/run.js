@@ -24,10 +24,10 @@ function cli(cwd, args) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`artifacts ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
 }
-const dropCaches = () => {
-  // Cold means "no tool state": page cache cannot be dropped without root privileges on
-  // every machine, so both sides are measured with a warm page cache.
-};
+// Cold means "no tool state". The page cache cannot be dropped without root on every
+// machine, so both sides run with a warm page cache; `sync` first flushes the write-back of
+// the copy just made, so that neither side pays for the other's dirty pages.
+const settle = () => execFileSync('sync');
 
 const base = mkdtempSync(join(tmpdir(), 'artifacts-bench-'));
 const corpus = join(base, 'corpus');
@@ -40,12 +40,13 @@ for (let r = 0; r < RUNS; r++) {
   // Reference: git add -A on a fresh copy of the same tree (hashes and stores every file).
   const g = join(base, `git-${r}`);
   cpSync(corpus, g, { recursive: true });
-  dropCaches();
+  settle();
   gitTimes.push(time(() => execFileSync('git', ['add', '-A'], { cwd: g })));
   rmSync(g, { recursive: true, force: true });
   // Cold rebuild: no index, no stat cache.
   const a = join(base, `rb-${r}`);
   cpSync(corpus, a, { recursive: true });
+  settle();
   rebuildTimes.push(time(() => cli(a, ['index', 'rebuild'])));
   if (r < RUNS - 1) rmSync(a, { recursive: true, force: true });
 }

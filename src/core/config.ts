@@ -1,7 +1,8 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { pathExists } from './paths.js';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from './errors.js';
@@ -73,26 +74,17 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   return bestD <= Math.max(2, Math.floor(word.length / 2)) ? best : undefined;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Find the repository root: explicit --root, else nearest ancestor with the config file,
  * else the git top level, else the start directory. */
 export async function discoverRoot(startDir: string, explicitRoot?: string): Promise<string> {
   if (explicitRoot) {
     const r = resolve(startDir, explicitRoot);
-    if (!(await exists(r))) throw new ArtifactsError('USAGE', `--root ${explicitRoot}: no such directory`);
+    if (!pathExists(r)) throw new ArtifactsError('USAGE', `--root ${explicitRoot}: no such directory`);
     return r;
   }
   let dir = resolve(startDir);
   for (;;) {
-    if (await exists(join(dir, CONFIG_FILE))) return dir;
+    if (pathExists(join(dir, CONFIG_FILE))) return dir;
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;

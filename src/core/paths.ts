@@ -1,5 +1,6 @@
 // Path helpers shared by every module: repository-relative POSIX paths, containment checks,
 // and the location of the files shipped with the package.
+import { lstatSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,11 @@ export function toRepoPath(root: string, abs: string): string {
 export function isInside(root: string, abs: string): boolean {
   const rel = relative(root, abs);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Does anything (a file, a directory, even a dangling symlink) exist at `p`? */
+export function pathExists(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
 /** Resolve a user-supplied path against a base directory. */

@@ -1,6 +1,6 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
@@ -8,7 +8,7 @@ import { scanFiles } from '../index/scan.js';
 import { resolveArtifactPaths } from '../index/operations.js';
 import { readIndexView, runTransaction } from '../index/store.js';
 import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
-import { compareBytes } from '../paths.js';
+import { compareBytes, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, routeFor, type Routing } from './routes.js';
 
@@ -48,15 +48,6 @@ export interface RouteMove {
   sidecar?: { from: string; to: string };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Plan `route fix`: the moves that put misrouted artifacts at their canonical paths. */
 export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; findings: Finding[] }> {
   const [routing, scan] = await Promise.all([repoRouting(repo), scanFiles(repo)]);
@@ -71,7 +62,7 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
     if (to === e.path) continue;
     const sc = sidecarOf.get(e.path);
     const scTo = sc ? to + sc.slice(e.path.length) : undefined;
-    if (targets.has(to) || (await exists(join(repo.root, to))) || (scTo !== undefined && (await exists(join(repo.root, scTo))))) {
+    if (targets.has(to) || pathExists(join(repo.root, to)) || (scTo !== undefined && pathExists(join(repo.root, scTo)))) {
       findings.push(finding('ROUTE_TARGET_EXISTS', `cannot move ${e.path} to ${to}: the target already exists`, { path: e.path }));
       continue;
     }
@@ -92,7 +83,7 @@ async function isTracked(root: string, rel: string): Promise<boolean> {
 
 async function moveOne(root: string, from: string, to: string): Promise<void> {
   await mkdir(dirname(join(root, to)), { recursive: true });
-  if (await exists(join(root, to))) throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${to}`);
+  if (pathExists(join(root, to))) throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${to}`);
   if (await isTracked(root, from)) await execFileP('git', ['mv', '--', from, to], { cwd: root });
   else await rename(join(root, from), join(root, to));
 }
