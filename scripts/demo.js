@@ -9,7 +9,16 @@ import { fileURLToPath } from 'node:url';
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(project, 'bin', 'artifacts.js');
 const dir = mkdtempSync(join(tmpdir(), 'artifacts-demo-'));
-const env = { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@example.com', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@example.com' };
+// Fixed identities and dates: the demo prints the same commit times on every run.
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Demo',
+  GIT_AUTHOR_EMAIL: 'demo@example.com',
+  GIT_COMMITTER_NAME: 'Demo',
+  GIT_COMMITTER_EMAIL: 'demo@example.com',
+  GIT_AUTHOR_DATE: '2026-03-01T09:00:00Z',
+  GIT_COMMITTER_DATE: '2026-03-01T09:00:00Z',
+};
 
 cpSync(join(project, 'fixtures', 'demo'), dir, { recursive: true });
 execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir, env });
@@ -43,6 +52,11 @@ appendFileSync(join(dir, 'docs/plans/fwk-001/plan-checkout.md'), '\nA silent edi
 artifacts('Edit an approved plan: refused, it needs a new version (exit 1)', ['index', 'update', 'docs/plans/fwk-001/plan-checkout.md'], 1);
 execFileSync('git', ['checkout', '--', 'docs/plans/fwk-001/plan-checkout.md'], { cwd: dir, env });
 artifacts('Restore it; the index verifies again', ['index', 'verify']);
+execFileSync('git', ['add', '-A'], { cwd: dir, env });
+execFileSync('git', ['commit', '-q', '-m', 'index the demo artifacts'], { cwd: dir, env });
+artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--deterministic']);
+artifacts('Gate design-review: every input present and at its minimum status', ['gate', '--framework', 'fwk-001', '--stage', 'design-review']);
+artifacts('Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)', ['gate', '--framework', 'fwk-001', '--stage', 'release'], 1);
 
 rmSync(dir, { recursive: true, force: true });
 console.log(failed ? '\ndemo: a step did not behave as expected' : '\ndemo: every step behaved as expected');

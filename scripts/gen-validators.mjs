@@ -14,7 +14,8 @@ const ajv = new Ajv2020.default({ allErrors: true, strict: false, code: { source
 addFormats.default(ajv, ['date-time', 'date', 'uri']);
 ajv.addSchema(load('framework-artifact.schema.json'), 'base');
 ajv.addSchema(load('config.schema.json'), 'config');
-let code = standaloneCode.default(ajv, { validateBase: 'base', validateConfig: 'config' });
+ajv.addSchema(load('framework-contract.schema.json'), 'contract');
+let code = standaloneCode.default(ajv, { validateBase: 'base', validateConfig: 'config', validateContract: 'contract' });
 // ajv's "esm" output still calls require() for its runtime helpers: give it one.
 code = code.replace('"use strict";', '');
 const header = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);";

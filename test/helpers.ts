@@ -124,3 +124,29 @@ export function repoWith(files: Record<string, string | Buffer>, opts: { git?: b
   if (opts.git !== false) gitInit(dir);
   return dir;
 }
+
+/** Stage everything and commit with a fixed committer (and author) time. */
+export function commitAt(dir: string, isoDate: string, message = 'commit'): void {
+  const env = { ...process.env, ...GIT_ENV, GIT_COMMITTER_DATE: isoDate, GIT_AUTHOR_DATE: isoDate };
+  execFileSync('git', ['add', '-A'], { cwd: dir, env });
+  execFileSync('git', ['commit', '-q', '-m', message], { cwd: dir, env });
+}
+
+export const CONTRACT = `framework: fwk-001
+allowed_kinds: [plan, risk-register]
+stages:
+  design-review:
+    inputs:
+      - slot: plan
+        kind: plan
+        min_status: review
+  release:
+    after: design-review
+    inputs:
+      - slot: plan
+        kind: plan
+        min_status: approved
+      - slot: risks
+        kind: risk-register
+        id: risk-register
+`;

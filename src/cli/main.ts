@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type * as Lib from '../index.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, renderFindingsGithub, renderFindingsHuman, summaryLine, type OutputOptions } from './render.js';
+import { paint, renderFindingsGithub, renderFindingsHuman, renderHydration, summaryLine, type OutputOptions } from './render.js';
 
 type LibT = typeof Lib;
 
@@ -264,7 +264,46 @@ export function buildProgram(): Command {
       return ctx.lib.exitCodeFor(plan.findings);
     }),
   );
+  const stageOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('--framework <framework>', 'framework name (frameworks/<framework>.yaml)')
+      .requiredOption('--stage <stage>', 'stage of the framework contract')
+      .option('--deterministic', 'refuse dirty candidates and shallow clones (exit 2)')
+      .option('--allow-dirty', 'with --deterministic: accept uncommitted candidates (their updated_at is used)');
+  example(
+    stageOptions(program.command('hydrate').description('select, for each input of a framework stage, the same artifact on every machine, and explain why')).option('--out <file>', 'also write the JSON document to a file'),
+    'artifacts hydrate --framework fwk-001 --stage design-review',
+    'artifacts hydrate --framework fwk-001 --stage design-review --deterministic --json',
+  ).action(
+    action('hydrate', async (ctx, opts: HydrateFlags & { out?: string }) => {
+      const r = await ctx.lib.hydrate(await ctx.repo(), hydrateOptions(opts));
+      const doc = `${JSON.stringify(r.hydration, null, 2)}\n`;
+      if (opts.out) await ctx.lib.writeFileDurable(abs(opts.out), doc);
+      // The document alone, so that its bytes are identical across runs and machines.
+      if (ctx.out.json) process.stdout.write(doc);
+      else process.stdout.write(renderHydration(ctx.out, r.hydration, r.uncommitted));
+      return 0;
+    }),
+  );
+  example(stageOptions(program.command('gate').description('hydrate a stage and enforce its contract (exit 1 on any finding)')), 'artifacts gate --framework fwk-001 --stage design-review').action(
+    action('gate', async (ctx, opts: HydrateFlags) => {
+      const r = await ctx.lib.gate(await ctx.repo(), hydrateOptions(opts));
+      if (!ctx.out.json && !ctx.out.quiet) process.stdout.write(renderHydration(ctx.out, r.hydration, r.uncommitted));
+      return report(ctx, r.findings, `gate ${opts.framework}/${opts.stage} passed`, { framework: opts.framework, stage: opts.stage, passed: r.passed, hydration: r.hydration });
+    }),
+  );
   return program;
+}
+
+interface HydrateFlags {
+  framework: string;
+  stage: string;
+  deterministic?: boolean;
+  allowDirty?: boolean;
+}
+
+function hydrateOptions(o: HydrateFlags): Lib.HydrateOptions {
+  return { framework: o.framework, stage: o.stage, deterministic: !!o.deterministic, allowDirty: !!o.allowDirty };
 }
 
 function abs(p: string): string {

@@ -1,5 +1,5 @@
 // Rendering for the CLI: human text (coloured only on a TTY), JSON, GitHub annotations.
-import type { Finding } from '../index.js';
+import type { Finding, Hydration } from '../index.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -58,4 +58,17 @@ export function renderFindingsGithub(findings: readonly Finding[]): string {
       return `::${level} ${props.join(',')}::${escapeData(f.message + (f.hint ? ` (hint: ${f.hint})` : ''))}\n`;
     })
     .join('');
+}
+
+/** The selection as a table, then the audit log. */
+export function renderHydration(o: OutputOptions, h: Hydration, uncommitted: readonly string[]): string {
+  const rows = h.inputs.map((i) => [i.slot, i.selected ? `${i.selected.id}@${i.selected.version}` : '(none)', i.selected?.status ?? '', i.selected?.path ?? '', String(i.candidates)]);
+  const head = ['slot', 'selected', 'status', 'path', 'candidates'];
+  const widths = head.map((h0, c) => Math.max(h0.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c]!)).join('  ').trimEnd();
+  const out = [`${paint(o, 'bold', `${h.framework} / ${h.stage}`)}`, line(head), ...rows.map(line), '', 'decisions:'];
+  for (const d of h.decisions) out.push(`  ${d.slot} #${d.rank} ${d.candidate} ${d.outcome === 'selected' ? paint(o, 'green', d.outcome) : paint(o, 'dim', d.outcome)}: ${d.reason}`);
+  if (uncommitted.length) out.push('', `uncommitted candidates (ranked by updated_at): ${uncommitted.join(', ')}`);
+  out.push('', `selection_digest ${h.selection_digest}`);
+  return `${out.join('\n')}\n`;
 }

@@ -69,6 +69,15 @@ export const CATALOGUE = {
   LOCK_TIMEOUT: { title: 'Could not take the index lock in time', hint: 'Another artifacts process is writing; retry, or raise --lock-timeout.', exit: EXIT.LOCK },
   LOCK_COMPROMISED: { title: 'The index lock was taken over during the write', hint: 'The write was aborted before it changed anything; retry the command.', exit: EXIT.LOCK },
   IO_ERROR: { title: 'A file system operation failed', hint: 'Check permissions and free space, then retry; the old state was kept.', exit: EXIT.INTEGRITY },
+  // frameworks, hydration, gates
+  FRAMEWORK_NOT_FOUND: { title: 'No contract for this framework', hint: 'Create frameworks/<framework>.yaml, or check the --framework spelling.', exit: EXIT.USAGE },
+  STAGE_NOT_FOUND: { title: 'The framework has no such stage', hint: 'Use one of the stages listed in the framework contract.', exit: EXIT.USAGE },
+  CONTRACT_INVALID: { title: 'A framework contract is invalid', hint: 'Fix the reported field of frameworks/<framework>.yaml.', exit: EXIT.USAGE },
+  NONDETERMINISTIC_INPUT: { title: 'Hydration input is not deterministic', hint: 'Commit the candidate files (or fetch full history with `git fetch --unshallow`), or pass --allow-dirty.', exit: EXIT.USAGE },
+  GATE_MISSING_INPUT: { title: 'A required gate input has no candidate', hint: 'Add and index an artifact of the slot\'s kind for this framework, or mark the input optional.', exit: EXIT.FINDINGS },
+  GATE_STATUS: { title: 'The selected input is below the required status', hint: 'Move the artifact forward (review, approved) as a new version, then re-index.', exit: EXIT.FINDINGS },
+  KIND_NOT_ALLOWED: { title: 'An artifact\'s kind is not allowed by its framework', hint: 'Add the kind to allowed_kinds in the framework contract, or change the artifact\'s kind or framework.', exit: EXIT.FINDINGS },
+  GATE_STAGE_ORDER: { title: 'The preceding stage has not been promoted with this selection', hint: 'Promote the `after:` stage with the same selected artifacts first.', exit: EXIT.FINDINGS },
   // config and usage
   CONFIG_INVALID: { title: 'artifacts.config.yaml is invalid', hint: 'Fix the reported key; unknown keys are refused.', exit: EXIT.USAGE },
   USAGE: { title: 'Invalid command usage', hint: 'See `artifacts <command> --help`.', exit: EXIT.USAGE },

@@ -3,6 +3,8 @@ import { finding, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, scanFiles } from './index/scan.js';
 import { readIndexView } from './index/store.js';
+import { loadAllContracts } from './hydrate/contract.js';
+import { kindFindings } from './hydrate/hydrate.js';
 import type { Repo } from './repo.js';
 import { checkArtifactRoutes, checkRouteTable } from './routing/routes.js';
 import { repoRouting } from './routing/operations.js';
@@ -30,10 +32,15 @@ export async function validateRepo(repo: Repo): Promise<ValidateResult> {
   if (!routing.present && scan.entries.length > 0) {
     findings.push(finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, { severity: 'warning', path: repo.config.routing, hint: 'Run `artifacts init` to create a routing file.' }));
   }
+  // Framework contracts: each must be valid, and the artifacts of its framework must be of
+  // an allowed kind.
+  const { contracts, findings: contractFindings } = await loadAllContracts(repo);
+  findings.push(...contractFindings);
+  for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
   const verify = await indexVerify(repo).catch((e: unknown) => {
     const err = e as { code?: Finding['code']; message?: string };
     return { findings: [finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })] };
   });
   findings.push(...verify.findings);
-  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index'] };
+  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts'] };
 }

@@ -56,6 +56,9 @@ export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json'
 export async function getBaseValidator(): Promise<ValidateFn> {
   return (await import('../../generated/validators.js')).validateBase as unknown as ValidateFn;
 }
+export async function getContractValidator(): Promise<ValidateFn> {
+  return (await import('../../generated/validators.js')).validateContract as unknown as ValidateFn;
+}
 export async function getConfigValidator(): Promise<ValidateFn> {
   return (await import('../../generated/validators.js')).validateConfig as unknown as ValidateFn;
 }

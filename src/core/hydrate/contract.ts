@@ -1,0 +1,135 @@
+// Framework contracts (SPEC §6): `frameworks/<framework>.yaml` — allowed kinds, stages and
+// the input slots each stage's gate needs.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nearest } from '../config.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import type { ArtifactStatus } from '../metadata/inspect.js';
+import { parseSafeYaml } from '../metadata/safe-yaml.js';
+import { getContractValidator, schemaFindings } from '../metadata/schema.js';
+import type { Repo } from '../repo.js';
+
+export interface InputSlot {
+  slot: string;
+  kind: string;
+  id?: string;
+  min_status?: ArtifactStatus;
+  optional?: boolean;
+}
+
+export interface Stage {
+  after?: string;
+  inputs: InputSlot[];
+}
+
+export interface FrameworkContract {
+  framework: string;
+  allowed_kinds?: string[];
+  stages: Record<string, Stage>;
+  /** Repository path of the contract file. */
+  file: string;
+}
+
+/** Parse and validate one contract's text; findings instead of throwing. */
+export async function parseContract(text: string, file: string): Promise<{ contract?: FrameworkContract; findings: Finding[] }> {
+  const parsed = await parseSafeYaml(text, { path: file });
+  if (parsed.findings.length > 0) return { findings: parsed.findings.map((f) => ({ ...f, code: 'CONTRACT_INVALID' as const })) };
+  const validate = await getContractValidator();
+  if (!validate(parsed.value)) {
+    const fs = schemaFindings(validate.errors ?? [], { path: file, locate: parsed.locate, schemaName: 'framework contract schema' });
+    return { findings: fs.map((f) => ({ ...f, code: 'CONTRACT_INVALID' as const, hint: 'Fix this field of the framework contract.' })) };
+  }
+  const c = { ...(parsed.value as Omit<FrameworkContract, 'file'>), file };
+  const findings: Finding[] = [];
+  const stages = Object.keys(c.stages);
+  for (const [name, st] of Object.entries(c.stages)) {
+    if (st.after !== undefined && !Object.hasOwn(c.stages, st.after)) {
+      const near = nearest(st.after, stages);
+      findings.push(finding('CONTRACT_INVALID', `stage ${name}: after: ${st.after} is not a stage of ${c.framework}${near ? ` (did you mean "${near}"?)` : ''}`, { path: file, ...(parsed.locate(`/stages/${name}/after`) ?? {}) }));
+    }
+    const slots = new Set<string>();
+    st.inputs.forEach((inp, i) => {
+      const loc = parsed.locate(`/stages/${name}/inputs/${i}`) ?? {};
+      if (slots.has(inp.slot)) findings.push(finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" is declared twice`, { path: file, ...loc }));
+      slots.add(inp.slot);
+      if (c.allowed_kinds && !c.allowed_kinds.includes(inp.kind)) {
+        findings.push(finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" takes kind "${inp.kind}", which allowed_kinds does not list`, { path: file, ...loc }));
+      }
+    });
+  }
+  // `after:` chains must not loop.
+  for (const start of stages) {
+    const seen = new Set<string>();
+    let s: string | undefined = start;
+    while (s !== undefined && Object.hasOwn(c.stages, s)) {
+      if (seen.has(s)) {
+        findings.push(finding('CONTRACT_INVALID', `stages form a cycle through "after:" (${[...seen].join(' -> ')} -> ${s})`, { path: file }));
+        break;
+      }
+      seen.add(s);
+      s = c.stages[s]!.after;
+    }
+    if (findings.some((f) => f.message.includes('cycle'))) break;
+  }
+  return findings.length > 0 ? { findings } : { contract: c, findings };
+}
+
+function contractPath(repo: Repo, framework: string): string {
+  return `${repo.config.frameworks}/${framework}.yaml`;
+}
+
+/** Load the contract of one framework; throws FRAMEWORK_NOT_FOUND or CONTRACT_INVALID. */
+export async function loadContract(repo: Repo, framework: string): Promise<FrameworkContract> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(framework)) throw new ArtifactsError('USAGE', `invalid framework name "${framework}"`);
+  const rel = contractPath(repo, framework);
+  let text: string;
+  try {
+    text = await readFile(join(repo.root, rel), 'utf8');
+  } catch {
+    const known = (await listContractFiles(repo)).map((f) => f.replace(/\.yaml$/, ''));
+    const near = nearest(framework, known);
+    throw new ArtifactsError('FRAMEWORK_NOT_FOUND', `no contract ${rel} for framework "${framework}"${near ? ` (did you mean "${near}"?)` : ''}`, {
+      details: { known },
+    });
+  }
+  const { contract, findings } = await parseContract(text, rel);
+  if (!contract) throw new ArtifactsError('CONTRACT_INVALID', `${rel} is invalid`, { findings });
+  if (contract.framework !== framework) {
+    throw new ArtifactsError('CONTRACT_INVALID', `${rel} declares framework "${contract.framework}", not "${framework}"`);
+  }
+  return contract;
+}
+
+async function listContractFiles(repo: Repo): Promise<string[]> {
+  try {
+    return (await readdir(join(repo.root, repo.config.frameworks))).filter((f) => f.endsWith('.yaml')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Load every contract in the frameworks directory, collecting problems as findings. */
+export async function loadAllContracts(repo: Repo): Promise<{ contracts: FrameworkContract[]; findings: Finding[] }> {
+  const contracts: FrameworkContract[] = [];
+  const findings: Finding[] = [];
+  for (const name of await listContractFiles(repo)) {
+    const rel = `${repo.config.frameworks}/${name}`;
+    const { contract, findings: fs } = await parseContract(await readFile(join(repo.root, rel), 'utf8'), rel);
+    findings.push(...fs);
+    if (!contract) continue;
+    if (`${contract.framework}.yaml` !== name) {
+      findings.push(finding('CONTRACT_INVALID', `${rel} declares framework "${contract.framework}"; the file must be named ${contract.framework}.yaml`, { path: rel }));
+      continue;
+    }
+    contracts.push(contract);
+  }
+  return { contracts, findings };
+}
+
+/** Look up a stage, with a suggestion when it does not exist. */
+export function stageOf(contract: FrameworkContract, stage: string): Stage {
+  if (Object.hasOwn(contract.stages, stage)) return contract.stages[stage]!;
+  const names = Object.keys(contract.stages);
+  const near = nearest(stage, names);
+  throw new ArtifactsError('STAGE_NOT_FOUND', `framework ${contract.framework} has no stage "${stage}"${near ? ` (did you mean "${near}"?)` : ''}; stages: ${names.join(', ')}`);
+}

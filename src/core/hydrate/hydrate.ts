@@ -1,0 +1,140 @@
+// `artifacts hydrate` and `artifacts gate` (SPEC §6): deterministic input selection for a
+// framework stage, with an audit log, and the contract checks a gate enforces.
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { readIndexView } from '../index/store.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import type { Repo } from '../repo.js';
+import { loadContract, stageOf, type FrameworkContract } from './contract.js';
+import { gitFacts } from './git-times.js';
+import { selectInputs, STATUS_RANK, type Candidate, type Hydration } from './rank-candidates.js';
+
+export interface HydrateOptions {
+  framework: string;
+  stage: string;
+  /** Refuse (NONDETERMINISTIC_INPUT) when a candidate is dirty or the clone is shallow. */
+  deterministic?: boolean;
+  /** With `deterministic`: accept dirty candidates (their updated_at is used). */
+  allowDirty?: boolean;
+}
+
+export interface HydrateResult {
+  hydration: Hydration;
+  contract: FrameworkContract;
+  /** Candidates whose time came from `updated_at` because they are not committed as is. */
+  uncommitted: string[];
+  /** git log processes run (always at most one). */
+  gitLogProcesses: number;
+}
+
+function epochSeconds(iso: string | undefined): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : Math.floor(t / 1000);
+}
+
+/** Select the inputs of a framework stage from the index. */
+export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<HydrateResult> {
+  const contract = await loadContract(repo, opts.framework);
+  const stage = stageOf(contract, opts.stage);
+  const view = await readIndexView(repo);
+  if (!view.doc) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json does not exist: hydration selects from the index');
+  const kinds = new Set(stage.inputs.map((i) => i.kind));
+  const pool = view.doc.artifacts.filter((e) => e.framework === opts.framework && kinds.has(e.kind));
+  const facts = await gitFacts(repo.root, pool.map((e) => e.path));
+  const uncommitted: string[] = [];
+  const candidates: Candidate[] = pool.map((entry) => {
+    const committed = facts.git && facts.commitTimes.has(entry.path) && !facts.dirty.has(entry.path);
+    if (committed) return { entry, commit_time: facts.commitTimes.get(entry.path)!, time_source: 'git' };
+    if (facts.git) uncommitted.push(entry.path);
+    const t = epochSeconds(entry.updated_at);
+    return { entry, commit_time: t, time_source: t === null ? 'none' : 'updated_at' };
+  });
+  if (opts.deterministic) {
+    if (facts.shallow) {
+      throw new ArtifactsError('NONDETERMINISTIC_INPUT', 'this is a shallow clone: commit times of candidates may be wrong', {
+        hint: 'Fetch the full history (`git fetch --unshallow`) and run again.',
+      });
+    }
+    if (uncommitted.length > 0 && !opts.allowDirty) {
+      throw new ArtifactsError('NONDETERMINISTIC_INPUT', `${uncommitted.length} candidate(s) have uncommitted changes: ${uncommitted.join(', ')}`, {
+        findings: uncommitted.map((p) => finding('NONDETERMINISTIC_INPUT', `${p} is not committed as it is on disk`, { path: p })),
+        details: { paths: uncommitted },
+      });
+    }
+  }
+  return {
+    hydration: selectInputs(opts.framework, opts.stage, stage, candidates),
+    contract,
+    uncommitted: uncommitted.sort(),
+    gitLogProcesses: facts.logProcesses,
+  };
+}
+
+/** KIND_NOT_ALLOWED for every artifact of the contract's framework outside allowed_kinds. */
+export function kindFindings(contract: FrameworkContract, entries: readonly IndexEntry[]): Finding[] {
+  if (!contract.allowed_kinds) return [];
+  const allowed = new Set(contract.allowed_kinds);
+  return entries
+    .filter((e) => e.framework === contract.framework && !allowed.has(e.kind))
+    .map((e) =>
+      finding('KIND_NOT_ALLOWED', `${e.id}@${e.version} has kind "${e.kind}", which framework ${contract.framework} does not allow (allowed: ${contract.allowed_kinds!.join(', ')})`, {
+        path: e.path,
+      }),
+    );
+}
+
+/** Where a gate looks up earlier promotions (the snapshot store provides one). */
+export interface PromotionLookup {
+  /** Content promoted by the latest promotion of a stage, by slot; undefined if none. */
+  latestPromotion(framework: string, stage: string): Promise<Map<string, string> | undefined>;
+}
+
+const NO_PROMOTIONS: PromotionLookup = { latestPromotion: async () => undefined };
+
+export interface GateResult extends HydrateResult {
+  findings: Finding[];
+  passed: boolean;
+}
+
+/** `artifacts gate`: hydrate, then enforce the contract. */
+export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: PromotionLookup }): Promise<GateResult> {
+  const h = await hydrate(repo, opts);
+  const stage = stageOf(h.contract, opts.stage);
+  const findings: Finding[] = [];
+  stage.inputs.forEach((slot, i) => {
+    const sel = h.hydration.inputs[i]!.selected;
+    if (!sel) {
+      if (!slot.optional) {
+        findings.push(finding('GATE_MISSING_INPUT', `slot "${slot.slot}" needs an artifact of kind "${slot.kind}"${slot.id ? ` with id ${slot.id}` : ''} in framework ${opts.framework}; none is indexed`, { path: h.contract.file }));
+      }
+      return;
+    }
+    const min = slot.min_status ?? 'draft';
+    if (STATUS_RANK[sel.status] > STATUS_RANK[min]) {
+      findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path }));
+    }
+  });
+  const view = await readIndexView(repo);
+  findings.push(...kindFindings(h.contract, view.doc?.artifacts ?? []));
+  if (stage.after !== undefined) {
+    // Staged promotion: every slot this stage shares with the `after:` stage must select the
+    // very content that stage promoted last.
+    const promoted = await (opts.promotions ?? NO_PROMOTIONS).latestPromotion(opts.framework, stage.after);
+    if (promoted === undefined) {
+      findings.push(finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, and no promotion of ${stage.after} is recorded`, { path: h.contract.file }));
+    } else {
+      for (const inp of h.hydration.inputs) {
+        const then = promoted.get(inp.slot);
+        if (then === undefined || !inp.selected) continue;
+        if (then !== inp.selected.content_address) {
+          findings.push(
+            finding('GATE_STAGE_ORDER', `slot "${inp.slot}" selects ${inp.selected.id}@${inp.selected.version} (${inp.selected.content_address}), but ${stage.after} promoted ${then}`, {
+              path: inp.selected.path,
+            }),
+          );
+        }
+      }
+    }
+  }
+  return { ...h, findings, passed: findings.every((f) => f.severity !== 'error') };
+}
