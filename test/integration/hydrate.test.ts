@@ -117,6 +117,18 @@ describe('determinism', () => {
   });
 });
 
+describe('--out', () => {
+  test('writes the same JSON document that --json prints', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dir = history([['2026-01-01T00:00:00Z', { [`${P}/one.md`]: plan('one', { status: 'review' }) }]]);
+    const printed = hydrate(dir).stdout;
+    const human = run(dir, ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--out', 'selection.json']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('decisions:');
+    expect(readFileSync(join(dir, 'selection.json'), 'utf8')).toBe(printed);
+  });
+});
+
 describe('nondeterministic input is refused under --deterministic', () => {
   test('a dirty candidate: exit 2 NONDETERMINISTIC_INPUT, unless --allow-dirty', () => {
     const dir = history([['2026-01-01T00:00:00Z', { [`${P}/one.md`]: plan('one', { status: 'review', updated_at: '2026-03-03T00:00:00Z' }) }]]);
