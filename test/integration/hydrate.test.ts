@@ -198,10 +198,7 @@ describe('gate codes', () => {
 
 describe('git processes', () => {
   test('commit times for every candidate come from exactly one git log process', async () => {
-    const { generateHistory, gitShim } = (await import('../../bench/history.js')) as {
-      generateHistory: (dir: string, n: number, o?: { layout: string }) => void;
-      gitShim: (dir: string, log: string) => string;
-    };
+    const { generateHistory, gitShim } = await import('../../bench/history.js');
     const base = testdir();
     const repo = join(base, 'repo');
     generateHistory(repo, 300, { layout: 'nested' });

@@ -1,0 +1,3 @@
+export declare const CONTRACT: string;
+export declare function generateHistory(dir: string, n: number, opts?: { layout?: 'nested' | 'flat' }): void;
+export declare function gitShim(dir: string, logFile: string): string;
