@@ -287,12 +287,214 @@ export function buildProgram(): Command {
   );
   example(stageOptions(program.command('gate').description('hydrate a stage and enforce its contract (exit 1 on any finding)')), 'artifacts gate --framework fwk-001 --stage design-review').action(
     action('gate', async (ctx, opts: HydrateFlags) => {
-      const r = await ctx.lib.gate(await ctx.repo(), hydrateOptions(opts));
+      const repo = await ctx.repo();
+      const r = await ctx.lib.gate(repo, { ...hydrateOptions(opts), promotions: ctx.lib.snapshotPromotions(repo) });
       if (!ctx.out.json && !ctx.out.quiet) process.stdout.write(renderHydration(ctx.out, r.hydration, r.uncommitted));
       return report(ctx, r.findings, `gate ${opts.framework}/${opts.stage} passed`, { framework: opts.framework, stage: opts.stage, passed: r.passed, hydration: r.hydration });
     }),
   );
+  registerSnapshotCommands(program);
   return program;
+}
+
+/** The signing key: --key FILE, else ARTIFACTS_SIGNING_KEY (a path). Never printed. */
+async function signingKey(ctx: Ctx, file: string | undefined): Promise<Lib.SigningKey> {
+  const path = file ?? process.env.ARTIFACTS_SIGNING_KEY;
+  if (!path) throw new ctx.lib.ArtifactsError('KEY_MISSING', 'no signing key: pass --key FILE or set ARTIFACTS_SIGNING_KEY');
+  return ctx.lib.loadSigningKey(abs(path));
+}
+
+function registerSnapshotCommands(program: Command): void {
+  const keys = example(program.command('keys').description('Ed25519 signing keys'), 'artifacts keys generate --out ~/.config/artifacts/release', 'artifacts keys list');
+  example(keys.command('generate').description('write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM), outside the repository').requiredOption('--out <name>', 'path prefix of the two files'), 'artifacts keys generate --out ~/.config/artifacts/release').action(
+    action('keys generate', async (ctx, opts: { out: string }) => {
+      const repo = await ctx.repo();
+      const r = await ctx.lib.generateKeys(abs(opts.out), repo.root);
+      if (ctx.out.json) ctx.emit({ ok: true, private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid });
+      else ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}
+keyid ${r.keyid}
+next: artifacts keys trust ${r.publicKey}
+`);
+      return 0;
+    }),
+  );
+  example(keys.command('trust').description('trust a public key: copy it to .artifacts/keys/trusted/<keyid>.pub').argument('<file>'), 'artifacts keys trust release.pub').action(
+    action('keys trust', async (ctx, file: string) => {
+      const r = await ctx.lib.trustKey(await ctx.repo(), abs(file));
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else ctx.print(`trusted ${r.keyid} (${r.path})
+`);
+      return 0;
+    }),
+  );
+  example(keys.command('list').description('list trusted public keys'), 'artifacts keys list').action(
+    action('keys list', async (ctx) => {
+      const ids = [...(await ctx.lib.trustedKeys(await ctx.repo())).keys()];
+      if (ctx.out.json) ctx.emit({ ok: true, trusted: ids });
+      else ctx.print(ids.length ? `${ids.join('\n')}\n` : 'no trusted keys\n');
+      return 0;
+    }),
+  );
+
+  example(
+    program
+      .command('promote')
+      .description('gate a stage, store the selected artifacts and record a signed, hash-chained snapshot')
+      .requiredOption('--framework <framework>', 'framework')
+      .requiredOption('--stage <stage>', 'stage')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--at <time>', 'pin created_at (RFC 3339) for a reproducible snapshot')
+      .option('--expires-at <time>', 'record an expiry (RFC 3339)')
+      .option('--allow-dirty', 'accept uncommitted candidates')
+      .option('--dry-run', 'run the gate and print the snapshot without writing anything'),
+    'artifacts promote --framework fwk-001 --stage design-review --key ~/.config/artifacts/release.key',
+  ).action(
+    action('promote', async (ctx, o: { framework: string; stage: string; key?: string; at?: string; expiresAt?: string; allowDirty?: boolean; dryRun?: boolean }) => {
+      const repo = await ctx.repo();
+      const key = await signingKey(ctx, o.key);
+      const r = await ctx.lib.promote(repo, { framework: o.framework, stage: o.stage, key, now: new Date(), ...(o.at ? { at: o.at } : {}), ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}), allowDirty: !!o.allowDirty, dryRun: !!o.dryRun });
+      if (ctx.out.json) ctx.emit({ ok: true, dry_run: r.dryRun, id: r.id, file: r.file, objects_written: r.objectsWritten, snapshot: r.snapshot });
+      else {
+        ctx.print(`${r.dryRun ? 'would write' : 'wrote'} ${r.file} (seq ${r.snapshot.seq}, ${r.snapshot.artifacts.length} artifacts${r.dryRun ? '' : `, ${r.objectsWritten} new objects`})\n`);
+        for (const a of r.snapshot.artifacts) ctx.print(`  ${a.slot}: ${a.id}@${a.version} ${a.content_address}\n`);
+        ctx.print(`snapshot ${r.id}\n`);
+      }
+      return 0;
+    }),
+  );
+
+  example(
+    program
+      .command('rollback')
+      .description('restore a retained snapshot byte for byte (verify, fetch, write, re-index, sign)')
+      .requiredOption('--framework <framework>', 'framework')
+      .requiredOption('--stage <stage>', 'stage')
+      .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, or previous')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--at <time>', 'pin created_at (RFC 3339)')
+      .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing'),
+    'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run',
+  ).action(
+    action('rollback', async (ctx, o: { framework: string; stage: string; to: string; key?: string; at?: string; dryRun?: boolean }) => {
+      const repo = await ctx.repo();
+      const key = await signingKey(ctx, o.key);
+      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, key, now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
+      const code = ctx.lib.exitCodeFor(r.findings);
+      if (ctx.out.json) ctx.emit({ ok: code === 0, ...r });
+      else {
+        ctx.print(`${r.dryRun ? 'rehearsal: ' : ''}rollback of ${o.framework}/${o.stage} to #${r.target.seq} (${r.target.id})\n`);
+        for (const st of r.steps) ctx.print(`  ${st.action.padEnd(9)} ${st.path} from ${st.source}\n`);
+        if (r.snapshot && !r.dryRun) ctx.print(`wrote ${r.snapshot.file} (seq ${r.snapshot.seq}, action rollback)\n`);
+        process.stdout.write(renderFindingsHuman(ctx.out, r.findings));
+        ctx.print(code === 0 ? (r.dryRun ? 'the rollback would succeed\n' : 'done\n') : 'the rollback would fail\n');
+      }
+      return code;
+    }),
+  );
+
+  example(program.command('gc').description('delete objects that no retained snapshot references').option('--dry-run', 'list what would be deleted'), 'artifacts gc --dry-run').action(
+    action('gc', async (ctx, o: { dryRun?: boolean }) => {
+      const r = await ctx.lib.gc(await ctx.repo(), { dryRun: !!o.dryRun });
+      if (ctx.out.json) ctx.emit({ ok: true, dry_run: !!o.dryRun, ...r });
+      else {
+        for (const a of r.deleted) ctx.print(`${o.dryRun ? 'would delete' : 'deleted'} ${a}\n`);
+        ctx.print(`${r.deleted.length} object(s) ${o.dryRun ? 'to delete' : 'deleted'}, ${r.kept} kept\n`);
+      }
+      return 0;
+    }),
+  );
+
+  example(program.command('history').description('every indexed version of an artifact, and every snapshot that included it').argument('<id>'), 'artifacts history plan-checkout').action(
+    action('history', async (ctx, id: string) => {
+      const r = await ctx.lib.history(await ctx.repo(), id);
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else {
+        ctx.print(`${id}\nversions:\n`);
+        for (const v of r.versions) ctx.print(`  ${v.version}  ${v.status}  ${v.path}  ${v.updated_at ?? ''}\n`);
+        ctx.print('snapshots:\n');
+        for (const s of r.snapshots) ctx.print(`  ${s.framework}/${s.stage} #${s.seq} ${s.action} ${s.created_at}  ${s.version}\n`);
+      }
+      return 0;
+    }),
+  );
+
+  const snap = example(program.command('snapshot').description('list, show, verify, diff and retain promotion snapshots'), 'artifacts snapshot verify --all', 'artifacts snapshot list');
+  const scope = (c: Command) => c.option('--framework <framework>', 'framework').option('--stage <stage>', 'stage');
+  const scopeOf = (o: { framework?: string; stage?: string }) => (o.framework && o.stage ? { framework: o.framework, stage: o.stage } : undefined);
+  example(scope(snap.command('list').description('list snapshots')), 'artifacts snapshot list --framework fwk-001 --stage design-review').action(
+    action('snapshot list', async (ctx, o: { framework?: string; stage?: string }) => {
+      const repo = await ctx.repo();
+      const all = (await ctx.lib.allSnapshots(repo)).filter((s) => (!o.framework || s.framework === o.framework) && (!o.stage || s.stage === o.stage));
+      const rows = all.map((s) => ({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot?.action, created_at: s.snapshot?.created_at, artifacts: s.snapshot?.artifacts.length, held: !!s.hold, released: s.released }));
+      if (ctx.out.json) ctx.emit({ ok: true, snapshots: rows });
+      else for (const r of rows) ctx.print(`${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}\n`);
+      return 0;
+    }),
+  );
+  example(scope(snap.command('show').description('print a snapshot').argument('<ref>', 'F/S/seq, sha256:<id>, or a seq with --framework/--stage')), 'artifacts snapshot show fwk-001/design-review/1').action(
+    action('snapshot show', async (ctx, ref: string, o: { framework?: string; stage?: string }) => {
+      const s = await ctx.lib.resolveSnapshot(await ctx.repo(), ref, scopeOf(o));
+      if (ctx.out.json) ctx.emit({ ok: true, id: s.id, file: s.file, snapshot: s.snapshot ?? null, held: s.hold ?? null, released: s.released });
+      else process.stdout.write(`${s.file}\nid ${s.id}\n${JSON.stringify(s.snapshot, null, 2)}\n`);
+      return 0;
+    }),
+  );
+  example(scope(snap.command('verify').description('verify signatures, chain, expiry and objects (exit 4 on an integrity failure)').option('--all', 'every framework and stage (the default)')), 'artifacts snapshot verify --all').action(
+    action('snapshot verify', async (ctx, o: { framework?: string; stage?: string }) => {
+      const reports = await ctx.lib.verifySnapshots(await ctx.repo(), { now: new Date(), ...(scopeOf(o) ?? {}) });
+      const findings = reports.flatMap((r) => r.findings);
+      const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
+      return report(ctx, findings, `${count} snapshot(s) in ${reports.length} chain(s) verified`, { chains: reports.map((r) => ({ framework: r.framework, stage: r.stage, snapshots: r.snapshots.length })) });
+    }),
+  );
+  example(snap.command('status').description('drift between the latest snapshot and the working tree (exit 1 on drift)').requiredOption('--framework <framework>', 'framework').requiredOption('--stage <stage>', 'stage'), 'artifacts snapshot status --framework fwk-001 --stage design-review').action(
+    action('snapshot status', async (ctx, o: { framework: string; stage: string }) => {
+      const r = await ctx.lib.snapshotStatus(await ctx.repo(), o.framework, o.stage);
+      return report(ctx, r.findings, r.latest ? `the tree matches ${o.framework}/${o.stage} #${r.latest.seq}` : 'no snapshots yet', { latest: r.latest ?? null });
+    }),
+  );
+  example(scope(snap.command('diff').description('artifacts added, removed and changed between two snapshots').argument('<a>').argument('<b>')), 'artifacts snapshot diff fwk-001/design-review/1 fwk-001/design-review/2').action(
+    action('snapshot diff', async (ctx, a: string, b: string, o: { framework?: string; stage?: string }) => {
+      const repo = await ctx.repo();
+      const d = ctx.lib.diffSnapshots(await ctx.lib.resolveSnapshot(repo, a, scopeOf(o)), await ctx.lib.resolveSnapshot(repo, b, scopeOf(o)));
+      if (ctx.out.json) ctx.emit({ ok: true, ...d });
+      else {
+        for (const x of d.added) ctx.print(`+ ${x.slot}: ${x.id}@${x.version}\n`);
+        for (const x of d.removed) ctx.print(`- ${x.slot}: ${x.id}@${x.version}\n`);
+        for (const x of d.changed) ctx.print(`~ ${x.to.slot}: ${x.from.id}@${x.from.version} -> ${x.to.id}@${x.to.version}\n`);
+        if (!d.added.length && !d.removed.length && !d.changed.length) ctx.print('no differences\n');
+      }
+      return 0;
+    }),
+  );
+  example(snap.command('prune').description('apply the retention policy: release the objects of snapshots outside it (manifests are kept)').option('--dry-run', 'explain, per snapshot, keep or release'), 'artifacts snapshot prune --dry-run').action(
+    action('snapshot prune', async (ctx, o: { dryRun?: boolean }) => {
+      const r = await ctx.lib.prune(await ctx.repo(), { now: new Date(), dryRun: !!o.dryRun });
+      if (ctx.out.json) ctx.emit({ ok: true, dry_run: !!o.dryRun, decisions: r });
+      else for (const d of r) ctx.print(`${d.framework}/${d.stage} #${d.seq}  ${o.dryRun ? 'would ' : ''}${d.decision}: ${d.reason}\n`);
+      return 0;
+    }),
+  );
+  example(scope(snap.command('hold').description('never prune this snapshot').argument('<ref>').requiredOption('--reason <text>', 'why it is held')), 'artifacts snapshot hold fwk-001/release/3 --reason "audit 2026-Q4"').action(
+    action('snapshot hold', async (ctx, ref: string, o: { reason: string; framework?: string; stage?: string }) => {
+      const repo = await ctx.repo();
+      const s = await ctx.lib.resolveSnapshot(repo, ref, scopeOf(o));
+      await ctx.lib.writeHold(repo, s, o.reason);
+      if (ctx.out.json) ctx.emit({ ok: true, id: s.id, held: true, reason: o.reason });
+      else ctx.print(`held ${s.framework}/${s.stage} #${s.seq}: ${o.reason}\n`);
+      return 0;
+    }),
+  );
+  example(scope(snap.command('unhold').description('remove a hold').argument('<ref>')), 'artifacts snapshot unhold fwk-001/release/3').action(
+    action('snapshot unhold', async (ctx, ref: string, o: { framework?: string; stage?: string }) => {
+      const repo = await ctx.repo();
+      const s = await ctx.lib.resolveSnapshot(repo, ref, scopeOf(o));
+      await ctx.lib.writeHold(repo, s, undefined);
+      if (ctx.out.json) ctx.emit({ ok: true, id: s.id, held: false });
+      else ctx.print(`released the hold on ${s.framework}/${s.stage} #${s.seq}\n`);
+      return 0;
+    }),
+  );
 }
 
 interface HydrateFlags {

@@ -10,14 +10,15 @@ export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'blake3'
 
 const CHUNK = 1 << 20;
 
-interface Hasher {
+export interface Hasher {
   update(data: Uint8Array): void;
   digestHex(): string;
 }
 
 let blake3Pool: IHasher[] = [];
 
-async function newHasher(algo: DigestAlgorithm): Promise<Hasher> {
+/** An incremental hasher (update, then digestHex once). */
+export async function newHasher(algo: DigestAlgorithm): Promise<Hasher> {
   if (algo === 'sha256') {
     const h = createHash('sha256');
     return { update: (d) => void h.update(d), digestHex: () => h.digest('hex') };

@@ -9,7 +9,7 @@ import type { IndexEntry } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
-import { acquireLock } from '../store/lock.js';
+import { acquireLock, type LockHandle } from '../store/lock.js';
 import { stampOf, type FileStamp } from './stat-cache.js';
 import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
 
@@ -174,9 +174,13 @@ export interface TransactionResult {
  * Run one index transaction (SPEC §5 write protocol). `plan` sees the recovered current
  * state and returns the operations, or throws to abort with nothing written.
  */
-export async function runTransaction(repo: Repo, plan: (current: IndexState) => Promise<TransactionPlan>): Promise<TransactionResult> {
+export async function runTransaction(
+  repo: Repo,
+  plan: (current: IndexState) => Promise<TransactionPlan>,
+  opts: { heldLock?: LockHandle } = {},
+): Promise<TransactionResult> {
   const hook = repo.faultHook;
-  const lock = await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs });
+  const lock = opts.heldLock ?? (await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs }));
   try {
     // Recover under the lock, before reading: the previous writer may have died mid-way.
     const recovered = await recoverLocked(repo);
@@ -212,6 +216,18 @@ export async function runTransaction(repo: Repo, plan: (current: IndexState) => 
     await rememberDigest(repo, next.index_digest);
     hook?.('before-release', repo.indexPath);
     return { before, after: next.index_digest, changed: true, doc: next, recovered };
+  } finally {
+    if (!opts.heldLock) await lock.release();
+  }
+}
+
+/** Run `fn` holding the index lock (promote and rollback hold it across several writes),
+ * after recovering any interrupted index transaction. */
+export async function withIndexLock<T>(repo: Repo, fn: (lock: LockHandle) => Promise<T>): Promise<T> {
+  const lock = await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs });
+  try {
+    await recoverLocked(repo);
+    return await fn(lock);
   } finally {
     await lock.release();
   }

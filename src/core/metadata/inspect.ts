@@ -195,15 +195,16 @@ async function checkChecksum(meta: Record<string, unknown>, compute: (algo: Dige
  * (`F.artifact.yaml`) inspects the artifact F it describes; `explicit` makes a file without
  * artifact metadata a finding instead of being ignored.
  */
-export async function inspectFile(ctx: InspectContext, rel: string, opts: { explicit?: boolean } = {}): Promise<Inspection> {
+export async function inspectFile(ctx: InspectContext, rel: string, opts: { explicit?: boolean; content?: Buffer } = {}): Promise<Inspection> {
   const target = sidecarTarget(rel);
-  if (target !== undefined) return inspectSidecar(ctx, target, rel);
-  const checked = checkTarget(ctx.root, rel);
+  if (target !== undefined) return inspectSidecar(ctx, target, rel, opts.content);
+  // `content` stands in for the file's bytes (rollback judges content before writing it).
+  const checked = opts.content ? { abs: join(ctx.root, rel), size: opts.content.length } : checkTarget(ctx.root, rel);
   if (checked === undefined) return { type: 'not-artifact' };
   if ('code' in checked) return { type: 'invalid', findings: [checked], metadataPath: rel };
   const { abs, size } = checked;
   if (!isMarkdownPath(rel)) return { type: 'not-artifact' };
-  const data = await readHead(abs, size);
+  const data = opts.content ?? (await readHead(abs, size));
   const fm = splitFrontMatter(data, size);
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
   switch (fm.kind) {
@@ -237,7 +238,7 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
   return { type: 'artifact', entry: buildEntry(m, rel, address, size), findings: [] };
 }
 
-async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: string): Promise<Inspection> {
+async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: string, content?: Buffer): Promise<Inspection> {
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: sidecarRel });
   const sc = checkTarget(ctx.root, sidecarRel);
   if (sc === undefined) return { type: 'not-artifact' };
@@ -248,15 +249,17 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   const parsed = await parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
   const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
-  const t = checkTarget(ctx.root, target);
+  const t = content ? { abs: join(ctx.root, target), size: content.length } : checkTarget(ctx.root, target);
   if (t === undefined) findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
   else if ('code' in t) findings.push(t);
   if (findings.length > 0 || t === undefined || 'code' in t) return { type: 'invalid', findings, metadataPath: sidecarRel };
   const m = parsed.value as Record<string, unknown>;
-  const { address, size } = await digestFile(ctx.algorithm, t.abs);
+  const digestOf = async (algo: DigestAlgorithm) => (content ? digestBytes(algo, content) : (await digestFile(algo, t.abs)).address);
+  const address = await digestOf(ctx.algorithm);
+  const size = t.size;
   const sumFindings = await checkChecksum(
     m,
-    async (algo) => (algo === ctx.algorithm ? address : (await digestFile(algo, t.abs)).address),
+    async (algo) => (algo === ctx.algorithm ? address : digestOf(algo)),
     sidecarRel,
     parsed,
   );

@@ -77,8 +77,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Atomically replace `file` with `data`, durably. */
-export async function writeFileDurable(file: string, data: Uint8Array | string, opts: DurableOptions = {}): Promise<void> {
+/** Atomically replace `file` with `data` (bytes, text, or a stream of chunks), durably. */
+export async function writeFileDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<void> {
   const dir = dirname(file);
   await refuseSymlink(file);
   await mkdir(dir, { recursive: true });
@@ -88,7 +88,8 @@ export async function writeFileDurable(file: string, data: Uint8Array | string, 
   try {
     // O_EXCL: never reuse or follow anything already at the temp name.
     fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
-    await fh.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    else for await (const chunk of data) await fh.write(chunk);
     opts.faultHook?.('temp-write', file);
     // fsync before rename: otherwise the rename can reach the disk before the data does.
     if (opts.durable !== false) await fsyncHandle(fh, tmp);
@@ -114,7 +115,7 @@ export async function writeFileDurable(file: string, data: Uint8Array | string, 
 }
 
 /** Write a file only if nothing exists at its path (content-addressed objects). */
-export async function writeFileExclusiveDurable(file: string, data: Uint8Array, opts: DurableOptions = {}): Promise<boolean> {
+export async function writeFileExclusiveDurable(file: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<boolean> {
   try {
     await lstat(file);
     return false;

@@ -1,0 +1,67 @@
+// The git object database as a second source of artifact bytes: blob ids for files
+// (`git hash-object`), presence checks and contents (`git cat-file --batch`), each in one
+// process for any number of files.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+export async function isGitWorkTree(root: string): Promise<boolean> {
+  try {
+    const { stdout } = await execFileP('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root });
+    return stdout.trim() === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/** Git blob ids of files (paths relative to root); empty outside git. */
+export async function blobIds(root: string, paths: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0 || !(await isGitWorkTree(root))) return out;
+  const ids = await new Promise<string>((resolve, reject) => {
+    const child = spawn('git', ['hash-object', '--no-filters', '--stdin-paths'], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`git hash-object failed: ${stderr.trim()}`))));
+    child.stdin.end(paths.map((p) => `${p}\n`).join(''));
+  });
+  ids
+    .trim()
+    .split('\n')
+    .forEach((id, i) => {
+      if (id) out.set(paths[i]!, id);
+    });
+  return out;
+}
+
+/** Contents of git blobs by id (missing ids are absent from the map). */
+export async function readBlobs(root: string, ids: readonly string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const wanted = [...new Set(ids)].filter((id) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(id));
+  if (wanted.length === 0 || !(await isGitWorkTree(root))) return out;
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: root });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.on('error', reject);
+    child.on('close', () => resolve(Buffer.concat(chunks)));
+    child.stdin.end(wanted.map((id) => `${id}\n`).join(''));
+  });
+  // Each answer: "<id> <type> <size>\n<content>\n" or "<id> missing\n".
+  let pos = 0;
+  for (const id of wanted) {
+    const nl = raw.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const header = raw.toString('utf8', pos, nl).split(' ');
+    pos = nl + 1;
+    if (header[1] === 'missing' || header.length < 3) continue;
+    const size = Number(header[2]);
+    if (header[1] === 'blob') out.set(id, raw.subarray(pos, pos + size));
+    pos += size + 1;
+  }
+  return out;
+}

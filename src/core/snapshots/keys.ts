@@ -1,0 +1,113 @@
+// Signing keys: Ed25519, stored as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
+// The key id is the hex SHA-256 of the raw 32-byte public key. Private keys are never
+// written into the repository, printed, or put in a snapshot.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ArtifactsError } from '../errors.js';
+import { sha256Hex } from '../hash/digest.js';
+import { isInside, pathExists } from '../paths.js';
+import type { Repo } from '../repo.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { publicKeyFromSeed } from './ed25519.js';
+
+export const TRUSTED_DIR = '.artifacts/keys/trusted';
+
+export interface SigningKey {
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+  keyid: string;
+}
+
+export function keyIdOf(publicKey: Uint8Array): string {
+  return sha256Hex(publicKey);
+}
+
+/** Raw 32-byte public key from an SPKI PEM. */
+export function parsePublicKeyPem(pem: string, file = 'public key'): Uint8Array {
+  try {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${key.asymmetricKeyType} key`);
+    const der = key.export({ format: 'der', type: 'spki' });
+    return Uint8Array.from(der.subarray(der.length - 32));
+  } catch (e) {
+    throw new ArtifactsError('KEY_INVALID', `${file} is not an Ed25519 public key (${(e as Error).message})`);
+  }
+}
+
+/** Load a PKCS#8 PEM private key file. Errors never include the key material. */
+export async function loadSigningKey(file: string): Promise<SigningKey> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ArtifactsError('KEY_INVALID', `cannot read the signing key ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let seed: Uint8Array;
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${key.asymmetricKeyType} key`);
+    const der = key.export({ format: 'der', type: 'pkcs8' });
+    seed = Uint8Array.from(der.subarray(der.length - 32));
+  } catch (e) {
+    throw new ArtifactsError('KEY_INVALID', `${file} is not an Ed25519 private key in PKCS#8 PEM (${(e as Error).message.split('\n')[0]})`);
+  }
+  const publicKey = publicKeyFromSeed(seed);
+  return { seed, publicKey, keyid: keyIdOf(publicKey) };
+}
+
+/** `artifacts keys generate --out NAME`: NAME.key (0600) and NAME.pub, outside the repo. */
+export async function generateKeys(out: string, repoRoot?: string): Promise<{ privateKey: string; publicKey: string; keyid: string }> {
+  const base = resolve(out);
+  const priv = `${base}.key`;
+  const pub = `${base}.pub`;
+  if (repoRoot) {
+    await mkdir(dirname(base), { recursive: true });
+    const realDir = await realpath(dirname(base));
+    if (isInside(await realpath(repoRoot), realDir)) {
+      throw new ArtifactsError('KEY_IN_REPOSITORY', `refusing to write a private key inside the repository (${priv})`);
+    }
+  }
+  for (const f of [priv, pub]) if (pathExists(f)) throw new ArtifactsError('KEY_EXISTS', `${f} already exists`);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = publicKey.export({ format: 'der', type: 'spki' });
+  const keyid = keyIdOf(Uint8Array.from(raw.subarray(raw.length - 32)));
+  await writeFileDurable(priv, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+  await writeFileDurable(pub, publicKey.export({ format: 'pem', type: 'spki' }) as string);
+  return { privateKey: priv, publicKey: pub, keyid };
+}
+
+/** `artifacts keys trust FILE.pub`: copy into .artifacts/keys/trusted/<keyid>.pub. */
+export async function trustKey(repo: Repo, pubFile: string): Promise<{ keyid: string; path: string }> {
+  const pem = await readFile(pubFile, 'utf8').catch(() => {
+    throw new ArtifactsError('KEY_INVALID', `cannot read ${pubFile}`);
+  });
+  if (/PRIVATE KEY/.test(pem)) throw new ArtifactsError('KEY_IN_REPOSITORY', `${pubFile} holds a private key; trust the .pub file instead`);
+  const keyid = keyIdOf(parsePublicKeyPem(pem, pubFile));
+  const rel = `${TRUSTED_DIR}/${keyid}.pub`;
+  await mkdir(join(repo.root, TRUSTED_DIR), { recursive: true });
+  await copyFile(pubFile, join(repo.root, rel));
+  return { keyid, path: rel };
+}
+
+/** Trusted public keys by key id (files whose content does not match their name are skipped). */
+export async function trustedKeys(repo: Repo): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  let names: string[] = [];
+  try {
+    names = await readdir(join(repo.root, TRUSTED_DIR));
+  } catch {
+    return out;
+  }
+  for (const n of names.sort()) {
+    if (!n.endsWith('.pub')) continue;
+    try {
+      const pk = parsePublicKeyPem(await readFile(join(repo.root, TRUSTED_DIR, n), 'utf8'), n);
+      const id = keyIdOf(pk);
+      if (`${id}.pub` === n) out.set(id, pk);
+    } catch {
+      // an unusable file is simply not a trusted key
+    }
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+// `artifacts promote` (SPEC §7): gate → objects → canonical snapshot → Ed25519 signature.
+// Order matters for crash safety: objects are durable before the snapshot that references
+// them, and the signature is written before the snapshot, whose atomic appearance is the
+// commit point (a .sig without its .json is ignored and overwritten by the next promote).
+import { join } from 'node:path';
+import { ArtifactsError, type Finding } from '../errors.js';
+import { gate, type PromotionLookup } from '../hydrate/hydrate.js';
+import { readIndexView, withIndexLock } from '../index/store.js';
+import type { Repo } from '../repo.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { putObjectFromFile } from '../store/objects.js';
+import { signDetached } from './ed25519.js';
+import { blobIds } from './git-objects.js';
+import type { SigningKey } from './keys.js';
+import { encodeSnapshot, listSnapshots, seqName, snapshotId, stageDir, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
+import { verifyChain } from './verify-chain.js';
+
+export interface PromoteOptions {
+  framework: string;
+  stage: string;
+  key: SigningKey;
+  /** The current time (created_at unless `at` pins it). */
+  now: Date;
+  /** Pin created_at (RFC 3339), for reproducible snapshots. */
+  at?: string;
+  expiresAt?: string;
+  dryRun?: boolean;
+  /** Allow dirty candidates under deterministic hydration. */
+  allowDirty?: boolean;
+}
+
+export interface PromoteResult {
+  dryRun: boolean;
+  snapshot: Snapshot;
+  id: string;
+  file: string;
+  objectsWritten: number;
+  findings: Finding[];
+}
+
+/** RFC 3339 UTC, whole seconds. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Promotions recorded in snapshots, for GATE_STAGE_ORDER: slot → content address. */
+export function snapshotPromotions(repo: Repo): PromotionLookup {
+  return {
+    async latestPromotion(framework, stage) {
+      const list = await listSnapshots(repo, framework, stage);
+      const last = list[list.length - 1]?.snapshot;
+      if (!last) return undefined;
+      return new Map(last.artifacts.map((a) => [a.slot, a.content_address]));
+    },
+  };
+}
+
+function checkTime(label: string, v: string | undefined): void {
+  if (v !== undefined && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v)))) {
+    throw new ArtifactsError('USAGE', `${label} must be an RFC 3339 date-time, got "${v}"`);
+  }
+}
+
+/** Build the snapshot (no writes). Throws GATE_FAILED (with the findings) if the gate fails. */
+async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[] }> {
+  checkTime('--at', opts.at);
+  checkTime('--expires-at', opts.expiresAt);
+  const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo) });
+  if (!g.passed) throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, { findings: g.findings });
+  // A chain that no longer verifies must not be extended: the new parent link would
+  // vouch for tampered history.
+  const chain = await verifyChain(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+  const integrity = chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
+  if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, { findings: integrity });
+  const view = await readIndexView(repo);
+  const byPath = new Map((view.doc?.artifacts ?? []).map((e) => [e.path, e]));
+  const selected = g.hydration.inputs.filter((i) => i.selected !== null);
+  const blobs = await blobIds(repo.root, selected.map((i) => i.selected!.path));
+  const artifacts: SnapshotArtifact[] = selected.map((i) => {
+    const sel = i.selected!;
+    const e = byPath.get(sel.path)!;
+    const blob = blobs.get(sel.path);
+    return { slot: i.slot, id: sel.id, version: sel.version, kind: e.kind, status: sel.status, path: sel.path, content_address: sel.content_address, size: e.size, ...(blob ? { git_blob: blob } : {}) };
+  });
+  const last = chain.snapshots[chain.snapshots.length - 1];
+  const snapshot: Snapshot = {
+    format: 'artifacts-snapshot/1',
+    framework: opts.framework,
+    stage: opts.stage,
+    seq: chain.snapshots.length + 1,
+    parent: last ? last.id : null,
+    action: 'promote',
+    created_at: opts.at ?? rfc3339(opts.now),
+    ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}),
+    artifacts,
+    selection_digest: g.hydration.selection_digest,
+    index_digest: view.doc!.index_digest,
+    signer: { keyid: opts.key.keyid },
+  };
+  return { snapshot, sources: artifacts };
+}
+
+/** Write a signed snapshot: signature first, then the snapshot bytes (the commit point). */
+export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, key: SigningKey): Promise<{ id: string; file: string }> {
+  const bytes = encodeSnapshot(snapshot);
+  const sig = signDetached(bytes, key.seed);
+  const dir = stageDir(repo, snapshot.framework, snapshot.stage);
+  const base = seqName(snapshot.seq);
+  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { faultHook: repo.faultHook });
+  await writeFileDurable(join(dir, `${base}.json`), bytes, { faultHook: repo.faultHook });
+  return { id: snapshotId(bytes), file: `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${base}.json` };
+}
+
+export async function promote(repo: Repo, opts: PromoteOptions): Promise<PromoteResult> {
+  return withIndexLock(repo, async (lock) => {
+    const { snapshot, sources } = await planPromotion(repo, opts);
+    const bytes = encodeSnapshot(snapshot);
+    const file = `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${seqName(snapshot.seq)}.json`;
+    if (opts.dryRun) return { dryRun: true, snapshot, id: snapshotId(bytes), file, objectsWritten: 0, findings: [] };
+    let objectsWritten = 0;
+    for (const a of sources) if (await putObjectFromFile(repo, a.content_address, join(repo.root, a.path))) objectsWritten++;
+    await lock.assertHeld();
+    const written = await writeSignedSnapshot(repo, snapshot, opts.key);
+    return { dryRun: false, snapshot, id: written.id, file: written.file, objectsWritten, findings: [] };
+  });
+}

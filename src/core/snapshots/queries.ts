@@ -1,0 +1,80 @@
+// Read-only questions about snapshots: drift against the tree, differences between two
+// snapshots, and the history of an artifact id.
+import { join } from 'node:path';
+import { finding, type Finding } from '../errors.js';
+import { digestFile, parseAddress } from '../hash/digest.js';
+import { readIndexView } from '../index/store.js';
+import { compareBytes, pathExists } from '../paths.js';
+import type { Repo } from '../repo.js';
+import { allSnapshots, listSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snapshot-store.js';
+
+/** `snapshot status`: each promoted artifact of the latest snapshot missing or changed on disk. */
+export async function snapshotStatus(repo: Repo, framework: string, stage: string): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
+  const list = await listSnapshots(repo, framework, stage);
+  const last = list[list.length - 1];
+  if (!last?.snapshot) return { findings: [] };
+  const findings: Finding[] = [];
+  for (const a of last.snapshot.artifacts) {
+    const abs = join(repo.root, a.path);
+    if (!pathExists(abs)) {
+      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path }));
+      continue;
+    }
+    const now = (await digestFile(parseAddress(a.content_address)!.algo, abs)).address;
+    if (now !== a.content_address) findings.push(finding('SNAPSHOT_DRIFT', `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`, { path: a.path }));
+  }
+  return { latest: { seq: last.seq, id: last.id }, findings };
+}
+
+export interface SnapshotDiff {
+  added: SnapshotArtifact[];
+  removed: SnapshotArtifact[];
+  changed: Array<{ from: SnapshotArtifact; to: SnapshotArtifact }>;
+  unchanged: SnapshotArtifact[];
+}
+
+/** `snapshot diff A B`: artifacts by slot (or id) added, removed and changed from A to B. */
+export function diffSnapshots(a: StoredSnapshot, b: StoredSnapshot): SnapshotDiff {
+  const key = (x: SnapshotArtifact) => x.slot ?? x.id;
+  const left = new Map((a.snapshot?.artifacts ?? []).map((x) => [key(x), x]));
+  const right = new Map((b.snapshot?.artifacts ?? []).map((x) => [key(x), x]));
+  const out: SnapshotDiff = { added: [], removed: [], changed: [], unchanged: [] };
+  for (const [k, x] of right) {
+    const y = left.get(k);
+    if (!y) out.added.push(x);
+    else if (y.content_address !== x.content_address || y.id !== x.id || y.version !== x.version || y.path !== x.path) out.changed.push({ from: y, to: x });
+    else out.unchanged.push(x);
+  }
+  for (const [k, y] of left) if (!right.has(k)) out.removed.push(y);
+  return out;
+}
+
+export interface HistoryResult {
+  id: string;
+  versions: Array<{ version: string; status: string; path: string; content_address: string; created_at?: string; updated_at?: string }>;
+  snapshots: Array<{ framework: string; stage: string; seq: number; id: string; action: string; created_at: string; version: string; content_address: string }>;
+}
+
+/** `artifacts history <id>`: indexed versions and every snapshot that included the id. */
+export async function history(repo: Repo, id: string): Promise<HistoryResult> {
+  const view = await readIndexView(repo);
+  const versions = (view.doc?.artifacts ?? [])
+    .filter((e) => e.id === id)
+    .sort((x, y) => compareBytes(x.version, y.version))
+    .map((e) => ({
+      version: e.version,
+      status: e.status,
+      path: e.path,
+      content_address: e.content_address,
+      ...(e.created_at ? { created_at: e.created_at } : {}),
+      ...(e.updated_at ? { updated_at: e.updated_at } : {}),
+    }));
+  const snapshots: HistoryResult['snapshots'] = [];
+  for (const s of await allSnapshots(repo)) {
+    for (const a of s.snapshot?.artifacts ?? []) {
+      if (a.id !== id) continue;
+      snapshots.push({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot!.action, created_at: s.snapshot!.created_at, version: a.version, content_address: a.content_address });
+    }
+  }
+  return { id, versions, snapshots };
+}

@@ -1,0 +1,100 @@
+// Snapshot verification (SPEC §7): every signature by a trusted key (strict Ed25519), every
+// parent link, seq contiguous from 1, canonical bytes, expiry, and the referenced objects
+// present and intact (in the object store, or in git's object database via `git_blob`).
+import { canonicalJson } from '../canonical-json.js';
+import { finding, type Finding } from '../errors.js';
+import type { Repo } from '../repo.js';
+import { checkObject } from '../store/objects.js';
+import { verifyStrict } from './ed25519.js';
+import { readBlobs } from './git-objects.js';
+import { trustedKeys } from './keys.js';
+import { listSnapshots, listStages, SNAPSHOT_FORMAT, type StoredSnapshot } from './snapshot-store.js';
+
+export interface VerifyOptions {
+  /** The current time, for expiry (the core never reads the clock itself). */
+  now: Date;
+  /** Check referenced objects too (default true). */
+  objects?: boolean;
+}
+
+export interface ChainReport {
+  framework: string;
+  stage: string;
+  snapshots: StoredSnapshot[];
+  findings: Finding[];
+}
+
+const B64 = /^[A-Za-z0-9+/]{86}==\n?$/;
+
+/** Decode a `.sig` file strictly: one base64 line of exactly 64 bytes. */
+export function decodeSignature(text: string | undefined): Uint8Array | undefined {
+  if (text === undefined || !B64.test(text)) return undefined;
+  const raw = Buffer.from(text.trim(), 'base64');
+  return raw.length === 64 ? Uint8Array.from(raw) : undefined;
+}
+
+export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trusted?: Map<string, Uint8Array>): Promise<ChainReport> {
+  const keys = trusted ?? (await trustedKeys(repo));
+  const snapshots = await listSnapshots(repo, framework, stage);
+  const findings: Finding[] = [];
+  const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
+  snapshots.forEach((s, i) => {
+    const at = { path: s.file };
+    const broken = (msg: string) => findings.push(finding('SNAPSHOT_CHAIN_BROKEN', `${s.file}: ${msg}`, at));
+    if (s.seq !== i + 1) broken(`expected seq ${i + 1} here: snapshot ${i + 1} is missing or the chain was reordered`);
+    const snap = s.snapshot;
+    if (!snap) {
+      broken('is not valid JSON');
+      return;
+    }
+    let canonical: string | undefined;
+    try {
+      canonical = canonicalJson(snap);
+    } catch {
+      canonical = undefined;
+    }
+    if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0) broken('is not in RFC 8785 canonical form (edited after signing?)');
+    if (snap.format !== SNAPSHOT_FORMAT || snap.framework !== framework || snap.stage !== stage) broken(`does not belong to ${framework}/${stage}`);
+    if (snap.seq !== s.seq) broken(`says seq ${String(snap.seq)} but is stored as ${s.seq}`);
+    const expectedParent = i === 0 ? null : snapshots[i - 1]!.id;
+    if (snap.parent !== expectedParent) broken(`parent is ${String(snap.parent)}, expected ${String(expectedParent)} (the previous snapshot's digest)`);
+    // Signature: a trusted key, a strict 64-byte signature, over these exact bytes.
+    const sig = decodeSignature(s.signature);
+    const keyid = snap.signer?.keyid;
+    const pk = typeof keyid === 'string' ? keys.get(keyid) : undefined;
+    if (!sig) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature file is missing or not one base64 line of 64 bytes`, at));
+    else if (!pk) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signed by key ${String(keyid)}, which is not trusted`, at));
+    else if (!verifyStrict(s.bytes, sig, pk)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${keyid}`, at));
+    if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
+      findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
+    }
+    if (opts.objects !== false && !s.released && Array.isArray(snap.artifacts)) {
+      for (const a of snap.artifacts) objectChecks.push({ s, address: a.content_address, git_blob: a.git_blob, path: a.path });
+    }
+  });
+  if (objectChecks.length > 0) {
+    const states = await Promise.all(objectChecks.map((c) => checkObject(repo, c.address).catch(() => 'corrupt' as const)));
+    // Objects absent from the store may still be in git (a fresh clone has no store).
+    const fromGit = await readBlobs(
+      repo.root,
+      objectChecks.filter((_c, i) => states[i] === 'missing' && _c.git_blob).map((c) => c.git_blob!),
+    );
+    objectChecks.forEach((c, i) => {
+      const at = { path: c.s.file };
+      if (states[i] === 'corrupt') findings.push(finding('OBJECT_CORRUPT', `${c.s.file}: object ${c.address} (${c.path}) does not match its address`, at));
+      else if (states[i] === 'missing' && !(c.git_blob && fromGit.has(c.git_blob))) {
+        findings.push(finding('OBJECT_MISSING', `${c.s.file}: object ${c.address} (${c.path}) is in neither the object store nor git`, at));
+      }
+    });
+  }
+  return { framework, stage, snapshots, findings };
+}
+
+/** Verify every framework/stage (or one). */
+export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framework?: string; stage?: string }): Promise<ChainReport[]> {
+  const keys = await trustedKeys(repo);
+  const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
+  const out: ChainReport[] = [];
+  for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, keys));
+  return out;
+}
