@@ -1,7 +1,7 @@
 // `npm run demo`: the main job on the bundled demo repository (fixtures/demo), copied to a
 // temporary directory and made a git repository, printing what each step did.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,26 @@ execFileSync('git', ['commit', '-q', '-m', 'index the demo artifacts'], { cwd: d
 artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--deterministic']);
 artifacts('Gate design-review: every input present and at its minimum status', ['gate', '--framework', 'fwk-001', '--stage', 'design-review']);
 artifacts('Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)', ['gate', '--framework', 'fwk-001', '--stage', 'release'], 1);
+
+// Promotion: a signing key generated outside the repository, its public half trusted.
+const keyDir = mkdtempSync(join(tmpdir(), 'artifacts-demo-keys-'));
+const key = join(keyDir, 'release.key');
+artifacts('Generate an Ed25519 signing key (outside the repository)', ['keys', 'generate', '--out', join(keyDir, 'release')]);
+artifacts('Trust its public key in this repository', ['keys', 'trust', join(keyDir, 'release.pub')]);
+artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key]);
+artifacts('Verify every snapshot: signatures, chain, objects', ['snapshot', 'verify', '--all']);
+const risk = join(dir, 'docs/risks/fwk-001/risk-register.md');
+writeFileSync(risk, readFileSync(risk, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
+artifacts('Raise a risk as version 5 of the register and index it', ['index', 'update', 'docs/risks/fwk-001/risk-register.md']);
+execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], { cwd: dir, env: { ...env, GIT_COMMITTER_DATE: '2026-03-02T09:00:00Z', GIT_AUTHOR_DATE: '2026-03-02T09:00:00Z' } });
+artifacts('Promote again: snapshot 2 chains to snapshot 1', ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key]);
+artifacts('What changed between the two promotions', ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']);
+artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', 'previous', '--key', key, '--dry-run']);
+artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', 'previous', '--key', key]);
+artifacts('Verify the chain of three snapshots', ['snapshot', 'verify', '--all']);
+artifacts('The index matches the restored tree', ['index', 'verify']);
+artifacts('The audit trail of the risk register', ['history', 'risk-register']);
+rmSync(keyDir, { recursive: true, force: true });
 
 rmSync(dir, { recursive: true, force: true });
 console.log(failed ? '\ndemo: a step did not behave as expected' : '\ndemo: every step behaved as expected');

@@ -309,7 +309,9 @@ function registerSnapshotCommands(program: Command): void {
   example(keys.command('generate').description('write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM), outside the repository').requiredOption('--out <name>', 'path prefix of the two files'), 'artifacts keys generate --out ~/.config/artifacts/release').action(
     action('keys generate', async (ctx, opts: { out: string }) => {
       const repo = await ctx.repo();
-      const r = await ctx.lib.generateKeys(abs(opts.out), repo.root);
+      // Only a real repository (a config file or a git work tree) is protected from keys.
+      const isRepo = repo.configPresent || (await ctx.lib.isGitWorkTree(repo.root));
+      const r = await ctx.lib.generateKeys(abs(opts.out), isRepo ? repo.root : undefined);
       if (ctx.out.json) ctx.emit({ ok: true, private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid });
       else ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}
 keyid ${r.keyid}

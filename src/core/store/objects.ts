@@ -40,6 +40,7 @@ export async function putObjectFromFile(repo: Repo, address: string, source: str
     }
   }
   return writeFileExclusiveDurable(target, copy(), {
+    faultHook: repo.faultHook,
     // The temp copy is complete here: publish it only if it is the content we hashed.
     beforeCommit: () => {
       const copied = `${algo}:${hasher.digestHex()}`;
@@ -51,7 +52,7 @@ export async function putObjectFromFile(repo: Repo, address: string, source: str
 /** Store bytes under their address (rollback re-populates the store from git). */
 export async function putObjectBytes(repo: Repo, algo: DigestAlgorithm, bytes: Uint8Array): Promise<string> {
   const address = await digestBytes(algo, bytes);
-  await writeFileExclusiveDurable(objectPath(repo, address), bytes);
+  await writeFileExclusiveDurable(objectPath(repo, address), bytes, { faultHook: repo.faultHook });
   return address;
 }
 
