@@ -308,10 +308,11 @@ describe('SIGKILL during promote and rollback', () => {
     return { code: r.code, seqs: chains.reduce((n, c) => n + c.snapshots, 0) };
   }
 
-  test('promote: no new snapshot or a complete, signed, verifiable one; the index stays consistent', () => {
-    const dir = demo();
-    let kills = 0;
-    for (const point of ['temp-write', 'temp-fsync', 'rename', 'dir-fsync']) {
+  // One test per protocol point: each stays short, so the test worker is never blocked long.
+  for (const point of ['temp-write', 'temp-fsync', 'rename', 'dir-fsync']) {
+    test(`promote killed at each ${point}: no new snapshot or a complete, signed, verifiable one`, () => {
+      const dir = demo();
+      let kills = 0;
       for (let n = 1; n < 20; n++) {
         rmSync(join(dir, '.artifacts/objects'), { recursive: true, force: true });
         const before = chainState(dir).seqs;
@@ -327,20 +328,22 @@ describe('SIGKILL during promote and rollback', () => {
         }
         kills++;
       }
-    }
-    expect(kills).toBeGreaterThanOrEqual(12); // 2 objects + signature + snapshot, 4 points each
-    expect(promote(dir).code).toBe(0);
-    expect(chainState(dir).code).toBe(0);
-  });
+      expect(kills).toBe(4); // two objects, the signature, the snapshot
+      expect(promote(dir).code).toBe(0);
+      expect(chainState(dir).code).toBe(0);
+    });
+  }
 
-  test('rollback: no new snapshot or a complete one, a consistent index, and a rerun completes', () => {
-    const template = twoPromotions();
-    const target = JSON.parse(read(template, `${DR}/000001.json`)) as { artifacts: Array<{ path: string; content_address: string }> };
-    let kills = 0;
-    for (const point of POINTS) {
+  let template: string | undefined;
+  const rollbackTemplate = () => (template ??= twoPromotions());
+  for (const point of POINTS) {
+    test(`rollback killed at each ${point}: no new snapshot or a complete one, a consistent index, a rerun completes`, () => {
+      const tpl = rollbackTemplate();
+      const target = JSON.parse(read(tpl, `${DR}/000001.json`)) as { artifacts: Array<{ path: string; content_address: string }> };
+      let kills = 0;
       for (let n = 1; n < 20; n++) {
         const dir = testdir();
-        spawnSync('cp', ['-a', `${template}/.`, dir]);
+        spawnSync('cp', ['-a', `${tpl}/.`, dir]);
         const r = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], { ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
         const st = chainState(dir);
         expect(st.code, `${point}:${n}`).toBe(0);
@@ -362,7 +365,7 @@ describe('SIGKILL during promote and rollback', () => {
           expect(`sha256:${spawnSync('sha256sum', [join(dir, a.path)], { encoding: 'utf8' }).stdout.split(' ')[0]}`).toBe(a.content_address);
         }
       }
-    }
-    expect(kills).toBeGreaterThanOrEqual(10);
-  });
+      expect(kills).toBeGreaterThanOrEqual(1);
+    });
+  }
 });
