@@ -369,3 +369,30 @@ describe('SIGKILL during promote and rollback', () => {
     });
   }
 });
+
+describe('snapshot queries', () => {
+  test('list, show, diff, status (drift exit 1) and history', () => {
+    const dir = twoPromotions();
+    const list = runJson(dir, ['snapshot', 'list']).doc.snapshots as Array<{ seq: number; action: string }>;
+    expect(list.map((s) => [s.seq, s.action])).toEqual([
+      [1, 'promote'],
+      [2, 'promote'],
+    ]);
+    const show = runJson(dir, ['snapshot', 'show', '2', '--framework', 'fwk-001', '--stage', 'design-review']);
+    expect((show.doc.snapshot as { parent: string }).parent).toBe(runJson(dir, ['snapshot', 'show', 'fwk-001/design-review/1']).doc.id);
+    const diff = runJson(dir, ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']).doc as { changed: Array<{ from: { version: string }; to: { version: string } }>; added: unknown[]; removed: unknown[] };
+    expect(diff.changed.map((c) => [c.from.version, c.to.version])).toEqual([['4', '5']]);
+    expect([diff.added, diff.removed]).toEqual([[], []]);
+    expect(run(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']).code).toBe(0);
+    writeFileSync(join(dir, RISK), 'changed\n');
+    const st = runJson(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']);
+    expect(st.code).toBe(1);
+    expect((st.doc.findings as Array<{ code: string; path: string }>)).toEqual([expect.objectContaining({ code: 'SNAPSHOT_DRIFT', path: RISK })]);
+    const h = runJson(dir, ['history', 'risk-register']).doc as { versions: Array<{ version: string }>; snapshots: Array<{ seq: number; version: string }> };
+    expect(h.versions.map((v) => v.version)).toEqual(['5']);
+    expect(h.snapshots.map((s) => [s.seq, s.version])).toEqual([
+      [1, '4'],
+      [2, '5'],
+    ]);
+  });
+});
