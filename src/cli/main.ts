@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type * as Lib from '../index.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, renderFindingsGithub, renderFindingsHuman, renderHydration, summaryLine, type OutputOptions } from './render.js';
+import { paint, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
 
 type LibT = typeof Lib;
 
@@ -53,6 +53,7 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
     const out = outputOptions(g);
     const lib = await import('../index.js');
     let repoP: Promise<Lib.Repo> | undefined;
+    const progress = progressRenderer(process.stderr.isTTY === true && !out.json && !out.quiet);
     const ctx: Ctx = {
       lib,
       out,
@@ -67,14 +68,17 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
           root: g.root,
           lockTimeoutMs: lockTimeout(g),
           faultHook: faultHookFromEnv(process.env.ARTIFACTS_FAULT_INJECT),
+          progress,
         })),
     };
     let code: number;
     try {
       code = await fn(ctx, ...(args.slice(0, -1) as never[]));
     } catch (e) {
+      progress.end();
       code = reportError(ctx, command, e);
     }
+    progress.end();
     throw new Exit(code);
   };
 }
@@ -175,15 +179,20 @@ export function buildProgram(): Command {
     program
       .command('validate')
       .description('run every pre-merge check: schemas, routing conflicts, index freshness')
-      .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'github']).default('human')),
+      .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'github', 'sarif']).default('human')),
     'artifacts validate',
     'artifacts validate --format github',
+    'artifacts validate --format sarif > artifacts.sarif',
   ).action(
     action('validate', async (ctx, opts: { format: string }) => {
       const repo = await ctx.repo();
       const r = await ctx.lib.validateRepo(repo);
       if (opts.format === 'github') {
         process.stdout.write(renderFindingsGithub(r.findings));
+        return ctx.lib.exitCodeFor(r.findings);
+      }
+      if (opts.format === 'sarif') {
+        process.stdout.write(renderSarif(r.findings, ctx.lib.CATALOGUE, VERSION));
         return ctx.lib.exitCodeFor(r.findings);
       }
       if (opts.format === 'json') ctx.out.json = true;

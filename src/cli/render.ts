@@ -14,18 +14,21 @@ export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
   return o.color ? `\u001b[${C[c]}m${s}\u001b[0m` : s;
 }
 
-function where(f: Finding): string {
-  if (!f.path) return '';
-  return `${f.path}${f.line !== undefined ? `:${f.line}${f.column !== undefined ? `:${f.column}` : ''}` : ''}: `;
-}
-
-/** Human findings, grouped by file, with hints. */
+/** Human findings, grouped by file (in order of first appearance), aligned, with hints. */
 export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding[]): string {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) groups.set(f.path ?? '', [...(groups.get(f.path ?? '') ?? []), f]);
   const lines: string[] = [];
-  for (const f of findings) {
-    const sev = f.severity === 'error' ? paint(o, 'red', 'error') : paint(o, 'yellow', f.severity);
-    lines.push(`${where(f)}${sev} ${paint(o, 'bold', f.code)}: ${f.message}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
-    if (f.hint) lines.push(`  ${paint(o, 'dim', `hint: ${f.hint}`)}`);
+  for (const [path, fs] of groups) {
+    lines.push(path ? paint(o, 'bold', path) : paint(o, 'bold', '(repository)'));
+    const locs = fs.map((f) => (f.line !== undefined ? `${f.line}:${f.column ?? 1}` : ''));
+    const width = Math.max(...locs.map((l) => l.length));
+    fs.forEach((f, i) => {
+      const sev = f.severity === 'error' ? paint(o, 'red', 'error  ') : paint(o, 'yellow', f.severity.padEnd(7));
+      const loc = width > 0 ? `${locs[i]!.padEnd(width)}  ` : '';
+      lines.push(`  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${f.message}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
+      if (f.hint) lines.push(`  ${' '.repeat(loc.length)}${paint(o, 'dim', `hint: ${f.hint}`)}`);
+    });
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
@@ -58,6 +61,75 @@ export function renderFindingsGithub(findings: readonly Finding[]): string {
       return `::${level} ${props.join(',')}::${escapeData(f.message + (f.hint ? ` (hint: ${f.hint})` : ''))}\n`;
     })
     .join('');
+}
+
+interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  help: { text: string };
+  defaultConfiguration: { level: 'error' | 'warning' | 'note' };
+}
+
+/** SARIF 2.1.0 for code scanning: one run, rules from the error catalogue. */
+export function renderSarif(
+  findings: readonly Finding[],
+  catalogue: Record<string, { title: string; hint: string }>,
+  version: string,
+): string {
+  const ids = Object.keys(catalogue);
+  const rules: SarifRule[] = ids.map((id) => ({
+    id,
+    name: id,
+    shortDescription: { text: catalogue[id]!.title },
+    help: { text: catalogue[id]!.hint },
+    defaultConfiguration: { level: 'error' },
+  }));
+  const level = (s: Finding['severity']) => (s === 'error' ? 'error' : s === 'warning' ? 'warning' : 'note');
+  const results = findings.map((f) => ({
+    ruleId: f.code,
+    ruleIndex: ids.indexOf(f.code),
+    level: level(f.severity),
+    message: { text: f.hint ? `${f.message} (hint: ${f.hint})` : f.message },
+    ...(f.path
+      ? {
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: f.path, uriBaseId: '%SRCROOT%' },
+                ...(f.line !== undefined ? { region: { startLine: f.line, ...(f.column !== undefined ? { startColumn: f.column } : {}) } } : {}),
+              },
+            },
+          ],
+        }
+      : {}),
+  }));
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'artifacts', version, rules } }, results, columnKind: 'utf16CodeUnits' }],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+/** A progress line on stderr, only on a terminal and only for work longer than a second. */
+export function progressRenderer(enabled: boolean): ((phase: string, done: number, total: number) => void) & { end(): void } {
+  const start = Date.now();
+  let last = 0;
+  let drawn = false;
+  const fn = (phase: string, done: number, total: number) => {
+    if (!enabled) return;
+    const now = Date.now();
+    if (now - start < 1000 || (now - last < 100 && done < total)) return;
+    last = now;
+    drawn = true;
+    process.stderr.write(`\r${phase} ${done}/${total}\u001b[K`);
+  };
+  return Object.assign(fn, {
+    end() {
+      if (drawn) process.stderr.write('\r\u001b[K');
+    },
+  });
 }
 
 /** The selection as a table, then the audit log. */

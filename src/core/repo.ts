@@ -14,7 +14,12 @@ export interface Repo {
   cacheDir: string;
   lockTimeoutMs: number;
   faultHook?: FaultHook | undefined;
+  /** Progress of long scans (the CLI draws it on a terminal); never required. */
+  progress?: ProgressSink | undefined;
 }
+
+/** Receives progress of long-running work: `done` of `total` items in a named phase. */
+export type ProgressSink = (phase: string, done: number, total: number) => void;
 
 export interface OpenRepoOptions {
   /** Directory to start root discovery from (the CLI passes the cwd). */
@@ -24,6 +29,7 @@ export interface OpenRepoOptions {
   lockTimeoutMs?: number | undefined;
   /** Test hook called at each step of the write protocol. */
   faultHook?: FaultHook | undefined;
+  progress?: ProgressSink | undefined;
 }
 
 /** Discover the root and load the config. */
@@ -41,5 +47,6 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     cacheDir: join(stateDir, 'cache'),
     lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
     faultHook: opts.faultHook,
+    progress: opts.progress,
   };
 }

@@ -11,5 +11,8 @@ interface Job {
 
 const job = workerData as Job;
 const results: Inspection[] = [];
-for (const f of job.files) results.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
-parentPort!.postMessage(results);
+for (const f of job.files) {
+  results.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
+  if (results.length % 250 === 0) parentPort!.postMessage({ progress: results.length });
+}
+parentPort!.postMessage({ results });

@@ -59,10 +59,13 @@ const WORKER_URL = new URL('./inspect-worker.js', import.meta.url);
 /** Below this many files, starting worker threads costs more than it saves. */
 const WORKER_THRESHOLD = 400;
 
-function runWorker(ctx: InspectContext, files: string[], explicit: boolean): Promise<Inspection[]> {
+function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void): Promise<Inspection[]> {
   return new Promise((resolve, reject) => {
     const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit } });
-    w.once('message', (r: Inspection[]) => resolve(r));
+    w.on('message', (m: { progress?: number; results?: Inspection[] }) => {
+      if (m.results) resolve(m.results);
+      else if (m.progress !== undefined) onProgress(m.progress);
+    });
     w.once('error', reject);
     w.once('exit', (code) => {
       if (code !== 0) reject(new Error(`inspection worker exited with code ${code}`));
@@ -71,16 +74,26 @@ function runWorker(ctx: InspectContext, files: string[], explicit: boolean): Pro
 }
 
 /** Inspect files, across worker threads when there are many (parsing YAML is CPU-bound). */
-async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean): Promise<Inspection[]> {
+async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void = () => undefined): Promise<Inspection[]> {
   const workers = Math.min(availableParallelism(), 8);
   // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
   if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) {
-    return mapLimit(files, 16, (f) => inspectFile(ctx, f, { explicit }));
+    let done = 0;
+    return mapLimit(files, 16, async (f) => {
+      const r = await inspectFile(ctx, f, { explicit });
+      if (++done % 250 === 0) onProgress(done);
+      return r;
+    });
   }
   // Contiguous chunks keep each worker's reads within a few directories.
   const size = Math.ceil(files.length / workers);
   const chunks = Array.from({ length: workers }, (_, k) => files.slice(k * size, (k + 1) * size));
-  return (await Promise.all(chunks.map((c) => runWorker(ctx, c, explicit)))).flat();
+  const perWorker = chunks.map(() => 0);
+  const report = (k: number) => (n: number) => {
+    perWorker[k] = n;
+    onProgress(perWorker.reduce((a, b) => a + b, 0));
+  };
+  return (await Promise.all(chunks.map((c, k) => runWorker(ctx, c, explicit, report(k))))).flat();
 }
 
 /** The files whose stamps decide whether a cached inspection still holds. */
@@ -133,7 +146,10 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
       ? { type: 'artifact', entry: expected, findings: [] }
       : decodeResult(hit);
   }
-  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false);
+  repo.progress?.('inspecting', files.length - misses.length, files.length);
+  const hits = files.length - misses.length;
+  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false, (done) => repo.progress?.('inspecting', hits + done, files.length));
+  repo.progress?.('inspecting', files.length, files.length);
   misses.forEach(({ i, stamps }, k) => {
     results[i] = inspected[k]!;
     cache?.set(files[i]!, stamps, encodeResult(inspected[k]!), scanStart);
