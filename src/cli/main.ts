@@ -1,6 +1,7 @@
 // The `artifacts` command line: commander wiring over the library in src/index.ts. The
 // library is imported lazily so that `--help` and `--version` load nothing heavy.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type * as Lib from '../index.js';
 import { faultHookFromEnv } from './fault.js';
@@ -164,12 +165,15 @@ export function buildProgram(): Command {
   ).action(
     action('init', async (ctx) => {
       const repo = await ctx.repo();
-      const r = await ctx.lib.initRepo(repo.root);
+      // git runs the driver through a shell; point it at this very installation.
+      const bin = fileURLToPath(new URL('../../bin/artifacts.js', import.meta.url));
+      const r = await ctx.lib.initRepo(repo.root, { driverCommand: `"${process.execPath}" "${bin}" index merge-driver %O %A %B` });
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
       else {
         for (const f of r.created) ctx.print(`created ${f}\n`);
         for (const f of r.kept) ctx.print(`kept existing ${f}\n`);
         if (r.gitignore.length) ctx.print(`.gitignore: added ${r.gitignore.join(', ')}\n`);
+        ctx.print(`merge driver for artifacts_index.json: ${r.mergeDriver}\n`);
       }
       return 0;
     }),
@@ -221,6 +225,22 @@ export function buildProgram(): Command {
     action('index verify', async (ctx) => {
       const r = await ctx.lib.indexVerify(await ctx.repo());
       return report(ctx, r.findings, `index matches the tree (${r.indexed} artifacts)`, { indexed: r.indexed, scanned: r.scanned, index_digest: r.index_digest });
+    }),
+  );
+  example(
+    index
+      .command('merge-driver')
+      .description('git merge driver for artifacts_index.json (installed by `artifacts init`)')
+      .argument('<base>', '%O: the common ancestor')
+      .argument('<ours>', '%A: our version; the merge result is written here')
+      .argument('<theirs>', '%B: their version'),
+    'git config merge.artifacts-index.driver "artifacts index merge-driver %O %A %B"',
+  ).action(
+    action('index merge-driver', async (ctx, base: string, ours: string, theirs: string) => {
+      const r = await ctx.lib.runMergeDriver(base, ours, theirs);
+      if (r.conflicts.length === 0) return 0;
+      process.stderr.write(`artifacts: artifacts_index.json cannot be merged automatically:\n${renderFindingsHuman(ctx.out, r.conflicts)}`);
+      return 1;
     }),
   );
   example(index.command('recover').description('finish (or with --discard, drop) an interrupted transaction').option('--discard', 'drop the journal instead of replaying it'), 'artifacts index recover').action(

@@ -1,9 +1,13 @@
-// `artifacts init`: create the config, a routing stub and .gitignore entries. Idempotent:
-// existing user files are never overwritten.
+// `artifacts init`: create the config, a routing stub and .gitignore entries, and install
+// the git merge driver for the index. Idempotent: existing user files are never overwritten.
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { CONFIG_FILE } from './config.js';
 import { writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
+
+const execFileP = promisify(execFile);
 
 export const GITIGNORE_ENTRIES = ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/', 'artifacts_index.json.lock/'];
 
@@ -31,9 +35,54 @@ export interface InitResult {
   created: string[];
   kept: string[];
   gitignore: string[];
+  /** The merge driver: installed, already present, or skipped outside git. */
+  mergeDriver: 'installed' | 'present' | 'not a git repository';
 }
 
-export async function initRepo(root: string): Promise<InitResult> {
+export const MERGE_ATTRIBUTE = 'artifacts_index.json merge=artifacts-index';
+
+export interface InitOptions {
+  /** The command git runs as the driver, e.g. `artifacts index merge-driver %O %A %B`. */
+  driverCommand?: string;
+}
+
+async function gitConfig(root: string, args: string[]): Promise<string | undefined> {
+  try {
+    return (await execFileP('git', ['config', ...args], { cwd: root })).stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Install the merge driver: `.gitattributes` (committed) and `git config` (this clone). */
+async function installMergeDriver(root: string, command: string): Promise<InitResult['mergeDriver']> {
+  try {
+    await execFileP('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root });
+  } catch {
+    return 'not a git repository';
+  }
+  let changed = false;
+  const ga = join(root, '.gitattributes');
+  let attrs = '';
+  try {
+    attrs = await readFile(ga, 'utf8');
+  } catch {
+    // none yet
+  }
+  if (!attrs.split(/\r?\n/).some((l) => l.trim() === MERGE_ATTRIBUTE)) {
+    const sep = attrs === '' || attrs.endsWith('\n') ? '' : '\n';
+    await writeFileDurable(ga, `${attrs}${sep}${MERGE_ATTRIBUTE}\n`);
+    changed = true;
+  }
+  if ((await gitConfig(root, ['--get', 'merge.artifacts-index.driver'])) !== command) {
+    await gitConfig(root, ['merge.artifacts-index.name', 'artifacts index merge driver']);
+    await gitConfig(root, ['merge.artifacts-index.driver', command]);
+    changed = true;
+  }
+  return changed ? 'installed' : 'present';
+}
+
+export async function initRepo(root: string, opts: InitOptions = {}): Promise<InitResult> {
   const created: string[] = [];
   const kept: string[] = [];
   for (const [name, text] of [
@@ -56,5 +105,6 @@ export async function initRepo(root: string): Promise<InitResult> {
     const sep = current === '' || current.endsWith('\n') ? '' : '\n';
     await writeFileDurable(gi, `${current}${sep}# artifacts: local state\n${missing.join('\n')}\n`);
   }
-  return { created, kept, gitignore: missing };
+  const mergeDriver = await installMergeDriver(root, opts.driverCommand ?? 'artifacts index merge-driver %O %A %B');
+  return { created, kept, gitignore: missing, mergeDriver };
 }

@@ -1,7 +1,7 @@
 // CI output formats: SARIF 2.1.0 (validated against the schema) and GitHub annotations.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv4 from 'ajv-draft-04';
+import Ajv4Module from 'ajv-draft-04';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, plan, repoWith, run } from '../helpers.js';
 
@@ -20,6 +20,8 @@ describe('validate --format sarif', () => {
     expect(r.code).toBe(1);
     const log = JSON.parse(r.stdout) as { version: string; runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; locations?: Array<{ physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number; startColumn?: number } } }> }> }> };
     const schema = JSON.parse(readFileSync(join(FIXTURES, 'sarif/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+    // A CommonJS module: its class is the default export's `default` under NodeNext typing.
+    const Ajv4 = ((Ajv4Module as unknown as { default?: typeof Ajv4Module }).default ?? Ajv4Module) as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown[] | null } };
     const ajv = new Ajv4({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
     expect(validate(log), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);

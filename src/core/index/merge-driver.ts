@@ -1,0 +1,77 @@
+// A git merge driver for artifacts_index.json (`artifacts index merge-driver %O %A %B`):
+// a three-way merge of entries by path, so that two branches that each added artifacts
+// merge cleanly. A genuine conflict — both sides changed one path differently, or one
+// id@version with two contents — is left to the user and explained.
+import { readFile } from 'node:fs/promises';
+import { finding, type Finding } from '../errors.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import { compareBytes } from '../paths.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { entriesEqual, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
+
+export interface MergeResult {
+  merged?: IndexDocument;
+  conflicts: Finding[];
+}
+
+/** Pure three-way merge of index documents. */
+export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, theirs: IndexDocument): MergeResult {
+  const conflicts: Finding[] = [];
+  if (ours.digest_algorithm !== theirs.digest_algorithm) {
+    conflicts.push(finding('INDEX_CORRUPT', `the two sides use different digest algorithms (${ours.digest_algorithm}, ${theirs.digest_algorithm})`, { hint: 'Rebuild the index on the merged tree: `artifacts index rebuild`.' }));
+    return { conflicts };
+  }
+  const o = new Map((base?.artifacts ?? []).map((e) => [e.path, e]));
+  const a = new Map(ours.artifacts.map((e) => [e.path, e]));
+  const b = new Map(theirs.artifacts.map((e) => [e.path, e]));
+  const paths = [...new Set([...o.keys(), ...a.keys(), ...b.keys()])].sort(compareBytes);
+  const merged: IndexEntry[] = [];
+  for (const p of paths) {
+    const x = a.get(p);
+    const y = b.get(p);
+    const z = o.get(p);
+    let take: IndexEntry | undefined;
+    if (entriesEqual(x, y)) take = x;
+    else if (entriesEqual(x, z)) take = y;
+    else if (entriesEqual(y, z)) take = x;
+    else {
+      conflicts.push(
+        finding('INDEX_STALE_ENTRY', `${p}: both sides changed it differently (ours ${x ? `${x.id}@${x.version} ${x.content_address}` : 'removed'}, theirs ${y ? `${y.id}@${y.version} ${y.content_address}` : 'removed'})`, {
+          path: p,
+          hint: 'Resolve the artifact file, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
+        }),
+      );
+      continue;
+    }
+    if (take) merged.push(take);
+  }
+  const byVersion = new Map<string, IndexEntry>();
+  for (const e of merged) {
+    const k = `${e.id}@${e.version}`;
+    const prev = byVersion.get(k);
+    if (prev && prev.content_address !== e.content_address) {
+      conflicts.push(
+        finding('DUPLICATE_VERSION', `${k} has different content on the two sides (${prev.path}: ${prev.content_address}; ${e.path}: ${e.content_address})`, {
+          path: e.path,
+          hint: 'Give one of them a new version, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
+        }),
+      );
+    } else byVersion.set(k, e);
+  }
+  if (conflicts.length > 0) return { conflicts };
+  return { merged: makeIndexDocument(ours.digest_algorithm, merged), conflicts };
+}
+
+async function readDoc(file: string): Promise<IndexDocument | null> {
+  const text = await readFile(file, 'utf8');
+  return text.trim() === '' ? null : parseIndex(text);
+}
+
+/** The driver: merge %O %A %B, write the result into %A. Conflicts leave %A untouched. */
+export async function runMergeDriver(base: string, ours: string, theirs: string): Promise<MergeResult> {
+  const [o, a, b] = await Promise.all([readDoc(base).catch(() => null), readDoc(ours), readDoc(theirs)]);
+  if (!a || !b) return { merged: (a ?? b) ?? undefined, conflicts: [] };
+  const r = mergeIndexes(o, a, b);
+  if (r.merged) await writeFileDurable(ours, serializeIndex(r.merged));
+  return r;
+}
