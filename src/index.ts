@@ -59,6 +59,8 @@ export { decideRetention, gc, policyFor, prune } from './core/snapshots/retentio
 export type { PruneDecision } from './core/snapshots/retention.js';
 export { diffSnapshots, history, snapshotStatus } from './core/snapshots/queries.js';
 export type { HistoryResult, SnapshotDiff } from './core/snapshots/queries.js';
+export { lineage, lineageDot, lineageMermaid, lineageText } from './core/lineage.js';
+export type { LineageGraph } from './core/lineage.js';
 export { validateRepo } from './core/validate.js';
 export type { ValidateResult } from './core/validate.js';
 export { initRepo } from './core/init.js';

@@ -449,6 +449,30 @@ next: artifacts keys trust ${r.publicKey}
     }),
   );
 
+  example(
+    program
+      .command('lineage')
+      .description('ancestors (derived_from) and descendants of an artifact')
+      .argument('<ref>', 'id (every version) or id@version')
+      .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'mermaid', 'dot']).default('text')),
+    'artifacts lineage plan-checkout',
+    'artifacts lineage plan-checkout@1.2.0 --format mermaid',
+  ).action(
+    action('lineage', async (ctx, target: string, o: { format: string }) => {
+      const view = await ctx.lib.readIndexView(await ctx.repo());
+      const g = ctx.lib.lineage(view.doc?.artifacts ?? [], target);
+      const code = ctx.lib.exitCodeFor(g.findings);
+      if (ctx.out.json || o.format === 'json') {
+        const { findings, ...graph } = g;
+        process.stdout.write(`${JSON.stringify({ command: 'lineage', ok: code === 0, ...graph, findings }, null, 2)}\n`);
+        return code;
+      }
+      process.stdout.write(o.format === 'mermaid' ? ctx.lib.lineageMermaid(g) : o.format === 'dot' ? ctx.lib.lineageDot(g) : ctx.lib.lineageText(g));
+      if (g.findings.length) process.stderr.write(renderFindingsHuman(ctx.out, g.findings));
+      return code;
+    }),
+  );
+
   const snap = example(program.command('snapshot').description('list, show, verify, diff and retain promotion snapshots'), 'artifacts snapshot verify --all', 'artifacts snapshot list');
   const scope = (c: Command) => c.option('--framework <framework>', 'framework').option('--stage <stage>', 'stage');
   const scopeOf = (o: { framework?: string; stage?: string }) => (o.framework && o.stage ? { framework: o.framework, stage: o.stage } : undefined);

@@ -92,6 +92,8 @@ export const CATALOGUE = {
   OBJECT_CORRUPT: { title: 'An object does not match its content address', hint: 'Delete the damaged object and restore it from another clone or from git.', exit: EXIT.INTEGRITY },
   GATE_FAILED: { title: 'The gate did not pass; nothing was promoted', hint: 'Fix the gate findings, then promote again.', exit: EXIT.FINDINGS },
   RETENTION_EMPTY: { title: 'No retention policy applies', hint: 'Add a retention policy (keep_last and/or keep_within) to artifacts.config.yaml.', exit: EXIT.USAGE },
+  LINEAGE_UNKNOWN_REF: { title: 'derived_from names an artifact that is not indexed', hint: 'Index the input artifact, or correct the id@version in derived_from.', exit: EXIT.FINDINGS },
+  LINEAGE_CYCLE: { title: 'derived_from forms a cycle', hint: 'An artifact cannot be derived from itself, directly or indirectly: fix derived_from.', exit: EXIT.FINDINGS },
   // config and usage
   CONFIG_INVALID: { title: 'artifacts.config.yaml is invalid', hint: 'Fix the reported key; unknown keys are refused.', exit: EXIT.USAGE },
   USAGE: { title: 'Invalid command usage', hint: 'See `artifacts <command> --help`.', exit: EXIT.USAGE },
