@@ -234,7 +234,7 @@ export function buildProgram(): Command {
       .argument('<base>', '%O: the common ancestor')
       .argument('<ours>', '%A: our version; the merge result is written here')
       .argument('<theirs>', '%B: their version'),
-    'git config merge.artifacts-index.driver "artifacts index merge-driver %O %A %B"',
+    'artifacts index merge-driver base.json ours.json theirs.json   # what git runs for %O %A %B',
   ).action(
     action('index merge-driver', async (ctx, base: string, ours: string, theirs: string) => {
       const r = await ctx.lib.runMergeDriver(base, ours, theirs);

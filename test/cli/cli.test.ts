@@ -159,3 +159,11 @@ describe('stat cache', () => {
     expect(run(dir, ['index', 'rebuild']).code).toBe(0);
   });
 });
+
+describe('command reference', () => {
+  test('docs/commands.md is generated from the current command tree', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [join(PROJECT, 'scripts/gen-commands-doc.js'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
