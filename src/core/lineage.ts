@@ -18,7 +18,15 @@ export interface LineageGraph {
 
 const ref = (e: IndexEntry) => `${e.id}@${e.version}`;
 
-/** Build the lineage of an id (every version) or one id@version from index entries. */
+/**
+ * Build the lineage graph of an id (all versions) or one `id@version`.
+ *
+ * @example
+ * ```ts
+ * const view = await readIndexView(repo);
+ * console.log(lineageMermaid(lineage(view.doc!.artifacts, 'plan-x@1.2.0')));
+ * ```
+ */
 export function lineage(entries: readonly IndexEntry[], target: string): LineageGraph {
   const byRef = new Map(entries.map((e) => [ref(e), e]));
   const at = target.lastIndexOf('@');

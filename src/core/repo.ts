@@ -32,7 +32,15 @@ export interface OpenRepoOptions {
   progress?: ProgressSink | undefined;
 }
 
-/** Discover the root and load the config. */
+/**
+ * Discover the repository root and load its configuration. Every library call takes the
+ * returned {@link Repo}.
+ *
+ * @example
+ * ```ts
+ * const repo = await openRepo({ cwd: process.cwd(), lockTimeoutMs: 5_000 });
+ * ```
+ */
 export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
   const root = await discoverRoot(resolve(opts.cwd), opts.root);
   const { config, present } = await loadConfig(root);

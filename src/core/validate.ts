@@ -25,6 +25,15 @@ function dedupe(findings: Finding[]): Finding[] {
   });
 }
 
+/**
+ * `artifacts validate`: schemas, duplicates, immutability, routing conflicts, index
+ * freshness and framework contracts, in one call.
+ *
+ * @example
+ * ```ts
+ * const { findings, artifacts } = await validateRepo(repo);
+ * ```
+ */
 export async function validateRepo(repo: Repo): Promise<ValidateResult> {
   const [routing, scan, view] = await Promise.all([repoRouting(repo), scanFiles(repo), readIndexView(repo).catch(() => undefined)]);
   const findings: Finding[] = [...scan.findings, ...checkCollection(scan.entries, view?.doc?.artifacts ?? [])];

@@ -32,7 +32,15 @@ function epochSeconds(iso: string | undefined): number | null {
   return Number.isNaN(t) ? null : Math.floor(t / 1000);
 }
 
-/** Select the inputs of a framework stage from the index. */
+/**
+ * `artifacts hydrate`: select the inputs of a framework stage, with an audit log.
+ *
+ * @example
+ * ```ts
+ * const { hydration } = await hydrate(repo, { framework: 'fwk-001', stage: 'design-review', deterministic: true });
+ * console.log(hydration.selection_digest, hydration.decisions);
+ * ```
+ */
 export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<HydrateResult> {
   const contract = await loadContract(repo, opts.framework);
   const stage = stageOf(contract, opts.stage);
@@ -96,7 +104,16 @@ export interface GateResult extends HydrateResult {
   passed: boolean;
 }
 
-/** `artifacts gate`: hydrate, then enforce the contract. */
+/**
+ * `artifacts gate`: hydrate, then enforce the framework contract. Pass
+ * `promotions: snapshotPromotions(repo)` to check staged promotion against snapshots.
+ *
+ * @example
+ * ```ts
+ * const r = await gate(repo, { framework: 'fwk-001', stage: 'release', promotions: snapshotPromotions(repo) });
+ * if (!r.passed) console.log(r.findings);
+ * ```
+ */
 export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: PromotionLookup }): Promise<GateResult> {
   const h = await hydrate(repo, opts);
   const stage = stageOf(h.contract, opts.stage);

@@ -93,7 +93,16 @@ function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string
   };
 }
 
-/** `artifacts index add|update`: validate, route-check, hash and insert, all or nothing. */
+/**
+ * `artifacts index add|update`: validate, route-check, hash and insert artifacts in one
+ * transaction (all or nothing). Throws {@link ArtifactsError} with the findings on failure.
+ *
+ * @example
+ * ```ts
+ * const r = await indexAdd(repo, ['docs/plans/fwk-001/plan-x.md']);
+ * console.log(r.added, r.after);
+ * ```
+ */
 export async function indexAdd(repo: Repo, paths: readonly string[], opts: { update?: boolean } = {}): Promise<WriteResult> {
   if (paths.length === 0) throw new ArtifactsError('USAGE', 'no paths given');
   const { explicit, walked } = await resolveArtifactPaths(repo, paths);
@@ -135,7 +144,14 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
   return summarize(tx, ops, previous, unchanged);
 }
 
-/** `artifacts index remove <id@version | path>…` */
+/**
+ * `artifacts index remove`: drop entries by `id@version` or path.
+ *
+ * @example
+ * ```ts
+ * await indexRemove(repo, ['plan-x@1.2.0']);
+ * ```
+ */
 export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<WriteResult> {
   if (refs.length === 0) throw new ArtifactsError('USAGE', 'nothing to remove: give id@version or paths');
   let ops: JournalOp[] = [];
@@ -160,7 +176,15 @@ export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<
   return summarize(tx, ops, previous, []);
 }
 
-/** `artifacts index rebuild`: rescan the whole tree and write the index (deterministic). */
+/**
+ * `artifacts index rebuild`: rescan the tree and write the index; the bytes are a pure
+ * function of the artifacts.
+ *
+ * @example
+ * ```ts
+ * const { count, after } = await indexRebuild(repo);
+ * ```
+ */
 export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}): Promise<WriteResult & { count: number }> {
   const [scan, routing] = await Promise.all([scanFiles(repo, { useCache: opts.useCache ?? true }), loadRouting(repo.root, repo.config.routing, repo.config.command_routing)]);
   const pre = errorsOf([...scan.findings, ...checkArtifactRoutes(routing, scan.entries), ...checkCollection(scan.entries, [])]);
@@ -190,7 +214,15 @@ export interface VerifyResult {
   index_digest: string | null;
 }
 
-/** `artifacts index verify`: compare the index with the tree. Never writes the index. */
+/**
+ * `artifacts index verify`: compare the index with the tree; never writes the index.
+ *
+ * @example
+ * ```ts
+ * const { findings } = await indexVerify(repo);
+ * if (findings.length) process.exitCode = exitCodeFor(findings);
+ * ```
+ */
 export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   const findings: Finding[] = [];
   // Start the git listing first so that the git process runs while the index is read.

@@ -18,7 +18,14 @@ export function repoRouting(repo: Repo): Promise<Routing> {
   return loadRouting(repo.root, repo.config.routing, repo.config.command_routing);
 }
 
-/** `artifacts route check`: every conflict among routes, commands and artifacts. */
+/**
+ * `artifacts route check`: every routing conflict among routes, commands and artifacts.
+ *
+ * @example
+ * ```ts
+ * const { findings } = await routeCheck(repo);
+ * ```
+ */
 export async function routeCheck(repo: Repo): Promise<{ findings: Finding[]; routes: number; commands: number; artifacts: number }> {
   const [routing, scan] = await Promise.all([repoRouting(repo), scanFiles(repo)]);
   const findings = [...checkRouteTable(routing), ...checkArtifactRoutes(routing, scan.entries)];

@@ -111,6 +111,16 @@ export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, key: S
   return { id: snapshotId(bytes), file: `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${base}.json` };
 }
 
+/**
+ * `artifacts promote`: gate, store the selected artifacts, write a signed snapshot.
+ *
+ * @example
+ * ```ts
+ * const key = await loadSigningKey('/secure/release.key');
+ * const r = await promote(repo, { framework: 'fwk-001', stage: 'design-review', key, now: new Date() });
+ * console.log(r.file, r.id);
+ * ```
+ */
 export async function promote(repo: Repo, opts: PromoteOptions): Promise<PromoteResult> {
   return withIndexLock(repo, async (lock) => {
     const { snapshot, sources } = await planPromotion(repo, opts);

@@ -68,6 +68,16 @@ function metadataFileFor(root: string, path: string): string {
   return path;
 }
 
+/**
+ * `artifacts rollback`: restore a retained snapshot byte for byte. With `dryRun` it checks
+ * everything, writes nothing, and reports findings exactly when the real one would fail.
+ *
+ * @example
+ * ```ts
+ * const plan = await rollback(repo, { framework: 'fwk-001', stage: 'design-review', to: 'previous', key, now: new Date(), dryRun: true });
+ * if (plan.findings.length === 0) await rollback(repo, { ...options, dryRun: false });
+ * ```
+ */
 export async function rollback(repo: Repo, opts: RollbackOptions): Promise<RollbackResult> {
   return withIndexLock(repo, async (lock) => {
     const findings: Finding[] = [];

@@ -90,7 +90,16 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
   return { framework, stage, snapshots, findings };
 }
 
-/** Verify every framework/stage (or one). */
+/**
+ * `artifacts snapshot verify`: signatures, chain, expiry and objects of every (or one)
+ * framework/stage.
+ *
+ * @example
+ * ```ts
+ * const reports = await verifySnapshots(repo, { now: new Date() });
+ * const broken = reports.flatMap((r) => r.findings);
+ * ```
+ */
 export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framework?: string; stage?: string }): Promise<ChainReport[]> {
   const keys = await trustedKeys(repo);
   const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
