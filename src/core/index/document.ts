@@ -85,8 +85,27 @@ export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly Index
 /** The exact bytes written to artifacts_index.json (documents from makeIndexDocument,
  * whose keys are already sorted at every level). */
 export function serializeIndex(doc: IndexDocument): string {
-  const { artifacts, digest_algorithm, format, index_digest } = doc;
-  return `${JSON.stringify({ artifacts, digest_algorithm, format, index_digest }, null, 2)}\n`;
+  return [...serializeIndexChunks(doc)].join('');
+}
+
+/**
+ * The same bytes in pieces of about `batch` entries, so that a large index is written
+ * without ever holding its whole text. An entry inside the array is exactly
+ * `JSON.stringify(entry, null, 2)` with every following line indented by four more spaces —
+ * what `JSON.stringify(document, null, 2)` produces at that depth.
+ */
+export function* serializeIndexChunks(doc: IndexDocument, batch = 1000): Generator<string> {
+  const { artifacts } = doc;
+  if (artifacts.length === 0) yield '{\n  "artifacts": [],\n';
+  else {
+    yield '{\n  "artifacts": [\n';
+    for (let i = 0; i < artifacts.length; i += batch) {
+      const part = artifacts.slice(i, i + batch).map((e, k) => `    ${JSON.stringify(e, null, 2).replace(/\n/g, '\n    ')}${i + k < artifacts.length - 1 ? ',' : ''}\n`);
+      yield part.join('');
+    }
+    yield '  ],\n';
+  }
+  yield `  "digest_algorithm": ${JSON.stringify(doc.digest_algorithm)},\n  "format": ${JSON.stringify(doc.format)},\n  "index_digest": ${JSON.stringify(doc.index_digest)}\n}\n`;
 }
 
 const ENTRY_STRING_FIELDS = ['id', 'version', 'status', 'framework', 'kind', 'path', 'content_address'] as const;

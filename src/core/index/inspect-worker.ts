@@ -10,9 +10,14 @@ interface Job {
 }
 
 const job = workerData as Job;
-const results: Inspection[] = [];
+// Results go back in batches, so that neither thread holds two copies of a large scan.
+const BATCH = 500;
+let batch: Inspection[] = [];
 for (const f of job.files) {
-  results.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
-  if (results.length % 250 === 0) parentPort!.postMessage({ progress: results.length });
+  batch.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
+  if (batch.length === BATCH) {
+    parentPort!.postMessage({ batch });
+    batch = [];
+  }
 }
-parentPort!.postMessage({ results });
+parentPort!.postMessage({ batch, done: true });

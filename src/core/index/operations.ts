@@ -203,7 +203,8 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}
     ];
     return { reset: true, ops: scan.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
   });
-  const unchanged = scan.entries.filter((e) => !ops.some((o) => o.op === 'put' && o.entry.path === e.path)).map((e) => e.path);
+  const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
+  const unchanged = scan.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
   return { ...summarize(tx, ops, previous, unchanged), count: scan.entries.length };
 }
 

@@ -62,9 +62,11 @@ const WORKER_THRESHOLD = 400;
 function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void): Promise<Inspection[]> {
   return new Promise((resolve, reject) => {
     const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit } });
-    w.on('message', (m: { progress?: number; results?: Inspection[] }) => {
-      if (m.results) resolve(m.results);
-      else if (m.progress !== undefined) onProgress(m.progress);
+    const results: Inspection[] = [];
+    w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
+      for (const r of m.batch) results.push(r);
+      onProgress(results.length);
+      if (m.done) resolve(results);
     });
     w.once('error', reject);
     w.once('exit', (code) => {

@@ -118,9 +118,24 @@ export class StatCache {
 
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const data: CacheFile = { version: CACHE_VERSION, fingerprint: this.fingerprint, entries: this.entries };
+    const { fingerprint, entries } = this;
+    // Streamed in pieces: for a large tree the cache is tens of megabytes.
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      yield Buffer.from(`{"version":${CACHE_VERSION},"fingerprint":${JSON.stringify(fingerprint)},"entries":{`);
+      let first = true;
+      let part: string[] = [];
+      for (const k in entries) {
+        part.push(`${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(entries[k])}`);
+        first = false;
+        if (part.length === 1000) {
+          yield Buffer.from(part.join(''));
+          part = [];
+        }
+      }
+      yield Buffer.from(`${part.join('')}}}`);
+    }
     try {
-      await writeFileDurable(this.file, JSON.stringify(data), { durable: false });
+      await writeFileDurable(this.file, chunks(), { durable: false });
       this.dirty = false;
     } catch {
       // The cache is an accelerator: failing to save it must not fail the command.

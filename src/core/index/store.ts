@@ -11,7 +11,11 @@ import { writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
 import { stampOf, type FileStamp } from './stat-cache.js';
-import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
+import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
+
+async function* indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
+  for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+}
 
 export interface IndexState {
   /** The document on disk, or null when there is no index yet. */
@@ -137,7 +141,7 @@ async function recoverLocked(repo: Repo, opts: { discard?: boolean } = {}): Prom
   }
   const state = await readIndexFile(repo);
   const { pending, result } = pendingFrom(state.doc, journal.records);
-  if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, serializeIndex(result));
+  if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, indexBytes(result));
   await clearJournal(repo.journalPath);
   return {
     replayed: pending.map((r) => r.txid),
@@ -207,7 +211,7 @@ export async function runTransaction(
     await lock.assertHeld();
     // The journal record is durable before the index changes: recovery can roll forward.
     await appendRecord(repo.journalPath, record, hook);
-    await writeFileDurable(repo.indexPath, serializeIndex(next), {
+    await writeFileDurable(repo.indexPath, indexBytes(next), {
       faultHook: hook,
       // A lock taken over as stale must abort the write before it is published.
       beforeCommit: () => lock.assertHeld(),

@@ -156,22 +156,29 @@ function checkTarget(root: string, rel: string): { abs: string; size: number } |
   return { abs, size: st.size };
 }
 
-function buildEntry(meta: Record<string, unknown>, path: string, address: string, size: number): IndexEntry {
-  const e: IndexEntry = {
-    id: meta.id as string,
-    version: meta.version as string,
-    status: meta.status as ArtifactStatus,
-    framework: meta.framework as string,
-    kind: meta.kind as string,
-    path,
+/** The index entry, built with its keys already in sorted order (the index's order), so
+ * that writing a large index needs no second, re-keyed copy of every entry. */
+function buildEntry(meta: Record<string, unknown>, path: string, address: string, size: number, metadataAddress?: string): IndexEntry {
+  const str = (k: string) => (typeof meta[k] === 'string' ? (meta[k] as string) : undefined);
+  const checksum = str('checksum');
+  const created = str('created_at');
+  const updated = str('updated_at');
+  const derived = Array.isArray(meta.derived_from) ? [...(meta.derived_from as string[])] : undefined;
+  return {
+    ...(checksum !== undefined ? { checksum } : {}),
     content_address: address,
+    ...(created !== undefined ? { created_at: created } : {}),
+    ...(derived !== undefined ? { derived_from: derived } : {}),
+    framework: meta.framework as string,
+    id: meta.id as string,
+    kind: meta.kind as string,
+    ...(metadataAddress !== undefined ? { metadata_address: metadataAddress } : {}),
+    path,
     size,
+    status: meta.status as ArtifactStatus,
+    ...(updated !== undefined ? { updated_at: updated } : {}),
+    version: meta.version as string,
   };
-  if (typeof meta.checksum === 'string') e.checksum = meta.checksum;
-  if (typeof meta.created_at === 'string') e.created_at = meta.created_at;
-  if (typeof meta.updated_at === 'string') e.updated_at = meta.updated_at;
-  if (Array.isArray(meta.derived_from)) e.derived_from = [...(meta.derived_from as string[])];
-  return e;
 }
 
 async function checkChecksum(meta: Record<string, unknown>, compute: (algo: DigestAlgorithm) => Promise<string>, path: string, parsed: SafeYamlResult): Promise<Finding[]> {
@@ -264,7 +271,6 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
     parsed,
   );
   if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: sidecarRel };
-  const entry = buildEntry(m, target, address, size);
-  entry.metadata_address = await digestBytes(ctx.algorithm, raw);
+  const entry = buildEntry(m, target, address, size, await digestBytes(ctx.algorithm, raw));
   return { type: 'artifact', entry, findings: [] };
 }

@@ -127,7 +127,7 @@ export async function writeFileExclusiveDurable(file: string, data: Uint8Array |
 }
 
 /** Append bytes to a file and fsync it (the journal). Never follows a symlink. */
-export async function appendDurable(file: string, data: Uint8Array | string, opts: DurableOptions = {}): Promise<void> {
+export async function appendDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   let fh: FileHandle;
   let created = false;
@@ -145,7 +145,8 @@ export async function appendDurable(file: string, data: Uint8Array | string, opt
     throw ioError('open', file, e);
   }
   try {
-    await fh.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    else for await (const chunk of data) await fh.write(chunk);
     opts.faultHook?.('journal-append', file);
     await fsyncHandle(fh, file);
     opts.faultHook?.('journal-fsync', file);

@@ -4,6 +4,7 @@
 // followed by a good one is corruption and is reported, never silently dropped.
 import { lstat, readFile } from 'node:fs/promises';
 import { ArtifactsError } from '../errors.js';
+import { createHash } from 'node:crypto';
 import { sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { appendDurable, truncateDurable, type FaultHook } from './durable-write.js';
@@ -30,6 +31,25 @@ export interface JournalState {
 export function encodeRecord(r: JournalRecord): string {
   const json = JSON.stringify(r);
   return `${json}\t${sha256Hex(json)}\n`;
+}
+
+/** The same bytes as encodeRecord, in pieces: a rebuild's record lists every entry, and
+ * must not be held as one string on top of the index itself. */
+export function* encodeRecordChunks(r: JournalRecord, batch = 1000): Generator<string> {
+  const h = createHash('sha256');
+  const emit = (s: string) => {
+    h.update(s);
+    return s;
+  };
+  const { entries, ...head } = r;
+  const headJson = JSON.stringify({ ...head, entries: [] });
+  // Everything up to the entries array, which is the last key in the record.
+  yield emit(headJson.slice(0, -2));
+  for (let i = 0; i < entries.length; i += batch) {
+    yield emit((i > 0 ? ',' : '') + entries.slice(i, i + batch).map((e) => JSON.stringify(e)).join(','));
+  }
+  yield emit(']}');
+  yield `\t${h.digest('hex')}\n`;
 }
 
 function decodeLine(line: string): JournalRecord | undefined {
@@ -87,7 +107,11 @@ export async function readJournal(file: string): Promise<JournalState> {
 }
 
 export function appendRecord(file: string, r: JournalRecord, faultHook?: FaultHook): Promise<void> {
-  return appendDurable(file, encodeRecord(r), { faultHook });
+  return appendDurable(file, toBytes(encodeRecordChunks(r)), { faultHook });
+}
+
+async function* toBytes(chunks: Iterable<string>): AsyncIterable<Uint8Array> {
+  for (const c of chunks) yield Buffer.from(c, 'utf8');
 }
 
 export function clearJournal(file: string, faultHook?: FaultHook): Promise<void> {
