@@ -67,7 +67,7 @@ export const CATALOGUE = {
   JOURNAL_MISMATCH: { title: 'Journal does not apply to the index', hint: 'The index changed outside the tool during a transaction; run `artifacts index recover --discard` then `index rebuild`.', exit: EXIT.INTEGRITY },
   SYMLINK_REFUSED: { title: 'Refusing to write through a symlink', hint: 'Replace the symlink with a regular file; the tool never writes through symlinks.', exit: EXIT.INTEGRITY },
   LOCK_TIMEOUT: { title: 'Could not take the index lock in time', hint: 'Another artifacts process is writing; retry, or raise --lock-timeout.', exit: EXIT.LOCK },
-  LOCK_COMPROMISED: { title: 'The index lock was taken over during the write', hint: 'The write was aborted before it changed anything; retry the command.', exit: EXIT.LOCK },
+  LOCK_COMPROMISED: { title: 'The index lock was taken over during the write', hint: 'This process did not publish its write; the other writer may have completed it from the journal. Run the command again (adding the same content again is a no-op).', exit: EXIT.LOCK },
   IO_ERROR: { title: 'A file system operation failed', hint: 'Check permissions and free space, then retry; the old state was kept.', exit: EXIT.INTEGRITY },
   // frameworks, hydration, gates
   FRAMEWORK_NOT_FOUND: { title: 'No contract for this framework', hint: 'Create frameworks/<framework>.yaml, or check the --framework spelling.', exit: EXIT.USAGE },

@@ -1,6 +1,6 @@
 // Single writer under contention (SPEC §5 step 1, §11): parallel writers all land; a lock
 // held past --lock-timeout gives LOCK_TIMEOUT, exit 3.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -51,5 +51,53 @@ describe('lock timeout', () => {
     const r = run(dir, ['index', 'rebuild', '--lock-timeout', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id": "a"');
+  });
+});
+
+describe('a paused writer', () => {
+  test('SIGSTOP past the stale threshold: another writer takes over and commits; on SIGCONT the first aborts before its rename', async () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/base.md': plan('base') });
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    writeTree(dir, { 'docs/plans/fwk-001/a.md': plan('a'), 'docs/plans/fwk-001/b.md': plan('b') });
+    // Writer A stops itself right after fsyncing its temp file, before the rename.
+    const a = runAsync(dir, ['--json', 'index', 'add', 'docs/plans/fwk-001/a.md'], { ARTIFACTS_FAULT_INJECT: 'temp-fsync:1:stop' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = Date.now();
+    // Writer B waits for the 30 s stale threshold, takes the lock over and commits.
+    const b = await runAsync(dir, ['index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '60000']).promise;
+    expect(b.code, b.stderr).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25_000);
+    process.kill(a.pid!, 'SIGCONT');
+    const ra = await a.promise;
+    expect(ra.code).toBe(3);
+    expect((JSON.parse(ra.stdout) as { error: { code: string } }).error.code).toBe('LOCK_COMPROMISED');
+    // Nothing lost: B's entry, and A's (rolled forward from its journal record by B).
+    const ids = (JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: Array<{ id: string }> }).artifacts.map((e) => e.id);
+    expect(ids).toEqual(['a', 'b', 'base']);
+    expect(run(dir, ['index', 'verify']).code).toBe(0);
+    expect(readdirSync(join(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 90_000);
+});
+
+describe('many writers', () => {
+  test('W writer processes x N adds each leave exactly W*N entries (CI size; full size: bench/writers.js)', async () => {
+    const W = 12;
+    const N = 4;
+    const dir = repoWith({});
+    const files: Record<string, string> = {};
+    for (let w = 0; w < W; w++) for (let n = 0; n < N; n++) files[`docs/plans/fwk-001/w${w}-${n}.md`] = plan(`w${w}-${n}`);
+    writeTree(dir, files);
+    const writers = Array.from({ length: W }, (_, w) =>
+      (async () => {
+        for (let n = 0; n < N; n++) {
+          const r = await runAsync(dir, ['index', 'add', `docs/plans/fwk-001/w${w}-${n}.md`, '--lock-timeout', '120000']).promise;
+          expect(r.code, r.stderr).toBe(0);
+        }
+      })(),
+    );
+    await Promise.all(writers);
+    const doc = JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: unknown[] };
+    expect(doc.artifacts).toHaveLength(W * N);
+    expect(run(dir, ['index', 'verify']).code).toBe(0);
   });
 });
