@@ -41,6 +41,7 @@ export const CATALOGUE = {
   SIDECAR_ORPHAN: { title: 'Sidecar describes a missing file', hint: 'Restore the described file or delete the sidecar.', exit: EXIT.FINDINGS },
   DUPLICATE_VERSION: { title: 'Two files claim the same id@version', hint: 'Give one of them a new version or a different id.', exit: EXIT.FINDINGS },
   VERSION_IMMUTABLE: { title: 'An approved version changed', hint: 'Approved versions are immutable: bump `version` and keep the old file, or restore its content.', exit: EXIT.FINDINGS },
+  PATH_COLLISION: { title: 'Two artifact paths differ only by letter case or Unicode normalization', hint: 'Rename one of them: on macOS and Windows they are the same file.', exit: EXIT.FINDINGS },
   SYMLINK_OUTSIDE_ROOT: { title: 'Symlink points outside the repository', hint: 'Replace the symlink with a regular file inside the repository.', exit: EXIT.FINDINGS },
   PATH_UNSAFE: { title: 'Path is outside the repository or unsafe', hint: 'Use a path inside the repository root without `..` segments.', exit: EXIT.USAGE },
   // routing

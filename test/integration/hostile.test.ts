@@ -140,6 +140,32 @@ describe('hostile paths', () => {
     expect(existsSync(join(dir, 'artifacts_index.json'))).toBe(false);
   });
 
+  test('a symlinked directory on the way to an artifact is refused when it leads outside', () => {
+    const outside = testdir({ 'x.md': plan('x') });
+    const dir = repoWith({});
+    symlinkSync(outside, join(dir, 'docs-link'));
+    const r = runJson(dir, ['index', 'add', 'docs-link/x.md']);
+    expect(r.code).toBe(2);
+    expect((r.doc.error as { code: string }).code).toBe('PATH_UNSAFE');
+    expect(existsSync(join(dir, 'artifacts_index.json'))).toBe(false);
+  });
+
+  test('paths that differ only by case or by Unicode normalization (NFC/NFD) are reported', () => {
+    const nfc = 'caf\u00e9';
+    const nfd = 'cafe\u0301';
+    const dir = repoWith({
+      [`docs/plans/fwk-001/Notes/${nfc}.md`]: plan('one', { kind: 'note' }),
+      [`docs/plans/fwk-001/Notes/${nfd}.md`]: plan('two', { kind: 'note' }),
+      'docs/plans/fwk-001/Plan-A.md': plan('pa', { kind: 'note' }),
+      'docs/plans/fwk-001/plan-a.md': plan('pb', { kind: 'note' }),
+      'artifact_routing.mdc': '---\nroutes: []\n---\n',
+    });
+    const r = runJson(dir, ['validate']);
+    const collisions = (r.doc.findings as Array<{ code: string; message: string }>).filter((f) => f.code === 'PATH_COLLISION');
+    expect(collisions).toHaveLength(2);
+    expect(r.code).toBe(1);
+  });
+
   test('paths outside the root are refused', () => {
     const dir = repoWith({});
     const r = runJson(dir, ['index', 'add', '../elsewhere.md']);

@@ -247,6 +247,27 @@ describe('rollback', () => {
     expect(tree(dir)).toEqual(broken);
   });
 
+  test('a directory swapped for a symlink between the checks and the write is caught before the rename', async () => {
+    const dir = twoPromotions();
+    const outside = testdir();
+    const { runAsync } = await import('../helpers.js');
+    // Pause the rollback after its temp file is written and synced, then swap the directory.
+    const child = runAsync(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], { ARTIFACTS_FAULT_INJECT: 'temp-fsync:1:stop' });
+    // Wait until the process has stopped itself (state T in /proc/<pid>/stat).
+    for (let i = 0; i < 400; i++) {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    renameSync(join(dir, 'docs/risks'), join(dir, 'docs/risks-moved'));
+    spawnSync('ln', ['-s', outside, join(dir, 'docs/risks')]);
+    process.kill(child.pid!, 'SIGCONT');
+    const r = await child.promise;
+    expect(r.code, r.stderr).toBe(2);
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe('PATH_UNSAFE');
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
   test('a rollback target path through a symlink is refused', () => {
     const dir = twoPromotions();
     const outside = testdir();

@@ -1,6 +1,7 @@
 // The index commands as library functions: add, update, remove, rebuild, verify.
+import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, isInside, toRepoPath } from '../paths.js';
@@ -40,6 +41,17 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
   for (const p of paths) {
     const abs = isAbsolute(p) ? p : resolve(repo.root, p);
     if (!isInside(repo.root, abs)) throw new ArtifactsError('PATH_UNSAFE', `${p} is outside the repository root ${repo.root}`);
+    // Lexically inside is not enough: a symlinked directory on the way may lead outside.
+    // (A symlinked file is judged by inspection: SYMLINK_OUTSIDE_ROOT.)
+    let real: string | undefined;
+    try {
+      real = realpathSync(dirname(abs));
+    } catch {
+      real = undefined;
+    }
+    if (real !== undefined && !isInside(realpathSync(repo.root), real)) {
+      throw new ArtifactsError('PATH_UNSAFE', `${p} resolves outside the repository (through a symlink) to ${real}`);
+    }
     const rel = toRepoPath(repo.root, abs);
     let st;
     try {

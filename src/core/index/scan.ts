@@ -190,6 +190,16 @@ export function checkCollection(entries: readonly IndexEntry[], previous: readon
       for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p }));
     }
   }
+  // Paths that are one file on a case-insensitive or normalizing file system (macOS, Windows).
+  const folded = new Map<string, string>();
+  for (const e of entries) {
+    const k = e.path.normalize('NFC').toLowerCase();
+    const other = folded.get(k);
+    if (other !== undefined && other !== e.path) {
+      const [a, b] = [other, e.path].sort(compareBytes);
+      out.push(finding('PATH_COLLISION', `${a} and ${b} differ only by letter case or Unicode normalization`, { path: b! }));
+    } else folded.set(k, e.path);
+  }
   const approved = new Map<string, IndexEntry>();
   for (const e of previous) if (e.status === 'approved') approved.set(`${e.id}@${e.version}`, e);
   for (const e of entries) {

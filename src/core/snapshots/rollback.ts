@@ -161,7 +161,9 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     }
     // Re-populate the store with bytes that came from git, then restore each file atomically.
     for (const st of steps) if (st.source === 'git') await putObjectBytes(repo, parseAddress(st.content_address)!.algo, contents.get(st.path)!);
-    for (const st of steps) if (st.action === 'write') await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { faultHook: repo.faultHook });
+    for (const st of steps) {
+      if (st.action === 'write') await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { faultHook: repo.faultHook, confineTo: repo.root });
+    }
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, draft(tx.after), opts.key);

@@ -7,8 +7,8 @@
 // (no retry: after a failed fsync the page cache state is unknown) and the old file is kept.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 
 /** Named points of the write protocol, where tests inject crashes or faults. */
@@ -30,6 +30,9 @@ export interface DurableOptions {
   faultHook?: FaultHook | undefined;
   /** Called right before the rename that publishes the file (lock checks go here). */
   beforeCommit?: (() => void | Promise<void>) | undefined;
+  /** Refuse to publish unless the target's directory still resolves inside this root: a
+   * directory swapped for a symlink between the caller's checks and the rename is caught. */
+  confineTo?: string | undefined;
   /** false for rebuildable caches: still atomic (temp + rename, old or new content after a
    * crash), but without the fsyncs that only matter for data that must survive power loss. */
   durable?: boolean;
@@ -77,6 +80,20 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+async function assertConfined(root: string, dir: string, file: string): Promise<void> {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    [realRoot, realDir] = await Promise.all([realpath(root), realpath(dir)]);
+  } catch {
+    throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${basename(file)}: its directory was moved or removed during the write`);
+  }
+  const rel = relative(realRoot, realDir);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${basename(file)}: its directory now resolves outside the repository (${realDir})`);
+  }
+}
+
 /** Atomically replace `file` with `data` (bytes, text, or a stream of chunks), durably. */
 export async function writeFileDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<void> {
   const dir = dirname(file);
@@ -97,6 +114,7 @@ export async function writeFileDurable(file: string, data: Uint8Array | string |
     await fh.close();
     fh = undefined;
     await opts.beforeCommit?.();
+    if (opts.confineTo !== undefined) await assertConfined(opts.confineTo, dir, file);
     await refuseSymlink(file);
     try {
       await rename(tmp, file);

@@ -5,7 +5,7 @@
 // can prove, right before it publishes, that the lock is still its own.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 
@@ -48,29 +48,44 @@ async function readOwner(lockDir: string): Promise<Owner | undefined> {
   }
 }
 
-/** Is the existing lock abandoned: holder dead on this host, or not refreshed for `staleMs`? */
-async function isAbandoned(lockDir: string, staleMs: number): Promise<boolean> {
+/** Is the existing lock abandoned — holder dead on this host, or not refreshed for
+ * `staleMs`? Returns the judged holder's token ('' when it had none), or undefined. */
+async function abandonedToken(lockDir: string, staleMs: number): Promise<string | undefined> {
   let mtimeMs: number;
   try {
     mtimeMs = (await stat(lockDir)).mtimeMs;
   } catch {
-    return false; // gone meanwhile: the next attempt simply takes it
+    return undefined; // gone meanwhile: the next attempt simply takes it
   }
-  if (Date.now() - mtimeMs > staleMs) return true;
   const owner = await readOwner(lockDir);
+  if (Date.now() - mtimeMs > staleMs) return owner?.token ?? '';
   // No owner yet: the holder is between mkdir and writing its owner file (or releasing).
-  if (!owner) return false;
-  return owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid);
+  if (!owner) return undefined;
+  return owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid) ? owner.token : undefined;
 }
 
-/** Take over an abandoned lock. Renaming first makes the removal atomic with respect to a
- * concurrent taker: only one process can move the directory away. */
-async function takeOver(lockDir: string): Promise<void> {
+/**
+ * Take over an abandoned lock. Renaming first makes the removal atomic with respect to a
+ * concurrent taker: only one process can move the directory away. Between judging the
+ * holder dead and the rename, the lock may have been released and taken by a live process;
+ * the moved directory then holds a different token, and it is put back at once.
+ */
+async function takeOver(lockDir: string, judged: string): Promise<void> {
   const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await rename(lockDir, grave);
   } catch {
     return;
+  }
+  const moved = await readOwner(grave);
+  if ((moved?.token ?? '') !== judged) {
+    try {
+      await rename(grave, lockDir);
+      return;
+    } catch {
+      // Someone locked meanwhile; the live holder we moved will find its lock compromised
+      // and abort before publishing anything.
+    }
   }
   await rm(grave, { recursive: true, force: true });
 }
@@ -105,8 +120,9 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ELOCKED' && code !== 'ENOTEMPTY' && code !== 'ENOENT') throw e;
-      if (await isAbandoned(lockDir, staleMs)) {
-        await takeOver(lockDir);
+      const judged = await abandonedToken(lockDir, staleMs);
+      if (judged !== undefined) {
+        await takeOver(lockDir, judged);
         continue;
       }
       if (Date.now() >= deadline) {
@@ -124,7 +140,11 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
       continue;
     }
     const owner: Owner = { pid: process.pid, host: hostname(), token, since: new Date().toISOString() };
+    // Creating the owner file changes the directory's mtime, which proper-lockfile watches to
+    // detect a compromised lock: put the mtime back to the value it set.
+    const before = await stat(lockDir);
     await writeFile(join(lockDir, OWNER_FILE), JSON.stringify(owner));
+    await utimes(lockDir, before.atime, before.mtime);
     const rel = release;
     return {
       async assertHeld() {
