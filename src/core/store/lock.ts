@@ -71,6 +71,9 @@ async function abandonedToken(lockDir: string, staleMs: number): Promise<string 
  * the moved directory then holds a different token, and it is put back at once.
  */
 async function takeOver(lockDir: string, judged: string): Promise<void> {
+  // Judge again immediately before moving: the holder read earlier may have released, and a
+  // live process taken the lock, while we were checking the old holder's pid.
+  if (((await readOwner(lockDir))?.token ?? '') !== judged) return;
   const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await rename(lockDir, grave);
@@ -149,8 +152,14 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
     return {
       async assertHeld() {
         if (compromised) throw new ArtifactsError('LOCK_COMPROMISED', `index lock lost: ${compromised.message}`);
-        const now = await readOwner(lockDir);
-        if (!now || now.token !== token) throw new ArtifactsError('LOCK_COMPROMISED', 'index lock was taken over by another process');
+        // A competing process may move a lock aside for an instant and put it back when it
+        // sees a live owner (see takeOver); only a lasting absence or a foreign token counts.
+        for (let attempt = 0; ; attempt++) {
+          const now = await readOwner(lockDir);
+          if (now?.token === token) return;
+          if (now !== undefined || attempt === 4) throw new ArtifactsError('LOCK_COMPROMISED', 'index lock was taken over by another process');
+          await sleep(20);
+        }
       },
       async release() {
         // The owner file must go first: proper-lockfile removes the lock with rmdir.
