@@ -1,8 +1,8 @@
 // Generate docs/commands.md, the per-command reference, from the command tree itself
 // (run after `npm run build`). `--check` exits 1 when the file is out of date.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './write-or-check.js';
 import { buildProgram } from '../dist/cli/main.js';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'commands.md');
@@ -21,15 +21,4 @@ function walk(cmd, path) {
 }
 walk(buildProgram(), []);
 const text = `# Command reference\n\nGenerated from the command definitions by \`scripts/gen-commands-doc.js\`; do not edit by hand.\nEvery command also prints this with \`--help\`.\n\n${sections.join('\n')}`;
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(out, 'utf8');
-  } catch {
-    // missing
-  }
-  if (current !== text) {
-    console.error('docs/commands.md is out of date: run `npm run build && node scripts/gen-commands-doc.js`');
-    process.exit(1);
-  }
-} else writeFileSync(out, text);
+writeOrCheck(out, text, 'npm run build && node scripts/gen-commands-doc.js');

@@ -1,8 +1,8 @@
 // Generate docs/errors.md from the error catalogue (run after `npm run build`).
 // `node scripts/gen-errors-doc.js --check` exits 1 when the file is out of date.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './write-or-check.js';
 import { CATALOGUE } from '../dist/index.js';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'errors.md');
@@ -16,17 +16,4 @@ do not edit by hand. Codes are stable: they are never renamed or removed.
 | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(out, 'utf8');
-  } catch {
-    // missing
-  }
-  if (current !== text) {
-    console.error('docs/errors.md is out of date: run `npm run build && node scripts/gen-errors-doc.js`');
-    process.exit(1);
-  }
-} else {
-  writeFileSync(out, text);
-}
+writeOrCheck(out, text, 'npm run build && node scripts/gen-errors-doc.js');
