@@ -1,6 +1,7 @@
 // Shared by the generated-docs scripts: write `text` to `file`, or with `--check` exit 1
 // (naming the command that regenerates it) when the file differs.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 export function writeOrCheck(file, text, regenerate) {
   if (!process.argv.includes('--check')) {
@@ -14,7 +15,7 @@ export function writeOrCheck(file, text, regenerate) {
     // missing: out of date
   }
   if (current !== text) {
-    console.error(`${file} is out of date: run \`${regenerate}\``);
+    console.error(`${relative(process.cwd(), file)} is out of date: run \`${regenerate}\``);
     process.exit(1);
   }
 }
