@@ -2,7 +2,7 @@
 import { finding, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, scanFiles } from './index/scan.js';
-import { readIndexView } from './index/store.js';
+import type { IndexEntry } from './metadata/inspect.js';
 import { loadAllContracts } from './hydrate/contract.js';
 import { kindFindings } from './hydrate/hydrate.js';
 import type { Repo } from './repo.js';
@@ -35,8 +35,22 @@ function dedupe(findings: Finding[]): Finding[] {
  * ```
  */
 export async function validateRepo(repo: Repo): Promise<ValidateResult> {
-  const [routing, scan, view] = await Promise.all([repoRouting(repo), scanFiles(repo), readIndexView(repo).catch(() => undefined)]);
-  const findings: Finding[] = [...scan.findings, ...checkCollection(scan.entries, view?.doc?.artifacts ?? [])];
+  // One scan of the tree serves every check: index verification does it and hands back the
+  // entries; only an unreadable index makes us scan on our own.
+  const [routing, verified] = await Promise.all([
+    repoRouting(repo),
+    indexVerify(repo).catch(async (e: unknown) => {
+      const err = e as { code?: Finding['code']; message?: string };
+      const scan = await scanFiles(repo);
+      return {
+        findings: [...scan.findings, finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })],
+        entries: scan.entries,
+        indexedEntries: [] as IndexEntry[],
+      };
+    }),
+  ]);
+  const scan = { entries: verified.entries };
+  const findings: Finding[] = [...verified.findings, ...checkCollection(scan.entries, verified.indexedEntries)];
   findings.push(...checkRouteTable(routing), ...checkArtifactRoutes(routing, scan.entries));
   if (!routing.present && scan.entries.length > 0) {
     findings.push(finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, { severity: 'warning', path: repo.config.routing, hint: 'Run `artifacts init` to create a routing file.' }));
@@ -46,10 +60,5 @@ export async function validateRepo(repo: Repo): Promise<ValidateResult> {
   const { contracts, findings: contractFindings } = await loadAllContracts(repo);
   findings.push(...contractFindings);
   for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
-  const verify = await indexVerify(repo).catch((e: unknown) => {
-    const err = e as { code?: Finding['code']; message?: string };
-    return { findings: [finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })] };
-  });
-  findings.push(...verify.findings);
   return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts'] };
 }

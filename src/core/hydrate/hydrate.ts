@@ -1,6 +1,7 @@
 // `artifacts hydrate` and `artifacts gate` (SPEC §6): deterministic input selection for a
 // framework stage, with an audit log, and the contract checks a gate enforces.
 import { ArtifactsError, finding, type Finding } from '../errors.js';
+import type { IndexDocument } from '../index/document.js';
 import { readIndexView } from '../index/store.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
@@ -24,6 +25,8 @@ export interface HydrateResult {
   uncommitted: string[];
   /** git log processes run (always at most one). */
   gitLogProcesses: number;
+  /** The index the selection was made from (gate and promote reuse it). */
+  index: IndexDocument;
 }
 
 function epochSeconds(iso: string | undefined): number | null {
@@ -75,6 +78,7 @@ export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<Hydrate
     contract,
     uncommitted: uncommitted.sort(),
     gitLogProcesses: facts.logProcesses,
+    index: view.doc,
   };
 }
 
@@ -131,8 +135,7 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
       findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path }));
     }
   });
-  const view = await readIndexView(repo);
-  findings.push(...kindFindings(h.contract, view.doc?.artifacts ?? []));
+  findings.push(...kindFindings(h.contract, h.index.artifacts));
   if (stage.after !== undefined) {
     // Staged promotion: every slot this stage shares with the `after:` stage must select the
     // very content that stage promoted last.

@@ -225,6 +225,10 @@ export interface VerifyResult {
   indexed: number;
   scanned: number;
   index_digest: string | null;
+  /** The valid artifacts found in the tree (callers reuse them instead of scanning again). */
+  entries: IndexEntry[];
+  /** The indexed entries (with any pending journal record applied). */
+  indexedEntries: IndexEntry[];
 }
 
 /**
@@ -250,7 +254,7 @@ export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {
     if (scan.entries.length > 0) findings.push(finding('INDEX_NOT_FOUND', `artifacts_index.json does not exist but ${scan.entries.length} artifact(s) were found`, { path: 'artifacts_index.json' }));
-    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null };
+    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null, entries: scan.entries, indexedEntries: [] };
   }
   if (!view.digestValid) {
     findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
@@ -288,5 +292,5 @@ export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   for (const e of scan.entries) {
     if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\`.` }));
   }
-  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest };
+  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts };
 }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { ArtifactsError, type Finding } from '../errors.js';
 import { gate, type PromotionLookup } from '../hydrate/hydrate.js';
-import { readIndexView, withIndexLock } from '../index/store.js';
+import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { putObjectFromFile } from '../store/objects.js';
@@ -72,8 +72,7 @@ async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapsh
   const chain = await verifyChain(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
   const integrity = chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
   if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, { findings: integrity });
-  const view = await readIndexView(repo);
-  const byPath = new Map((view.doc?.artifacts ?? []).map((e) => [e.path, e]));
+  const byPath = new Map(g.index.artifacts.map((e) => [e.path, e]));
   const selected = g.hydration.inputs.filter((i) => i.selected !== null);
   const blobs = await blobIds(repo.root, selected.map((i) => i.selected!.path));
   const artifacts: SnapshotArtifact[] = selected.map((i) => {
@@ -94,7 +93,7 @@ async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapsh
     ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}),
     artifacts,
     selection_digest: g.hydration.selection_digest,
-    index_digest: view.doc!.index_digest,
+    index_digest: g.index.index_digest,
     signer: { keyid: opts.key.keyid },
   };
   return { snapshot, sources: artifacts };
