@@ -1,6 +1,6 @@
 // Single writer under contention (SPEC §5 step 1, §11): parallel writers all land; a lock
 // held past --lock-timeout gives LOCK_TIMEOUT, exit 3.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -99,5 +99,17 @@ describe('many writers', () => {
     const doc = JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: unknown[] };
     expect(doc.artifacts).toHaveLength(W * N);
     expect(run(dir, ['index', 'verify']).code).toBe(0);
+  });
+});
+
+describe('a writer killed between creating the lock and recording its owner', () => {
+  test('the ownerless lock is taken over after a short grace, not after 30 s', () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a') });
+    const lockDir = join(dir, 'artifacts_index.json.lock');
+    mkdirSync(lockDir);
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lockDir, old, old);
+    const r = run(dir, ['index', 'rebuild', '--lock-timeout', '2000']);
+    expect(r.code, r.stderr).toBe(0);
   });
 });

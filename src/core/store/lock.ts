@@ -11,6 +11,8 @@ import { ArtifactsError } from '../errors.js';
 
 export const STALE_MS = 30_000;
 const OWNER_FILE = 'owner.json';
+/** How long a lock directory may exist without an owner file before it counts as abandoned. */
+const OWNERLESS_GRACE_MS = 5_000;
 
 interface Owner {
   pid: number;
@@ -59,8 +61,10 @@ async function abandonedToken(lockDir: string, staleMs: number): Promise<string 
   }
   const owner = await readOwner(lockDir);
   if (Date.now() - mtimeMs > staleMs) return owner?.token ?? '';
-  // No owner yet: the holder is between mkdir and writing its owner file (or releasing).
-  if (!owner) return undefined;
+  // No owner: the holder is between mkdir and writing its owner file, or between removing
+  // it and rmdir on release — milliseconds. A lock left ownerless for longer was abandoned
+  // in that window (a kill right after mkdir) and must not block everyone for 30 s.
+  if (!owner) return Date.now() - mtimeMs > OWNERLESS_GRACE_MS ? '' : undefined;
   return owner.host === hostname() && owner.pid !== process.pid && !pidAlive(owner.pid) ? owner.token : undefined;
 }
 
