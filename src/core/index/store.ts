@@ -1,7 +1,7 @@
 // Reading the index (lock-free) and changing it (one journaled transaction under the lock).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
@@ -209,19 +209,51 @@ export async function runTransaction(
     if (current.doc && !current.digestValid) record.reset = true;
     if (record.reset) record.entries = next.artifacts.map((entry) => ({ op: 'put', entry }));
     await lock.assertHeld();
-    // The journal record is durable before the index changes: recovery can roll forward.
-    await appendRecord(repo.journalPath, record, hook);
-    await writeFileDurable(repo.indexPath, indexBytes(next), {
-      faultHook: hook,
-      // A lock taken over as stale must abort the write before it is published.
-      beforeCommit: () => lock.assertHeld(),
-    });
-    await clearJournal(repo.journalPath, hook);
+    let published = false;
+    try {
+      // The journal record is durable before the index changes: recovery can roll forward.
+      await appendRecord(repo.journalPath, record, hook);
+      await writeFileDurable(repo.indexPath, indexBytes(next), {
+        faultHook: hook,
+        // A lock taken over as stale must abort the write before it is published.
+        beforeCommit: () => lock.assertHeld(),
+        afterRename: () => {
+          published = true;
+        },
+      });
+    } catch (e) {
+      // A lock taken over as stale belongs to its new holder, journal included.
+      if (!(e instanceof ArtifactsError && e.code === 'LOCK_COMPROMISED')) await abandonTransaction(repo, current.doc, published, e);
+      throw e;
+    }
+    // Committed: the index is renamed and its directory synced. Clearing the journal is
+    // housekeeping; a record left behind is recognised as applied by the next recovery.
+    await clearJournal(repo.journalPath, hook).catch(() => undefined);
     await rememberDigest(repo, next.index_digest);
     hook?.('before-release', repo.indexPath);
     return { before, after: next.index_digest, changed: true, doc: next, recovered };
   } finally {
     if (!opts.heldLock) await lock.release();
+  }
+}
+
+/**
+ * Undo a transaction that failed before it was durably committed (an fsync or write error;
+ * no fsync is ever retried): drop its journal record first, so that no recovery can roll it
+ * forward, then, if the new index had already been renamed into place, put the old content
+ * back. The caller reports the original error; a failure here is attached to it.
+ */
+async function abandonTransaction(repo: Repo, old: IndexDocument | null, published: boolean, cause: unknown): Promise<void> {
+  try {
+    await clearJournal(repo.journalPath);
+    if (published) {
+      if (old) await writeFileDurable(repo.indexPath, indexBytes(old));
+      else await unlink(repo.indexPath);
+    }
+  } catch (e) {
+    if (cause instanceof ArtifactsError) {
+      cause.details.rollback_failed = (e as Error).message;
+    }
   }
 }
 

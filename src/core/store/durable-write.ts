@@ -5,11 +5,64 @@
 // write, fsync the file, rename over the target, fsync the directory. A crash at any point
 // leaves the old or the new file, never a torn one. An fsync error is fatal for the write
 // (no retry: after a failed fsync the page cache state is unknown) and the old file is kept.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ArtifactsError } from '../errors.js';
+
+/** An open file as the write protocol uses it. */
+export interface WriteHandle {
+  /** Write all of `data` at the current position (the end, for a file opened to append). */
+  write(data: Uint8Array | string): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file-system calls that change state, as the write protocol makes them. Production
+ * uses node:fs; tests substitute a layer that records every call, fails a chosen fsync, or
+ * replays a prefix of the calls with unsynced writes dropped (simulated power loss).
+ */
+export interface WriteFs {
+  open(path: string, flags: number, mode?: number): Promise<WriteHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+}
+
+/** The real file system. */
+export const nodeWriteFs: WriteFs = {
+  async open(path, flags, mode) {
+    const fh = await fsp.open(path, flags, mode);
+    return {
+      // FileHandle.writeFile writes everything from the current position (retrying short writes).
+      write: (data) => fh.writeFile(data),
+      sync: () => fh.sync(),
+      truncate: (length) => fh.truncate(length),
+      close: () => fh.close(),
+    };
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  mkdir: async (path) => {
+    await fsp.mkdir(path, { recursive: true });
+  },
+};
+
+const writeFsStore = new AsyncLocalStorage<WriteFs>();
+
+function wfs(): WriteFs {
+  return writeFsStore.getStore() ?? nodeWriteFs;
+}
+
+/** Run `fn` with every durable write inside it (across awaits) going through `fs`. */
+export function withWriteFs<T>(fs: WriteFs, fn: () => Promise<T>): Promise<T> {
+  return writeFsStore.run(fs, fn);
+}
 
 /** Named points of the write protocol, where tests inject crashes or faults. */
 export type FaultPoint =
@@ -33,6 +86,8 @@ export interface DurableOptions {
   /** Refuse to publish unless the target's directory still resolves inside this root: a
    * directory swapped for a symlink between the caller's checks and the rename is caught. */
   confineTo?: string | undefined;
+  /** Called once the rename has published the file (a later failure cannot un-publish it). */
+  afterRename?: (() => void) | undefined;
   /** false for rebuildable caches: still atomic (temp + rename, old or new content after a
    * crash), but without the fsyncs that only matter for data that must survive power loss. */
   durable?: boolean;
@@ -56,7 +111,7 @@ export async function refuseSymlink(file: string): Promise<void> {
   }
 }
 
-async function fsyncHandle(fh: FileHandle, file: string): Promise<void> {
+async function fsyncHandle(fh: WriteHandle, file: string): Promise<void> {
   try {
     await fh.sync();
   } catch (e) {
@@ -66,9 +121,9 @@ async function fsyncHandle(fh: FileHandle, file: string): Promise<void> {
 
 /** fsync a directory so a rename or create inside it survives power loss. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
+  let fh: WriteHandle | undefined;
   try {
-    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fh = await wfs().open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     await fh.sync();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -97,15 +152,16 @@ async function assertConfined(root: string, dir: string, file: string): Promise<
 /** Atomically replace `file` with `data` (bytes, text, or a stream of chunks), durably. */
 export async function writeFileDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<void> {
   const dir = dirname(file);
+  const fs = wfs();
   await refuseSymlink(file);
-  await mkdir(dir, { recursive: true });
+  await fs.mkdir(dir);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fh: FileHandle | undefined;
+  let fh: WriteHandle | undefined;
   let renamed = false;
   try {
     // O_EXCL: never reuse or follow anything already at the temp name.
-    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
-    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.write(data);
     else for await (const chunk of data) await fh.write(chunk);
     opts.faultHook?.('temp-write', file);
     // fsync before rename: otherwise the rename can reach the disk before the data does.
@@ -117,18 +173,19 @@ export async function writeFileDurable(file: string, data: Uint8Array | string |
     if (opts.confineTo !== undefined) await assertConfined(opts.confineTo, dir, file);
     await refuseSymlink(file);
     try {
-      await rename(tmp, file);
+      await fs.rename(tmp, file);
     } catch (e) {
       throw ioError('rename', file, e);
     }
     renamed = true;
+    opts.afterRename?.();
     opts.faultHook?.('rename', file);
     // fsync the directory: the rename itself is only durable once the directory is.
     if (opts.durable !== false) await fsyncDir(dir);
     opts.faultHook?.('dir-fsync', file);
   } finally {
     await fh?.close().catch(() => undefined);
-    if (!renamed) await unlink(tmp).catch(() => undefined);
+    if (!renamed) await fs.unlink(tmp).catch(() => undefined);
   }
 }
 
@@ -146,8 +203,9 @@ export async function writeFileExclusiveDurable(file: string, data: Uint8Array |
 
 /** Append bytes to a file and fsync it (the journal). Never follows a symlink. */
 export async function appendDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions = {}): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  let fh: FileHandle;
+  const fs = wfs();
+  await fs.mkdir(dirname(file));
+  let fh: WriteHandle;
   let created = false;
   try {
     await lstat(file);
@@ -155,7 +213,7 @@ export async function appendDurable(file: string, data: Uint8Array | string | As
     created = true;
   }
   try {
-    fh = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    fh = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
       throw new ArtifactsError('SYMLINK_REFUSED', `refusing to use ${basename(file)}: it is a symlink`, { details: { file } });
@@ -163,7 +221,7 @@ export async function appendDurable(file: string, data: Uint8Array | string | As
     throw ioError('open', file, e);
   }
   try {
-    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.write(data);
     else for await (const chunk of data) await fh.write(chunk);
     opts.faultHook?.('journal-append', file);
     await fsyncHandle(fh, file);
@@ -176,9 +234,9 @@ export async function appendDurable(file: string, data: Uint8Array | string | As
 
 /** Truncate a file to zero bytes durably (the journal after commit). */
 export async function truncateDurable(file: string, opts: DurableOptions = {}): Promise<void> {
-  let fh: FileHandle;
+  let fh: WriteHandle;
   try {
-    fh = await open(file, constants.O_WRONLY | constants.O_NOFOLLOW);
+    fh = await wfs().open(file, constants.O_WRONLY | constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
