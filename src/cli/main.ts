@@ -223,7 +223,7 @@ export function buildProgram(): Command {
   );
   example(index.command('verify').description('compare the index with the tree; exit 1 on drift, 4 on corruption'), 'artifacts index verify', 'artifacts index verify --json').action(
     action('index verify', async (ctx) => {
-      const r = await ctx.lib.indexVerify(await ctx.repo());
+      const r = await ctx.lib.indexVerifySummary(await ctx.repo());
       return report(ctx, r.findings, `index matches the tree (${r.indexed} artifacts)`, { indexed: r.indexed, scanned: r.scanned, index_digest: r.index_digest });
     }),
   );

@@ -1,5 +1,5 @@
 // Hostile input (SPEC §3, §11): each gets a finding with a stable code and changes nothing.
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseSafeYaml } from '../../src/core/metadata/safe-yaml.js';
@@ -148,6 +148,23 @@ describe('hostile paths', () => {
     expect(r.code).toBe(2);
     expect((r.doc.error as { code: string }).code).toBe('PATH_UNSAFE');
     expect(existsSync(join(dir, 'artifacts_index.json'))).toBe(false);
+  });
+
+  test('a tracked directory replaced by a symlink that leads outside: rebuild and verify report it, even with a warm cache', () => {
+    const dir = repoWith({ [`${P}/ok.md`]: plan('ok'), [`${P}/two.md`]: plan('two') });
+    expect(runJson(dir, ['index', 'rebuild']).code).toBe(0);
+    expect(runJson(dir, ['index', 'verify']).code).toBe(0);
+    const before = read(dir, 'artifacts_index.json');
+    // Same files, same inodes, same git listing: only the directory now leads elsewhere.
+    renameSync(join(dir, 'docs/plans'), `${dir}-moved`);
+    symlinkSync(`${dir}-moved`, join(dir, 'docs/plans'));
+    for (const cmd of [['index', 'verify'], ['index', 'rebuild'], ['validate']]) {
+      const r = runJson(dir, cmd);
+      expect(r.code, cmd.join(' ')).toBe(1);
+      const codes = (r.doc.findings as Array<{ code: string; path: string }>).filter((f) => f.code === 'SYMLINK_OUTSIDE_ROOT').map((f) => f.path);
+      expect(codes.sort(), cmd.join(' ')).toEqual([`${P}/ok.md`, `${P}/two.md`]);
+    }
+    expect(read(dir, 'artifacts_index.json')).toBe(before);
   });
 
   test('paths that differ only by case or by Unicode normalization (NFC/NFD) are reported', () => {

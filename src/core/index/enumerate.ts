@@ -63,7 +63,14 @@ export async function listCandidates(repo: Repo): Promise<{ files: string[]; git
     files = [];
     await walk(repo.root, '', files);
   }
-  const set = new Set<string>();
-  for (const f of files) if (isCandidatePath(repo, f)) set.add(f);
-  return { files: [...set].sort(compareBytes), git };
+  let out = files.filter((f) => isCandidatePath(repo, f));
+  // git lists tracked files in byte order, then untracked ones, and an unmerged path once per
+  // stage: sort only when needed, then drop adjacent duplicates.
+  for (let i = 1; i < out.length; i++) {
+    if (compareBytes(out[i - 1]!, out[i]!) >= 0) {
+      out = out.sort(compareBytes).filter((f, k, a) => k === 0 || f !== a[k - 1]);
+      break;
+    }
+  }
+  return { files: out, git };
 }

@@ -9,7 +9,8 @@ import type { Repo } from '../repo.js';
 import { checkArtifactRoutes, loadRouting } from '../routing/routes.js';
 import type { JournalOp } from '../store/journal.js';
 import { isCandidatePath, listCandidates } from './enumerate.js';
-import { checkCollection, scanFiles } from './scan.js';
+import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
+import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { entriesEqual } from './document.js';
 import { applyOps, readIndexView, runTransaction, type TransactionResult } from './store.js';
 
@@ -206,7 +207,9 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}
   const tx = await runTransaction(repo, async (current) => {
     const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
     previous = new Map(cur.map((e) => [e.path, e]));
-    const immut = errorsOf(checkCollection(scan.entries, cur));
+    // Duplicates and collisions were judged on the scan above; only immutability depends on
+    // the index found under the lock.
+    const immut = errorsOf(checkImmutable(scan.entries, cur));
     if (immut.length > 0) fail(immut, 'index rebuild');
     const next = new Set(scan.entries.map((e) => e.path));
     ops = [
@@ -220,11 +223,15 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}
   return { ...summarize(tx, ops, previous, unchanged), count: scan.entries.length };
 }
 
-export interface VerifyResult {
+/** What `index verify` reports. */
+export interface VerifySummary {
   findings: Finding[];
   indexed: number;
   scanned: number;
   index_digest: string | null;
+}
+
+export interface VerifyResult extends VerifySummary {
   /** The valid artifacts found in the tree (callers reuse them instead of scanning again). */
   entries: IndexEntry[];
   /** The indexed entries (with any pending journal record applied). */
@@ -233,6 +240,8 @@ export interface VerifyResult {
 
 /**
  * `artifacts index verify`: compare the index with the tree; never writes the index.
+ * Returns the scanned and indexed entries too, for callers that go on to use them; see
+ * {@link indexVerifySummary} for the answer alone, which is much faster on an unchanged tree.
  *
  * @example
  * ```ts
@@ -240,11 +249,15 @@ export interface VerifyResult {
  * if (findings.length) process.exitCode = exitCodeFor(findings);
  * ```
  */
-export async function indexVerify(repo: Repo): Promise<VerifyResult> {
+export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files: string[]; git: boolean }> } = {}): Promise<VerifyResult> {
   const findings: Finding[] = [];
   // Start the git listing first so that the git process runs while the index is read.
-  const listing = listCandidates(repo);
+  const listing = opts.listing ?? listCandidates(repo);
   listing.catch(() => undefined);
+  // The inputs' stamps, taken before they are read, for the clean-verification record.
+  const fingerprint = verifyFingerprint(repo);
+  const indexStamp = settledIndexStamp(repo, Date.now());
+  const noJournal = journalEmpty(repo);
   const view = await readIndexView(repo);
   if (view.pendingRecords > 0) {
     findings.push(finding('JOURNAL_PENDING', `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`, { path: '.artifacts/journal' }));
@@ -292,5 +305,35 @@ export async function indexVerify(repo: Repo): Promise<VerifyResult> {
   for (const e of scan.entries) {
     if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\`.` }));
   }
+  if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
+    await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });
+  }
   return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts };
+}
+
+/**
+ * `artifacts index verify` for callers that need only the answer (the CLI command, CI).
+ * When the last verification was clean and nothing it depended on has changed — the same
+ * index file, an empty journal, the same configuration and tool, and the same stamps for
+ * every metadata file and directory — the answer is clean again, after one lstat per file;
+ * otherwise this runs {@link indexVerify}.
+ *
+ * @example
+ * ```ts
+ * const { findings, indexed } = await indexVerifySummary(repo);
+ * ```
+ */
+export async function indexVerifySummary(repo: Repo): Promise<VerifySummary> {
+  const listing = listCandidates(repo);
+  listing.catch(() => undefined);
+  const record = readCleanRecord(repo);
+  if (record && journalEmpty(repo) && settledIndexStamp(repo, Date.now()) === record.index && verifyFingerprint(repo) === record.fingerprint) {
+    const listed = await listing;
+    const { tree } = stampTree(repo, metadataFiles(listed.files), listed.git, Date.now());
+    if (tree !== undefined && tree === record.tree) {
+      return { findings: [], indexed: record.indexed, scanned: record.scanned, index_digest: record.index_digest };
+    }
+  }
+  const { findings, indexed, scanned, index_digest } = await indexVerify(repo, { listing });
+  return { findings, indexed, scanned, index_digest };
 }

@@ -1,19 +1,20 @@
 // Scanning the tree: inspect candidate files (through the stat cache), then the checks that
 // need the whole collection (duplicate id@version, immutability of approved versions).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { join, sep } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
-import { inspectFile, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext, type Inspection } from '../metadata/inspect.js';
+import { inspectFile, sidecarTarget, type IndexEntry, type InspectContext, type Inspection } from '../metadata/inspect.js';
 import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
 import { compareBytes } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
-import { decodeResult, encodeResult, StatCache, stampKey, stampOf, type FileStamp } from './stat-cache.js';
+import { decodeResult, StatCache, stampFiles, stampOf, type StampKey } from './stat-cache.js';
 
 export interface ScanResult {
   entries: IndexEntry[];
@@ -21,9 +22,12 @@ export interface ScanResult {
   /** Metadata files (Markdown or sidecar) that were inspected. */
   files: string[];
   git: boolean;
+  /** A digest of the scanned paths, their stamps and their directories, taken before any
+   * file was read; undefined when a stamp was too recent to be trusted (or without the cache). */
+  treeStamp?: string | undefined;
 }
 
-function cacheFingerprint(repo: Repo): string {
+export function cacheFingerprint(repo: Repo): string {
   const parts: string[] = [repo.config.digest_algorithm, JSON.stringify(stampOf(BASE_SCHEMA_FILE)?.mtimeNs ?? '')];
   const kindsDir = join(repo.root, repo.config.schemas, 'kinds');
   try {
@@ -35,10 +39,6 @@ function cacheFingerprint(repo: Repo): string {
     // no per-kind schemas
   }
   return sha256Hex(parts.join('\n'));
-}
-
-function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
 }
 
 /** Run `fn` over items with at most `limit` in flight, keeping result order. */
@@ -59,9 +59,15 @@ const WORKER_URL = new URL('./inspect-worker.js', import.meta.url);
 /** Below this many files, starting worker threads costs more than it saves. */
 const WORKER_THRESHOLD = 400;
 
+/** A worker's heap is capped so that garbage from parsing is collected early instead of
+ * growing each worker's memory; the cap grows with its share of paths (~0.5 KB each). */
+function workerLimits(files: number): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
+  return { maxOldGenerationSizeMb: 48 + Math.ceil(files / 2000), maxYoungGenerationSizeMb: 8 };
+}
+
 function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void): Promise<Inspection[]> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit } });
+    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit }, resourceLimits: workerLimits(files.length) });
     const results: Inspection[] = [];
     w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
       for (const r of m.batch) results.push(r);
@@ -75,18 +81,20 @@ function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onPr
   });
 }
 
+function inspectInProcess(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void): Promise<Inspection[]> {
+  let done = 0;
+  return mapLimit(files, 16, async (f) => {
+    const r = await inspectFile(ctx, f, { explicit });
+    if (++done % 250 === 0) onProgress(done);
+    return r;
+  });
+}
+
 /** Inspect files, across worker threads when there are many (parsing YAML is CPU-bound). */
 async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void = () => undefined): Promise<Inspection[]> {
   const workers = Math.min(availableParallelism(), 8);
   // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
-  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) {
-    let done = 0;
-    return mapLimit(files, 16, async (f) => {
-      const r = await inspectFile(ctx, f, { explicit });
-      if (++done % 250 === 0) onProgress(done);
-      return r;
-    });
-  }
+  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) return inspectInProcess(ctx, files, explicit, onProgress);
   // Contiguous chunks keep each worker's reads within a few directories.
   const size = Math.ceil(files.length / workers);
   const chunks = Array.from({ length: workers }, (_, k) => files.slice(k * size, (k + 1) * size));
@@ -95,15 +103,25 @@ async function inspectMany(ctx: InspectContext, files: string[], explicit: boole
     perWorker[k] = n;
     onProgress(perWorker.reduce((a, b) => a + b, 0));
   };
-  return (await Promise.all(chunks.map((c, k) => runWorker(ctx, c, explicit, report(k))))).flat();
+  const parts = await Promise.all(
+    chunks.map((c, k) =>
+      runWorker(ctx, c, explicit, report(k)).catch((e: unknown) => {
+        // A worker that ran out of its capped heap: do its share here instead.
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
+        return inspectInProcess(ctx, c, explicit, report(k));
+      }),
+    ),
+  );
+  return parts.flat();
 }
 
-/** The files whose stamps decide whether a cached inspection still holds. */
-function stampsFor(rootSlash: string, file: string): (FileStamp | undefined)[] {
+/** The stamps that decide whether a cached inspection still holds: the file's, and for a
+ * sidecar also the described file's. */
+function stampsFor(rootSlash: string, file: string, scanStart: number): StampKey {
   // Plain concatenation: `file` is already a normalised repository path, and path.join
   // costs more than the lstat it feeds for small files.
   const target = sidecarTarget(file);
-  return target === undefined ? [stampOf(rootSlash + file)] : [stampOf(rootSlash + file), stampOf(rootSlash + target)];
+  return stampFiles(target === undefined ? [rootSlash + file] : [rootSlash + file, rootSlash + target], scanStart);
 }
 
 export interface ScanOptions {
@@ -119,28 +137,85 @@ export interface ScanOptions {
 }
 
 
+function throughSymlink(file: string, symlinkedDirs: ReadonlySet<string>): boolean {
+  // (A sidecar and the file it describes share a directory.)
+  for (let d = file.lastIndexOf('/'); d > 0; d = file.lastIndexOf('/', d - 1)) if (symlinkedDirs.has(file.slice(0, d))) return true;
+  return false;
+}
+
+/** The metadata files among a listing: a Markdown file that has a sidecar is described by
+ * the sidecar. */
+export function metadataFiles(listed: readonly string[]): string[] {
+  const described = new Set<string>();
+  for (const f of listed) {
+    const target = sidecarTarget(f);
+    if (target !== undefined) described.add(target);
+  }
+  return described.size === 0 ? [...listed] : listed.filter((f) => !described.has(f));
+}
+
+/**
+ * Stamp every metadata file (and each directory on the way to one) and digest the lot:
+ * two trees with the same digest hold the same files with the same stamps, reached through
+ * the same directories (a directory swapped for a symlink changes it). `tree` is undefined
+ * when any stamp is racy or missing.
+ */
+export function stampTree(repo: Repo, files: readonly string[], git: boolean, scanStartMs: number): { stamps: StampKey[]; tree: string | undefined; symlinkedDirs: Set<string> } {
+  const rootSlash = repo.root.endsWith(sep) ? repo.root : repo.root + sep;
+  const h = createHash('sha256');
+  h.update(`artifacts-tree/1 ${git ? 'git' : 'walk'}\n`);
+  let trusted = true;
+  const stamps = new Array<StampKey>(files.length);
+  let part = '';
+  const dirs = new Set<string>();
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const st = stampsFor(rootSlash, f, scanStartMs);
+    stamps[i] = st;
+    if (st.racy || st.key === undefined) trusted = false;
+    part += `${f}\0${st.key}\n`;
+    if (part.length > 65536) {
+      h.update(part);
+      part = '';
+    }
+    for (let d = f.lastIndexOf('/'); d > 0 && !dirs.has(f.slice(0, d)); d = f.lastIndexOf('/', d - 1)) dirs.add(f.slice(0, d));
+  }
+  h.update(part);
+  const symlinkedDirs = new Set<string>();
+  for (const d of [...dirs].sort(compareBytes)) {
+    const st = lstatSync(rootSlash + d, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) symlinkedDirs.add(d);
+    h.update(`${d}/\0${st ? `${st.isSymbolicLink() ? 'L' : st.isDirectory() ? 'D' : 'F'}${st.ino}` : '-'}\n`);
+  }
+  return { stamps, tree: trusted ? h.digest('hex') : undefined, symlinkedDirs };
+}
+
 /** Inspect metadata files and return valid entries plus all findings. */
 export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<ScanResult> {
   if (opts.files?.length === 0) return { entries: [], findings: [], files: [], git: false };
   const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await (opts.listing ?? listCandidates(repo));
-  const fileSet = new Set(listed.files);
-  // A Markdown file that has a sidecar is described by the sidecar.
-  const files = listed.files.filter((f) => !SIDECAR_SUFFIXES.some((s) => fileSet.has(f + s)));
+  const files = metadataFiles(listed.files);
   const useCache = opts.useCache !== false && !opts.explicit;
-  const cache = useCache ? new StatCache(repo, cacheFingerprint(repo)).load() : undefined;
-  const scanStart = nowNs();
-  const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas) };
+  const fingerprint = cacheFingerprint(repo);
+  const cache = useCache ? new StatCache(repo, fingerprint).load() : undefined;
+  const scanStart = Date.now();
+  const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: fingerprint };
+  // Stamps are taken before any file is read: a change during the scan shows up as a
+  // different stamp next time, never as a stale result under a fresh stamp.
+  const stamped = cache ? stampTree(repo, files, listed.git, scanStart) : undefined;
   // Cache hits are resolved synchronously; only misses pay for file I/O. A hit whose
   // canonical entry equals the expected (indexed) entry reuses that object unparsed.
-  const rootSlash = repo.root.endsWith(sep) ? repo.root : repo.root + sep;
   const results = new Array<Inspection>(files.length);
-  const misses: Array<{ i: number; stamps: (FileStamp | undefined)[] }> = [];
+  const misses: Array<{ i: number; stamp: StampKey | undefined }> = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    const stamps = cache ? stampsFor(rootSlash, f) : [];
-    const hit = cache?.get(f, stampKey(stamps));
+    const stamp = stamped?.stamps[i];
+    // A file reached through a symlinked directory is judged afresh every time: its stamps
+    // do not say where the directory leads.
+    const viaSymlink = stamped !== undefined && stamped.symlinkedDirs.size > 0 && throughSymlink(f, stamped.symlinkedDirs);
+    const hit = stamp && !viaSymlink ? cache?.get(f, stamp.key) : undefined;
     if (hit === undefined) {
-      misses.push({ i, stamps });
+      misses.push({ i, stamp });
       continue;
     }
     const expected = opts.expected?.get(sidecarTarget(f) ?? f);
@@ -152,9 +227,9 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   const hits = files.length - misses.length;
   const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false, (done) => repo.progress?.('inspecting', hits + done, files.length));
   repo.progress?.('inspecting', files.length, files.length);
-  misses.forEach(({ i, stamps }, k) => {
+  misses.forEach(({ i, stamp }, k) => {
     results[i] = inspected[k]!;
-    cache?.set(files[i]!, stamps, encodeResult(inspected[k]!), scanStart);
+    if (stamp) cache?.set(files[i]!, stamp, inspected[k]!);
   });
   if (cache) {
     if (!opts.files) cache.retainOnly(new Set(files));
@@ -166,7 +241,7 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     if (r.type === 'artifact') entries.push(r.entry);
     else if (r.type === 'invalid') findings.push(...r.findings);
   }
-  return { entries, findings, files, git: listed.git };
+  return { entries, findings, files, git: listed.git, treeStamp: opts.files ? undefined : stamped?.tree };
 }
 
 /** Collection checks: DUPLICATE_VERSION among `entries`, VERSION_IMMUTABLE against `previous`. */
@@ -200,6 +275,14 @@ export function checkCollection(entries: readonly IndexEntry[], previous: readon
       out.push(finding('PATH_COLLISION', `${a} and ${b} differ only by letter case or Unicode normalization`, { path: b! }));
     } else folded.set(k, e.path);
   }
+  out.push(...checkImmutable(entries, previous));
+  return out;
+}
+
+/** VERSION_IMMUTABLE: an approved, indexed id@version whose content or status changed. */
+export function checkImmutable(entries: readonly IndexEntry[], previous: readonly IndexEntry[]): Finding[] {
+  const out: Finding[] = [];
+  if (previous.length === 0) return out;
   const approved = new Map<string, IndexEntry>();
   for (const e of previous) if (e.status === 'approved') approved.set(`${e.id}@${e.version}`, e);
   for (const e of entries) {

@@ -15,15 +15,22 @@ import type { IndexEntry, Inspection } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 /** Timestamps closer than this to the scan start are treated as racy. */
-const RACY_SLACK_NS = 2_000_000_000n;
+const RACY_SLACK_MS = 2_000;
 
 export interface FileStamp {
   size: number;
   mtimeNs: string;
   ctimeNs: string;
   ino: string;
+}
+
+/** A result inspected in this run: encoded only when the cache is saved, so that a cold
+ * scan does not hold every entry twice (as an object and as its canonical string). */
+interface FreshRecord {
+  stamps: string;
+  result: Inspection;
 }
 
 interface CacheFile {
@@ -38,14 +45,28 @@ export function stampOf(abs: string): FileStamp | undefined {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }
 
-/** One string for a list of stamps (undefined when a file is missing). */
-export function stampKey(stamps: readonly (FileStamp | undefined)[]): string | undefined {
-  let out = '';
-  for (const s of stamps) {
-    if (!s) return undefined;
-    out += `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino};`;
+/** The cache key of a file's stamp, and whether the stamp is too recent to be trusted. */
+export interface StampKey {
+  /** `size:mtime:ctime:ino;` per file; undefined when a file is missing. */
+  key: string | undefined;
+  racy: boolean;
+}
+
+/** Stamp one or more files (an artifact and, for a sidecar, the file it describes) in one
+ * pass: plain strings and a flag, so that a 100,000-file scan holds no stamp objects.
+ * Number stats, not BigInt: a millisecond time held in a double resolves about a quarter
+ * of a microsecond, finer than any file system's timestamp granularity that matters here,
+ * and the BigInt variant allocates a dozen BigInts per call. */
+export function stampFiles(absPaths: readonly string[], scanStartMs: number): StampKey {
+  let key = '';
+  let racy = false;
+  for (const abs of absPaths) {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return { key: undefined, racy: true };
+    key += `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino};`;
+    if (st.mtimeMs + RACY_SLACK_MS >= scanStartMs || st.ctimeMs + RACY_SLACK_MS >= scanStartMs) racy = true;
   }
-  return out;
+  return { key, racy };
 }
 
 /** Serialise a result; an artifact's entry is written in canonical form ("A" + JSON). */
@@ -61,7 +82,7 @@ export function decodeResult(s: string): Inspection {
 
 export class StatCache {
   private readonly file: string;
-  private entries: Record<string, string> = Object.create(null) as Record<string, string>;
+  private entries: Record<string, string | FreshRecord> = Object.create(null) as Record<string, string | FreshRecord>;
   private dirty = false;
 
   constructor(
@@ -75,7 +96,7 @@ export class StatCache {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
       if (data.version === CACHE_VERSION && data.fingerprint === this.fingerprint && data.entries && typeof data.entries === 'object') {
-        this.entries = Object.assign(Object.create(null) as Record<string, string>, data.entries);
+        this.entries = Object.assign(Object.create(null) as Record<string, string | FreshRecord>, data.entries);
       }
     } catch {
       // no cache or a damaged one: start empty
@@ -87,22 +108,21 @@ export class StatCache {
   get(key: string, stamps: string | undefined): string | undefined {
     if (stamps === undefined) return undefined;
     const rec = this.entries[key];
+    if (rec !== undefined && typeof rec !== 'string') return rec.stamps === stamps ? encodeResult(rec.result) : undefined;
     if (rec === undefined || !rec.startsWith(stamps) || rec.charCodeAt(stamps.length) !== 10) return undefined;
     return rec.slice(stamps.length + 1);
   }
 
-  /** Remember a result, unless a stamp is racy (too close to `scanStartNs`). */
-  set(key: string, stamps: readonly (FileStamp | undefined)[], encoded: string, scanStartNs: bigint): void {
-    const k = stampKey(stamps);
-    const racy = k === undefined || stamps.some((s) => BigInt(s!.mtimeNs) + RACY_SLACK_NS >= scanStartNs || BigInt(s!.ctimeNs) + RACY_SLACK_NS >= scanStartNs);
-    if (racy) {
+  /** Remember a result, unless a stamp is racy (too close to the scan's start). */
+  set(key: string, stamp: StampKey, result: Inspection): void {
+    if (stamp.key === undefined || stamp.racy) {
       if (this.entries[key] !== undefined) {
         delete this.entries[key];
         this.dirty = true;
       }
       return;
     }
-    this.entries[key] = `${k}\n${encoded}`;
+    this.entries[key] = { stamps: stamp.key, result };
     this.dirty = true;
   }
 
@@ -125,7 +145,9 @@ export class StatCache {
       let first = true;
       let part: string[] = [];
       for (const k in entries) {
-        part.push(`${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(entries[k])}`);
+        const rec = entries[k]!;
+        const text = typeof rec === 'string' ? rec : `${rec.stamps}\n${encodeResult(rec.result)}`;
+        part.push(`${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(text)}`);
         first = false;
         if (part.length === 1000) {
           yield Buffer.from(part.join(''));

@@ -207,7 +207,8 @@ export async function runTransaction(
     };
     // A reset (rebuild) may start from a corrupt index; journal it as a full replacement.
     if (current.doc && !current.digestValid) record.reset = true;
-    if (record.reset) record.entries = next.artifacts.map((entry) => ({ op: 'put', entry }));
+    // (A reset plan's operations already put every entry.)
+    if (record.reset && !p.reset) record.entries = next.artifacts.map((entry) => ({ op: 'put', entry }));
     await lock.assertHeld();
     let published = false;
     try {

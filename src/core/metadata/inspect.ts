@@ -2,13 +2,13 @@
 import { isUtf8 } from 'node:buffer';
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { digestBytes, digestFile, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { isInside } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
-import { compileSchemaFile, getBaseValidator, schemaFindings } from './schema.js';
+import { clearCompiledSchemas, compileSchemaFile, getBaseValidator, schemaFindings } from './schema.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
@@ -42,6 +42,10 @@ export interface InspectContext {
   algorithm: DigestAlgorithm;
   /** Absolute directory holding per-kind schemas (`kinds/<kind>.schema.json`). */
   schemasDir: string;
+  /** Identifies the per-kind schemas' state (names, sizes, mtimes). Lookups and compiled
+   * schemas are reused only within one generation, so that a long-lived process notices a
+   * schema added or edited between scans; without it nothing is reused across calls. */
+  schemaGeneration?: string | undefined;
 }
 
 /** Files larger than this are streamed instead of read whole. */
@@ -58,6 +62,16 @@ export function sidecarTarget(p: string): string | undefined {
 }
 
 const kindSchemaExists = new Map<string, Promise<boolean>>();
+let cachedGeneration: string | undefined;
+
+/** Forget cached schema lookups when the schemas' generation changes (or is unknown). */
+function syncSchemaCaches(ctx: InspectContext): void {
+  if (ctx.schemaGeneration !== undefined && ctx.schemaGeneration === cachedGeneration) return;
+  kindSchemaExists.clear();
+  clearCompiledSchemas();
+  cachedGeneration = ctx.schemaGeneration;
+}
+
 function hasKindSchema(file: string): Promise<boolean> {
   let p = kindSchemaExists.get(file);
   if (!p) {
@@ -100,6 +114,7 @@ export async function validateMetadata(
   }
   if (typeof m.kind === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.kind)) {
     const file = join(ctx.schemasDir, 'kinds', `${m.kind}.schema.json`);
+    syncSchemaCaches(ctx);
     if (await hasKindSchema(file)) {
       let validate;
       try {
@@ -135,11 +150,39 @@ async function bodyDigest(algo: DigestAlgorithm, abs: string, data: Buffer, size
   return (await digestFile(algo, abs, offset)).address;
 }
 
+/** Per scan (per context object): the real path of the root, and whether each directory
+ * seen so far really lies inside it. */
+const realDirs = new WeakMap<InspectContext, { root: string; inside: Map<string, boolean> }>();
+
+/** Does `dir` (absolute) resolve inside the root? A symlinked directory on the way may lead
+ * elsewhere; symlinks that stay inside the repository are followed. */
+function dirInside(ctx: InspectContext, dir: string): boolean {
+  let memo = realDirs.get(ctx);
+  if (!memo) {
+    memo = { root: realpathSync(ctx.root), inside: new Map() };
+    realDirs.set(ctx, memo);
+  }
+  let inside = memo.inside.get(dir);
+  if (inside === undefined) {
+    try {
+      inside = isInside(memo.root, realpathSync(dir));
+    } catch {
+      inside = true; // a directory that vanished: the file check below reports nothing
+    }
+    memo.inside.set(dir, inside);
+  }
+  return inside;
+}
+
 /** Check that a path is a regular file inside the root (following in-repo symlinks only). */
-function checkTarget(root: string, rel: string): { abs: string; size: number } | Finding | undefined {
+function checkTarget(ctx: InspectContext, rel: string): { abs: string; size: number } | Finding | undefined {
+  const root = ctx.root;
   const abs = join(root, rel);
   let st = lstatSync(abs, { throwIfNoEntry: false });
   if (!st) return undefined;
+  if (!dirInside(ctx, dirname(abs))) {
+    return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository`, { path: rel });
+  }
   if (st.isSymbolicLink()) {
     let real: string;
     try {
@@ -206,7 +249,7 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
   const target = sidecarTarget(rel);
   if (target !== undefined) return inspectSidecar(ctx, target, rel, opts.content);
   // `content` stands in for the file's bytes (rollback judges content before writing it).
-  const checked = opts.content ? { abs: join(ctx.root, rel), size: opts.content.length } : checkTarget(ctx.root, rel);
+  const checked = opts.content ? { abs: join(ctx.root, rel), size: opts.content.length } : checkTarget(ctx, rel);
   if (checked === undefined) return { type: 'not-artifact' };
   if ('code' in checked) return { type: 'invalid', findings: [checked], metadataPath: rel };
   const { abs, size } = checked;
@@ -247,7 +290,7 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
 
 async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: string, content?: Buffer): Promise<Inspection> {
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: sidecarRel });
-  const sc = checkTarget(ctx.root, sidecarRel);
+  const sc = checkTarget(ctx, sidecarRel);
   if (sc === undefined) return { type: 'not-artifact' };
   if ('code' in sc) return invalid(sc);
   if (sc.size > METADATA_LIMIT) return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
@@ -256,7 +299,7 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   const parsed = await parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
   const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
-  const t = content ? { abs: join(ctx.root, target), size: content.length } : checkTarget(ctx.root, target);
+  const t = content ? { abs: join(ctx.root, target), size: content.length } : checkTarget(ctx, target);
   if (t === undefined) findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
   else if ('code' in t) findings.push(t);
   if (findings.length > 0 || t === undefined || 'code' in t) return { type: 'invalid', findings, metadataPath: sidecarRel };

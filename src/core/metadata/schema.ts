@@ -33,6 +33,11 @@ export function getAjv(): Promise<AjvLike> {
 
 const compiled = new Map<string, Promise<ValidateFn>>();
 
+/** Drop compiled per-kind schemas (their files may have changed). */
+export function clearCompiledSchemas(): void {
+  compiled.clear();
+}
+
 /** Compile (once) a user's schema stored in `file` (per-kind schemas). */
 export function compileSchemaFile(file: string): Promise<ValidateFn> {
   let p = compiled.get(file);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { digestBytes, digestFile, parseAddress } from '../hash/digest.js';
 import { applyOps, readIndexView, runTransaction, withIndexLock } from '../index/store.js';
-import { checkCollection } from '../index/scan.js';
+import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
@@ -123,7 +123,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     }
     // The index entries the restored files will have, judged before anything is written.
     const view = await readIndexView(repo);
-    const ctx = { root: repo.root, algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas) };
+    const ctx = { root: repo.root, algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: cacheFingerprint(repo) };
     const ops: JournalOp[] = [];
     for (const a of snap.artifacts) {
       const bytes = contents.get(a.path);

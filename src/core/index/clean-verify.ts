@@ -1,0 +1,70 @@
+// The record of the last clean `index verify`, in .artifacts/cache/ (git's index plays the
+// same part for `git status`). It says: with this index file, this journal (empty), this
+// configuration and tool, and this tree — every metadata file, its stamp and the directories
+// on its way, taken before anything was read — verification found nothing. A later verify
+// whose inputs carry the same stamps would find nothing again, so it can answer after one
+// lstat per file without reading the index or any artifact. Any difference, or any stamp too
+// recent to trust (the racy-timestamp rule), sends it down the full path. Like the stat
+// cache, the record is only an accelerator: losing or damaging it costs time, never a result.
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sha256Hex } from '../hash/digest.js';
+import type { Repo } from '../repo.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { cacheFingerprint } from './scan.js';
+import { stampOf } from './stat-cache.js';
+
+const RECORD_FILE = 'clean-verify.json';
+const RECORD_VERSION = 1;
+const SETTLED_MS = 2_000;
+
+export interface CleanRecord {
+  version: number;
+  fingerprint: string;
+  /** Stamp of artifacts_index.json. */
+  index: string;
+  index_digest: string;
+  indexed: number;
+  scanned: number;
+  tree: string;
+}
+
+/** Everything besides the index and the tree that a verification's result depends on:
+ * the digest algorithm and schemas (the stat cache's fingerprint), the whole configuration,
+ * and the installed tool itself. */
+export function verifyFingerprint(repo: Repo): string {
+  const self = stampOf(fileURLToPath(import.meta.url));
+  return sha256Hex(`${RECORD_VERSION}\n${cacheFingerprint(repo)}\n${JSON.stringify(repo.config)}\n${self?.size}:${self?.mtimeNs}`);
+}
+
+/** The index file's stamp, or undefined when it is missing or too recent to be trusted. */
+export function settledIndexStamp(repo: Repo, nowMs: number): string | undefined {
+  const st = stampOf(repo.indexPath);
+  if (!st) return undefined;
+  const limit = BigInt(nowMs - SETTLED_MS) * 1_000_000n;
+  if (BigInt(st.mtimeNs) >= limit || BigInt(st.ctimeNs) >= limit) return undefined;
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+}
+
+/** Is the journal empty (no transaction pending or half-written)? */
+export function journalEmpty(repo: Repo): boolean {
+  const st = lstatSync(repo.journalPath, { throwIfNoEntry: false });
+  return st === undefined || (st.isFile() && st.size === 0);
+}
+
+export function readCleanRecord(repo: Repo): CleanRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(join(repo.cacheDir, RECORD_FILE), 'utf8')) as Partial<CleanRecord>;
+    if (r.version !== RECORD_VERSION || typeof r.fingerprint !== 'string' || typeof r.index !== 'string' || typeof r.tree !== 'string') return undefined;
+    if (typeof r.index_digest !== 'string' || typeof r.indexed !== 'number' || typeof r.scanned !== 'number') return undefined;
+    return r as CleanRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeCleanRecord(repo: Repo, record: Omit<CleanRecord, 'version'>): Promise<void> {
+  const text = JSON.stringify({ version: RECORD_VERSION, ...record });
+  await writeFileDurable(join(repo.cacheDir, RECORD_FILE), text, { durable: false }).catch(() => undefined);
+}
