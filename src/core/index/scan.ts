@@ -136,7 +136,7 @@ export interface ScanOptions {
   listing?: Promise<{ files: string[]; git: boolean }>;
 }
 
-
+/** Is `file` reached through one of these directories (repository paths)? */
 function throughSymlink(file: string, symlinkedDirs: ReadonlySet<string>): boolean {
   // (A sidecar and the file it describes share a directory.)
   for (let d = file.lastIndexOf('/'); d > 0; d = file.lastIndexOf('/', d - 1)) if (symlinkedDirs.has(file.slice(0, d))) return true;
