@@ -69,6 +69,7 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
           root: g.root,
           lockTimeoutMs: lockTimeout(g),
           faultHook: faultHookFromEnv(process.env.ARTIFACTS_FAULT_INJECT),
+          workerHeapMb: process.env.ARTIFACTS_WORKER_HEAP_MB ? Number(process.env.ARTIFACTS_WORKER_HEAP_MB) : undefined,
           progress,
         })),
     };

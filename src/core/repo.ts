@@ -3,6 +3,7 @@
 import { join, resolve } from 'node:path';
 import { discoverRoot, loadConfig, INDEX_FILE, STATE_DIR, type ArtifactsConfig } from './config.js';
 import type { FaultHook } from './store/durable-write.js';
+import { ArtifactsError } from './errors.js';
 
 export interface Repo {
   root: string;
@@ -16,6 +17,8 @@ export interface Repo {
   faultHook?: FaultHook | undefined;
   /** Progress of long scans (the CLI draws it on a terminal); never required. */
   progress?: ProgressSink | undefined;
+  /** Cap on each inspection worker's heap, in MB (see {@link OpenRepoOptions.workerHeapMb}). */
+  workerHeapMb?: number | undefined;
 }
 
 /** Receives progress of long-running work: `done` of `total` items in a named phase. */
@@ -30,6 +33,10 @@ export interface OpenRepoOptions {
   /** Test hook called at each step of the write protocol. */
   faultHook?: FaultHook | undefined;
   progress?: ProgressSink | undefined;
+  /** Cap on each inspection worker's old-generation heap, in MB. Default: 48 plus about
+   * 0.5 KB per file the worker inspects. A worker that reaches the cap hands its share of
+   * the files back to the calling thread, so a low cap costs time, never a result. */
+  workerHeapMb?: number | undefined;
 }
 
 /**
@@ -42,6 +49,9 @@ export interface OpenRepoOptions {
  * ```
  */
 export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
+  if (opts.workerHeapMb !== undefined && !(Number.isInteger(opts.workerHeapMb) && opts.workerHeapMb > 0)) {
+    throw new ArtifactsError('USAGE', `the worker heap cap must be a positive whole number of MB, not ${opts.workerHeapMb}`);
+  }
   const root = await discoverRoot(resolve(opts.cwd), opts.root);
   const { config, present } = await loadConfig(root);
   const stateDir = join(root, STATE_DIR);
@@ -56,5 +66,6 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
     faultHook: opts.faultHook,
     progress: opts.progress,
+    workerHeapMb: opts.workerHeapMb,
   };
 }

@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { PROJECT } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { generateCorpus } from '../../bench/corpus.js';
+import { PROJECT, run, testdir } from '../helpers.js';
 
 describe('bench/scale.js (CI size)', () => {
   test('runs every measurement; a 64 MiB artifact is added within 100 MB of peak RSS', () => {
@@ -20,5 +22,31 @@ describe('bench/scale.js (CI size)', () => {
     expect(rss, r.stdout).not.toBeNull();
     expect(Number(rss![1])).toBeLessThanOrEqual(100);
     expect(Number(rss![1])).toBeGreaterThan(20);
+  });
+});
+
+describe('inspection workers with a capped heap', () => {
+  test('a worker that runs out of its heap hands its files back: the same index, exit 0', () => {
+    // More files than the worker threshold (400), so that a rebuild uses workers.
+    const dir = testdir();
+    generateCorpus(dir, 600);
+    const normal = run(dir, ['index', 'rebuild']);
+    expect(normal.code, normal.stderr).toBe(0);
+    const expected = readFileSync(join(dir, 'artifacts_index.json'), 'utf8');
+    const starved = run(dir, ['index', 'rebuild'], { ARTIFACTS_WORKER_HEAP_MB: '1' });
+    expect(starved.code, starved.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toBe(expected);
+    // (The stat cache would answer instead of the workers: rebuild it without the cache.)
+    const cold = run(dir, ['index', 'rebuild', '--no-cache'], { ARTIFACTS_WORKER_HEAP_MB: '1' });
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toBe(expected);
+  });
+
+  test('a cap that is not a positive whole number is a usage error', () => {
+    const dir = testdir();
+    generateCorpus(dir, 1);
+    const r = run(dir, ['index', 'verify'], { ARTIFACTS_WORKER_HEAP_MB: 'lots' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('USAGE');
   });
 });

@@ -61,13 +61,14 @@ const WORKER_THRESHOLD = 400;
 
 /** A worker's heap is capped so that garbage from parsing is collected early instead of
  * growing each worker's memory; the cap grows with its share of paths (~0.5 KB each). */
-function workerLimits(files: number): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
-  return { maxOldGenerationSizeMb: 48 + Math.ceil(files / 2000), maxYoungGenerationSizeMb: 8 };
+function workerLimits(files: number, heapMb: number | undefined): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
+  const old = heapMb ?? 48 + Math.ceil(files / 2000);
+  return { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: Math.min(8, old) };
 }
 
-function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void): Promise<Inspection[]> {
+function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void, heapMb: number | undefined): Promise<Inspection[]> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit }, resourceLimits: workerLimits(files.length) });
+    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit }, resourceLimits: workerLimits(files.length, heapMb) });
     const results: Inspection[] = [];
     w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
       for (const r of m.batch) results.push(r);
@@ -91,7 +92,7 @@ function inspectInProcess(ctx: InspectContext, files: string[], explicit: boolea
 }
 
 /** Inspect files, across worker threads when there are many (parsing YAML is CPU-bound). */
-async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void = () => undefined): Promise<Inspection[]> {
+async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void, heapMb: number | undefined): Promise<Inspection[]> {
   const workers = Math.min(availableParallelism(), 8);
   // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
   if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) return inspectInProcess(ctx, files, explicit, onProgress);
@@ -105,7 +106,7 @@ async function inspectMany(ctx: InspectContext, files: string[], explicit: boole
   };
   const parts = await Promise.all(
     chunks.map((c, k) =>
-      runWorker(ctx, c, explicit, report(k)).catch((e: unknown) => {
+      runWorker(ctx, c, explicit, report(k), heapMb).catch((e: unknown) => {
         // A worker that ran out of its capped heap: do its share here instead.
         if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
         return inspectInProcess(ctx, c, explicit, report(k));
@@ -225,7 +226,7 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   }
   repo.progress?.('inspecting', files.length - misses.length, files.length);
   const hits = files.length - misses.length;
-  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false, (done) => repo.progress?.('inspecting', hits + done, files.length));
+  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false, (done) => repo.progress?.('inspecting', hits + done, files.length), repo.workerHeapMb);
   repo.progress?.('inspecting', files.length, files.length);
   misses.forEach(({ i, stamp }, k) => {
     results[i] = inspected[k]!;
