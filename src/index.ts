@@ -49,7 +49,7 @@ export type { SigningKey } from './core/snapshots/keys.js';
 export { allSnapshots, encodeSnapshot, listSnapshots, listStages, resolveSnapshot, snapshotId, writeHold } from './core/snapshots/snapshot-store.js';
 export type { Snapshot, SnapshotArtifact, StoredSnapshot } from './core/snapshots/snapshot-store.js';
 export { decodeSignature, verifyChain, verifySnapshots } from './core/snapshots/verify-chain.js';
-export { isGitWorkTree } from './core/snapshots/git-objects.js';
+export { isGitWorkTree } from './core/git.js';
 export type { ChainReport, VerifyOptions } from './core/snapshots/verify-chain.js';
 export { promote, snapshotPromotions } from './core/snapshots/promote.js';
 export type { PromoteOptions, PromoteResult } from './core/snapshots/promote.js';

@@ -1,17 +1,15 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
-import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pathExists } from './paths.js';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from './errors.js';
 import type { DigestAlgorithm } from './hash/digest.js';
 import { parseSafeYaml } from './metadata/safe-yaml.js';
 import { getConfigValidator, schemaFindings } from './metadata/schema.js';
 import { writeFileDurable } from './store/durable-write.js';
-
-const execFileP = promisify(execFile);
+import { git } from './git.js';
+import { stampOf, stampSettled, stampString, type FileStamp } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
 export const INDEX_FILE = 'artifacts_index.json';
@@ -90,8 +88,7 @@ export async function discoverRoot(startDir: string, explicitRoot?: string): Pro
     dir = up;
   }
   try {
-    const { stdout } = await execFileP('git', ['rev-parse', '--show-toplevel'], { cwd: startDir });
-    const top = stdout.trim();
+    const top = (await git(startDir, ['rev-parse', '--show-toplevel'])).trim();
     if (top) return top;
   } catch {
     // not a git work tree
@@ -103,9 +100,9 @@ export async function discoverRoot(startDir: string, explicitRoot?: string): Pro
 export async function loadConfig(root: string): Promise<{ config: ArtifactsConfig; present: boolean }> {
   const file = join(root, CONFIG_FILE);
   let text: string;
-  let stamp: string | undefined;
+  let st: FileStamp | undefined;
   try {
-    stamp = configStamp(file);
+    st = stampOf(file, { follow: true });
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_CONFIG }, present: false };
@@ -114,6 +111,7 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
   // commands on an unchanged repository need not load the YAML parser at all.
   const memoFile = join(root, STATE_DIR, 'cache', 'config.json');
+  const stamp = st && stampString(st);
   try {
     const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; text?: string; config?: ArtifactsConfig };
     if (stamp && memo.stamp === stamp && memo.text === text && memo.config) return { config: memo.config, present: true };
@@ -121,21 +119,10 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
     // no memo
   }
   const config = await parseConfig(text);
-  if (stamp && settled(stamp)) {
+  if (stamp && stampSettled(st!)) {
     await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { durable: false }).catch(() => undefined);
   }
   return { config, present: true };
-}
-
-function configStamp(file: string): string {
-  const st = statSync(file, { bigint: true });
-  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
-}
-
-function settled(stamp: string): boolean {
-  const [, mtime, ctime] = stamp.split(':');
-  const limit = BigInt(Date.now() - 2000) * 1_000_000n;
-  return BigInt(mtime!) < limit && BigInt(ctime!) < limit;
 }
 
 /** Parse and validate the text of artifacts.config.yaml. */

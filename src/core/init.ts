@@ -1,13 +1,10 @@
 // `artifacts init`: create the config, a routing stub and .gitignore entries, and install
 // the git merge driver for the index. Idempotent: existing user files are never overwritten.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { CONFIG_FILE } from './config.js';
+import { git, isGitWorkTree } from './git.js';
 import { writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
-
-const execFileP = promisify(execFile);
 
 export const GITIGNORE_ENTRIES = ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/', 'artifacts_index.json.lock/'];
 
@@ -48,7 +45,7 @@ export interface InitOptions {
 
 async function gitConfig(root: string, args: string[]): Promise<string | undefined> {
   try {
-    return (await execFileP('git', ['config', ...args], { cwd: root })).stdout.trim();
+    return (await git(root, ['config', ...args])).trim();
   } catch {
     return undefined;
   }
@@ -56,11 +53,7 @@ async function gitConfig(root: string, args: string[]): Promise<string | undefin
 
 /** Install the merge driver: `.gitattributes` (committed) and `git config` (this clone). */
 async function installMergeDriver(root: string, command: string): Promise<InitResult['mergeDriver']> {
-  try {
-    await execFileP('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root });
-  } catch {
-    return 'not a git repository';
-  }
+  if (!(await isGitWorkTree(root))) return 'not a git repository';
   let changed = false;
   const ga = join(root, '.gitattributes');
   let attrs = '';

@@ -1,10 +1,8 @@
 // Commit times and cleanliness of candidate files, from git, in a fixed number of
 // processes whatever the number of candidates: one `git rev-parse`, one `git status` and
 // ONE `git log` walked newest first, where the first commit naming a path gives its time.
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const execFileP = promisify(execFile);
+import { spawn } from 'node:child_process';
+import { git } from '../git.js';
 
 export interface GitFacts {
   /** Is the root inside a git work tree? */
@@ -20,7 +18,7 @@ export interface GitFacts {
 
 async function revParse(root: string): Promise<{ prefix: string; shallow: boolean } | undefined> {
   try {
-    const { stdout } = await execFileP('git', ['rev-parse', '--is-inside-work-tree', '--show-prefix', '--is-shallow-repository'], { cwd: root });
+    const stdout = await git(root, ['rev-parse', '--is-inside-work-tree', '--show-prefix', '--is-shallow-repository']);
     const [inside, prefix, shallow] = stdout.split('\n');
     if (inside !== 'true') return undefined;
     return { prefix: prefix ?? '', shallow: shallow === 'true' };
@@ -30,7 +28,7 @@ async function revParse(root: string): Promise<{ prefix: string; shallow: boolea
 }
 
 async function dirtyPaths(root: string, prefix: string): Promise<Set<string>> {
-  const { stdout } = await execFileP('git', ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', '.'], { cwd: root, maxBuffer: 1 << 30 });
+  const stdout = await git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', '.']);
   const out = new Set<string>();
   const tokens = stdout.split('\0');
   for (let i = 0; i < tokens.length; i++) {

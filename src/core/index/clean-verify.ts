@@ -13,11 +13,10 @@ import { sha256Hex } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { cacheFingerprint } from './scan.js';
-import { stampOf } from './stat-cache.js';
+import { stampOf, stampSettled, stampString } from '../stamp.js';
 
 const RECORD_FILE = 'clean-verify.json';
 const RECORD_VERSION = 1;
-const SETTLED_MS = 2_000;
 
 export interface CleanRecord {
   version: number;
@@ -41,10 +40,7 @@ export function verifyFingerprint(repo: Repo): string {
 /** The index file's stamp, or undefined when it is missing or too recent to be trusted. */
 export function settledIndexStamp(repo: Repo, nowMs: number): string | undefined {
   const st = stampOf(repo.indexPath);
-  if (!st) return undefined;
-  const limit = BigInt(nowMs - SETTLED_MS) * 1_000_000n;
-  if (BigInt(st.mtimeNs) >= limit || BigInt(st.ctimeNs) >= limit) return undefined;
-  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+  return st && stampSettled(st, nowMs) ? stampString(st) : undefined;
 }
 
 /** Is the journal empty (no transaction pending or half-written)? */

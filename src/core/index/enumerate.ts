@@ -1,28 +1,21 @@
 // Which files may be artifacts: in a git work tree, one `git ls-files` for tracked plus
 // untracked-not-ignored files; elsewhere a directory walk that skips .git, node_modules and
 // .artifacts. Then the config's include/exclude patterns.
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
+import { git } from '../git.js';
 import { matchesAny } from '../glob.js';
 import { isMarkdownPath, sidecarTarget } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
 import type { Repo } from '../repo.js';
 
-const execFileP = promisify(execFile);
 const WALK_SKIP = new Set(['.git', 'node_modules', STATE_DIR]);
 
 async function gitListFiles(root: string): Promise<string[] | undefined> {
   try {
-    const { stdout } = await execFileP('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-      cwd: root,
-      maxBuffer: 1 << 30,
-      encoding: 'buffer',
-      // A pathname is UTF-8 bytes in git's index; -z output is never quoted.
-    });
-    const out = stdout.toString('utf8').split('\0');
+    // A pathname is UTF-8 bytes in git's index; -z output is never quoted.
+    const out = (await git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).split('\0');
     out.pop(); // the list ends with a NUL
     return out;
   } catch {

@@ -14,7 +14,8 @@ import { compareBytes } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
-import { decodeResult, StatCache, stampFiles, stampOf, type StampKey } from './stat-cache.js';
+import { stampOf } from '../stamp.js';
+import { decodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
 
 export interface ScanResult {
   entries: IndexEntry[];

@@ -8,23 +8,15 @@
 // Each record is one string, "<stamps>\n<result>", and results are parsed only when used:
 // verifying an unchanged 10,000-file tree then costs a string comparison per file instead
 // of rebuilding 10,000 objects.
-import { lstatSync, readFileSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import type { IndexEntry, Inspection } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
+import { RACY_WINDOW_MS } from '../stamp.js';
 
 const CACHE_VERSION = 3;
-/** Timestamps closer than this to the scan start are treated as racy. */
-const RACY_SLACK_MS = 2_000;
-
-export interface FileStamp {
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-}
 
 /** A result inspected in this run: encoded only when the cache is saved, so that a cold
  * scan does not hold every entry twice (as an object and as its canonical string). */
@@ -37,12 +29,6 @@ interface CacheFile {
   version: number;
   fingerprint: string;
   entries: Record<string, string>;
-}
-
-export function stampOf(abs: string): FileStamp | undefined {
-  const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
-  if (!st) return undefined;
-  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }
 
 /** The cache key of a file's stamp, and whether the stamp is too recent to be trusted. */
@@ -64,7 +50,7 @@ export function stampFiles(absPaths: readonly string[], scanStartMs: number): St
     const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st) return { key: undefined, racy: true };
     key += `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino};`;
-    if (st.mtimeMs + RACY_SLACK_MS >= scanStartMs || st.ctimeMs + RACY_SLACK_MS >= scanStartMs) racy = true;
+    if (st.mtimeMs + RACY_WINDOW_MS >= scanStartMs || st.ctimeMs + RACY_WINDOW_MS >= scanStartMs) racy = true;
   }
   return { key, racy };
 }

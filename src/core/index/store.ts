@@ -10,7 +10,7 @@ import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
-import { stampOf, type FileStamp } from './stat-cache.js';
+import { stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
 import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
 
 async function* indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
@@ -46,7 +46,7 @@ export async function readIndexFile(repo: Repo): Promise<IndexState> {
  * for an index file whose (size, mtime, ctime, inode) has not changed since. The memo is
  * only an accelerator, like the stat cache, and follows the same racy-timestamp rule. */
 function memoKey(stamp: FileStamp | undefined): string | undefined {
-  return stamp ? `${stamp.size}:${stamp.mtimeNs}:${stamp.ctimeNs}:${stamp.ino}` : undefined;
+  return stamp ? stampString(stamp) : undefined;
 }
 
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
@@ -65,8 +65,7 @@ function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | unde
     // no memo
   }
   const valid = indexDigestValid(doc);
-  const settled = stamp && BigInt(stamp.mtimeNs) + 2_000_000_000n < BigInt(Date.now()) * 1_000_000n;
-  if (valid && key && settled) {
+  if (valid && key && stamp && stampSettled(stamp)) {
     void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest }), { durable: false }).catch(() => undefined);
   }
   return valid;

@@ -1,8 +1,6 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
-import { execFile } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { scanFiles } from '../index/scan.js';
 import { resolveArtifactPaths } from '../index/operations.js';
@@ -11,8 +9,7 @@ import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, routeFor, type Routing } from './routes.js';
-
-const execFileP = promisify(execFile);
+import { git } from '../git.js';
 
 export function repoRouting(repo: Repo): Promise<Routing> {
   return loadRouting(repo.root, repo.config.routing, repo.config.command_routing);
@@ -81,7 +78,7 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
 
 async function isTracked(root: string, rel: string): Promise<boolean> {
   try {
-    await execFileP('git', ['ls-files', '--error-unmatch', '--', rel], { cwd: root });
+    await git(root, ['ls-files', '--error-unmatch', '--', rel]);
     return true;
   } catch {
     return false;
@@ -91,7 +88,7 @@ async function isTracked(root: string, rel: string): Promise<boolean> {
 async function moveOne(root: string, from: string, to: string): Promise<void> {
   await mkdir(dirname(join(root, to)), { recursive: true });
   if (pathExists(join(root, to))) throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${to}`);
-  if (await isTracked(root, from)) await execFileP('git', ['mv', '--', from, to], { cwd: root });
+  if (await isTracked(root, from)) await git(root, ['mv', '--', from, to]);
   else await rename(join(root, from), join(root, to));
 }
 

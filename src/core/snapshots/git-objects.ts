@@ -1,19 +1,8 @@
 // The git object database as a second source of artifact bytes: blob ids for files
 // (`git hash-object`), presence checks and contents (`git cat-file --batch`), each in one
 // process for any number of files.
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const execFileP = promisify(execFile);
-
-export async function isGitWorkTree(root: string): Promise<boolean> {
-  try {
-    const { stdout } = await execFileP('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root });
-    return stdout.trim() === 'true';
-  } catch {
-    return false;
-  }
-}
+import { spawn } from 'node:child_process';
+import { isGitWorkTree } from '../git.js';
 
 /** Git blob ids of files (paths relative to root); empty outside git. */
 export async function blobIds(root: string, paths: readonly string[]): Promise<Map<string, string>> {

@@ -1,0 +1,23 @@
+// Running git to completion: the one helper every library module uses for a git command
+// whose whole output it needs. (Long-lived batch processes — `hash-object --stdin-paths`,
+// `cat-file --batch`, the single `git log` of hydration — are spawned where they are used.)
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** Run `git <args>` in `cwd` and return its standard output (UTF-8, up to 1 GiB). Rejects
+ * when git exits non-zero or is not installed. */
+export async function git(cwd: string, args: readonly string[]): Promise<string> {
+  const { stdout } = await execFileP('git', args, { cwd, maxBuffer: 1 << 30 });
+  return stdout;
+}
+
+/** Is `root` inside a git work tree? */
+export async function isGitWorkTree(root: string): Promise<boolean> {
+  try {
+    return (await git(root, ['rev-parse', '--is-inside-work-tree'])).trim() === 'true';
+  } catch {
+    return false;
+  }
+}
