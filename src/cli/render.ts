@@ -17,7 +17,11 @@ export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
 /** Human findings, grouped by file (in order of first appearance), aligned, with hints. */
 export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding[]): string {
   const groups = new Map<string, Finding[]>();
-  for (const f of findings) groups.set(f.path ?? '', [...(groups.get(f.path ?? '') ?? []), f]);
+  for (const f of findings) {
+    const g = groups.get(f.path ?? '');
+    if (g) g.push(f);
+    else groups.set(f.path ?? '', [f]);
+  }
   const lines: string[] = [];
   for (const [path, fs] of groups) {
     lines.push(path ? paint(o, 'bold', path) : paint(o, 'bold', '(repository)'));
@@ -117,19 +121,21 @@ export function progressRenderer(enabled: boolean): ((phase: string, done: numbe
   const start = Date.now();
   let last = 0;
   let drawn = false;
+  const clear = () => {
+    if (drawn) process.stderr.write('\r\u001b[K');
+    drawn = false;
+  };
   const fn = (phase: string, done: number, total: number) => {
     if (!enabled) return;
+    // A finished phase takes its line away, before the command prints its results.
+    if (done >= total) return clear();
     const now = Date.now();
-    if (now - start < 1000 || (now - last < 100 && done < total)) return;
+    if (now - start < 1000 || now - last < 100) return;
     last = now;
     drawn = true;
     process.stderr.write(`\r${phase} ${done}/${total}\u001b[K`);
   };
-  return Object.assign(fn, {
-    end() {
-      if (drawn) process.stderr.write('\r\u001b[K');
-    },
-  });
+  return Object.assign(fn, { end: clear });
 }
 
 /** The selection as a table, then the audit log. */

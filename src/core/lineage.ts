@@ -33,7 +33,13 @@ export function lineage(entries: readonly IndexEntry[], target: string): Lineage
   const roots = at > 0 ? entries.filter((e) => ref(e) === target) : entries.filter((e) => e.id === target);
   if (roots.length === 0) throw new ArtifactsError('INDEX_NOT_INDEXED', `${target} is not in the index`);
   const children = new Map<string, string[]>();
-  for (const e of entries) for (const p of e.derived_from ?? []) children.set(p, [...(children.get(p) ?? []), ref(e)]);
+  for (const e of entries) {
+    for (const p of e.derived_from ?? []) {
+      const list = children.get(p);
+      if (list) list.push(ref(e));
+      else children.set(p, [ref(e)]);
+    }
+  }
 
   const nodes = new Set<string>();
   const edges = new Map<string, { from: string; to: string }>();

@@ -1,7 +1,7 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
 import { finding, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
-import { checkCollection, scanFiles } from './index/scan.js';
+import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
 import type { IndexEntry } from './metadata/inspect.js';
 import { loadAllContracts } from './hydrate/contract.js';
 import { kindFindings } from './hydrate/hydrate.js';
@@ -43,14 +43,15 @@ export async function validateRepo(repo: Repo): Promise<ValidateResult> {
       const err = e as { code?: Finding['code']; message?: string };
       const scan = await scanFiles(repo);
       return {
-        findings: [...scan.findings, finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })],
+        findings: [...scan.findings, ...checkCollection(scan.entries, []), finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })],
         entries: scan.entries,
         indexedEntries: [] as IndexEntry[],
       };
     }),
   ]);
   const scan = { entries: verified.entries };
-  const findings: Finding[] = [...verified.findings, ...checkCollection(scan.entries, verified.indexedEntries)];
+  // Verification already judged duplicates and collisions; immutability needs the index.
+  const findings: Finding[] = [...verified.findings, ...checkImmutable(scan.entries, verified.indexedEntries)];
   findings.push(...checkRouteTable(routing), ...checkArtifactRoutes(routing, scan.entries));
   if (!routing.present && scan.entries.length > 0) {
     findings.push(finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, { severity: 'warning', path: repo.config.routing, hint: 'Run `artifacts init` to create a routing file.' }));

@@ -39,6 +39,7 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
   const explicit = new Set<string>();
   const walked = new Set<string>();
   let candidates: string[] | undefined;
+  let realRoot: string | undefined;
   for (const p of paths) {
     const abs = isAbsolute(p) ? p : resolve(repo.root, p);
     if (!isInside(repo.root, abs)) throw new ArtifactsError('PATH_UNSAFE', `${p} is outside the repository root ${repo.root}`);
@@ -50,7 +51,7 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
     } catch {
       real = undefined;
     }
-    if (real !== undefined && !isInside(realpathSync(repo.root), real)) {
+    if (real !== undefined && !isInside((realRoot ??= realpathSync(repo.root)), real)) {
       throw new ArtifactsError('PATH_UNSAFE', `${p} resolves outside the repository (through a symlink) to ${real}`);
     }
     const rel = toRepoPath(repo.root, abs);
