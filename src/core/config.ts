@@ -1,7 +1,7 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { pathExists } from './paths.js';
+import { pathExists, type ControlFiles } from './paths.js';
 import { dirname, join, resolve } from 'node:path';
 import { ArtifactsError, finding, type Finding } from './errors.js';
 import type { DigestAlgorithm } from './hash/digest.js';
@@ -162,4 +162,13 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
     throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings });
   }
   return { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) };
+}
+
+/** The tool's own files and directories for this configuration: no path taken from
+ * repository content (routes, snapshots, index entries, `--out`) may name one of them. */
+export function controlFilesOf(config: ArtifactsConfig): ControlFiles {
+  return {
+    files: [INDEX_FILE, `${INDEX_FILE}.lock`, CONFIG_FILE, config.routing, config.command_routing],
+    dirs: [STATE_DIR],
+  };
 }

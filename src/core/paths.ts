@@ -46,3 +46,57 @@ export function compareBytes(a: string, b: string): number {
   }
   return a.length < b.length ? -1 : 1;
 }
+
+// Characters that file systems ignore when they compare names (HFS+ drops the
+// default-ignorable code points; NTFS drops trailing dots and spaces), so `.git\u200c`
+// or `.GIT. ` names the same directory as `.git` there. Git refuses the same set.
+const IGNORABLE = /[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]/gu;
+
+/** The name a case-insensitive, normalising file system would see for one path segment. */
+export function foldSegment(segment: string): string {
+  return segment.normalize('NFKC').replace(IGNORABLE, '').replace(/[. ]+$/u, '').toLowerCase();
+}
+
+/** Does this path segment name git's directory on some file system (`.git`, `.GIT`,
+ * `.git.`, `.g\u200cit`, the NTFS short name `git~1`)? */
+export function isGitSegment(segment: string): boolean {
+  const f = foldSegment(segment);
+  return f === '.git' || f === 'git~1';
+}
+
+/** The tool's own files, which no repository content may name as a write target. */
+export interface ControlFiles {
+  /** Repository-relative POSIX paths: the index, config, routing files (from the config). */
+  files: readonly string[];
+  /** Repository-relative directories the tool owns (`.artifacts`). */
+  dirs: readonly string[];
+}
+
+/**
+ * Why a repository-relative path must never be written to on the repository's say-so
+ * (a route template, a snapshot's artifact path, an index entry, `hydrate --out`, a
+ * restore), or undefined when it is an ordinary path. Covers absolute paths, `..`,
+ * backslashes, NUL, any segment naming `.git` in any case or normalisation, anything under
+ * the tool's own directories, and the tool's own files (compared as a case-insensitive,
+ * normalising file system would).
+ */
+export function controlPathProblem(rel: string, control: ControlFiles): string | undefined {
+  if (rel === '' || rel === '.') return 'the path is empty';
+  if (rel.includes('\0')) return 'the path contains a NUL byte';
+  if (rel.includes('\\')) return 'the path contains a backslash';
+  if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel)) return 'the path is absolute';
+  const segs = rel.split('/');
+  for (const s of segs) {
+    if (s === '..' || foldSegment(s) === '..') return 'the path has a `..` segment';
+    if (isGitSegment(s)) return 'the path reaches into .git/';
+  }
+  const folded = segs.filter((s) => s !== '' && s !== '.').map(foldSegment).join('/');
+  for (const d of control.dirs) {
+    const fd = d.split('/').map(foldSegment).join('/');
+    if (folded === fd || folded.startsWith(`${fd}/`)) return `the path lies under the tool's own ${d}/ directory`;
+  }
+  for (const f of control.files) {
+    if (folded === f.split('/').map(foldSegment).join('/')) return `the path names the tool's own file ${f}`;
+  }
+  return undefined;
+}

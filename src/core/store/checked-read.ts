@@ -1,0 +1,213 @@
+// The one way the tool reads a file whose path or content comes from the repository.
+//
+// Every byte of the repository is attacker input (it arrives in pull requests), so a read
+// must never follow a symlink out of the repository, block on a FIFO or device, or pull
+// gigabytes into memory. The file is opened with O_NOFOLLOW | O_NONBLOCK (a FIFO opens
+// without waiting for a writer), checked with fstat on the open descriptor (no
+// check-then-open race) to be a regular file under the size cap, and read with a deadline.
+// Problems are thrown as ArtifactsError with the caller's code, so each kind of file keeps
+// its own documented code and exit status; the file's content never appears in a message.
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative } from 'node:path';
+import { ArtifactsError, type ErrorCode } from '../errors.js';
+
+/** Size caps per kind of file (bytes). */
+export const READ_LIMITS = {
+  /** Front matter, sidecars (SPEC §3: 64 KiB of metadata, read with some slack). */
+  metadata: 64 * 1024,
+  /** Routing files, the config, framework contracts, per-kind schemas. */
+  config: 1024 * 1024,
+  /** Snapshots, trust and channel records, holds, signatures. */
+  record: 16 * 1024 * 1024,
+  /** The index and the journal. */
+  index: 1024 * 1024 * 1024,
+  /** Caches (rebuildable; a bigger one is ignored). */
+  cache: 512 * 1024 * 1024,
+  /** Public key files. */
+  key: 64 * 1024,
+} as const;
+
+/** Default deadline of one read (ms): a regular file on a healthy disk is read far sooner. */
+export const READ_DEADLINE_MS = 30_000;
+
+/** Why a checked read refused a file. */
+export type ReadProblem = 'missing' | 'symlink' | 'outside' | 'not-regular' | 'too-large' | 'timeout' | 'io';
+
+export interface CheckedReadOptions {
+  /** The repository root: the file must resolve inside its real path. */
+  root: string;
+  /** Size cap in bytes. */
+  maxBytes: number;
+  /** The code thrown for every problem (each kind of file has its own). */
+  code: ErrorCode;
+  /** Repository-relative name for messages (default: the path relative to root). */
+  label?: string;
+  /** Return undefined instead of throwing when nothing is at the path. */
+  allowMissing?: boolean;
+  /** Deadline in ms (async reads only). */
+  deadlineMs?: number;
+}
+
+const PROBLEM_TEXT: Record<ReadProblem, string> = {
+  missing: 'does not exist',
+  symlink: 'is a symlink (the tool never follows links for this file)',
+  outside: 'resolves outside the repository',
+  'not-regular': 'is not a regular file',
+  'too-large': 'is larger than the limit',
+  timeout: 'could not be read in time',
+  io: 'could not be read',
+};
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The error thrown for a refused read; `details.problem` says which check failed. */
+export function readProblem(opts: CheckedReadOptions, path: string, problem: ReadProblem, extra = ''): ArtifactsError {
+  const label = opts.label ?? relativeLabel(opts.root, path);
+  return new ArtifactsError(opts.code, `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details: { path: label, problem } });
+}
+
+function relativeLabel(root: string, path: string): string {
+  const rel = relative(root, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split('\\').join('/');
+}
+
+function isInsideReal(realRoot: string, real: string): boolean {
+  const rel = relative(realRoot, real);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function mapOpenError(opts: CheckedReadOptions, path: string, e: unknown): ArtifactsError | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return opts.allowMissing ? undefined : readProblem(opts, path, 'missing');
+  if (code === 'ELOOP') return readProblem(opts, path, 'symlink');
+  if (code === 'EISDIR') return readProblem(opts, path, 'not-regular', ' (a directory)');
+  if (code === 'ENXIO' || code === 'ENODEV') return readProblem(opts, path, 'not-regular', ' (a device or socket)');
+  return readProblem(opts, path, 'io', ` (${code ?? 'error'})`);
+}
+
+function checkStat(opts: CheckedReadOptions, path: string, st: Stats): void {
+  if (!st.isFile()) throw readProblem(opts, path, 'not-regular', ` (${kindOf(st)})`);
+  if (st.size > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (${st.size} > ${opts.maxBytes} bytes)`);
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Read a repository file under the checks above. The directories on the way may be
+ * symlinks only if they stay inside the repository's real path. Returns undefined for a
+ * missing file when `allowMissing`.
+ */
+export async function readChecked(path: string, opts: CheckedReadOptions): Promise<Buffer | undefined> {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    realRoot = await realpath(opts.root);
+    realDir = await realpath(dirname(path));
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
+  let fh;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const st = await fh.stat();
+    checkStat(opts, path, st);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(readProblem(opts, path, 'timeout')), opts.deadlineMs ?? READ_DEADLINE_MS);
+      timer.unref();
+    });
+    const read = (async () => {
+      // Read at most cap + 1 bytes: a file that grows after the fstat is still bounded.
+      const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n === buf.length) break;
+      }
+      if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
+      return buf.subarray(0, n);
+    })();
+    return await Promise.race([read, deadline]);
+  } catch (e) {
+    if (e instanceof ArtifactsError) throw e;
+    throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    if (timer) clearTimeout(timer);
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** {@link readChecked} for callers that must stay synchronous (worker-thread scans, the
+ * lock-free index reader). No deadline: O_NONBLOCK and the regular-file check already
+ * rule out FIFOs and devices, the only files that can block a read. */
+export function readCheckedSync(path: string, opts: CheckedReadOptions): Buffer | undefined {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    realRoot = realpathSync(opts.root);
+    realDir = realpathSync(dirname(path));
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    checkStat(opts, path, st);
+    const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+      if (n === buf.length) break;
+    }
+    if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
+    return buf.subarray(0, n);
+  } catch (e) {
+    if (e instanceof ArtifactsError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    // EAGAIN on a regular file cannot happen; on anything else it means "would block".
+    throw readProblem(opts, path, code === 'EAGAIN' ? 'not-regular' : 'io', ` (${code ?? 'error'})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parse JSON without echoing the text: V8's messages quote the input, and a file that is
+ * a symlink to a secret must never reach CI logs through an error message. */
+export function parseJsonQuiet(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    return { ok: false, error: m ? `invalid JSON at byte offset ${m[1]}` : 'invalid JSON' };
+  }
+}
