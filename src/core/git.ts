@@ -6,10 +6,15 @@ import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
 
+/** The environment of every git process the tool starts. GIT_OPTIONAL_LOCKS=0: commands
+ * that only read (status) must not refresh and rewrite .git/index as a side effect; the
+ * tool never changes anything under .git/ except through `git mv` in `route fix`. */
+export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_OPTIONAL_LOCKS: '0' };
+
 /** Run `git <args>` in `cwd` and return its standard output (UTF-8, up to 1 GiB). Rejects
  * when git exits non-zero or is not installed. */
 export async function git(cwd: string, args: readonly string[]): Promise<string> {
-  const { stdout } = await execFileP('git', args, { cwd, maxBuffer: 1 << 30 });
+  const { stdout } = await execFileP('git', args, { cwd, env: GIT_ENV, maxBuffer: 1 << 30 });
   return stdout;
 }
 

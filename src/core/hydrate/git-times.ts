@@ -2,7 +2,7 @@
 // processes whatever the number of candidates: one `git rev-parse`, one `git status` and
 // ONE `git log` walked newest first, where the first commit naming a path gives its time.
 import { spawn } from 'node:child_process';
-import { git } from '../git.js';
+import { git, GIT_ENV } from '../git.js';
 
 export interface GitFacts {
   /** Is the root inside a git work tree? */
@@ -52,7 +52,7 @@ function commitTimes(root: string, wanted: ReadonlySet<string>): Promise<Map<str
       return;
     }
     // --relative: paths relative to the root (and only those under it); -z: no quoting.
-    const child = spawn('git', ['log', '-z', '--format=%x01%ct', '--name-only', '--no-renames', '--relative'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', ['log', '-z', '--format=%x01%ct', '--name-only', '--no-renames', '--relative'], { cwd: root, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let current = 0;
     let rest = '';
     let done = false;

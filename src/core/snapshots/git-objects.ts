@@ -2,14 +2,14 @@
 // (`git hash-object`), presence checks and contents (`git cat-file --batch`), each in one
 // process for any number of files.
 import { spawn } from 'node:child_process';
-import { isGitWorkTree } from '../git.js';
+import { GIT_ENV, isGitWorkTree } from '../git.js';
 
 /** Git blob ids of files (paths relative to root); empty outside git. */
 export async function blobIds(root: string, paths: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (paths.length === 0 || !(await isGitWorkTree(root))) return out;
   const ids = await new Promise<string>((resolve, reject) => {
-    const child = spawn('git', ['hash-object', '--no-filters', '--stdin-paths'], { cwd: root });
+    const child = spawn('git', ['hash-object', '--no-filters', '--stdin-paths'], { cwd: root, env: GIT_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -33,7 +33,7 @@ export async function readBlobs(root: string, ids: readonly string[]): Promise<M
   const wanted = [...new Set(ids)].filter((id) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(id));
   if (wanted.length === 0 || !(await isGitWorkTree(root))) return out;
   const raw = await new Promise<Buffer>((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: root });
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: root, env: GIT_ENV });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.on('error', reject);
