@@ -166,9 +166,9 @@ export function buildProgram(): Command {
   ).action(
     action('init', async (ctx) => {
       const repo = await ctx.repo();
-      // git runs the driver through a shell; point it at this very installation.
+      // The driver runs the repository's own installation when it has one, else this one.
       const bin = fileURLToPath(new URL('../../bin/artifacts.js', import.meta.url));
-      const r = await ctx.lib.initRepo(repo.root, { driverCommand: `"${process.execPath}" "${bin}" index merge-driver %O %A %B` });
+      const r = await ctx.lib.initRepo(repo.root, { installation: { node: process.execPath, bin } });
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
       else {
         for (const f of r.created) ctx.print(`created ${f}\n`);

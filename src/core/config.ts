@@ -9,6 +9,7 @@ import { parseSafeYaml } from './metadata/safe-yaml.js';
 import { getConfigValidator, schemaFindings } from './metadata/schema.js';
 import { writeFileDurable } from './store/durable-write.js';
 import { git } from './git.js';
+import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, globProblem } from './glob.js';
 import { stampOf, stampSettled, stampString, type FileStamp } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
@@ -155,6 +156,23 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
         for (const f of schemaFindings(errs, { path: CONFIG_FILE, locate: parsed.locate, schemaName: 'config schema' })) {
           findings.push({ ...f, code: 'CONFIG_INVALID' });
         }
+      }
+      for (const key of ['include', 'exclude'] as const) {
+        const list = (value as Record<string, unknown>)[key];
+        if (!Array.isArray(list)) continue;
+        list.forEach((pattern, i) => {
+          const problem = typeof pattern === 'string' ? globProblem(pattern) : undefined;
+          if (problem === undefined) return;
+          const pointer = `/${key}/${i}`;
+          findings.push(
+            finding('CONFIG_INVALID', `${key} pattern ${i + 1} ${problem}`, {
+              path: CONFIG_FILE,
+              ...(parsed.locate(pointer) ?? {}),
+              pointer,
+              hint: `Patterns are at most ${GLOB_MAX_LENGTH} characters, with balanced braces expanding to at most ${GLOB_MAX_ALTERNATIVES} alternatives.`,
+            }),
+          );
+        });
       }
     }
   }

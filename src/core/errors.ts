@@ -132,6 +132,11 @@ export interface Finding {
   column?: number;
   pointer?: string;
   hint?: string;
+  /** Every repository path the finding concerns, when it concerns several (or a path other
+   * than `path`): callers select and group findings by these, never by message text. */
+  paths?: string[];
+  /** Every artifact version (`id@version`) the finding concerns. */
+  refs?: string[];
 }
 
 export function finding(

@@ -1,6 +1,7 @@
 // `artifacts init`: create the config, a routing stub and .gitignore entries, and install
 // the git merge driver for the index. Idempotent: existing user files are never overwritten.
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONFIG_FILE } from './config.js';
 import { git, isGitWorkTree } from './git.js';
@@ -34,13 +35,55 @@ export interface InitResult {
   gitignore: string[];
   /** The merge driver: installed, already present, or skipped outside git. */
   mergeDriver: 'installed' | 'present' | 'not a git repository';
+  /** The command line git runs for the driver (absent outside git). */
+  driverCommand?: string;
 }
 
 export const MERGE_ATTRIBUTE = 'artifacts_index.json merge=artifacts-index';
 
 export interface InitOptions {
-  /** The command git runs as the driver, e.g. `artifacts index merge-driver %O %A %B`. */
+  /** The command git runs as the driver, used as given (it is a shell command line). */
   driverCommand?: string;
+  /** The running installation (node executable and CLI script), used for the driver when the
+   * repository has no local installation of the package. */
+  installation?: { node: string; bin: string };
+}
+
+/** The driver's arguments: git substitutes shell-quoted temporary file names. */
+const DRIVER_ARGS = 'index merge-driver %O %A %B';
+/** The repository-local CLI after `npm ci`, relative to the top of the work tree (where git
+ * runs merge drivers), so that the same line works in every clone. */
+export const LOCAL_BIN = 'node_modules/.bin/artifacts';
+
+/** Quote one word for the POSIX shell git runs the driver with: inside single quotes
+ * nothing is special, and a single quote is written as '\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Is the package installed in the repository's own node_modules (by npm, not committed)? */
+async function localInstallation(root: string): Promise<boolean> {
+  try {
+    await access(join(root, LOCAL_BIN), fsConstants.X_OK);
+    const pkg = JSON.parse(await readFile(join(root, 'node_modules', 'artifacts', 'package.json'), 'utf8')) as { name?: unknown };
+    if (pkg.name !== 'artifacts') return false;
+  } catch {
+    return false;
+  }
+  // Files under node_modules that git tracks are repository content, not an installation.
+  try {
+    return (await git(root, ['ls-files', '-z', '--', 'node_modules'])) === '';
+  } catch {
+    return false;
+  }
+}
+
+/** The driver command line: the local installation when there is one, else the running
+ * installation, every word quoted. */
+export async function driverCommandFor(root: string, installation: { node: string; bin: string } | undefined): Promise<string> {
+  if (await localInstallation(root)) return `${LOCAL_BIN} ${DRIVER_ARGS}`;
+  if (installation) return `${shellQuote(installation.node)} ${shellQuote(installation.bin)} ${DRIVER_ARGS}`;
+  return `artifacts ${DRIVER_ARGS}`;
 }
 
 async function gitConfig(root: string, args: string[]): Promise<string | undefined> {
@@ -98,6 +141,7 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
     const sep = current === '' || current.endsWith('\n') ? '' : '\n';
     await writeFileDurable(gi, `${current}${sep}# artifacts: local state\n${missing.join('\n')}\n`);
   }
-  const mergeDriver = await installMergeDriver(root, opts.driverCommand ?? 'artifacts index merge-driver %O %A %B');
-  return { created, kept, gitignore: missing, mergeDriver };
+  const driverCommand = opts.driverCommand ?? (await driverCommandFor(root, opts.installation));
+  const mergeDriver = await installMergeDriver(root, driverCommand);
+  return { created, kept, gitignore: missing, mergeDriver, ...(mergeDriver === 'not a git repository' ? {} : { driverCommand }) };
 }

@@ -57,19 +57,21 @@ export async function parseContract(text: string, file: string): Promise<{ contr
       }
     });
   }
-  // `after:` chains must not loop.
+  // `after:` chains must not loop (one report is enough).
+  let cycle = false;
   for (const start of stages) {
     const seen = new Set<string>();
     let s: string | undefined = start;
     while (s !== undefined && Object.hasOwn(c.stages, s)) {
       if (seen.has(s)) {
         findings.push(finding('CONTRACT_INVALID', `stages form a cycle through "after:" (${[...seen].join(' -> ')} -> ${s})`, { path: file }));
+        cycle = true;
         break;
       }
       seen.add(s);
       s = c.stages[s]!.after;
     }
-    if (findings.some((f) => f.message.includes('cycle'))) break;
+    if (cycle) break;
   }
   return findings.length > 0 ? { findings } : { contract: c, findings };
 }

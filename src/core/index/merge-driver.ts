@@ -53,6 +53,8 @@ export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, th
       conflicts.push(
         finding('DUPLICATE_VERSION', `${k} has different content on the two sides (${prev.path}: ${prev.content_address}; ${e.path}: ${e.content_address})`, {
           path: e.path,
+          paths: [...new Set([prev.path, e.path])].sort(compareBytes),
+          refs: [k],
           hint: 'Give one of them a new version, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
         }),
       );

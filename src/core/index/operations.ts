@@ -148,10 +148,16 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
       if (old && entriesEqual(old, e)) unchanged.push(e.path);
       else ops.push({ op: 'put', entry: e });
     }
-    // Judge duplicates on the merged result, but only those that involve the new entries.
+    // Judge duplicates and collisions on the merged result, but only those that involve the
+    // new entries (by their structured subjects: an artifact version or a path).
     const merged = applyOps(cur, ops);
-    const touched = new Set(entries.map((e) => `${e.id}@${e.version}`));
-    findings.push(...checkCollection(merged, cur).filter((f) => [...touched].some((t) => f.message.startsWith(`${t} `))));
+    const touchedRefs = new Set(entries.map((e) => `${e.id}@${e.version}`));
+    const touchedPaths = new Set(entries.map((e) => e.path));
+    findings.push(
+      ...checkCollection(merged, cur).filter(
+        (f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || (f.paths ?? (f.path !== undefined ? [f.path] : [])).some((p) => touchedPaths.has(p)),
+      ),
+    );
     if (errorsOf(findings).length > 0) fail(findings, opts.update ? 'index update' : 'index add');
     return { ops };
   });
@@ -299,12 +305,12 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
     } catch {
       exists = false;
     }
-    if (!exists) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path }));
+    if (!exists) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
     else findings.push(finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, { path: e.path }));
   }
   const indexedPaths = new Set(view.doc.artifacts.map((e) => e.path));
   for (const e of scan.entries) {
-    if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\`.` }));
+    if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: `Run \`artifacts index add ${e.path}\`.` }));
   }
   if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
     await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });

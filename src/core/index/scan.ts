@@ -264,18 +264,24 @@ export function checkCollection(entries: readonly IndexEntry[], previous: readon
     for (const [k, es] of [...byVersion].sort((a, b) => compareBytes(a[0], b[0]))) {
       if (!Array.isArray(es)) continue;
       const paths = es.map((e) => e.path).sort(compareBytes);
-      for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p }));
+      for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p, paths, refs: [k] }));
     }
   }
   // Paths that are one file on a case-insensitive or normalizing file system (macOS, Windows).
-  const folded = new Map<string, string>();
+  const folded = new Map<string, IndexEntry>();
   for (const e of entries) {
     const k = e.path.normalize('NFC').toLowerCase();
     const other = folded.get(k);
-    if (other !== undefined && other !== e.path) {
-      const [a, b] = [other, e.path].sort(compareBytes);
-      out.push(finding('PATH_COLLISION', `${a} and ${b} differ only by letter case or Unicode normalization`, { path: b! }));
-    } else folded.set(k, e.path);
+    if (other !== undefined && other.path !== e.path) {
+      const [a, b] = [other, e].sort((x, y) => compareBytes(x.path, y.path));
+      out.push(
+        finding('PATH_COLLISION', `${a!.path} and ${b!.path} differ only by letter case or Unicode normalization`, {
+          path: b!.path,
+          paths: [a!.path, b!.path],
+          refs: [`${a!.id}@${a!.version}`, `${b!.id}@${b!.version}`],
+        }),
+      );
+    } else folded.set(k, e);
   }
   out.push(...checkImmutable(entries, previous));
   return out;
@@ -295,6 +301,8 @@ export function checkImmutable(entries: readonly IndexEntry[], previous: readonl
       out.push(
         finding('VERSION_IMMUTABLE', `${e.id}@${e.version} is approved and indexed; its content changed (${old.content_address} -> ${e.content_address})`, {
           path: e.path,
+          paths: old.path === e.path ? [e.path] : [old.path, e.path].sort(compareBytes),
+          refs: [`${e.id}@${e.version}`],
         }),
       );
     }

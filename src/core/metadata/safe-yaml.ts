@@ -21,14 +21,129 @@ export interface SafeYamlOptions {
   lineOffset?: number;
 }
 
+/** Deepest accepted nesting of mappings and sequences (METADATA_TOO_DEEP beyond). */
+export const MAX_METADATA_DEPTH = 64;
+
+type LexerClass = typeof import('yaml').Lexer;
+
+/**
+ * Where nesting first exceeds {@link MAX_METADATA_DEPTH}, as a source offset, or undefined.
+ * Runs before parsing, on the YAML lexer's tokens (one linear pass, no recursion): the
+ * parser and the tree walks after it recurse once per level, so a deeply nested document
+ * would otherwise get a verdict that depends on the stack size of the thread that reads
+ * it. The count is conservative: block levels are tracked by the columns of `-`, `?` and
+ * keys, flow levels by brackets, and a `key: value` pair inside a flow sequence (an
+ * implicit one-pair mapping) counts its sequence twice.
+ */
+export function nestingTooDeepAt(text: string, Lexer: LexerClass, max = MAX_METADATA_DEPTH): number | undefined {
+  const block: Array<{ col: number; seq: boolean }> = [];
+  const flow: Array<{ seq: boolean; weight: number }> = [];
+  let flowWeight = 0;
+  let offset = 0;
+  let lineStart = 0;
+  let lineFirst = true;
+  let keyCol = -1;
+  let scalarContent = false;
+  const tooDeep = () => block.length + flowWeight > max;
+  const open = (col: number, seq: boolean): boolean => {
+    while (block.length > 0 && block[block.length - 1]!.col > col) block.pop();
+    const top = block[block.length - 1];
+    if (top && top.col === col) {
+      if (top.seq === seq) return false; // a sibling entry
+      if (top.seq) {
+        // A key at the column of a sequence nested in a mapping value: the sequence ended.
+        block.pop();
+        const under = block[block.length - 1];
+        if (under && under.col === col && !under.seq) return false;
+      }
+    }
+    // A `-` at its mapping's column is a sequence nested in that mapping's value.
+    block.push({ col, seq });
+    return tooDeep();
+  };
+  for (const tok of new Lexer().lex(text)) {
+    // Control tokens are not part of the source text.
+    if (tok === '' || tok === '') continue;
+    if (tok === '') {
+      scalarContent = true;
+      continue;
+    }
+    const start = offset;
+    offset += tok.length;
+    const col = start - lineStart;
+    const nl = tok.lastIndexOf('\n');
+    const wasFirst = lineFirst;
+    if (nl >= 0) {
+      lineStart = start + nl + 1;
+      lineFirst = tok.slice(nl + 1).trim() === '';
+      keyCol = -1;
+    } else if (tok.trim() !== '') lineFirst = false;
+    if (scalarContent) {
+      // A plain scalar's or a block scalar's text (which may span lines): never structure.
+      scalarContent = false;
+      if (nl < 0 && keyCol < 0 && flow.length === 0) keyCol = col;
+      continue;
+    }
+    const c = tok[0];
+    if (flow.length === 0) {
+      if ((c === '-' || c === '?') && tok.length === 1) {
+        if (open(col, c === '-')) return start;
+        keyCol = -1;
+      } else if (c === ':' && tok.length === 1) {
+        const at = wasFirst ? col : keyCol;
+        if (at >= 0 && open(at, false)) return start;
+        keyCol = -1;
+      } else if (c === '[' || c === '{') {
+        if (keyCol < 0) keyCol = col;
+        flow.push({ seq: c === '[', weight: 1 });
+        flowWeight++;
+        if (tooDeep()) return start;
+      } else if (c === '"' || c === "'" || c === '&' || c === '!' || c === '*') {
+        if (keyCol < 0) keyCol = col;
+      } else if (c === '-' && tok.startsWith('---')) {
+        block.length = 0;
+        keyCol = -1;
+      }
+      continue;
+    }
+    if (c === '[' || c === '{') {
+      flow.push({ seq: c === '[', weight: 1 });
+      flowWeight++;
+      if (tooDeep()) return start;
+    } else if (c === ']' || c === '}') {
+      flowWeight -= flow.pop()!.weight;
+    } else if ((c === ':' || c === '?') && tok.length === 1) {
+      const top = flow[flow.length - 1]!;
+      if (top.seq && top.weight === 1) {
+        top.weight = 2;
+        flowWeight++;
+        if (tooDeep()) return start;
+      }
+    }
+  }
+  return undefined;
+}
+
 function unescapePointer(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 /** Parse YAML safely. The yaml package is loaded on first use (it is the largest import). */
 export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
-  const { LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await import('yaml');
+  const { Lexer, LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await import('yaml');
   const lineOffset = opts.lineOffset ?? 0;
+  // Depth is judged before the parser sees the text, so that the verdict is a pure function
+  // of the bytes (not of the reading thread's stack size).
+  const deepAt = nestingTooDeepAt(text, Lexer);
+  if (deepAt !== undefined) {
+    let line = 1;
+    for (let i = text.indexOf('\n'); i !== -1 && i < deepAt; i = text.indexOf('\n', i + 1)) line++;
+    const f = finding('METADATA_TOO_DEEP', `nested more than ${MAX_METADATA_DEPTH} levels deep (mappings and sequences)`, {
+      ...(opts.path !== undefined ? { path: opts.path } : {}),
+      line: line + lineOffset,
+    });
+    return { value: undefined, findings: [f], locate: () => undefined, sourceOf: () => undefined };
+  }
   const lc = new LineCounter();
   const findings: Finding[] = [];
   const pos = (offset: number | undefined) => {

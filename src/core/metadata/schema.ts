@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { PACKAGE_SCHEMAS_DIR } from '../paths.js';
+import { linearEngine, SCHEMA_PATTERN_BUDGET } from './linear-regexp.js';
 
 type ValidateFn = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 interface AjvError {
@@ -17,14 +18,26 @@ interface AjvLike {
 }
 
 let ajvPromise: Promise<AjvLike> | undefined;
+/** The pattern budget of the schema being compiled (compiling is synchronous). */
+let patternBudget: { left: number } | undefined;
 
-/** One shared ajv instance (2020-12, all errors, formats, strict schema checking). */
+/** One shared ajv instance (2020-12, all errors, formats, strict schema checking). Its
+ * `pattern`/`patternProperties` run on RE2 (linear time): per-kind schemas are repository
+ * content. (The shipped schemas are compiled ahead of time with the default engine: they
+ * are ours, and their few patterns have no nested quantifiers.) */
 export function getAjv(): Promise<AjvLike> {
   ajvPromise ??= (async () => {
-    const [ajvMod, formatsMod] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')]);
+    const [ajvMod, formatsMod, re2Mod] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats'), import('re2js')]);
     const Ajv = ((ajvMod as { default?: unknown }).default ?? ajvMod) as new (o: object) => AjvLike;
     const addFormats = ((formatsMod as { default?: unknown }).default ?? formatsMod) as (a: AjvLike, f: string[]) => void;
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
+    const ajv = new Ajv({
+      allErrors: true,
+      strict: false,
+      validateFormats: true,
+      // The library never prints: unknown formats and the like are ignored quietly.
+      logger: false,
+      code: { regExp: linearEngine(re2Mod.RE2JS, () => patternBudget) },
+    });
     addFormats(ajv, ['date-time', 'date', 'uri']);
     return ajv;
   })();
@@ -46,7 +59,13 @@ export function compileSchemaFile(file: string): Promise<ValidateFn> {
       const schema = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
       // Per-kind schemas from users may reuse an $id; drop it so ajv never sees a clash.
       const { $id: _ignored, ...rest } = schema;
-      return (await getAjv()).compile(rest);
+      const ajv = await getAjv();
+      patternBudget = { left: SCHEMA_PATTERN_BUDGET };
+      try {
+        return ajv.compile(rest);
+      } finally {
+        patternBudget = undefined;
+      }
     })();
     compiled.set(file, p);
   }
