@@ -32,6 +32,7 @@ export type { MergeResult } from './core/index/merge-driver.js';
 export type { RecoveryReport } from './core/index/store.js';
 export { parseJournal } from './core/store/journal.js';
 export { writeFileDurable } from './core/store/durable-write.js';
+export { writeOutputFile } from './core/store/output-file.js';
 export type { FaultHook, FaultPoint } from './core/store/durable-write.js';
 export { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, parseCommandMatrix, parseRoutingText, routeDirectory, routeTable, templateProblems } from './core/routing/routes.js';
 export type { CommandRoute, Route, Routing } from './core/routing/routes.js';

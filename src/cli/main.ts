@@ -284,7 +284,7 @@ export function buildProgram(): Command {
     action('route fix', async (ctx, opts: { dryRun?: boolean }) => {
       const repo = await ctx.repo();
       const plan = await ctx.lib.planRouteFix(repo);
-      if (!opts.dryRun) await ctx.lib.applyRouteFix(repo, plan.moves);
+      if (!opts.dryRun) await ctx.lib.applyRouteFix(repo, plan);
       if (ctx.out.json) ctx.emit({ ok: plan.findings.length === 0, dry_run: !!opts.dryRun, moves: plan.moves, findings: plan.findings });
       else {
         for (const m of plan.moves) ctx.print(`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);
@@ -308,7 +308,7 @@ export function buildProgram(): Command {
     action('hydrate', async (ctx, opts: HydrateFlags & { out?: string }) => {
       const r = await ctx.lib.hydrate(await ctx.repo(), hydrateOptions(opts));
       const doc = `${JSON.stringify(r.hydration, null, 2)}\n`;
-      if (opts.out) await ctx.lib.writeFileDurable(abs(opts.out), doc);
+      if (opts.out) await ctx.lib.writeOutputFile(await ctx.repo(), abs(opts.out), doc);
       // The document alone, so that its bytes are identical across runs and machines.
       if (ctx.out.json) process.stdout.write(doc);
       else process.stdout.write(renderHydration(ctx.out, r.hydration, r.uncommitted));

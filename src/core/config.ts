@@ -121,7 +121,7 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   }
   const config = await parseConfig(text);
   if (stamp && stampSettled(st!)) {
-    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { durable: false }).catch(() => undefined);
+    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { root, durable: false }).catch(() => undefined);
   }
   return { config, present: true };
 }

@@ -137,6 +137,10 @@ export interface Finding {
   paths?: string[];
   /** Every artifact version (`id@version`) the finding concerns. */
   refs?: string[];
+  /** The exit status this finding implies, when it differs from its code's: the same code
+   * can be a usage error for a path the user typed and an integrity failure for a path a
+   * signed snapshot holds. */
+  exit?: ExitCode;
 }
 
 export function finding(
@@ -186,7 +190,7 @@ export function exitCodeFor(findings: readonly Finding[]): ExitCode {
   let code: ExitCode = EXIT.OK;
   for (const f of findings) {
     if (f.severity !== 'error') continue;
-    const e = CATALOGUE[f.code].exit;
+    const e = f.exit ?? CATALOGUE[f.code].exit;
     if (e === EXIT.INTEGRITY) return EXIT.INTEGRITY;
     if (e > code) code = e;
   }

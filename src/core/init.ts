@@ -1,11 +1,12 @@
 // `artifacts init`: create the config, a routing stub and .gitignore entries, and install
-// the git merge driver for the index. Idempotent: existing user files are never overwritten.
+// the git merge driver for the index. Idempotent: existing user files are never overwritten,
+// and the files it extends (.gitignore, .gitattributes) keep their permission bits.
 import { constants as fsConstants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONFIG_FILE } from './config.js';
+import { CONFIG_FILE, STATE_DIR } from './config.js';
 import { git, isGitWorkTree } from './git.js';
-import { writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
+import { sweepTemps, writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
 
 export const GITIGNORE_ENTRIES = ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/', 'artifacts_index.json.lock/'];
 
@@ -107,7 +108,7 @@ async function installMergeDriver(root: string, command: string): Promise<InitRe
   }
   if (!attrs.split(/\r?\n/).some((l) => l.trim() === MERGE_ATTRIBUTE)) {
     const sep = attrs === '' || attrs.endsWith('\n') ? '' : '\n';
-    await writeFileDurable(ga, `${attrs}${sep}${MERGE_ATTRIBUTE}\n`);
+    await writeFileDurable(ga, `${attrs}${sep}${MERGE_ATTRIBUTE}\n`, { root });
     changed = true;
   }
   if ((await gitConfig(root, ['--get', 'merge.artifacts-index.driver'])) !== command) {
@@ -119,13 +120,16 @@ async function installMergeDriver(root: string, command: string): Promise<InitRe
 }
 
 export async function initRepo(root: string, opts: InitOptions = {}): Promise<InitResult> {
+  // The local state directory every later command writes into must not lead outside the
+  // repository (a committed `.artifacts` symlink): refuse before creating anything.
+  await sweepTemps(join(root, STATE_DIR), { root, recursive: true });
   const created: string[] = [];
   const kept: string[] = [];
   for (const [name, text] of [
     [CONFIG_FILE, CONFIG_TEMPLATE],
     ['artifact_routing.mdc', ROUTING_TEMPLATE],
   ] as const) {
-    if (await writeFileExclusiveDurable(join(root, name), Buffer.from(text))) created.push(name);
+    if (await writeFileExclusiveDurable(join(root, name), Buffer.from(text), { root })) created.push(name);
     else kept.push(name);
   }
   const gi = join(root, '.gitignore');
@@ -139,7 +143,7 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   const missing = GITIGNORE_ENTRIES.filter((e) => !lines.has(e));
   if (missing.length > 0) {
     const sep = current === '' || current.endsWith('\n') ? '' : '\n';
-    await writeFileDurable(gi, `${current}${sep}# artifacts: local state\n${missing.join('\n')}\n`);
+    await writeFileDurable(gi, `${current}${sep}# artifacts: local state\n${missing.join('\n')}\n`, { root });
   }
   const driverCommand = opts.driverCommand ?? (await driverCommandFor(root, opts.installation));
   const mergeDriver = await installMergeDriver(root, driverCommand);

@@ -96,7 +96,9 @@ export function controlPathProblem(rel: string, control: ControlFiles): string |
     if (folded === fd || folded.startsWith(`${fd}/`)) return `the path lies under the tool's own ${d}/ directory`;
   }
   for (const f of control.files) {
-    if (folded === f.split('/').map(foldSegment).join('/')) return `the path names the tool's own file ${f}`;
+    const ff = f.split('/').map(foldSegment).join('/');
+    // Below a control name too: the index lock is a directory.
+    if (folded === ff || folded.startsWith(`${ff}/`)) return `the path names the tool's own file ${f}`;
   }
   return undefined;
 }

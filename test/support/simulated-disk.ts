@@ -20,6 +20,7 @@ export type DiskOp =
   | { kind: 'truncate'; inode: number; length: number }
   | { kind: 'fsync'; inode: number }
   | { kind: 'rename'; from: string; to: string; inode: number }
+  | { kind: 'link'; from: string; to: string; inode: number }
   | { kind: 'unlink'; path: string }
   | { kind: 'fsyncdir'; dir: string };
 
@@ -135,6 +136,14 @@ export class RecordingFs implements WriteFs {
     this.ops.push({ kind: 'rename', from: this.rel(from), to: this.rel(to), inode });
   }
 
+  async link(from: string, to: string): Promise<void> {
+    const inode = this.names.get(this.rel(from));
+    await nodeWriteFs.link(from, to);
+    if (inode === undefined) throw new Error(`link of a file the model does not know: ${from}`);
+    this.names.set(this.rel(to), inode);
+    this.ops.push({ kind: 'link', from: this.rel(from), to: this.rel(to), inode });
+  }
+
   async unlink(path: string): Promise<void> {
     await nodeWriteFs.unlink(path);
     this.names.delete(this.rel(path));
@@ -149,7 +158,7 @@ export class RecordingFs implements WriteFs {
 
 function dirOf(op: DiskOp): string | undefined {
   if (op.kind === 'create') return dirname(op.path);
-  if (op.kind === 'rename') return dirname(op.to);
+  if (op.kind === 'rename' || op.kind === 'link') return dirname(op.to);
   if (op.kind === 'unlink') return dirname(op.path);
   return undefined;
 }
@@ -202,6 +211,9 @@ export function applyOps(base: DiskImage, prefix: readonly DiskOp[], dropped: Re
         names.delete(op.from);
         names.set(op.to, op.inode);
         if (!data.has(op.inode)) data.set(op.inode, Buffer.alloc(0));
+        break;
+      case 'link':
+        names.set(op.to, op.inode);
         break;
       case 'unlink':
         names.delete(op.path);
@@ -298,6 +310,7 @@ export class FailingFsyncFs implements WriteFs {
   }
 
   rename = (from: string, to: string) => nodeWriteFs.rename(from, to);
+  link = (from: string, to: string) => nodeWriteFs.link(from, to);
   unlink = (p: string) => nodeWriteFs.unlink(p);
   mkdir = (p: string) => nodeWriteFs.mkdir(p);
 }

@@ -62,5 +62,5 @@ export function readCleanRecord(repo: Repo): CleanRecord | undefined {
 
 export async function writeCleanRecord(repo: Repo, record: Omit<CleanRecord, 'version'>): Promise<void> {
   const text = JSON.stringify({ version: RECORD_VERSION, ...record });
-  await writeFileDurable(join(repo.cacheDir, RECORD_FILE), text, { durable: false }).catch(() => undefined);
+  await writeFileDurable(join(repo.cacheDir, RECORD_FILE), text, { root: repo.root, durable: false }).catch(() => undefined);
 }

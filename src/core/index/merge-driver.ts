@@ -3,6 +3,7 @@
 // merge cleanly. A genuine conflict — both sides changed one path differently, or one
 // id@version with two contents — is left to the user and explained.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
@@ -74,6 +75,7 @@ export async function runMergeDriver(base: string, ours: string, theirs: string)
   const [o, a, b] = await Promise.all([readDoc(base).catch(() => null), readDoc(ours), readDoc(theirs)]);
   if (!a || !b) return { merged: (a ?? b) ?? undefined, conflicts: [] };
   const r = mergeIndexes(o, a, b);
-  if (r.merged) await writeFileDurable(ours, serializeIndex(r.merged));
+  // git names %A (a file it made for the driver); the result goes there and nowhere else.
+  if (r.merged) await writeFileDurable(ours, serializeIndex(r.merged), { root: dirname(resolve(ours)) });
   return r;
 }

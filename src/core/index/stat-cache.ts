@@ -68,6 +68,7 @@ export function decodeResult(s: string): Inspection {
 
 export class StatCache {
   private readonly file: string;
+  private readonly root: string;
   private entries: Record<string, string | FreshRecord> = Object.create(null) as Record<string, string | FreshRecord>;
   private dirty = false;
 
@@ -76,6 +77,7 @@ export class StatCache {
     private readonly fingerprint: string,
   ) {
     this.file = join(repo.cacheDir, 'stat-cache.json');
+    this.root = repo.root;
   }
 
   load(): this {
@@ -143,7 +145,7 @@ export class StatCache {
       yield Buffer.from(`${part.join('')}}}`);
     }
     try {
-      await writeFileDurable(this.file, chunks(), { durable: false });
+      await writeFileDurable(this.file, chunks(), { root: this.root, durable: false });
       this.dirty = false;
     } catch {
       // The cache is an accelerator: failing to save it must not fail the command.

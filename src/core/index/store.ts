@@ -1,13 +1,13 @@
 // Reading the index (lock-free) and changing it (one journaled transaction under the lock).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { lstat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
-import { writeFileDurable } from '../store/durable-write.js';
+import { cacheWriteFailed, removeFileDurable, sweepTemps, writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
 import { stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
@@ -52,7 +52,7 @@ function memoKey(stamp: FileStamp | undefined): string | undefined {
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
 async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   const key = memoKey(stampOf(repo.indexPath));
-  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest }), { durable: false }).catch(() => undefined);
+  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(cacheWriteFailed);
 }
 
 function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
@@ -66,7 +66,7 @@ function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | unde
   }
   const valid = indexDigestValid(doc);
   if (valid && key && stamp && stampSettled(stamp)) {
-    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest }), { durable: false }).catch(() => undefined);
+    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest }), { root: repo.root, durable: false }).catch(() => undefined);
   }
   return valid;
 }
@@ -127,21 +127,32 @@ export interface RecoveryReport {
   alreadyApplied: number;
 }
 
+/**
+ * Remove the temp files of writers that were killed (next to the index, and anywhere under
+ * `.artifacts/`). Run first by every recovery, so that it also refuses, before anything is
+ * written, a `.artifacts` (or a directory below it) that is a symlink leading outside.
+ */
+export async function checkStateDirs(repo: Repo): Promise<void> {
+  await sweepTemps(dirname(repo.indexPath), { root: repo.root });
+  await sweepTemps(repo.stateDir, { root: repo.root, recursive: true });
+}
+
 /** Finish an interrupted transaction (call with the lock held). Idempotent. */
 async function recoverLocked(repo: Repo, opts: { discard?: boolean } = {}): Promise<RecoveryReport> {
+  await checkStateDirs(repo);
   if (opts.discard) {
-    await clearJournal(repo.journalPath);
+    await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: 0, alreadyApplied: 0 };
   }
   const journal = await readJournal(repo.journalPath);
   if (journal.records.length === 0) {
-    if (journal.discardedTailBytes > 0) await clearJournal(repo.journalPath);
+    if (journal.discardedTailBytes > 0) await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: journal.discardedTailBytes, alreadyApplied: 0 };
   }
   const state = await readIndexFile(repo);
   const { pending, result } = pendingFrom(state.doc, journal.records);
-  if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, indexBytes(result));
-  await clearJournal(repo.journalPath);
+  if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, indexBytes(result), { root: repo.root });
+  await clearJournal(repo.root, repo.journalPath);
   return {
     replayed: pending.map((r) => r.txid),
     discardedTailBytes: journal.discardedTailBytes,
@@ -212,8 +223,9 @@ export async function runTransaction(
     let published = false;
     try {
       // The journal record is durable before the index changes: recovery can roll forward.
-      await appendRecord(repo.journalPath, record, hook);
+      await appendRecord(repo.root, repo.journalPath, record, hook);
       await writeFileDurable(repo.indexPath, indexBytes(next), {
+        root: repo.root,
         faultHook: hook,
         // A lock taken over as stale must abort the write before it is published.
         beforeCommit: () => lock.assertHeld(),
@@ -228,7 +240,7 @@ export async function runTransaction(
     }
     // Committed: the index is renamed and its directory synced. Clearing the journal is
     // housekeeping; a record left behind is recognised as applied by the next recovery.
-    await clearJournal(repo.journalPath, hook).catch(() => undefined);
+    await clearJournal(repo.root, repo.journalPath, hook).catch(() => undefined);
     await rememberDigest(repo, next.index_digest);
     hook?.('before-release', repo.indexPath);
     return { before, after: next.index_digest, changed: true, doc: next, recovered };
@@ -245,10 +257,10 @@ export async function runTransaction(
  */
 async function abandonTransaction(repo: Repo, old: IndexDocument | null, published: boolean, cause: unknown): Promise<void> {
   try {
-    await clearJournal(repo.journalPath);
+    await clearJournal(repo.root, repo.journalPath);
     if (published) {
-      if (old) await writeFileDurable(repo.indexPath, indexBytes(old));
-      else await unlink(repo.indexPath);
+      if (old) await writeFileDurable(repo.indexPath, indexBytes(old), { root: repo.root });
+      else await removeFileDurable(repo.indexPath, { root: repo.root });
     }
   } catch (e) {
     if (cause instanceof ArtifactsError) {

@@ -1,18 +1,20 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
-import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { scanFiles } from '../index/scan.js';
 import { resolveArtifactPaths } from '../index/operations.js';
 import { readIndexView, runTransaction } from '../index/store.js';
 import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
-import { compareBytes, pathExists } from '../paths.js';
+import { compareBytes, controlPathProblem, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
-import { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, routeFor, type Routing } from './routes.js';
+import { checkStateDirs } from '../index/store.js';
+import { ensureDirConfined, moveFileDurable } from '../store/durable-write.js';
+import { canonicalPathProblem, checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, routeFor, templateProblems, type Routing } from './routes.js';
 import { git } from '../git.js';
 
 export function repoRouting(repo: Repo): Promise<Routing> {
-  return loadRouting(repo.root, repo.config.routing, repo.config.command_routing);
+  return loadRouting(repo.root, repo.config.routing, repo.config.command_routing, controlFilesOf(repo.config));
 }
 
 /**
@@ -40,8 +42,16 @@ export async function canonicalPathOf(repo: Repo, file: string): Promise<{ path:
   }
   const routing = await repoRouting(repo);
   const route = routeFor(routing, entry.kind);
-  if (!route) throw new ArtifactsError('UNROUTED_KIND', `kind "${entry.kind}" has no route in ${routing.routingFile}`);
+  if (!route) {
+    const invalid = routing.routes.find((r) => r.kind === entry.kind);
+    if (invalid) {
+      throw new ArtifactsError('ROUTE_INVALID_PATH', `the route for kind "${entry.kind}" (${invalid.path}) ${templateProblems(invalid.path, routing.control).join(', ')}`);
+    }
+    throw new ArtifactsError('UNROUTED_KIND', `kind "${entry.kind}" has no route in ${routing.routingFile}`);
+  }
   const canonical = expandTemplate(route.path, entry);
+  const unsafe = canonicalPathProblem(routing, canonical);
+  if (unsafe) throw new ArtifactsError('PATH_UNSAFE', `the canonical path of ${entry.path} would be ${JSON.stringify(canonical)}: ${unsafe}`, { details: { path: entry.path, canonical } });
   return { path: entry.path, canonical, kind: entry.kind, matches: canonical === entry.path };
 }
 
@@ -52,11 +62,22 @@ export interface RouteMove {
   sidecar?: { from: string; to: string };
 }
 
-/** Plan `route fix`: the moves that put misrouted artifacts at their canonical paths. */
+/** Findings that make `route fix` refuse every move: a route (or its expansion) that
+ * reaches `.git/` or the tool's own files. Nothing is moved when any is present. */
+export const ROUTE_FIX_REFUSALS: ReadonlySet<string> = new Set(['PATH_UNSAFE', 'ROUTE_INVALID_PATH']);
+
+/** Plan `route fix`: the moves that put misrouted artifacts at their canonical paths. A
+ * target that would land in `.git/` or on a control file is a PATH_UNSAFE finding, and an
+ * invalid route a ROUTE_INVALID_PATH one; either makes {@link applyRouteFix} refuse. */
 export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; findings: Finding[] }> {
   const [routing, scan] = await Promise.all([repoRouting(repo), scanFiles(repo)]);
   const moves: RouteMove[] = [];
-  const findings: Finding[] = [];
+  const control = controlFilesOf(repo.config);
+  // A route whose fixed part reaches .git/ or a control file (other invalid routes are
+  // simply not applied, as before).
+  const findings: Finding[] = routing.routes
+    .filter((r) => templateProblems(r.path).length === 0 && templateProblems(r.path, control).length > 0)
+    .map((r) => finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path} ${templateProblems(r.path, control).join(', ')}`, { path: routing.routingFile, ...(r.line !== undefined ? { line: r.line } : {}) }));
   const targets = new Set<string>();
   const sidecarOf = new Map(scan.files.filter((f) => sidecarTarget(f) !== undefined).map((f) => [sidecarTarget(f)!, f]));
   for (const e of [...scan.entries].sort((a, b) => compareBytes(a.path, b.path))) {
@@ -66,6 +87,11 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
     if (to === e.path) continue;
     const sc = sidecarOf.get(e.path);
     const scTo = sc ? to + sc.slice(e.path.length) : undefined;
+    const unsafe = controlPathProblem(to, control) ?? (scTo !== undefined ? controlPathProblem(scTo, control) : undefined);
+    if (unsafe) {
+      findings.push(finding('PATH_UNSAFE', `refusing to move ${e.path} to ${JSON.stringify(to)}: ${unsafe}`, { path: e.path, hint: `Fix the route for kind "${e.kind}" in ${routing.routingFile}; route fix never writes into .git/ or the tool's own files.` }));
+      continue;
+    }
     if (targets.has(to) || pathExists(join(repo.root, to)) || (scTo !== undefined && pathExists(join(repo.root, scTo)))) {
       findings.push(finding('ROUTE_TARGET_EXISTS', `cannot move ${e.path} to ${to}: the target already exists`, { path: e.path }));
       continue;
@@ -86,14 +112,33 @@ async function isTracked(root: string, rel: string): Promise<boolean> {
 }
 
 async function moveOne(root: string, from: string, to: string): Promise<void> {
-  await mkdir(dirname(join(root, to)), { recursive: true });
+  // The destination directory is made through the confined walk: a symlink on the way that
+  // leads outside the repository (or into .git) refuses the move before anything changes.
+  await ensureDirConfined(dirname(join(root, to)), { root });
   if (pathExists(join(root, to))) throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${to}`);
   if (await isTracked(root, from)) await git(root, ['mv', '--', from, to]);
-  else await rename(join(root, from), join(root, to));
+  else await moveFileDurable(join(root, from), join(root, to), { root });
 }
 
-/** Apply `route fix`: move files (git mv when tracked) and re-point their index entries. */
-export async function applyRouteFix(repo: Repo, moves: readonly RouteMove[]): Promise<void> {
+/**
+ * Apply `route fix`: move files (git mv when tracked) and re-point their index entries.
+ * Refuses, before moving anything, a plan with a refusal finding, a move whose ends are
+ * not ordinary repository paths, or a `.artifacts` that leads outside the repository.
+ */
+export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }): Promise<void> {
+  const { moves } = plan;
+  const control = controlFilesOf(repo.config);
+  const refusals = [...(plan.findings ?? []).filter((f) => ROUTE_FIX_REFUSALS.has(f.code))];
+  for (const m of moves) {
+    for (const p of [m.from, m.to, m.sidecar?.from, m.sidecar?.to]) {
+      const problem = p === undefined ? undefined : controlPathProblem(p, control);
+      if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from }));
+    }
+  }
+  if (refusals.length > 0) {
+    throw new ArtifactsError(refusals[0]!.code, 'route fix refused: a route leads into .git/ or onto the tool\'s own files; nothing was moved', { findings: refusals });
+  }
+  if (moves.length > 0) await checkStateDirs(repo);
   for (const m of moves) {
     await moveOne(repo.root, m.from, m.to);
     if (m.sidecar) await moveOne(repo.root, m.sidecar.from, m.sidecar.to);

@@ -7,7 +7,8 @@ import { finding, type Finding } from '../errors.js';
 import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import type { IndexEntry } from '../metadata/inspect.js';
-import { compareBytes } from '../paths.js';
+import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
+import { compareBytes, controlPathProblem, type ControlFiles } from '../paths.js';
 
 export const TEMPLATE_VARIABLES = ['id', 'version', 'framework', 'kind', 'ext'] as const;
 type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
@@ -32,10 +33,38 @@ export interface Routing {
   routingFile: string;
   commandFile: string;
   findings: Finding[];
+  /** The tool's own files and directories, which no route may reach (see controlFilesOf);
+   * derived from the routing file names when absent. */
+  control?: ControlFiles;
 }
 
-/** Validate a route template; returns problems as messages. */
-export function templateProblems(template: string): string[] {
+/** The control files a routing table is judged against. */
+export function routingControl(routing: Pick<Routing, 'routingFile' | 'commandFile' | 'control'>): ControlFiles {
+  return routing.control ?? { files: [INDEX_FILE, `${INDEX_FILE}.lock`, CONFIG_FILE, routing.routingFile, routing.commandFile], dirs: [STATE_DIR] };
+}
+
+// Stand-ins for the variables when a template's literal part is judged: an ordinary name,
+// and for {ext} (taken from the artifact's file name) also the empty and the bare-dot
+// extension, so that `.git{ext}/…` is caught before any artifact expands it to `.git.`.
+const LITERAL_PROBES: ReadonlyArray<Record<TemplateVariable, string>> = [
+  { id: 'x', version: 'x', framework: 'x', kind: 'x', ext: '.x' },
+  { id: 'x', version: 'x', framework: 'x', kind: 'x', ext: '' },
+  { id: 'x', version: 'x', framework: 'x', kind: 'x', ext: '.' },
+];
+
+/** Why a template's fixed part reaches `.git/` or the tool's own files, if it does. */
+function literalControlProblem(template: string, control: ControlFiles): string | undefined {
+  for (const probe of LITERAL_PROBES) {
+    const p = controlPathProblem(template.replace(/\{(id|version|framework|kind|ext)\}/g, (_m, v: TemplateVariable) => probe[v]), control);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** Validate a route template; returns problems as messages. With `control`, a template
+ * whose fixed part reaches `.git/` (any case or normalisation) or the tool's own files is
+ * a problem too. */
+export function templateProblems(template: string, control?: ControlFiles): string[] {
   const out: string[] = [];
   if (template.length === 0) return ['is empty'];
   if (template.startsWith('/') || /^[A-Za-z]:/.test(template)) out.push('is absolute');
@@ -47,6 +76,10 @@ export function templateProblems(template: string): string[] {
     if (!(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)) out.push(`uses unknown variable {${m[1]}}`);
   }
   if (/[{}]/.test(template.replace(/\{[^{}]*\}/g, ''))) out.push('has an unbalanced brace');
+  if (out.length === 0 && control) {
+    const problem = literalControlProblem(template, control);
+    if (problem) out.push(`is unsafe: ${problem}`);
+  }
   return out;
 }
 
@@ -149,12 +182,12 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-/** Load both routing files from a repository root. */
-export async function loadRouting(root: string, routingFile: string, commandFile: string): Promise<Routing> {
+/** Load both routing files from a repository root (`control`: see controlFilesOf). */
+export async function loadRouting(root: string, routingFile: string, commandFile: string, control?: ControlFiles): Promise<Routing> {
   const [rt, ct] = await Promise.all([readOptional(join(root, routingFile)), readOptional(join(root, commandFile))]);
   const r = rt === undefined ? { routes: [], findings: [] } : await parseRoutingText(rt, routingFile);
   const c = ct === undefined ? { commands: [], findings: [] } : parseCommandMatrix(ct, commandFile);
-  return { routes: r.routes, commands: c.commands, present: rt !== undefined, routingFile, commandFile, findings: [...r.findings, ...c.findings] };
+  return { routes: r.routes, commands: c.commands, present: rt !== undefined, routingFile, commandFile, findings: [...r.findings, ...c.findings], control: routingControl({ routingFile, commandFile, control }) };
 }
 
 /** Conflicts among the routes and the command matrix (no artifacts involved). */
@@ -163,8 +196,9 @@ export function checkRouteTable(routing: Routing): Finding[] {
   const file = routing.routingFile;
   const at = (r: Route) => ({ path: file, ...(r.line !== undefined ? { line: r.line } : {}) });
   const valid: Route[] = [];
+  const control = routingControl(routing);
   for (const r of routing.routes) {
-    const problems = templateProblems(r.path);
+    const problems = templateProblems(r.path, control);
     if (problems.length > 0) out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path} ${problems.join(', ')}`, at(r)));
     else valid.push(r);
   }
@@ -209,7 +243,14 @@ export function checkRouteTable(routing: Routing): Finding[] {
 }
 
 export function routeFor(routing: Routing, kind: string): Route | undefined {
-  return routing.routes.find((r) => r.kind === kind && templateProblems(r.path).length === 0);
+  const control = routingControl(routing);
+  return routing.routes.find((r) => r.kind === kind && templateProblems(r.path, control).length === 0);
+}
+
+/** Why an artifact's canonical path under its route must never be written, if it must not
+ * (a variable expanded into `.git`, `.artifacts/` or a control file name). */
+export function canonicalPathProblem(routing: Routing, canonical: string): string | undefined {
+  return controlPathProblem(canonical, routingControl(routing));
 }
 
 /** Route findings for indexed or scanned artifacts: unrouted kinds and misplaced files. */
@@ -224,7 +265,10 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
       continue;
     }
     const canonical = expandTemplate(route.path, e);
-    if (canonical !== e.path) {
+    const unsafe = canonicalPathProblem(routing, canonical);
+    if (unsafe) {
+      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${e.kind}" (${route.path}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`, { path: e.path }));
+    } else if (canonical !== e.path) {
       out.push(finding('ROUTE_MISMATCH', `${e.path} should be at ${canonical}`, { path: e.path, hint: `Run \`artifacts route fix\` to move it to ${canonical}.` }));
     }
   }

@@ -2,13 +2,14 @@
 // The key id is the hex SHA-256 of the raw 32-byte public key. Private keys are never
 // written into the repository, printed, or put in a snapshot.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, join, parse, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { isInside, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
-import { writeFileDurable } from '../store/durable-write.js';
+import { checkStateDirs } from '../index/store.js';
+import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
 import { publicKeyFromSeed } from './ed25519.js';
 
 export const TRUSTED_DIR = '.artifacts/keys/trusted';
@@ -62,7 +63,7 @@ export async function generateKeys(out: string, repoRoot?: string): Promise<{ pr
   const priv = `${base}.key`;
   const pub = `${base}.pub`;
   if (repoRoot) {
-    await mkdir(dirname(base), { recursive: true });
+    await ensureDirConfined(dirname(base), { root: parse(base).root });
     const realDir = await realpath(dirname(base));
     if (isInside(await realpath(repoRoot), realDir)) {
       throw new ArtifactsError('KEY_IN_REPOSITORY', `refusing to write a private key inside the repository (${priv})`);
@@ -72,8 +73,10 @@ export async function generateKeys(out: string, repoRoot?: string): Promise<{ pr
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = publicKey.export({ format: 'der', type: 'spki' });
   const keyid = keyIdOf(Uint8Array.from(raw.subarray(raw.length - 32)));
-  await writeFileDurable(priv, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-  await writeFileDurable(pub, publicKey.export({ format: 'pem', type: 'spki' }) as string);
+  // The user chose where the key pair goes (outside the repository, checked above).
+  const root = parse(base).root;
+  await writeFileDurable(priv, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { root, mode: 0o600 });
+  await writeFileDurable(pub, publicKey.export({ format: 'pem', type: 'spki' }) as string, { root });
   return { privateKey: priv, publicKey: pub, keyid };
 }
 
@@ -85,8 +88,8 @@ export async function trustKey(repo: Repo, pubFile: string): Promise<{ keyid: st
   if (/PRIVATE KEY/.test(pem)) throw new ArtifactsError('KEY_IN_REPOSITORY', `${pubFile} holds a private key; trust the .pub file instead`);
   const keyid = keyIdOf(parsePublicKeyPem(pem, pubFile));
   const rel = `${TRUSTED_DIR}/${keyid}.pub`;
-  await mkdir(join(repo.root, TRUSTED_DIR), { recursive: true });
-  await copyFile(pubFile, join(repo.root, rel));
+  await checkStateDirs(repo);
+  await writeFileDurable(join(repo.root, rel), pem, { root: repo.root });
   return { keyid, path: rel };
 }
 

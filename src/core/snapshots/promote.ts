@@ -105,8 +105,8 @@ export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, key: S
   const sig = signDetached(bytes, key.seed);
   const dir = stageDir(repo, snapshot.framework, snapshot.stage);
   const base = seqName(snapshot.seq);
-  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { faultHook: repo.faultHook });
-  await writeFileDurable(join(dir, `${base}.json`), bytes, { faultHook: repo.faultHook });
+  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { root: repo.root, faultHook: repo.faultHook });
+  await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
   return { id: snapshotId(bytes), file: `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${base}.json` };
 }
 

@@ -3,12 +3,13 @@
 // runs the same code and exits 0 exactly when the real rollback would succeed.
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { controlFilesOf } from '../config.js';
+import { ArtifactsError, EXIT, finding, type Finding } from '../errors.js';
 import { digestBytes, digestFile, parseAddress } from '../hash/digest.js';
 import { applyOps, readIndexView, runTransaction, withIndexLock } from '../index/store.js';
 import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
-import { pathExists } from '../paths.js';
+import { controlPathProblem, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import type { JournalOp } from '../store/journal.js';
@@ -111,14 +112,21 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
         }
       }
       if (!bytes) findings.push(finding('OBJECT_MISSING', `no intact copy of ${a.path} (${a.content_address}) in the object store or in git`, { path: a.path }));
-      const problem = pathProblem(repo.root, a.path);
-      if (problem) findings.push(finding('PATH_UNSAFE', `cannot restore ${a.path}: it ${problem}`, { path: a.path }));
+      // A path into .git/ or onto the tool's own files is never restored, signed or not
+      // (the chain check reports it as an integrity failure of the snapshot).
+      const control = typeof a.path === 'string' ? controlPathProblem(a.path, controlFilesOf(repo.config)) : 'the path is not a string';
+      const problem = control ?? pathProblem(repo.root, a.path);
+      if (control) {
+        if (!findings.some((f) => f.code === 'PATH_UNSAFE' && f.path === target.file)) {
+          findings.push(finding('PATH_UNSAFE', `${target.file}: cannot restore ${JSON.stringify(a.path)}: ${control}`, { path: target.file, exit: EXIT.INTEGRITY }));
+        }
+      } else if (problem) findings.push(finding('PATH_UNSAFE', `cannot restore ${a.path}: it ${problem}`, { path: a.path }));
       let action: RollbackStep['action'] = bytes && !problem ? 'write' : 'blocked';
       if (action === 'write' && pathExists(join(repo.root, a.path))) {
         const algo = parseAddress(a.content_address)!.algo;
         if ((await digestFile(algo, join(repo.root, a.path))).address === a.content_address) action = 'unchanged';
       }
-      if (bytes) contents.set(a.path, bytes);
+      if (bytes && !control) contents.set(a.path, bytes);
       steps.push({ path: a.path, content_address: a.content_address, source, action });
     }
     // The index entries the restored files will have, judged before anything is written.
@@ -162,7 +170,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     // Re-populate the store with bytes that came from git, then restore each file atomically.
     for (const st of steps) if (st.source === 'git') await putObjectBytes(repo, parseAddress(st.content_address)!.algo, contents.get(st.path)!);
     for (const st of steps) {
-      if (st.action === 'write') await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { faultHook: repo.faultHook, confineTo: repo.root });
+      if (st.action === 'write') await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { root: repo.root, faultHook: repo.faultHook });
     }
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();

@@ -1,7 +1,7 @@
 // Promotion snapshots on disk: `.artifacts/snapshots/<framework>/<stage>/<seq>.json` (RFC 8785
 // canonical bytes), `<seq>.sig` (base64 Ed25519 signature of those bytes, one line),
 // `<seq>.hold` (a hold and its reason) and `<seq>.released` (retention released its objects).
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
@@ -9,7 +9,8 @@ import { sha256Hex } from '../hash/digest.js';
 import type { ArtifactStatus } from '../metadata/inspect.js';
 import { pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
-import { writeFileDurable } from '../store/durable-write.js';
+import { checkStateDirs } from '../index/store.js';
+import { removeFileDurable, writeFileDurable } from '../store/durable-write.js';
 
 export const SNAPSHOTS_DIR = '.artifacts/snapshots';
 export const SNAPSHOT_FORMAT = 'artifacts-snapshot/1';
@@ -159,10 +160,11 @@ export async function resolveSnapshot(repo: Repo, ref: string, scope?: { framewo
 
 export async function writeHold(repo: Repo, s: StoredSnapshot, reason: string | undefined): Promise<void> {
   const p = join(stageDir(repo, s.framework, s.stage), `${seqName(s.seq)}.hold`);
-  if (reason === undefined) await unlink(p).catch(() => undefined);
-  else await writeFileDurable(p, `${JSON.stringify({ reason })}\n`);
+  await checkStateDirs(repo);
+  if (reason === undefined) await removeFileDurable(p, { root: repo.root });
+  else await writeFileDurable(p, `${JSON.stringify({ reason })}\n`, { root: repo.root });
 }
 
 export async function markReleased(repo: Repo, s: StoredSnapshot): Promise<void> {
-  await writeFileDurable(join(stageDir(repo, s.framework, s.stage), `${seqName(s.seq)}.released`), '');
+  await writeFileDurable(join(stageDir(repo, s.framework, s.stage), `${seqName(s.seq)}.released`), '', { root: repo.root });
 }

@@ -2,7 +2,9 @@
 // parent link, seq contiguous from 1, canonical bytes, expiry, and the referenced objects
 // present and intact (in the object store, or in git's object database via `git_blob`).
 import { canonicalJson } from '../canonical-json.js';
-import { finding, type Finding } from '../errors.js';
+import { controlFilesOf } from '../config.js';
+import { EXIT, finding, type Finding } from '../errors.js';
+import { controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
 import { verifyStrict } from './ed25519.js';
@@ -37,6 +39,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
   const keys = trusted ?? (await trustedKeys(repo));
   const snapshots = await listSnapshots(repo, framework, stage);
   const findings: Finding[] = [];
+  const control = controlFilesOf(repo.config);
   const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
   snapshots.forEach((s, i) => {
     const at = { path: s.file };
@@ -67,6 +70,13 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     else if (!verifyStrict(s.bytes, sig, pk)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${keyid}`, at));
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
       findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
+    }
+    // A valid signature does not make a path safe: rollback writes each artifact to its
+    // recorded path, so one naming .git/ or the tool's own files fails verification.
+    for (const a of Array.isArray(snap.artifacts) ? (snap.artifacts as unknown[]) : []) {
+      const p = (a as { path?: unknown } | null)?.path;
+      const problem = typeof p === 'string' ? controlPathProblem(p, control) : 'the path is not a string';
+      if (problem) findings.push(finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, { ...at, exit: EXIT.INTEGRITY, hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.' }));
     }
     if (opts.objects !== false && !s.released && Array.isArray(snap.artifacts)) {
       for (const a of snap.artifacts) objectChecks.push({ s, address: a.content_address, git_blob: a.git_blob, path: a.path });

@@ -106,14 +106,14 @@ export async function readJournal(file: string): Promise<JournalState> {
   return parseJournal(await readFile(file, 'utf8'));
 }
 
-export function appendRecord(file: string, r: JournalRecord, faultHook?: FaultHook): Promise<void> {
-  return appendDurable(file, toBytes(encodeRecordChunks(r)), { faultHook });
+export function appendRecord(root: string, file: string, r: JournalRecord, faultHook?: FaultHook): Promise<void> {
+  return appendDurable(file, toBytes(encodeRecordChunks(r)), { root, faultHook });
 }
 
 async function* toBytes(chunks: Iterable<string>): AsyncIterable<Uint8Array> {
   for (const c of chunks) yield Buffer.from(c, 'utf8');
 }
 
-export function clearJournal(file: string, faultHook?: FaultHook): Promise<void> {
-  return truncateDurable(file, { faultHook });
+export function clearJournal(root: string, file: string, faultHook?: FaultHook): Promise<void> {
+  return truncateDurable(file, { root, faultHook });
 }

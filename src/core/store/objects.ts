@@ -2,13 +2,13 @@
 // Objects are written through the durable-write module (so they are on disk before any
 // snapshot that references them) and checked against their address whenever read.
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { digestBytes, digestFile, newHasher, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import { pathExists } from '../paths.js';
-import { writeFileExclusiveDurable } from './durable-write.js';
+import { removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
 
 export const OBJECTS_DIR = '.artifacts/objects';
 
@@ -40,6 +40,7 @@ export async function putObjectFromFile(repo: Repo, address: string, source: str
     }
   }
   return writeFileExclusiveDurable(target, copy(), {
+    root: repo.root,
     faultHook: repo.faultHook,
     // The temp copy is complete here: publish it only if it is the content we hashed.
     beforeCommit: () => {
@@ -52,7 +53,7 @@ export async function putObjectFromFile(repo: Repo, address: string, source: str
 /** Store bytes under their address (rollback re-populates the store from git). */
 export async function putObjectBytes(repo: Repo, algo: DigestAlgorithm, bytes: Uint8Array): Promise<string> {
   const address = await digestBytes(algo, bytes);
-  await writeFileExclusiveDurable(objectPath(repo, address), bytes, { faultHook: repo.faultHook });
+  await writeFileExclusiveDurable(objectPath(repo, address), bytes, { root: repo.root, faultHook: repo.faultHook });
   return address;
 }
 
@@ -90,5 +91,5 @@ export async function listObjects(repo: Repo): Promise<string[]> {
 }
 
 export async function deleteObject(repo: Repo, address: string): Promise<void> {
-  await unlink(objectPath(repo, address)).catch(() => undefined);
+  await removeFileDurable(objectPath(repo, address), { root: repo.root });
 }
