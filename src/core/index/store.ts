@@ -132,14 +132,22 @@ export interface RecoveryReport {
  * `.artifacts/`). Run first by every recovery, so that it also refuses, before anything is
  * written, a `.artifacts` (or a directory below it) that is a symlink leading outside.
  */
-export async function checkStateDirs(repo: Repo): Promise<void> {
+export async function checkStateDirs(repo: Repo, opts: { deep?: boolean } = {}): Promise<void> {
   await sweepTemps(dirname(repo.indexPath), { root: repo.root });
-  await sweepTemps(repo.stateDir, { root: repo.root, recursive: true });
+  // Every transaction sweeps where index transactions write (the index's directory, the
+  // journal's, the caches); the object store and snapshots, which can hold many thousands
+  // of files, are swept by `index recover`, `gc` and `prune`, not on every add.
+  if (opts.deep) {
+    await sweepTemps(repo.stateDir, { root: repo.root, recursive: true });
+    return;
+  }
+  await sweepTemps(repo.stateDir, { root: repo.root });
+  await sweepTemps(repo.cacheDir, { root: repo.root });
 }
 
 /** Finish an interrupted transaction (call with the lock held). Idempotent. */
-async function recoverLocked(repo: Repo, opts: { discard?: boolean } = {}): Promise<RecoveryReport> {
-  await checkStateDirs(repo);
+async function recoverLocked(repo: Repo, opts: { discard?: boolean; deep?: boolean } = {}): Promise<RecoveryReport> {
+  await checkStateDirs(repo, { deep: opts.deep === true });
   if (opts.discard) {
     await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: 0, alreadyApplied: 0 };
@@ -164,7 +172,7 @@ async function recoverLocked(repo: Repo, opts: { discard?: boolean } = {}): Prom
 export async function recoverIndex(repo: Repo, opts: { discard?: boolean } = {}): Promise<RecoveryReport> {
   const lock = await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs });
   try {
-    return await recoverLocked(repo, opts);
+    return await recoverLocked(repo, { ...opts, deep: true });
   } finally {
     await lock.release();
   }

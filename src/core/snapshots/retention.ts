@@ -65,7 +65,7 @@ export async function prune(repo: Repo, opts: { now: Date; dryRun?: boolean }): 
   if (policies.length === 0 && Object.keys(repo.config.retention).length === 0) {
     throw new ArtifactsError('RETENTION_EMPTY', 'no retention policy is configured; refusing to prune');
   }
-  if (!opts.dryRun) await checkStateDirs(repo);
+  if (!opts.dryRun) await checkStateDirs(repo, { deep: true });
   for (const { framework, stage, p } of policies) {
     const snaps = await listSnapshots(repo, framework, stage);
     if (!p) {
@@ -87,7 +87,7 @@ export async function prune(repo: Repo, opts: { now: Date; dryRun?: boolean }): 
 /** `artifacts gc [--dry-run]`: delete objects that no retained snapshot references. */
 export async function gc(repo: Repo, opts: { dryRun?: boolean }): Promise<{ deleted: string[]; kept: number }> {
   // The rehearsal refuses exactly what the real run would: a store that leads outside.
-  await checkStateDirs(repo);
+  await checkStateDirs(repo, { deep: true });
   const referenced = new Set<string>();
   for (const s of await allSnapshots(repo)) {
     // An unreadable snapshot keeps everything: never delete on doubt.
