@@ -573,8 +573,24 @@ function relToRoot(root: string, p: string): string {
   return a.startsWith(`${root}/`) ? a.slice(root.length + 1) : p;
 }
 
+/** Exit status of a command whose reader went away (128 + SIGPIPE, as git and coreutils). */
+export const EXIT_CLOSED_OUTPUT = 141;
+
+/** A reader that closes the pipe early (`artifacts snapshot list | head -1`) is not an
+ * error of the command: stop at once, quietly, instead of dying with a stack trace. */
+function quietOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT_CLOSED_OUTPUT);
+      throw e;
+    });
+  }
+}
+
 /** Entry point used by bin/artifacts.js; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
