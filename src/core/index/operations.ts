@@ -87,7 +87,7 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
         }
       }
     }
-    if (meta === rel && !isMarkdownPath(rel)) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
+    if (meta === rel && !isMarkdownPath(rel) && sidecarTarget(rel) === undefined) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
     explicit.add(meta);
   }
   if (notRegular.length > 0) {
