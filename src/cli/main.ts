@@ -275,6 +275,8 @@ export function buildProgram(): Command {
   example(route.command('table').description('print the routes as a Markdown table'), 'artifacts route table').action(
     action('route table', async (ctx) => {
       const routing = await ctx.lib.repoRouting(await ctx.repo());
+      // A table of routing files that cannot be read would be a table of nothing.
+      if (routing.findings.length > 0) return report(ctx, routing.findings, '');
       if (ctx.out.json) ctx.emit({ ok: true, routes: routing.routes.map((r) => ({ kind: r.kind, path: r.path, directory: ctx.lib.routeDirectory(r.path) })) });
       else process.stdout.write(ctx.lib.routeTable(routing));
       return 0;
