@@ -523,6 +523,20 @@ describe('module-level caches are per repository', () => {
     expect(a2.findings.map((f) => f.code)).toContain('SCHEMA_VIOLATION');
   });
 
+  test("one repository's schema never resolves another repository's $ref", async () => {
+    const defines = JSON.stringify({ $defs: { t: { $id: 'urn:other-repo:title', type: 'string', maxLength: 5 } }, properties: { title: { $ref: 'urn:other-repo:title' } } });
+    const borrows = JSON.stringify({ properties: { title: { $ref: 'urn:other-repo:title' } } });
+    const art = plan('ok', { title: 'a title of twenty chars' });
+    const first = repoWith({ [`${P}/ok.md`]: art, 'schemas/kinds/plan.schema.json': defines }, { git: false });
+    const second = repoWith({ [`${P}/ok.md`]: art, 'schemas/kinds/plan.schema.json': borrows }, { git: false });
+    expect((await validateRepo(await openRepo({ cwd: first }))).findings.map((f) => f.code)).toContain('SCHEMA_VIOLATION');
+    // Alone, the second repository's schema has an unresolvable $ref; it must not borrow
+    // the definition the first repository's schema registered in this process.
+    const codes = (await validateRepo(await openRepo({ cwd: second }))).findings.map((f) => f.code);
+    expect(codes).toContain('KIND_SCHEMA_INVALID');
+    expect(codes).not.toContain('SCHEMA_VIOLATION');
+  });
+
   test('damaged caches (config memo, stat cache, clean record, digest memo) are ignored, never an error', () => {
     const dir = repoWith({ [`${P}/ok.md`]: plan('ok') });
     expect(runBounded(dir, ['index', 'rebuild']).code).toBe(0);
