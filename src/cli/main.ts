@@ -275,6 +275,8 @@ export function buildProgram(): Command {
   example(route.command('table').description('print the routes as a Markdown table'), 'artifacts route table').action(
     action('route table', async (ctx) => {
       const routing = await ctx.lib.repoRouting(await ctx.repo());
+      // A table of routing files that cannot be read would be a table of nothing.
+      if (routing.findings.length > 0) return report(ctx, routing.findings, '');
       if (ctx.out.json) ctx.emit({ ok: true, routes: routing.routes.map((r) => ({ kind: r.kind, path: r.path, directory: ctx.lib.routeDirectory(r.path) })) });
       else process.stdout.write(ctx.lib.routeTable(routing));
       return 0;
@@ -573,8 +575,24 @@ function relToRoot(root: string, p: string): string {
   return a.startsWith(`${root}/`) ? a.slice(root.length + 1) : p;
 }
 
+/** Exit status of a command whose reader went away (128 + SIGPIPE, as git and coreutils). */
+export const EXIT_CLOSED_OUTPUT = 141;
+
+/** A reader that closes the pipe early (`artifacts snapshot list | head -1`) is not an
+ * error of the command: stop at once, quietly, instead of dying with a stack trace. */
+function quietOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT_CLOSED_OUTPUT);
+      throw e;
+    });
+  }
+}
+
 /** Entry point used by bin/artifacts.js; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

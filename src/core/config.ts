@@ -1,6 +1,4 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { pathExists, type ControlFiles } from './paths.js';
 import { dirname, join, resolve } from 'node:path';
 import { ArtifactsError, finding, type Finding } from './errors.js';
@@ -8,9 +6,10 @@ import type { DigestAlgorithm } from './hash/digest.js';
 import { parseSafeYaml } from './metadata/safe-yaml.js';
 import { getConfigValidator, schemaFindings } from './metadata/schema.js';
 import { writeFileDurable } from './store/durable-write.js';
+import { parseJsonQuiet, readChecked, readCheckedSync, READ_LIMITS } from './store/checked-read.js';
 import { git } from './git.js';
 import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, globProblem } from './glob.js';
-import { stampOf, stampSettled, stampString, type FileStamp } from './stamp.js';
+import { stampOf, stampSettled, stampString } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
 export const INDEX_FILE = 'artifacts_index.json';
@@ -100,27 +99,23 @@ export async function discoverRoot(startDir: string, explicitRoot?: string): Pro
 /** Load and validate artifacts.config.yaml; defaults when absent. */
 export async function loadConfig(root: string): Promise<{ config: ArtifactsConfig; present: boolean }> {
   const file = join(root, CONFIG_FILE);
-  let text: string;
-  let st: FileStamp | undefined;
-  try {
-    st = stampOf(file, { follow: true });
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_CONFIG }, present: false };
-    throw new ArtifactsError('CONFIG_INVALID', `cannot read ${CONFIG_FILE}: ${(e as Error).message}`);
-  }
+  const st = stampOf(file, { follow: true });
+  const bytes = await readChecked(file, { root, maxBytes: READ_LIMITS.config, code: 'CONFIG_INVALID', label: CONFIG_FILE, allowMissing: true });
+  if (bytes === undefined) return { config: { ...DEFAULT_CONFIG }, present: false };
+  const text = bytes.toString('utf8');
   // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
-  // commands on an unchanged repository need not load the YAML parser at all.
+  // commands on an unchanged repository need not load the YAML parser at all. The memo is
+  // a cache: one that cannot be read or does not have the expected shape is ignored.
   const memoFile = join(root, STATE_DIR, 'cache', 'config.json');
   const stamp = st && stampString(st);
-  try {
-    const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; text?: string; config?: ArtifactsConfig };
-    if (stamp && memo.stamp === stamp && memo.text === text && memo.config) return { config: memo.config, present: true };
-  } catch {
-    // no memo
+  if (stamp) {
+    const memo = readCacheJson(root, memoFile) as { stamp?: unknown; text?: unknown; config?: unknown } | undefined;
+    if (memo && memo.stamp === stamp && memo.text === text && memo.config !== null && typeof memo.config === 'object' && !Array.isArray(memo.config)) {
+      return { config: memo.config as ArtifactsConfig, present: true };
+    }
   }
   const config = await parseConfig(text);
-  if (stamp && stampSettled(st!)) {
+  if (stamp && stampSettled(st)) {
     await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { root, durable: false }).catch(() => undefined);
   }
   return { config, present: true };
@@ -189,4 +184,18 @@ export function controlFilesOf(config: ArtifactsConfig): ControlFiles {
     files: [INDEX_FILE, `${INDEX_FILE}.lock`, CONFIG_FILE, config.routing, config.command_routing],
     dirs: [STATE_DIR],
   };
+}
+
+/** The JSON value of one of the tool's cache files, or undefined when it is absent,
+ * unreadable (a FIFO, a symlink, too large) or not JSON: a bad cache is ignored, never an
+ * error, and never blocks. */
+export function readCacheJson(root: string, file: string): unknown {
+  try {
+    const bytes = readCheckedSync(file, { root, maxBytes: READ_LIMITS.cache, code: 'STORE_FILE_INVALID', allowMissing: true });
+    if (bytes === undefined) return undefined;
+    const parsed = parseJsonQuiet(bytes.toString('utf8'));
+    return parsed.ok ? parsed.value : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { CONFIG_FILE, STATE_DIR } from './config.js';
 import { git, isGitWorkTree } from './git.js';
 import { sweepTemps, writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
+import { readChecked, readProblemOf, READ_LIMITS } from './store/checked-read.js';
+import { ArtifactsError } from './errors.js';
 
 export const GITIGNORE_ENTRIES = ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/', 'artifacts_index.json.lock/'];
 
@@ -87,6 +89,18 @@ export async function driverCommandFor(root: string, installation: { node: strin
   return `artifacts ${DRIVER_ARGS}`;
 }
 
+/** A file init extends (`.gitignore`, `.gitattributes`): '' when absent. It is read like
+ * any repository file: a FIFO, a device, a directory or a symlink in its place, or a file
+ * over the size cap, is refused before anything is written. */
+async function readUserFile(root: string, name: string): Promise<string> {
+  try {
+    return (await readChecked(join(root, name), { root, maxBytes: READ_LIMITS.config, code: 'FILE_NOT_REGULAR', label: name, allowMissing: true }))?.toString('utf8') ?? '';
+  } catch (e) {
+    if (readProblemOf(e) === 'too-large') throw new ArtifactsError('FILE_TOO_LARGE', (e as Error).message, { details: (e as ArtifactsError).details });
+    throw e;
+  }
+}
+
 async function gitConfig(root: string, args: string[]): Promise<string | undefined> {
   try {
     return (await git(root, ['config', ...args])).trim();
@@ -100,12 +114,7 @@ async function installMergeDriver(root: string, command: string): Promise<InitRe
   if (!(await isGitWorkTree(root))) return 'not a git repository';
   let changed = false;
   const ga = join(root, '.gitattributes');
-  let attrs = '';
-  try {
-    attrs = await readFile(ga, 'utf8');
-  } catch {
-    // none yet
-  }
+  const attrs = await readUserFile(root, '.gitattributes');
   if (!attrs.split(/\r?\n/).some((l) => l.trim() === MERGE_ATTRIBUTE)) {
     const sep = attrs === '' || attrs.endsWith('\n') ? '' : '\n';
     await writeFileDurable(ga, `${attrs}${sep}${MERGE_ATTRIBUTE}\n`, { root });
@@ -123,6 +132,9 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   // The local state directory every later command writes into must not lead outside the
   // repository (a committed `.artifacts` symlink): refuse before creating anything.
   await sweepTemps(join(root, STATE_DIR), { root, recursive: true });
+  // Read what init extends first, so that a file it cannot read stops it before any write.
+  const current = await readUserFile(root, '.gitignore');
+  await readUserFile(root, '.gitattributes');
   const created: string[] = [];
   const kept: string[] = [];
   for (const [name, text] of [
@@ -133,12 +145,6 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
     else kept.push(name);
   }
   const gi = join(root, '.gitignore');
-  let current = '';
-  try {
-    current = await readFile(gi, 'utf8');
-  } catch {
-    // no .gitignore yet
-  }
   const lines = new Set(current.split(/\r?\n/).map((l) => l.trim()));
   const missing = GITIGNORE_ENTRIES.filter((e) => !lines.has(e));
   if (missing.length > 0) {

@@ -2,7 +2,9 @@
 // ~20x faster than a pure-JS BLAKE3). Both stream, so a file of any size is hashed in
 // bounded memory. Every digest equals `sha256sum` / `b3sum` on the same bytes.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { ErrorCode } from '../errors.js';
+import { openChecked } from '../store/checked-read.js';
 import type { IHasher } from 'hash-wasm';
 
 export type DigestAlgorithm = 'sha256' | 'blake3';
@@ -51,25 +53,47 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 /** Stream a file (from byte `start`) through the hasher in 1 MiB chunks; returns the
- * address and the number of bytes hashed. */
-export async function digestFile(algo: DigestAlgorithm, file: string, start = 0): Promise<{ address: string; size: number }> {
-  const h = await newHasher(algo);
+ * address and the number of bytes hashed. With `check`, the file is a repository file and
+ * is opened like every other one (see store/checked-read.ts): never through a final
+ * symlink, never a FIFO or device, never outside the repository. */
+export async function digestFile(algo: DigestAlgorithm, file: string, start = 0, check?: DigestCheck): Promise<{ address: string; size: number }> {
+  if (check) {
+    const h = (await openChecked(file, { maxBytes: Infinity, ...check }))!;
+    try {
+      return await digestHandle(algo, h.fh, start);
+    } finally {
+      await h.fh.close().catch(() => undefined);
+    }
+  }
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let size = 0;
-    let pos = start;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
-      pos += bytesRead;
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-    return { address: `${algo}:${h.digestHex()}`, size };
+    return await digestHandle(algo, fh, start);
   } finally {
     await fh.close();
   }
+}
+
+/** How {@link digestFile} checks a repository file: its root and the code of a refusal. */
+export interface DigestCheck {
+  root: string;
+  code: ErrorCode;
+  label?: string;
+}
+
+/** Digest an open file from byte `start`, in bounded memory. */
+export async function digestHandle(algo: DigestAlgorithm, fh: FileHandle, start = 0): Promise<{ address: string; size: number }> {
+  const h = await newHasher(algo);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  let pos = start;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+    pos += bytesRead;
+    if (bytesRead === 0) break;
+    h.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { address: `${algo}:${h.digestHex()}`, size };
 }
 
 const ADDRESS_RE = /^(sha256|blake3):([0-9a-f]{64})$/;

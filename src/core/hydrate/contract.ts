@@ -1,6 +1,6 @@
 // Framework contracts (SPEC §6): `frameworks/<framework>.yaml` — allowed kinds, stages and
 // the input slots each stage's gate needs.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nearest } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
@@ -8,6 +8,7 @@ import type { ArtifactStatus } from '../metadata/inspect.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import { getContractValidator, schemaFindings } from '../metadata/schema.js';
 import type { Repo } from '../repo.js';
+import { readChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export interface InputSlot {
   slot: string;
@@ -84,10 +85,8 @@ function contractPath(repo: Repo, framework: string): string {
 export async function loadContract(repo: Repo, framework: string): Promise<FrameworkContract> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(framework)) throw new ArtifactsError('USAGE', `invalid framework name "${framework}"`);
   const rel = contractPath(repo, framework);
-  let text: string;
-  try {
-    text = await readFile(join(repo.root, rel), 'utf8');
-  } catch {
+  const text = await readContract(repo, rel, true);
+  if (text === undefined) {
     const known = (await listContractFiles(repo)).map((f) => f.replace(/\.yaml$/, ''));
     const near = nearest(framework, known);
     throw new ArtifactsError('FRAMEWORK_NOT_FOUND', `no contract ${rel} for framework "${framework}"${near ? ` (did you mean "${near}"?)` : ''}`, {
@@ -100,6 +99,13 @@ export async function loadContract(repo: Repo, framework: string): Promise<Frame
     throw new ArtifactsError('CONTRACT_INVALID', `${rel} declares framework "${contract.framework}", not "${framework}"`);
   }
   return contract;
+}
+
+/** A contract's text under the checked-read rules: a FIFO, a directory, a symlink or an
+ * oversized file in its place is CONTRACT_INVALID, never a hang. */
+async function readContract(repo: Repo, rel: string, allowMissing: boolean): Promise<string | undefined> {
+  const bytes = await readChecked(join(repo.root, rel), { root: repo.root, maxBytes: READ_LIMITS.config, code: 'CONTRACT_INVALID', label: rel, allowMissing });
+  return bytes?.toString('utf8');
 }
 
 async function listContractFiles(repo: Repo): Promise<string[]> {
@@ -116,7 +122,16 @@ export async function loadAllContracts(repo: Repo): Promise<{ contracts: Framewo
   const findings: Finding[] = [];
   for (const name of await listContractFiles(repo)) {
     const rel = `${repo.config.frameworks}/${name}`;
-    const { contract, findings: fs } = await parseContract(await readFile(join(repo.root, rel), 'utf8'), rel);
+    let text: string | undefined;
+    try {
+      text = await readContract(repo, rel, true);
+    } catch (e) {
+      if (!(e instanceof ArtifactsError)) throw e;
+      findings.push(finding('CONTRACT_INVALID', e.message, { path: rel }));
+      continue;
+    }
+    if (text === undefined) continue;
+    const { contract, findings: fs } = await parseContract(text, rel);
     findings.push(...fs);
     if (!contract) continue;
     if (`${contract.framework}.yaml` !== name) {

@@ -6,7 +6,8 @@
 // lstat per file without reading the index or any artifact. Any difference, or any stamp too
 // recent to trust (the racy-timestamp rule), sends it down the full path. Like the stat
 // cache, the record is only an accelerator: losing or damaging it costs time, never a result.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex } from '../hash/digest.js';
@@ -51,7 +52,8 @@ export function journalEmpty(repo: Repo): boolean {
 
 export function readCleanRecord(repo: Repo): CleanRecord | undefined {
   try {
-    const r = JSON.parse(readFileSync(join(repo.cacheDir, RECORD_FILE), 'utf8')) as Partial<CleanRecord>;
+    const r = readCacheJson(repo.root, join(repo.cacheDir, RECORD_FILE)) as Partial<CleanRecord> | undefined;
+    if (r === undefined || r === null || typeof r !== 'object') return undefined;
     if (r.version !== RECORD_VERSION || typeof r.fingerprint !== 'string' || typeof r.index !== 'string' || typeof r.tree !== 'string') return undefined;
     if (typeof r.index_digest !== 'string' || typeof r.indexed !== 'number' || typeof r.scanned !== 'number') return undefined;
     return r as CleanRecord;

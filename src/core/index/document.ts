@@ -1,5 +1,6 @@
 // The index document (SPEC §5): deterministic bytes — keys sorted, entries sorted by id,
 // version, path, two-space indentation, final newline — and its `index_digest`.
+import { parseJsonQuiet } from '../store/checked-read.js';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
 import { createHash } from 'node:crypto';
@@ -109,15 +110,14 @@ export function* serializeIndexChunks(doc: IndexDocument, batch = 1000): Generat
 }
 
 const ENTRY_STRING_FIELDS = ['id', 'version', 'status', 'framework', 'kind', 'path', 'content_address'] as const;
+const ENTRY_OPTIONAL_STRINGS = ['checksum', 'created_at', 'updated_at', 'metadata_address'] as const;
 
 /** Parse and structurally check index bytes; throws INDEX_CORRUPT. Does not check the digest. */
 export function parseIndex(text: string): IndexDocument {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not valid JSON: ${(e as Error).message}`);
-  }
+  // Quietly: the parser's own message would quote the file.
+  const parsed = parseJsonQuiet(text);
+  if (!parsed.ok) throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not valid JSON (${parsed.error})`);
+  const doc = parsed.value;
   const d = doc as Partial<IndexDocument>;
   if (d === null || typeof d !== 'object' || d.format !== INDEX_FORMAT) {
     throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not an ${INDEX_FORMAT} document`);
@@ -128,6 +128,15 @@ export function parseIndex(text: string): IndexDocument {
   d.artifacts.forEach((e, i) => {
     if (e === null || typeof e !== 'object' || ENTRY_STRING_FIELDS.some((f) => typeof e[f] !== 'string') || typeof e.size !== 'number') {
       throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is malformed`);
+    }
+    // Optional fields are used as what they claim to be (times, references): a value of
+    // another type is damage, not something for a later command to trip over.
+    const optional = e as unknown as Record<string, unknown>;
+    if (ENTRY_OPTIONAL_STRINGS.some((f) => optional[f] !== undefined && typeof optional[f] !== 'string')) {
+      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} has a malformed optional field`);
+    }
+    if (optional.derived_from !== undefined && !(Array.isArray(optional.derived_from) && optional.derived_from.every((r) => typeof r === 'string'))) {
+      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: derived_from is not a list of id@version strings`);
     }
   });
   return d as IndexDocument;

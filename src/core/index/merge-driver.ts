@@ -2,8 +2,8 @@
 // a three-way merge of entries by path, so that two branches that each added artifacts
 // merge cleanly. A genuine conflict — both sides changed one path differently, or one
 // id@version with two contents — is left to the user and explained.
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { readChecked, READ_LIMITS } from '../store/checked-read.js';
 import { finding, type Finding } from '../errors.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
@@ -65,8 +65,11 @@ export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, th
   return { merged: makeIndexDocument(ours.digest_algorithm, merged), conflicts };
 }
 
+/** Read one side of the merge. git hands the driver temporary regular files; anything
+ * else (a FIFO, a symlink, an oversized file) is INDEX_CORRUPT, never a hang. */
 async function readDoc(file: string): Promise<IndexDocument | null> {
-  const text = await readFile(file, 'utf8');
+  const bytes = (await readChecked(file, { root: dirname(file), maxBytes: READ_LIMITS.index, code: 'INDEX_CORRUPT', label: basename(file) }))!;
+  const text = bytes.toString('utf8');
   return text.trim() === '' ? null : parseIndex(text);
 }
 

@@ -40,6 +40,7 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
   const walked = new Set<string>();
   let candidates: string[] | undefined;
   let realRoot: string | undefined;
+  const notRegular: Finding[] = [];
   for (const p of paths) {
     const abs = isAbsolute(p) ? p : resolve(repo.root, p);
     if (!isInside(repo.root, abs)) throw new ArtifactsError('PATH_UNSAFE', `${p} is outside the repository root ${repo.root}`);
@@ -67,6 +68,12 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
       for (const c of candidates) if (c.startsWith(prefix)) walked.add(c);
       continue;
     }
+    if (!st.isFile()) {
+      // A FIFO or device is never opened: reading one would block or never end.
+      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      notRegular.push(finding('FILE_NOT_REGULAR', `${rel} is ${what}, not a regular file`, { path: rel }));
+      continue;
+    }
     // A file named directly: prefer its sidecar when it has one.
     let meta = rel;
     if (sidecarTarget(rel) === undefined) {
@@ -80,8 +87,11 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
         }
       }
     }
-    if (meta === rel && !isMarkdownPath(rel)) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
+    if (meta === rel && !isMarkdownPath(rel) && sidecarTarget(rel) === undefined) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
     explicit.add(meta);
+  }
+  if (notRegular.length > 0) {
+    throw new ArtifactsError('FILE_NOT_REGULAR', `${notRegular.length} path${notRegular.length === 1 ? ' is' : 's are'} not a regular file; nothing was written`, { findings: notRegular });
   }
   for (const e of explicit) walked.delete(e);
   return { explicit: [...explicit].sort(compareBytes), walked: [...walked].filter((w) => isCandidatePath(repo, w)).sort(compareBytes) };
@@ -224,7 +234,8 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}
       ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
     ];
     return { reset: true, ops: scan.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
-  });
+    // A rebuild never needs the old index: one that cannot even be parsed is replaced.
+  }, { replaceCorrupt: true });
   const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
   const unchanged = scan.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
   return { ...summarize(tx, ops, previous, unchanged), count: scan.entries.length };

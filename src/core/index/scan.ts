@@ -15,7 +15,7 @@ import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
 import { stampOf } from '../stamp.js';
-import { decodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
+import { tryDecodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
 
 export interface ScanResult {
   entries: IndexEntry[];
@@ -221,9 +221,11 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
       continue;
     }
     const expected = opts.expected?.get(sidecarTarget(f) ?? f);
-    results[i] = expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
-      ? { type: 'artifact', entry: expected, findings: [] }
-      : decodeResult(hit);
+    const decoded = expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
+      ? { type: 'artifact' as const, entry: expected, findings: [] }
+      : tryDecodeResult(hit);
+    if (decoded === undefined) misses.push({ i, stamp });
+    else results[i] = decoded;
   }
   repo.progress?.('inspecting', files.length - misses.length, files.length);
   const hits = files.length - misses.length;

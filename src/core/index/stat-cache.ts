@@ -8,7 +8,8 @@
 // Each record is one string, "<stamps>\n<result>", and results are parsed only when used:
 // verifying an unchanged 10,000-file tree then costs a string comparison per file instead
 // of rebuilding 10,000 objects.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import type { IndexEntry, Inspection } from '../metadata/inspect.js';
@@ -66,6 +67,23 @@ export function decodeResult(s: string): Inspection {
   return JSON.parse(s.slice(1)) as Inspection;
 }
 
+/** {@link decodeResult} for a cache that may be damaged: undefined unless the record is an
+ * inspection of the expected shape (a bad cache entry is a miss, never an error). */
+export function tryDecodeResult(s: string): Inspection | undefined {
+  let r: unknown;
+  try {
+    r = decodeResult(s);
+  } catch {
+    return undefined;
+  }
+  const x = r as { type?: unknown; entry?: unknown; findings?: unknown; metadataPath?: unknown } | null;
+  if (x === null || typeof x !== 'object') return undefined;
+  if (x.type === 'not-artifact') return r as Inspection;
+  if (x.type === 'artifact') return x.entry !== null && typeof x.entry === 'object' && typeof (x.entry as { path?: unknown }).path === 'string' ? (r as Inspection) : undefined;
+  if (x.type === 'invalid') return Array.isArray(x.findings) && typeof x.metadataPath === 'string' ? (r as Inspection) : undefined;
+  return undefined;
+}
+
 export class StatCache {
   private readonly file: string;
   private readonly root: string;
@@ -82,8 +100,8 @@ export class StatCache {
 
   load(): this {
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
-      if (data.version === CACHE_VERSION && data.fingerprint === this.fingerprint && data.entries && typeof data.entries === 'object') {
+      const data = readCacheJson(this.root, this.file) as CacheFile | undefined;
+      if (data && data.version === CACHE_VERSION && data.fingerprint === this.fingerprint && data.entries && typeof data.entries === 'object') {
         this.entries = Object.assign(Object.create(null) as Record<string, string | FreshRecord>, data.entries);
       }
     } catch {

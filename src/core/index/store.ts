@@ -1,9 +1,10 @@
 // Reading the index (lock-free) and changing it (one journaled transaction under the lock).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { INDEX_FILE, readCacheJson } from '../config.js';
 import { ArtifactsError } from '../errors.js';
+import { readCheckedSync, READ_LIMITS } from '../store/checked-read.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
@@ -24,21 +25,49 @@ export interface IndexState {
   digestValid: boolean;
 }
 
-/** Read artifacts_index.json as it is on disk (no journal applied). */
-export async function readIndexFile(repo: Repo): Promise<IndexState> {
-  let text: string;
-  let stampBefore: FileStamp | undefined;
+export interface ReadIndexOptions {
+  /** Treat an index that cannot be parsed (not JSON, over the size cap, a FIFO or device in
+   * its place) as absent: `index rebuild` replaces it and never needs the old content. A
+   * directory or a symlink in its place is still refused: the tool never deletes them. */
+  replaceCorrupt?: boolean;
+}
+
+const INDEX_DIRECTORY_HINT =
+  'artifacts_index.json is a directory. The tool never deletes a directory it did not create: look inside, move or remove it yourself, then run `artifacts index rebuild`.';
+
+/** Read artifacts_index.json as it is on disk (no journal applied). Every problem with the
+ * file is an ArtifactsError with a code (INDEX_CORRUPT, SYMLINK_REFUSED), exit 4. */
+export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Promise<IndexState> {
+  let st;
   try {
-    if ((await lstat(repo.indexPath)).isSymbolicLink()) {
-      throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read artifacts_index.json: it is a symlink');
-    }
-    stampBefore = stampOf(repo.indexPath);
-    text = readFileSync(repo.indexPath, 'utf8');
+    st = await lstat(repo.indexPath);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, digestValid: true };
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (st.isSymbolicLink()) throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read artifacts_index.json: it is a symlink');
+  if (st.isDirectory()) {
+    throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is a directory, not the index file', { hint: INDEX_DIRECTORY_HINT, details: { path: INDEX_FILE, problem: 'not-regular' } });
+  }
+  const stampBefore = stampOf(repo.indexPath);
+  let doc: IndexDocument;
+  try {
+    const bytes = readCheckedSync(repo.indexPath, { root: repo.root, maxBytes: READ_LIMITS.index, code: 'INDEX_CORRUPT', label: INDEX_FILE, allowMissing: true });
+    if (bytes === undefined) return { doc: null, digestValid: true };
+    let text: string;
+    try {
+      text = bytes.toString('utf8');
+    } catch {
+      throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is too large to parse', { details: { path: INDEX_FILE, problem: 'too-large' } });
+    }
+    doc = parseIndex(text);
+  } catch (e) {
+    if (e instanceof ArtifactsError && e.code === 'INDEX_CORRUPT') {
+      if (opts.replaceCorrupt && e.details.problem !== 'symlink' && e.details.problem !== 'outside') return { doc: null, digestValid: true };
+      if (e.details.problem === 'not-regular' && /directory/.test(e.message)) throw new ArtifactsError('INDEX_CORRUPT', e.message, { hint: INDEX_DIRECTORY_HINT, details: e.details });
+    }
     throw e;
   }
-  const doc = parseIndex(text);
   return { doc, digestValid: digestValidMemo(repo, doc, stampBefore) };
 }
 
@@ -59,8 +88,8 @@ function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | unde
   const memoFile = join(repo.cacheDir, 'index-digest.json');
   const key = memoKey(stamp);
   try {
-    const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { stamp?: string; index_digest?: string };
-    if (key && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
+    const memo = readCacheJson(repo.root, memoFile) as { stamp?: unknown; index_digest?: unknown } | undefined;
+    if (key && memo && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
   } catch {
     // no memo
   }
@@ -115,7 +144,7 @@ export interface IndexView extends IndexState {
  * Readers never take the lock: the rename guarantees they see the old or the new file. */
 export async function readIndexView(repo: Repo): Promise<IndexView> {
   const state = await readIndexFile(repo);
-  const journal = await readJournal(repo.journalPath);
+  const journal = await readJournal(repo.journalPath, repo.root);
   if (journal.records.length === 0) return { ...state, pendingRecords: 0 };
   const { pending, result } = pendingFrom(state.doc, journal.records);
   return { doc: result, digestValid: pending.length > 0 ? true : state.digestValid, pendingRecords: pending.length };
@@ -146,18 +175,27 @@ export async function checkStateDirs(repo: Repo, opts: { deep?: boolean } = {}):
 }
 
 /** Finish an interrupted transaction (call with the lock held). Idempotent. */
-async function recoverLocked(repo: Repo, opts: { discard?: boolean; deep?: boolean } = {}): Promise<RecoveryReport> {
+async function recoverLocked(repo: Repo, opts: { discard?: boolean; deep?: boolean } & ReadIndexOptions = {}): Promise<RecoveryReport> {
   await checkStateDirs(repo, { deep: opts.deep === true });
   if (opts.discard) {
+    // Truncating opens the file for writing, which blocks on a FIFO: only a regular file
+    // (or nothing) is ever cleared; anything else in its place is for a person to remove.
+    const st = await lstat(repo.journalPath).catch(() => undefined);
+    if (st && !st.isFile()) {
+      throw new ArtifactsError('JOURNAL_CORRUPT', `.artifacts/journal is ${st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : 'not a regular file'}; refusing to clear it`, {
+        hint: 'Remove .artifacts/journal yourself after checking what it is, then run `artifacts index rebuild`.',
+        details: { path: '.artifacts/journal', problem: st.isSymbolicLink() ? 'symlink' : 'not-regular' },
+      });
+    }
     await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: 0, alreadyApplied: 0 };
   }
-  const journal = await readJournal(repo.journalPath);
+  const journal = await readJournal(repo.journalPath, repo.root);
   if (journal.records.length === 0) {
     if (journal.discardedTailBytes > 0) await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: journal.discardedTailBytes, alreadyApplied: 0 };
   }
-  const state = await readIndexFile(repo);
+  const state = await readIndexFile(repo, { replaceCorrupt: !!opts.replaceCorrupt });
   const { pending, result } = pendingFrom(state.doc, journal.records);
   if (pending.length > 0 && result) await writeFileDurable(repo.indexPath, indexBytes(result), { root: repo.root });
   await clearJournal(repo.root, repo.journalPath);
@@ -199,14 +237,14 @@ export interface TransactionResult {
 export async function runTransaction(
   repo: Repo,
   plan: (current: IndexState) => Promise<TransactionPlan>,
-  opts: { heldLock?: LockHandle } = {},
+  opts: { heldLock?: LockHandle } & ReadIndexOptions = {},
 ): Promise<TransactionResult> {
   const hook = repo.faultHook;
   const lock = opts.heldLock ?? (await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs }));
   try {
     // Recover under the lock, before reading: the previous writer may have died mid-way.
-    const recovered = await recoverLocked(repo);
-    const current = await readIndexFile(repo);
+    const recovered = await recoverLocked(repo, { replaceCorrupt: !!opts.replaceCorrupt });
+    const current = await readIndexFile(repo, { replaceCorrupt: !!opts.replaceCorrupt });
     const p = await plan(current);
     const algorithm = p.algorithm ?? current.doc?.digest_algorithm ?? repo.config.digest_algorithm;
     const base = p.reset ? [] : (current.doc?.artifacts ?? []);

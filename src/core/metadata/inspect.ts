@@ -1,14 +1,15 @@
 // Inspect one file: is it an artifact, is its metadata valid, what is its index entry.
 import { isUtf8 } from 'node:buffer';
-import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, lstatSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { finding, type Finding } from '../errors.js';
-import { digestBytes, digestFile, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
+import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors.js';
+import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { isInside } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
-import { clearCompiledSchemas, compileSchemaFile, getBaseValidator, schemaFindings } from './schema.js';
+import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
+import { openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
@@ -61,25 +62,15 @@ export function sidecarTarget(p: string): string | undefined {
   return undefined;
 }
 
-const kindSchemaExists = new Map<string, Promise<boolean>>();
-let cachedGeneration: string | undefined;
-
-/** Forget cached schema lookups when the schemas' generation changes (or is unknown). */
-function syncSchemaCaches(ctx: InspectContext): void {
-  if (ctx.schemaGeneration !== undefined && ctx.schemaGeneration === cachedGeneration) return;
-  kindSchemaExists.clear();
-  clearCompiledSchemas();
-  cachedGeneration = ctx.schemaGeneration;
-}
-
-function hasKindSchema(file: string): Promise<boolean> {
-  let p = kindSchemaExists.get(file);
+function hasKindSchema(cache: KindSchemaCache, file: string): Promise<boolean> {
+  let p = cache.exists.get(file);
   if (!p) {
-    p = stat(file).then(
+    // lstat: a symlink, FIFO or directory in place of a schema is reported when it is read.
+    p = lstat(file).then(
       () => true,
       () => false,
     );
-    kindSchemaExists.set(file, p);
+    cache.exists.set(file, p);
   }
   return p;
 }
@@ -114,11 +105,11 @@ export async function validateMetadata(
   }
   if (typeof m.kind === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.kind)) {
     const file = join(ctx.schemasDir, 'kinds', `${m.kind}.schema.json`);
-    syncSchemaCaches(ctx);
-    if (await hasKindSchema(file)) {
+    const cache = kindSchemaCache(ctx.root, ctx.schemaGeneration);
+    if (await hasKindSchema(cache, file)) {
       let validate;
       try {
-        validate = await compileSchemaFile(file);
+        validate = await compileSchemaFile(cache, file);
       } catch (e) {
         out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: ${(e as Error).message}`, { path }));
       }
@@ -130,24 +121,66 @@ export async function validateMetadata(
   return out;
 }
 
-async function readHead(abs: string, size: number): Promise<Buffer> {
-  // Small files are read synchronously: for thousands of 4 KB files the promise machinery
-  // of fs/promises costs more than the reads (scans run in worker threads anyway).
-  if (size <= READ_WHOLE_LIMIT) return readFileSync(abs);
-  const fh = await open(abs, 'r');
+/** An artifact or sidecar opened under the checked-read rules: its head (the whole file
+ * when small) and, for a large file, the open handle its body is streamed from. */
+interface Opened {
+  data: Buffer;
+  size: number;
+  fh?: FileHandle | undefined;
+}
+
+/** The finding for a repository file the checked read refused. */
+function readFinding(e: unknown, rel: string, tooLarge: ErrorCode = 'FILE_TOO_LARGE'): Finding {
+  if (!(e instanceof ArtifactsError)) throw e;
+  const problem = readProblemOf(e);
+  const code: ErrorCode = problem === 'too-large' ? tooLarge : problem === 'timeout' ? 'READ_TIMEOUT' : problem === 'outside' ? 'SYMLINK_OUTSIDE_ROOT' : 'FILE_NOT_REGULAR';
+  return finding(code, e.message, { path: rel });
+}
+
+/** Open `abs` (the file itself, or the in-repository target of a symlink) without
+ * following a final symlink and without blocking; undefined when it vanished. */
+async function openTarget(ctx: InspectContext, abs: string, rel: string): Promise<Opened | Finding | undefined> {
+  const opts = { root: ctx.root, maxBytes: Infinity, code: 'FILE_NOT_REGULAR' as const, label: rel };
   try {
-    const buf = Buffer.alloc(METADATA_LIMIT + 4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
+    // Small files are read synchronously: for thousands of 4 KB files the promise machinery
+    // of fs/promises costs more than the reads (scans run in worker threads anyway).
+    const o = openCheckedSync(abs, opts);
+    if (!o) return undefined;
+    if (o.size <= READ_WHOLE_LIMIT) {
+      try {
+        const buf = Buffer.allocUnsafe(o.size);
+        let n = 0;
+        while (n < o.size) {
+          const r = readSync(o.fd, buf, n, o.size - n, n);
+          if (r === 0) break;
+          n += r;
+        }
+        return { data: buf.subarray(0, n), size: n };
+      } finally {
+        closeSync(o.fd);
+      }
+    }
+    closeSync(o.fd);
+    const h = await openChecked(abs, opts);
+    if (!h) return undefined;
+    try {
+      const buf = Buffer.alloc(METADATA_LIMIT + 4096);
+      const { bytesRead } = await h.fh.read(buf, 0, buf.length, 0);
+      return { data: buf.subarray(0, bytesRead), size: h.size, fh: h.fh };
+    } catch (e) {
+      await h.fh.close().catch(() => undefined);
+      throw e;
+    }
+  } catch (e) {
+    if (e instanceof ArtifactsError) return readFinding(e, rel);
+    return finding('FILE_NOT_REGULAR', `${rel} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { path: rel });
   }
 }
 
 /** Digest of a byte range of a file: `data` when it holds the whole file, else streamed. */
-async function bodyDigest(algo: DigestAlgorithm, abs: string, data: Buffer, size: number, offset: number): Promise<string> {
-  if (data.length === size) return digestBytes(algo, data.subarray(offset));
-  return (await digestFile(algo, abs, offset)).address;
+async function bodyDigest(algo: DigestAlgorithm, opened: Opened, offset: number): Promise<string> {
+  if (!opened.fh) return digestBytes(algo, opened.data.subarray(offset));
+  return (await digestHandle(algo, opened.fh, offset)).address;
 }
 
 /** Per scan (per context object): the real path of the root, and whether each directory
@@ -174,8 +207,24 @@ function dirInside(ctx: InspectContext, dir: string): boolean {
   return inside;
 }
 
-/** Check that a path is a regular file inside the root (following in-repo symlinks only). */
-function checkTarget(ctx: InspectContext, rel: string): { abs: string; size: number } | Finding | undefined {
+/** What a repository path holds, judged without opening it. */
+type Target =
+  | { abs: string; size: number; regular: true }
+  /** Something other than a regular file (a FIFO, a device, a directory, a socket). */
+  | { abs: string; regular: false; what: string };
+
+function describe(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Check that a path is a regular file inside the root (following in-repo symlinks only).
+ * `abs` of the answer is the path to open: the file, or the in-repository target of a
+ * symlink. */
+function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undefined {
   const root = ctx.root;
   const abs = join(root, rel);
   let st = lstatSync(abs, { throwIfNoEntry: false });
@@ -183,6 +232,7 @@ function checkTarget(ctx: InspectContext, rel: string): { abs: string; size: num
   if (!dirInside(ctx, dirname(abs))) {
     return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository`, { path: rel });
   }
+  let open = abs;
   if (st.isSymbolicLink()) {
     let real: string;
     try {
@@ -193,10 +243,16 @@ function checkTarget(ctx: InspectContext, rel: string): { abs: string; size: num
     if (!isInside(realpathSync(root), real)) {
       return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is a symlink to a location outside the repository`, { path: rel });
     }
-    st = statSync(real);
+    st = lstatSync(real, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    open = real;
   }
-  if (!st.isFile()) return undefined;
-  return { abs, size: st.size };
+  if (!st.isFile()) return { abs: open, regular: false, what: describe(st) };
+  return { abs: open, size: st.size, regular: true };
+}
+
+function notRegular(rel: string, t: { what: string }): Finding {
+  return finding('FILE_NOT_REGULAR', `${rel} is ${t.what}, not a regular file`, { path: rel });
 }
 
 /** The index entry, built with its keys already in sorted order (the index's order), so
@@ -248,18 +304,31 @@ async function checkChecksum(meta: Record<string, unknown>, compute: (algo: Dige
 export async function inspectFile(ctx: InspectContext, rel: string, opts: { explicit?: boolean; content?: Buffer } = {}): Promise<Inspection> {
   const target = sidecarTarget(rel);
   if (target !== undefined) return inspectSidecar(ctx, target, rel, opts.content);
+  const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
   // `content` stands in for the file's bytes (rollback judges content before writing it).
-  const checked = opts.content ? { abs: join(ctx.root, rel), size: opts.content.length } : checkTarget(ctx, rel);
+  if (opts.content) return inspectMarkdown(ctx, rel, { data: opts.content, size: opts.content.length }, opts.explicit ?? false);
+  const checked = checkTarget(ctx, rel);
   if (checked === undefined) return { type: 'not-artifact' };
-  if ('code' in checked) return { type: 'invalid', findings: [checked], metadataPath: rel };
-  const { abs, size } = checked;
+  if ('code' in checked) return invalid(checked);
   if (!isMarkdownPath(rel)) return { type: 'not-artifact' };
-  const data = opts.content ?? (await readHead(abs, size));
+  if (!checked.regular) return invalid(notRegular(rel, checked));
+  const opened = await openTarget(ctx, checked.abs, rel);
+  if (opened === undefined) return { type: 'not-artifact' };
+  if ('code' in opened) return invalid(opened);
+  try {
+    return await inspectMarkdown(ctx, rel, opened, opts.explicit ?? false);
+  } finally {
+    await opened.fh?.close().catch(() => undefined);
+  }
+}
+
+async function inspectMarkdown(ctx: InspectContext, rel: string, opened: Opened, explicit: boolean): Promise<Inspection> {
+  const { data, size } = opened;
   const fm = splitFrontMatter(data, size);
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
   switch (fm.kind) {
     case 'none':
-      return opts.explicit ? invalid(finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })) : { type: 'not-artifact' };
+      return explicit ? invalid(finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })) : { type: 'not-artifact' };
     case 'language':
       return invalid(finding('FRONT_MATTER_LANGUAGE', `front matter language "${fm.language}" is not allowed (it is never evaluated)`, { path: rel, line: 1, column: 1 }));
     case 'unterminated':
@@ -275,15 +344,15 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
   const parsed = await parseSafeYaml(fm.text.toString('utf8'), { path: rel, lineOffset: fm.firstLine - 1 });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: rel };
   const meta = parsed.value;
-  if (!opts.explicit && meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !('id' in meta) && !('kind' in meta)) {
+  if (!explicit && meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !('id' in meta) && !('kind' in meta)) {
     // Front matter of some other tool (a docs site, an editor rule): not artifact metadata.
     return { type: 'not-artifact' };
   }
   const findings = await validateMetadata(ctx, meta, parsed, rel);
   if (findings.length > 0) return { type: 'invalid', findings, metadataPath: rel };
   const m = meta as Record<string, unknown>;
-  const address = data.length === size ? await digestBytes(ctx.algorithm, data) : (await digestFile(ctx.algorithm, abs)).address;
-  const sumFindings = await checkChecksum(m, (algo) => bodyDigest(algo, abs, data, size, fm.bodyOffset), rel, parsed);
+  const address = await bodyDigest(ctx.algorithm, opened, 0);
+  const sumFindings = await checkChecksum(m, (algo) => bodyDigest(algo, opened, fm.bodyOffset), rel, parsed);
   if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: rel };
   return { type: 'artifact', entry: buildEntry(m, rel, address, size), findings: [] };
 }
@@ -293,19 +362,36 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   const sc = checkTarget(ctx, sidecarRel);
   if (sc === undefined) return { type: 'not-artifact' };
   if ('code' in sc) return invalid(sc);
-  if (sc.size > METADATA_LIMIT) return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
-  const raw = readFileSync(sc.abs);
+  if (!sc.regular) return invalid(notRegular(sidecarRel, sc));
+  let raw: Buffer | undefined;
+  try {
+    raw = readCheckedSync(sc.abs, { root: ctx.root, maxBytes: METADATA_LIMIT, code: 'FILE_NOT_REGULAR', label: sidecarRel });
+  } catch (e) {
+    if (readProblemOf(e) === 'too-large') return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
+    return invalid(readFinding(e, sidecarRel));
+  }
+  if (raw === undefined) return { type: 'not-artifact' };
   if (!isUtf8(raw)) return invalid(finding('INVALID_UTF8', `${sidecarRel} is not valid UTF-8`, { path: sidecarRel }));
   const parsed = await parseSafeYaml(raw.toString('utf8'), { path: sidecarRel });
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
   const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
-  const t = content ? { abs: join(ctx.root, target), size: content.length } : checkTarget(ctx, target);
+  const t = content ? { abs: join(ctx.root, target), size: content.length, regular: true as const } : checkTarget(ctx, target);
   if (t === undefined) findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
   else if ('code' in t) findings.push(t);
-  if (findings.length > 0 || t === undefined || 'code' in t) return { type: 'invalid', findings, metadataPath: sidecarRel };
+  else if (!t.regular) {
+    findings.push(finding('FILE_NOT_REGULAR', `${sidecarRel} describes ${target}, which is ${t.what}, not a regular file`, { path: sidecarRel }));
+  }
+  if (findings.length > 0 || t === undefined || 'code' in t || !t.regular) return { type: 'invalid', findings, metadataPath: sidecarRel };
   const m = parsed.value as Record<string, unknown>;
-  const digestOf = async (algo: DigestAlgorithm) => (content ? digestBytes(algo, content) : (await digestFile(algo, t.abs)).address);
-  const address = await digestOf(ctx.algorithm);
+  // The described file is streamed (it may be large) through the checked open.
+  const check = { root: ctx.root, code: 'FILE_NOT_REGULAR' as const, label: target };
+  const digestOf = async (algo: DigestAlgorithm) => (content ? digestBytes(algo, content) : (await digestFile(algo, t.abs, 0, check)).address);
+  let address: string;
+  try {
+    address = await digestOf(ctx.algorithm);
+  } catch (e) {
+    return invalid({ ...readFinding(e, target), path: sidecarRel });
+  }
   const size = t.size;
   const sumFindings = await checkChecksum(
     m,

@@ -1,9 +1,10 @@
 // JSON Schema validation with ajv (draft 2020-12). Compiling is the expensive part, so
-// validators are built lazily, once per process, and only when something must be validated.
-import { readFile } from 'node:fs/promises';
+// validators are built lazily, once per process (users' schemas once per repository), and
+// only when something must be validated.
 import { join } from 'node:path';
-import { finding, type Finding } from '../errors.js';
-import { PACKAGE_SCHEMAS_DIR } from '../paths.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { PACKAGE_SCHEMAS_DIR, toRepoPath } from '../paths.js';
+import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 import { linearEngine, SCHEMA_PATTERN_BUDGET } from './linear-regexp.js';
 
 type ValidateFn = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
@@ -21,12 +22,12 @@ let ajvPromise: Promise<AjvLike> | undefined;
 /** The pattern budget of the schema being compiled (compiling is synchronous). */
 let patternBudget: { left: number } | undefined;
 
-/** One shared ajv instance (2020-12, all errors, formats, strict schema checking). Its
+/** A new ajv instance (2020-12, all errors, formats, strict schema checking). Its
  * `pattern`/`patternProperties` run on RE2 (linear time): per-kind schemas are repository
  * content. (The shipped schemas are compiled ahead of time with the default engine: they
  * are ours, and their few patterns have no nested quantifiers.) */
-export function getAjv(): Promise<AjvLike> {
-  ajvPromise ??= (async () => {
+function createAjv(): Promise<AjvLike> {
+  return (async () => {
     const [ajvMod, formatsMod, re2Mod] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats'), import('re2js')]);
     const Ajv = ((ajvMod as { default?: unknown }).default ?? ajvMod) as new (o: object) => AjvLike;
     const addFormats = ((formatsMod as { default?: unknown }).default ?? formatsMod) as (a: AjvLike, f: string[]) => void;
@@ -41,25 +42,63 @@ export function getAjv(): Promise<AjvLike> {
     addFormats(ajv, ['date-time', 'date', 'uri']);
     return ajv;
   })();
+}
+
+/** One shared ajv instance for the tool's own schemas. */
+export function getAjv(): Promise<AjvLike> {
+  ajvPromise ??= createAjv();
   return ajvPromise;
 }
 
-const compiled = new Map<string, Promise<ValidateFn>>();
-
-/** Drop compiled per-kind schemas (their files may have changed). */
-export function clearCompiledSchemas(): void {
-  compiled.clear();
+/**
+ * What one repository's per-kind schemas have cached: lookups, compiled validators and the
+ * ajv instance they were compiled into (ajv registers every nested `$id` it compiles, so an
+ * instance shared between repositories would let one repository's schema answer another's
+ * `$ref`, or make it fail as a duplicate). Everything is keyed by the repository root and
+ * dropped when the schemas' generation changes.
+ */
+export interface KindSchemaCache {
+  root: string;
+  generation: string | undefined;
+  ajv?: Promise<AjvLike>;
+  compiled: Map<string, Promise<ValidateFn>>;
+  exists: Map<string, Promise<boolean>>;
 }
 
-/** Compile (once) a user's schema stored in `file` (per-kind schemas). */
-export function compileSchemaFile(file: string): Promise<ValidateFn> {
-  let p = compiled.get(file);
+/** Repositories whose schema caches are kept (a long-lived process may open many). */
+const MAX_CACHED_REPOSITORIES = 16;
+const kindCaches = new Map<string, KindSchemaCache>();
+
+/** The per-kind schema cache of the repository at `root` for this generation of its
+ * schemas (an undefined generation means nothing may be reused across calls). */
+export function kindSchemaCache(root: string, generation: string | undefined): KindSchemaCache {
+  let c = kindCaches.get(root);
+  if (c && generation !== undefined && c.generation === generation) return c;
+  c = { root, generation, compiled: new Map(), exists: new Map() };
+  kindCaches.delete(root);
+  kindCaches.set(root, c);
+  if (kindCaches.size > MAX_CACHED_REPOSITORIES) kindCaches.delete(kindCaches.keys().next().value!);
+  return c;
+}
+
+/** Compile (once per cache) a repository's per-kind schema stored in `file`. The file is
+ * read under the checked-read rules; every problem is a KIND_SCHEMA_INVALID error whose
+ * message never quotes the file. */
+export function compileSchemaFile(cache: KindSchemaCache, file: string): Promise<ValidateFn> {
+  let p = cache.compiled.get(file);
   if (!p) {
     p = (async () => {
-      const schema = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      const bytes = (await readChecked(file, { root: cache.root, maxBytes: READ_LIMITS.config, code: 'KIND_SCHEMA_INVALID' }))!;
+      const parsed = parseJsonQuiet(bytes.toString('utf8'));
+      if (!parsed.ok) throw new ArtifactsError('KIND_SCHEMA_INVALID', `${toRepoPath(cache.root, file)} is not JSON (${parsed.error})`);
+      const schema = parsed.value;
+      if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
+        throw new ArtifactsError('KIND_SCHEMA_INVALID', `${toRepoPath(cache.root, file)} is not a JSON Schema object`);
+      }
       // Per-kind schemas from users may reuse an $id; drop it so ajv never sees a clash.
-      const { $id: _ignored, ...rest } = schema;
-      const ajv = await getAjv();
+      const { $id: _ignored, ...rest } = schema as Record<string, unknown>;
+      cache.ajv ??= createAjv();
+      const ajv = await cache.ajv;
       patternBudget = { left: SCHEMA_PATTERN_BUDGET };
       try {
         return ajv.compile(rest);
@@ -67,7 +106,7 @@ export function compileSchemaFile(file: string): Promise<ValidateFn> {
         patternBudget = undefined;
       }
     })();
-    compiled.set(file, p);
+    cache.compiled.set(file, p);
   }
   return p;
 }

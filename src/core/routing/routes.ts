@@ -1,14 +1,14 @@
 // Artifact routing (SPEC §4): parse `artifact_routing.mdc` and `routing_matrix.json`, expand
 // route templates, and find every conflict. Everything here except the loaders is pure:
 // same inputs, same canonical path, on every OS.
-import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { finding, type Finding } from '../errors.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
 import { compareBytes, controlPathProblem, type ControlFiles } from '../paths.js';
+import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export const TEMPLATE_VARIABLES = ['id', 'version', 'framework', 'kind', 'ext'] as const;
 type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
@@ -152,12 +152,10 @@ export async function parseRoutingText(text: string, file: string): Promise<{ ro
 
 /** Parse the text of routing_matrix.json. */
 export function parseCommandMatrix(text: string, file: string): { commands: CommandRoute[]; findings: Finding[] } {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return { commands: [], findings: [finding('ROUTING_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { path: file })] };
-  }
+  // The parser's own message would quote the text: never echo a routing file into CI logs.
+  const parsed = parseJsonQuiet(text);
+  if (!parsed.ok) return { commands: [], findings: [finding('ROUTING_INVALID', `${file} is not valid JSON (${parsed.error})`, { path: file })] };
+  const v = parsed.value;
   const cmds = (v as { commands?: unknown })?.commands;
   if (!Array.isArray(cmds)) return { commands: [], findings: [finding('ROUTING_INVALID', `${file} must hold {"version": 1, "commands": [...]}`, { path: file })] };
   const commands: CommandRoute[] = [];
@@ -173,21 +171,32 @@ export function parseCommandMatrix(text: string, file: string): { commands: Comm
   return { commands, findings };
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+/** Read a routing file under the checked-read rules: the text, undefined when absent, or
+ * the finding that says why it cannot be read (a FIFO, a symlink, too large...). */
+async function readRoutingFile(root: string, file: string): Promise<string | undefined | Finding> {
   try {
-    return await readFile(file, 'utf8');
+    return (await readChecked(join(root, file), { root, maxBytes: READ_LIMITS.config, code: 'ROUTING_INVALID', label: file, allowMissing: true }))?.toString('utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof ArtifactsError) return finding('ROUTING_INVALID', e.message, { path: file });
     throw e;
   }
 }
 
 /** Load both routing files from a repository root (`control`: see controlFilesOf). */
 export async function loadRouting(root: string, routingFile: string, commandFile: string, control?: ControlFiles): Promise<Routing> {
-  const [rt, ct] = await Promise.all([readOptional(join(root, routingFile)), readOptional(join(root, commandFile))]);
-  const r = rt === undefined ? { routes: [], findings: [] } : await parseRoutingText(rt, routingFile);
-  const c = ct === undefined ? { commands: [], findings: [] } : parseCommandMatrix(ct, commandFile);
-  return { routes: r.routes, commands: c.commands, present: rt !== undefined, routingFile, commandFile, findings: [...r.findings, ...c.findings], control: routingControl({ routingFile, commandFile, control }) };
+  const [rt, ct] = await Promise.all([readRoutingFile(root, routingFile), readRoutingFile(root, commandFile)]);
+  const unreadable = [rt, ct].filter((x): x is Finding => typeof x === 'object');
+  const r = typeof rt === 'string' ? await parseRoutingText(rt, routingFile) : { routes: [], findings: [] };
+  const c = typeof ct === 'string' ? parseCommandMatrix(ct, commandFile) : { commands: [], findings: [] };
+  return {
+    routes: r.routes,
+    commands: c.commands,
+    present: typeof rt === 'string',
+    routingFile,
+    commandFile,
+    findings: [...unreadable, ...r.findings, ...c.findings],
+    control: routingControl({ routingFile, commandFile, control }),
+  };
 }
 
 /** Conflicts among the routes and the command matrix (no artifacts involved). */

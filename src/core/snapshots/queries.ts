@@ -1,7 +1,7 @@
 // Read-only questions about snapshots: drift against the tree, differences between two
 // snapshots, and the history of an artifact id.
 import { join } from 'node:path';
-import { finding, type Finding } from '../errors.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { digestFile, parseAddress } from '../hash/digest.js';
 import { readIndexView } from '../index/store.js';
 import { compareBytes, pathExists } from '../paths.js';
@@ -20,7 +20,17 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
       findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path }));
       continue;
     }
-    const now = (await digestFile(parseAddress(a.content_address)!.algo, abs)).address;
+    const algo = parseAddress(a.content_address)?.algo;
+    // Checked open: a FIFO, a device or a file outside the repository is never read.
+    let now = '(no valid content address)';
+    if (algo) {
+      try {
+        now = (await digestFile(algo, abs, 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path })).address;
+      } catch (e) {
+        if (!(e instanceof ArtifactsError)) throw e;
+        now = `(${e.message})`;
+      }
+    }
     if (now !== a.content_address) findings.push(finding('SNAPSHOT_DRIFT', `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`, { path: a.path }));
   }
   return { latest: { seq: last.seq, id: last.id }, findings };

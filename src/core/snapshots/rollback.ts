@@ -124,7 +124,9 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
       let action: RollbackStep['action'] = bytes && !problem ? 'write' : 'blocked';
       if (action === 'write' && pathExists(join(repo.root, a.path))) {
         const algo = parseAddress(a.content_address)!.algo;
-        if ((await digestFile(algo, join(repo.root, a.path))).address === a.content_address) action = 'unchanged';
+        // Checked open: a FIFO or device at the path is never read (it is replaced).
+        const now = await digestFile(algo, join(repo.root, a.path), 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path }).catch(() => undefined);
+        if (now?.address === a.content_address) action = 'unchanged';
       }
       if (bytes && !control) contents.set(a.path, bytes);
       steps.push({ path: a.path, content_address: a.content_address, source, action });

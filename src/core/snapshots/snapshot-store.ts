@@ -1,7 +1,6 @@
 // Promotion snapshots on disk: `.artifacts/snapshots/<framework>/<stage>/<seq>.json` (RFC 8785
 // canonical bytes), `<seq>.sig` (base64 Ed25519 signature of those bytes, one line),
 // `<seq>.hold` (a hold and its reason) and `<seq>.released` (retention released its objects).
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
@@ -11,6 +10,7 @@ import { pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { removeFileDurable, writeFileDurable } from '../store/durable-write.js';
+import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export const SNAPSHOTS_DIR = '.artifacts/snapshots';
 export const SNAPSHOT_FORMAT = 'artifacts-snapshot/1';
@@ -53,8 +53,10 @@ export interface StoredSnapshot {
   bytes: Buffer;
   /** `sha256:` of the bytes: the snapshot id. */
   id: string;
-  /** Parsed content, when the bytes are JSON. */
+  /** Parsed content, when the bytes are JSON of a snapshot's shape. */
   snapshot?: Snapshot;
+  /** Why the bytes are not a snapshot (not JSON, or not of a snapshot's shape). */
+  invalid?: string;
   signature?: string;
   hold?: { reason: string };
   released: boolean;
@@ -76,54 +78,91 @@ export function encodeSnapshot(s: Snapshot): Buffer {
   return Buffer.from(canonicalJson(s), 'utf8');
 }
 
-/** Every framework/stage that has a snapshot directory. */
+/** Every framework/stage that has a snapshot directory. A snapshot directory that is a
+ * symlink leading outside the repository is SNAPSHOT_INVALID (exit 4): it is never listed. */
 export async function listStages(repo: Repo): Promise<Array<{ framework: string; stage: string }>> {
   const out: Array<{ framework: string; stage: string }> = [];
   const root = join(repo.root, SNAPSHOTS_DIR);
-  for (const f of (await readdir(root).catch(() => [] as string[])).sort()) {
-    for (const s of (await readdir(join(root, f)).catch(() => [] as string[])).sort()) out.push({ framework: f, stage: s });
+  const dirOpts = (label: string) => ({ root: repo.root, code: 'SNAPSHOT_INVALID' as const, label });
+  for (const f of await readdirChecked(root, dirOpts(SNAPSHOTS_DIR))) {
+    for (const s of await readdirChecked(join(root, f), dirOpts(`${SNAPSHOTS_DIR}/${f}`))) out.push({ framework: f, stage: s });
   }
   return out;
 }
 
-async function readOptional(p: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(p);
-  } catch {
-    return undefined;
+const STRING_FIELDS = ['format', 'framework', 'stage', 'action', 'created_at', 'selection_digest', 'index_digest'] as const;
+const ARTIFACT_STRING_FIELDS = ['slot', 'id', 'version', 'kind', 'status', 'path', 'content_address'] as const;
+
+/** Why parsed snapshot JSON is not a snapshot (undefined when it has a snapshot's shape).
+ * Every consumer relies on these fields' types; the signature and chain checks come later. */
+export function snapshotShapeProblem(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'is not a JSON object';
+  const s = v as Record<string, unknown>;
+  for (const k of STRING_FIELDS) if (typeof s[k] !== 'string') return `has no string field "${k}"`;
+  if (s.format !== SNAPSHOT_FORMAT) return `is not an ${SNAPSHOT_FORMAT} document`;
+  if (!Number.isSafeInteger(s.seq) || (s.seq as number) < 1) return 'has no positive integer "seq"';
+  if (!(s.parent === null || typeof s.parent === 'string')) return '"parent" is neither a digest nor null';
+  if (s.action !== 'promote' && s.action !== 'rollback') return '"action" is neither promote nor rollback';
+  for (const k of ['expires_at', 'rollback_of'] as const) if (s[k] !== undefined && typeof s[k] !== 'string') return `"${k}" is not a string`;
+  const signer = s.signer as { keyid?: unknown } | null;
+  if (signer === null || typeof signer !== 'object' || typeof signer.keyid !== 'string') return 'has no "signer.keyid"';
+  if (!Array.isArray(s.artifacts)) return 'has no "artifacts" list';
+  for (const [i, a] of (s.artifacts as unknown[]).entries()) {
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) return `artifact ${i + 1} is not an object`;
+    const x = a as Record<string, unknown>;
+    for (const k of ARTIFACT_STRING_FIELDS) if (typeof x[k] !== 'string') return `artifact ${i + 1} has no string field "${k}"`;
+    if (typeof x.size !== 'number') return `artifact ${i + 1} has no numeric "size"`;
+    if (x.git_blob !== undefined && typeof x.git_blob !== 'string') return `artifact ${i + 1} has a non-string "git_blob"`;
   }
+  return undefined;
 }
 
-/** The snapshots of one framework/stage, ordered by the sequence number in their names. */
+/** The snapshots of one framework/stage, ordered by the sequence number in their names.
+ * Every file is read under the checked-read rules: a FIFO, a directory, a symlink or an
+ * oversized file in place of a snapshot (SNAPSHOT_INVALID), its signature
+ * (SIGNATURE_INVALID) or its hold (HOLD_INVALID) is refused with exit 4, never read. */
 export async function listSnapshots(repo: Repo, framework: string, stage: string): Promise<StoredSnapshot[]> {
   const dir = stageDir(repo, framework, stage);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d{6}\.json$/.test(n)).sort();
+  const rel = `${SNAPSHOTS_DIR}/${framework}/${stage}`;
+  const names = (await readdirChecked(dir, { root: repo.root, code: 'SNAPSHOT_INVALID', label: rel })).filter((n) => /^\d{6}\.json$/.test(n));
+  const read = (n: string, code: 'SNAPSHOT_INVALID' | 'SIGNATURE_INVALID' | 'HOLD_INVALID', allowMissing: boolean) =>
+    readChecked(join(dir, n), { root: repo.root, maxBytes: READ_LIMITS.record, code, label: `${rel}/${n}`, allowMissing });
   const out: StoredSnapshot[] = [];
   for (const n of names) {
     const base = n.slice(0, 6);
-    const bytes = await readFile(join(dir, n));
-    let snapshot: Snapshot | undefined;
-    try {
-      snapshot = JSON.parse(bytes.toString('utf8')) as Snapshot;
-    } catch {
-      snapshot = undefined;
-    }
-    const sig = await readOptional(join(dir, `${base}.sig`));
-    const hold = await readOptional(join(dir, `${base}.hold`));
+    const bytes = (await read(n, 'SNAPSHOT_INVALID', false))!;
+    const parsed = parseJsonQuiet(bytes.toString('utf8'));
+    const invalid = parsed.ok ? snapshotShapeProblem(parsed.value) : `is not valid JSON (${parsed.error})`;
+    const sig = await read(`${base}.sig`, 'SIGNATURE_INVALID', true);
+    const holdBytes = await read(`${base}.hold`, 'HOLD_INVALID', true);
     out.push({
       framework,
       stage,
       seq: Number(base),
-      file: `${SNAPSHOTS_DIR}/${framework}/${stage}/${n}`,
+      file: `${rel}/${n}`,
       bytes,
       id: snapshotId(bytes),
-      ...(snapshot ? { snapshot } : {}),
+      ...(invalid === undefined ? { snapshot: (parsed as { value: Snapshot }).value } : { invalid }),
       ...(sig ? { signature: sig.toString('utf8') } : {}),
-      ...(hold ? { hold: JSON.parse(hold.toString('utf8')) as { reason: string } } : {}),
+      ...(holdBytes ? { hold: parseHold(holdBytes, `${rel}/${base}.hold`) } : {}),
       released: pathExists(join(dir, `${base}.released`)),
     });
   }
   return out;
+}
+
+/** A hold marker: `{"reason": "..."}`. Anything else is HOLD_INVALID (exit 4): retention
+ * cannot tell whether a damaged hold meant to keep the snapshot, so it decides nothing. */
+function parseHold(bytes: Buffer, file: string): { reason: string } {
+  const parsed = parseJsonQuiet(bytes.toString('utf8'));
+  const v = parsed.ok ? (parsed.value as { reason?: unknown } | null) : null;
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof v.reason !== 'string') {
+    throw new ArtifactsError('HOLD_INVALID', `${file} is not a hold marker ({"reason": "..."})${parsed.ok ? '' : ` (${parsed.error})`}`, {
+      hint: `Restore ${file} from git, or delete it and run \`artifacts snapshot hold\` again.`,
+      details: { path: file },
+    });
+  }
+  return { reason: v.reason };
 }
 
 /** Every stored snapshot of the repository. */

@@ -47,7 +47,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     if (s.seq !== i + 1) broken(`expected seq ${i + 1} here: snapshot ${i + 1} is missing or the chain was reordered`);
     const snap = s.snapshot;
     if (!snap) {
-      broken('is not valid JSON');
+      findings.push(finding('SNAPSHOT_INVALID', `${s.file}: ${s.invalid ?? 'is not a snapshot'}`, at));
       return;
     }
     let canonical: string | undefined;

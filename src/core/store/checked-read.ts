@@ -8,7 +8,7 @@
 // Problems are thrown as ArtifactsError with the caller's code, so each kind of file keeps
 // its own documented code and exit status; the file's content never appears in a message.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { open, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { ArtifactsError, type ErrorCode } from '../errors.js';
 
@@ -209,5 +209,107 @@ export function parseJsonQuiet(text: string): { ok: true; value: unknown } | { o
   } catch (e) {
     const m = /position (\d+)/.exec((e as Error).message);
     return { ok: false, error: m ? `invalid JSON at byte offset ${m[1]}` : 'invalid JSON' };
+  }
+}
+
+/** An open, checked regular file for callers that stream it (objects, artifact bodies):
+ * the same open flags and fstat checks as {@link readChecked}, without reading it whole. */
+export interface CheckedHandle {
+  fh: import('node:fs/promises').FileHandle;
+  size: number;
+}
+
+/** Open a repository file under the checks of {@link readChecked} (`maxBytes` may be
+ * Infinity); the caller closes `fh`. Undefined for a missing file when `allowMissing`. */
+export async function openChecked(path: string, opts: CheckedReadOptions): Promise<CheckedHandle | undefined> {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    realRoot = await realpath(opts.root);
+    realDir = await realpath(dirname(path));
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
+  let fh;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  try {
+    const st = await fh.stat();
+    checkStat(opts, path, st);
+    return { fh, size: st.size };
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    if (e instanceof ArtifactsError) throw e;
+    throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The sync counterpart of {@link openChecked}: an open descriptor of a checked regular
+ * file (the caller closes it). */
+export function openCheckedSync(path: string, opts: CheckedReadOptions): { fd: number; size: number } | undefined {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    realRoot = realpathSync(opts.root);
+    realDir = realpathSync(dirname(path));
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    const err = mapOpenError(opts, path, e);
+    if (err) throw err;
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    checkStat(opts, path, st);
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof ArtifactsError) throw e;
+    throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The problem a checked read refused a file for, or undefined for any other error. */
+export function readProblemOf(e: unknown): ReadProblem | undefined {
+  if (!(e instanceof ArtifactsError)) return undefined;
+  const p = e.details.problem;
+  return typeof p === 'string' ? (p as ReadProblem) : undefined;
+}
+
+/** The names in a repository directory (sorted), never following it out of the
+ * repository: a directory whose real path lies outside the root is refused with `code`
+ * (problem `outside`). Nothing at the path, or something other than a directory, lists as
+ * empty. */
+export async function readdirChecked(dir: string, opts: Pick<CheckedReadOptions, 'root' | 'code' | 'label'>): Promise<string[]> {
+  let realRoot: string;
+  let realDir: string;
+  try {
+    realRoot = await realpath(opts.root);
+    realDir = await realpath(dir);
+  } catch {
+    return [];
+  }
+  const full = { ...opts, maxBytes: 0 };
+  if (!isInsideReal(realRoot, realDir)) throw readProblem(full, dir, 'outside');
+  try {
+    return (await readdir(dir)).sort();
+  } catch {
+    return [];
   }
 }

@@ -2,10 +2,11 @@
 // `<json>\t<sha256 hex of json>\n`. JSON.stringify never emits a raw tab, so the tab
 // separator is unambiguous. A torn or unchecksummed last record is discarded; a bad record
 // followed by a good one is corruption and is reported, never silently dropped.
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { ArtifactsError } from '../errors.js';
 import { createHash } from 'node:crypto';
-import { sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
+import { DIGEST_ALGORITHMS, sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
+import { readChecked, READ_LIMITS } from './checked-read.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { appendDurable, truncateDurable, type FaultHook } from './durable-write.js';
 
@@ -59,11 +60,25 @@ function decodeLine(line: string): JournalRecord | undefined {
   if (sha256Hex(json) !== line.slice(tab + 1)) return undefined;
   try {
     const r = JSON.parse(json) as JournalRecord;
-    if (typeof r.txid !== 'string' || typeof r.after !== 'string' || !Array.isArray(r.entries)) return undefined;
+    // A record is repository content too: one of the wrong shape is damaged, never a crash.
+    if (r === null || typeof r !== 'object' || typeof r.txid !== 'string' || typeof r.after !== 'string' || !Array.isArray(r.entries)) return undefined;
+    if (!(r.before === null || typeof r.before === 'string') || typeof r.reset !== 'boolean' || !DIGEST_ALGORITHMS.includes(r.digest_algorithm)) return undefined;
+    if (!r.entries.every(opShapeValid)) return undefined;
     return r;
   } catch {
     return undefined;
   }
+}
+
+const ENTRY_STRING_FIELDS = ['id', 'version', 'status', 'framework', 'kind', 'path', 'content_address'] as const;
+
+function opShapeValid(op: unknown): boolean {
+  if (op === null || typeof op !== 'object') return false;
+  const o = op as { op?: unknown; path?: unknown; entry?: unknown };
+  if (o.op === 'remove') return typeof o.path === 'string';
+  if (o.op !== 'put' || o.entry === null || typeof o.entry !== 'object' || Array.isArray(o.entry)) return false;
+  const e = o.entry as Record<string, unknown>;
+  return ENTRY_STRING_FIELDS.every((f) => typeof e[f] === 'string') && typeof e.size === 'number';
 }
 
 /** Parse journal bytes. Throws JOURNAL_CORRUPT when a damaged record precedes a good one. */
@@ -94,16 +109,27 @@ export function parseJournal(text: string): JournalState {
   return { records, discardedTailBytes: discarded };
 }
 
-export async function readJournal(file: string): Promise<JournalState> {
+/** Read the journal under the checked-read rules (`root`: the repository root): a symlink
+ * is SYMLINK_REFUSED, a FIFO, device, directory or oversized file JOURNAL_CORRUPT (exit 4). */
+export async function readJournal(file: string, root: string): Promise<JournalState> {
   try {
     if ((await lstat(file)).isSymbolicLink()) {
       throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read .artifacts/journal: it is a symlink');
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], discardedTailBytes: 0 };
-    throw e;
+    if (e instanceof ArtifactsError) throw e;
+    throw new ArtifactsError('JOURNAL_CORRUPT', `.artifacts/journal could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return parseJournal(await readFile(file, 'utf8'));
+  const bytes = await readChecked(file, { root, maxBytes: READ_LIMITS.index, code: 'JOURNAL_CORRUPT', label: '.artifacts/journal', allowMissing: true });
+  if (bytes === undefined) return { records: [], discardedTailBytes: 0 };
+  let text: string;
+  try {
+    text = bytes.toString('utf8');
+  } catch {
+    throw new ArtifactsError('JOURNAL_CORRUPT', '.artifacts/journal is too large to parse', { details: { problem: 'too-large' } });
+  }
+  return parseJournal(text);
 }
 
 export function appendRecord(root: string, file: string, r: JournalRecord, faultHook?: FaultHook): Promise<void> {

@@ -5,9 +5,11 @@
 // can prove, right before it publishes, that the lock is still its own.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
+import { git } from '../git.js';
+import { parseJsonQuiet, readChecked } from './checked-read.js';
 
 export const STALE_MS = 30_000;
 const OWNER_FILE = 'owner.json';
@@ -42,12 +44,56 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The holder recorded in the lock, or undefined. The owner file is read like every other
+ * repository file (a FIFO or symlink in its place is never opened) and must have the
+ * expected shape: anything else counts as no owner. */
 async function readOwner(lockDir: string): Promise<Owner | undefined> {
   try {
-    return JSON.parse(await readFile(join(lockDir, OWNER_FILE), 'utf8')) as Owner;
+    const bytes = await readChecked(join(lockDir, OWNER_FILE), { root: dirname(lockDir), maxBytes: OWNER_MAX_BYTES, code: 'LOCK_INVALID', allowMissing: true });
+    if (!bytes) return undefined;
+    const parsed = parseJsonQuiet(bytes.toString('utf8'));
+    const o = parsed.ok ? (parsed.value as Partial<Owner> | null) : null;
+    if (o === null || typeof o !== 'object' || typeof o.token !== 'string' || typeof o.host !== 'string' || !Number.isSafeInteger(o.pid) || typeof o.since !== 'string') return undefined;
+    return o as Owner;
   } catch {
     return undefined;
   }
+}
+
+const OWNER_MAX_BYTES = 4096;
+
+/**
+ * Refuse a lock path this tool cannot have made: a symlink (never followed, never removed),
+ * anything but a directory, or a directory tracked by git (committed content is never a
+ * live lock, and taking it over would delete it). LOCK_INVALID, exit 4, before waiting.
+ */
+async function assertLockSane(lockDir: string, tracked: () => Promise<boolean>): Promise<void> {
+  let st;
+  try {
+    st = await lstat(lockDir);
+  } catch {
+    return; // gone meanwhile
+  }
+  const name = basename(lockDir);
+  if (st.isSymbolicLink()) throw new ArtifactsError('LOCK_INVALID', `${name} is a symlink, not a lock this tool made; it is never followed or removed`, { details: { path: name, problem: 'symlink' } });
+  if (!st.isDirectory()) throw new ArtifactsError('LOCK_INVALID', `${name} is not a directory, so it is not a lock this tool made`, { details: { path: name, problem: 'not-regular' } });
+  if (await tracked()) {
+    throw new ArtifactsError('LOCK_INVALID', `${name}/ is tracked by git: committed content is never a live lock`, {
+      hint: `Remove it from the repository (\`git rm -r --cached ${name}\`, then commit), and delete the directory after checking no artifacts process runs.`,
+      details: { path: name, problem: 'tracked' },
+    });
+  }
+}
+
+/** Does git track anything under `lockDir`? Asked once per acquisition, only when the
+ * lock is found taken; outside a git work tree nothing is tracked. */
+function trackedOnce(lockDir: string): () => Promise<boolean> {
+  let answer: Promise<boolean> | undefined;
+  return () =>
+    (answer ??= git(dirname(lockDir), ['ls-files', '-z', '--', basename(lockDir)]).then(
+      (out) => out.length > 0,
+      () => false,
+    ));
 }
 
 /** Is the existing lock abandoned — holder dead on this host, or not refreshed for
@@ -105,6 +151,7 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
   const staleMs = Math.max(opts.staleMs ?? STALE_MS, 30_000);
   const deadline = Date.now() + Math.max(0, opts.timeoutMs);
   const token = randomBytes(12).toString('hex');
+  const tracked = trackedOnce(lockDir);
   let compromised: Error | undefined;
   let delay = 10;
   // Loaded here, not at start-up: read-only commands never lock.
@@ -125,8 +172,12 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
         },
       });
     } catch (e) {
+      await assertLockSane(lockDir, tracked);
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ELOCKED' && code !== 'ENOTEMPTY' && code !== 'ENOENT') throw e;
+      if (code !== 'ELOCKED' && code !== 'ENOTEMPTY' && code !== 'ENOENT') {
+        if (e instanceof ArtifactsError) throw e;
+        throw new ArtifactsError('IO_ERROR', `could not take the index lock (${code ?? (e as Error).message})`, { cause: e });
+      }
       const judged = await abandonedToken(lockDir, staleMs);
       if (judged !== undefined) {
         await takeOver(lockDir, judged);

@@ -1,11 +1,11 @@
 // The content-addressed object store: `.artifacts/objects/<algo>/<2 hex>/<rest of hex>`.
 // Objects are written through the durable-write module (so they are on disk before any
 // snapshot that references them) and checked against their address whenever read.
-import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
-import { digestBytes, digestFile, newHasher, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
+import { digestBytes, digestHandle, newHasher, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
+import { openChecked, readdirChecked } from './checked-read.js';
 import type { Repo } from '../repo.js';
 import { pathExists } from '../paths.js';
 import { removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
@@ -19,35 +19,54 @@ export function objectPath(repo: Repo, address: string): string {
 }
 
 /** Copy a file into the store under `address`, verifying the bytes on the way. Returns
- * false when the object already existed (dedup). */
+ * false when the object already existed (dedup). The source is a repository file: it is
+ * opened once, under the checked-read rules (never a FIFO, a device or a final symlink),
+ * and streamed. */
 export async function putObjectFromFile(repo: Repo, address: string, source: string): Promise<boolean> {
   const target = objectPath(repo, address);
   if (pathExists(target)) return false;
   const { algo } = parseAddress(address)!;
-  // Hash the copy itself, so that a file changed since it was indexed is never stored
-  // under the old address.
-  const actual = (await digestFile(algo, source)).address;
-  if (actual !== address) {
-    throw new ArtifactsError('INDEX_STALE_ENTRY', `${source} no longer matches its indexed content ${address} (now ${actual})`, {
-      hint: 'Run `artifacts index update` for the file (or restore it), then promote again.',
-    });
-  }
-  const hasher = await newHasher(algo);
-  async function* copy(): AsyncIterable<Uint8Array> {
-    for await (const chunk of createReadStream(source)) {
-      hasher.update(chunk as Buffer);
-      yield chunk as Buffer;
+  const h = (await openChecked(source, { root: repo.root, maxBytes: Infinity, code: 'FILE_NOT_REGULAR' }))!;
+  try {
+    // Hash the copy itself, so that a file changed since it was indexed is never stored
+    // under the old address.
+    const actual = (await digestHandle(algo, h.fh)).address;
+    if (actual !== address) {
+      throw new ArtifactsError('INDEX_STALE_ENTRY', `${source} no longer matches its indexed content ${address} (now ${actual})`, {
+        hint: 'Run `artifacts index update` for the file (or restore it), then promote again.',
+      });
     }
+    const hasher = await newHasher(algo);
+    async function* copy(): AsyncIterable<Uint8Array> {
+      for await (const chunk of chunksOf(h.fh)) {
+        hasher.update(chunk);
+        yield chunk;
+      }
+    }
+    return await writeFileExclusiveDurable(target, copy(), {
+      root: repo.root,
+      faultHook: repo.faultHook,
+      // The temp copy is complete here: publish it only if it is the content we hashed.
+      beforeCommit: () => {
+        const copied = `${algo}:${hasher.digestHex()}`;
+        if (copied !== address) throw new ArtifactsError('INDEX_STALE_ENTRY', `${source} changed while it was being stored`);
+      },
+    });
+  } finally {
+    await h.fh.close().catch(() => undefined);
   }
-  return writeFileExclusiveDurable(target, copy(), {
-    root: repo.root,
-    faultHook: repo.faultHook,
-    // The temp copy is complete here: publish it only if it is the content we hashed.
-    beforeCommit: () => {
-      const copied = `${algo}:${hasher.digestHex()}`;
-      if (copied !== address) throw new ArtifactsError('INDEX_STALE_ENTRY', `${source} changed while it was being stored`);
-    },
-  });
+}
+
+/** An open file's bytes from the start, in 1 MiB chunks (each a fresh buffer). */
+async function* chunksOf(fh: FileHandle): AsyncIterable<Uint8Array> {
+  let pos = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) return;
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
 }
 
 /** Store bytes under their address (rollback re-populates the store from git). */
@@ -59,30 +78,59 @@ export async function putObjectBytes(repo: Repo, algo: DigestAlgorithm, bytes: U
 
 export type ObjectState = 'ok' | 'missing' | 'corrupt';
 
-export async function checkObject(repo: Repo, address: string): Promise<ObjectState> {
-  const p = objectPath(repo, address);
-  if (!pathExists(p)) return 'missing';
-  const { algo } = parseAddress(address)!;
-  return (await digestFile(algo, p)).address === address ? 'ok' : 'corrupt';
+/** How an object is opened: a regular file inside the repository (never a FIFO, a device,
+ * a directory or a symlink), of the recorded size when the caller knows it. */
+function objectReadOptions(repo: Repo, address: string, expectedSize?: number) {
+  return { root: repo.root, maxBytes: expectedSize ?? Infinity, code: 'OBJECT_CORRUPT' as const, label: `object ${address}`, allowMissing: true };
 }
 
-/** Read an object, verified; undefined when missing, OBJECT_CORRUPT when damaged. */
-export async function readObject(repo: Repo, address: string): Promise<Buffer | undefined> {
+/** Is the object present and intact? Streamed: an object may be large. Anything other than
+ * a regular file at its path (or one larger than `expectedSize`) is OBJECT_CORRUPT. */
+export async function checkObject(repo: Repo, address: string, expectedSize?: number): Promise<ObjectState> {
   const p = objectPath(repo, address);
-  if (!pathExists(p)) return undefined;
-  const bytes = await readFile(p);
-  const { algo } = parseAddress(address)!;
-  if ((await digestBytes(algo, bytes)) !== address) throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} does not match its address`);
-  return bytes;
+  const h = await openChecked(p, objectReadOptions(repo, address, expectedSize));
+  if (!h) return 'missing';
+  try {
+    const { algo } = parseAddress(address)!;
+    return (await digestHandle(algo, h.fh)).address === address ? 'ok' : 'corrupt';
+  } finally {
+    await h.fh.close().catch(() => undefined);
+  }
 }
 
-/** Every object address in the store. */
+/** Read an object, verified; undefined when missing, OBJECT_CORRUPT when damaged or not a
+ * regular file. The digest is checked by streaming before the bytes are held in memory. */
+export async function readObject(repo: Repo, address: string, expectedSize?: number): Promise<Buffer | undefined> {
+  const p = objectPath(repo, address);
+  const h = await openChecked(p, objectReadOptions(repo, address, expectedSize));
+  if (!h) return undefined;
+  try {
+    const { algo } = parseAddress(address)!;
+    if ((await digestHandle(algo, h.fh)).address !== address) throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} does not match its address`);
+    const bytes = Buffer.allocUnsafe(h.size);
+    let n = 0;
+    while (n < h.size) {
+      const { bytesRead } = await h.fh.read(bytes, n, h.size - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    // Read twice: the second read must hold the bytes that were verified.
+    if (n !== h.size || (await digestBytes(algo, bytes)) !== address) throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} changed while it was read`);
+    return bytes;
+  } finally {
+    await h.fh.close().catch(() => undefined);
+  }
+}
+
+/** Every object address in the store. Directories of the store that lead outside the
+ * repository through a symlink are refused (OBJECT_CORRUPT), never listed. */
 export async function listObjects(repo: Repo): Promise<string[]> {
   const out: string[] = [];
   const root = join(repo.root, OBJECTS_DIR);
-  for (const algo of await readdir(root).catch(() => [] as string[])) {
-    for (const two of await readdir(join(root, algo)).catch(() => [] as string[])) {
-      for (const rest of await readdir(join(root, algo, two)).catch(() => [] as string[])) {
+  const opts = (label: string) => ({ root: repo.root, code: 'OBJECT_CORRUPT' as const, label });
+  for (const algo of await readdirChecked(root, opts(OBJECTS_DIR))) {
+    for (const two of await readdirChecked(join(root, algo), opts(`${OBJECTS_DIR}/${algo}`))) {
+      for (const rest of await readdirChecked(join(root, algo, two), opts(`${OBJECTS_DIR}/${algo}/${two}`))) {
         if (!rest.startsWith('.')) out.push(`${algo}:${two}${rest}`);
       }
     }
