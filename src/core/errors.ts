@@ -165,13 +165,15 @@ export class ArtifactsError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { hint?: string; findings?: Finding[]; details?: Record<string, unknown>; cause?: unknown } = {},
+    opts: { hint?: string; findings?: Finding[]; details?: Record<string, unknown>; cause?: unknown; exit?: ExitCode } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ArtifactsError';
     this.code = code;
     this.hint = opts.hint ?? CATALOGUE[code].hint;
-    this.exitCode = CATALOGUE[code].exit;
+    // The same code can be graver for one kind of file than another (a symlink out of the
+    // repository in place of a snapshot directory is an integrity failure).
+    this.exitCode = opts.exit ?? CATALOGUE[code].exit;
     this.findings = opts.findings ?? [];
     this.details = opts.details ?? {};
   }

@@ -450,7 +450,7 @@ describe('snapshots, signatures, holds, objects', () => {
     const r = runBounded(dir, ['--json', 'snapshot', 'verify']);
     expectBounded(r);
     expect(r.code).toBe(4);
-    expect(codesOf(r)).toContain('SNAPSHOT_INVALID');
+    expect(codesOf(r)).toContain('SYMLINK_OUTSIDE_ROOT');
     expect(r.stdout + r.stderr).not.toContain('TOP-SECRET');
     g.check();
   });
@@ -471,7 +471,8 @@ describe('snapshots, signatures, holds, objects', () => {
     symlinkSync(outside, join(other, '.artifacts/objects'));
     const e = await listObjects(await openRepo({ cwd: other })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ArtifactsError);
-    expect((e as ArtifactsError).code).toBe('OBJECT_CORRUPT');
+    expect((e as ArtifactsError).code).toBe('SYMLINK_OUTSIDE_ROOT');
+    expect((e as ArtifactsError).exitCode).toBe(4);
   });
 });
 

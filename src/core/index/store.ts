@@ -163,15 +163,12 @@ export interface RecoveryReport {
  */
 export async function checkStateDirs(repo: Repo, opts: { deep?: boolean } = {}): Promise<void> {
   await sweepTemps(dirname(repo.indexPath), { root: repo.root });
-  // Every transaction sweeps where index transactions write (the index's directory, the
-  // journal's, the caches); the object store and snapshots, which can hold many thousands
-  // of files, are swept by `index recover`, `gc` and `prune`, not on every add.
-  if (opts.deep) {
-    await sweepTemps(repo.stateDir, { root: repo.root, recursive: true });
-    return;
-  }
-  await sweepTemps(repo.stateDir, { root: repo.root });
-  await sweepTemps(repo.cacheDir, { root: repo.root });
+  // Every directory under .artifacts is judged (a symlink leading outside refuses the
+  // command), but the object store's fan-out directories, which can hold hundreds of
+  // thousands of files, are listed only by `index recover`, `gc` and `prune`.
+  const fanout = join(repo.stateDir, 'objects');
+  const descend = opts.deep ? undefined : (dir: string) => !(dirname(dirname(dir)) === fanout);
+  await sweepTemps(repo.stateDir, { root: repo.root, recursive: true, ...(descend ? { descend } : {}) });
 }
 
 /** Finish an interrupted transaction (call with the lock held). Idempotent. */

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
-import { ArtifactsError, type ErrorCode } from '../errors.js';
+import { ArtifactsError, CATALOGUE, type ErrorCode } from '../errors.js';
 
 /** Size caps per kind of file (bytes). */
 export const READ_LIMITS = {
@@ -70,6 +70,11 @@ function kindOf(st: Stats): string {
 /** The error thrown for a refused read; `details.problem` says which check failed. */
 export function readProblem(opts: CheckedReadOptions, path: string, problem: ReadProblem, extra = ''): ArtifactsError {
   const label = opts.label ?? relativeLabel(opts.root, path);
+  // A path that leads out of the repository is named for what it is, whatever the file;
+  // how grave it is (the exit status) stays that of the kind of file being read.
+  if (problem === 'outside') {
+    return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details: { path: label, problem }, exit: CATALOGUE[opts.code].exit });
+  }
   return new ArtifactsError(opts.code, `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details: { path: label, problem } });
 }
 

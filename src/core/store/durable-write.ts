@@ -479,7 +479,7 @@ function pidAlive(pid: number): boolean {
  * writer's temp is never taken away from it). A symlinked directory met on the way that
  * leads outside the root is refused, like a write through it would be.
  */
-export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursive?: boolean; now?: number }): Promise<string[]> {
+export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursive?: boolean; now?: number; descend?: (dir: string) => boolean }): Promise<string[]> {
   const removed: string[] = [];
   if (!(await walkConfined(opts.root, dir, false, false))) return removed;
   const { realRoot } = await locate(opts.root, dir);
@@ -489,7 +489,7 @@ export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursiv
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
-        if (opts.recursive) await visit(p);
+        if (opts.recursive && (opts.descend?.(p) ?? true)) await visit(p);
         continue;
       }
       if (e.isSymbolicLink()) {
