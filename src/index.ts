@@ -27,6 +27,7 @@ export type { IndexDocument } from './core/index/document.js';
 export { indexAdd, indexRebuild, indexRemove, indexVerify, indexVerifySummary } from './core/index/operations.js';
 export type { VerifyResult, VerifySummary, WriteResult } from './core/index/operations.js';
 export { readIndexView, recoverIndex } from './core/index/store.js';
+export { readDecisionIndex } from './core/index/decision-index.js';
 export { mergeIndexes, runMergeDriver } from './core/index/merge-driver.js';
 export type { MergeResult } from './core/index/merge-driver.js';
 export type { RecoveryReport } from './core/index/store.js';

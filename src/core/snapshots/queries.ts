@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { digestFile, parseAddress } from '../hash/digest.js';
-import { readIndexView } from '../index/store.js';
+import { readDecisionIndex } from '../index/decision-index.js';
 import { compareBytes, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { allSnapshots, listSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snapshot-store.js';
@@ -57,7 +57,8 @@ export interface HistoryResult {
 
 /** `artifacts history <id>`: indexed versions and every snapshot that included the id. */
 export async function history(repo: Repo, id: string): Promise<HistoryResult> {
-  const view = await readIndexView(repo);
+  // Governance evidence: an index that fails its digest is no evidence.
+  const view = await readDecisionIndex(repo);
   const versions = (view.doc?.artifacts ?? [])
     .filter((e) => e.id === id)
     .sort((x, y) => compareBytes(x.version, y.version))

@@ -5,7 +5,8 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { digestBytes, digestFile, parseAddress } from '../hash/digest.js';
-import { applyOps, readIndexView, runTransaction, withIndexLock } from '../index/store.js';
+import { readDecisionIndex } from '../index/decision-index.js';
+import { applyOps, runTransaction, withIndexLock } from '../index/store.js';
 import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { pathExists } from '../paths.js';
@@ -16,8 +17,9 @@ import { putObjectBytes, readObject } from '../store/objects.js';
 import { readBlobs } from './git-objects.js';
 import type { SigningKey } from './keys.js';
 import { rfc3339, writeSignedSnapshot } from './promote.js';
-import { encodeSnapshot, resolveSnapshot, seqName, snapshotId, type Snapshot } from './snapshot-store.js';
-import { verifyChain } from './verify-chain.js';
+import { encodeSnapshot, listSnapshots, resolveSnapshot, seqName, snapshotId, type Snapshot } from './snapshot-store.js';
+import { raiseMarks } from './high-water.js';
+import { verifyChainForDecision } from './history-check.js';
 
 export interface RollbackOptions {
   framework: string;
@@ -81,7 +83,7 @@ function metadataFileFor(root: string, path: string): string {
 export async function rollback(repo: Repo, opts: RollbackOptions): Promise<RollbackResult> {
   return withIndexLock(repo, async (lock) => {
     const findings: Finding[] = [];
-    const chain = await verifyChain(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+    const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
     findings.push(...chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED'));
     const target = await resolveSnapshot(repo, opts.to, { framework: opts.framework, stage: opts.stage });
     const snap = target.snapshot;
@@ -122,7 +124,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
       steps.push({ path: a.path, content_address: a.content_address, source, action });
     }
     // The index entries the restored files will have, judged before anything is written.
-    const view = await readIndexView(repo);
+    const view = await readDecisionIndex(repo);
     const ctx = { root: repo.root, algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: cacheFingerprint(repo) };
     const ops: JournalOp[] = [];
     for (const a of snap.artifacts) {
@@ -167,6 +169,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, draft(tx.after), opts.key);
+    await raiseMarks(repo, [{ framework: opts.framework, stage: opts.stage, snapshots: await listSnapshots(repo, opts.framework, opts.stage) }]);
     return { ...result, snapshot: { seq: chain.snapshots.length + 1, ...written }, index_digest: tx.after };
   });
 }

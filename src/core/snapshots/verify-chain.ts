@@ -7,7 +7,9 @@ import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
 import { verifyStrict } from './ed25519.js';
 import { readBlobs } from './git-objects.js';
+import { checkHistory } from './history-check.js';
 import { trustedKeys } from './keys.js';
+import { retainedSeqs } from './retention.js';
 import { listSnapshots, listStages, SNAPSHOT_FORMAT, type StoredSnapshot } from './snapshot-store.js';
 
 export interface VerifyOptions {
@@ -38,6 +40,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
   const snapshots = await listSnapshots(repo, framework, stage);
   const findings: Finding[] = [];
   const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
+  const retained = retainedSeqs(repo, snapshots, opts.now);
   snapshots.forEach((s, i) => {
     const at = { path: s.file };
     const broken = (msg: string) => findings.push(finding('SNAPSHOT_CHAIN_BROKEN', `${s.file}: ${msg}`, at));
@@ -68,7 +71,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
       findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
     }
-    if (opts.objects !== false && !s.released && Array.isArray(snap.artifacts)) {
+    if (opts.objects !== false && retained.has(s.seq) && Array.isArray(snap.artifacts)) {
       for (const a of snap.artifacts) objectChecks.push({ s, address: a.content_address, git_blob: a.git_blob, path: a.path });
     }
   });
@@ -105,5 +108,5 @@ export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framew
   const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
   const out: ChainReport[] = [];
   for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, keys));
-  return out;
+  return checkHistory(repo, out, opts);
 }
