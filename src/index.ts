@@ -41,7 +41,7 @@ export type { RouteMove } from './core/routing/operations.js';
 export { loadAllContracts, loadContract, parseContract, stageOf } from './core/hydrate/contract.js';
 export type { FrameworkContract, InputSlot, Stage } from './core/hydrate/contract.js';
 export { gate, hydrate, kindFindings } from './core/hydrate/hydrate.js';
-export type { GateResult, HydrateOptions, HydrateResult, PromotionLookup } from './core/hydrate/hydrate.js';
+export type { GateResult, HydrateOptions, HydrateResult, PromotionLookup, UnverifiedPromotion } from './core/hydrate/hydrate.js';
 export { compareCandidates, explainLoss, formatTime, selectInputs } from './core/hydrate/rank-candidates.js';
 export type { Candidate, Decision, HydratedInput, Hydration, SelectedArtifact } from './core/hydrate/rank-candidates.js';
 export { isSmallOrderKey, scalarBelowOrder, signDetached, verifyStrict } from './core/snapshots/ed25519.js';

@@ -507,7 +507,7 @@ next: artifacts keys trust ${r.publicKey}
   );
   example(snap.command('status').description('drift between the latest snapshot and the working tree (exit 1 on drift)').requiredOption('--framework <framework>', 'framework').requiredOption('--stage <stage>', 'stage'), 'artifacts snapshot status --framework fwk-001 --stage design-review').action(
     action('snapshot status', async (ctx, o: { framework: string; stage: string }) => {
-      const r = await ctx.lib.snapshotStatus(await ctx.repo(), o.framework, o.stage);
+      const r = await ctx.lib.snapshotStatus(await ctx.repo(), o.framework, o.stage, { now: new Date() });
       return report(ctx, r.findings, r.latest ? `the tree matches ${o.framework}/${o.stage} #${r.latest.seq}` : 'no snapshots yet', { latest: r.latest ?? null });
     }),
   );

@@ -298,6 +298,23 @@ describe('item 5: signing and gating use verified facts only', () => {
     check();
   });
 
+  test('snapshot status measures drift against a verified chain only: a forged latest snapshot cannot hide drift', () => {
+    const dir = demo();
+    expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
+    const p = join(dir, RISK);
+    writeFileSync(p, readFileSync(p, 'utf8').replace('| low |', '| high |'));
+    const first = readFileSync(join(dir, DR, '000001.json'));
+    const s = JSON.parse(first.toString('utf8')) as { seq: number; parent: string | null; artifacts: Array<{ path: string; content_address: string }> };
+    s.seq = 2;
+    s.parent = `sha256:${createHash('sha256').update(first).digest('hex')}`;
+    const now = `sha256:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+    for (const a of s.artifacts) if (a.path === RISK) a.content_address = now;
+    writeFileSync(join(dir, DR, '000002.json'), canonicalJson(s));
+    const r = cli(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']);
+    expect(r.code).toBe(4);
+    expect(codes(r)).toContain('SIGNATURE_INVALID');
+  });
+
   test('the merge driver refuses a side whose index_digest does not verify, and leaves the conflict explained', () => {
     const dir = demo();
     expect(cli(dir, ['init']).code).toBe(0);
@@ -355,6 +372,21 @@ describe('item 6: deleting or replaying history is detected', () => {
     const w = cli(clone, ['snapshot', 'verify', '--framework', 'fwk-001', '--stage', 'design-review']);
     expect(codes(w)).toContain('SNAPSHOT_DELETED');
     check();
+  });
+
+  test('a deletion made while resolving a merge is seen too', () => {
+    const dir = twoPromotions();
+    git(dir, 'checkout', '-q', '-b', 'side', 'HEAD~1');
+    writeFileSync(join(dir, 'side.txt'), 'side\n');
+    commitAt(dir, '2026-03-03T09:00:00Z', 'side work');
+    git(dir, 'checkout', '-q', 'main');
+    git(dir, 'merge', '-q', '--no-commit', '--no-ff', 'side');
+    git(dir, 'rm', '-q', `${DR}/000002.json`, `${DR}/000002.sig`);
+    commitAt(dir, '2026-03-03T10:00:00Z', 'merge side');
+    rmSync(join(dir, '.artifacts/cache'), { recursive: true, force: true });
+    const v = cli(dir, ['snapshot', 'verify', '--all']);
+    expect(v.code).toBe(4);
+    expect(codes(v)).toContain('SNAPSHOT_DELETED');
   });
 
   test('an uncommitted deletion of every snapshot of a stage is caught too', () => {

@@ -46,7 +46,10 @@ export async function deletedSnapshots(repo: Repo): Promise<DeletionScan> {
     // --relative: paths relative to the repository root even when it is a subdirectory
     // of the git work tree; -z: no quoting of unusual names.
     [logged, tracked] = await Promise.all([
-      git(repo.root, ['log', '--relative', '--diff-filter=D', '--name-only', '-z', '--format=', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
+      // -m: a merge commit is diffed against each parent, so a deletion made while
+      // resolving a merge is seen too (a plain merge never shows as a deletion: the file
+      // is still there in its result).
+      git(repo.root, ['log', '-m', '--relative', '--diff-filter=D', '--name-only', '-z', '--format=', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
       git(repo.root, ['ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
     ]);
   } catch {
@@ -108,7 +111,15 @@ export async function checkHistory(repo: Repo, reports: ChainReport[], scope: { 
       finding('HISTORY_SHALLOW', 'this clone is shallow: snapshot files deleted in commits it does not have cannot be detected', { severity: 'info', path: SNAPSHOTS_DIR }),
     );
   }
-  if (marks.ok) await raiseMarks(repo, out.filter((r) => r.framework !== '' && r.findings.every((f) => f.severity !== 'error')));
+  if (marks.ok) {
+    const clean = out.filter((r) => r.framework !== '' && r.findings.every((f) => f.severity !== 'error'));
+    await raiseMarks(repo, clean).catch((e: unknown) => {
+      // A read-only checkout still verifies; it only cannot remember what it saw.
+      (out[0] ?? reportFor('', '')).findings.push(
+        finding('IO_ERROR', `could not record the snapshot high-water marks in .artifacts/cache/: ${(e as Error).message}`, { severity: 'warning', path: '.artifacts/cache' }),
+      );
+    });
+  }
   return out;
 }
 

@@ -140,7 +140,8 @@ export async function promote(repo: Repo, opts: PromoteOptions): Promise<Promote
     for (const a of sources) if (await putObjectFromFile(repo, a.content_address, join(repo.root, a.path))) objectsWritten++;
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, snapshot, opts.key);
-    await raiseMarks(repo, [{ framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) }]);
+    // After the commit point: a mark that cannot be recorded only weakens later detection.
+    await raiseMarks(repo, [{ framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) }]).catch(() => undefined);
     return { dryRun: false, snapshot, id: written.id, file: written.file, objectsWritten, findings: [] };
   });
 }

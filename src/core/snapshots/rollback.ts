@@ -169,7 +169,8 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, draft(tx.after), opts.key);
-    await raiseMarks(repo, [{ framework: opts.framework, stage: opts.stage, snapshots: await listSnapshots(repo, opts.framework, opts.stage) }]);
+    // After the commit point: a mark that cannot be recorded only weakens later detection.
+    await raiseMarks(repo, [{ framework: opts.framework, stage: opts.stage, snapshots: await listSnapshots(repo, opts.framework, opts.stage) }]).catch(() => undefined);
     return { ...result, snapshot: { seq: chain.snapshots.length + 1, ...written }, index_digest: tx.after };
   });
 }
