@@ -184,14 +184,16 @@ export function buildProgram(): Command {
     program
       .command('validate')
       .description('run every pre-merge check: schemas, routing conflicts, index freshness')
-      .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'github', 'sarif']).default('human')),
+      .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'github', 'sarif']).default('human'))
+      .option('--base <ref>', 'also refuse changes to snapshot, channel and trust records that this revision has (CI: the target branch)'),
     'artifacts validate',
+    'artifacts validate --base origin/main   # on a pull request, after git fetch origin main',
     'artifacts validate --format github',
     'artifacts validate --format sarif > artifacts.sarif',
   ).action(
-    action('validate', async (ctx, opts: { format: string }) => {
+    action('validate', async (ctx, opts: { format: string; base?: string }) => {
       const repo = await ctx.repo();
-      const r = await ctx.lib.validateRepo(repo);
+      const r = await ctx.lib.validateRepo(repo, { base: opts.base });
       if (opts.format === 'github') {
         process.stdout.write(renderFindingsGithub(r.findings));
         return ctx.lib.exitCodeFor(r.findings);
@@ -320,7 +322,7 @@ export function buildProgram(): Command {
   example(stageOptions(program.command('gate').description('hydrate a stage and enforce its contract (exit 1 on any finding)')), 'artifacts gate --framework fwk-001 --stage design-review').action(
     action('gate', async (ctx, opts: HydrateFlags) => {
       const repo = await ctx.repo();
-      const r = await ctx.lib.gate(repo, { ...hydrateOptions(opts), promotions: ctx.lib.snapshotPromotions(repo) });
+      const r = await ctx.lib.gate(repo, { ...hydrateOptions(opts), promotions: ctx.lib.snapshotPromotions(repo, new Date()) });
       if (!ctx.out.json && !ctx.out.quiet) process.stdout.write(renderHydration(ctx.out, r.hydration, r.uncommitted));
       return report(ctx, r.findings, `gate ${opts.framework}/${opts.stage} passed`, { framework: opts.framework, stage: opts.stage, passed: r.passed, hydration: r.hydration });
     }),
@@ -428,7 +430,7 @@ next: artifacts keys trust ${r.publicKey}
 
   example(program.command('gc').description('delete objects that no retained snapshot references').option('--dry-run', 'list what would be deleted'), 'artifacts gc --dry-run').action(
     action('gc', async (ctx, o: { dryRun?: boolean }) => {
-      const r = await ctx.lib.gc(await ctx.repo(), { dryRun: !!o.dryRun });
+      const r = await ctx.lib.gc(await ctx.repo(), { now: new Date(), dryRun: !!o.dryRun });
       if (ctx.out.json) ctx.emit({ ok: true, dry_run: !!o.dryRun, ...r });
       else {
         for (const a of r.deleted) ctx.print(`${o.dryRun ? 'would delete' : 'deleted'} ${a}\n`);
@@ -462,7 +464,7 @@ next: artifacts keys trust ${r.publicKey}
     'artifacts lineage plan-checkout@1.2.0 --format mermaid',
   ).action(
     action('lineage', async (ctx, target: string, o: { format: string }) => {
-      const view = await ctx.lib.readIndexView(await ctx.repo());
+      const view = await ctx.lib.readDecisionIndex(await ctx.repo());
       const g = ctx.lib.lineage(view.doc?.artifacts ?? [], target);
       const code = ctx.lib.exitCodeFor(g.findings);
       if (ctx.out.json || o.format === 'json') {
@@ -507,7 +509,7 @@ next: artifacts keys trust ${r.publicKey}
   );
   example(snap.command('status').description('drift between the latest snapshot and the working tree (exit 1 on drift)').requiredOption('--framework <framework>', 'framework').requiredOption('--stage <stage>', 'stage'), 'artifacts snapshot status --framework fwk-001 --stage design-review').action(
     action('snapshot status', async (ctx, o: { framework: string; stage: string }) => {
-      const r = await ctx.lib.snapshotStatus(await ctx.repo(), o.framework, o.stage);
+      const r = await ctx.lib.snapshotStatus(await ctx.repo(), o.framework, o.stage, { now: new Date() });
       return report(ctx, r.findings, r.latest ? `the tree matches ${o.framework}/${o.stage} #${r.latest.seq}` : 'no snapshots yet', { latest: r.latest ?? null });
     }),
   );

@@ -8,6 +8,7 @@ import { kindFindings } from './hydrate/hydrate.js';
 import type { Repo } from './repo.js';
 import { checkArtifactRoutes, checkRouteTable } from './routing/routes.js';
 import { repoRouting } from './routing/operations.js';
+import { appendOnlyFindings } from './snapshots/append-only.js';
 
 export interface ValidateResult {
   findings: Finding[];
@@ -27,14 +28,19 @@ function dedupe(findings: Finding[]): Finding[] {
 
 /**
  * `artifacts validate`: schemas, duplicates, immutability, routing conflicts, index
- * freshness and framework contracts, in one call.
+ * freshness and framework contracts, in one call; with `base`, also that no snapshot,
+ * channel or trust record that revision has is modified or deleted.
  *
  * @example
  * ```ts
  * const { findings, artifacts } = await validateRepo(repo);
+ * // In CI on a pull request: existing snapshot, channel and trust records are unchanged.
+ * const pr = await validateRepo(repo, { base: 'origin/main' });
  * ```
  */
-export async function validateRepo(repo: Repo): Promise<ValidateResult> {
+export async function validateRepo(repo: Repo, opts: { base?: string | undefined } = {}): Promise<ValidateResult> {
+  // The base revision is resolved first: a missing one is a usage error, before any work.
+  const appendOnly = opts.base !== undefined ? await appendOnlyFindings(repo, opts.base) : undefined;
   // One scan of the tree serves every check: index verification does it and hands back the
   // entries; only an unreadable index makes us scan on our own.
   const [routing, verified] = await Promise.all([
@@ -61,5 +67,6 @@ export async function validateRepo(repo: Repo): Promise<ValidateResult> {
   const { contracts, findings: contractFindings } = await loadAllContracts(repo);
   findings.push(...contractFindings);
   for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
-  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts'] };
+  if (appendOnly) findings.push(...appendOnly);
+  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts', ...(appendOnly ? ['append-only'] : [])] };
 }

@@ -349,7 +349,7 @@ describe('SIGKILL during promote and rollback', () => {
         }
         kills++;
       }
-      expect(kills).toBe(4); // two objects, the signature, the snapshot
+      expect(kills).toBe(5); // two objects, the signature, the snapshot, the high-water mark
       expect(promote(dir).code).toBe(0);
       expect(chainState(dir).code).toBe(0);
     });

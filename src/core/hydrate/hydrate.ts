@@ -1,13 +1,14 @@
 // `artifacts hydrate` and `artifacts gate` (SPEC §6): deterministic input selection for a
 // framework stage, with an audit log, and the contract checks a gate enforces.
 import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { readDecisionIndex } from '../index/decision-index.js';
 import type { IndexDocument } from '../index/document.js';
-import { readIndexView } from '../index/store.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { loadContract, stageOf, type FrameworkContract } from './contract.js';
 import { gitFacts } from './git-times.js';
 import { selectInputs, STATUS_RANK, type Candidate, type Hydration } from './rank-candidates.js';
+import { verifyEntriesFromBytes } from './verified-entries.js';
 
 export interface HydrateOptions {
   framework: string;
@@ -27,6 +28,11 @@ export interface HydrateResult {
   gitLogProcesses: number;
   /** The index the selection was made from (gate and promote reuse it). */
   index: IndexDocument;
+  /** The framework's artifacts as their files' bytes describe them (what was ranked). */
+  entries: IndexEntry[];
+  /** Index entries of the framework that could not be checked against their files, or
+   * that disagree with them (the gate fails on these). */
+  integrity: Finding[];
 }
 
 function epochSeconds(iso: string | undefined): number | null {
@@ -47,10 +53,13 @@ function epochSeconds(iso: string | undefined): number | null {
 export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<HydrateResult> {
   const contract = await loadContract(repo, opts.framework);
   const stage = stageOf(contract, opts.stage);
-  const view = await readIndexView(repo);
+  const view = await readDecisionIndex(repo);
   if (!view.doc) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json does not exist: hydration selects from the index');
   const kinds = new Set(stage.inputs.map((i) => i.kind));
-  const pool = view.doc.artifacts.filter((e) => e.framework === opts.framework && kinds.has(e.kind));
+  // The index says which files to look at; their bytes say what they are.
+  const verified = await verifyEntriesFromBytes(repo, view.doc.artifacts.filter((e) => e.framework === opts.framework), view.doc.digest_algorithm);
+  const entries = verified.entries.filter((e) => e.framework === opts.framework);
+  const pool = entries.filter((e) => kinds.has(e.kind));
   const facts = await gitFacts(repo.root, pool.map((e) => e.path));
   const uncommitted: string[] = [];
   const candidates: Candidate[] = pool.map((entry) => {
@@ -79,6 +88,8 @@ export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<Hydrate
     uncommitted: uncommitted.sort(),
     gitLogProcesses: facts.logProcesses,
     index: view.doc,
+    entries,
+    integrity: verified.findings,
   };
 }
 
@@ -95,10 +106,17 @@ export function kindFindings(contract: FrameworkContract, entries: readonly Inde
     );
 }
 
-/** Where a gate looks up earlier promotions (the snapshot store provides one). */
+/** An earlier stage's record that cannot be vouched for: the gate fails closed on it. */
+export interface UnverifiedPromotion {
+  problems: Finding[];
+}
+
+/** Where a gate looks up earlier promotions (the snapshot store provides one, which
+ * verifies the stage's chain before it answers). */
 export interface PromotionLookup {
-  /** Content promoted by the latest promotion of a stage, by slot; undefined if none. */
-  latestPromotion(framework: string, stage: string): Promise<Map<string, string> | undefined>;
+  /** Content promoted by the latest promotion of a stage, by slot; undefined if none;
+   * `{ problems }` when the stage's record does not verify. */
+  latestPromotion(framework: string, stage: string): Promise<Map<string, string> | undefined | UnverifiedPromotion>;
 }
 
 const NO_PROMOTIONS: PromotionLookup = { latestPromotion: async () => undefined };
@@ -135,12 +153,26 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
       findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path }));
     }
   });
-  findings.push(...kindFindings(h.contract, h.index.artifacts));
+  findings.push(...h.integrity, ...kindFindings(h.contract, h.entries));
   if (stage.after !== undefined) {
     // Staged promotion: every slot this stage shares with the `after:` stage must select the
     // very content that stage promoted last.
     const promoted = await (opts.promotions ?? NO_PROMOTIONS).latestPromotion(opts.framework, stage.after);
-    if (promoted === undefined) {
+    if (promoted !== undefined && !(promoted instanceof Map)) {
+      // Expiry is reported as itself; anything else means the record cannot be trusted.
+      const expired = promoted.problems.filter((f) => f.code === 'SNAPSHOT_EXPIRED');
+      const other = promoted.problems.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
+      findings.push(...expired);
+      if (other.length > 0) {
+        const why = other.slice(0, 3).map((f) => `${f.code}: ${f.message}`).join('; ');
+        findings.push(
+          finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, whose snapshot chain does not verify, so no promotion of it counts (${why}${other.length > 3 ? `; and ${other.length - 3} more` : ''})`, {
+            path: h.contract.file,
+            hint: `Run \`artifacts snapshot verify --framework ${opts.framework} --stage ${stage.after}\` and restore the chain from git history.`,
+          }),
+        );
+      }
+    } else if (promoted === undefined) {
       findings.push(finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, and no promotion of ${stage.after} is recorded`, { path: h.contract.file }));
     } else {
       for (const inp of h.hydration.inputs) {

@@ -8,7 +8,7 @@ import { finding, type Finding } from '../errors.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
-import { entriesEqual, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
+import { entriesEqual, indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
 
 export interface MergeResult {
   merged?: IndexDocument;
@@ -73,9 +73,28 @@ async function readDoc(file: string): Promise<IndexDocument | null> {
   return text.trim() === '' ? null : parseIndex(text);
 }
 
+/** INDEX_DIGEST_MISMATCH for each side whose index_digest does not verify: a merge would
+ * launder a hand-edited side into a freshly digested result. */
+function digestConflicts(sides: ReadonlyArray<[string, IndexDocument | null]>): Finding[] {
+  return sides
+    .filter(([, d]) => d !== null && !indexDigestValid(d))
+    .map(([side, d]) =>
+      finding('INDEX_DIGEST_MISMATCH', `${side}: artifacts_index.json fails its index_digest check (${d!.index_digest} does not match the content); refusing to merge it`, {
+        path: 'artifacts_index.json',
+        hint: `That side's index was edited by hand or damaged: resolve by checking out a side you trust, then run \`artifacts index rebuild\` and \`git add artifacts_index.json\`.`,
+      }),
+    );
+}
+
 /** The driver: merge %O %A %B, write the result into %A. Conflicts leave %A untouched. */
 export async function runMergeDriver(base: string, ours: string, theirs: string): Promise<MergeResult> {
   const [o, a, b] = await Promise.all([readDoc(base).catch(() => null), readDoc(ours), readDoc(theirs)]);
+  const refused = digestConflicts([
+    ['the common ancestor (base)', o],
+    ['our side (ours)', a],
+    ['their side (theirs)', b],
+  ]);
+  if (refused.length > 0) return { conflicts: refused };
   if (!a || !b) return { merged: (a ?? b) ?? undefined, conflicts: [] };
   const r = mergeIndexes(o, a, b);
   // git names %A (a file it made for the driver); the result goes there and nowhere else.

@@ -1,6 +1,6 @@
 // The index commands as library functions: add, update, remove, rebuild, verify.
 import { realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
@@ -11,6 +11,7 @@ import type { JournalOp } from '../store/journal.js';
 import { isCandidatePath, listCandidates } from './enumerate.js';
 import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
+import { unsafeEntryFindings } from './decision-index.js';
 import { entriesEqual } from './document.js';
 import { applyOps, readIndexView, runTransaction, type TransactionResult } from './store.js';
 
@@ -300,7 +301,12 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   }
   const scanned = new Map(scan.entries.map((e) => [e.path, e]));
   const invalidPaths = new Set(scan.findings.map((f) => (f.path ? (sidecarTarget(f.path) ?? f.path) : '')));
+  const unsafeFindings = unsafeEntryFindings(repo, view.doc.artifacts);
+  findings.push(...unsafeFindings);
+  const unsafe = new Set(unsafeFindings.map((f) => f.path));
   for (const e of view.doc.artifacts) {
+    // An unsafe path is never looked at, not even with stat.
+    if (unsafe.has(e.path)) continue;
     const now = scanned.get(e.path);
     if (now) {
       if (!entriesEqual(now, e)) {
@@ -310,14 +316,12 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
       continue;
     }
     if (invalidPaths.has(e.path)) continue; // its metadata findings are already reported
-    let exists = true;
-    try {
-      await stat(resolve(repo.root, e.path));
-    } catch {
-      exists = false;
-    }
-    if (!exists) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
-    else findings.push(finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, { path: e.path }));
+    const st = await lstat(resolve(repo.root, e.path)).catch(() => undefined);
+    if (!st) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
+    else if (!st.isFile()) {
+      const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
+      findings.push(finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${what}; it is never opened`, { path: e.path }));
+    } else findings.push(finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, { path: e.path }));
   }
   const indexedPaths = new Set(view.doc.artifacts.map((e) => e.path));
   for (const e of scan.entries) {

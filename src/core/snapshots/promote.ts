@@ -13,7 +13,8 @@ import { signDetached } from './ed25519.js';
 import { blobIds } from './git-objects.js';
 import type { SigningKey } from './keys.js';
 import { encodeSnapshot, listSnapshots, seqName, snapshotId, stageDir, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
-import { verifyChain } from './verify-chain.js';
+import { raiseMarks } from './high-water.js';
+import { verifyChainForDecision } from './history-check.js';
 
 export interface PromoteOptions {
   framework: string;
@@ -43,14 +44,22 @@ export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Promotions recorded in snapshots, for GATE_STAGE_ORDER: slot → content address. */
-export function snapshotPromotions(repo: Repo): PromotionLookup {
+/**
+ * Promotions recorded in snapshots, for GATE_STAGE_ORDER: slot → content address of the
+ * latest snapshot of a stage. The stage's chain is verified first (trusted signatures,
+ * canonical bytes, links, this clone's high-water mark) and the latest snapshot must not
+ * have expired at `now`: a file in the snapshot directory is not a promotion until then.
+ */
+export function snapshotPromotions(repo: Repo, now: Date): PromotionLookup {
   return {
     async latestPromotion(framework, stage) {
-      const list = await listSnapshots(repo, framework, stage);
-      const last = list[list.length - 1]?.snapshot;
-      if (!last) return undefined;
-      return new Map(last.artifacts.map((a) => [a.slot, a.content_address]));
+      const chain = await verifyChainForDecision(repo, framework, stage, { now, objects: false });
+      const last = chain.snapshots[chain.snapshots.length - 1];
+      // Only the latest snapshot's expiry matters here: older ones are history.
+      const problems = chain.findings.filter((f) => f.severity === 'error' && (f.code !== 'SNAPSHOT_EXPIRED' || f.path === last?.file));
+      if (problems.length > 0) return { problems };
+      if (!last?.snapshot) return undefined;
+      return new Map(last.snapshot.artifacts.map((a) => [a.slot, a.content_address]));
     },
   };
 }
@@ -65,14 +74,15 @@ function checkTime(label: string, v: string | undefined): void {
 async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[] }> {
   checkTime('--at', opts.at);
   checkTime('--expires-at', opts.expiresAt);
-  const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo) });
+  const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo, opts.now) });
   if (!g.passed) throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, { findings: g.findings });
   // A chain that no longer verifies must not be extended: the new parent link would
   // vouch for tampered history.
-  const chain = await verifyChain(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+  const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
   const integrity = chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
   if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, { findings: integrity });
-  const byPath = new Map(g.index.artifacts.map((e) => [e.path, e]));
+  // Kind and size as the hashed bytes give them, never as the index claims.
+  const byPath = new Map(g.entries.map((e) => [e.path, e]));
   const selected = g.hydration.inputs.filter((i) => i.selected !== null);
   const blobs = await blobIds(repo.root, selected.map((i) => i.selected!.path));
   const artifacts: SnapshotArtifact[] = selected.map((i) => {
@@ -130,6 +140,8 @@ export async function promote(repo: Repo, opts: PromoteOptions): Promise<Promote
     for (const a of sources) if (await putObjectFromFile(repo, a.content_address, join(repo.root, a.path))) objectsWritten++;
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, snapshot, opts.key);
+    // After the commit point: a mark that cannot be recorded only weakens later detection.
+    await raiseMarks(repo, [{ framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) }]).catch(() => undefined);
     return { dryRun: false, snapshot, id: written.id, file: written.file, objectsWritten, findings: [] };
   });
 }

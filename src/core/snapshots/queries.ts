@@ -3,14 +3,20 @@
 import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { digestFile, parseAddress } from '../hash/digest.js';
-import { readIndexView } from '../index/store.js';
+import { readDecisionIndex } from '../index/decision-index.js';
 import { compareBytes, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
-import { allSnapshots, listSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snapshot-store.js';
+import { verifyChainForDecision } from './history-check.js';
+import { allSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snapshot-store.js';
 
 /** `snapshot status`: each promoted artifact of the latest snapshot missing or changed on disk. */
-export async function snapshotStatus(repo: Repo, framework: string, stage: string): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
-  const list = await listSnapshots(repo, framework, stage);
+export async function snapshotStatus(repo: Repo, framework: string, stage: string, opts: { now: Date }): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
+  // Drift is measured against a verified record only: a forged latest snapshot could
+  // otherwise hide drift (or invent it, and prompt a rollback).
+  const chain = await verifyChainForDecision(repo, framework, stage, { now: opts.now, objects: false });
+  const integrity = chain.findings.filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
+  if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the snapshot chain of ${framework}/${stage} does not verify: no drift can be measured against it`, { findings: integrity });
+  const list = chain.snapshots;
   const last = list[list.length - 1];
   if (!last?.snapshot) return { findings: [] };
   const findings: Finding[] = [];
@@ -67,7 +73,8 @@ export interface HistoryResult {
 
 /** `artifacts history <id>`: indexed versions and every snapshot that included the id. */
 export async function history(repo: Repo, id: string): Promise<HistoryResult> {
-  const view = await readIndexView(repo);
+  // Governance evidence: an index that fails its digest is no evidence.
+  const view = await readDecisionIndex(repo);
   const versions = (view.doc?.artifacts ?? [])
     .filter((e) => e.id === id)
     .sort((x, y) => compareBytes(x.version, y.version))

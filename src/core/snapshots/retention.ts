@@ -6,7 +6,7 @@ import { ArtifactsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { deleteObject, listObjects } from '../store/objects.js';
-import { allSnapshots, listStages, listSnapshots, markReleased, type StoredSnapshot } from './snapshot-store.js';
+import { listStages, listSnapshots, markReleased, type StoredSnapshot } from './snapshot-store.js';
 
 export interface PruneDecision {
   framework: string;
@@ -84,16 +84,35 @@ export async function prune(repo: Repo, opts: { now: Date; dryRun?: boolean }): 
   return out;
 }
 
+/**
+ * The snapshots of one chain whose objects must exist: every snapshot the current policy or
+ * a hold keeps, and every one that retention has not released. A `.released` marker is
+ * advisory (it records what an earlier `prune` decided under the policy of its day); it
+ * never licenses deleting what the current policy keeps.
+ */
+export function retainedSeqs(repo: Repo, snapshots: readonly StoredSnapshot[], now: Date): Set<number> {
+  const first = snapshots[0];
+  const p = first ? policyFor(repo.config.retention, first.framework, first.stage) : undefined;
+  if (!p) return new Set(snapshots.map((s) => s.seq));
+  const keep = new Set(decideRetention(snapshots, p.policy, p.key, now).filter((d) => d.decision === 'keep').map((d) => d.seq));
+  for (const s of snapshots) if (!s.released) keep.add(s.seq);
+  return keep;
+}
+
 /** `artifacts gc [--dry-run]`: delete objects that no retained snapshot references. */
-export async function gc(repo: Repo, opts: { dryRun?: boolean }): Promise<{ deleted: string[]; kept: number }> {
+export async function gc(repo: Repo, opts: { now: Date; dryRun?: boolean }): Promise<{ deleted: string[]; kept: number }> {
   // The rehearsal refuses exactly what the real run would: a store that leads outside.
   await checkStateDirs(repo, { deep: true });
   const referenced = new Set<string>();
-  for (const s of await allSnapshots(repo)) {
+  for (const { framework, stage } of await listStages(repo)) {
+    const snaps = await listSnapshots(repo, framework, stage);
     // An unreadable snapshot keeps everything: never delete on doubt.
-    if (!s.snapshot) return { deleted: [], kept: (await listObjects(repo)).length };
-    if (s.released && !s.hold) continue;
-    for (const a of s.snapshot.artifacts) referenced.add(a.content_address);
+    if (snaps.some((s) => !s.snapshot || !Array.isArray(s.snapshot.artifacts))) return { deleted: [], kept: (await listObjects(repo)).length };
+    const keep = retainedSeqs(repo, snaps, opts.now);
+    for (const s of snaps) {
+      if (!keep.has(s.seq)) continue;
+      for (const a of s.snapshot!.artifacts) referenced.add(a.content_address);
+    }
   }
   const all = await listObjects(repo);
   const deleted = all.filter((a) => !referenced.has(a));

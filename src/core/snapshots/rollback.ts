@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, EXIT, finding, type Finding } from '../errors.js';
 import { digestBytes, digestFile, parseAddress } from '../hash/digest.js';
-import { applyOps, readIndexView, runTransaction, withIndexLock } from '../index/store.js';
+import { readDecisionIndex } from '../index/decision-index.js';
+import { applyOps, runTransaction, withIndexLock } from '../index/store.js';
 import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { controlPathProblem, pathExists } from '../paths.js';
@@ -17,8 +18,9 @@ import { putObjectBytes, readObject } from '../store/objects.js';
 import { readBlobs } from './git-objects.js';
 import type { SigningKey } from './keys.js';
 import { rfc3339, writeSignedSnapshot } from './promote.js';
-import { encodeSnapshot, resolveSnapshot, seqName, snapshotId, type Snapshot } from './snapshot-store.js';
-import { verifyChain } from './verify-chain.js';
+import { encodeSnapshot, listSnapshots, resolveSnapshot, seqName, snapshotId, type Snapshot } from './snapshot-store.js';
+import { raiseMarks } from './high-water.js';
+import { verifyChainForDecision } from './history-check.js';
 
 export interface RollbackOptions {
   framework: string;
@@ -82,7 +84,7 @@ function metadataFileFor(root: string, path: string): string {
 export async function rollback(repo: Repo, opts: RollbackOptions): Promise<RollbackResult> {
   return withIndexLock(repo, async (lock) => {
     const findings: Finding[] = [];
-    const chain = await verifyChain(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+    const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
     findings.push(...chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED'));
     const target = await resolveSnapshot(repo, opts.to, { framework: opts.framework, stage: opts.stage });
     const snap = target.snapshot;
@@ -132,7 +134,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
       steps.push({ path: a.path, content_address: a.content_address, source, action });
     }
     // The index entries the restored files will have, judged before anything is written.
-    const view = await readIndexView(repo);
+    const view = await readDecisionIndex(repo);
     const ctx = { root: repo.root, algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: cacheFingerprint(repo) };
     const ops: JournalOp[] = [];
     for (const a of snap.artifacts) {
@@ -177,6 +179,8 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, draft(tx.after), opts.key);
+    // After the commit point: a mark that cannot be recorded only weakens later detection.
+    await raiseMarks(repo, [{ framework: opts.framework, stage: opts.stage, snapshots: await listSnapshots(repo, opts.framework, opts.stage) }]).catch(() => undefined);
     return { ...result, snapshot: { seq: chain.snapshots.length + 1, ...written }, index_digest: tx.after };
   });
 }

@@ -9,7 +9,9 @@ import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
 import { verifyStrict } from './ed25519.js';
 import { readBlobs } from './git-objects.js';
+import { checkHistory } from './history-check.js';
 import { trustedKeys } from './keys.js';
+import { retainedSeqs } from './retention.js';
 import { listSnapshots, listStages, SNAPSHOT_FORMAT, type StoredSnapshot } from './snapshot-store.js';
 
 export interface VerifyOptions {
@@ -41,6 +43,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
   const findings: Finding[] = [];
   const control = controlFilesOf(repo.config);
   const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
+  const retained = retainedSeqs(repo, snapshots, opts.now);
   snapshots.forEach((s, i) => {
     const at = { path: s.file };
     const broken = (msg: string) => findings.push(finding('SNAPSHOT_CHAIN_BROKEN', `${s.file}: ${msg}`, at));
@@ -78,7 +81,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       const problem = typeof p === 'string' ? controlPathProblem(p, control) : 'the path is not a string';
       if (problem) findings.push(finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, { ...at, exit: EXIT.INTEGRITY, hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.' }));
     }
-    if (opts.objects !== false && !s.released && Array.isArray(snap.artifacts)) {
+    if (opts.objects !== false && retained.has(s.seq) && Array.isArray(snap.artifacts)) {
       for (const a of snap.artifacts) objectChecks.push({ s, address: a.content_address, git_blob: a.git_blob, path: a.path });
     }
   });
@@ -115,5 +118,5 @@ export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framew
   const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
   const out: ChainReport[] = [];
   for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, keys));
-  return out;
+  return checkHistory(repo, out, opts);
 }
