@@ -35,10 +35,14 @@ async function trustRecordNames(repo: Repo): Promise<string[]> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    throw new ArtifactsError('TRUST_CHAIN_BROKEN', `${TRUST_DIR} is not a readable directory (${code ?? 'error'})`, { findings: [finding('TRUST_CHAIN_BROKEN', `${TRUST_DIR} is not a readable directory`, { path: TRUST_DIR })] });
+    const message = `${TRUST_DIR} is not a readable directory (${code ?? 'error'})`;
+    throw new ArtifactsError('TRUST_CHAIN_BROKEN', message, { findings: [finding('TRUST_CHAIN_BROKEN', message, { path: TRUST_DIR })] });
   }
   const out = names.filter((n) => /^\d{6}\.json$/.test(n)).sort();
-  if (out.length > MAX_TRUST_RECORDS) throw new ArtifactsError('TRUST_CHAIN_BROKEN', `${TRUST_DIR} holds ${out.length} records, more than the limit of ${MAX_TRUST_RECORDS}`);
+  if (out.length > MAX_TRUST_RECORDS) {
+    const message = `${TRUST_DIR} holds ${out.length} records, more than the limit of ${MAX_TRUST_RECORDS}`;
+    throw new ArtifactsError('TRUST_CHAIN_BROKEN', message, { findings: [finding('TRUST_CHAIN_BROKEN', message, { path: TRUST_DIR })] });
+  }
   return out;
 }
 
@@ -50,7 +54,11 @@ export async function readTrustRecords(repo: Repo): Promise<StoredTrustRecord[]>
     const base = n.slice(0, 6);
     const file = `${TRUST_DIR}/${n}`;
     const read = (name: string, allowMissing: boolean) =>
-      readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing });
+      readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing }).catch((e: unknown) => {
+        // A record that cannot be read safely (a symlink, a FIFO, too large) breaks the chain.
+        if (!(e instanceof ArtifactsError)) throw e;
+        throw new ArtifactsError(e.code, e.message, { details: e.details, findings: [finding(e.code, e.message, { path: `${TRUST_DIR}/${name}` })] });
+      });
     const bytes = (await read(n, false))!;
     const sig = await read(`${base}.sig`, true);
     out.push({ seq: Number(base), file, bytes, ...(sig ? { signature: sig.toString('utf8') } : {}) });
