@@ -295,6 +295,24 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
   });
 });
 
+describe('starting a chain through a hostile trust directory', () => {
+  test('an empty .artifacts/keys/trust that is a symlink leading outside: keys trust writes nothing there', () => {
+    const dir = copyFixture('demo');
+    git(dir, 'init', '-q', '-b', 'main');
+    const g = guard(dir);
+    const elsewhere = join(g.outside, 'trust');
+    mkdirSync(elsewhere);
+    mkdirSync(join(dir, '.artifacts/keys'), { recursive: true });
+    symlinkSync(elsewhere, join(dir, TRUST));
+    const before = treeDigest(g.outside);
+    const r = cli(dir, ['--json', 'keys', 'trust', pubFile('root'), '--key', keyFile('root')]);
+    expect(r.code).not.toBe(0);
+    expect(['PATH_UNSAFE', 'SYMLINK_OUTSIDE_ROOT']).toContain(errorCode(r));
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(treeDigest(g.outside)).toBe(before);
+  });
+});
+
 describe('pinning the root', () => {
   /** The attacker replaces the whole chain with a self-signed root of their own. */
   function hijacked(): string {
