@@ -1,5 +1,5 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
-import { finding, type Finding } from './errors.js';
+import { ArtifactsError, finding, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
 import type { IndexEntry } from './metadata/inspect.js';
@@ -8,6 +8,9 @@ import { kindFindings } from './hydrate/hydrate.js';
 import type { Repo } from './repo.js';
 import { checkArtifactRoutes, checkRouteTable } from './routing/routes.js';
 import { repoRouting } from './routing/operations.js';
+import { listStages } from './snapshots/snapshot-store.js';
+import { TRUST_DIR } from './trust/trust-chain.js';
+import { loadTrust } from './trust/trust-store.js';
 
 export interface ValidateResult {
   findings: Finding[];
@@ -27,7 +30,7 @@ function dedupe(findings: Finding[]): Finding[] {
 
 /**
  * `artifacts validate`: schemas, duplicates, immutability, routing conflicts, index
- * freshness and framework contracts, in one call.
+ * freshness, framework contracts and the trust chain, in one call.
  *
  * @example
  * ```ts
@@ -61,5 +64,21 @@ export async function validateRepo(repo: Repo): Promise<ValidateResult> {
   const { contracts, findings: contractFindings } = await loadAllContracts(repo);
   findings.push(...contractFindings);
   for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
-  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts'] };
+  findings.push(...(await trustFindings(repo)));
+  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts', 'trust'] };
+}
+
+/** The trust chain verifies against the pin (a pull request appending a record signed by a
+ * key the chain does not trust fails here), and snapshots never exist without one. */
+async function trustFindings(repo: Repo): Promise<Finding[]> {
+  try {
+    if (await loadTrust(repo)) return [];
+    if ((await listStages(repo)).length > 0) {
+      return [finding('TRUST_NOT_INITIALIZED', `the repository has snapshots but no trust chain in ${TRUST_DIR}/`, { path: TRUST_DIR })];
+    }
+    return [];
+  } catch (e) {
+    if (e instanceof ArtifactsError) return e.findings.length > 0 ? e.findings : [finding(e.code, e.message, { path: TRUST_DIR })];
+    throw e;
+  }
 }

@@ -137,6 +137,10 @@ function treeDigest(root: string, skip: (rel: string) => boolean = () => false):
   return h.digest('hex');
 }
 
+/** The repository's files, without .git/ (guarded separately) and the tool's rebuildable
+ * cache (which any command may refresh). */
+const repoDigest = (dir: string) => treeDigest(dir, (p) => p === '.git' || p === '.artifacts/cache');
+
 /** A sentinel tree outside the repository and planted hooks; check() asserts both untouched,
  * and that nothing in .git/ changed. */
 function guard(dir: string): { check: () => void; outside: string } {
@@ -172,11 +176,11 @@ describe('the legacy key directory is no longer a root of trust', () => {
     }
     rmSync(join(dir, DR, '000002.json'));
     rmSync(join(dir, DR, '000002.sig'));
-    const before = treeDigest(dir, (p) => p === '.git');
+    const before = repoDigest(dir);
     const p = promote(dir, 'attacker', '2026-03-02T10:00:00Z');
     expect(p.code).toBe(4);
     expect(errorCode(p)).toBe('KEY_NOT_TRUSTED');
-    expect(treeDigest(dir, (q) => q === '.git')).toBe(before);
+    expect(repoDigest(dir)).toBe(before);
     g.check();
   });
 
@@ -253,8 +257,12 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
         expect(errorCode(r)).toBe('TRUST_CHAIN_BROKEN');
         expect(codesOf(r)).toContain('TRUST_CHAIN_BROKEN');
       }
+      // What CI runs on the pull request catches it too.
+      const v = cli(dir, ['--json', 'validate'], { ARTIFACTS_TRUST_ROOT: ids.root! });
+      expect(v.code).toBe(4);
+      expect(codesOf(v)).toContain('TRUST_CHAIN_BROKEN');
       // Every command that relies on the chain refuses the same way, before writing.
-      const before = treeDigest(dir, (p) => p === '.git');
+      const before = repoDigest(dir);
       const p = promote(dir, 'release', '2026-03-02T10:00:00Z');
       expect([p.code, errorCode(p)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
       const rb = cli(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', keyFile('release'), '--dry-run']);
@@ -262,7 +270,7 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
       const k = cli(dir, ['--json', 'keys', 'trust', pubFile('spare'), '--key', keyFile('root')]);
       expect(k.code).toBe(4);
       expect(cli(dir, ['--json', 'keys', 'list']).code).toBe(4);
-      expect(treeDigest(dir, (q) => q === '.git')).toBe(before);
+      expect(repoDigest(dir)).toBe(before);
       g.check();
     });
   }
@@ -337,6 +345,9 @@ describe('pinning the root', () => {
     }
     const p = promote(dir, 'attacker', '2026-03-05T10:00:00Z', ['--trust-root', ids.root!]);
     expect([p.code, errorCode(p)]).toEqual([4, 'TRUST_ROOT_MISMATCH']);
+    const v = cli(dir, ['--json', '--trust-root', ids.root!, 'validate']);
+    expect(v.code).toBe(4);
+    expect(codesOf(v)).toContain('TRUST_ROOT_MISMATCH');
     g.check();
   });
 
@@ -385,6 +396,8 @@ describe('pinning the root', () => {
     const pinned = verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root! });
     expect(pinned.code).toBe(0);
     expect(codesOf(pinned)).toEqual([]);
+    const v = cli(dir, ['--json', 'validate'], { ARTIFACTS_TRUST_ROOT: ids.root! });
+    expect([v.code, codesOf(v)]).toEqual([0, []]);
     expect(cli(dir, ['snapshot', 'verify', '--all'], { ARTIFACTS_TRUST_ROOT: ids.root! }).stderr).toBe('');
   });
 });
@@ -407,21 +420,23 @@ describe('revocation keeps history valid and nothing after it', () => {
     expect(verify(dir, pin).code).toBe(0);
 
     const g = guard(dir);
-    const before = treeDigest(dir, (p) => p === '.git');
+    const before = repoDigest(dir);
     const p = promote(dir, 'release', '2026-03-03T10:00:00Z', [], pin);
     expect([p.code, errorCode(p)]).toEqual([4, 'KEY_NOT_TRUSTED']);
-    expect(treeDigest(dir, (q) => q === '.git')).toBe(before);
+    expect(repoDigest(dir)).toBe(before);
+    g.check();
 
     // A new key takes over; a snapshot the revoked key signs afterwards is not valid.
     expect(cli(dir, ['keys', 'trust', pubFile('spare'), '--key', keyFile('root')], pin).code).toBe(0);
     expect(promote(dir, 'spare', '2026-03-04T10:00:00Z', [], pin).code).toBe(0);
     expect(verify(dir, pin).code).toBe(0);
     forgeSnapshot(dir, 'release');
+    const g2 = guard(dir);
     const r = verify(dir, pin);
     expect(r.code).toBe(4);
     const bad = (r.doc.findings as Array<{ code: string; path: string }>).filter((f) => f.code === 'KEY_NOT_TRUSTED');
     expect(bad.map((f) => f.path)).toEqual([`${DR}/000004.json`]);
-    g.check();
+    g2.check();
   });
 
   test('a revoked key cannot be trusted again, and the last trusted key cannot be revoked', () => {
@@ -442,26 +457,26 @@ describe('promote and rollback refuse a key the chain does not trust, before wri
   test('promote (and its dry run) with an untrusted key → KEY_NOT_TRUSTED, exit 4, nothing written', () => {
     const dir = demo();
     const g = guard(dir);
-    const before = treeDigest(dir, (p) => p === '.git');
+    const before = repoDigest(dir);
     for (const extra of [[], ['--dry-run']]) {
       const r = cli(dir, ['--json', 'promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', keyFile('attacker'), ...extra]);
       expect([r.code, errorCode(r)]).toEqual([4, 'KEY_NOT_TRUSTED']);
     }
     expect(existsSync(join(dir, '.artifacts/snapshots'))).toBe(false);
     expect(existsSync(join(dir, '.artifacts/objects'))).toBe(false);
-    expect(treeDigest(dir, (p) => p === '.git')).toBe(before);
+    expect(repoDigest(dir)).toBe(before);
     g.check();
   });
 
   test('rollback (and its rehearsal) with an untrusted key → KEY_NOT_TRUSTED, exit 4, nothing written', () => {
     const dir = promoted();
     const g = guard(dir);
-    const before = treeDigest(dir, (p) => p === '.git');
+    const before = repoDigest(dir);
     for (const extra of [[], ['--dry-run']]) {
       const r = cli(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', keyFile('attacker'), ...extra]);
       expect([r.code, errorCode(r)]).toEqual([4, 'KEY_NOT_TRUSTED']);
     }
-    expect(treeDigest(dir, (p) => p === '.git')).toBe(before);
+    expect(repoDigest(dir)).toBe(before);
     g.check();
   });
 
