@@ -48,7 +48,7 @@ export async function runCampaign({ ops = 1000, seed = 1, log = () => undefined 
   };
   must(cli(dir, ['index', 'rebuild']), 'initial rebuild');
   must(cli(dir, ['keys', 'generate', '--out', join(keys, 'k')]), 'keys generate');
-  must(cli(dir, ['keys', 'trust', join(keys, 'k.pub')]), 'keys trust');
+  must(cli(dir, ['keys', 'trust', join(keys, 'k.pub'), '--key', join(keys, 'k.key')]), 'keys trust');
   execFileSync('git', ['add', '-A'], { cwd: dir, env: { ...process.env, ...GIT_ENV } });
   execFileSync('git', ['commit', '-q', '-m', 'start'], { cwd: dir, env: { ...process.env, ...GIT_ENV } });
   const key = join(keys, 'k.key');

@@ -58,11 +58,17 @@ artifacts('Select the inputs of the design-review stage, deterministically, with
 artifacts('Gate design-review: every input present and at its minimum status', ['gate', '--framework', 'fwk-001', '--stage', 'design-review']);
 artifacts('Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)', ['gate', '--framework', 'fwk-001', '--stage', 'release'], 1);
 
-// Promotion: a signing key generated outside the repository, its public half trusted.
+// Promotion: keys generated outside the repository. A root key starts the signed trust
+// chain (record 1 signs itself) and vouches for the release key; verification pins the
+// root's key id from outside the repository (in CI: a secret or protected variable).
 const keyDir = mkdtempSync(join(tmpdir(), 'artifacts-demo-keys-'));
 const key = join(keyDir, 'release.key');
-artifacts('Generate an Ed25519 signing key (outside the repository)', ['keys', 'generate', '--out', join(keyDir, 'release')]);
-artifacts('Trust its public key in this repository', ['keys', 'trust', join(keyDir, 'release.pub')]);
+const rootKeyid = /keyid ([0-9a-f]{64})/.exec(artifacts('Generate a root key (outside the repository)', ['keys', 'generate', '--out', join(keyDir, 'root')]).stdout)?.[1];
+artifacts('Start the trust chain: record 1, self-signed by the root', ['keys', 'trust', join(keyDir, 'root.pub'), '--key', join(keyDir, 'root.key')]);
+artifacts('Generate an Ed25519 release signing key', ['keys', 'generate', '--out', join(keyDir, 'release')]);
+artifacts('The root trusts the release key: record 2 of the chain', ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'root.key')]);
+env.ARTIFACTS_TRUST_ROOT = rootKeyid ?? '';
+artifacts('Pin the root (ARTIFACTS_TRUST_ROOT) and list the trusted keys', ['keys', 'list']);
 artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key]);
 artifacts('Verify every snapshot: signatures, chain, objects', ['snapshot', 'verify', '--all']);
 const risk = join(dir, 'docs/risks/fwk-001/risk-register.md');

@@ -16,6 +16,7 @@ interface GlobalOpts {
   verbose?: boolean;
   color?: boolean;
   lockTimeout?: string;
+  trustRoot?: string;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -32,6 +33,8 @@ interface Ctx {
   /** stdout with --json: exactly one document. */
   emit(doc: Record<string, unknown>): void;
   repo(): Promise<Lib.Repo>;
+  /** Warnings raised by the library during the run (added to the --json findings). */
+  warnings: Lib.Finding[];
 }
 
 function outputOptions(g: GlobalOpts): OutputOptions {
@@ -55,14 +58,16 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
     const lib = await import('../index.js');
     let repoP: Promise<Lib.Repo> | undefined;
     const progress = progressRenderer(process.stderr.isTTY === true && !out.json && !out.quiet);
+    const warnings: Lib.Finding[] = [];
     const ctx: Ctx = {
       lib,
       out,
       g,
+      warnings,
       print: (s) => {
         if (!out.json && !out.quiet) process.stdout.write(s);
       },
-      emit: (doc) => process.stdout.write(`${JSON.stringify({ command, ...doc }, null, 2)}\n`),
+      emit: (doc) => process.stdout.write(`${JSON.stringify({ command, ...withWarnings(doc, warnings) }, null, 2)}\n`),
       repo: () =>
         (repoP ??= lib.openRepo({
           cwd: process.cwd(),
@@ -71,6 +76,12 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
           faultHook: faultHookFromEnv(process.env.ARTIFACTS_FAULT_INJECT),
           workerHeapMb: process.env.ARTIFACTS_WORKER_HEAP_MB ? Number(process.env.ARTIFACTS_WORKER_HEAP_MB) : undefined,
           progress,
+          // Precedence: --trust-root, then ARTIFACTS_TRUST_ROOT; the core falls back to the config.
+          trustRoot: g.trustRoot ?? (process.env.ARTIFACTS_TRUST_ROOT || undefined),
+          warn: (w) => {
+            warnings.push(w);
+            if (!ctx.out.json) process.stderr.write(`${paint(ctx.out, 'yellow', 'warning')} ${w.code}: ${w.message}\n  hint: ${w.hint ?? ''}\n`);
+          },
         })),
     };
     let code: number;
@@ -83,6 +94,13 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
     progress.end();
     throw new Exit(code);
   };
+}
+
+/** The --json document with the run's warnings added to its findings. */
+function withWarnings(doc: Record<string, unknown>, warnings: readonly Lib.Finding[]): Record<string, unknown> {
+  if (warnings.length === 0) return doc;
+  const findings = Array.isArray(doc.findings) ? (doc.findings as Lib.Finding[]) : [];
+  return { ...doc, findings: [...warnings, ...findings] };
 }
 
 function reportError(ctx: Ctx, command: string, e: unknown): number {
@@ -156,6 +174,7 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'print more detail')
     .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
     .option('--lock-timeout <ms>', 'how long to wait for the index lock (default 10000)')
+    .option('--trust-root <keyid>', 'pin the trust root: the key id that must self-sign the first trust record (default: $ARTIFACTS_TRUST_ROOT, then trust_root in the config)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   example(program, 'artifacts init', 'artifacts index rebuild', 'artifacts validate --format github');
@@ -349,25 +368,82 @@ function registerSnapshotCommands(program: Command): void {
       if (ctx.out.json) ctx.emit({ ok: true, private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid });
       else ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}
 keyid ${r.keyid}
-next: artifacts keys trust ${r.publicKey}
+next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the trust chain trusts; a new chain's root signs itself: --key ${r.privateKey})
 `);
       return 0;
     }),
   );
-  example(keys.command('trust').description('trust a public key: copy it to .artifacts/keys/trusted/<keyid>.pub').argument('<file>'), 'artifacts keys trust release.pub').action(
-    action('keys trust', async (ctx, file: string) => {
-      const r = await ctx.lib.trustKey(await ctx.repo(), abs(file));
+  example(
+    keys
+      .command('trust')
+      .description('append a trust record adding a public key (signed by --key, a key the chain trusts; the first record is self-signed: the root)')
+      .argument('<file>', 'the public key (NAME.pub)')
+      .option('--key <file>', 'private key that signs the record (default: $ARTIFACTS_SIGNING_KEY)'),
+    'artifacts keys trust root.pub --key ~/.config/artifacts/root.key   # record 1: the root',
+    'artifacts keys trust release.pub --key ~/.config/artifacts/root.key',
+  ).action(
+    action('keys trust', async (ctx, file: string, o: { key?: string }) => {
+      const repo = await ctx.repo();
+      const r = await ctx.lib.trustKey(repo, abs(file), await signingKey(ctx, o.key), new Date());
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
-      else ctx.print(`trusted ${r.keyid} (${r.path})
-`);
+      else {
+        ctx.print(`trusted ${r.keyid}: ${r.file} (record ${r.seq})\n`);
+        if (r.created) ctx.print(`the trust chain starts here: its root is ${r.keyid}\npin it in CI from a source pull requests cannot change: ARTIFACTS_TRUST_ROOT=${r.keyid}\n`);
+      }
       return 0;
     }),
   );
-  example(keys.command('list').description('list trusted public keys'), 'artifacts keys list').action(
+  example(
+    keys
+      .command('revoke')
+      .description('append a trust record revoking a key; the snapshots it signed so far stay valid (last_valid, per chain), any it signs later do not')
+      .argument('<keyid>', 'the key id to revoke (see `keys list`)')
+      .option('--key <file>', 'private key that signs the record (default: $ARTIFACTS_SIGNING_KEY)'),
+    'artifacts keys revoke 3f9a…c2 --key ~/.config/artifacts/root.key',
+  ).action(
+    action('keys revoke', async (ctx, keyid: string, o: { key?: string }) => {
+      const r = await ctx.lib.revokeKey(await ctx.repo(), keyid, await signingKey(ctx, o.key), new Date());
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else {
+        ctx.print(`revoked ${r.keyid}: ${r.file} (record ${r.seq})\n`);
+        const chains = Object.entries(r.last_valid);
+        if (chains.length === 0) ctx.print('it signed no snapshot: none signed by it is valid\n');
+        for (const [chain, id] of chains) ctx.print(`  ${chain}: valid up to ${id}\n`);
+      }
+      return 0;
+    }),
+  );
+  example(keys.command('list').description('list the keys the trust chain trusts now, and the revoked ones'), 'artifacts keys list', 'artifacts --trust-root 3f9a…c2 keys list').action(
     action('keys list', async (ctx) => {
-      const ids = [...(await ctx.lib.trustedKeys(await ctx.repo())).keys()];
-      if (ctx.out.json) ctx.emit({ ok: true, trusted: ids });
-      else ctx.print(ids.length ? `${ids.join('\n')}\n` : 'no trusted keys\n');
+      const r = await ctx.lib.listTrust(await ctx.repo());
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else if (!r.initialized) {
+        ctx.print(`no trust chain yet: start one with \`artifacts keys trust ROOT.pub --key ROOT.key\`${r.legacy.length ? `, or \`artifacts keys migrate --key SIGNER\` for the ${r.legacy.length} key(s) in .artifacts/keys/trusted/` : ''}\n`);
+      } else {
+        ctx.print(`root ${r.root}${r.pinned ? ' (pinned)' : ' (not pinned)'}, ${r.records} record(s)\n`);
+        for (const k of r.trusted) ctx.print(`trusted ${k.keyid}${k.keyid === r.root ? '  root' : `  added by ${k.added_by}`}\n`);
+        for (const k of r.revoked) ctx.print(`revoked ${k.keyid}\n`);
+        if (r.legacy.length) ctx.print(`note: .artifacts/keys/trusted/ still holds ${r.legacy.length} file(s); they are not trusted and may be deleted\n`);
+      }
+      return 0;
+    }),
+  );
+  example(
+    keys
+      .command('migrate')
+      .description('turn a legacy .artifacts/keys/trusted/ directory into the first trust record, self-signed by --key (one of those keys)')
+      .option('--key <file>', 'private key of one of the legacy trusted keys: the root (default: $ARTIFACTS_SIGNING_KEY)'),
+    'artifacts keys migrate --key ~/.config/artifacts/release.key',
+  ).action(
+    action('keys migrate', async (ctx, o: { key?: string }) => {
+      const r = await ctx.lib.migrateLegacyKeys(await ctx.repo(), await signingKey(ctx, o.key), new Date());
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else {
+        ctx.print(`wrote ${r.file}: ${r.migrated.length} key(s), root ${r.keyid}\n`);
+        for (const k of r.migrated) ctx.print(`  trusted ${k}\n`);
+        for (const k of r.skipped) ctx.print(`  skipped ${k.file}: ${k.reason}\n`);
+        ctx.print('check this list: the legacy directory was repository content; it is no longer read and may be deleted\n');
+      }
       return 0;
     }),
   );

@@ -29,6 +29,8 @@ export interface ArtifactsConfig {
   include: string[];
   exclude: string[];
   retention: Record<string, RetentionPolicy>;
+  /** The trust root key id (SPEC §12). The weakest pin: the config is repository content. */
+  trust_root?: string;
 }
 
 export const DEFAULT_CONFIG: ArtifactsConfig = {
@@ -42,7 +44,7 @@ export const DEFAULT_CONFIG: ArtifactsConfig = {
   retention: {},
 };
 
-const KNOWN_KEYS = Object.keys(DEFAULT_CONFIG);
+const KNOWN_KEYS = [...Object.keys(DEFAULT_CONFIG), 'trust_root'];
 
 function levenshtein(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import { discoverRoot, loadConfig, INDEX_FILE, STATE_DIR, type ArtifactsConfig } from './config.js';
 import type { FaultHook } from './store/durable-write.js';
-import { ArtifactsError } from './errors.js';
+import { ArtifactsError, type Finding } from './errors.js';
 
 export interface Repo {
   root: string;
@@ -19,7 +19,15 @@ export interface Repo {
   progress?: ProgressSink | undefined;
   /** Cap on each inspection worker's heap, in MB (see {@link OpenRepoOptions.workerHeapMb}). */
   workerHeapMb?: number | undefined;
+  /** The pinned trust root key id, from outside the repository content (the CLI passes
+   * `--trust-root` or ARTIFACTS_TRUST_ROOT); it takes precedence over the config's. */
+  trustRoot?: string | undefined;
+  /** Receives warnings that are not findings of the command itself (TRUST_ROOT_UNPINNED). */
+  warn?: WarningSink | undefined;
 }
+
+/** Receives a warning; the CLI prints it on stderr, or adds it to the --json findings. */
+export type WarningSink = (warning: Finding) => void;
 
 /** Receives progress of long-running work: `done` of `total` items in a named phase. */
 export type ProgressSink = (phase: string, done: number, total: number) => void;
@@ -37,6 +45,9 @@ export interface OpenRepoOptions {
    * 0.5 KB per file the worker inspects. A worker that reaches the cap hands its share of
    * the files back to the calling thread, so a low cap costs time, never a result. */
   workerHeapMb?: number | undefined;
+  /** Pin the trust root (SPEC §12): the key id that must self-sign the first trust record. */
+  trustRoot?: string | undefined;
+  warn?: WarningSink | undefined;
 }
 
 /**
@@ -51,6 +62,9 @@ export interface OpenRepoOptions {
 export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
   if (opts.workerHeapMb !== undefined && !(Number.isInteger(opts.workerHeapMb) && opts.workerHeapMb > 0)) {
     throw new ArtifactsError('USAGE', `the worker heap cap must be a positive whole number of MB, not ${opts.workerHeapMb}`);
+  }
+  if (opts.trustRoot !== undefined && !/^[0-9a-fA-F]{64}$/.test(opts.trustRoot.trim())) {
+    throw new ArtifactsError('USAGE', `the trust root must be a key id (64 hex digits, as \`artifacts keys list\` prints), not "${opts.trustRoot}"`);
   }
   const root = await discoverRoot(resolve(opts.cwd), opts.root);
   const { config, present } = await loadConfig(root);
@@ -67,5 +81,7 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     faultHook: opts.faultHook,
     progress: opts.progress,
     workerHeapMb: opts.workerHeapMb,
+    trustRoot: opts.trustRoot?.trim().toLowerCase(),
+    warn: opts.warn,
   };
 }

@@ -1,5 +1,5 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
-import { finding, type Finding } from './errors.js';
+import { ArtifactsError, finding, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
 import type { IndexEntry } from './metadata/inspect.js';
@@ -9,6 +9,9 @@ import type { Repo } from './repo.js';
 import { checkArtifactRoutes, checkRouteTable } from './routing/routes.js';
 import { repoRouting } from './routing/operations.js';
 import { appendOnlyFindings } from './snapshots/append-only.js';
+import { listStages } from './snapshots/snapshot-store.js';
+import { TRUST_DIR } from './trust/trust-chain.js';
+import { loadTrust } from './trust/trust-store.js';
 
 export interface ValidateResult {
   findings: Finding[];
@@ -28,8 +31,8 @@ function dedupe(findings: Finding[]): Finding[] {
 
 /**
  * `artifacts validate`: schemas, duplicates, immutability, routing conflicts, index
- * freshness and framework contracts, in one call; with `base`, also that no snapshot,
- * channel or trust record that revision has is modified or deleted.
+ * freshness, framework contracts and the trust chain, in one call; with `base`, also that
+ * no snapshot, channel or trust record that revision has is modified or deleted.
  *
  * @example
  * ```ts
@@ -67,6 +70,22 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   const { contracts, findings: contractFindings } = await loadAllContracts(repo);
   findings.push(...contractFindings);
   for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
+  findings.push(...(await trustFindings(repo)));
   if (appendOnly) findings.push(...appendOnly);
-  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts', ...(appendOnly ? ['append-only'] : [])] };
+  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
+}
+
+/** The trust chain verifies against the pin (a pull request appending a record signed by a
+ * key the chain does not trust fails here), and snapshots never exist without one. */
+async function trustFindings(repo: Repo): Promise<Finding[]> {
+  try {
+    if (await loadTrust(repo)) return [];
+    if ((await listStages(repo)).length > 0) {
+      return [finding('TRUST_NOT_INITIALIZED', `the repository has snapshots but no trust chain in ${TRUST_DIR}/`, { path: TRUST_DIR })];
+    }
+    return [];
+  } catch (e) {
+    if (e instanceof ArtifactsError) return e.findings.length > 0 ? e.findings : [finding(e.code, e.message, { path: TRUST_DIR })];
+    throw e;
+  }
 }

@@ -22,7 +22,7 @@ function demo(): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-  expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub')]).code).toBe(0);
+  expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key]).code).toBe(0);
   commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
   return dir;
 }
@@ -45,7 +45,8 @@ function twoPromotions(): string {
 
 function verifyCodes(dir: string): { code: number | null; codes: string[] } {
   const r = runJson(dir, ['snapshot', 'verify', '--all']);
-  return { code: r.code, codes: [...new Set((r.doc.findings as Array<{ code: string }>).map((f) => f.code))] };
+  // Errors only: an unpinned run also carries the TRUST_ROOT_UNPINNED warning.
+  return { code: r.code, codes: [...new Set((r.doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.severity === 'error').map((f) => f.code))] };
 }
 
 describe('promote and verify', () => {
@@ -142,8 +143,11 @@ describe('tampering is caught (exit 4)', () => {
     ['an older snapshot copied over a newer one', 'SNAPSHOT_CHAIN_BROKEN', (d) => {
       for (const ext of ['json', 'sig']) copyFileSync(join(d, `${DR}/000001.${ext}`), join(d, `${DR}/000002.${ext}`));
     }],
-    ['a signature by an untrusted key', 'SIGNATURE_INVALID', (d) => {
-      rmSync(join(d, '.artifacts/keys/trusted'), { recursive: true });
+    ['a signature by a key the trust chain does not trust', 'KEY_NOT_TRUSTED', (d) => {
+      rmSync(join(d, '.artifacts/keys/trust'), { recursive: true });
+      const other = join(testdir(), 'other');
+      expect(run(d, ['keys', 'generate', '--out', other]).code).toBe(0);
+      expect(run(d, ['keys', 'trust', `${other}.pub`, '--key', `${other}.key`]).code).toBe(0);
     }],
     ['a corrupted object', 'OBJECT_CORRUPT', (d) => {
       const objects = join(d, '.artifacts/objects/sha256');

@@ -66,3 +66,12 @@ export function signDetached(message: Uint8Array, seed: Uint8Array): Uint8Array 
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
   return nacl.sign.keyPair.fromSeed(seed).publicKey;
 }
+
+const SIGNATURE_LINE = /^[A-Za-z0-9+/]{86}==\n?$/;
+
+/** Decode a `.sig` file strictly: one base64 line of exactly 64 bytes. */
+export function decodeSignature(text: string | undefined): Uint8Array | undefined {
+  if (text === undefined || !SIGNATURE_LINE.test(text)) return undefined;
+  const raw = Buffer.from(text.trim(), 'base64');
+  return raw.length === 64 ? Uint8Array.from(raw) : undefined;
+}

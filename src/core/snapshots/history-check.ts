@@ -11,7 +11,7 @@ import { git } from '../git.js';
 import type { Repo } from '../repo.js';
 import { chainMarkFindings, raiseMarks, readMarks, highWaterFindings } from './high-water.js';
 import { SNAPSHOTS_DIR } from './snapshot-store.js';
-import { verifyChain, type ChainReport, type VerifyOptions } from './verify-chain.js';
+import { verifyChain, type ChainReport, type TrustSource, type VerifyOptions } from './verify-chain.js';
 
 const SNAPSHOT_FILE = /^\.artifacts\/snapshots\/([^/]+)\/([^/]+)\/(\d{6})\.json$/;
 
@@ -132,8 +132,8 @@ function splitKey(key: string): [string, string] | [undefined, undefined] {
  * One chain verified for a decision (gate's `after:` stage, promote, rollback): signatures
  * by trusted keys, canonical bytes, links, expiry, and this clone's high-water mark.
  */
-export async function verifyChainForDecision(repo: Repo, framework: string, stage: string, opts: VerifyOptions): Promise<ChainReport> {
-  const report = await verifyChain(repo, framework, stage, opts);
+export async function verifyChainForDecision(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
+  const report = await verifyChain(repo, framework, stage, opts, trustSource);
   report.findings.push(...(await chainMarkFindings(repo, framework, stage, report.snapshots)));
   return report;
 }

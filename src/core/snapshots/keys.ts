@@ -2,17 +2,17 @@
 // The key id is the hex SHA-256 of the raw 32-byte public key. Private keys are never
 // written into the repository, printed, or put in a snapshot.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readdir, readFile, realpath } from 'node:fs/promises';
-import { dirname, join, parse, resolve } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, parse, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { isInside, pathExists } from '../paths.js';
-import type { Repo } from '../repo.js';
-import { checkStateDirs } from '../index/store.js';
 import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
 import { publicKeyFromSeed } from './ed25519.js';
 
-export const TRUSTED_DIR = '.artifacts/keys/trusted';
+/** The legacy plain key directory: read only by `keys migrate` (SPEC §12 replaced it with
+ * the signed trust chain, because any pull request can add a file here). */
+export const LEGACY_TRUSTED_DIR = '.artifacts/keys/trusted';
 
 export interface SigningKey {
   seed: Uint8Array;
@@ -78,39 +78,4 @@ export async function generateKeys(out: string, repoRoot?: string): Promise<{ pr
   await writeFileDurable(priv, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { root, mode: 0o600 });
   await writeFileDurable(pub, publicKey.export({ format: 'pem', type: 'spki' }) as string, { root });
   return { privateKey: priv, publicKey: pub, keyid };
-}
-
-/** `artifacts keys trust FILE.pub`: copy into .artifacts/keys/trusted/<keyid>.pub. */
-export async function trustKey(repo: Repo, pubFile: string): Promise<{ keyid: string; path: string }> {
-  const pem = await readFile(pubFile, 'utf8').catch(() => {
-    throw new ArtifactsError('KEY_INVALID', `cannot read ${pubFile}`);
-  });
-  if (/PRIVATE KEY/.test(pem)) throw new ArtifactsError('KEY_IN_REPOSITORY', `${pubFile} holds a private key; trust the .pub file instead`);
-  const keyid = keyIdOf(parsePublicKeyPem(pem, pubFile));
-  const rel = `${TRUSTED_DIR}/${keyid}.pub`;
-  await checkStateDirs(repo);
-  await writeFileDurable(join(repo.root, rel), pem, { root: repo.root });
-  return { keyid, path: rel };
-}
-
-/** Trusted public keys by key id (files whose content does not match their name are skipped). */
-export async function trustedKeys(repo: Repo): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  let names: string[] = [];
-  try {
-    names = await readdir(join(repo.root, TRUSTED_DIR));
-  } catch {
-    return out;
-  }
-  for (const n of names.sort()) {
-    if (!n.endsWith('.pub')) continue;
-    try {
-      const pk = parsePublicKeyPem(await readFile(join(repo.root, TRUSTED_DIR, n), 'utf8'), n);
-      const id = keyIdOf(pk);
-      if (`${id}.pub` === n) out.set(id, pk);
-    } catch {
-      // an unusable file is simply not a trusted key
-    }
-  }
-  return out;
 }

@@ -15,6 +15,7 @@ import type { SigningKey } from './keys.js';
 import { encodeSnapshot, listSnapshots, seqName, snapshotId, stageDir, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
 import { raiseMarks } from './high-water.js';
 import { verifyChainForDecision } from './history-check.js';
+import { assertMaySign, requireTrust } from '../trust/trust-store.js';
 
 export interface PromoteOptions {
   framework: string;
@@ -74,11 +75,15 @@ function checkTime(label: string, v: string | undefined): void {
 async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[] }> {
   checkTime('--at', opts.at);
   checkTime('--expires-at', opts.expiresAt);
+  // A snapshot signed by a key the trust chain does not vouch for would only fail the next
+  // verify: refuse before anything is written.
+  const trust = await requireTrust(repo);
+  assertMaySign(trust, opts.key.keyid, `sign a snapshot of ${opts.framework}/${opts.stage}`);
   const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo, opts.now) });
   if (!g.passed) throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, { findings: g.findings });
   // A chain that no longer verifies must not be extended: the new parent link would
   // vouch for tampered history.
-  const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+  const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false }, async () => trust);
   const integrity = chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
   if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, { findings: integrity });
   // Kind and size as the hashed bytes give them, never as the index claims.

@@ -21,6 +21,7 @@ import { rfc3339, writeSignedSnapshot } from './promote.js';
 import { encodeSnapshot, listSnapshots, resolveSnapshot, seqName, snapshotId, type Snapshot } from './snapshot-store.js';
 import { raiseMarks } from './high-water.js';
 import { verifyChainForDecision } from './history-check.js';
+import { assertMaySign, requireTrust } from '../trust/trust-store.js';
 
 export interface RollbackOptions {
   framework: string;
@@ -84,7 +85,10 @@ function metadataFileFor(root: string, path: string): string {
 export async function rollback(repo: Repo, opts: RollbackOptions): Promise<RollbackResult> {
   return withIndexLock(repo, async (lock) => {
     const findings: Finding[] = [];
-    const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false });
+    // The rollback appends a snapshot signed by this key: refuse an untrusted one up front.
+    const trust = await requireTrust(repo);
+    assertMaySign(trust, opts.key.keyid, `sign a rollback snapshot of ${opts.framework}/${opts.stage}`);
+    const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false }, async () => trust);
     findings.push(...chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED'));
     const target = await resolveSnapshot(repo, opts.to, { framework: opts.framework, stage: opts.stage });
     const snap = target.snapshot;

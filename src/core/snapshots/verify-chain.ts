@@ -7,11 +7,12 @@ import { EXIT, finding, type Finding } from '../errors.js';
 import { controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
-import { verifyStrict } from './ed25519.js';
+import { decodeSignature, verifyStrict } from './ed25519.js';
 import { readBlobs } from './git-objects.js';
 import { checkHistory } from './history-check.js';
-import { trustedKeys } from './keys.js';
 import { retainedSeqs } from './retention.js';
+import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
+import { requireTrust } from '../trust/trust-store.js';
 import { listSnapshots, listStages, SNAPSHOT_FORMAT, type StoredSnapshot } from './snapshot-store.js';
 
 export interface VerifyOptions {
@@ -28,18 +29,17 @@ export interface ChainReport {
   findings: Finding[];
 }
 
-const B64 = /^[A-Za-z0-9+/]{86}==\n?$/;
+// Signature decoding lives with Ed25519 (the trust chain uses it too).
+export { decodeSignature };
 
-/** Decode a `.sig` file strictly: one base64 line of exactly 64 bytes. */
-export function decodeSignature(text: string | undefined): Uint8Array | undefined {
-  if (text === undefined || !B64.test(text)) return undefined;
-  const raw = Buffer.from(text.trim(), 'base64');
-  return raw.length === 64 ? Uint8Array.from(raw) : undefined;
-}
+/** Where a chain's signers are judged: the verified trust chain, loaded only when needed. */
+export type TrustSource = () => Promise<TrustState>;
 
-export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trusted?: Map<string, Uint8Array>): Promise<ChainReport> {
-  const keys = trusted ?? (await trustedKeys(repo));
+export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
   const snapshots = await listSnapshots(repo, framework, stage);
+  // An empty chain needs no trust chain; otherwise a missing or broken one stops here.
+  const trust = snapshots.length > 0 ? await (trustSource ?? (() => requireTrust(repo)))() : undefined;
+  const chainIds = snapshots.map((s) => s.id);
   const findings: Finding[] = [];
   const control = controlFilesOf(repo.config);
   const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
@@ -64,13 +64,14 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     if (snap.seq !== s.seq) broken(`says seq ${String(snap.seq)} but is stored as ${s.seq}`);
     const expectedParent = i === 0 ? null : snapshots[i - 1]!.id;
     if (snap.parent !== expectedParent) broken(`parent is ${String(snap.parent)}, expected ${String(expectedParent)} (the previous snapshot's digest)`);
-    // Signature: a trusted key, a strict 64-byte signature, over these exact bytes.
+    // Signature: a key the trust chain vouches for at this point of this chain, a strict
+    // 64-byte signature, over these exact bytes.
     const sig = decodeSignature(s.signature);
     const keyid = snap.signer?.keyid;
-    const pk = typeof keyid === 'string' ? keys.get(keyid) : undefined;
+    const signer = snapshotSignerKey(trust!, keyid, { framework, stage }, chainIds, i);
     if (!sig) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature file is missing or not one base64 line of 64 bytes`, at));
-    else if (!pk) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signed by key ${String(keyid)}, which is not trusted`, at));
-    else if (!verifyStrict(s.bytes, sig, pk)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${keyid}`, at));
+    else if ('problem' in signer) findings.push(finding('KEY_NOT_TRUSTED', `${s.file} ${signer.problem}`, at));
+    else if (!verifyStrict(s.bytes, sig, signer.publicKey)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
       findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
     }
@@ -114,9 +115,11 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
  * ```
  */
 export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framework?: string; stage?: string }): Promise<ChainReport[]> {
-  const keys = await trustedKeys(repo);
+  // One verification of the trust chain serves every snapshot chain.
+  let trust: Promise<TrustState> | undefined;
+  const trustSource = () => (trust ??= requireTrust(repo));
   const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
   const out: ChainReport[] = [];
-  for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, keys));
+  for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, trustSource));
   return checkHistory(repo, out, opts);
 }
