@@ -103,7 +103,7 @@ function demo(config?: string): string {
   writeFileSync(join(dir, '.gitignore'), '.artifacts/objects/\n.artifacts/journal\n.artifacts/cache/\nartifacts_index.json.lock/\n');
   git(dir, 'init', '-q', '-b', 'main');
   expect(cli(dir, ['index', 'rebuild']).code).toBe(0);
-  expect(cli(dir, ['keys', 'trust', join(keyDir, 'release.pub')]).code).toBe(0);
+  expect(cli(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'release.key')]).code).toBe(0);
   commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
   return dir;
 }

@@ -412,7 +412,7 @@ describe('snapshot queries', () => {
     writeFileSync(join(dir, RISK), 'changed\n');
     const st = runJson(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']);
     expect(st.code).toBe(1);
-    expect((st.doc.findings as Array<{ code: string; path: string }>)).toEqual([expect.objectContaining({ code: 'SNAPSHOT_DRIFT', path: RISK })]);
+    expect((st.doc.findings as Array<{ code: string; path: string; severity: string }>).filter((f) => f.severity === 'error')).toEqual([expect.objectContaining({ code: 'SNAPSHOT_DRIFT', path: RISK })]);
     const h = runJson(dir, ['history', 'risk-register']).doc as { versions: Array<{ version: string }>; snapshots: Array<{ seq: number; version: string }> };
     expect(h.versions.map((v) => v.version)).toEqual(['5']);
     expect(h.snapshots.map((s) => [s.seq, s.version])).toEqual([
