@@ -183,6 +183,12 @@ export class ArtifactsError extends Error {
   }
 }
 
+/** The finding that reports a thrown error, keeping its exit status when it differs from
+ * its code's (see {@link ArtifactsError}'s `exit` option). */
+export function findingOf(e: ArtifactsError, extra: Omit<Finding, 'code' | 'message' | 'severity'> = {}): Finding {
+  return finding(e.code, e.message, { ...(e.exitCode !== CATALOGUE[e.code].exit ? { exit: e.exitCode } : {}), hint: e.hint, ...extra });
+}
+
 export function isArtifactsError(e: unknown): e is ArtifactsError {
   return e instanceof ArtifactsError;
 }

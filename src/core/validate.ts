@@ -1,5 +1,5 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
-import { ArtifactsError, finding, type Finding } from './errors.js';
+import { ArtifactsError, finding, findingOf, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
 import type { IndexEntry } from './metadata/inspect.js';
@@ -85,7 +85,7 @@ async function trustFindings(repo: Repo): Promise<Finding[]> {
     }
     return [];
   } catch (e) {
-    if (e instanceof ArtifactsError) return e.findings.length > 0 ? e.findings : [finding(e.code, e.message, { path: TRUST_DIR })];
+    if (e instanceof ArtifactsError) return e.findings.length > 0 ? e.findings : [findingOf(e, { path: TRUST_DIR })];
     throw e;
   }
 }

@@ -3,7 +3,7 @@
 // reader (every byte is repository content), and loaded against the pinned root.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactsError, finding } from '../errors.js';
+import { ArtifactsError, finding, findingOf } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { signDetached } from '../snapshots/ed25519.js';
 import type { SigningKey } from '../snapshots/keys.js';
@@ -57,7 +57,7 @@ export async function readTrustRecords(repo: Repo): Promise<StoredTrustRecord[]>
       readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing }).catch((e: unknown) => {
         // A record that cannot be read safely (a symlink, a FIFO, too large) breaks the chain.
         if (!(e instanceof ArtifactsError)) throw e;
-        throw new ArtifactsError(e.code, e.message, { details: e.details, findings: [finding(e.code, e.message, { path: `${TRUST_DIR}/${name}` })] });
+        throw new ArtifactsError(e.code, e.message, { details: e.details, exit: e.exitCode, findings: [findingOf(e, { path: `${TRUST_DIR}/${name}` })] });
       });
     const bytes = (await read(n, false))!;
     const sig = await read(`${base}.sig`, true);
