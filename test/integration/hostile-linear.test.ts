@@ -127,6 +127,7 @@ describe('include/exclude globs match in linear time', () => {
     ['many alternatives', `["{${Array.from({ length: 300 }, (_, i) => `d${i}`).join(',')}}"]`],
     ['an over-long pattern', `["${'x'.repeat(2000)}"]`],
     ['an unclosed brace', '["docs/{a,b"]'],
+    ['too many alternatives together', `[${Array.from({ length: 5 }, (_, i) => `"d${i}/${'{a,b}'.repeat(8)}"`).join(', ')}]`],
   ])('a pattern with %s is CONFIG_INVALID (exit 2) before any file is read', (_name, list) => {
     const dir = repoWith({ 'artifacts.config.yaml': `digest_algorithm: sha256\ninclude: ${list}\n`, [`${P}/p.md`]: plan('p') });
     const r = guarded(dir, () => cli(dir, ['index', 'rebuild']));
