@@ -8,7 +8,7 @@ import { getConfigValidator, schemaFindings } from './metadata/schema.js';
 import { writeFileDurable } from './store/durable-write.js';
 import { parseJsonQuiet, readChecked, readCheckedSync, READ_LIMITS } from './store/checked-read.js';
 import { git } from './git.js';
-import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, globProblem } from './glob.js';
+import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, GLOB_MAX_TOTAL_ALTERNATIVES, globAlternatives, globProblem } from './glob.js';
 import { stampOf, stampSettled, stampString } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
@@ -154,12 +154,17 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
           findings.push({ ...f, code: 'CONFIG_INVALID' });
         }
       }
+      let alternatives = 0;
       for (const key of ['include', 'exclude'] as const) {
         const list = (value as Record<string, unknown>)[key];
         if (!Array.isArray(list)) continue;
         list.forEach((pattern, i) => {
-          const problem = typeof pattern === 'string' ? globProblem(pattern) : undefined;
-          if (problem === undefined) return;
+          if (typeof pattern !== 'string') return;
+          const problem = globProblem(pattern);
+          if (problem === undefined) {
+            alternatives += globAlternatives(pattern);
+            return;
+          }
           const pointer = `/${key}/${i}`;
           findings.push(
             finding('CONFIG_INVALID', `${key} pattern ${i + 1} ${problem}`, {
@@ -170,6 +175,15 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
             }),
           );
         });
+      }
+      // Every path is matched against every alternative: bound their number too.
+      if (alternatives > GLOB_MAX_TOTAL_ALTERNATIVES) {
+        findings.push(
+          finding('CONFIG_INVALID', `include and exclude patterns expand to ${alternatives} alternatives together (at most ${GLOB_MAX_TOTAL_ALTERNATIVES})`, {
+            path: CONFIG_FILE,
+            hint: 'Use fewer patterns, or fewer {a,b} alternatives in them.',
+          }),
+        );
       }
     }
   }

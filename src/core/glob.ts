@@ -25,6 +25,9 @@ interface CompiledGlob {
   alternatives: Segment[][];
 }
 
+/** Most alternatives all the include and exclude patterns of a config may expand to. */
+export const GLOB_MAX_TOTAL_ALTERNATIVES = 1024;
+
 /** Why a pattern cannot be used (too long, too many alternatives, unbalanced braces). */
 export function globProblem(pattern: string): string | undefined {
   try {
@@ -33,6 +36,11 @@ export function globProblem(pattern: string): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** How many alternatives a usable pattern expands to (each is matched against every path). */
+export function globAlternatives(pattern: string): number {
+  return compiled(pattern).alternatives.length;
 }
 
 /** Expand `{a,b}` alternatives, nested ones too, refusing more than the bound. */
@@ -144,8 +152,12 @@ export function matchSegment(pat: string, s: string): boolean {
   return p === pat.length;
 }
 
+const isLiteral = (seg: Segment): seg is string => seg !== GLOBSTAR && !seg.includes('*') && !seg.includes('?');
+
 function matchSegments(segs: readonly Segment[], parts: readonly string[]): boolean {
   const n = segs.length;
+  // Most patterns start with a plain directory name (`node_modules/**`): settle those at once.
+  if (n > 0 && isLiteral(segs[0]!) && segs[0] !== parts[0]) return false;
   // states[k]: the first k pattern segments match the path segments consumed so far.
   let states = new Uint8Array(n + 1);
   let next = new Uint8Array(n + 1);

@@ -86,7 +86,7 @@ describe('merge driver command line', () => {
     const line = git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim();
     expect(line.endsWith(' index merge-driver %O %A %B')).toBe(true);
     // Every word single-quoted: the shell gives it back byte for byte.
-    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${line.replace(/ index merge-driver %O %A %B$/, '')}`], { encoding: 'utf8' }).stdout;
+    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${line.replace(/ index merge-driver %O %A %B$/, '')}`], { cwd: dir, encoding: 'utf8' }).stdout;
     expect(words).toBe(`${process.execPath}\n${bin}\n`);
 
     const r = twoBranchMerge(dir, bin);

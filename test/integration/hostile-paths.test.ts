@@ -65,7 +65,7 @@ beforeAll(() => {
   demoBase = copyFixture('demo');
   git(demoBase, 'init', '-q', '-b', 'main');
   expect(run(demoBase, ['index', 'rebuild']).code).toBe(0);
-  expect(run(demoBase, ['keys', 'trust', join(keyDir, 'release.pub')]).code).toBe(0);
+  expect(run(demoBase, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key]).code).toBe(0);
   commitAt(demoBase, '2026-03-01T09:00:00Z', 'demo');
 }, 60_000);
 

@@ -80,7 +80,7 @@ beforeAll(() => {
   base = copyFixture('demo');
   git(base, 'init', '-q', '-b', 'main');
   expect(run(base, ['index', 'rebuild']).code).toBe(0);
-  expect(run(base, ['keys', 'trust', join(keyDir, 'release.pub')]).code).toBe(0);
+  expect(run(base, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key]).code).toBe(0);
   commitAt(base, '2026-03-01T09:00:00Z', 'demo');
   const p = run(base, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, '--at', '2026-03-01T10:00:00Z']);
   expect(p.code, p.stderr).toBe(0);
