@@ -48,7 +48,10 @@ function cli(dir: string, args: string[], env: Record<string, string> = {}): Run
 }
 
 const codesOf = (r: Run) => [...new Set(((r.doc.findings as Array<{ code: string }> | undefined) ?? []).map((f) => f.code))];
-const errorCode = (r: Run) => (r.doc.error as { code?: string } | undefined)?.code;
+/** The code a command failed with: its error, or (for verify, which reports every problem
+ * as a finding) its first error finding. */
+const errorCode = (r: Run) =>
+  (r.doc.error as { code?: string } | undefined)?.code ?? ((r.doc.findings as Array<{ code: string; severity: string }> | undefined) ?? []).find((f) => f.severity === 'error')?.code;
 
 function verify(dir: string, env: Record<string, string> = {}, extra: string[] = []): Run {
   return cli(dir, ['--json', ...extra, 'snapshot', 'verify', '--all'], env);
@@ -193,7 +196,7 @@ describe('the legacy key directory is no longer a root of trust', () => {
     const r = verify(dir);
     expect(r.code).toBe(2);
     expect(errorCode(r)).toBe('TRUST_NOT_INITIALIZED');
-    expect((r.doc.error as { hint: string }).hint).toContain('keys migrate');
+    expect(((r.doc.findings as Array<{ code: string; hint: string }>).find((f) => f.code === 'TRUST_NOT_INITIALIZED'))!.hint).toContain('keys migrate');
     const p = promote(dir, 'release', '2026-03-02T10:00:00Z');
     expect(p.code).toBe(2);
     expect(errorCode(p)).toBe('TRUST_NOT_INITIALIZED');

@@ -3,7 +3,7 @@
 // present and intact (in the object store, or in git's object database via `git_blob`).
 import { canonicalJson } from '../canonical-json.js';
 import { controlFilesOf } from '../config.js';
-import { EXIT, finding, type Finding } from '../errors.js';
+import { ArtifactsError, EXIT, finding, findingOf, type Finding } from '../errors.js';
 import { controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
@@ -37,10 +37,20 @@ export type TrustSource = () => Promise<TrustState>;
 
 export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
   const snapshots = await listSnapshots(repo, framework, stage);
-  // An empty chain needs no trust chain; otherwise a missing or broken one stops here.
-  const trust = snapshots.length > 0 ? await (trustSource ?? (() => requireTrust(repo)))() : undefined;
-  const chainIds = snapshots.map((s) => s.id);
   const findings: Finding[] = [];
+  // An empty chain needs no trust chain. A missing or broken one is reported, and the
+  // rest of the chain is still checked (a malformed snapshot is an integrity failure
+  // whatever the state of the keys); no signer can then be trusted.
+  let trust: TrustState | undefined;
+  if (snapshots.length > 0) {
+    try {
+      trust = await (trustSource ?? (() => requireTrust(repo)))();
+    } catch (e) {
+      if (!(e instanceof ArtifactsError)) throw e;
+      findings.push(...(e.findings.length > 0 ? e.findings : [findingOf(e)]));
+    }
+  }
+  const chainIds = snapshots.map((s) => s.id);
   const control = controlFilesOf(repo.config);
   const objectChecks: Array<{ s: StoredSnapshot; address: string; git_blob?: string | undefined; path: string }> = [];
   const retained = retainedSeqs(repo, snapshots, opts.now);
@@ -68,10 +78,13 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     // 64-byte signature, over these exact bytes.
     const sig = decodeSignature(s.signature);
     const keyid = snap.signer?.keyid;
-    const signer = snapshotSignerKey(trust!, keyid, { framework, stage }, chainIds, i);
     if (!sig) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature file is missing or not one base64 line of 64 bytes`, at));
-    else if ('problem' in signer) findings.push(finding('KEY_NOT_TRUSTED', `${s.file} ${signer.problem}`, at));
-    else if (!verifyStrict(s.bytes, sig, signer.publicKey)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
+    else if (trust) {
+      // (Without a verified trust chain no signer can be judged: reported once above.)
+      const signer = snapshotSignerKey(trust, keyid, { framework, stage }, chainIds, i);
+      if ('problem' in signer) findings.push(finding('KEY_NOT_TRUSTED', `${s.file} ${signer.problem}`, at));
+      else if (!verifyStrict(s.bytes, sig, signer.publicKey)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
+    }
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
       findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
     }
@@ -120,6 +133,18 @@ export async function verifySnapshots(repo: Repo, opts: VerifyOptions & { framew
   const trustSource = () => (trust ??= requireTrust(repo));
   const stages = opts.framework && opts.stage ? [{ framework: opts.framework, stage: opts.stage }] : await listStages(repo);
   const out: ChainReport[] = [];
-  for (const { framework, stage } of stages) out.push(await verifyChain(repo, framework, stage, opts, trustSource));
+  const seenTrust = new Set<string>();
+  for (const { framework, stage } of stages) {
+    const report = await verifyChain(repo, framework, stage, opts, trustSource);
+    // A trust chain problem is one problem, however many snapshot chains it affects.
+    report.findings = report.findings.filter((f) => {
+      if (!f.code.startsWith('TRUST_')) return true;
+      const k = `${f.code}\0${f.message}`;
+      if (seenTrust.has(k)) return false;
+      seenTrust.add(k);
+      return true;
+    });
+    out.push(report);
+  }
   return checkHistory(repo, out, opts);
 }
