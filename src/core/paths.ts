@@ -1,6 +1,6 @@
 // Path helpers shared by every module: repository-relative POSIX paths, containment checks,
 // and the location of the files shipped with the package.
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,9 +18,22 @@ export function isInside(root: string, abs: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+/** lstat that answers undefined when nothing can be at `p`: missing, or a path whose
+ * directory part is a file, a symlink loop or a device (ENOTDIR, ELOOP) — what a hostile
+ * tree gives when a committed directory is replaced by something else. */
+export function lstatQuiet(p: string): Stats | undefined {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') return undefined;
+    throw e;
+  }
+}
+
 /** Does anything (a file, a directory, even a dangling symlink) exist at `p`? */
 export function pathExists(p: string): boolean {
-  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  return lstatQuiet(p) !== undefined;
 }
 
 /** Resolve a user-supplied path against a base directory. */

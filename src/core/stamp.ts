@@ -16,7 +16,13 @@ export interface FileStamp {
 
 /** The stamp of a file (of a symlink itself unless `follow`), or undefined if missing. */
 export function stampOf(abs: string, opts: { follow?: boolean } = {}): FileStamp | undefined {
-  const st = (opts.follow ? statSync : lstatSync)(abs, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
+  let st: BigIntStats | undefined;
+  try {
+    st = (opts.follow ? statSync : lstatSync)(abs, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
+  } catch {
+    // A path through a file, a symlink loop: nothing stampable is there.
+    return undefined;
+  }
   if (!st) return undefined;
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }

@@ -3,14 +3,14 @@
 // the very bytes that are hashed, and an index entry that disagrees with its file is a
 // finding. An entry whose path is unsafe, or is not a regular file inside the repository,
 // is never opened.
-import { lstatSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { finding, type Finding } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import { cacheFingerprint } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext } from '../metadata/inspect.js';
-import { controlPathProblem, isInside } from '../paths.js';
+import { controlPathProblem, isInside, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 
 /** The facts a decision rests on, compared between the index and the bytes. */
@@ -27,7 +27,7 @@ type Target = { kind: 'file' } | { kind: 'missing' } | { kind: 'problem'; findin
 /** A regular file inside the repository's real path, reached without symlinks? */
 function regularTarget(realRoot: string, root: string, rel: string): Target {
   const abs = join(root, rel);
-  const st = lstatSync(abs, { throwIfNoEntry: false });
+  const st = lstatQuiet(abs);
   if (!st) return { kind: 'missing' };
   let realDir: string;
   try {

@@ -6,7 +6,6 @@
 // lstat per file without reading the index or any artifact. Any difference, or any stamp too
 // recent to trust (the racy-timestamp rule), sends it down the full path. Like the stat
 // cache, the record is only an accelerator: losing or damaging it costs time, never a result.
-import { lstatSync } from 'node:fs';
 import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { cacheFingerprint } from './scan.js';
 import { stampOf, stampSettled, stampString } from '../stamp.js';
+import { lstatQuiet } from '../paths.js';
 
 const RECORD_FILE = 'clean-verify.json';
 const RECORD_VERSION = 1;
@@ -46,7 +46,7 @@ export function settledIndexStamp(repo: Repo, nowMs: number): string | undefined
 
 /** Is the journal empty (no transaction pending or half-written)? */
 export function journalEmpty(repo: Repo): boolean {
-  const st = lstatSync(repo.journalPath, { throwIfNoEntry: false });
+  const st = lstatQuiet(repo.journalPath);
   return st === undefined || (st.isFile() && st.size === 0);
 }
 

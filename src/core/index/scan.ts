@@ -1,7 +1,7 @@
 // Scanning the tree: inspect candidate files (through the stat cache), then the checks that
 // need the whole collection (duplicate id@version, immutability of approved versions).
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +10,7 @@ import { finding, type Finding } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { inspectFile, sidecarTarget, type IndexEntry, type InspectContext, type Inspection } from '../metadata/inspect.js';
 import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
-import { compareBytes } from '../paths.js';
+import { compareBytes, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
@@ -185,7 +185,7 @@ export function stampTree(repo: Repo, files: readonly string[], git: boolean, sc
   h.update(part);
   const symlinkedDirs = new Set<string>();
   for (const d of [...dirs].sort(compareBytes)) {
-    const st = lstatSync(rootSlash + d, { throwIfNoEntry: false });
+    const st = lstatQuiet(rootSlash + d);
     if (st?.isSymbolicLink()) symlinkedDirs.add(d);
     h.update(`${d}/\0${st ? `${st.isSymbolicLink() ? 'L' : st.isDirectory() ? 'D' : 'F'}${st.ino}` : '-'}\n`);
   }

@@ -8,7 +8,6 @@
 // Each record is one string, "<stamps>\n<result>", and results are parsed only when used:
 // verifying an unchanged 10,000-file tree then costs a string comparison per file instead
 // of rebuilding 10,000 objects.
-import { lstatSync } from 'node:fs';
 import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
@@ -16,6 +15,7 @@ import type { IndexEntry, Inspection } from '../metadata/inspect.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { RACY_WINDOW_MS } from '../stamp.js';
+import { lstatQuiet } from '../paths.js';
 
 const CACHE_VERSION = 3;
 
@@ -48,7 +48,7 @@ export function stampFiles(absPaths: readonly string[], scanStartMs: number): St
   let key = '';
   let racy = false;
   for (const abs of absPaths) {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
+    const st = lstatQuiet(abs);
     if (!st) return { key: undefined, racy: true };
     key += `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino};`;
     if (st.mtimeMs + RACY_WINDOW_MS >= scanStartMs || st.ctimeMs + RACY_WINDOW_MS >= scanStartMs) racy = true;

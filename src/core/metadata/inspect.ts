@@ -1,11 +1,11 @@
 // Inspect one file: is it an artifact, is its metadata valid, what is its index entry.
 import { isUtf8 } from 'node:buffer';
-import { closeSync, lstatSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors.js';
 import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
-import { isInside } from '../paths.js';
+import { isInside, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
@@ -227,7 +227,7 @@ function describe(st: Stats): string {
 function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undefined {
   const root = ctx.root;
   const abs = join(root, rel);
-  let st = lstatSync(abs, { throwIfNoEntry: false });
+  let st = lstatQuiet(abs);
   if (!st) return undefined;
   if (!dirInside(ctx, dirname(abs))) {
     return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository`, { path: rel });
@@ -243,7 +243,7 @@ function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undef
     if (!isInside(realpathSync(root), real)) {
       return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is a symlink to a location outside the repository`, { path: rel });
     }
-    st = lstatSync(real, { throwIfNoEntry: false });
+    st = lstatQuiet(real);
     if (!st) return undefined;
     open = real;
   }

@@ -7,12 +7,12 @@
 // `.artifacts/channels/` and `.artifacts/keys/trust/` (records and their `.sig`), except
 // the markers that are mutable by design: `.hold` (a hold may be added and removed) and
 // `.released` (retention's advisory note, which never licenses a deletion).
-import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { git } from '../git.js';
 import type { Repo } from '../repo.js';
 import { blobIds } from './git-objects.js';
+import { lstatQuiet } from '../paths.js';
 
 export const APPEND_ONLY_DIRS = ['.artifacts/snapshots', '.artifacts/channels', '.artifacts/keys/trust'] as const;
 
@@ -62,7 +62,7 @@ export async function appendOnlyFindings(repo: Repo, ref: string): Promise<Findi
   const findings: Finding[] = [];
   const regular = new Set<string>();
   for (const r of records) {
-    const st = lstatSync(join(repo.root, r.path), { throwIfNoEntry: false });
+    const st = lstatQuiet(join(repo.root, r.path));
     if (!st) findings.push(notAppendOnly(r.path, ref, 'deletes'));
     else if (!st.isFile()) findings.push(notAppendOnly(r.path, ref, 'replaces with something that is not a regular file'));
     // hash-object reads one path per line: a name with a line break is judged changed.

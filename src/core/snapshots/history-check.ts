@@ -4,7 +4,6 @@
 // working tree lacks: SNAPSHOT_DELETED) and this clone's high-water marks
 // (SNAPSHOT_ROLLBACK). A shallow clone cannot see all of history; verify then says so
 // (HISTORY_SHALLOW) instead of claiming a clean result it could not establish.
-import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { finding, type Finding } from '../errors.js';
 import { git } from '../git.js';
@@ -12,6 +11,7 @@ import type { Repo } from '../repo.js';
 import { chainMarkFindings, raiseMarks, readMarks, highWaterFindings } from './high-water.js';
 import { SNAPSHOTS_DIR } from './snapshot-store.js';
 import { verifyChain, type ChainReport, type TrustSource, type VerifyOptions } from './verify-chain.js';
+import { lstatQuiet } from '../paths.js';
 
 const SNAPSHOT_FILE = /^\.artifacts\/snapshots\/([^/]+)\/([^/]+)\/(\d{6})\.json$/;
 
@@ -61,7 +61,7 @@ export async function deletedSnapshots(repo: Repo): Promise<DeletionScan> {
     const m = SNAPSHOT_FILE.exec(path);
     if (!m || seen.has(path)) return;
     seen.add(path);
-    if (lstatSync(join(repo.root, path), { throwIfNoEntry: false })) return;
+    if (lstatQuiet(join(repo.root, path))) return;
     deleted.push({ framework: m[1]!, stage: m[2]!, path, how });
   };
   for (const p of tracked) consider(p, 'head');

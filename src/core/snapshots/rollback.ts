@@ -1,7 +1,6 @@
 // `artifacts rollback` (SPEC §7): restore a retained snapshot byte for byte. The plan is
 // built and checked completely before anything is written, so the rehearsal (`dryRun`)
 // runs the same code and exits 0 exactly when the real rollback would succeed.
-import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, EXIT, finding, type Finding } from '../errors.js';
@@ -10,7 +9,7 @@ import { readDecisionIndex } from '../index/decision-index.js';
 import { applyOps, runTransaction, withIndexLock } from '../index/store.js';
 import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
-import { controlPathProblem, pathExists } from '../paths.js';
+import { controlPathProblem, pathExists, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import type { JournalOp } from '../store/journal.js';
@@ -58,7 +57,7 @@ function pathProblem(root: string, rel: string): string | undefined {
   let cur = root;
   for (let i = 0; i < segs.length; i++) {
     cur = join(cur, segs[i]!);
-    const st = lstatSync(cur, { throwIfNoEntry: false });
+    const st = lstatQuiet(cur);
     if (!st) return undefined; // the rest will be created
     if (st.isSymbolicLink()) return `passes through the symlink ${segs.slice(0, i + 1).join('/')}`;
     if (i < segs.length - 1 && !st.isDirectory()) return `needs ${segs.slice(0, i + 1).join('/')} to be a directory`;
