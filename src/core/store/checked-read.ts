@@ -110,45 +110,25 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * missing file when `allowMissing`.
  */
 export async function readChecked(path: string, opts: CheckedReadOptions): Promise<Buffer | undefined> {
-  let realRoot: string;
-  let realDir: string;
-  try {
-    realRoot = await realpath(opts.root);
-    realDir = await realpath(dirname(path));
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
-  }
-  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
-  let fh;
-  try {
-    fh = await open(path, OPEN_FLAGS);
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
-  }
+  const h = await openChecked(path, opts);
+  if (!h) return undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const st = await fh.stat();
-    checkStat(opts, path, st);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(readProblem(opts, path, 'timeout')), opts.deadlineMs ?? READ_DEADLINE_MS);
       timer.unref();
     });
     const read = (async () => {
       // Read at most cap + 1 bytes: a file that grows after the fstat is still bounded.
-      const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
+      const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
       let n = 0;
       for (;;) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        const { bytesRead } = await h.fh.read(buf, n, buf.length - n, n);
         if (bytesRead === 0) break;
         n += bytesRead;
         if (n === buf.length) break;
       }
-      if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
-      return buf.subarray(0, n);
+      return checkLength(opts, path, buf, n);
     })();
     return await Promise.race([read, deadline]);
   } catch (e) {
@@ -156,53 +136,36 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     if (timer) clearTimeout(timer);
-    await fh.close().catch(() => undefined);
+    await h.fh.close().catch(() => undefined);
   }
+}
+
+function checkLength(opts: CheckedReadOptions, path: string, buf: Buffer, n: number): Buffer {
+  if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
+  return buf.subarray(0, n);
 }
 
 /** {@link readChecked} for callers that must stay synchronous (worker-thread scans, the
  * lock-free index reader). No deadline: O_NONBLOCK and the regular-file check already
  * rule out FIFOs and devices, the only files that can block a read. */
 export function readCheckedSync(path: string, opts: CheckedReadOptions): Buffer | undefined {
-  let realRoot: string;
-  let realDir: string;
+  const h = openCheckedSync(path, opts);
+  if (!h) return undefined;
   try {
-    realRoot = realpathSync(opts.root);
-    realDir = realpathSync(dirname(path));
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
-  }
-  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    checkStat(opts, path, st);
-    const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
+    const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
     let n = 0;
     for (;;) {
-      const r = readSync(fd, buf, n, buf.length - n, n);
+      const r = readSync(h.fd, buf, n, buf.length - n, n);
       if (r === 0) break;
       n += r;
       if (n === buf.length) break;
     }
-    if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
-    return buf.subarray(0, n);
+    return checkLength(opts, path, buf, n);
   } catch (e) {
     if (e instanceof ArtifactsError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    // EAGAIN on a regular file cannot happen; on anything else it means "would block".
-    throw readProblem(opts, path, code === 'EAGAIN' ? 'not-regular' : 'io', ` (${code ?? 'error'})`);
+    throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
-    closeSync(fd);
+    closeSync(h.fd);
   }
 }
 
