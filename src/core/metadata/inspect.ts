@@ -140,7 +140,8 @@ function readFinding(e: unknown, rel: string, tooLarge: ErrorCode = 'FILE_TOO_LA
 /** Open `abs` (the file itself, or the in-repository target of a symlink) without
  * following a final symlink and without blocking; undefined when it vanished. */
 async function openTarget(ctx: InspectContext, abs: string, rel: string): Promise<Opened | Finding | undefined> {
-  const opts = { root: ctx.root, maxBytes: Infinity, code: 'FILE_NOT_REGULAR' as const, label: rel };
+  // checkTarget has judged the directory (once per directory, memoised per scan).
+  const opts = { root: ctx.root, maxBytes: Infinity, code: 'FILE_NOT_REGULAR' as const, label: rel, parentChecked: true };
   try {
     // Small files are read synchronously: for thousands of 4 KB files the promise machinery
     // of fs/promises costs more than the reads (scans run in worker threads anyway).
@@ -365,7 +366,7 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   if (!sc.regular) return invalid(notRegular(sidecarRel, sc));
   let raw: Buffer | undefined;
   try {
-    raw = readCheckedSync(sc.abs, { root: ctx.root, maxBytes: METADATA_LIMIT, code: 'FILE_NOT_REGULAR', label: sidecarRel });
+    raw = readCheckedSync(sc.abs, { root: ctx.root, maxBytes: METADATA_LIMIT, code: 'FILE_NOT_REGULAR', label: sidecarRel, parentChecked: true });
   } catch (e) {
     if (readProblemOf(e) === 'too-large') return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
     return invalid(readFinding(e, sidecarRel));

@@ -36,6 +36,16 @@ type LexerClass = typeof import('yaml').Lexer;
  * implicit one-pair mapping) counts its sequence twice.
  */
 export function nestingTooDeepAt(text: string, Lexer: LexerClass, max = MAX_METADATA_DEPTH): number | undefined {
+  // Every level the pass below counts is opened by a token starting with one of these
+  // characters, so text with at most `max` of them cannot be too deep: most metadata is
+  // settled by this one scan, without lexing.
+  let indicators = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // [ { - : ?
+    if (c === 0x5b || c === 0x7b || c === 0x2d || c === 0x3a || c === 0x3f) indicators++;
+  }
+  if (indicators <= max) return undefined;
   const block: Array<{ col: number; seq: boolean }> = [];
   const flow: Array<{ seq: boolean; weight: number }> = [];
   let flowWeight = 0;

@@ -47,6 +47,9 @@ export interface CheckedReadOptions {
   allowMissing?: boolean;
   /** Deadline in ms (async reads only). */
   deadlineMs?: number;
+  /** The caller has just established that the file's directory resolves inside the root
+   * (a tree scan judges each directory once, not once per file): skip that check. */
+  parentChecked?: boolean;
 }
 
 const PROBLEM_TEXT: Record<ReadProblem, string> = {
@@ -190,17 +193,19 @@ export interface CheckedHandle {
 /** Open a repository file under the checks of {@link readChecked} (`maxBytes` may be
  * Infinity); the caller closes `fh`. Undefined for a missing file when `allowMissing`. */
 export async function openChecked(path: string, opts: CheckedReadOptions): Promise<CheckedHandle | undefined> {
-  let realRoot: string;
-  let realDir: string;
-  try {
-    realRoot = await realpath(opts.root);
-    realDir = await realpath(dirname(path));
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
+  if (!opts.parentChecked) {
+    let realRoot: string;
+    let realDir: string;
+    try {
+      realRoot = await realpath(opts.root);
+      realDir = await realpath(dirname(path));
+    } catch (e) {
+      const err = mapOpenError(opts, path, e);
+      if (err) throw err;
+      return undefined;
+    }
+    if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
   }
-  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
   let fh;
   try {
     fh = await open(path, OPEN_FLAGS);
@@ -223,17 +228,19 @@ export async function openChecked(path: string, opts: CheckedReadOptions): Promi
 /** The sync counterpart of {@link openChecked}: an open descriptor of a checked regular
  * file (the caller closes it). */
 export function openCheckedSync(path: string, opts: CheckedReadOptions): { fd: number; size: number } | undefined {
-  let realRoot: string;
-  let realDir: string;
-  try {
-    realRoot = realpathSync(opts.root);
-    realDir = realpathSync(dirname(path));
-  } catch (e) {
-    const err = mapOpenError(opts, path, e);
-    if (err) throw err;
-    return undefined;
+  if (!opts.parentChecked) {
+    let realRoot: string;
+    let realDir: string;
+    try {
+      realRoot = realpathSync(opts.root);
+      realDir = realpathSync(dirname(path));
+    } catch (e) {
+      const err = mapOpenError(opts, path, e);
+      if (err) throw err;
+      return undefined;
+    }
+    if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
   }
-  if (!isInsideReal(realRoot, realDir)) throw readProblem(opts, path, 'outside');
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
