@@ -3,13 +3,13 @@
 // matter gets the same verdict in every command (worker thread or not); collection
 // findings are selected by their structured subjects, never by message text.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { matchesAny } from '../../src/core/glob.js';
 import { inspectFile } from '../../src/core/metadata/inspect.js';
 import { BIN, gitInit, md, plan, repoWith, testdir } from '../helpers.js';
+import { treeChecksum as treeDigest } from '../support/hostile.js';
 
 const DEADLINE_MS = 20_000;
 const P = 'docs/plans/fwk-001';
@@ -40,20 +40,6 @@ const findingsOf = (o: Outcome) => (o.doc.findings ?? []) as F[];
 const errorCode = (o: Outcome) => (o.doc.error as { code?: string } | undefined)?.code;
 const indexedPaths = (dir: string) => (JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ path: string }> }).artifacts.map((e) => e.path);
 
-/** Digest of a directory tree (names and bytes; symlinks not followed). */
-function treeDigest(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, e.name);
-      h.update(`${p}\n`);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) h.update(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 /** Run `fn`, asserting that neither a sentinel tree outside the repository nor `.git/` changed. */
 function guarded<T>(dir: string, fn: () => T): T {

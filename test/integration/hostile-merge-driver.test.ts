@@ -1,11 +1,11 @@
 // The merge driver command line that `init` writes into .git/config is run by git through a
 // shell: no installation path (or anything else) may be interpreted by that shell.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { commitAt, git, plan, PROJECT, repoWith, testdir } from '../helpers.js';
+import { treeChecksum as treeDigest } from '../support/hostile.js';
 
 const DEADLINE_MS = 60_000;
 
@@ -32,20 +32,6 @@ function merge(dir: string, branch: string, cwd = dir) {
   });
 }
 
-/** A digest of every file name and content under `dir` (symlinks not followed). */
-function treeDigest(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, e.name);
-      h.update(`${p}\n`);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) h.update(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 /** Two branches that each add an artifact: merging both needs the driver. */
 function twoBranchMerge(dir: string, bin: string): { first: number | null; second: number | null; out: string } {

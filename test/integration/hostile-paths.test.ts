@@ -3,12 +3,16 @@
 // snapshot artifact paths (even under a valid signature) and `hydrate --out`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BIN, commitAt, copyFixture, git, gitInit, read, run, testdir, writeTree } from '../helpers.js';
 import { canonicalJson, loadSigningKey, signDetached } from '../../src/index.js';
+import { treeChecksum } from '../support/hostile.js';
+
+/** A checksum of a directory tree, never following links (`skip`: rebuildable caches). */
+const treeSum = (dir: string, skip: readonly string[] = []): string => treeChecksum(dir, (rel) => skip.includes(rel));
 
 const DEADLINE_MS = 30_000;
 /** Rebuildable caches that read-only commands refresh (git refreshes its own index's stat data). */
@@ -33,23 +37,6 @@ function codes(r: { doc: Record<string, unknown> }): string[] {
   return [...(err?.code ? [err.code] : []), ...fs.map((f) => f.code)];
 }
 
-/** A checksum of a directory tree, never following links (`skip`: rebuildable caches). */
-function treeSum(dir: string, skip: readonly string[] = []): string {
-  const h = createHash('sha256');
-  const walk = (d: string, rel: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (skip.includes(`${rel}/${name}`.slice(1))) continue;
-      const st = lstatSync(p);
-      h.update(`${rel}/${name}\0${st.mode}\0`);
-      if (st.isSymbolicLink()) h.update(readlinkSync(p));
-      else if (st.isDirectory()) walk(p, `${rel}/${name}`);
-      else if (st.isFile()) h.update(readFileSync(p));
-    }
-  };
-  walk(dir, '');
-  return h.digest('hex');
-}
 
 /** Run a git command that would run a planted hook or fsmonitor command. */
 function gitRuns(cwd: string, ...args: string[]): void {

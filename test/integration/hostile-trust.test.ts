@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { BIN, commitAt, copyFixture, git, testdir } from '../helpers.js';
+import { treeChecksum as treeDigest } from '../support/hostile.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const TRUST = '.artifacts/keys/trust';
@@ -125,20 +126,6 @@ function forgeTrustRecord(dir: string, record: Record<string, unknown>, key: str
   writeFileSync(join(dir, TRUST, `${base}.json`), bytes);
 }
 
-function treeDigest(root: string, skip: (rel: string) => boolean = () => false): string {
-  const h = createHash('sha256');
-  const walk = (rel: string) => {
-    for (const e of readdirSync(join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (skip(p)) continue;
-      h.update(`${p}\0`);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) h.update(readFileSync(join(root, p)));
-    }
-  };
-  walk('');
-  return h.digest('hex');
-}
 
 /** The repository's files, without .git/ (guarded separately) and the tool's rebuildable
  * cache (which any command may refresh). */

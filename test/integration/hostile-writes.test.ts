@@ -4,12 +4,12 @@
 // there; exclusive writes are really exclusive; temp files of killed writers are swept;
 // `init` keeps the permission bits of the files it extends.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BIN, commitAt, copyFixture, git, gitInit, read, run, testdir, writeTree } from '../helpers.js';
 import { writeFileExclusiveDurable } from '../../src/core/store/durable-write.js';
+import { treeChecksum as treeSum } from '../support/hostile.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const DEADLINE_MS = 30_000;
@@ -32,23 +32,6 @@ function cli(cwd: string, args: string[]): { code: number | null; doc: Record<st
   return { code: r.status, doc, stderr: r.stderr };
 }
 
-/** A checksum of a directory tree (names, types, modes, bytes, link targets), never following links. */
-function treeSum(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string, rel: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const r = `${rel}/${name}`;
-      const st = lstatSync(p);
-      h.update(`${r}\0${st.mode}\0`);
-      if (st.isSymbolicLink()) h.update(readlinkSync(p));
-      else if (st.isDirectory()) walk(p, r);
-      else if (st.isFile()) h.update(readFileSync(p));
-    }
-  };
-  walk(dir, '');
-  return h.digest('hex');
-}
 
 function errorCode(r: { doc: Record<string, unknown> }): string | undefined {
   return (r.doc.error as { code?: string } | undefined)?.code;

@@ -1,6 +1,6 @@
 // Reading the index (lock-free) and changing it (one journaled transaction under the lock).
 import { randomBytes } from 'node:crypto';
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { INDEX_FILE, readCacheJson } from '../config.js';
 import { ArtifactsError } from '../errors.js';
