@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type * as Lib from '../index.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
+import { paint, printableOutput, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
 
 type LibT = typeof Lib;
 
@@ -65,7 +65,7 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
       g,
       warnings,
       print: (s) => {
-        if (!out.json && !out.quiet) process.stdout.write(s);
+        if (!out.json && !out.quiet) process.stdout.write(printableOutput(s));
       },
       emit: (doc) => process.stdout.write(`${JSON.stringify({ command, ...withWarnings(doc, warnings) }, null, 2)}\n`),
       repo: () =>
@@ -77,7 +77,10 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
           workerHeapMb: process.env.ARTIFACTS_WORKER_HEAP_MB ? Number(process.env.ARTIFACTS_WORKER_HEAP_MB) : undefined,
           progress,
           // Precedence: --trust-root, then ARTIFACTS_TRUST_ROOT; the core falls back to the config.
-          trustRoot: g.trustRoot ?? (process.env.ARTIFACTS_TRUST_ROOT || undefined),
+          // A variable that is set but empty is a usage error, never "unset": CI systems expand
+          // a missing secret or variable (a fork's pull request gets none) to the empty string,
+          // and falling back to the repository's own trust_root would let it pin itself.
+          trustRoot: g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT,
           warn: (w) => {
             warnings.push(w);
             if (!ctx.out.json) process.stderr.write(`${paint(ctx.out, 'yellow', 'warning')} ${w.code}: ${w.message}\n  hint: ${w.hint ?? ''}\n`);

@@ -15,6 +15,18 @@ export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
 }
 
 /** Human findings, grouped by file (in order of first appearance), aligned, with hints. */
+/** Text from the repository (file names, messages quoting them) made safe for a terminal
+ * or a CI log: control characters — a newline that would start a `::error` workflow
+ * command line, escape sequences that retitle or rewrite the terminal — are shown escaped. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/** Human output as a whole: only our own colour sequences and line breaks get through raw. */
+export function printableOutput(s: string): string {
+  return s.replace(/\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding[]): string {
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
@@ -24,13 +36,13 @@ export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding
   }
   const lines: string[] = [];
   for (const [path, fs] of groups) {
-    lines.push(path ? paint(o, 'bold', path) : paint(o, 'bold', '(repository)'));
+    lines.push(path ? paint(o, 'bold', printable(path)) : paint(o, 'bold', '(repository)'));
     const locs = fs.map((f) => (f.line !== undefined ? `${f.line}:${f.column ?? 1}` : ''));
     const width = Math.max(...locs.map((l) => l.length));
     fs.forEach((f, i) => {
       const sev = f.severity === 'error' ? paint(o, 'red', 'error  ') : paint(o, 'yellow', f.severity.padEnd(7));
       const loc = width > 0 ? `${locs[i]!.padEnd(width)}  ` : '';
-      lines.push(`  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${f.message}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
+      lines.push(`  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${printable(f.message)}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
       if (f.hint) lines.push(`  ${' '.repeat(loc.length)}${paint(o, 'dim', `hint: ${f.hint}`)}`);
     });
   }

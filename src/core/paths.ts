@@ -31,6 +31,16 @@ export function lstatQuiet(p: string): Stats | undefined {
   }
 }
 
+/** Is the real path `real` inside the work tree whose real path is `realRoot`: inside it,
+ * and not in git's own directory (a symlink to `.git/config` stays inside the repository
+ * but reads git's configuration, credentials included, not repository content). */
+export function insideWorkTree(realRoot: string, real: string): boolean {
+  const rel = relative(realRoot, real);
+  if (rel === '') return true;
+  if (rel.startsWith('..') || isAbsolute(rel)) return false;
+  return !rel.split(sep).some(isGitSegment);
+}
+
 /** Does anything (a file, a directory, even a dangling symlink) exist at `p`? */
 export function pathExists(p: string): boolean {
   return lstatQuiet(p) !== undefined;

@@ -63,6 +63,11 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
   if (opts.workerHeapMb !== undefined && !(Number.isInteger(opts.workerHeapMb) && opts.workerHeapMb > 0)) {
     throw new ArtifactsError('USAGE', `the worker heap cap must be a positive whole number of MB, not ${opts.workerHeapMb}`);
   }
+  if (opts.trustRoot !== undefined && opts.trustRoot.trim() === '') {
+    throw new ArtifactsError('USAGE', 'the trust root pin is set but empty', {
+      hint: 'Set --trust-root / ARTIFACTS_TRUST_ROOT to the root key id, or unset it. In CI an empty value usually means a secret or variable the job cannot see (a fork\'s pull request gets none): failing here keeps the repository from pinning itself.',
+    });
+  }
   if (opts.trustRoot !== undefined && !/^[0-9a-fA-F]{64}$/.test(opts.trustRoot.trim())) {
     throw new ArtifactsError('USAGE', `the trust root must be a key id (64 hex digits, as \`artifacts keys list\` prints), not "${opts.trustRoot}"`);
   }

@@ -355,3 +355,90 @@ describe('11. deterministic verdicts', () => {
     attack(dir, s, ['index', 'add', 'docs/plans/fwk-001/deep.md'], { exit: 1, code: 'METADATA_TOO_DEEP' });
   });
 });
+
+describe('found by an outside review', () => {
+  test('a per-kind schema that refers to itself ({"$ref": "#"}) is KIND_SCHEMA_INVALID, not an internal error', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    mkdirSync(join(dir, 'schemas/kinds'), { recursive: true });
+    for (const schema of ['{"$ref": "#"}', '{"not": {"not": {"$ref": "#"}}}', '{"if": {"$ref": "#"}, "then": {"$ref": "#"}}']) {
+      writeFileSync(join(dir, 'schemas/kinds/plan.schema.json'), schema);
+      attack(dir, s, ['validate'], { exit: 2, code: 'KIND_SCHEMA_INVALID' });
+    }
+  });
+
+  test('a sidecar symlinked into .git/ (credentials in .git/config) is refused and never echoed', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    git(dir, 'config', 'http.https://example.com/.extraheader', 'AUTHORIZATION: basic SENTINEL-SECRET-CONTENT');
+    writeFileSync(join(dir, 'a.bin'), 'data\n');
+    symlinkSync('.git/config', join(dir, 'a.bin.artifact.yaml'));
+    attack(dir, s, ['validate'], { exit: 1, code: 'SYMLINK_OUTSIDE_ROOT' });
+    const human = runHostile(dir, ['validate', '--format', 'github'], { json: false });
+    expect(human.stdout + human.stderr).not.toContain('SENTINEL-SECRET-CONTENT');
+  });
+
+  test('an empty ARTIFACTS_TRUST_ROOT is a usage error, never a fallback to the repository\'s own trust_root', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 2, code: 'USAGE' }, { ARTIFACTS_TRUST_ROOT: '' });
+  });
+
+  test('gc deletes nothing on the word of an edited, unsigned snapshot', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    const file = join(dir, DR, '000001.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, canonicalJson({ ...doc, artifacts: [] }));
+    const objects = () => execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const before = objects();
+    attack(dir, s, ['gc'], { exit: 4, code: 'SIGNATURE_INVALID' });
+    expect(objects()).toBe(before);
+  });
+
+  test('promote never dedups onto a damaged object: it writes a good copy', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const f of files) writeFileSync(f, 'garbage\n');
+    attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 0 });
+    attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 0 });
+  });
+
+  test('the merge driver refuses a side whose entries name .git/ (digest recomputed)', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<Record<string, unknown>>; index_digest?: string };
+    const evil = { ...doc, artifacts: [...doc.artifacts, { ...doc.artifacts[0]!, id: 'zz-evil', path: '.git/hooks/pre-commit' }] };
+    delete evil.index_digest;
+    const digest = `sha256:${createSha256(Buffer.from(canonicalJson(evil)))}`;
+    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': `${JSON.stringify({ ...evil, index_digest: digest }, null, 2)}\n` });
+    const r = runHostile(md, ['index', 'merge-driver', join(md, 'O.json'), join(md, 'A.json'), join(md, 'B.json')]);
+    // The driver answers git: a non-zero exit leaves the conflict, explained on stderr.
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('PATH_UNSAFE');
+    expect(readFileSync(join(md, 'A.json'))).toEqual(readFileSync(join(dir, 'artifacts_index.json')));
+  });
+
+  test('control characters in a file name never reach the terminal or a CI log raw', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    writeFileSync(join(dir, 'docs/plans/fwk-001/x\n::error title=INJECTED::pwned\n\u001b]0;title\u0007.md'), '---\nid: x\nversion: 1.0\n---\n');
+    const { result: r } = guarded(dir, s, () => runHostile(dir, ['validate'], { json: false }));
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n').some((l) => l.startsWith('::error'))).toBe(false);
+    expect(r.stdout).not.toContain('\u001b]');
+    expect(r.stdout).toContain('\\n::error title=INJECTED::pwned\\n');
+  });
+
+  test('route fix refuses while any route template is invalid, in every spelling', () => {
+    for (const template of ['./.git/{id}', 'a/../.git/{id}', '.git\\\\hooks\\\\{id}', '//.git/{id}']) {
+      const dir = repo();
+      const s = makeSentinel();
+      writeFileSync(join(dir, 'artifact_routing.mdc'), `---\nroutes:\n  - kind: hook\n    path: "${template}"\n---\n`);
+      writeFileSync(join(dir, 'hook.sh'), 'echo\n');
+      writeFileSync(join(dir, 'hook.sh.artifact.yaml'), 'id: post-commit\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: hook\n');
+      attack(dir, s, ['route', 'fix'], { exit: 1, code: 'ROUTE_INVALID_PATH' });
+    }
+  });
+});

@@ -4,9 +4,10 @@
 // id@version with two contents — is left to the user and explained.
 import { basename, dirname, resolve } from 'node:path';
 import { readChecked, READ_LIMITS } from '../store/checked-read.js';
-import { finding, type Finding } from '../errors.js';
+import { controlFilesOf, DEFAULT_CONFIG } from '../config.js';
+import { EXIT, finding, type Finding } from '../errors.js';
 import type { IndexEntry } from '../metadata/inspect.js';
-import { compareBytes } from '../paths.js';
+import { compareBytes, controlPathProblem } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { entriesEqual, indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';
 
@@ -86,6 +87,23 @@ function digestConflicts(sides: ReadonlyArray<[string, IndexDocument | null]>): 
     );
 }
 
+/** PATH_UNSAFE for each entry of either side whose path names .git/, the tool's own files
+ * or leaves the repository: merging would carry it into an index every clone then reads.
+ * (The driver runs without the repository's configuration: the default file names.) */
+function unsafePathConflicts(sides: ReadonlyArray<[string, IndexDocument | null]>): Finding[] {
+  const control = controlFilesOf(DEFAULT_CONFIG);
+  const out: Finding[] = [];
+  for (const [side, d] of sides) {
+    for (const e of d?.artifacts ?? []) {
+      const problem = controlPathProblem(e.path, control);
+      if (problem) {
+        out.push(finding('PATH_UNSAFE', `${side}: the index entry ${JSON.stringify(e.path)} is unsafe (${problem}); refusing to merge it`, { path: 'artifacts_index.json', paths: [e.path], exit: EXIT.INTEGRITY }));
+      }
+    }
+  }
+  return out;
+}
+
 /** The driver: merge %O %A %B, write the result into %A. Conflicts leave %A untouched. */
 export async function runMergeDriver(base: string, ours: string, theirs: string): Promise<MergeResult> {
   const [o, a, b] = await Promise.all([readDoc(base).catch(() => null), readDoc(ours), readDoc(theirs)]);
@@ -94,6 +112,10 @@ export async function runMergeDriver(base: string, ours: string, theirs: string)
     ['our side (ours)', a],
     ['their side (theirs)', b],
   ]);
+  refused.push(...unsafePathConflicts([
+    ['our side (ours)', a],
+    ['their side (theirs)', b],
+  ]));
   if (refused.length > 0) return { conflicts: refused };
   if (!a || !b) return { merged: (a ?? b) ?? undefined, conflicts: [] };
   const r = mergeIndexes(o, a, b);

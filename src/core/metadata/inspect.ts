@@ -5,7 +5,7 @@ import { lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors.js';
 import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
-import { isInside, lstatQuiet } from '../paths.js';
+import { insideWorkTree, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
@@ -113,8 +113,19 @@ export async function validateMetadata(
       } catch (e) {
         out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: ${(e as Error).message}`, { path }));
       }
-      if (validate && !validate(m)) {
-        out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema` }));
+      if (validate) {
+        let valid: boolean;
+        try {
+          valid = validate(m);
+        } catch (e) {
+          // A schema that refers to itself without consuming input (`{"$ref": "#"}`,
+          // `not`/`if` around such a reference) recurses until the stack runs out, for any
+          // metadata: that is a broken schema, reported as such (the same on every thread,
+          // since metadata nesting is capped).
+          out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: validating with it failed (${e instanceof RangeError ? 'it recurses without end' : (e as Error).message})`, { path }));
+          valid = true;
+        }
+        if (!valid) out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema` }));
       }
     }
   }
@@ -199,7 +210,7 @@ function dirInside(ctx: InspectContext, dir: string): boolean {
   let inside = memo.inside.get(dir);
   if (inside === undefined) {
     try {
-      inside = isInside(memo.root, realpathSync(dir));
+      inside = insideWorkTree(memo.root, realpathSync(dir));
     } catch {
       inside = true; // a directory that vanished: the file check below reports nothing
     }
@@ -241,8 +252,8 @@ function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undef
     } catch {
       return undefined; // dangling link: not a file
     }
-    if (!isInside(realpathSync(root), real)) {
-      return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is a symlink to a location outside the repository`, { path: rel });
+    if (!insideWorkTree(realpathSync(root), real)) {
+      return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is a symlink to a location outside the repository (or into .git/)`, { path: rel });
     }
     st = lstatQuiet(real);
     if (!st) return undefined;

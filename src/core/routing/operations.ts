@@ -73,10 +73,10 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
   const [routing, scan] = await Promise.all([repoRouting(repo), scanFiles(repo)]);
   const moves: RouteMove[] = [];
   const control = controlFilesOf(repo.config);
-  // A route whose fixed part reaches .git/ or a control file (other invalid routes are
-  // simply not applied, as before).
+  // An invalid route (one reaching .git/ or a control file, `..`, a backslash, an unknown
+  // variable) stops the whole fix: the routing must be corrected before anything moves.
   const findings: Finding[] = routing.routes
-    .filter((r) => templateProblems(r.path).length === 0 && templateProblems(r.path, control).length > 0)
+    .filter((r) => templateProblems(r.path, control).length > 0)
     .map((r) => finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path} ${templateProblems(r.path, control).join(', ')}`, { path: routing.routingFile, ...(r.line !== undefined ? { line: r.line } : {}) }));
   const targets = new Set<string>();
   const sidecarOf = new Map(scan.files.filter((f) => sidecarTarget(f) !== undefined).map((f) => [sidecarTarget(f)!, f]));

@@ -2,7 +2,8 @@
 // never deleted — they are the audit chain; a snapshot outside the policy is only marked
 // "released", and `gc` then deletes objects that no retained snapshot references.
 import type { RetentionPolicy } from '../config.js';
-import { ArtifactsError } from '../errors.js';
+import { ArtifactsError, EXIT } from '../errors.js';
+import { verifySnapshots } from './verify-chain.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { deleteObject, listObjects } from '../store/objects.js';
@@ -104,6 +105,13 @@ export async function gc(repo: Repo, opts: { now: Date; dryRun?: boolean }): Pro
   // The rehearsal refuses exactly what the real run would: a store that leads outside.
   await checkStateDirs(repo, { deep: true });
   const referenced = new Set<string>();
+  // What is kept is read from snapshots that verify: an edited or unsigned snapshot must not
+  // decide which objects of the genuine ones are deleted. Any doubt deletes nothing.
+  const reports = await verifySnapshots(repo, { now: opts.now, objects: false });
+  const doubts = reports.flatMap((r) => r.findings).filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
+  if (doubts.length > 0) {
+    throw new ArtifactsError(doubts[0]!.code, 'the snapshot chains do not verify: gc deletes nothing until they do', { findings: doubts, exit: EXIT.INTEGRITY });
+  }
   for (const { framework, stage } of await listStages(repo)) {
     const snaps = await listSnapshots(repo, framework, stage);
     // An unreadable snapshot keeps everything: never delete on doubt.

@@ -11,6 +11,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type
 import { open, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { ArtifactsError, CATALOGUE, type ErrorCode } from '../errors.js';
+import { insideWorkTree } from '../paths.js';
 
 /** Size caps per kind of file (bytes). */
 export const READ_LIMITS = {
@@ -55,7 +56,7 @@ export interface CheckedReadOptions {
 const PROBLEM_TEXT: Record<ReadProblem, string> = {
   missing: 'does not exist',
   symlink: 'is a symlink (the tool never follows links for this file)',
-  outside: 'resolves outside the repository',
+  outside: 'resolves outside the repository (or into .git/)',
   'not-regular': 'is not a regular file',
   'too-large': 'is larger than the limit',
   timeout: 'could not be read in time',
@@ -86,10 +87,7 @@ function relativeLabel(root: string, path: string): string {
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split('\\').join('/');
 }
 
-function isInsideReal(realRoot: string, real: string): boolean {
-  const rel = relative(realRoot, real);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
+const isInsideReal = insideWorkTree;
 
 function mapOpenError(opts: CheckedReadOptions, path: string, e: unknown): ArtifactsError | undefined {
   const code = (e as NodeJS.ErrnoException).code;

@@ -18,13 +18,26 @@ export function objectPath(repo: Repo, address: string): string {
   return join(repo.root, OBJECTS_DIR, a.algo, a.hex.slice(0, 2), a.hex.slice(2));
 }
 
+/** Dedup only onto an intact object: true when the object is already there and matches
+ * its address; otherwise whatever occupies its path (damaged bytes, a FIFO, a symlink to
+ * /dev/zero) is removed, so that the caller writes a good copy instead of vouching for a
+ * bad one. */
+async function objectIntactOrCleared(repo: Repo, address: string): Promise<boolean> {
+  const target = objectPath(repo, address);
+  if (!pathExists(target)) return false;
+  const state = await checkObject(repo, address).catch(() => 'corrupt' as const);
+  if (state === 'ok') return true;
+  if (state === 'corrupt') await removeFileDurable(target, { root: repo.root });
+  return false;
+}
+
 /** Copy a file into the store under `address`, verifying the bytes on the way. Returns
  * false when the object already existed (dedup). The source is a repository file: it is
  * opened once, under the checked-read rules (never a FIFO, a device or a final symlink),
  * and streamed. */
 export async function putObjectFromFile(repo: Repo, address: string, source: string): Promise<boolean> {
   const target = objectPath(repo, address);
-  if (pathExists(target)) return false;
+  if (await objectIntactOrCleared(repo, address)) return false;
   const { algo } = parseAddress(address)!;
   const h = (await openChecked(source, { root: repo.root, maxBytes: Infinity, code: 'FILE_NOT_REGULAR' }))!;
   try {
@@ -72,6 +85,7 @@ async function* chunksOf(fh: FileHandle): AsyncIterable<Uint8Array> {
 /** Store bytes under their address (rollback re-populates the store from git). */
 export async function putObjectBytes(repo: Repo, algo: DigestAlgorithm, bytes: Uint8Array): Promise<string> {
   const address = await digestBytes(algo, bytes);
+  if (await objectIntactOrCleared(repo, address)) return address;
   await writeFileExclusiveDurable(objectPath(repo, address), bytes, { root: repo.root, faultHook: repo.faultHook });
   return address;
 }
