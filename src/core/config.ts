@@ -1,7 +1,7 @@
 // Repository discovery and artifacts.config.yaml (SPEC §2, §9).
 import { pathExists, type ControlFiles } from './paths.js';
 import { dirname, join, resolve } from 'node:path';
-import { ArtifactsError, finding, type Finding } from './errors.js';
+import { ArtifactsError, EXIT, finding, type Finding } from './errors.js';
 import type { DigestAlgorithm } from './hash/digest.js';
 import { parseSafeYaml } from './metadata/safe-yaml.js';
 import { getConfigValidator, schemaFindings } from './metadata/schema.js';
@@ -188,7 +188,8 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
     }
   }
   if (findings.length > 0) {
-    throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings });
+    // Whatever the finding (a forbidden key, a bad glob), a broken config is a usage error.
+    throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings: findings.map((f) => ({ ...f, exit: EXIT.USAGE })) });
   }
   return { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) };
 }

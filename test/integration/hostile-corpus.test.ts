@@ -407,7 +407,6 @@ describe('found by an outside review', () => {
 
   test('the merge driver refuses a side whose entries name .git/ (digest recomputed)', () => {
     const dir = repo();
-    const s = makeSentinel();
     const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<Record<string, unknown>>; index_digest?: string };
     const evil = { ...doc, artifacts: [...doc.artifacts, { ...doc.artifacts[0]!, id: 'zz-evil', path: '.git/hooks/pre-commit' }] };
     delete evil.index_digest;
@@ -440,5 +439,21 @@ describe('found by an outside review', () => {
       writeFileSync(join(dir, 'hook.sh.artifact.yaml'), 'id: post-commit\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: hook\n');
       attack(dir, s, ['route', 'fix'], { exit: 1, code: 'ROUTE_INVALID_PATH' });
     }
+  });
+
+  test('a frameworks directory symlinked outside: refused, its file names never listed', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    writeFileSync(join(s.dir, 'keep', 'outside-name-SENTINEL-SECRET-CONTENT.yaml'), 'framework: x\n');
+    rmSync(join(dir, 'frameworks'), { recursive: true });
+    symlinkSync(join(s.dir, 'keep'), join(dir, 'frameworks'));
+    attack(dir, s, ['validate'], { exit: 2, code: 'SYMLINK_OUTSIDE_ROOT' });
+  });
+
+  test('a config holding __proto__ is a usage error (exit 2)', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    writeFileSync(join(dir, 'artifacts.config.yaml'), '__proto__:\n  polluted: yes\n');
+    attack(dir, s, ['validate'], { exit: 2, code: 'METADATA_FORBIDDEN_KEY' });
   });
 });

@@ -1,14 +1,13 @@
 // Framework contracts (SPEC §6): `frameworks/<framework>.yaml` — allowed kinds, stages and
 // the input slots each stage's gate needs.
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nearest } from '../config.js';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { ArtifactsError, finding, findingOf, type Finding } from '../errors.js';
 import type { ArtifactStatus } from '../metadata/inspect.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import { getContractValidator, schemaFindings } from '../metadata/schema.js';
 import type { Repo } from '../repo.js';
-import { readChecked, READ_LIMITS } from '../store/checked-read.js';
+import { readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export interface InputSlot {
   slot: string;
@@ -108,19 +107,25 @@ async function readContract(repo: Repo, rel: string, allowMissing: boolean): Pro
   return bytes?.toString('utf8');
 }
 
+/** The contract files; a frameworks directory that leads outside the repository is
+ * refused (its file names are not the repository's to list). */
 async function listContractFiles(repo: Repo): Promise<string[]> {
-  try {
-    return (await readdir(join(repo.root, repo.config.frameworks))).filter((f) => f.endsWith('.yaml')).sort();
-  } catch {
-    return [];
-  }
+  const names = await readdirChecked(join(repo.root, repo.config.frameworks), { root: repo.root, code: 'CONTRACT_INVALID', label: repo.config.frameworks });
+  return names.filter((f) => f.endsWith('.yaml'));
 }
 
 /** Load every contract in the frameworks directory, collecting problems as findings. */
 export async function loadAllContracts(repo: Repo): Promise<{ contracts: FrameworkContract[]; findings: Finding[] }> {
   const contracts: FrameworkContract[] = [];
   const findings: Finding[] = [];
-  for (const name of await listContractFiles(repo)) {
+  let names: string[];
+  try {
+    names = await listContractFiles(repo);
+  } catch (e) {
+    if (!(e instanceof ArtifactsError)) throw e;
+    return { contracts, findings: [findingOf(e, { path: repo.config.frameworks })] };
+  }
+  for (const name of names) {
     const rel = `${repo.config.frameworks}/${name}`;
     let text: string | undefined;
     try {
