@@ -64,7 +64,7 @@ export { rollback } from './core/snapshots/rollback.js';
 export type { RollbackOptions, RollbackResult, RollbackStep } from './core/snapshots/rollback.js';
 export { decideRetention, gc, policyFor, prune } from './core/snapshots/retention.js';
 export type { PruneDecision } from './core/snapshots/retention.js';
-export { diffSnapshots, history, snapshotStatus } from './core/snapshots/queries.js';
+export { diffSnapshots, history, snapshotStatus, unverifiedSnapshots } from './core/snapshots/queries.js';
 export type { HistoryResult, SnapshotDiff } from './core/snapshots/queries.js';
 export { lineage, lineageDot, lineageMermaid, lineageText } from './core/lineage.js';
 export type { LineageGraph } from './core/lineage.js';

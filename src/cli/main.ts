@@ -521,13 +521,13 @@ next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the 
 
   example(program.command('history').description('every indexed version of an artifact, and every snapshot that included it').argument('<id>'), 'artifacts history plan-checkout').action(
     action('history', async (ctx, id: string) => {
-      const r = await ctx.lib.history(await ctx.repo(), id);
+      const r = await ctx.lib.history(await ctx.repo(), id, { now: new Date() });
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
       else {
         ctx.print(`${id}\nversions:\n`);
         for (const v of r.versions) ctx.print(`  ${v.version}  ${v.status}  ${v.path}  ${v.updated_at ?? ''}\n`);
         ctx.print('snapshots:\n');
-        for (const s of r.snapshots) ctx.print(`  ${s.framework}/${s.stage} #${s.seq} ${s.action} ${s.created_at}  ${s.version}\n`);
+        for (const s of r.snapshots) ctx.print(`  ${s.framework}/${s.stage} #${s.seq} ${s.action} ${s.created_at}  ${s.version}${s.verified ? '' : `  UNVERIFIED (${s.problem ?? ''})`}\n`);
       }
       return 0;
     }),
@@ -564,9 +564,13 @@ next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the 
     action('snapshot list', async (ctx, o: { framework?: string; stage?: string }) => {
       const repo = await ctx.repo();
       const all = (await ctx.lib.allSnapshots(repo)).filter((s) => (!o.framework || s.framework === o.framework) && (!o.stage || s.stage === o.stage));
-      const rows = all.map((s) => ({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot?.action, created_at: s.snapshot?.created_at, artifacts: s.snapshot?.artifacts.length, held: !!s.hold, released: s.released }));
+      const unverified = await ctx.lib.unverifiedSnapshots(repo, new Date());
+      const rows = all.map((s) => {
+        const problem = unverified.get(s.file);
+        return { framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot?.action, created_at: s.snapshot?.created_at, artifacts: s.snapshot?.artifacts.length, held: !!s.hold, released: s.released, verified: problem === undefined, ...(problem ? { problem } : {}) };
+      });
       if (ctx.out.json) ctx.emit({ ok: true, snapshots: rows });
-      else for (const r of rows) ctx.print(`${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}\n`);
+      else for (const r of rows) ctx.print(`${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}${r.verified ? '' : `  UNVERIFIED (${r.problem ?? ''})`}\n`);
       return 0;
     }),
   );

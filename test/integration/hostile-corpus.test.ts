@@ -456,4 +456,20 @@ describe('found by an outside review', () => {
     writeFileSync(join(dir, 'artifacts.config.yaml'), '__proto__:\n  polluted: yes\n');
     attack(dir, s, ['validate'], { exit: 2, code: 'METADATA_FORBIDDEN_KEY' });
   });
+
+  test('history and snapshot list mark an unsigned snapshot as unverified, never as a promotion', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    const doc = JSON.parse(readFileSync(join(dir, DR, '000001.json'), 'utf8')) as Record<string, unknown>;
+    mkdirSync(join(dir, '.artifacts/snapshots/fwk-001/release'), { recursive: true });
+    writeFileSync(join(dir, '.artifacts/snapshots/fwk-001/release/000001.json'), canonicalJson({ ...doc, stage: 'release', parent: null }));
+    const h = attack(dir, s, ['history', 'plan-checkout'], { exit: 0 });
+    const snaps = (h.doc as { snapshots: Array<{ stage: string; verified: boolean; problem?: string }> }).snapshots;
+    expect(snaps.find((x) => x.stage === 'design-review')?.verified).toBe(true);
+    expect(snaps.find((x) => x.stage === 'release')).toMatchObject({ verified: false, problem: expect.stringContaining('SIGNATURE_INVALID') });
+    const l = attack(dir, s, ['snapshot', 'list'], { exit: 0 });
+    const rows = (l.doc as { snapshots: Array<{ stage: string; verified: boolean }> }).snapshots;
+    expect(rows.map((r) => [r.stage, r.verified])).toEqual([['design-review', true], ['release', false]]);
+  });
 });
+

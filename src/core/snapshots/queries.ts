@@ -8,6 +8,7 @@ import { compareBytes, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { verifyChainForDecision } from './history-check.js';
 import { allSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snapshot-store.js';
+import { verifySnapshots } from './verify-chain.js';
 
 /** `snapshot status`: each promoted artifact of the latest snapshot missing or changed on disk. */
 export async function snapshotStatus(repo: Repo, framework: string, stage: string, opts: { now: Date }): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
@@ -68,11 +69,34 @@ export function diffSnapshots(a: StoredSnapshot, b: StoredSnapshot): SnapshotDif
 export interface HistoryResult {
   id: string;
   versions: Array<{ version: string; status: string; path: string; content_address: string; created_at?: string; updated_at?: string }>;
-  snapshots: Array<{ framework: string; stage: string; seq: number; id: string; action: string; created_at: string; version: string; content_address: string }>;
+  /** `verified: false` (with `problem`) for a snapshot whose signature or chain does not
+   * verify: listed, because it is in the repository, but never evidence. */
+  snapshots: Array<{ framework: string; stage: string; seq: number; id: string; action: string; created_at: string; version: string; content_address: string; verified: boolean; problem?: string }>;
+}
+
+/**
+ * The snapshots that do not verify (signature, trust, canonical bytes, chain links;
+ * expiry and objects aside), by file, with the first problem found: what listings must
+ * mark, since an unsigned file in `.artifacts/snapshots/` is not a promotion.
+ */
+export async function unverifiedSnapshots(repo: Repo, now: Date): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const r of await verifySnapshots(repo, { now, objects: false })) {
+    const files = new Set(r.snapshots.map((s) => s.file));
+    const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
+    // A problem of the whole chain (its trust, a deleted or rolled-back snapshot) leaves
+    // none of its snapshots verified.
+    const chainWide = errors.find((f) => f.path === undefined || !files.has(f.path));
+    for (const s of r.snapshots) {
+      const own = errors.find((f) => f.path === s.file) ?? chainWide;
+      if (own) out.set(s.file, `${own.code}: ${own.message}`);
+    }
+  }
+  return out;
 }
 
 /** `artifacts history <id>`: indexed versions and every snapshot that included the id. */
-export async function history(repo: Repo, id: string): Promise<HistoryResult> {
+export async function history(repo: Repo, id: string, opts: { now: Date }): Promise<HistoryResult> {
   // Governance evidence: an index that fails its digest is no evidence.
   const view = await readDecisionIndex(repo);
   const versions = (view.doc?.artifacts ?? [])
@@ -87,10 +111,12 @@ export async function history(repo: Repo, id: string): Promise<HistoryResult> {
       ...(e.updated_at ? { updated_at: e.updated_at } : {}),
     }));
   const snapshots: HistoryResult['snapshots'] = [];
+  const unverified = await unverifiedSnapshots(repo, opts.now);
   for (const s of await allSnapshots(repo)) {
     for (const a of s.snapshot?.artifacts ?? []) {
       if (a.id !== id) continue;
-      snapshots.push({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot!.action, created_at: s.snapshot!.created_at, version: a.version, content_address: a.content_address });
+      const problem = unverified.get(s.file);
+      snapshots.push({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot!.action, created_at: s.snapshot!.created_at, version: a.version, content_address: a.content_address, verified: problem === undefined, ...(problem ? { problem } : {}) });
     }
   }
   return { id, versions, snapshots };
