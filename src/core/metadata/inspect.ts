@@ -1,6 +1,6 @@
 // Inspect one file: is it an artifact, is its metadata valid, what is its index entry.
 import { isUtf8 } from 'node:buffer';
-import { closeSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, readSync, realpathSync } from 'node:fs';
 import { lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors.js';
@@ -9,7 +9,7 @@ import { insideWorkTree, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
-import { openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
+import { kindOf, openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
@@ -225,14 +225,6 @@ type Target =
   /** Something other than a regular file (a FIFO, a device, a directory, a socket). */
   | { abs: string; regular: false; what: string };
 
-function describe(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /** Check that a path is a regular file inside the root (following in-repo symlinks only).
  * `abs` of the answer is the path to open: the file, or the in-repository target of a
  * symlink. */
@@ -259,7 +251,7 @@ function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undef
     if (!st) return undefined;
     open = real;
   }
-  if (!st.isFile()) return { abs: open, regular: false, what: describe(st) };
+  if (!st.isFile()) return { abs: open, regular: false, what: kindOf(st) };
   return { abs: open, size: st.size, regular: true };
 }
 

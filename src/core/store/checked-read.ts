@@ -63,7 +63,8 @@ const PROBLEM_TEXT: Record<ReadProblem, string> = {
   io: 'could not be read',
 };
 
-function kindOf(st: Stats): string {
+/** What a file that is not a regular file is, for messages. */
+export function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
