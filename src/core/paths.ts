@@ -12,10 +12,15 @@ export function toRepoPath(root: string, abs: string): string {
   return relative(root, abs).split(sep).join('/');
 }
 
+/** Does a path produced by path.relative climb out of its base? `..` itself or a first
+ * segment `..`; a name that merely begins with two dots (`..a`, `.. `) stays inside. */
+export function climbsOut(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
 /** Is `abs` inside `root` (or equal to it)? Purely lexical. */
 export function isInside(root: string, abs: string): boolean {
-  const rel = relative(root, abs);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  return !climbsOut(relative(root, abs));
 }
 
 /** lstat that answers undefined when nothing can be at `p`: missing, or a path whose
@@ -37,7 +42,7 @@ export function lstatQuiet(p: string): Stats | undefined {
 export function insideWorkTree(realRoot: string, real: string): boolean {
   const rel = relative(realRoot, real);
   if (rel === '') return true;
-  if (rel.startsWith('..') || isAbsolute(rel)) return false;
+  if (climbsOut(rel)) return false;
   return !rel.split(sep).some(isGitSegment);
 }
 

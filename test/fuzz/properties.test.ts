@@ -66,6 +66,14 @@ describe('routing templates', () => {
   const template = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join('/'));
   const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,10}$/).filter((s) => !s.endsWith('.') && !s.includes('..'));
 
+  test('names that only begin with two dots stay inside; `..` segments climb out', () => {
+    for (const inside of ['.. /a', '..a', '...', '.. ', 'a/..b', 'a/../b']) expect(isInside('/repo', `/repo/${inside}`), inside).toBe(true);
+    for (const outside of ['..', '../a', 'a/../../b']) expect(isInside('/repo', `/repo/${outside}`), outside).toBe(false);
+    expect(isInside('/repo', '/elsewhere')).toBe(false);
+    const p = expandTemplate('.. /{id}', { id: 'A', version: '1', framework: 'f', kind: 'k', path: 'x/y.md' });
+    expect(isInside('/repo', `/repo/${p}`)).toBe(true);
+  });
+
   test('a template that passes validation always expands inside the root', () => {
     fc.assert(
       fc.property(template, name, name, name, name, (t, id, version, framework, kind) => {

@@ -9,9 +9,9 @@
 // its own documented code and exit status; the file's content never appears in a message.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { open, readdir, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { ArtifactsError, CATALOGUE, type ErrorCode } from '../errors.js';
-import { insideWorkTree } from '../paths.js';
+import { climbsOut, insideWorkTree } from '../paths.js';
 
 /** Size caps per kind of file (bytes). */
 export const READ_LIMITS = {
@@ -85,7 +85,7 @@ export function readProblem(opts: CheckedReadOptions, path: string, problem: Rea
 
 function relativeLabel(root: string, path: string): string {
   const rel = relative(root, path);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split('\\').join('/');
+  return rel === '' || climbsOut(rel) ? path : rel.split('\\').join('/');
 }
 
 const isInsideReal = insideWorkTree;

@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { ArtifactsError } from '../errors.js';
-import { isGitSegment } from '../paths.js';
+import { climbsOut, isGitSegment } from '../paths.js';
 
 /** An open file as the write protocol uses it. */
 export interface WriteHandle {
@@ -166,7 +166,7 @@ function intoGit(what: string, details: Record<string, unknown>): ArtifactsError
 async function locate(root: string, target: string): Promise<{ lexRoot: string; realRoot: string; segs: string[] }> {
   const lexRoot = resolve(root);
   const rel = relative(lexRoot, resolve(target));
-  if (rel.startsWith('..') || isAbsolute(rel)) {
+  if (climbsOut(rel)) {
     throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${target}: it is outside ${lexRoot}`, { details: { root: lexRoot, target } });
   }
   const segs = rel === '' ? [] : rel.split(sep);
@@ -183,7 +183,7 @@ async function locate(root: string, target: string): Promise<{ lexRoot: string; 
 /** Judge a real path reached from the root: inside the root's real path, never in `.git`. */
 function judgeReal(realRoot: string, real: string, shown: string): void {
   const rel = relative(realRoot, real);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
+  if (climbsOut(rel)) {
     throw outside(`refusing to write under ${shown}: it is a symlink that leads outside the repository`, { path: shown });
   }
   if (rel !== '' && rel.split(sep).some(isGitSegment)) throw intoGit(`under ${shown} (a symlink into .git)`, { path: shown });
@@ -256,7 +256,7 @@ async function assertConfined(root: string, dir: string, file: string): Promise<
     throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${basename(file)}: its directory was moved or removed during the write`);
   }
   const rel = relative(realRoot, realDir);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
+  if (climbsOut(rel)) {
     throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${basename(file)}: its directory now resolves outside the repository (${realDir})`);
   }
   if (rel !== '' && rel.split(sep).some(isGitSegment)) throw intoGit(basename(file), { file });

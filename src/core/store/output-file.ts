@@ -3,16 +3,16 @@
 // or through a symlink on the way — may not name `.git` or the tool's own files, because
 // the same command runs in CI on whatever the repository's content makes of that path.
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, parse, relative, resolve, sep } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError } from '../errors.js';
-import { controlPathProblem } from '../paths.js';
+import { climbsOut, controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from './durable-write.js';
 
 function relInside(root: string, abs: string): string | undefined {
   const rel = relative(root, abs);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
+  return rel === '' || climbsOut(rel) ? undefined : rel.split(sep).join('/');
 }
 
 /** Where `abs` really lands: the real path of its nearest existing ancestor, plus the rest. */
