@@ -3,7 +3,7 @@
 // gives a working `npx artifacts`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { FIXTURES, PROJECT, git, gitInit, testdir } from '../helpers.js';
 
@@ -57,6 +57,17 @@ describe('npm pack', () => {
     }
     expect(files).toEqual(expect.arrayContaining(['bin/artifacts.js', 'dist/index.js', 'dist/cli/main.js', 'dist/generated/validators.js', 'schemas/framework-artifact.schema.json', 'README.md', 'LICENSE', 'package.json']));
     expect(files.filter((f) => /^(src|test|fixtures|bench|scripts)\//.test(f))).toEqual([]);
+  });
+
+  test('every packed document links only to files the tarball holds', () => {
+    const docs = files.filter((f) => f.endsWith('.md'));
+    expect(docs).toEqual(expect.arrayContaining(['README.md', 'docs/reference.md', 'docs/crash-safety.md', 'docs/performance.md', 'docs/dependencies.md']));
+    for (const doc of docs) {
+      for (const link of relativeLinks(readFileSync(join(PROJECT, doc), 'utf8'))) {
+        const target = posix.normalize(posix.join(posix.dirname(doc), link)).replace(/\/$/, '');
+        expect(files.some((f) => f === target || f.startsWith(`${target}/`)), `${doc} links to ${link}, which the tarball lacks`).toBe(true);
+      }
+    }
   });
 
   test('the relative-link parser finds links with anchors and skips web addresses', () => {
