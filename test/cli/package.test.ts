@@ -107,6 +107,9 @@ describe('npm pack', () => {
     // The driver line runs the installed package from the top of the work tree.
     const driver = spawnSync(join(repo, 'node_modules', '.bin', 'artifacts'), ['--version'], { cwd: repo, encoding: 'utf8' });
     expect(driver.stdout.trim()).toBe(pkg.version);
+    // The library is imported under the package name, as the documentation shows.
+    const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `import { openRepo, indexRebuild } from '${pkg.name}'; console.log(typeof openRepo, typeof indexRebuild);`], { cwd: repo, encoding: 'utf8' });
+    expect(lib.stdout.trim(), lib.stderr).toBe('function function');
     writeFileSync(join(repo, 'README.md'), '# consumer\n');
     const v = spawnSync('npx', ['--no', 'artifacts', 'validate'], { cwd: repo, encoding: 'utf8' });
     expect(v.status, v.stdout + v.stderr).toBe(0);
