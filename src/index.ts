@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { openRepo, indexRebuild, indexVerify } from 'artifacts';
+ * import { openRepo, indexRebuild, indexVerify } from 'artifacts-cli';
  * const repo = await openRepo({ cwd: process.cwd() });
  * await indexRebuild(repo);
  * const { findings } = await indexVerify(repo);

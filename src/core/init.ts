@@ -64,18 +64,23 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The npm package name (`artifacts` on npm is an unrelated package); the binary is `artifacts`. */
+export const PACKAGE_NAME = 'artifacts-cli';
+
 /** Is the package installed in the repository's own node_modules (by npm, not committed)? */
 async function localInstallation(root: string): Promise<boolean> {
+  // Files under node_modules that git tracks are repository content, not an installation:
+  // decide that first, so that nothing committed there (a package.json that is a symlink to
+  // /dev/zero, say) is ever read.
   try {
-    await access(join(root, LOCAL_BIN), fsConstants.X_OK);
-    const pkg = JSON.parse(await readFile(join(root, 'node_modules', 'artifacts', 'package.json'), 'utf8')) as { name?: unknown };
-    if (pkg.name !== 'artifacts') return false;
+    if ((await git(root, ['ls-files', '-z', '--', 'node_modules'])) !== '') return false;
   } catch {
     return false;
   }
-  // Files under node_modules that git tracks are repository content, not an installation.
   try {
-    return (await git(root, ['ls-files', '-z', '--', 'node_modules'])) === '';
+    await access(join(root, LOCAL_BIN), fsConstants.X_OK);
+    const pkg = JSON.parse(await readFile(join(root, 'node_modules', PACKAGE_NAME, 'package.json'), 'utf8')) as { name?: unknown };
+    return pkg.name === PACKAGE_NAME;
   } catch {
     return false;
   }

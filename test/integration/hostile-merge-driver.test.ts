@@ -87,9 +87,9 @@ describe('merge driver command line', () => {
 
   test('a repository-local installation is used through a relative path that works in every clone', () => {
     const dir = repoWith({ '.gitignore': 'node_modules/\n', 'docs/plans/fwk-001/base.md': plan('base') });
-    installAt(join(dir, 'node_modules', 'artifacts'));
+    installAt(join(dir, 'node_modules', 'artifacts-cli'));
     mkdirSync(join(dir, 'node_modules', '.bin'));
-    symlinkSync('../artifacts/bin/artifacts.js', join(dir, 'node_modules', '.bin', 'artifacts'));
+    symlinkSync('../artifacts-cli/bin/artifacts.js', join(dir, 'node_modules', '.bin', 'artifacts'));
     const bin = join(PROJECT, 'bin', 'artifacts.js');
     expect(cli(bin, dir, ['init']).code).toBe(0);
     expect(git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim()).toBe('node_modules/.bin/artifacts index merge-driver %O %A %B');
@@ -103,7 +103,7 @@ describe('merge driver command line', () => {
     const planted = `#!/bin/sh\ntouch "$(dirname "$0")/../../planted-ran"\nexit 0\n`;
     const dir = repoWith({
       'docs/plans/fwk-001/base.md': plan('base'),
-      'node_modules/artifacts/package.json': '{"name":"artifacts","version":"9.9.9"}\n',
+      'node_modules/artifacts-cli/package.json': '{"name":"artifacts-cli","version":"9.9.9"}\n',
       'node_modules/.bin/artifacts': planted,
     });
     chmodSync(join(dir, 'node_modules', '.bin', 'artifacts'), 0o755);
@@ -116,5 +116,30 @@ describe('merge driver command line', () => {
     const r = twoBranchMerge(dir, bin);
     expect(r.second, r.out).toBe(0);
     expect(existsSync(join(dir, 'planted-ran'))).toBe(false);
+  });
+  test('an installation of the unrelated npm package named `artifacts` is not taken for this one', () => {
+    const dir = repoWith({ '.gitignore': 'node_modules/\n', 'docs/plans/fwk-001/base.md': plan('base') });
+    installAt(join(dir, 'node_modules', 'artifacts'));
+    writeFileSync(join(dir, 'node_modules', 'artifacts', 'package.json'), '{"name":"artifacts","version":"9.9.9"}\n');
+    mkdirSync(join(dir, 'node_modules', '.bin'));
+    symlinkSync('../artifacts/bin/artifacts.js', join(dir, 'node_modules', '.bin', 'artifacts'));
+    const bin = join(PROJECT, 'bin', 'artifacts.js');
+    expect(cli(bin, dir, ['init']).code).toBe(0);
+    expect(git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim().startsWith(`'${process.execPath}' `)).toBe(true);
+  });
+
+  test('a committed node_modules is never read: a package.json that is a symlink to /dev/zero does not hang init', () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/base.md': plan('base') });
+    mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+    mkdirSync(join(dir, 'node_modules', 'artifacts-cli'));
+    symlinkSync('/dev/zero', join(dir, 'node_modules', 'artifacts-cli', 'package.json'));
+    symlinkSync('/bin/sh', join(dir, 'node_modules', '.bin', 'artifacts'));
+    commitAt(dir, '2026-01-01T00:00:00Z', 'planted package.json');
+    const bin = join(PROJECT, 'bin', 'artifacts.js');
+    const started = Date.now();
+    const init = cli(bin, dir, ['init']);
+    expect(init.code, init.out).toBe(0);
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
+    expect(git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim()).not.toContain('node_modules/.bin');
   });
 });
