@@ -489,24 +489,28 @@ next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the 
       .requiredOption('--framework <framework>', 'framework')
       .requiredOption('--stage <stage>', 'stage')
       .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, or previous')
-      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY); a --dry-run needs none, and checks it is trusted when given')
       .option('--at <time>', 'pin created_at (RFC 3339)')
-      .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing'),
-    'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run',
+      .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing (no key needed)'),
+    'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run   # no key needed: CI can rehearse',
+    'artifacts rollback --framework fwk-001 --stage design-review --to previous --key ~/.config/artifacts/release.key',
   ).action(
     action('rollback', async (ctx, o: { framework: string; stage: string; to: string; key?: string; at?: string; dryRun?: boolean }) => {
       const repo = await ctx.repo();
-      const key = await signingKey(ctx, o.key);
-      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, key, now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
+      // A rehearsal needs no secret: without a key it checks everything else.
+      const key = o.dryRun && !o.key && !process.env.ARTIFACTS_SIGNING_KEY ? undefined : await signingKey(ctx, o.key);
+      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, ...(key ? { key } : {}), now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
       const code = ctx.lib.exitCodeFor(r.findings);
-      if (ctx.out.json) ctx.emit({ ok: code === 0, ...r });
+      const keyNote = 'no --key given: the signing key was not checked; the real rollback needs --key FILE (or ARTIFACTS_SIGNING_KEY) naming a key the trust chain trusts';
+      if (ctx.out.json) ctx.emit({ ok: code === 0, ...r, key_checked: key !== undefined, ...(r.key_required ? { note: keyNote } : {}) });
       else {
         ctx.print(`${r.dryRun ? 'rehearsal: ' : ''}rollback of ${o.framework}/${o.stage} to #${r.target.seq} (${r.target.id})\n`);
+        if (r.key_required) ctx.print(`note: ${keyNote}\n`);
         for (const st of r.steps) ctx.print(`  ${st.action.padEnd(9)} ${st.path} from ${st.source}\n`);
         if (r.snapshot && !r.dryRun) ctx.print(`wrote ${r.snapshot.file} (seq ${r.snapshot.seq}, action rollback)\n`);
         process.stdout.write(renderFindingsHuman(ctx.out, r.findings));
         if (r.findings.length) process.stdout.write(summaryLine(ctx.out, r.findings, '', ctx.command));
-        ctx.print(code === 0 ? (r.dryRun ? 'the rollback would succeed\n' : 'done\n') : 'the rollback would fail\n');
+        ctx.print(code === 0 ? (r.dryRun ? `the rollback would succeed${r.key_required ? ' given a trusted key' : ''}\n` : 'done\n') : 'the rollback would fail\n');
       }
       return code;
     }),
