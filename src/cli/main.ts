@@ -488,7 +488,7 @@ next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the 
       .description('restore a retained snapshot byte for byte (verify, fetch, write, re-index, sign)')
       .requiredOption('--framework <framework>', 'framework')
       .requiredOption('--stage <stage>', 'stage')
-      .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, or previous')
+      .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, previous (the one before the latest) or latest')
       .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY); a --dry-run needs none, and checks it is trusted when given')
       .option('--at <time>', 'pin created_at (RFC 3339)')
       .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing (no key needed)'),
