@@ -170,6 +170,20 @@ const WALKS: Walk[] = [
     },
     probe: ['index', 'verify'],
   },
+  ...(['draft', 'approved'] as const).map(
+    (status): Walk => ({
+      name: `another digest algorithm in the config, ${status} artifacts indexed`,
+      code: 'INDEX_STALE_ENTRY',
+      fixture: () => {
+        const dir = indexed(status);
+        writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algorithm: blake3\n');
+        return dir;
+      },
+      probe: ['index', 'verify'],
+      // Approved versions cannot be compared across algorithms: a fresh index.
+      ...(status === 'approved' ? { says: /delete artifacts_index\.json/, before: (dir: string) => rmSync(join(dir, 'artifacts_index.json')) } : {}),
+    }),
+  ),
   {
     name: 'a new artifact at its route',
     code: 'INDEX_UNINDEXED',

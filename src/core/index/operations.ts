@@ -291,11 +291,18 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   if (!view.digestValid) {
     findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
   }
-  if (view.doc.digest_algorithm !== repo.config.digest_algorithm) {
+  // Another digest algorithm makes every content address differ: one finding says so, not
+  // one per entry. Approved versions cannot be compared across algorithms, so `index
+  // rebuild` over the old index refuses them (VERSION_IMMUTABLE): the way on is a fresh index.
+  const algorithmChanged = view.doc.digest_algorithm !== repo.config.digest_algorithm;
+  if (algorithmChanged) {
+    const approved = view.doc.artifacts.some((e) => e.status === 'approved');
     findings.push(
       finding('INDEX_STALE_ENTRY', `the index uses ${view.doc.digest_algorithm} but the config asks for ${repo.config.digest_algorithm}`, {
         path: 'artifacts_index.json',
-        hint: 'Run `artifacts index rebuild` to re-address every artifact.',
+        hint: approved
+          ? 'Re-address every artifact in a fresh index: delete artifacts_index.json, then run `artifacts index rebuild` (approved versions cannot be compared across digest algorithms; review the new index before committing it).'
+          : 'Run `artifacts index rebuild` to re-address every artifact.',
       }),
     );
   }
@@ -309,7 +316,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
     if (unsafe.has(e.path)) continue;
     const now = scanned.get(e.path);
     if (now) {
-      if (!entriesEqual(now, e)) {
+      if (!algorithmChanged && !entriesEqual(now, e)) {
         const what = now.content_address !== e.content_address ? `content changed (${e.content_address} -> ${now.content_address})` : 'metadata changed';
         findings.push(finding('INDEX_STALE_ENTRY', `${e.path}: ${what}`, { path: e.path, hint: staleHint(e, now) }));
       }
