@@ -331,6 +331,19 @@ const WALKS: Walk[] = [
     fill: (cmd) => (/^snapshot hold\b/.test(cmd) ? 'snapshot hold fwk-001/design-review/1 --reason audit' : cmd),
   },
   {
+    // The catalogue's hint names no command; this situation's hint does.
+    name: 'artifacts and no routing file',
+    code: 'UNROUTED_KIND',
+    fixture: () => {
+      const dir = repoWith({ [`${P}/a.md`]: plan('a') });
+      rmSync(join(dir, 'artifact_routing.mdc'));
+      return dir;
+    },
+    probe: ['validate'],
+    // init creates the routing file; whether its routes fit the tree is init's own test.
+    resolves: false,
+  },
+  {
     name: 'a missing argument',
     code: 'USAGE',
     fixture: () => repoWith({}),
@@ -455,12 +468,12 @@ describe('every hint that names a command leads to a command that is not refused
 });
 
 describe('no catalogue code slips by', () => {
+  // A code may be both: its catalogue hint names no command, a situation's hint does.
   test('every code is walked or listed as naming no command', () => {
     const walked = new Set(WALKS.map((w) => w.code));
     for (const code of Object.keys(CATALOGUE) as ErrorCode[]) {
       const listed = NO_COMMAND[code] !== undefined;
       expect(walked.has(code) || listed, `${code}: add a walk for its hint, or list it in NO_COMMAND`).toBe(true);
-      expect(walked.has(code) && listed, `${code} is both walked and listed`).toBe(false);
     }
   });
 
