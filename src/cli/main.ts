@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type * as Lib from '../index.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, printableOutput, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
+import { githubNotice, paint, printableOutput, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
 
 type LibT = typeof Lib;
 
@@ -26,6 +26,8 @@ class Exit {
 }
 
 interface Ctx {
+  /** The command's name as typed (`index verify`), for summary lines. */
+  command: string;
   lib: LibT;
   out: OutputOptions;
   g: GlobalOpts;
@@ -60,6 +62,7 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
     const progress = progressRenderer(process.stderr.isTTY === true && !out.json && !out.quiet);
     const warnings: Lib.Finding[] = [];
     const ctx: Ctx = {
+      command,
       lib,
       out,
       g,
@@ -109,7 +112,7 @@ function withWarnings(doc: Record<string, unknown>, warnings: readonly Lib.Findi
 function reportError(ctx: Ctx, command: string, e: unknown): number {
   const { lib, out } = ctx;
   if (e instanceof CommanderError) {
-    if (out.json) ctx.emit({ ok: false, error: { code: 'USAGE', message: e.message, hint: lib.CATALOGUE.USAGE.hint } });
+    if (out.json) ctx.emit({ ok: false, error: { code: 'USAGE', message: e.message, hint: lib.CATALOGUE.USAGE.hint, exit: 2 } });
     else process.stderr.write(`artifacts: ${e.message}\n`);
     return 2;
   }
@@ -119,7 +122,7 @@ function reportError(ctx: Ctx, command: string, e: unknown): number {
     if (out.json) {
       ctx.emit({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, exit }, findings: e.findings });
     } else {
-      if (e.findings.length > 0) process.stderr.write(renderFindingsHuman(out, e.findings));
+      if (e.findings.length > 0) process.stderr.write(renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
       process.stderr.write(`${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
       if (e.findings.length === 0) process.stderr.write(`  hint: ${e.hint}\n`);
     }
@@ -140,7 +143,7 @@ function report(ctx: Ctx, findings: Lib.Finding[], okText: string, data: Record<
     ctx.emit({ ok: code === 0, ...data, findings });
   } else if (!ctx.out.quiet || code !== 0) {
     process.stdout.write(renderFindingsHuman(ctx.out, findings));
-    process.stdout.write(summaryLine(ctx.out, findings, okText));
+    process.stdout.write(summaryLine(ctx.out, findings, okText, ctx.command));
   }
   return code;
 }
@@ -217,7 +220,7 @@ export function buildProgram(): Command {
       const repo = await ctx.repo();
       const r = await ctx.lib.validateRepo(repo, { base: opts.base });
       if (opts.format === 'github') {
-        process.stdout.write(renderFindingsGithub(r.findings));
+        process.stdout.write(r.findings.length ? renderFindingsGithub(r.findings) : githubNotice(`artifacts validate: no problems in ${r.artifacts} artifacts`));
         return ctx.lib.exitCodeFor(r.findings);
       }
       if (opts.format === 'sarif') {
@@ -316,6 +319,7 @@ export function buildProgram(): Command {
         for (const m of plan.moves) ctx.print(`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);
         if (plan.moves.length === 0) ctx.print('every artifact is at its canonical path\n');
         process.stdout.write(renderFindingsHuman(ctx.out, plan.findings));
+        if (plan.findings.length) process.stdout.write(summaryLine(ctx.out, plan.findings, '', ctx.command));
       }
       return ctx.lib.exitCodeFor(plan.findings);
     }),
@@ -484,24 +488,29 @@ next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the 
       .description('restore a retained snapshot byte for byte (verify, fetch, write, re-index, sign)')
       .requiredOption('--framework <framework>', 'framework')
       .requiredOption('--stage <stage>', 'stage')
-      .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, or previous')
-      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .requiredOption('--to <ref>', 'seq number, sha256:<snapshot id>, previous (the one before the latest) or latest')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY); a --dry-run needs none, and checks it is trusted when given')
       .option('--at <time>', 'pin created_at (RFC 3339)')
-      .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing'),
-    'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run',
+      .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing (no key needed)'),
+    'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run   # no key needed: CI can rehearse',
+    'artifacts rollback --framework fwk-001 --stage design-review --to previous --key ~/.config/artifacts/release.key',
   ).action(
     action('rollback', async (ctx, o: { framework: string; stage: string; to: string; key?: string; at?: string; dryRun?: boolean }) => {
       const repo = await ctx.repo();
-      const key = await signingKey(ctx, o.key);
-      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, key, now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
+      // A rehearsal needs no secret: without a key it checks everything else.
+      const key = o.dryRun && !o.key && !process.env.ARTIFACTS_SIGNING_KEY ? undefined : await signingKey(ctx, o.key);
+      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, ...(key ? { key } : {}), now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
       const code = ctx.lib.exitCodeFor(r.findings);
-      if (ctx.out.json) ctx.emit({ ok: code === 0, ...r });
+      const keyNote = 'no --key given: the signing key was not checked; the real rollback needs --key FILE (or ARTIFACTS_SIGNING_KEY) naming a key the trust chain trusts';
+      if (ctx.out.json) ctx.emit({ ok: code === 0, ...r, key_checked: key !== undefined, ...(r.key_required ? { note: keyNote } : {}) });
       else {
         ctx.print(`${r.dryRun ? 'rehearsal: ' : ''}rollback of ${o.framework}/${o.stage} to #${r.target.seq} (${r.target.id})\n`);
+        if (r.key_required) ctx.print(`note: ${keyNote}\n`);
         for (const st of r.steps) ctx.print(`  ${st.action.padEnd(9)} ${st.path} from ${st.source}\n`);
         if (r.snapshot && !r.dryRun) ctx.print(`wrote ${r.snapshot.file} (seq ${r.snapshot.seq}, action rollback)\n`);
         process.stdout.write(renderFindingsHuman(ctx.out, r.findings));
-        ctx.print(code === 0 ? (r.dryRun ? 'the rollback would succeed\n' : 'done\n') : 'the rollback would fail\n');
+        if (r.findings.length) process.stdout.write(summaryLine(ctx.out, r.findings, '', ctx.command));
+        ctx.print(code === 0 ? (r.dryRun ? `the rollback would succeed${r.key_required ? ' given a trusted key' : ''}\n` : 'done\n') : 'the rollback would fail\n');
       }
       return code;
     }),
@@ -675,17 +684,78 @@ function quietOnClosedOutput(): void {
   }
 }
 
+/** Whether `--json` is among the options (before a `--` that ends them). */
+function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** The (sub)command a command line names, as far as it names one: `index add`. Options
+ * that take a value skip that value; the first word that is no subcommand stops the walk. */
+function commandNamed(program: Command, args: readonly string[]): string {
+  const names: string[] = [];
+  let cmd = program;
+  const takesValue = (c: Command, flag: string): boolean => {
+    for (let k: Command | null = c; k; k = k.parent) {
+      const o = k.options.find((x) => x.long === flag || x.short === flag);
+      if (o) return o.required || o.optional;
+    }
+    return false;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && takesValue(cmd, a)) i++;
+      continue;
+    }
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    names.push(sub.name());
+    cmd = sub;
+  }
+  return names.join(' ') || 'artifacts';
+}
+
+/** The message of a commander usage error, without commander's "error: " prefix. */
+function usageMessage(e: CommanderError): string {
+  if (e.code === 'commander.help' || e.message === '(outputHelp)') return 'no command given: name a subcommand (see --help)';
+  return e.message.replace(/^error: /, '');
+}
+
 /** Entry point used by bin/artifacts.js; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedOutput();
   const program = buildProgram();
+  const args = argv.slice(2);
+  const json = wantsJson(args);
+  // With --json, stdout carries exactly one JSON document even for a usage error: what
+  // commander would print (the error, help after it) is held back and goes to stderr,
+  // and the error becomes the same document as any other error's.
+  const held: string[] = [];
+  if (json) {
+    const configure = (c: Command): void => {
+      c.configureOutput({ writeOut: (str) => held.push(str), writeErr: (str) => process.stderr.write(str) });
+      c.commands.forEach(configure);
+    };
+    configure(program);
+  }
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof Exit) return e.code;
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
+        process.stdout.write(held.join(''));
+        return 0;
+      }
+      if (json) {
+        if (held.length) process.stderr.write(held.join(''));
+        const { CATALOGUE } = await import('../core/errors.js');
+        const doc = { command: commandNamed(program, args), ok: false, error: { code: 'USAGE', message: usageMessage(e), hint: CATALOGUE.USAGE.hint, exit: 2 } };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      }
       return 2;
     }
     throw e;

@@ -49,11 +49,25 @@ export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
-export function summaryLine(o: OutputOptions, findings: readonly Finding[], okText: string): string {
-  const errors = findings.filter((f) => f.severity === 'error').length;
-  const warnings = findings.filter((f) => f.severity === 'warning').length;
-  if (errors === 0 && warnings === 0) return `${paint(o, 'green', '✓')} ${okText}\n`;
-  return `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`;
+/** "3 errors (2 SCHEMA_VIOLATION, 1 ROUTE_MISMATCH)": how many problems of each code, most
+ * frequent first, then by code (deterministic). */
+export function countByCode(findings: readonly Finding[]): string {
+  const counts = new Map<string, number>();
+  for (const f of findings) counts.set(f.code, (counts.get(f.code) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([code, n]) => `${n} ${code}`)
+    .join(', ');
+}
+
+/** The closing line of a findings report: `validate: 3 errors (2 SCHEMA_VIOLATION, 1
+ * ROUTE_MISMATCH), 1 warning (1 TRUST_ROOT_UNPINNED)`, or `✓ okText` when there are none. */
+export function summaryLine(o: OutputOptions, findings: readonly Finding[], okText: string, command?: string): string {
+  const errors = findings.filter((f) => f.severity === 'error');
+  const warnings = findings.filter((f) => f.severity === 'warning');
+  if (errors.length === 0 && warnings.length === 0) return `${paint(o, 'green', '✓')} ${okText}\n`;
+  const part = (fs: readonly Finding[], word: string) => `${fs.length} ${word}${fs.length === 1 ? '' : 's'}${fs.length ? ` (${countByCode(fs)})` : ''}`;
+  return `${command ? `${command}: ` : ''}${part(errors, 'error')}, ${part(warnings, 'warning')}\n`;
 }
 
 function escapeData(s: string): string {
@@ -61,6 +75,11 @@ function escapeData(s: string): string {
 }
 function escapeProp(s: string): string {
   return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** A GitHub Actions notice: a check that found nothing still says so in the job log. */
+export function githubNotice(message: string): string {
+  return `::notice title=artifacts::${escapeData(message)}\n`;
 }
 
 /** GitHub Actions workflow commands, one per finding. */

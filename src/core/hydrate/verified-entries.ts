@@ -95,7 +95,10 @@ export async function verifyEntriesFromBytes(repo: Repo, indexed: readonly Index
       findings.push(
         finding('INDEX_STALE_ENTRY', `${e.path}: the index entry disagrees with the file (${what}); the file's bytes decide`, {
           path: e.path,
-          hint: `Run \`artifacts index update ${e.path}\` (or \`index rebuild\`), then review the change.`,
+          hint:
+            e.status === 'approved' && actual.id === e.id && actual.version === e.version
+              ? `${e.id}@${e.version} is approved, so it cannot change: bump \`version\` in ${e.path}, then run \`artifacts index update ${e.path}\`; or restore its approved content.`
+              : `Run \`artifacts index update ${e.path}\` (or \`index rebuild\`), then review the change.`,
         }),
       );
     }

@@ -291,11 +291,18 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   if (!view.digestValid) {
     findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
   }
-  if (view.doc.digest_algorithm !== repo.config.digest_algorithm) {
+  // Another digest algorithm makes every content address differ: one finding says so, not
+  // one per entry. Approved versions cannot be compared across algorithms, so `index
+  // rebuild` over the old index refuses them (VERSION_IMMUTABLE): the way on is a fresh index.
+  const algorithmChanged = view.doc.digest_algorithm !== repo.config.digest_algorithm;
+  if (algorithmChanged) {
+    const approved = view.doc.artifacts.some((e) => e.status === 'approved');
     findings.push(
       finding('INDEX_STALE_ENTRY', `the index uses ${view.doc.digest_algorithm} but the config asks for ${repo.config.digest_algorithm}`, {
         path: 'artifacts_index.json',
-        hint: 'Run `artifacts index rebuild` to re-address every artifact.',
+        hint: approved
+          ? 'Re-address every artifact in a fresh index: delete artifacts_index.json, then run `artifacts index rebuild` (approved versions cannot be compared across digest algorithms; review the new index before committing it).'
+          : 'Run `artifacts index rebuild` to re-address every artifact.',
       }),
     );
   }
@@ -309,28 +316,71 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
     if (unsafe.has(e.path)) continue;
     const now = scanned.get(e.path);
     if (now) {
-      if (!entriesEqual(now, e)) {
+      if (!algorithmChanged && !entriesEqual(now, e)) {
         const what = now.content_address !== e.content_address ? `content changed (${e.content_address} -> ${now.content_address})` : 'metadata changed';
-        findings.push(finding('INDEX_STALE_ENTRY', `${e.path}: ${what}`, { path: e.path, hint: `Run \`artifacts index update ${e.path}\`.` }));
+        findings.push(finding('INDEX_STALE_ENTRY', `${e.path}: ${what}`, { path: e.path, hint: staleHint(e, now) }));
       }
       continue;
     }
     if (invalidPaths.has(e.path)) continue; // its metadata findings are already reported
     const st = await lstat(resolve(repo.root, e.path)).catch(() => undefined);
-    if (!st) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
+    if (!st) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: `Restore the file (\`git checkout -- ${e.path}\`), or drop the entry: \`artifacts index remove ${e.id}@${e.version}\` (or \`artifacts index rebuild\`).` }));
     else if (!st.isFile()) {
       const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
       findings.push(finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${what}; it is never opened`, { path: e.path }));
-    } else findings.push(finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, { path: e.path }));
+    } else {
+      findings.push(
+        finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, {
+          path: e.path,
+          hint: `Restore its metadata, or drop the entry: \`artifacts index remove ${e.path}\` (or \`artifacts index rebuild\`).`,
+        }),
+      );
+    }
   }
   const indexedPaths = new Set(view.doc.artifacts.map((e) => e.path));
-  for (const e of scan.entries) {
-    if (!indexedPaths.has(e.path)) findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: `Run \`artifacts index add ${e.path}\`.` }));
+  const unindexed = scan.entries.filter((e) => !indexedPaths.has(e.path));
+  const hints = await unindexedHints(repo, unindexed);
+  for (const e of unindexed) {
+    findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: hints.get(e.path) ?? `Run \`artifacts index add ${e.path}\`.` }));
   }
   if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
     await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });
   }
   return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts };
+}
+
+/** The hint of an INDEX_STALE_ENTRY whose file still is an artifact: `index update` for a
+ * draft, but an approved version is immutable (`index update` and `index rebuild` would
+ * refuse with VERSION_IMMUTABLE), so there the way on is a new version or the old bytes. */
+function staleHint(indexed: IndexEntry, now: IndexEntry): string {
+  if (indexed.status === 'approved' && indexed.id === now.id && indexed.version === now.version) {
+    return `${indexed.id}@${indexed.version} is approved, so it cannot change: bump \`version\` in ${now.path} (keep the approved file under another path if it must stay), then run \`artifacts index update ${now.path}\`; or restore its approved content (\`git checkout -- ${now.path}\`).`;
+  }
+  return `Run \`artifacts index update ${now.path}\`.`;
+}
+
+/** Hints for unindexed artifacts that `index add` would refuse for their routing: the way
+ * on is to fix the routing first (for a misplaced file, `route fix`, then add it where it
+ * went). Routing that cannot be read leaves the plain hint (validate reports it). */
+async function unindexedHints(repo: Repo, entries: readonly IndexEntry[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (entries.length === 0) return out;
+  let routing;
+  try {
+    routing = await loadRouting(repo.root, repo.config.routing, repo.config.command_routing);
+  } catch {
+    return out;
+  }
+  for (const f of checkArtifactRoutes(routing, entries)) {
+    if (f.severity !== 'error' || f.path === undefined || out.has(f.path)) continue;
+    if (f.code === 'ROUTE_MISMATCH') {
+      const to = /should be at (.*)$/.exec(f.message)?.[1];
+      out.set(f.path, `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '\`artifacts index rebuild\`'}.`);
+    } else {
+      out.set(f.path, `\`artifacts index add\` would refuse it (${f.code}): ${f.hint ?? ''} Then run \`artifacts index add ${f.path}\`.`);
+    }
+  }
+  return out;
 }
 
 /**

@@ -21,10 +21,12 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
   const last = list[list.length - 1];
   if (!last?.snapshot) return { findings: [] };
   const findings: Finding[] = [];
+  // The way back to what was promoted, for this chain: a rehearsal needs no key.
+  const hint = `Rehearse restoring what #${last.seq} promoted (\`artifacts rollback --framework ${framework} --stage ${stage} --to latest --dry-run\`, then without --dry-run and with --key), or promote the new content.`;
   for (const a of last.snapshot.artifacts) {
     const abs = join(repo.root, a.path);
     if (!pathExists(abs)) {
-      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path }));
+      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, hint }));
       continue;
     }
     const algo = parseAddress(a.content_address)?.algo;
@@ -38,7 +40,7 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
         now = `(${e.message})`;
       }
     }
-    if (now !== a.content_address) findings.push(finding('SNAPSHOT_DRIFT', `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`, { path: a.path }));
+    if (now !== a.content_address) findings.push(finding('SNAPSHOT_DRIFT', `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`, { path: a.path, hint }));
   }
   return { latest: { seq: last.seq, id: last.id }, findings };
 }

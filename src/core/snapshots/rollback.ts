@@ -27,7 +27,9 @@ export interface RollbackOptions {
   stage: string;
   /** `<seq>`, `sha256:…` or `previous`. */
   to: string;
-  key: SigningKey;
+  /** The signing key. Optional for a dry run only: a rehearsal runs in CI without secrets
+   * (it checks everything but the key; given one, it checks that the key may sign). */
+  key?: SigningKey;
   now: Date;
   at?: string;
   dryRun?: boolean;
@@ -45,8 +47,11 @@ export interface RollbackResult {
   target: { seq: number; id: string };
   steps: RollbackStep[];
   findings: Finding[];
-  /** The appended rollback snapshot (not written in a dry run). */
-  snapshot?: { seq: number; id: string; file: string };
+  /** The appended rollback snapshot (not written in a dry run; a dry run without a key
+   * cannot know its id, which depends on the signer). */
+  snapshot?: { seq: number; id?: string; file: string };
+  /** A dry run without a key: the real rollback needs `--key` (a key the trust chain trusts). */
+  key_required?: boolean;
   index_digest?: string;
 }
 
@@ -85,8 +90,10 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
   return withIndexLock(repo, async (lock) => {
     const findings: Finding[] = [];
     // The rollback appends a snapshot signed by this key: refuse an untrusted one up front.
+    // Only a rehearsal may go without a key; it then checks everything else.
+    if (!opts.key && !opts.dryRun) throw new ArtifactsError('KEY_MISSING', 'no signing key: a rollback appends a signed snapshot; pass --key FILE or set ARTIFACTS_SIGNING_KEY (only --dry-run works without one)');
     const trust = await requireTrust(repo);
-    assertMaySign(trust, opts.key.keyid, `sign a rollback snapshot of ${opts.framework}/${opts.stage}`);
+    if (opts.key) assertMaySign(trust, opts.key.keyid, `sign a rollback snapshot of ${opts.framework}/${opts.stage}`);
     const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false }, async () => trust);
     findings.push(...chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED'));
     const target = await resolveSnapshot(repo, opts.to, { framework: opts.framework, stage: opts.stage });
@@ -150,13 +157,13 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     const current = view.doc?.artifacts ?? [];
     const merged: IndexEntry[] = applyOps(current, ops);
     findings.push(...checkCollection(merged, []).filter((f) => ops.some((o) => o.op === 'put' && f.path === o.entry.path)));
-    const result: RollbackResult = { dryRun: !!opts.dryRun, target: { seq: target.seq, id: target.id }, steps, findings };
+    const result: RollbackResult = { dryRun: !!opts.dryRun, target: { seq: target.seq, id: target.id }, steps, findings, ...(opts.key ? {} : { key_required: true }) };
     if (findings.some((f) => f.severity === 'error')) {
       if (opts.dryRun) return result;
       throw new ArtifactsError(findings[0]!.code, `rollback of ${opts.framework}/${opts.stage} to ${seqName(target.seq)} refused: nothing was changed`, { findings });
     }
     const last = chain.snapshots[chain.snapshots.length - 1]!;
-    const draft = (index_digest: string): Snapshot => ({
+    const draft = (index_digest: string, key: SigningKey): Snapshot => ({
       format: 'artifacts-snapshot/1',
       framework: opts.framework,
       stage: opts.stage,
@@ -168,12 +175,15 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
       artifacts: snap.artifacts,
       selection_digest: snap.selection_digest,
       index_digest,
-      signer: { keyid: opts.key.keyid },
+      signer: { keyid: key.keyid },
     });
     if (opts.dryRun) {
-      const planned = draft(view.doc?.index_digest ?? '');
-      return { ...result, snapshot: { seq: planned.seq, id: snapshotId(encodeSnapshot(planned)), file: `(not written)` } };
+      const seq = chain.snapshots.length + 1;
+      if (!opts.key) return { ...result, snapshot: { seq, file: '(not written)' } };
+      const planned = draft(view.doc?.index_digest ?? '', opts.key);
+      return { ...result, snapshot: { seq, id: snapshotId(encodeSnapshot(planned)), file: `(not written)` } };
     }
+    const key = opts.key!;
     // Re-populate the store with bytes that came from git, then restore each file atomically.
     for (const st of steps) if (st.source === 'git') await putObjectBytes(repo, parseAddress(st.content_address)!.algo, contents.get(st.path)!);
     for (const st of steps) {
@@ -181,7 +191,7 @@ export async function rollback(repo: Repo, opts: RollbackOptions): Promise<Rollb
     }
     const tx = await runTransaction(repo, async () => ({ ops }), { heldLock: lock });
     await lock.assertHeld();
-    const written = await writeSignedSnapshot(repo, draft(tx.after), opts.key);
+    const written = await writeSignedSnapshot(repo, draft(tx.after, key), key);
     // After the commit point: a mark that cannot be recorded only weakens later detection.
     await raiseMarks(repo, [{ framework: opts.framework, stage: opts.stage, snapshots: await listSnapshots(repo, opts.framework, opts.stage) }]).catch(() => undefined);
     return { ...result, snapshot: { seq: chain.snapshots.length + 1, ...written }, index_digest: tx.after };

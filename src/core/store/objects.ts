@@ -46,7 +46,7 @@ export async function putObjectFromFile(repo: Repo, address: string, source: str
     const actual = (await digestHandle(algo, h.fh)).address;
     if (actual !== address) {
       throw new ArtifactsError('INDEX_STALE_ENTRY', `${source} no longer matches its indexed content ${address} (now ${actual})`, {
-        hint: 'Run `artifacts index update` for the file (or restore it), then promote again.',
+        hint: 'Restore the file to its indexed content, or index the change (`artifacts index update <path>`; an approved version needs a new `version` first), then promote again.',
       });
     }
     const hasher = await newHasher(algo);
