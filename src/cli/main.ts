@@ -133,14 +133,26 @@ function reportError(ctx: Ctx, command: string, e: unknown): number {
   return 70;
 }
 
+/** Warnings about files that are not artifacts (another tool's unreadable front matter):
+ * listed in human output only with --verbose (--json always carries them). */
+function humanFindings(ctx: Ctx, findings: Lib.Finding[]): { shown: Lib.Finding[]; note: string } {
+  if (ctx.out.verbose) return { shown: findings, note: '' };
+  const shown = findings.filter((f) => f.code !== 'FOREIGN_FRONT_MATTER_INVALID');
+  const hidden = findings.length - shown.length;
+  const note = hidden === 0 || ctx.out.quiet ? '' : `${paint(ctx.out, 'dim', `(${hidden} file${hidden === 1 ? '' : 's'} with unreadable front matter of other tools ignored: not artifacts; --verbose lists them)`)}\n`;
+  return { shown, note };
+}
+
 /** Print findings (human or JSON) and return the exit code they imply. */
 function report(ctx: Ctx, findings: Lib.Finding[], okText: string, data: Record<string, unknown> = {}): number {
   const code = ctx.lib.exitCodeFor(findings);
   if (ctx.out.json) {
     ctx.emit({ ok: code === 0, ...data, findings });
   } else if (!ctx.out.quiet || code !== 0) {
-    process.stdout.write(renderFindingsHuman(ctx.out, findings));
-    process.stdout.write(summaryLine(ctx.out, findings, okText));
+    const { shown, note } = humanFindings(ctx, findings);
+    process.stdout.write(renderFindingsHuman(ctx.out, shown));
+    process.stdout.write(note);
+    process.stdout.write(summaryLine(ctx.out, shown, okText));
   }
   return code;
 }
