@@ -238,7 +238,8 @@ export function buildProgram(): Command {
       const repo = await ctx.repo();
       const r = await ctx.lib.validateRepo(repo, { base: opts.base });
       if (opts.format === 'github') {
-        process.stdout.write(renderFindingsGithub(r.findings));
+        // Annotations are for people: other tools' front matter only with --verbose.
+        process.stdout.write(renderFindingsGithub(humanFindings(ctx, r.findings).shown));
         return ctx.lib.exitCodeFor(r.findings);
       }
       if (opts.format === 'sarif') {

@@ -103,10 +103,21 @@ describe('outside every route directory: warnings only, exit 0', () => {
     expect(runJson(dir, ['index', 'verify']).code).toBe(0);
   });
 
-  test('a --format github run exits 0 and marks them as warnings', () => {
+  test('--format github exits 0; the warnings are annotations only with --verbose', () => {
     const r = run(dir, ['validate', '--format', 'github']);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('::error');
+    expect(r.stdout).not.toContain('FOREIGN_FRONT_MATTER_INVALID');
+    const v = run(dir, ['--verbose', 'validate', '--format', 'github']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.match(/^::warning .*FOREIGN_FRONT_MATTER_INVALID/gm)?.length).toBe(names.length);
+  });
+
+  test('--format sarif carries them as warnings (exit 0)', () => {
+    const r = run(dir, ['validate', '--format', 'sarif']);
+    expect(r.code).toBe(0);
+    const results = (JSON.parse(r.stdout) as { runs: Array<{ results: Array<{ ruleId: string; level: string }> }> }).runs[0]!.results;
+    expect(results.filter((x) => x.ruleId === 'FOREIGN_FRONT_MATTER_INVALID').every((x) => x.level === 'warning')).toBe(true);
   });
 });
 
@@ -194,5 +205,36 @@ describe('the other places where broken front matter is an artifact error', () =
     expect(run(dir, ['validate']).code).toBe(0);
     writeTree(dir, { 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: site/{id}.md\n---\n' });
     expect(run(dir, ['validate']).code).toBe(1);
+  });
+});
+
+describe('a docs tree large enough for the worker threads', () => {
+  test('broken front matter of other tools is a warning; one broken artifact is reported alone and the rest indexed', () => {
+    const files: Record<string, string | Buffer> = {};
+    const brokenDocs: string[] = [];
+    for (let i = 0; i < 450; i++) {
+      const p = `site/section-${i % 9}/page-${i}.md`;
+      if (i % 50 === 7) {
+        files[p] = i % 100 === 7 ? '---\ntitle: a\ntitle: b\n---\nText\n' : '---\r\n- a list\r\n---\r\nText\r\n';
+        brokenDocs.push(p);
+      } else files[p] = `---\ntitle: Page ${i}\ndate: 2024-01-01\ntags: [a, b]\ndescription: >\n  folded\n  text\n---\n# Page ${i}\n`;
+    }
+    for (let i = 0; i < 30; i++) files[`docs/plans/fwk-001/p${i}.md`] = plan(`p${i}`);
+    const dir = repoWith(files);
+    const r = runJson(dir, ['index', 'rebuild']);
+    expect(r.code, JSON.stringify(r.doc.findings)).toBe(0);
+    const warned = (r.doc.findings as F[]).filter((f) => f.code === 'FOREIGN_FRONT_MATTER_INVALID').map((f) => f.path).sort();
+    expect(warned).toEqual([...brokenDocs].sort());
+    expect(runJson(dir, ['validate']).code).toBe(0);
+
+    writeTree(dir, { 'docs/plans/fwk-001/p3.md': '---\nid: p3\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\ntitle: a\ntitle: b\n---\n' });
+    const again = runJson(dir, ['index', 'rebuild']);
+    expect(again.code).toBe(1);
+    expect((again.doc.findings as F[]).filter((f) => f.severity === 'error').map((f) => f.path)).toEqual(['docs/plans/fwk-001/p3.md']);
+    expect(again.doc.count).toBe(30); // p3's indexed entry is kept as it was
+    expect(again.doc.kept).toEqual(['docs/plans/fwk-001/p3.md']);
+    const v = runJson(dir, ['validate']);
+    expect(v.code).toBe(1);
+    expect(v.doc.scanned).toEqual({ files: 480, artifacts: 30, invalid: 1, foreign: brokenDocs.length });
   });
 });
