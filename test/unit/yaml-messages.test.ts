@@ -76,6 +76,25 @@ describe('YAML problems', () => {
   });
 });
 
+describe('messages quote only a short excerpt of the file', () => {
+  test('a long anchor and alias name', async () => {
+    const name = 'a'.repeat(3000);
+    const fs = await problems(`x: &${name} 1\ny: *${name}\n`);
+    expect(fs.length).toBeGreaterThan(0);
+    for (const f of fs) expect(f.message.length).toBeLessThan(120);
+  });
+
+  test('a version written as a number with thousands of digits', async () => {
+    const ctx = { root: '/nonexistent', algorithm: 'sha256' as const, schemasDir: '/nonexistent/schemas' };
+    const text = `id: x\nversion: 1.${'1'.repeat(5000)}\nstatus: draft\nframework: f\nkind: plan\n`;
+    const parsed = await parseSafeYaml(text, { path: 'a.md', lineOffset: 1 });
+    const fs = await validateMetadata(ctx, parsed.value, parsed, 'a.md');
+    const f = fs.find((x) => x.code === 'VERSION_NOT_STRING')!;
+    expect(f.message.length).toBeLessThan(120);
+    expect(f.hint!.length).toBeLessThan(200);
+  });
+});
+
 describe('schema problems', () => {
   const ctx = { root: '/nonexistent', algorithm: 'sha256' as const, schemasDir: '/nonexistent/schemas' };
   const noLoc = { locate: () => undefined, sourceOf: () => undefined };

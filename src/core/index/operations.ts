@@ -221,7 +221,10 @@ function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string
 
 /**
  * `artifacts index add|update`: validate, route-check, hash and insert artifacts in one
- * transaction (all or nothing). Throws {@link ArtifactsError} with the findings on failure.
+ * transaction. By default every valid artifact goes in and each invalid one is reported in
+ * `findings` (a file named explicitly that is not an artifact is invalid; a walked
+ * directory's files of other tools are not); when none can go in, or with `strict` when
+ * any fails, it throws {@link ArtifactsError} with the findings and writes nothing.
  *
  * @example
  * ```ts
@@ -333,7 +336,9 @@ export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<
 
 /**
  * `artifacts index rebuild`: rescan the tree and write the index; the bytes are a pure
- * function of the artifacts.
+ * function of the artifacts. By default every valid artifact is indexed and each invalid
+ * file reported in `findings` (see {@link settleEntries} for what is kept); with `strict`,
+ * any invalid file throws {@link ArtifactsError} and nothing is written.
  *
  * @example
  * ```ts

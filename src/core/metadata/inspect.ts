@@ -7,7 +7,7 @@ import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors
 import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { insideWorkTree, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
-import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
+import { parseSafeYaml, short, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
 import { kindOf, openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
 
@@ -93,13 +93,15 @@ export async function validateMetadata(
   }
   const m = meta as Record<string, unknown>;
   if (typeof m.version === 'number') {
-    const src = parsed.sourceOf('/version') ?? String(m.version);
+    // (A short excerpt: a number may be written with thousands of digits.)
+    const written = parsed.sourceOf('/version') ?? String(m.version);
+    const src = written.length > 40 ? `${written.slice(0, 40)}…` : written;
     out.push(
       finding('VERSION_NOT_STRING', `version ${src} is a number, not a string`, {
         path,
         ...(parsed.locate('/version') ?? {}),
         pointer: '/version',
-        hint: `Quote it: version: "${src}" (unquoted, YAML reads ${src} as the number ${m.version}).`,
+        hint: `Quote it: version: "${src}" (unquoted, YAML reads ${src} as the number ${short(String(m.version))}).`,
       }),
     );
   }

@@ -141,6 +141,11 @@ function unescapePointer(seg: string): string {
 /** At most this many characters of repository content are quoted in a message. */
 const EXCERPT = 40;
 
+/** A short excerpt of repository text (unquoted). */
+export function short(s: string): string {
+  return s.length > EXCERPT ? `${s.slice(0, EXCERPT)}…` : s;
+}
+
 /** A short, quoted excerpt of repository text (a key, a value) for a message. */
 export function quoteExcerpt(s: string): string {
   const short = s.length > EXCERPT ? `${s.slice(0, EXCERPT)}…` : s;
@@ -273,10 +278,10 @@ export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): P
   // tags and dangerous keys are reported with their position.
   visit(doc, {
     Alias(_k, n) {
-      findings.push(finding('METADATA_ALIAS', `alias *${n.source} is not allowed`, at({ offset: n.range?.[0] })));
+      findings.push(finding('METADATA_ALIAS', `alias *${short(n.source)} is not allowed`, at({ offset: n.range?.[0] })));
     },
     Node(_k, n) {
-      if (n.anchor) findings.push(finding('METADATA_ALIAS', `anchor &${n.anchor} is not allowed`, at({ offset: n.range?.[0] })));
+      if (n.anchor) findings.push(finding('METADATA_ALIAS', `anchor &${short(n.anchor)} is not allowed`, at({ offset: n.range?.[0] })));
       if (n.tag) findings.push(finding('METADATA_TAG', `tag ${quoteTag(n.tag)} is not allowed`, at({ offset: n.range?.[0] })));
     },
     Pair(_k, p) {
