@@ -25,7 +25,7 @@ export { splitFrontMatter } from './core/metadata/front-matter.js';
 export { computeIndexDigest, makeIndexDocument, parseIndex, serializeIndex } from './core/index/document.js';
 export type { IndexDocument } from './core/index/document.js';
 export { indexAdd, indexRebuild, indexRemove, indexVerify, indexVerifySummary } from './core/index/operations.js';
-export type { VerifyResult, VerifySummary, WriteResult } from './core/index/operations.js';
+export type { VerifyResult, VerifySummary, WriteOptions, WriteResult } from './core/index/operations.js';
 export { readIndexView, recoverIndex } from './core/index/store.js';
 export { readDecisionIndex } from './core/index/decision-index.js';
 export { mergeIndexes, runMergeDriver } from './core/index/merge-driver.js';

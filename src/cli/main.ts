@@ -136,22 +136,41 @@ function reportError(ctx: Ctx, command: string, e: unknown): number {
   return 70;
 }
 
+/** Warnings about files that are not artifacts (another tool's unreadable front matter):
+ * listed in human output only with --verbose (--json always carries them). */
+function humanFindings(ctx: Ctx, findings: Lib.Finding[]): { shown: Lib.Finding[]; note: string } {
+  if (ctx.out.verbose) return { shown: findings, note: '' };
+  const shown = findings.filter((f) => f.code !== 'FOREIGN_FRONT_MATTER_INVALID');
+  const hidden = findings.length - shown.length;
+  const note = hidden === 0 || ctx.out.quiet ? '' : `${paint(ctx.out, 'dim', `(${hidden} file${hidden === 1 ? '' : 's'} with unreadable front matter of other tools ignored: not artifacts; --verbose lists them)`)}\n`;
+  return { shown, note };
+}
+
 /** Print findings (human or JSON) and return the exit code they imply. */
 function report(ctx: Ctx, findings: Lib.Finding[], okText: string, data: Record<string, unknown> = {}): number {
   const code = ctx.lib.exitCodeFor(findings);
   if (ctx.out.json) {
     ctx.emit({ ok: code === 0, ...data, findings });
   } else if (!ctx.out.quiet || code !== 0) {
-    process.stdout.write(renderFindingsHuman(ctx.out, findings));
-    process.stdout.write(summaryLine(ctx.out, findings, okText, ctx.command));
+    const { shown, note } = humanFindings(ctx, findings);
+    process.stdout.write(renderFindingsHuman(ctx.out, shown));
+    process.stdout.write(note);
+    process.stdout.write(summaryLine(ctx.out, shown, okText, ctx.command));
   }
   return code;
 }
 
 function writeSummary(ctx: Ctx, what: string, r: Lib.WriteResult & { count?: number }): number {
+  // Without --strict, invalid files are reported (exit 1) and the valid ones written.
+  const code = ctx.lib.exitCodeFor(r.findings);
   if (ctx.out.json) {
-    ctx.emit({ ok: true, ...r });
-    return 0;
+    ctx.emit({ ok: code === 0, ...r });
+    return code;
+  }
+  if (r.findings.length > 0) {
+    const { shown, note } = humanFindings(ctx, r.findings);
+    process.stdout.write(renderFindingsHuman(ctx.out, shown));
+    if (note) ctx.print(note);
   }
   if (r.recovered.replayed.length > 0) ctx.print(`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);
   const parts = [`${r.added.length} added`, `${r.updated.length} updated`, `${r.removed.length} removed`];
@@ -162,8 +181,10 @@ function writeSummary(ctx: Ctx, what: string, r: Lib.WriteResult & { count?: num
     for (const p of r.updated) ctx.print(`  ~ ${p}\n`);
     for (const p of r.removed) ctx.print(`  - ${p}\n`);
   }
+  const failed = new Set(r.findings.filter((f) => f.severity === 'error' && f.path !== undefined).map((f) => f.path)).size;
+  if (failed > 0) ctx.print(`${failed} file${failed === 1 ? '' : 's'} with problems not indexed${r.kept.length > 0 ? ` (${r.kept.length} kept as previously indexed)` : ''}; --strict writes nothing when any file fails\n`);
   ctx.print(`index_digest ${r.after}\n`);
-  return 0;
+  return code;
 }
 
 function example(cmd: Command, ...lines: string[]): Command {
@@ -220,7 +241,9 @@ export function buildProgram(): Command {
       const repo = await ctx.repo();
       const r = await ctx.lib.validateRepo(repo, { base: opts.base });
       if (opts.format === 'github') {
-        process.stdout.write(r.findings.length ? renderFindingsGithub(r.findings) : githubNotice(`artifacts validate: no problems in ${r.artifacts} artifacts`));
+        // Annotations are for people: other tools' front matter only with --verbose.
+        const shown = humanFindings(ctx, r.findings).shown;
+        process.stdout.write(shown.length ? renderFindingsGithub(shown) : githubNotice(`artifacts validate: no problems in ${r.artifacts} artifacts`));
         return ctx.lib.exitCodeFor(r.findings);
       }
       if (opts.format === 'sarif') {
@@ -228,16 +251,17 @@ export function buildProgram(): Command {
         return ctx.lib.exitCodeFor(r.findings);
       }
       if (opts.format === 'json') ctx.out.json = true;
-      return report(ctx, r.findings, `${r.artifacts} artifacts valid; routing and index are consistent`, { artifacts: r.artifacts, checks: r.checks });
+      return report(ctx, r.findings, `${r.artifacts} artifacts valid; routing and index are consistent`, { artifacts: r.artifacts, scanned: r.scanned, checks: r.checks });
     }),
   );
 
   const index = example(program.command('index').description('maintain artifacts_index.json'), 'artifacts index rebuild', 'artifacts index verify');
-  example(index.command('add').description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)').argument('<paths...>'), 'artifacts index add docs/plans/fwk-001/plan-x.md', 'artifacts index add docs/').action(
-    action('index add', async (ctx, paths: string[]) => writeSummary(ctx, 'index add', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs)))),
+  const strictOption = (c: Command) => c.option('--strict', 'all or nothing: write nothing if any file is invalid (default: index the valid ones, report the rest, exit 1)');
+  example(strictOption(index.command('add').description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)').argument('<paths...>')), 'artifacts index add docs/plans/fwk-001/plan-x.md', 'artifacts index add docs/ --strict').action(
+    action('index add', async (ctx, paths: string[], o: { strict?: boolean }) => writeSummary(ctx, 'index add', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs), { strict: !!o.strict }))),
   );
-  example(index.command('update').description('as add, but every path must already be indexed').argument('<paths...>'), 'artifacts index update docs/plans/fwk-001/plan-x.md').action(
-    action('index update', async (ctx, paths: string[]) => writeSummary(ctx, 'index update', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs), { update: true }))),
+  example(strictOption(index.command('update').description('as add, but every path must already be indexed').argument('<paths...>')), 'artifacts index update docs/plans/fwk-001/plan-x.md').action(
+    action('index update', async (ctx, paths: string[], o: { strict?: boolean }) => writeSummary(ctx, 'index update', await ctx.lib.indexAdd(await ctx.repo(), paths.map(abs), { update: true, strict: !!o.strict }))),
   );
   example(index.command('remove').description('remove entries by id@version or path').argument('<refs...>'), 'artifacts index remove plan-x@1.2.0').action(
     action('index remove', async (ctx, refs: string[]) => {
@@ -246,8 +270,8 @@ export function buildProgram(): Command {
       return writeSummary(ctx, 'index remove', await ctx.lib.indexRemove(repo, mapped));
     }),
   );
-  example(index.command('rebuild').description('rescan the whole tree and write the index (deterministic)').option('--no-cache', 'ignore the stat cache and re-read every file'), 'artifacts index rebuild').action(
-    action('index rebuild', async (ctx, opts: { cache: boolean }) => writeSummary(ctx, 'index rebuild', await ctx.lib.indexRebuild(await ctx.repo(), { useCache: opts.cache }))),
+  example(strictOption(index.command('rebuild').description('rescan the whole tree and write the index of every valid artifact (deterministic; invalid files are reported, exit 1)').option('--no-cache', 'ignore the stat cache and re-read every file')), 'artifacts index rebuild', 'artifacts index rebuild --strict   # all or nothing').action(
+    action('index rebuild', async (ctx, opts: { cache: boolean; strict?: boolean }) => writeSummary(ctx, 'index rebuild', await ctx.lib.indexRebuild(await ctx.repo(), { useCache: opts.cache, strict: !!opts.strict }))),
   );
   example(index.command('verify').description('compare the index with the tree; exit 1 on drift, 4 on corruption'), 'artifacts index verify', 'artifacts index verify --json').action(
     action('index verify', async (ctx) => {

@@ -30,6 +30,7 @@ export const CATALOGUE = {
   METADATA_TAG: { title: 'Custom YAML tags are not allowed', hint: 'Remove the !tag; only plain YAML 1.2 core values are accepted.', exit: EXIT.FINDINGS },
   METADATA_FORBIDDEN_KEY: { title: 'Forbidden key in metadata', hint: 'Keys such as __proto__, constructor and prototype are refused; rename the key.', exit: EXIT.FINDINGS },
   FRONT_MATTER_LANGUAGE: { title: 'Front matter language is not YAML', hint: 'Use a plain `---` opener; executable front matter such as ---js is never evaluated.', exit: EXIT.FINDINGS },
+  FOREIGN_FRONT_MATTER_INVALID: { title: 'Front matter of another tool could not be read (a warning: the file is not an artifact)', hint: 'Nothing to do for artifacts: the file names neither id nor kind and lies outside every route directory, so it is ignored. Fix its YAML if another tool reads it; an artifact needs id and kind.', exit: EXIT.OK },
   FRONT_MATTER_UNTERMINATED: { title: 'Front matter has no closing ---', hint: 'Add a line holding only --- after the metadata.', exit: EXIT.FINDINGS },
   INVALID_UTF8: { title: 'File is not valid UTF-8', hint: 'Re-encode the file as UTF-8.', exit: EXIT.FINDINGS },
   SCHEMA_VIOLATION: { title: 'Metadata does not match its schema', hint: 'Correct the field named by the JSON pointer.', exit: EXIT.FINDINGS },

@@ -15,7 +15,12 @@ import { loadTrust } from './trust/trust-store.js';
 
 export interface ValidateResult {
   findings: Finding[];
+  /** Valid artifacts. */
   artifacts: number;
+  /** What the scan read: metadata files (Markdown and sidecars), artifacts among them (valid
+   * or not), the invalid ones, and files of other tools whose front matter could not be
+   * read (warnings). */
+  scanned: { files: number; artifacts: number; invalid: number; foreign: number };
   checks: string[];
 }
 
@@ -55,6 +60,7 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
         findings: [...scan.findings, ...checkCollection(scan.entries, []), finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })],
         entries: scan.entries,
         indexedEntries: [] as IndexEntry[],
+        files: { files: scan.files.length, invalid: scan.invalid.length, foreign: scan.foreign.length },
       };
     }),
   ]);
@@ -72,7 +78,9 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   for (const c of contracts) findings.push(...kindFindings(c, scan.entries));
   findings.push(...(await trustFindings(repo)));
   if (appendOnly) findings.push(...appendOnly);
-  return { findings: dedupe(findings), artifacts: scan.entries.length, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
+  const f = verified.files;
+  const scanned = { files: f.files, artifacts: scan.entries.length + f.invalid, invalid: f.invalid, foreign: f.foreign };
+  return { findings: dedupe(findings), artifacts: scan.entries.length, scanned, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
 }
 
 /** The trust chain verifies against the pin (a pull request appending a record signed by a

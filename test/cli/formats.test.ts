@@ -52,7 +52,7 @@ describe('validate --format github', () => {
     const lines = r.stdout.trim().split('\n').sort();
     expect(lines).toEqual([
       '::error file=artifacts_index.json,title=INDEX_NOT_FOUND::artifacts_index.json does not exist but 1 artifact(s) were found (hint: Run `artifacts index rebuild` to create it.)',
-      '::error file=docs/plans/fwk-001/bad.md,line=4,col=9,title=SCHEMA_VIOLATION::/status must be one of "draft", "review", "approved" (framework-artifact schema) (hint: Correct the field named by the JSON pointer.)',
+      '::error file=docs/plans/fwk-001/bad.md,line=4,col=9,title=SCHEMA_VIOLATION::/status "done" must be one of "draft", "review", "approved" (framework-artifact schema) (hint: Correct the field named by the JSON pointer.)',
       '::error file=docs/plans/fwk-001/num.md,line=3,col=10,title=VERSION_NOT_STRING::version 1.10 is a number, not a string (hint: Quote it: version: "1.10" (unquoted, YAML reads 1.10 as the number 1.1).)',
     ]);
   });

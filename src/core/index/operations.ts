@@ -24,6 +24,17 @@ export interface WriteResult {
   removed: string[];
   unchanged: string[];
   recovered: { replayed: string[]; discardedTailBytes: number };
+  /** Every problem of the run: errors for the files that were not indexed (the exit code
+   * follows them), warnings for other tools' front matter. Empty when all went in. */
+  findings: Finding[];
+  /** Paths whose files are invalid now but whose indexed entries were kept as they were. */
+  kept: string[];
+}
+
+export interface WriteOptions {
+  /** All or nothing: any invalid file makes the command write nothing (exit 1). By default
+   * every valid artifact is indexed and each invalid one is reported. */
+  strict?: boolean;
 }
 
 function errorsOf(findings: readonly Finding[]): Finding[] {
@@ -98,7 +109,95 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
   return { explicit: [...explicit].sort(compareBytes), walked: [...walked].filter((w) => isCandidatePath(repo, w)).sort(compareBytes) };
 }
 
-function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[]): WriteResult {
+/** The paths a finding concerns. */
+function pathsOf(f: Finding): string[] {
+  return f.paths ?? (f.path !== undefined ? [f.path] : []);
+}
+
+function dedupeFindings(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.code}|${f.path ?? ''}|${f.line ?? ''}|${f.pointer ?? ''}|${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * What a non-strict rebuild writes: every valid artifact, except those involved in an
+ * error, plus — so that no data is lost — the indexed entries of files that are invalid now.
+ *
+ * - An invalid file (bad metadata, a route error) is not indexed. If its path was indexed,
+ *   the indexed entry is KEPT as it was (reported in `kept`): dropping it would lose the
+ *   record of an approved version, and a file broken then repaired with other content
+ *   would then slip past VERSION_IMMUTABLE.
+ * - DUPLICATE_VERSION / PATH_COLLISION: every file involved is refused; an involved path
+ *   that was indexed keeps its indexed entry (so an indexed artifact wins over a newcomer
+ *   claiming its id@version, and two newcomers are both left out).
+ * - VERSION_IMMUTABLE: the changed file is refused and the indexed entry of that approved
+ *   id@version is kept where it was; a valid artifact now at that entry's path is refused
+ *   too (the finding names both paths).
+ * Refusing an entry can only bring back entries of the previous index, so the loop ends.
+ * The result is a pure function of the tree and the previous index (two rebuilds of one
+ * tree give the same bytes); with no invalid file it is a pure function of the tree.
+ */
+export function settleEntries(
+  candidates: readonly IndexEntry[],
+  entryFindings: readonly Finding[],
+  invalidPaths: readonly string[],
+  previous: readonly IndexEntry[],
+): { entries: IndexEntry[]; kept: string[]; findings: Finding[] } {
+  const prevByPath = new Map(previous.map((e) => [e.path, e]));
+  const prevByRef = new Map(previous.map((e) => [`${e.id}@${e.version}`, e]));
+  const accepted = new Map(candidates.map((e) => [e.path, e]));
+  const carried = new Map<string, IndexEntry>();
+  const findings: Finding[] = [];
+  const carry = (p: string) => {
+    const old = prevByPath.get(p);
+    if (old && !accepted.has(p)) carried.set(p, old);
+  };
+  for (const mp of invalidPaths) carry(sidecarTarget(mp) ?? mp);
+  let rejected = new Set<string>();
+  for (const f of errorsOf(entryFindings)) {
+    for (const p of pathsOf(f)) if (accepted.has(p)) rejected.add(p);
+  }
+  for (;;) {
+    for (const p of rejected) accepted.delete(p);
+    for (const p of rejected) carry(p);
+    const merged = [...accepted.values(), ...carried.values()].sort((a, b) => compareBytes(a.path, b.path));
+    const problems = errorsOf(checkCollection(merged, previous));
+    rejected = new Set();
+    for (const f of problems) {
+      for (const p of pathsOf(f)) if (accepted.has(p) && !entriesEqual(accepted.get(p), prevByPath.get(p))) rejected.add(p);
+      // An unchanged indexed entry in a conflict stays; only the newcomers are refused.
+      if (f.code === 'VERSION_IMMUTABLE') {
+        for (const ref of f.refs ?? []) {
+          const old = prevByRef.get(ref);
+          if (old && accepted.has(old.path) && !entriesEqual(accepted.get(old.path), old)) rejected.add(old.path);
+        }
+      }
+    }
+    if (rejected.size === 0) {
+      findings.push(...problems);
+      break;
+    }
+    findings.push(...problems.filter((f) => pathsOf(f).some((p) => rejected.has(p))));
+    for (const f of problems) {
+      if (f.code !== 'VERSION_IMMUTABLE') continue;
+      for (const ref of f.refs ?? []) {
+        const old = prevByRef.get(ref);
+        if (old && (rejected.has(old.path) || !accepted.has(old.path))) carried.set(old.path, old);
+      }
+    }
+  }
+  const entries = [...accepted.values(), ...carried.values()].sort((a, b) => compareBytes(a.path, b.path));
+  const byPath = new Map(candidates.map((e) => [e.path, e]));
+  const kept = [...carried.keys()].filter((p) => !entriesEqual(carried.get(p), byPath.get(p))).sort(compareBytes);
+  return { entries, kept, findings: dedupeFindings(findings) };
+}
+
+function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[], findings: Finding[] = [], kept: string[] = []): WriteResult {
   const added: string[] = [];
   const updated: string[] = [];
   const removed: string[] = [];
@@ -115,12 +214,17 @@ function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string
     removed,
     unchanged,
     recovered: { replayed: tx.recovered.replayed, discardedTailBytes: tx.recovered.discardedTailBytes },
+    findings,
+    kept,
   };
 }
 
 /**
  * `artifacts index add|update`: validate, route-check, hash and insert artifacts in one
- * transaction (all or nothing). Throws {@link ArtifactsError} with the findings on failure.
+ * transaction. By default every valid artifact goes in and each invalid one is reported in
+ * `findings` (a file named explicitly that is not an artifact is invalid; a walked
+ * directory's files of other tools are not); when none can go in, or with `strict` when
+ * any fails, it throws {@link ArtifactsError} with the findings and writes nothing.
  *
  * @example
  * ```ts
@@ -128,20 +232,28 @@ function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string
  * console.log(r.added, r.after);
  * ```
  */
-export async function indexAdd(repo: Repo, paths: readonly string[], opts: { update?: boolean } = {}): Promise<WriteResult> {
+export async function indexAdd(repo: Repo, paths: readonly string[], opts: { update?: boolean } & WriteOptions = {}): Promise<WriteResult> {
   if (paths.length === 0) throw new ArtifactsError('USAGE', 'no paths given');
+  const what = opts.update ? 'index update' : 'index add';
   const { explicit, walked } = await resolveArtifactPaths(repo, paths);
   const [a, b, routing] = await Promise.all([
     scanFiles(repo, { files: explicit, explicit: true }),
     scanFiles(repo, { files: walked }),
     loadRouting(repo.root, repo.config.routing, repo.config.command_routing),
   ]);
-  const entries = [...a.entries, ...b.entries];
-  const pre = errorsOf([...a.findings, ...b.findings, ...checkArtifactRoutes(routing, entries)]);
-  if (pre.length > 0) fail(pre, opts.update ? 'index update' : 'index add');
+  const scanned = [...a.entries, ...b.entries];
+  const scanFindings = [...a.findings, ...b.findings];
+  const routeFindings = checkArtifactRoutes(routing, scanned);
+  const pre = errorsOf([...scanFindings, ...routeFindings]);
+  if (opts.strict && pre.length > 0) fail(pre, what);
+  // By default an invalid file is reported and left out; the others go in.
+  const refused = new Set(errorsOf(routeFindings).flatMap(pathsOf));
+  const entries = scanned.filter((e) => !refused.has(e.path));
+  if (entries.length === 0 && pre.length > 0) fail(pre, what);
   let ops: JournalOp[] = [];
   let previous = new Map<string, IndexEntry>();
   let unchanged: string[] = [];
+  let reported: Finding[] = [];
   const tx = await runTransaction(repo, async (current) => {
     if (current.doc && !current.digestValid) {
       throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to build on it');
@@ -149,30 +261,45 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     const cur = current.doc?.artifacts ?? [];
     previous = new Map(cur.map((e) => [e.path, e]));
     const findings: Finding[] = [];
+    let accepted = entries;
     if (opts.update) {
-      for (const e of entries) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: 'Use `artifacts index add` for new artifacts.' }));
-    }
-    ops = [];
-    unchanged = [];
-    for (const e of entries) {
-      const old = previous.get(e.path);
-      if (old && entriesEqual(old, e)) unchanged.push(e.path);
-      else ops.push({ op: 'put', entry: e });
+      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: 'Use `artifacts index add` for new artifacts.' }));
+      accepted = accepted.filter((e) => previous.has(e.path));
     }
     // Judge duplicates and collisions on the merged result, but only those that involve the
-    // new entries (by their structured subjects: an artifact version or a path).
-    const merged = applyOps(cur, ops);
-    const touchedRefs = new Set(entries.map((e) => `${e.id}@${e.version}`));
-    const touchedPaths = new Set(entries.map((e) => e.path));
-    findings.push(
-      ...checkCollection(merged, cur).filter(
-        (f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || (f.paths ?? (f.path !== undefined ? [f.path] : [])).some((p) => touchedPaths.has(p)),
-      ),
-    );
-    if (errorsOf(findings).length > 0) fail(findings, opts.update ? 'index update' : 'index add');
+    // new entries (by their structured subjects: an artifact version or a path). Without
+    // --strict, the new entries involved are left out and the rest judged again (leaving
+    // one out never creates a conflict, so this ends).
+    for (;;) {
+      ops = [];
+      unchanged = [];
+      for (const e of accepted) {
+        const old = previous.get(e.path);
+        if (old && entriesEqual(old, e)) unchanged.push(e.path);
+        else ops.push({ op: 'put', entry: e });
+      }
+      const merged = applyOps(cur, ops);
+      const touchedRefs = new Set(accepted.map((e) => `${e.id}@${e.version}`));
+      const touchedPaths = new Set(accepted.map((e) => e.path));
+      const conflicts = errorsOf(
+        checkCollection(merged, cur).filter((f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || pathsOf(f).some((p) => touchedPaths.has(p))),
+      );
+      findings.push(...conflicts);
+      if (conflicts.length === 0 || opts.strict) break;
+      const out = new Set<string>();
+      for (const f of conflicts) {
+        for (const p of pathsOf(f)) if (touchedPaths.has(p)) out.add(p);
+        for (const r of f.refs ?? []) for (const e of accepted) if (`${e.id}@${e.version}` === r && !entriesEqual(previous.get(e.path), e)) out.add(e.path);
+      }
+      if (out.size === 0) break;
+      accepted = accepted.filter((e) => !out.has(e.path));
+    }
+    const errors = errorsOf(findings);
+    if (errors.length > 0 && (opts.strict || (ops.length === 0 && unchanged.length === 0))) fail(dedupeFindings([...pre, ...errors]), what);
+    reported = dedupeFindings([...scanFindings, ...routeFindings, ...findings]);
     return { ops };
   });
-  return summarize(tx, ops, previous, unchanged);
+  return summarize(tx, ops, previous, unchanged, reported);
 }
 
 /**
@@ -209,37 +336,50 @@ export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<
 
 /**
  * `artifacts index rebuild`: rescan the tree and write the index; the bytes are a pure
- * function of the artifacts.
+ * function of the artifacts. By default every valid artifact is indexed and each invalid
+ * file reported in `findings` (see {@link settleEntries} for what is kept); with `strict`,
+ * any invalid file throws {@link ArtifactsError} and nothing is written.
  *
  * @example
  * ```ts
  * const { count, after } = await indexRebuild(repo);
  * ```
  */
-export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } = {}): Promise<WriteResult & { count: number }> {
+export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & WriteOptions = {}): Promise<WriteResult & { count: number }> {
   const [scan, routing] = await Promise.all([scanFiles(repo, { useCache: opts.useCache ?? true }), loadRouting(repo.root, repo.config.routing, repo.config.command_routing)]);
-  const pre = errorsOf([...scan.findings, ...checkArtifactRoutes(routing, scan.entries), ...checkCollection(scan.entries, [])]);
-  if (pre.length > 0) fail(pre, 'index rebuild');
+  const routeFindings = checkArtifactRoutes(routing, scan.entries);
+  if (opts.strict) {
+    const pre = errorsOf([...scan.findings, ...routeFindings, ...checkCollection(scan.entries, [])]);
+    if (pre.length > 0) fail(pre, 'index rebuild');
+  }
   let previous = new Map<string, IndexEntry>();
   let ops: JournalOp[] = [];
+  let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
   const tx = await runTransaction(repo, async (current) => {
     const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
     previous = new Map(cur.map((e) => [e.path, e]));
-    // Duplicates and collisions were judged on the scan above; only immutability depends on
-    // the index found under the lock.
-    const immut = errorsOf(checkImmutable(scan.entries, cur));
-    if (immut.length > 0) fail(immut, 'index rebuild');
-    const next = new Set(scan.entries.map((e) => e.path));
+    if (opts.strict) {
+      // Duplicates and collisions were judged on the scan above; only immutability depends on
+      // the index found under the lock.
+      const immut = errorsOf(checkImmutable(scan.entries, cur));
+      if (immut.length > 0) fail(immut, 'index rebuild');
+    } else {
+      // Every valid artifact goes in; invalid ones are reported, and indexed entries of
+      // files that are invalid now are kept as they were (see settleEntries).
+      settled = settleEntries(scan.entries, routeFindings, scan.invalid, cur);
+    }
+    const next = new Set(settled.entries.map((e) => e.path));
     ops = [
-      ...scan.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
+      ...settled.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
       ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
     ];
-    return { reset: true, ops: scan.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
+    return { reset: true, ops: settled.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
     // A rebuild never needs the old index: one that cannot even be parsed is replaced.
   }, { replaceCorrupt: true });
   const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
-  const unchanged = scan.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
-  return { ...summarize(tx, ops, previous, unchanged), count: scan.entries.length };
+  const unchanged = settled.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
+  const findings = dedupeFindings([...scan.findings, ...routeFindings, ...settled.findings]);
+  return { ...summarize(tx, ops, previous, unchanged, findings, settled.kept), count: settled.entries.length };
 }
 
 /** What `index verify` reports. */
@@ -251,10 +391,17 @@ export interface VerifySummary {
 }
 
 export interface VerifyResult extends VerifySummary {
+  /** How many metadata files were read, how many of them are invalid artifacts, and how
+   * many are other tools' unreadable front matter (warnings). */
+  files: { files: number; invalid: number; foreign: number };
   /** The valid artifacts found in the tree (callers reuse them instead of scanning again). */
   entries: IndexEntry[];
   /** The indexed entries (with any pending journal record applied). */
   indexedEntries: IndexEntry[];
+}
+
+function filesOf(scan: { files: string[]; invalid: string[]; foreign: string[] }): VerifyResult['files'] {
+  return { files: scan.files.length, invalid: scan.invalid.length, foreign: scan.foreign.length };
 }
 
 /**
@@ -286,7 +433,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {
     if (scan.entries.length > 0) findings.push(finding('INDEX_NOT_FOUND', `artifacts_index.json does not exist but ${scan.entries.length} artifact(s) were found`, { path: 'artifacts_index.json' }));
-    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null, entries: scan.entries, indexedEntries: [] };
+    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null, entries: scan.entries, indexedEntries: [], files: filesOf(scan) };
   }
   if (!view.digestValid) {
     findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
@@ -346,7 +493,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
     await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });
   }
-  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts };
+  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts, files: filesOf(scan) };
 }
 
 /** The hint of an INDEX_STALE_ENTRY whose file still is an artifact: `index update` for a

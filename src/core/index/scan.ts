@@ -16,12 +16,18 @@ import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
 import { stampOf } from '../stamp.js';
 import { tryDecodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
+import { loadRouting, routeDirectories } from '../routing/routes.js';
+import { readIndexView } from './store.js';
 
 export interface ScanResult {
   entries: IndexEntry[];
   findings: Finding[];
   /** Metadata files (Markdown or sidecar) that were inspected. */
   files: string[];
+  /** Artifact files (metadata paths) that are invalid: each has error findings. */
+  invalid: string[];
+  /** Files whose front matter (of another tool) could not be read: warnings only. */
+  foreign: string[];
   git: boolean;
   /** A digest of the scanned paths, their stamps and their directories, taken before any
    * file was read; undefined when a stamp was too recent to be trusted (or without the cache). */
@@ -136,6 +142,61 @@ export interface ScanOptions {
   expected?: Map<string, IndexEntry>;
   /** A tree listing already under way (lets callers overlap the git process with reads). */
   listing?: Promise<{ files: string[]; git: boolean }>;
+  /** Where unreadable front matter is an error rather than another tool's business
+   * (default: loaded from the repository when first needed). */
+  scope?: ArtifactScope;
+}
+
+/**
+ * Where a file with unreadable front matter is an artifact error even though its metadata
+ * does not name `id` or `kind`: under a route's directory, inside a non-default `include`
+ * (an explicit include says "these are artifacts"), or at an indexed path. Elsewhere it
+ * is another tool's front matter and at most a warning (FOREIGN_FRONT_MATTER_INVALID).
+ */
+export interface ArtifactScope {
+  /** Route directories ("" is the repository root). */
+  routeDirs: readonly string[];
+  /** Is the config's include the default catch-all (`**\/*`)? */
+  includeAll: boolean;
+  /** Paths of indexed artifacts. */
+  indexed: ReadonlySet<string>;
+}
+
+export function inArtifactScope(scope: ArtifactScope, path: string): boolean {
+  if (!scope.includeAll) return true;
+  if (scope.indexed.has(path)) return true;
+  for (const d of scope.routeDirs) if (d === '' || path.startsWith(`${d}/`)) return true;
+  return false;
+}
+
+/** The artifact scope of a repository: its routes (as written: a route with an invalid
+ * template still claims its directory), its include, and the paths `indexed` (default:
+ * those of the index as readers see it). */
+export async function loadArtifactScope(repo: Repo, indexed?: Iterable<string>): Promise<ArtifactScope> {
+  const routing = await loadRouting(repo.root, repo.config.routing, repo.config.command_routing);
+  const routeDirs = [...new Set(routing.routes.flatMap((r) => routeDirectories(r).map((d) => d.replace(/^\.\//, '').replace(/\/+$/, ''))))];
+  let paths = indexed;
+  if (paths === undefined) {
+    try {
+      paths = ((await readIndexView(repo)).doc?.artifacts ?? []).map((e) => e.path);
+    } catch {
+      paths = []; // an unreadable index is reported by the commands that need it
+    }
+  }
+  const { include } = repo.config;
+  return { routeDirs, includeAll: include.length === 1 && include[0] === '**/*', indexed: new Set(paths) };
+}
+
+/** The warning that stands for the findings of another tool's unreadable front matter. */
+function foreignWarning(path: string, findings: readonly Finding[]): Finding {
+  const first = findings[0];
+  const more = findings.length > 1 ? ` (and ${findings.length - 1} more problem${findings.length === 2 ? '' : 's'})` : '';
+  return finding('FOREIGN_FRONT_MATTER_INVALID', `front matter without id or kind (not an artifact) cannot be read: ${first ? `${first.code}: ${first.message}` : 'unreadable'}${more}`, {
+    severity: 'warning',
+    path,
+    ...(first?.line !== undefined ? { line: first.line } : {}),
+    ...(first?.column !== undefined ? { column: first.column } : {}),
+  });
 }
 
 /** Is `file` reached through one of these directories (repository paths)? */
@@ -194,7 +255,7 @@ export function stampTree(repo: Repo, files: readonly string[], git: boolean, sc
 
 /** Inspect metadata files and return valid entries plus all findings. */
 export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<ScanResult> {
-  if (opts.files?.length === 0) return { entries: [], findings: [], files: [], git: false };
+  if (opts.files?.length === 0) return { entries: [], findings: [], files: [], invalid: [], foreign: [], git: false };
   const listed = opts.files ? { files: [...opts.files].sort(compareBytes), git: false } : await (opts.listing ?? listCandidates(repo));
   const files = metadataFiles(listed.files);
   const useCache = opts.useCache !== false && !opts.explicit;
@@ -239,13 +300,29 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     if (!opts.files) cache.retainOnly(new Set(files));
     await cache.save();
   }
+  // Unreadable front matter that names neither id nor kind is an error only within the
+  // artifact scope (judged here, not in the cached inspection: routes and index change).
+  let scope = opts.scope;
+  if (!scope && !opts.explicit && results.some((r) => r.type === 'invalid' && r.foreign)) {
+    scope = await loadArtifactScope(repo, opts.expected?.keys());
+  }
   const entries: IndexEntry[] = [];
   const findings: Finding[] = [];
+  const invalid: string[] = [];
+  const foreign: string[] = [];
   for (const r of results) {
     if (r.type === 'artifact') entries.push(r.entry);
-    else if (r.type === 'invalid') findings.push(...r.findings);
+    else if (r.type === 'invalid') {
+      if (r.foreign && !opts.explicit && scope && !inArtifactScope(scope, r.metadataPath)) {
+        foreign.push(r.metadataPath);
+        findings.push(foreignWarning(r.metadataPath, r.findings));
+      } else {
+        invalid.push(r.metadataPath);
+        findings.push(...r.findings);
+      }
+    }
   }
-  return { entries, findings, files, git: listed.git, treeStamp: opts.files ? undefined : stamped?.tree };
+  return { entries, findings, files, invalid, foreign, git: listed.git, treeStamp: opts.files ? undefined : stamped?.tree };
 }
 
 /** Collection checks: DUPLICATE_VERSION among `entries`, VERSION_IMMUTABLE against `previous`. */

@@ -17,7 +17,8 @@ import { writeFileDurable } from '../store/durable-write.js';
 import { RACY_WINDOW_MS } from '../stamp.js';
 import { lstatQuiet } from '../paths.js';
 
-const CACHE_VERSION = 3;
+// 4: invalid inspections carry `foreign` (front matter that may belong to another tool).
+const CACHE_VERSION = 4;
 
 /** A result inspected in this run: encoded only when the cache is saved, so that a cold
  * scan does not hold every entry twice (as an object and as its canonical string). */

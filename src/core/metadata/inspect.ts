@@ -7,7 +7,7 @@ import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors
 import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { insideWorkTree, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
-import { parseSafeYaml, type SafeYamlResult } from './safe-yaml.js';
+import { parseSafeYaml, short, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
 import { kindOf, openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
 
@@ -36,7 +36,12 @@ export interface IndexEntry {
 export type Inspection =
   | { type: 'not-artifact' }
   | { type: 'artifact'; entry: IndexEntry; findings: Finding[] }
-  | { type: 'invalid'; findings: Finding[]; metadataPath: string };
+  /** `foreign`: Markdown front matter that could not be read as metadata (broken or refused
+   * YAML, not a mapping, another language) and does not name `id` or `kind` at its top
+   * level: it may belong to another tool. Whether that is an error depends on where the
+   * file lies (see scanFiles); the inspection itself is independent of that, so it can be
+   * cached. */
+  | { type: 'invalid'; findings: Finding[]; metadataPath: string; foreign?: true };
 
 export interface InspectContext {
   root: string;
@@ -88,20 +93,22 @@ export async function validateMetadata(
   }
   const m = meta as Record<string, unknown>;
   if (typeof m.version === 'number') {
-    const src = parsed.sourceOf('/version') ?? String(m.version);
+    // (A short excerpt: a number may be written with thousands of digits.)
+    const written = parsed.sourceOf('/version') ?? String(m.version);
+    const src = written.length > 40 ? `${written.slice(0, 40)}…` : written;
     out.push(
       finding('VERSION_NOT_STRING', `version ${src} is a number, not a string`, {
         path,
         ...(parsed.locate('/version') ?? {}),
         pointer: '/version',
-        hint: `Quote it: version: "${src}" (unquoted, YAML reads ${src} as the number ${m.version}).`,
+        hint: `Quote it: version: "${src}" (unquoted, YAML reads ${src} as the number ${short(String(m.version))}).`,
       }),
     );
   }
   const base = await getBaseValidator();
   if (!base(m)) {
     const errs = (base.errors ?? []).filter((e) => !(out.length > 0 && e.instancePath === '/version'));
-    out.push(...schemaFindings(errs, { path, locate: parsed.locate, schemaName: 'framework-artifact schema' }));
+    out.push(...schemaFindings(errs, { path, locate: parsed.locate, schemaName: 'framework-artifact schema', data: m }));
   }
   if (typeof m.kind === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.kind)) {
     const file = join(ctx.schemasDir, 'kinds', `${m.kind}.schema.json`);
@@ -125,7 +132,7 @@ export async function validateMetadata(
           out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: validating with it failed (${e instanceof RangeError ? 'it recurses without end' : (e as Error).message})`, { path }));
           valid = true;
         }
-        if (!valid) out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema` }));
+        if (!valid) out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema`, data: m }));
       }
     }
   }
@@ -326,29 +333,66 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
   }
 }
 
+/**
+ * Does front matter text name `id` or `kind` at its top level? Judged on the text, so that
+ * it answers for YAML that cannot be parsed: a line that starts (column 0) with `id:` or
+ * `kind:` (the key may be quoted). One linear pass, no regular expression.
+ */
+export function namesIdOrKind(text: string): boolean {
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    let i = start;
+    let quote = '';
+    if (text[i] === '"' || text[i] === "'") quote = text[i++]!;
+    for (const key of ['id', 'kind']) {
+      if (!text.startsWith(key, i)) continue;
+      let j = i + key.length;
+      if (quote !== '') {
+        if (text[j] !== quote) continue;
+        j++;
+      }
+      while (j < end && (text[j] === ' ' || text[j] === '\t')) j++;
+      if (text[j] === ':') return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 async function inspectMarkdown(ctx: InspectContext, rel: string, opened: Opened, explicit: boolean): Promise<Inspection> {
   const { data, size } = opened;
   const fm = splitFrontMatter(data, size);
-  const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
+  // A front matter problem: `text` is what the metadata block holds (or may hold), judged
+  // for `id:`/`kind:` keys to tell artifact metadata from another tool's front matter.
+  const problem = (findings: Finding[], text: string | undefined): Inspection =>
+    text !== undefined && namesIdOrKind(text) ? { type: 'invalid', findings, metadataPath: rel } : { type: 'invalid', findings, metadataPath: rel, foreign: true };
+  const head = () => data.toString('latin1', 0, Math.min(data.length, METADATA_LIMIT + 4096));
   switch (fm.kind) {
     case 'none':
-      return explicit ? invalid(finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })) : { type: 'not-artifact' };
+      return explicit ? { type: 'invalid', findings: [finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })], metadataPath: rel } : { type: 'not-artifact' };
     case 'language':
-      return invalid(finding('FRONT_MATTER_LANGUAGE', `front matter language "${fm.language}" is not allowed (it is never evaluated)`, { path: rel, line: 1, column: 1 }));
+      return problem([finding('FRONT_MATTER_LANGUAGE', `front matter language ${JSON.stringify(fm.language.slice(0, 40))} is not allowed (it is never evaluated)`, { path: rel, line: 1, column: 1 })], head());
     case 'unterminated':
-      return invalid(finding('FRONT_MATTER_UNTERMINATED', 'front matter opened with --- is never closed', { path: rel, line: 1, column: 1 }));
+      // (A Markdown file may also simply begin with a `---` thematic break.)
+      return problem([finding('FRONT_MATTER_UNTERMINATED', 'front matter opened with --- is never closed', { path: rel, line: 1, column: 1 })], head());
     case 'too-large':
-      return invalid(finding('METADATA_TOO_LARGE', `front matter is larger than ${METADATA_LIMIT} bytes`, { path: rel, line: 2 }));
+      return problem([finding('METADATA_TOO_LARGE', `front matter is larger than ${METADATA_LIMIT} bytes`, { path: rel, line: 2 })], head());
     case 'ok':
       break;
   }
   if (data.length === size ? !isUtf8(data) : !isUtf8(fm.text)) {
-    return invalid(finding('INVALID_UTF8', `${rel} is not valid UTF-8`, { path: rel }));
+    return problem([finding('INVALID_UTF8', `${rel} is not valid UTF-8`, { path: rel })], fm.text.toString('latin1'));
   }
-  const parsed = await parseSafeYaml(fm.text.toString('utf8'), { path: rel, lineOffset: fm.firstLine - 1 });
-  if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: rel };
+  const text = fm.text.toString('utf8');
+  const parsed = await parseSafeYaml(text, { path: rel, lineOffset: fm.firstLine - 1 });
+  if (parsed.findings.length > 0) return problem(parsed.findings, text);
   const meta = parsed.value;
-  if (!explicit && meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !('id' in meta) && !('kind' in meta)) {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    // Empty front matter, a comment only, a list, a scalar: not a mapping of fields.
+    return problem(await validateMetadata(ctx, meta, parsed, rel), text);
+  }
+  if (!explicit && !('id' in meta) && !('kind' in meta)) {
     // Front matter of some other tool (a docs site, an editor rule): not artifact metadata.
     return { type: 'not-artifact' };
   }

@@ -138,6 +138,64 @@ function unescapePointer(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
+/** At most this many characters of repository content are quoted in a message. */
+const EXCERPT = 40;
+
+/** A short excerpt of repository text (unquoted). */
+export function short(s: string): string {
+  return s.length > EXCERPT ? `${s.slice(0, EXCERPT)}…` : s;
+}
+
+/** A short, quoted excerpt of repository text (a key, a value) for a message. */
+export function quoteExcerpt(s: string): string {
+  const short = s.length > EXCERPT ? `${s.slice(0, EXCERPT)}…` : s;
+  return JSON.stringify(short);
+}
+
+/** A tag as it is written in YAML: the core schema's `tag:yaml.org,2002:str` is `!!str`. */
+export function quoteTag(tag: string): string {
+  const written = tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag;
+  return written.length > EXCERPT ? `${written.slice(0, EXCERPT)}…` : written;
+}
+
+/** Where to report a parser error: for a second document, the `---` or `...` line that
+ * started it (the parser points at the text after it). */
+function yamlErrorOffset(text: string, code: string, offset: number): number {
+  if (code !== 'MULTIPLE_DOCS') return offset;
+  const m = /^(?:---|\.\.\.)(?=[ \t\r]|$)/m.exec(text);
+  return m && m.index < offset ? m.index : offset;
+}
+
+/** A YAML parser error in the words of someone writing front matter: no advice about the
+ * parser library's API, and the usual cause named. */
+export function yamlProblemInUserTerms(text: string, code: string, libraryMessage: string, offset = 0): string {
+  switch (code) {
+    case 'MULTIPLE_DOCS':
+      return text.startsWith('...', offset)
+        ? 'a line "..." ends the metadata early: the lines after it are not read (remove the line, or indent or quote it)'
+        : 'a second "---" line starts another YAML document inside the metadata: only one is allowed (remove the line, or indent or quote it)';
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'wrongly indented continuation line: a value that goes on over several lines must indent each further line (or be quoted)';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'a plain value holds ": " or goes on over a wrongly indented line: quote the value, or indent continuation lines';
+    case 'BAD_INDENT':
+      return 'wrongly indented line: check the indentation of this line against its key';
+    case 'TAB_AS_INDENT':
+      return 'a tab is used for indentation: YAML indents with spaces only';
+    case 'MISSING_CHAR':
+      if (/quote/i.test(libraryMessage)) return 'a quoted value is never closed (missing closing quote)';
+      if (/map values/i.test(libraryMessage)) return 'a line is not "key: value" (a wrongly indented continuation line? indent it under its key, or quote the value)';
+      break;
+    case 'UNEXPECTED_TOKEN':
+      return 'unexpected text: this line is not "key: value", a list item or a continuation';
+    default:
+      break;
+  }
+  // The library's first line, without any advice about its own API.
+  const first = libraryMessage.split('\n')[0]!.replace(/;?\s*(?:please\s+)?use\s+YAML\.\w+\(\)\.?/gi, '').trim();
+  return first.length > 0 ? first : 'the YAML could not be read';
+}
+
 /** Parse YAML safely. The yaml package is loaded on first use (it is the largest import). */
 export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
   const { Lexer, LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await import('yaml');
@@ -182,26 +240,56 @@ export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): P
     return { value: undefined, findings, locate: () => undefined, sourceOf: () => undefined };
   }
 
+  // Duplicate keys, by the offset of each repetition: the key's name and where it first
+  // appeared, for the message.
+  const repeats = new Map<number, { key: string; first: number }>();
+  if (doc.errors.some((e) => e.code === 'DUPLICATE_KEY')) {
+    visit(doc, {
+      Map(_k, m) {
+        const seen = new Map<string, number>();
+        for (const p of m.items) {
+          if (!isScalar(p.key) || p.key.range == null) continue;
+          const name = String(p.key.value);
+          const first = seen.get(name);
+          if (first === undefined) seen.set(name, p.key.range[0]);
+          else repeats.set(p.key.range[0], { key: name, first });
+        }
+      },
+    });
+  }
+  const parseLines = new Set<number>();
   for (const err of doc.errors) {
     const code = err.code === 'DUPLICATE_KEY' ? 'METADATA_DUPLICATE_KEY' : 'METADATA_PARSE';
-    findings.push(finding(code, err.message.split('\n')[0]!, at({ offset: err.pos[0] })));
+    const where = yamlErrorOffset(text, err.code, err.pos[0]);
+    const line = pos(where).line;
+    // One message per line: the parser often reports one cause twice (a wrongly indented
+    // line is both a "block as implicit key" and a "multi-line implicit key").
+    if (code === 'METADATA_PARSE' && line !== undefined) {
+      if (parseLines.has(line)) continue;
+      parseLines.add(line);
+    }
+    const dup = repeats.get(err.pos[0]);
+    const message = dup
+      ? `duplicate key ${quoteExcerpt(dup.key)} (first at line ${pos(dup.first).line ?? '?'})`
+      : yamlProblemInUserTerms(text, err.code, err.message, where);
+    findings.push(finding(code, message, at({ offset: where })));
   }
   // Walk the tree before converting it: aliases must never be expanded (alias bombs), and
   // tags and dangerous keys are reported with their position.
   visit(doc, {
     Alias(_k, n) {
-      findings.push(finding('METADATA_ALIAS', `alias *${n.source} is not allowed`, at({ offset: n.range?.[0] })));
+      findings.push(finding('METADATA_ALIAS', `alias *${short(n.source)} is not allowed`, at({ offset: n.range?.[0] })));
     },
     Node(_k, n) {
-      if (n.anchor) findings.push(finding('METADATA_ALIAS', `anchor &${n.anchor} is not allowed`, at({ offset: n.range?.[0] })));
-      if (n.tag) findings.push(finding('METADATA_TAG', `tag ${n.tag} is not allowed`, at({ offset: n.range?.[0] })));
+      if (n.anchor) findings.push(finding('METADATA_ALIAS', `anchor &${short(n.anchor)} is not allowed`, at({ offset: n.range?.[0] })));
+      if (n.tag) findings.push(finding('METADATA_TAG', `tag ${quoteTag(n.tag)} is not allowed`, at({ offset: n.range?.[0] })));
     },
     Pair(_k, p) {
       const key = isScalar(p.key) ? p.key.value : undefined;
       if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
-        findings.push(finding('METADATA_FORBIDDEN_KEY', `key "${key}" is not allowed`, at({ offset: (p.key as Node).range?.[0] })));
+        findings.push(finding('METADATA_FORBIDDEN_KEY', `key ${quoteExcerpt(key)} is not allowed`, at({ offset: (p.key as Node).range?.[0] })));
       } else if (p.key !== null && !isScalar(p.key)) {
-        findings.push(finding('METADATA_PARSE', 'complex (non-scalar) mapping keys are not allowed', at({ offset: (p.key as Node).range?.[0] })));
+        findings.push(finding('METADATA_PARSE', 'a key that is a list or a mapping (a complex `? ` key) is not allowed: keys must be plain names', at({ offset: (p.key as Node).range?.[0] })));
       }
     },
   });

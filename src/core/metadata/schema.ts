@@ -128,24 +128,92 @@ export async function getConfigValidator(): Promise<ValidateFn> {
 
 const NAME_FIELDS = new Set(['/id', '/framework', '/kind']);
 
+/** What a missing required field of the base schema looks like, for the hint. */
+const FIELD_EXAMPLES: Record<string, string> = {
+  id: 'id: my-artifact',
+  version: 'version: "1.0.0"',
+  status: 'status: draft',
+  framework: 'framework: fwk-001',
+  kind: 'kind: plan',
+  created_at: 'created_at: "2026-01-05T09:00:00Z"',
+  updated_at: 'updated_at: "2026-01-05T09:00:00Z"',
+};
+
+/** Edit distance (Levenshtein), for "did you mean" suggestions on short names. */
+export function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Math.max(a.length, b.length);
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The allowed value closest to `given` (case-insensitive), when it is close enough to be a
+ * typo: at most a third of its length, and at least one, edit away. */
+export function closestValue(given: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const g = given.toLowerCase();
+  for (const a of allowed) {
+    const d = editDistance(g, a.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = a;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** The value at a JSON pointer in parsed metadata. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let v = data;
+  for (const seg of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    const key = seg.replace(/~1/g, '/').replace(/~0/g, '~');
+    v = Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+  }
+  return v;
+}
+
+function excerpt(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
 /** Turn ajv errors into findings with a JSON pointer and, through `locate`, a line. */
 export function schemaFindings(
   errors: readonly AjvError[],
-  opts: { path?: string | undefined; locate?: (pointer: string) => { line: number; column: number } | undefined; schemaName: string },
+  opts: { path?: string | undefined; locate?: (pointer: string) => { line: number; column: number } | undefined; schemaName: string; data?: unknown },
 ): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
     let pointer = e.instancePath;
     let message = e.message ?? 'is invalid';
+    let hint: string | undefined;
     if (e.keyword === 'required') {
-      pointer = `${pointer}/${String(e.params.missingProperty)}`;
-      message = `required field "${String(e.params.missingProperty)}" is missing`;
+      const field = String(e.params.missingProperty);
+      pointer = `${pointer}/${field}`;
+      message = `required field "${field}" is missing`;
+      const example = e.instancePath === '' ? FIELD_EXAMPLES[field] : undefined;
+      hint = `Add \`${example ?? `${field}: …`}\` to the metadata${e.instancePath === '' ? '' : ` at ${e.instancePath}`}.`;
     } else if (e.keyword === 'additionalProperties') {
       pointer = `${pointer}/${String(e.params.additionalProperty)}`;
-      message = `field "${String(e.params.additionalProperty)}" is not allowed`;
+      message = `field ${excerpt(String(e.params.additionalProperty))} is not allowed`;
     } else if (e.keyword === 'enum') {
-      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      const allowed = (e.params.allowedValues as unknown[]) ?? [];
+      message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+      const given = opts.data === undefined ? undefined : valueAt(opts.data, pointer);
+      if (typeof given === 'string') {
+        message = `${excerpt(given)} ${message}`;
+        const near = closestValue(given, allowed.filter((v): v is string => typeof v === 'string'));
+        if (near !== undefined) {
+          message += ` (did you mean "${near}"?)`;
+          hint = `Did you mean \`${near}\`? Write ${pointer.slice(1) || 'the value'}: ${near}`;
+        }
+      }
     } else if (e.keyword === 'not' || e.keyword === 'pattern') {
       message = e.keyword === 'not' ? 'is a reserved or unsafe name' : `does not match ${String(e.params.pattern)}`;
     }
@@ -159,6 +227,7 @@ export function schemaFindings(
         ...(opts.path !== undefined ? { path: opts.path } : {}),
         ...(loc ?? {}),
         pointer,
+        ...(hint !== undefined ? { hint } : {}),
       }),
     );
   }
