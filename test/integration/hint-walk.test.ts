@@ -355,6 +355,7 @@ const WALKS: Walk[] = [
 
 /** Codes whose hint names no `artifacts` command to run, and why. */
 const NO_COMMAND: Partial<Record<ErrorCode, string>> = {
+  FOREIGN_FRONT_MATTER_INVALID: 'a warning about a file that is not an artifact: nothing to run',
   METADATA_PARSE: 'edit the file',
   METADATA_TOO_LARGE: 'edit the file',
   METADATA_NOT_MAPPING: 'edit the file',
