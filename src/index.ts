@@ -35,7 +35,7 @@ export { parseJournal } from './core/store/journal.js';
 export { writeFileDurable } from './core/store/durable-write.js';
 export { writeOutputFile } from './core/store/output-file.js';
 export type { FaultHook, FaultPoint } from './core/store/durable-write.js';
-export { checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, parseCommandMatrix, parseRoutingText, routeDirectory, routeTable, templateProblems } from './core/routing/routes.js';
+export { canonicalPathFor, checkArtifactRoutes, checkRouteTable, dirProblems, expandTemplate, loadRouting, normaliseRouteDir, parseCommandMatrix, parseRoutingText, routeDirectories, routeDirectory, routeProblems, routeTable, templateProblems } from './core/routing/routes.js';
 export type { CommandRoute, Route, Routing } from './core/routing/routes.js';
 export { applyRouteFix, canonicalPathOf, planRouteFix, repoRouting, routeCheck } from './core/routing/operations.js';
 export type { RouteMove } from './core/routing/operations.js';

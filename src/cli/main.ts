@@ -301,7 +301,15 @@ export function buildProgram(): Command {
       const routing = await ctx.lib.repoRouting(await ctx.repo());
       // A table of routing files that cannot be read would be a table of nothing.
       if (routing.findings.length > 0) return report(ctx, routing.findings, '');
-      if (ctx.out.json) ctx.emit({ ok: true, routes: routing.routes.map((r) => ({ kind: r.kind, path: r.path, directory: ctx.lib.routeDirectory(r.path) })) });
+      if (ctx.out.json) {
+        ctx.emit({
+          ok: true,
+          routes: routing.routes.map((r) => {
+            const directories = ctx.lib.routeDirectories(r);
+            return r.dirs !== undefined ? { kind: r.kind, dirs: r.dirs, directories } : { kind: r.kind, path: r.path, directory: directories[0], directories };
+          }),
+        });
+      }
       else process.stdout.write(ctx.lib.routeTable(routing));
       return 0;
     }),
