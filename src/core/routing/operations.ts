@@ -10,7 +10,7 @@ import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, controlPathProblem, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
-import { ensureDirConfined, moveFileDurable } from '../store/durable-write.js';
+import { ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
 import { canonicalPathFor, canonicalPathProblem, checkArtifactRoutes, checkRouteTable, loadRouting, routeFor, routeLabel, routeProblems, type Routing } from './routes.js';
 import { git, GIT_ENV } from '../git.js';
 
@@ -211,12 +211,15 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
   let failure: unknown;
   try {
     for (const f of files) {
-      await moveFileDurable(join(root, f.from), join(root, f.to), { root });
+      await moveFileDurable(join(root, f.from), join(root, f.to), { root, durable: false });
       done.push(f);
     }
   } catch (e) {
     failure = e;
   }
+  // Each directory a file left or entered is synced once, before any index records the move.
+  const touched = new Set(done.flatMap((f) => [dirname(join(root, f.from)), dirname(join(root, f.to))]));
+  for (const d of [...touched].sort(compareBytes)) await fsyncDir(d);
   // What moved is recorded even when a later move failed: git's index and ours follow the
   // files that are at their new paths.
   if (index) await moveGitIndexEntries(root, index, done);
