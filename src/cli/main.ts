@@ -183,17 +183,25 @@ export function buildProgram(): Command {
   example(program, 'artifacts init', 'artifacts index rebuild', 'artifacts validate --format github');
 
   example(
-    program.command('init').description('create artifacts.config.yaml, a routing stub and .gitignore entries (never overwrites)'),
+    program.command('init').description('create artifacts.config.yaml, routes that fit the artifacts already here, and .gitignore entries (never overwrites)'),
     'artifacts init',
   ).action(
     action('init', async (ctx) => {
       const repo = await ctx.repo();
       // The driver runs the repository's own installation when it has one, else this one.
       const bin = fileURLToPath(new URL('../../bin/artifacts.js', import.meta.url));
-      const r = await ctx.lib.initRepo(repo.root, { installation: { node: process.execPath, bin } });
+      const r = await ctx.lib.initRepo(repo.root, { installation: { node: process.execPath, bin }, repo });
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
       else {
         for (const f of r.created) ctx.print(`created ${f}\n`);
+        if (r.routes.length > 0) {
+          ctx.print(`routes fitted to the artifacts already here:\n`);
+          for (const route of r.routes) ctx.print(`  ${route.kind}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => d || '.').join(', ')}` : route.path}\n`);
+        }
+        if (r.routeFindings.length > 0) {
+          ctx.print(`note: these files are not organised by kind yet; \`artifacts route check\` will report:\n`);
+          process.stdout.write(renderFindingsHuman(ctx.out, r.routeFindings));
+        }
         for (const f of r.kept) ctx.print(`kept existing ${f}\n`);
         if (r.gitignore.length) ctx.print(`.gitignore: added ${r.gitignore.join(', ')}\n`);
         ctx.print(`merge driver for artifacts_index.json: ${r.mergeDriver}\n`);

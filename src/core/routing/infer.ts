@@ -1,0 +1,149 @@
+// Routes that fit the artifacts already in a tree (`artifacts init` on an existing
+// repository): a template when every artifact of a kind follows one, else a `dirs:` route
+// at the narrowest directories holding that kind. Pure: same entries, same routes.
+import { posix } from 'node:path';
+import type { Finding } from '../errors.js';
+import type { IndexEntry } from '../metadata/inspect.js';
+import { compareBytes, type ControlFiles } from '../paths.js';
+import { checkArtifactRoutes, checkRouteTable, expandTemplate, routeDirectory, templateProblems, type Route, type Routing } from './routes.js';
+
+type Entry = Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>;
+
+// ({kind} is left out: a `{kind}/...` template owns the repository root.)
+const DIR_VARIABLES = ['framework', 'id', 'version'] as const;
+const MARKDOWN = new Set(['.md', '.mdc', '.markdown']);
+/** Directory segments (counted from the file) that may become a variable; the rest stay literal. */
+const VARIABLE_DEPTH = 4;
+
+function below(file: string, dir: string): boolean {
+  return dir === '' || file.startsWith(`${dir}/`);
+}
+
+/** Candidate templates built from one artifact's path: each of its last directory
+ * segments literal or the variable it equals, the file name `{id}` or `{version}` with the
+ * extension: literal for Markdown, `{ext}` for other files (a model may change format). A
+ * small, bounded set. */
+export function candidateTemplates(e: Entry): string[] {
+  const segs = e.path.split('/');
+  const name = segs.pop()!;
+  const ext = posix.extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  const last: string[] = [];
+  for (const v of ['id', 'version'] as const) {
+    if (stem !== e[v]) continue;
+    last.push(MARKDOWN.has(ext) ? `{${v}}${ext}` : `{${v}}{ext}`);
+  }
+  if (last.length === 0) return [];
+  let prefixes: string[] = [''];
+  segs.forEach((s, i) => {
+    const options = [s];
+    if (segs.length - i <= VARIABLE_DEPTH) for (const v of DIR_VARIABLES) if (e[v] === s) options.push(`{${v}}`);
+    prefixes = prefixes.flatMap((p) => options.map((o) => `${p}${o}/`));
+  });
+  return prefixes.flatMap((p) => last.map((l) => p + l));
+}
+
+function variables(template: string): number {
+  return (template.match(/\{(id|version|framework)\}/g) ?? []).length;
+}
+
+function depth(dir: string): number {
+  return dir === '' ? 0 : dir.split('/').length;
+}
+
+/** The template for one kind, if one fits: every artifact of the kind expands to exactly
+ * its own path, the template is valid and safe, and no artifact of another kind lies in
+ * its directory (so two fitted templates never overlap). Preferred: the most variables
+ * (`docs/plans/{framework}/{id}.md` over `docs/plans/fwk-001/{id}.md`: the next framework
+ * fits too), then the narrowest directory. */
+export function fittingTemplate(own: readonly Entry[], foreign: readonly Entry[], control: ControlFiles): string | undefined {
+  if (own.length === 0) return undefined;
+  const fits = candidateTemplates(own[0]!).filter((t) => {
+    if (templateProblems(t, control).length > 0) return false;
+    if (!own.every((e) => expandTemplate(t, e) === e.path)) return false;
+    const dir = routeDirectory(t);
+    return !foreign.some((f) => below(f.path, dir));
+  });
+  fits.sort((a, b) => variables(b) - variables(a) || depth(routeDirectory(b)) - depth(routeDirectory(a)) || compareBytes(a, b));
+  return fits[0];
+}
+
+/** The narrowest directories holding a kind: from the directory all its files share,
+ * split around the files of other kinds, down to the directories that hold its files
+ * directly. Two kinds whose files share a directory cannot be separated (reported by the
+ * route check). */
+export function narrowestDirs(own: readonly Entry[], foreign: readonly Entry[]): string[] {
+  const dirs = own.map((e) => posix.dirname(e.path)).map((d) => (d === '.' ? '' : d));
+  let common = dirs[0] ?? '';
+  for (const d of dirs) {
+    while (common !== '' && !(d === common || d.startsWith(`${common}/`))) {
+      const up = posix.dirname(common);
+      common = up === '.' ? '' : up;
+    }
+  }
+  const foreignDirs = foreign.map((f) => f.path);
+  const out: string[] = [];
+  const visit = (dir: string, files: readonly string[]) => {
+    const others = foreignDirs.filter((f) => below(f, dir));
+    if (others.length === 0 || files.some((f) => posix.dirname(f) === (dir === '' ? '.' : dir))) {
+      out.push(dir);
+      return;
+    }
+    const children = new Map<string, string[]>();
+    for (const f of files) {
+      const rest = dir === '' ? f : f.slice(dir.length + 1);
+      const child = dir === '' ? rest.split('/')[0]! : `${dir}/${rest.split('/')[0]!}`;
+      children.set(child, [...(children.get(child) ?? []), f]);
+    }
+    for (const child of [...children.keys()].sort(compareBytes)) visit(child, children.get(child)!);
+  };
+  visit(common, own.map((e) => e.path));
+  return out;
+}
+
+/**
+ * Routes that fit the artifacts of a tree, one per kind (sorted by kind), and what the
+ * route check will report about them (empty on an already-organised tree).
+ */
+export function inferRoutes(entries: readonly Entry[], control: ControlFiles, files: { routingFile: string; commandFile: string }): { routes: Route[]; findings: Finding[] } {
+  const byKind = new Map<string, Entry[]>();
+  for (const e of [...entries].sort((a, b) => compareBytes(a.path, b.path))) byKind.set(e.kind, [...(byKind.get(e.kind) ?? []), e]);
+  const routes: Route[] = [];
+  for (const kind of [...byKind.keys()].sort(compareBytes)) {
+    const own = byKind.get(kind)!;
+    const foreign = entries.filter((e) => e.kind !== kind);
+    const template = fittingTemplate(own, foreign, control);
+    routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, foreign) });
+  }
+  const routing: Routing = { routes, commands: [], present: true, routingFile: files.routingFile, commandFile: files.commandFile, findings: [], control };
+  return { routes, findings: [...checkRouteTable(routing), ...checkArtifactRoutes(routing, entries as IndexEntry[])] };
+}
+
+/** The text of a routing file holding these routes (every value a JSON string, which is
+ * YAML too: nothing a file's metadata holds can break out of its line). */
+export function routingFileText(routes: readonly Route[]): string {
+  const lines = ['---', 'description: Where each artifact kind lives'];
+  if (routes.length === 0) {
+    lines.push('routes: []', '# - kind: plan', '#   path: docs/plans/{framework}/{id}.md', '# - kind: doc', '#   dirs: [content/, guides/]');
+  } else {
+    lines.push('routes:');
+    for (const r of routes) {
+      lines.push(`  - kind: ${JSON.stringify(r.kind)}`);
+      if (r.dirs !== undefined) {
+        lines.push('    dirs:');
+        for (const d of r.dirs) lines.push(`      - ${JSON.stringify(d)}`);
+      } else {
+        lines.push(`    path: ${JSON.stringify(r.path ?? '')}`);
+      }
+    }
+  }
+  lines.push(
+    '---',
+    'Routes for artifacts in this repository. A route is a template (`path`, with the variables',
+    '{id} {version} {framework} {kind} {ext}) or a list of directories (`dirs`) below which an',
+    'artifact of the kind may sit under any file name ("" is the repository root).',
+    'Run `artifacts route table` to print them as a table, `artifacts route check` to check them.',
+    '',
+  );
+  return lines.join('\n');
+}
