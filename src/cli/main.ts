@@ -322,7 +322,7 @@ export function buildProgram(): Command {
       return 0;
     }),
   );
-  example(route.command('fix').description('move misrouted artifacts to their canonical paths (git mv when tracked; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
+  example(route.command('fix').description('move misrouted artifacts to their canonical paths (tracked files stay tracked, as with git mv; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
     action('route fix', async (ctx, opts: { dryRun?: boolean }) => {
       const repo = await ctx.repo();
       const plan = await ctx.lib.planRouteFix(repo);
