@@ -169,8 +169,8 @@ async function moveGitIndexEntries(root: string, index: { prefix: string; entrie
  * Apply `route fix`: move files and re-point their index entries. Tracked files stay
  * tracked at their new paths (their git index entries move with them, as `git mv` would),
  * in one git batch for all moves. Refuses, before moving anything, a plan with a refusal
- * finding, a move whose ends are not ordinary repository paths, a target that exists (on
- * disk or in git's index) or is claimed twice, a file with an unresolved merge conflict, a
+ * finding, a move whose ends are not ordinary repository paths, a target that exists or
+ * is claimed twice, a file with an unresolved merge conflict, a
  * destination directory leading outside the repository, or a `.artifacts` that does.
  */
 export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }): Promise<void> {
@@ -194,7 +194,9 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
   const blocked: Finding[] = [];
   const claimed = new Set<string>();
   for (const f of files) {
-    if (claimed.has(f.to) || pathExists(join(root, f.to)) || index?.entries.has(f.to)) {
+    // (A target git's index still lists but the work tree lacks — a directory renamed
+    // outside git — is free: moving the file back is what puts the tree in order.)
+    if (claimed.has(f.to) || pathExists(join(root, f.to))) {
       blocked.push(finding('ROUTE_TARGET_EXISTS', `refusing to overwrite ${f.to} (moving ${f.from})`, { path: f.from }));
     }
     claimed.add(f.to);
