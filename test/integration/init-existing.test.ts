@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { candidateTemplates, inferRoutes, narrowestDirs, routingFileText } from '../../src/core/routing/infer.js';
+import { candidateTemplates, countsBelow, inferRoutes, narrowestDirs, routingFileText } from '../../src/core/routing/infer.js';
 import { parseRoutingText } from '../../src/core/routing/routes.js';
 import { CONFIG_TEMPLATE } from '../../src/core/init.js';
 import { parseConfig } from '../../src/core/config.js';
@@ -72,7 +72,8 @@ describe('inferring routes (pure)', () => {
   });
 
   test('files at the root: the root is the directory', () => {
-    expect(narrowestDirs([e('a.md', 'doc', 'x'), e('b/c.md', 'doc', 'y')], [])).toEqual(['']);
+    const own = [e('a.md', 'doc', 'x'), e('b/c.md', 'doc', 'y')];
+    expect(narrowestDirs(own, countsBelow(own))).toEqual(['']);
     expect(inferRoutes([e('README.md', 'doc', 'x')], CONTROL, FILES).routes).toEqual([{ kind: 'doc', dirs: [''] }]);
   });
 

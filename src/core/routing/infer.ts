@@ -15,10 +15,6 @@ const MARKDOWN = new Set(['.md', '.mdc', '.markdown']);
 /** Directory segments (counted from the file) that may become a variable; the rest stay literal. */
 const VARIABLE_DEPTH = 4;
 
-function below(file: string, dir: string): boolean {
-  return dir === '' || file.startsWith(`${dir}/`);
-}
-
 /** Candidate templates built from one artifact's path: each of its last directory
  * segments literal or the variable it equals, the file name `{id}` or `{version}` with the
  * extension: literal for Markdown, `{ext}` for other files (a model may change format). A
@@ -56,23 +52,37 @@ function depth(dir: string): number {
  * its directory (so two fitted templates never overlap). Preferred: the most variables
  * (`docs/plans/{framework}/{id}.md` over `docs/plans/fwk-001/{id}.md`: the next framework
  * fits too), then the narrowest directory. */
-export function fittingTemplate(own: readonly Entry[], foreign: readonly Entry[], control: ControlFiles): string | undefined {
+export function fittingTemplate(own: readonly Entry[], counts: ReadonlyMap<string, number>, control: ControlFiles): string | undefined {
   if (own.length === 0) return undefined;
   const fits = candidateTemplates(own[0]!).filter((t) => {
     if (templateProblems(t, control).length > 0) return false;
     if (!own.every((e) => expandTemplate(t, e) === e.path)) return false;
-    const dir = routeDirectory(t);
-    return !foreign.some((f) => below(f.path, dir));
+    // Every file of the kind lies below the template's directory; any more are another's.
+    return (counts.get(routeDirectory(t)) ?? 0) === own.length;
   });
   fits.sort((a, b) => variables(b) - variables(a) || depth(routeDirectory(b)) - depth(routeDirectory(a)) || compareBytes(a, b));
   return fits[0];
 }
 
+/** How many artifacts lie below each directory ("" for the root), all kinds together. */
+export function countsBelow(entries: readonly Entry[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of entries) {
+    counts.set('', (counts.get('') ?? 0) + 1);
+    for (let i = e.path.indexOf('/'); i > 0; i = e.path.indexOf('/', i + 1)) {
+      const d = e.path.slice(0, i);
+      counts.set(d, (counts.get(d) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
 /** The narrowest directories holding a kind: from the directory all its files share,
- * split around the files of other kinds, down to the directories that hold its files
- * directly. Two kinds whose files share a directory cannot be separated (reported by the
- * route check). */
-export function narrowestDirs(own: readonly Entry[], foreign: readonly Entry[]): string[] {
+ * split around the files of other kinds (`counts`: {@link countsBelow} of every
+ * artifact), down to the directories that hold its files directly. Two kinds whose files
+ * share a directory cannot be separated (the route check reports it). Linear in the
+ * kind's files times their depth. */
+export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string, number>): string[] {
   const dirs = own.map((e) => posix.dirname(e.path)).map((d) => (d === '.' ? '' : d));
   let common = dirs[0] ?? '';
   for (const d of dirs) {
@@ -81,19 +91,21 @@ export function narrowestDirs(own: readonly Entry[], foreign: readonly Entry[]):
       common = up === '.' ? '' : up;
     }
   }
-  const foreignDirs = foreign.map((f) => f.path);
   const out: string[] = [];
+  const childOf = (dir: string, f: string) => {
+    const rest = dir === '' ? f : f.slice(dir.length + 1);
+    const slash = rest.indexOf('/');
+    return slash < 0 ? undefined : dir === '' ? rest.slice(0, slash) : `${dir}/${rest.slice(0, slash)}`;
+  };
   const visit = (dir: string, files: readonly string[]) => {
-    const others = foreignDirs.filter((f) => below(f, dir));
-    if (others.length === 0 || files.some((f) => posix.dirname(f) === (dir === '' ? '.' : dir))) {
+    if ((counts.get(dir) ?? 0) <= files.length || files.some((f) => childOf(dir, f) === undefined)) {
       out.push(dir);
       return;
     }
     const children = new Map<string, string[]>();
     for (const f of files) {
-      const rest = dir === '' ? f : f.slice(dir.length + 1);
-      const child = dir === '' ? rest.split('/')[0]! : `${dir}/${rest.split('/')[0]!}`;
-      children.set(child, [...(children.get(child) ?? []), f]);
+      const c = childOf(dir, f)!;
+      children.set(c, [...(children.get(c) ?? []), f]);
     }
     for (const child of [...children.keys()].sort(compareBytes)) visit(child, children.get(child)!);
   };
@@ -108,12 +120,12 @@ export function narrowestDirs(own: readonly Entry[], foreign: readonly Entry[]):
 export function inferRoutes(entries: readonly Entry[], control: ControlFiles, files: { routingFile: string; commandFile: string }): { routes: Route[]; findings: Finding[] } {
   const byKind = new Map<string, Entry[]>();
   for (const e of [...entries].sort((a, b) => compareBytes(a.path, b.path))) byKind.set(e.kind, [...(byKind.get(e.kind) ?? []), e]);
+  const counts = countsBelow(entries);
   const routes: Route[] = [];
   for (const kind of [...byKind.keys()].sort(compareBytes)) {
     const own = byKind.get(kind)!;
-    const foreign = entries.filter((e) => e.kind !== kind);
-    const template = fittingTemplate(own, foreign, control);
-    routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, foreign) });
+    const template = fittingTemplate(own, counts, control);
+    routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, counts) });
   }
   const routing: Routing = { routes, commands: [], present: true, routingFile: files.routingFile, commandFile: files.commandFile, findings: [], control };
   return { routes, findings: [...checkRouteTable(routing), ...checkArtifactRoutes(routing, entries as IndexEntry[])] };

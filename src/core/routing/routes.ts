@@ -156,20 +156,26 @@ export function routeLabel(route: Route): string {
   return route.path ?? '(no path)';
 }
 
-/** Is the file `file` strictly below the directory `dir` (`""`: the root)? */
-function below(file: string, dir: string): boolean {
-  return dir === '' || file.startsWith(`${dir}/`);
-}
+const dirSets = new WeakMap<Route, { first: string; all: Set<string> }>();
 
 /** The canonical path of an artifact under a route: the template's expansion; for a
  * `dirs:` route the artifact's own path when it lies below one of the directories, else
- * the same file name in the first one. */
+ * the same file name in the first one. The directories are looked up through the file's
+ * ancestors, so a route listing many directories costs no more per file. */
 export function canonicalPathFor(route: Route, entry: Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>): string {
   if (route.dirs === undefined) return expandTemplate(route.path ?? '', entry);
-  const dirs = routeDirectories(route);
-  if (dirs.some((d) => below(entry.path, d))) return entry.path;
+  let set = dirSets.get(route);
+  if (!set) {
+    const dirs = routeDirectories(route);
+    set = { first: dirs[0] ?? '', all: new Set(dirs) };
+    dirSets.set(route, set);
+  }
+  if (set.all.has('')) return entry.path;
+  for (let i = entry.path.lastIndexOf('/'); i > 0; i = entry.path.lastIndexOf('/', i - 1)) {
+    if (set.all.has(entry.path.slice(0, i))) return entry.path;
+  }
   const name = posix.basename(entry.path);
-  return dirs[0] ? `${dirs[0]}/${name}` : name;
+  return set.first ? `${set.first}/${name}` : name;
 }
 
 function nestedOrEqual(a: string, b: string): boolean {
@@ -460,9 +466,21 @@ function overlap(a: Route, da: string, b: Route, db: string, where: { path: stri
   });
 }
 
+const routesByKind = new WeakMap<Routing, Map<string, Route | undefined>>();
+
+/** The usable route of a kind: its first route without problems (remembered per routing
+ * table, so that a route listing many directories is judged once, not once per file). */
 export function routeFor(routing: Routing, kind: string): Route | undefined {
+  let memo = routesByKind.get(routing);
+  if (!memo) {
+    memo = new Map();
+    routesByKind.set(routing, memo);
+  }
+  if (memo.has(kind)) return memo.get(kind);
   const control = routingControl(routing);
-  return routing.routes.find((r) => r.kind === kind && routeProblems(r, control).length === 0);
+  const route = routing.routes.find((r) => r.kind === kind && routeProblems(r, control).length === 0);
+  memo.set(kind, route);
+  return route;
 }
 
 /** Why an artifact's canonical path under its route must never be written, if it must not
@@ -476,12 +494,11 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
   if (!routing.present) return [];
   const out: Finding[] = [];
   const sorted = [...entries].sort((a, b) => compareBytes(a.path, b.path));
-  const routes = new Map<string, Route | undefined>();
+  const listed = new Set(routing.routes.map((r) => r.kind));
   for (const e of sorted) {
-    if (!routes.has(e.kind)) routes.set(e.kind, routeFor(routing, e.kind));
-    const route = routes.get(e.kind);
+    const route = routeFor(routing, e.kind);
     if (!route) {
-      if (!routing.routes.some((r) => r.kind === e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
+      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
       continue;
     }
     const canonical = canonicalPathFor(route, e);
