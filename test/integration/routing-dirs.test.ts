@@ -1,6 +1,7 @@
 // Directory routes (SPEC §4): `- kind: doc` / `dirs: [content/, guides/]` — an artifact
 // of the kind may sit anywhere below one of the directories under any file name.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
@@ -10,10 +11,12 @@ import {
   CONFLICT_FINDINGS_CAP,
   parseRoutingText,
   routeDirectories,
+  routeProblems,
   type Route,
   type Routing,
 } from '../../src/core/routing/routes.js';
 import type { IndexEntry } from '../../src/core/metadata/inspect.js';
+import { controlPathProblem, isInside } from '../../src/core/paths.js';
 import { git, gitInit, md, read, run, runJson, testdir } from '../helpers.js';
 
 function routing(routes: Route[], commands: Array<[string, string, string]> = []): Routing {
@@ -105,6 +108,29 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
   test('an invalid dirs route routes nothing: its artifacts are neither misplaced nor moved', () => {
     const r = routing([{ kind: 'doc', dirs: ['.git'] }]);
     expect(checkArtifactRoutes(r, [entry('notes/a.md')])).toEqual([]);
+  });
+});
+
+describe('dirs routes: properties', () => {
+  const CONTROL = { files: ['artifacts_index.json', 'artifacts_index.json.lock', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'], dirs: ['.artifacts'] };
+  const seg = fc.constantFrom('', '.', '..', '.git', '.GIT.', 'Content', 'content', 'a', 'b b', '.artifacts', '{id}', 'a\\b', '/', 'x\u200c', 'artifacts.config.yaml');
+  const dir = fc.array(seg, { minLength: 0, maxLength: 4 }).map((s) => s.join('/'));
+  const routes = fc.array(fc.record({ kind: fc.constantFrom('doc', 'plan', 'note'), dirs: fc.array(dir, { minLength: 1, maxLength: 4 }) }), { minLength: 1, maxLength: 5 });
+  test('any dirs table is judged without throwing, the same way twice; a usable route only ever moves files to safe paths', () => {
+    fc.assert(
+      fc.property(routes, fc.constantFrom('x.md', 'deep/y.md', 'a/b/c.md'), (rs, file) => {
+        const r = { ...routing(rs), control: CONTROL };
+        const once = checkRouteTable(r);
+        expect(checkRouteTable({ ...r, routes: rs.map((x) => ({ ...x })) })).toEqual(once);
+        for (const route of rs) {
+          if (routeProblems(route, CONTROL).length > 0) continue;
+          const to = canonicalPathFor(route, entry(`elsewhere/${file}`, route.kind));
+          expect(isInside('/repo', `/repo/${to}`)).toBe(true);
+          expect(controlPathProblem(to, CONTROL)).toBeUndefined();
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
