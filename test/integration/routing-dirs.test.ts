@@ -95,6 +95,7 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
     const found = checkRouteTable(routing([{ kind: 'doc', dirs: ['content', dir] }]));
     expect(found.map((f) => f.code)).toEqual(['ROUTE_INVALID_PATH']);
     expect(found[0]!.message).toContain('dirs entry');
+    expect(found[0]!.hint).toContain('"" is the root');
   });
   test('the root and ordinary directories are accepted', () => {
     for (const dirs of [[''], ['.'], ['./'], ['content/', 'guides'], ['docs/.github', 'a b/c', '..a', 'x..']]) {

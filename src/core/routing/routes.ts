@@ -302,6 +302,7 @@ export async function loadRouting(root: string, routingFile: string, commandFile
  * overlapping routes gives a bounded report (and bounded work), never millions of lines. */
 export const CONFLICT_FINDINGS_CAP = 200;
 
+const DIRS_HINT = 'List directories relative to the repository root with / separators: no `..`, nothing under .git/ or .artifacts/, not the tool\'s own files; "" is the root.';
 const ROOT_HINT = 'The repository root ("") holds every other directory, so it overlaps every other route: list the directories where the kind lives instead (as `artifacts init` does).';
 
 /** Conflicts among the routes and the command matrix (no artifacts involved). Each listed
@@ -316,7 +317,10 @@ export function checkRouteTable(routing: Routing): Finding[] {
   const control = routingControl(routing);
   for (const r of routing.routes) {
     const problems = routeProblems(r, control);
-    if (problems.length > 0) out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${problems.join(', ')}`, at(r)));
+    if (problems.length > 0) {
+      const hint = r.dirs !== undefined ? { hint: DIRS_HINT } : {};
+      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${problems.join(', ')}`, { ...at(r), ...hint }));
+    }
     else valid.push(r);
   }
   const byKind = new Map<string, Route[]>();
