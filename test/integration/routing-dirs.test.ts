@@ -185,7 +185,7 @@ describe('dirs routes: conflicts', () => {
     const count = (code: string) => found.filter((f) => f.code === code).length;
     expect(count('ROUTE_OVERLAP')).toBe(CONFLICT_FINDINGS_CAP + 1);
     expect(count('COMMAND_COLLISION')).toBe(CONFLICT_FINDINGS_CAP + 1);
-    expect(found.at(-1)!.message).toContain('more');
+    expect(found.at(-1)!.message).toContain('not listed');
   });
 });
 

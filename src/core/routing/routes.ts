@@ -452,12 +452,13 @@ export function checkRouteTable(routing: Routing): Finding[] {
       for (const kind of h.kinds) {
         if (kind === c.kind || reported.has(kind)) continue;
         reported.add(kind);
-        add(finding('COMMAND_COLLISION', `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`, where));
+        // Past the cap, one more is enough to say that some were left out.
+        if (!add(finding('COMMAND_COLLISION', `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`, where))) break;
       }
     });
   }
-  for (const [code, n] of [...dropped].sort((x, y) => compareBytes(x[0], y[0]))) {
-    out.push(finding(code as Finding['code'], `... and ${n} more ${code} finding(s) of the same kind (only the first ${CONFLICT_FINDINGS_CAP} are listed)`, { path: file }));
+  for (const code of [...dropped.keys()].sort(compareBytes)) {
+    out.push(finding(code as Finding['code'], `further ${code} conflicts are not listed (only the first ${CONFLICT_FINDINGS_CAP} are)`, { path: file }));
   }
   return out;
 }
