@@ -201,6 +201,17 @@ describe('dirs routes: canonical paths', () => {
     expect(canonicalPathFor({ kind: 'doc', dirs: ['', 'x'] }, entry('a/b.md'))).toBe('a/b.md');
     expect(canonicalPathFor({ kind: 'doc', dirs: ['./'] }, entry('b.md'))).toBe('b.md');
   });
+  test('a route listing thousands of directories gives short messages', () => {
+    const many: Route = { kind: 'doc', dirs: Array.from({ length: 10_000 }, (_, i) => `d${i}`) };
+    const found = checkArtifactRoutes(routing([many]), [entry('notes/x.md'), entry('d9999/deep/y.md')]);
+    expect(found.map((f) => f.code)).toEqual(['ROUTE_MISMATCH']);
+    expect(found[0]!.message).toContain('d0, d1, d2 and 9997 more');
+    expect(found[0]!.message.length).toBeLessThan(300);
+    const dup = checkRouteTable(routing([many, { ...many, dirs: ['.git', ...many.dirs!] }]));
+    expect(dup.map((f) => f.code).sort()).toEqual(['ROUTE_DUPLICATE_KIND', 'ROUTE_INVALID_PATH']);
+    for (const f of dup) expect(f.message.length, f.code).toBeLessThan(600);
+  });
+
   test('ROUTE_MISMATCH names the directories and the target', () => {
     const found = checkArtifactRoutes(routing([route]), [entry('notes/x.md'), entry('content/y.md')]);
     expect(found.map((f) => `${f.code} ${f.path}`)).toEqual(['ROUTE_MISMATCH notes/x.md']);

@@ -105,7 +105,9 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
     const children = new Map<string, string[]>();
     for (const f of files) {
       const c = childOf(dir, f)!;
-      children.set(c, [...(children.get(c) ?? []), f]);
+      const list = children.get(c);
+      if (list) list.push(f);
+      else children.set(c, [f]);
     }
     for (const child of [...children.keys()].sort(compareBytes)) visit(child, children.get(child)!);
   };
@@ -119,7 +121,11 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
  */
 export function inferRoutes(entries: readonly Entry[], control: ControlFiles, files: { routingFile: string; commandFile: string }): { routes: Route[]; findings: Finding[] } {
   const byKind = new Map<string, Entry[]>();
-  for (const e of [...entries].sort((a, b) => compareBytes(a.path, b.path))) byKind.set(e.kind, [...(byKind.get(e.kind) ?? []), e]);
+  for (const e of [...entries].sort((a, b) => compareBytes(a.path, b.path))) {
+    const list = byKind.get(e.kind);
+    if (list) list.push(e);
+    else byKind.set(e.kind, [e]);
+  }
   const counts = countsBelow(entries);
   const routes: Route[] = [];
   for (const kind of [...byKind.keys()].sort(compareBytes)) {

@@ -128,7 +128,9 @@ async function gitIndexBelow(root: string): Promise<{ prefix: string; entries: M
     if (tab < 0) continue;
     const [mode = '', oid = '', stage = ''] = rec.slice(0, tab).split(' ');
     const path = rec.slice(tab + 1);
-    entries.set(path, [...(entries.get(path) ?? []), { mode, oid, stage }]);
+    const list = entries.get(path);
+    if (list) list.push({ mode, oid, stage });
+    else entries.set(path, [{ mode, oid, stage }]);
   }
   return { prefix, entries };
 }

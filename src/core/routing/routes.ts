@@ -150,9 +150,15 @@ export function routeProblems(route: Route, control?: ControlFiles): string[] {
   return templateProblems(route.path, control);
 }
 
-/** A route as a human reads it: its template, or its directory list. */
+/** At most a few items of a list for a message: a routing file may list thousands. */
+function shortList<T>(items: readonly T[], max = 5, show: (item: T) => string = String): string {
+  const shown = items.slice(0, max).map(show).join(', ');
+  return items.length <= max ? shown : `${shown} and ${items.length - max} more`;
+}
+
+/** A route as a human reads it: its template, or its directory list (the first few). */
 export function routeLabel(route: Route): string {
-  if (route.dirs !== undefined) return `dirs: [${route.dirs.map((d) => JSON.stringify(d)).join(', ')}]`;
+  if (route.dirs !== undefined) return `dirs: [${shortList(route.dirs, 5, (d) => JSON.stringify(d))}]`;
   return route.path ?? '(no path)';
 }
 
@@ -319,14 +325,18 @@ export function checkRouteTable(routing: Routing): Finding[] {
     const problems = routeProblems(r, control);
     if (problems.length > 0) {
       const hint = r.dirs !== undefined ? { hint: DIRS_HINT } : {};
-      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${problems.join(', ')}`, { ...at(r), ...hint }));
+      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${shortList(problems)}`, { ...at(r), ...hint }));
     }
     else valid.push(r);
   }
   const byKind = new Map<string, Route[]>();
-  for (const r of routing.routes) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
+  for (const r of routing.routes) {
+    const list = byKind.get(r.kind);
+    if (list) list.push(r);
+    else byKind.set(r.kind, [r]);
+  }
   for (const [kind, rs] of byKind) {
-    if (rs.length > 1) out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${rs.map(routeLabel).join(', ')}`, at(rs[1]!)));
+    if (rs.length > 1) out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${shortList(rs, 5, routeLabel)}`, at(rs[1]!)));
   }
 
   const counts = new Map<string, number>();
@@ -364,7 +374,7 @@ export function checkRouteTable(routing: Routing): Finding[] {
   // looked up among the directories of earlier routes.
   const dirsOf = valid.map((r) => [...new Set(routeDirectories(r))]);
   const exact = new Map<string, Map<string, number>>(); // directory -> kind -> first route
-  const lower = new Map<string, Map<string, { i: number; dir: string }>>(); // lower-cased directory -> kind -> first route
+  const lower = new Map<string, Map<string, { i: number; kind: string }>>(); // lower-cased directory -> spelling -> first route
   const pairs = new Set<string>();
   outer: for (let j = 0; j < valid.length; j++) {
     const b = valid[j]!;
@@ -384,17 +394,18 @@ export function checkRouteTable(routing: Routing): Finding[] {
           if (full('ROUTE_OVERLAP')) break;
         }
       }
+      // Other spellings of the same directory (one entry per spelling: the first route).
       const ldb = db.toLowerCase();
-      for (const [kind, { i, dir }] of lower.get(ldb) ?? []) {
+      const spellings = lower.get(ldb) ?? new Map<string, { i: number; kind: string }>();
+      for (const [dir, { i, kind }] of spellings) {
         if (kind === b.kind || dir === db || caseOfPath.has(`${i},${j}`)) continue;
-        add(finding('ROUTE_CASE_COLLISION', `route directories ${dir} ("${kind}") and ${db} ("${b.kind}") differ only by case`, at(b)));
+        if (!add(finding('ROUTE_CASE_COLLISION', `route directories ${dir} ("${kind}") and ${db} ("${b.kind}") differ only by case`, at(b)))) break;
       }
       const ex = exact.get(db) ?? new Map<string, number>();
       if (!ex.has(b.kind)) ex.set(b.kind, j);
       exact.set(db, ex);
-      const lw = lower.get(ldb) ?? new Map<string, { i: number; dir: string }>();
-      if (!lw.has(b.kind)) lw.set(b.kind, { i: j, dir: db });
-      lower.set(ldb, lw);
+      if (!spellings.has(db)) spellings.set(db, { i: j, kind: b.kind });
+      lower.set(ldb, spellings);
     }
   }
   // A later route's directory can also be an ancestor of an earlier route's: look the
@@ -424,7 +435,13 @@ export function checkRouteTable(routing: Routing): Finding[] {
   const dirsByKind = new Map<string, string[]>();
   valid.forEach((r, j) => dirsByKind.set(r.kind, dirsOf[j]!));
   const kindsAt = new Map<string, string[]>(); // directory -> kinds routed there
-  for (const [kind, dirs] of dirsByKind) for (const d of dirs) kindsAt.set(d, [...(kindsAt.get(d) ?? []), kind]);
+  for (const [kind, dirs] of dirsByKind) {
+    for (const d of dirs) {
+      const list = kindsAt.get(d);
+      if (list) list.push(kind);
+      else kindsAt.set(d, [kind]);
+    }
+  }
   for (const c of routing.commands) {
     const where = { path: routing.commandFile };
     const own = dirsByKind.get(c.kind);
@@ -441,8 +458,7 @@ export function checkRouteTable(routing: Routing): Finding[] {
     if (own === undefined) {
       add(finding('UNROUTED_KIND', `command ${c.command} writes kind "${c.kind}", which has no route`, where));
     } else if (ownDepth < 0) {
-      const dirs = own.map((d) => d || '.');
-      add(finding('COMMAND_DRIFT', `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route ${dirs.length === 1 ? `directory is ${dirs[0]}` : `directories are ${dirs.join(', ')}`}`, { ...where, hint: `Set "writes": "${own[0]}" for ${c.command}, or change the route.` }));
+      add(finding('COMMAND_DRIFT', `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route ${own.length === 1 ? `directory is ${own[0] || '.'}` : `directories are ${shortList(own, 5, (d) => d || '.')}`}`, { ...where, hint: `Set "writes": "${own[0]}" for ${c.command}, or change the route.` }));
     }
     // Another kind's directory holds `writes`, and no deeper directory of the command's
     // own kind does.
@@ -511,7 +527,7 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
     if (unsafe) {
       out.push(finding('ROUTE_INVALID_PATH', `route for kind "${e.kind}" (${routeLabel(route)}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`, { path: e.path }));
     } else if (canonical !== e.path) {
-      const why = route.dirs !== undefined ? `${e.path} is not below any directory of kind "${e.kind}" (${routeDirectories(route).map((d) => d || '.').join(', ')}); it belongs at ${canonical}` : `${e.path} should be at ${canonical}`;
+      const why = route.dirs !== undefined ? `${e.path} is not below any directory of kind "${e.kind}" (${shortList(route.dirs, 3, (d) => normaliseRouteDir(d) || '.')}); it belongs at ${canonical}` : `${e.path} should be at ${canonical}`;
       out.push(finding('ROUTE_MISMATCH', why, { path: e.path, hint: `Run \`artifacts route fix\` to move it to ${canonical}.` }));
     }
   }
