@@ -97,6 +97,13 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
     expect(found[0]!.message).toContain('dirs entry');
     expect(found[0]!.hint).toContain('"" is the root');
   });
+  test('a directory or template deeper than the limit is refused, not walked', () => {
+    const deep = Array.from({ length: 200_000 }, () => 'a').join('/');
+    expect(codes(routing([{ kind: 'doc', dirs: [deep] }]))).toEqual(['ROUTE_INVALID_PATH']);
+    expect(codes(routing([{ kind: 'plan', path: `${deep}/{id}.md` }]))).toEqual(['ROUTE_INVALID_PATH']);
+    expect(codes(routing([{ kind: 'doc', dirs: ['a'] }], [['/doc', 'doc', `${deep}/x`]]))).toEqual([]);
+    expect(codes(routing([{ kind: 'doc', dirs: [Array.from({ length: 100 }, () => 'a').join('/')] }]))).toEqual([]);
+  });
   test('the root and ordinary directories are accepted', () => {
     for (const dirs of [[''], ['.'], ['./'], ['content/', 'guides'], ['docs/.github', 'a b/c', '..a', 'x..']]) {
       expect(codes(routing([{ kind: 'doc', dirs }])), JSON.stringify(dirs)).toEqual([]);

@@ -11,6 +11,9 @@ import { compareBytes, controlPathProblem, type ControlFiles } from '../paths.js
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export const TEMPLATE_VARIABLES = ['id', 'version', 'framework', 'kind', 'ext'] as const;
+/** The most path segments a route (template or listed directory) may have: conflict checks
+ * walk a directory's ancestors, so their work stays linear in the routing file. */
+export const MAX_ROUTE_DEPTH = 100;
 type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 /** One route: a template (`path`) or a list of directories (`dirs`), never both. */
@@ -75,6 +78,7 @@ export function templateProblems(template: string, control?: ControlFiles): stri
   if (template.startsWith('/') || /^[A-Za-z]:/.test(template)) out.push('is absolute');
   if (template.includes('\\')) out.push('contains a backslash');
   const segs = template.split('/');
+  if (segs.length > MAX_ROUTE_DEPTH) return [...out, `has more than ${MAX_ROUTE_DEPTH} segments`];
   if (segs.some((s) => s === '..')) out.push('has a ".." segment');
   if (segs.some((s, i) => s === '' && i > 0) || segs.includes('.')) out.push('has an empty or "." segment');
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
@@ -122,6 +126,7 @@ export function dirProblems(dir: string, control?: ControlFiles): string[] {
   const d = normaliseRouteDir(dir);
   if (out.length > 0 || d === '') return out;
   const segs = d.split('/');
+  if (segs.length > MAX_ROUTE_DEPTH) return [`has more than ${MAX_ROUTE_DEPTH} segments`];
   if (segs.some((s) => s === '..')) out.push('has a ".." segment');
   if (segs.some((s) => s === '' || s === '.')) out.push('has an empty or "." segment');
   if (/[{}]/.test(d)) out.push('holds a brace (a directory is listed as it is; templates go in `path`)');
@@ -449,7 +454,8 @@ export function checkRouteTable(routing: Routing): Finding[] {
     // The routed directories that hold `writes`, deepest first.
     const segs = writes === '' ? [] : writes.split('/');
     const holders: Array<{ dir: string; kinds: string[] }> = [];
-    for (let k = segs.length; k >= 0; k--) {
+    // (No route directory is deeper than MAX_ROUTE_DEPTH: deeper ancestors hold none.)
+    for (let k = Math.min(segs.length, MAX_ROUTE_DEPTH); k >= 0; k--) {
       const anc = segs.slice(0, k).join('/');
       const kinds = kindsAt.get(anc);
       if (kinds) holders.push({ dir: anc, kinds });
