@@ -207,17 +207,25 @@ export function buildProgram(): Command {
   example(program, 'artifacts init', 'artifacts index rebuild', 'artifacts validate --format github');
 
   example(
-    program.command('init').description('create artifacts.config.yaml, a routing stub and .gitignore entries (never overwrites)'),
+    program.command('init').description('create artifacts.config.yaml, routes that fit the artifacts already here, and .gitignore entries (never overwrites)'),
     'artifacts init',
   ).action(
     action('init', async (ctx) => {
       const repo = await ctx.repo();
       // The driver runs the repository's own installation when it has one, else this one.
       const bin = fileURLToPath(new URL('../../bin/artifacts.js', import.meta.url));
-      const r = await ctx.lib.initRepo(repo.root, { installation: { node: process.execPath, bin } });
+      const r = await ctx.lib.initRepo(repo.root, { installation: { node: process.execPath, bin }, repo });
       if (ctx.out.json) ctx.emit({ ok: true, ...r });
       else {
         for (const f of r.created) ctx.print(`created ${f}\n`);
+        if (r.routes.length > 0) {
+          ctx.print(`routes fitted to the artifacts already here:\n`);
+          for (const route of r.routes) ctx.print(`  ${route.kind}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => d || '.').join(', ')}` : route.path}\n`);
+        }
+        if (r.routeFindings.length > 0) {
+          ctx.print(`note: these files are not organised by kind yet; \`artifacts route check\` will report:\n`);
+          process.stdout.write(renderFindingsHuman(ctx.out, r.routeFindings));
+        }
         for (const f of r.kept) ctx.print(`kept existing ${f}\n`);
         if (r.gitignore.length) ctx.print(`.gitignore: added ${r.gitignore.join(', ')}\n`);
         ctx.print(`merge driver for artifacts_index.json: ${r.mergeDriver}\n`);
@@ -328,12 +336,20 @@ export function buildProgram(): Command {
       const routing = await ctx.lib.repoRouting(await ctx.repo());
       // A table of routing files that cannot be read would be a table of nothing.
       if (routing.findings.length > 0) return report(ctx, routing.findings, '');
-      if (ctx.out.json) ctx.emit({ ok: true, routes: routing.routes.map((r) => ({ kind: r.kind, path: r.path, directory: ctx.lib.routeDirectory(r.path) })) });
+      if (ctx.out.json) {
+        ctx.emit({
+          ok: true,
+          routes: routing.routes.map((r) => {
+            const directories = ctx.lib.routeDirectories(r);
+            return r.dirs !== undefined ? { kind: r.kind, dirs: r.dirs, directories } : { kind: r.kind, path: r.path, directory: directories[0], directories };
+          }),
+        });
+      }
       else process.stdout.write(ctx.lib.routeTable(routing));
       return 0;
     }),
   );
-  example(route.command('fix').description('move misrouted artifacts to their canonical paths (git mv when tracked; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
+  example(route.command('fix').description('move misrouted artifacts to their canonical paths (tracked files stay tracked, as with git mv; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
     action('route fix', async (ctx, opts: { dryRun?: boolean }) => {
       const repo = await ctx.repo();
       const plan = await ctx.lib.planRouteFix(repo);

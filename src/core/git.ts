@@ -8,7 +8,8 @@ const execFileP = promisify(execFile);
 
 /** The environment of every git process the tool starts. GIT_OPTIONAL_LOCKS=0: commands
  * that only read (status) must not refresh and rewrite .git/index as a side effect; the
- * tool never changes anything under .git/ except through `git mv` in `route fix`. */
+ * tool never changes anything under .git/ except the index entries of the files `route fix`
+ * moves (one `git update-index` batch). */
 export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_OPTIONAL_LOCKS: '0' };
 
 /** Run `git <args>` in `cwd` and return its standard output (UTF-8, up to 1 GiB). Rejects

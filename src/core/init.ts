@@ -1,18 +1,27 @@
-// `artifacts init`: create the config, a routing stub and .gitignore entries, and install
-// the git merge driver for the index. Idempotent: existing user files are never overwritten,
-// and the files it extends (.gitignore, .gitattributes) keep their permission bits.
+// `artifacts init`: create the config, a routing file and .gitignore entries, and install
+// the git merge driver for the index. On a tree that already holds artifacts the routing
+// file gets routes that fit them (see routing/infer.ts). Idempotent: existing user files
+// are never overwritten, and the files it extends (.gitignore, .gitattributes) keep their
+// permission bits.
 import { constants as fsConstants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONFIG_FILE, STATE_DIR } from './config.js';
+import { CONFIG_FILE, controlFilesOf, STATE_DIR } from './config.js';
 import { git, isGitWorkTree } from './git.js';
 import { sweepTemps, writeFileDurable, writeFileExclusiveDurable } from './store/durable-write.js';
 import { readChecked, readProblemOf, READ_LIMITS } from './store/checked-read.js';
-import { ArtifactsError } from './errors.js';
+import { ArtifactsError, type Finding } from './errors.js';
+import { pathExists } from './paths.js';
+import { openRepo, type Repo } from './repo.js';
+import { scanFiles } from './index/scan.js';
+import { inferRoutes, routingFileText } from './routing/infer.js';
+import type { Route } from './routing/routes.js';
 
 export const GITIGNORE_ENTRIES = ['.artifacts/objects/', '.artifacts/journal', '.artifacts/cache/', 'artifacts_index.json.lock/'];
 
-const CONFIG_TEMPLATE = `# artifacts configuration (see \`artifacts --help\`)
+/** The config init writes: the defaults spelled out, a retention policy (so that
+ * `snapshot prune` works from the start), and an example framework contract, commented. */
+export const CONFIG_TEMPLATE = `# artifacts configuration (see \`artifacts --help\`)
 digest_algorithm: sha256
 routing: artifact_routing.mdc
 command_routing: routing_matrix.json
@@ -20,16 +29,31 @@ schemas: schemas
 frameworks: frameworks
 include: ["**/*"]
 exclude: ["node_modules/**", "dist/**"]
-`;
-
-const ROUTING_TEMPLATE = `---
-description: Where each artifact kind lives
-routes: []
-# - kind: plan
-#   path: docs/plans/{framework}/{id}.md
----
-Routes for artifacts in this repository. Variables: {id} {version} {framework} {kind} {ext}.
-Run \`artifacts route table\` to print them as a table.
+# Which promotion snapshots \`artifacts snapshot prune\` keeps, per framework/stage ("*": all).
+retention:
+  "*": { keep_last: 10 }
+#
+# A framework contract lives in frameworks/<framework>.yaml. An example: save the lines
+# below (without the leading "# ") as frameworks/fwk-001.yaml and adapt them.
+# --- frameworks/fwk-001.yaml ---
+# framework: fwk-001
+# allowed_kinds: [plan, risk-register]
+# stages:
+#   design-review:
+#     inputs:
+#       - slot: plan
+#         kind: plan
+#         min_status: review
+#   release:
+#     after: design-review
+#     inputs:
+#       - slot: plan
+#         kind: plan
+#         min_status: approved
+#       - slot: risks
+#         kind: risk-register
+#         min_status: approved
+# --- end ---
 `;
 
 export interface InitResult {
@@ -40,6 +64,12 @@ export interface InitResult {
   mergeDriver: 'installed' | 'present' | 'not a git repository';
   /** The command line git runs for the driver (absent outside git). */
   driverCommand?: string;
+  /** The routes written into a new routing file, fitted to the artifacts already in the
+   * tree (empty when there are none, or when the routing file was kept). */
+  routes: Route[];
+  /** What `route check` will report about those routes: empty on an already-organised
+   * tree; otherwise (kinds sharing a directory) the routes are written all the same. */
+  routeFindings: Finding[];
 }
 
 export const MERGE_ATTRIBUTE = 'artifacts_index.json merge=artifacts-index';
@@ -50,6 +80,9 @@ export interface InitOptions {
   /** The running installation (node executable and CLI script), used for the driver when the
    * repository has no local installation of the package. */
   installation?: { node: string; bin: string };
+  /** The repository (its config says where the routing file goes and what is scanned);
+   * opened at `root` when absent. */
+  repo?: Repo;
 }
 
 /** The driver's arguments: git substitutes shell-quoted temporary file names. */
@@ -140,14 +173,33 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   // Read what init extends first, so that a file it cannot read stops it before any write.
   const current = await readUserFile(root, '.gitignore');
   await readUserFile(root, '.gitattributes');
+  const repo = opts.repo ?? (await openRepo({ cwd: root, root }));
   const created: string[] = [];
   const kept: string[] = [];
+  let routes: Route[] = [];
+  let routeFindings: Finding[] = [];
+  const routingName = repo.configPresent ? repo.config.routing : 'artifact_routing.mdc';
+  let routingText: string | undefined;
+  if (!pathExists(join(root, routingName))) {
+    // Routes that fit what is there, found by the same scan every command uses.
+    const scan = await scanFiles(repo);
+    const inferred = inferRoutes(scan.entries, controlFilesOf(repo.config), { routingFile: routingName, commandFile: repo.config.command_routing });
+    routes = inferred.routes;
+    routeFindings = inferred.findings;
+    routingText = routingFileText(routes);
+  }
   for (const [name, text] of [
     [CONFIG_FILE, CONFIG_TEMPLATE],
-    ['artifact_routing.mdc', ROUTING_TEMPLATE],
+    [routingName, routingText],
   ] as const) {
-    if (await writeFileExclusiveDurable(join(root, name), Buffer.from(text), { root })) created.push(name);
-    else kept.push(name);
+    if (text !== undefined && (await writeFileExclusiveDurable(join(root, name), Buffer.from(text), { root }))) created.push(name);
+    else {
+      kept.push(name);
+      if (name === routingName) {
+        routes = [];
+        routeFindings = [];
+      }
+    }
   }
   const gi = join(root, '.gitignore');
   const lines = new Set(current.split(/\r?\n/).map((l) => l.trim()));
@@ -158,5 +210,5 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   }
   const driverCommand = opts.driverCommand ?? (await driverCommandFor(root, opts.installation));
   const mergeDriver = await installMergeDriver(root, driverCommand);
-  return { created, kept, gitignore: missing, mergeDriver, ...(mergeDriver === 'not a git repository' ? {} : { driverCommand }) };
+  return { created, kept, gitignore: missing, mergeDriver, ...(mergeDriver === 'not a git repository' ? {} : { driverCommand }), routes, routeFindings };
 }

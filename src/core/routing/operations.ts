@@ -1,4 +1,5 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
@@ -9,9 +10,9 @@ import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, controlPathProblem, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
-import { ensureDirConfined, moveFileDurable } from '../store/durable-write.js';
-import { canonicalPathProblem, checkArtifactRoutes, checkRouteTable, expandTemplate, loadRouting, routeFor, templateProblems, type Routing } from './routes.js';
-import { git } from '../git.js';
+import { ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
+import { canonicalPathFor, canonicalPathProblem, checkArtifactRoutes, checkRouteTable, loadRouting, routeFor, routeLabel, routeProblems, type Routing } from './routes.js';
+import { git, GIT_ENV } from '../git.js';
 
 export function repoRouting(repo: Repo): Promise<Routing> {
   return loadRouting(repo.root, repo.config.routing, repo.config.command_routing, controlFilesOf(repo.config));
@@ -45,11 +46,11 @@ export async function canonicalPathOf(repo: Repo, file: string): Promise<{ path:
   if (!route) {
     const invalid = routing.routes.find((r) => r.kind === entry.kind);
     if (invalid) {
-      throw new ArtifactsError('ROUTE_INVALID_PATH', `the route for kind "${entry.kind}" (${invalid.path}) ${templateProblems(invalid.path, routing.control).join(', ')}`);
+      throw new ArtifactsError('ROUTE_INVALID_PATH', `the route for kind "${entry.kind}" (${routeLabel(invalid)}) ${routeProblems(invalid, routing.control).join(', ')}`);
     }
     throw new ArtifactsError('UNROUTED_KIND', `kind "${entry.kind}" has no route in ${routing.routingFile}`);
   }
-  const canonical = expandTemplate(route.path, entry);
+  const canonical = canonicalPathFor(route, entry);
   const unsafe = canonicalPathProblem(routing, canonical);
   if (unsafe) throw new ArtifactsError('PATH_UNSAFE', `the canonical path of ${entry.path} would be ${JSON.stringify(canonical)}: ${unsafe}`, { details: { path: entry.path, canonical } });
   return { path: entry.path, canonical, kind: entry.kind, matches: canonical === entry.path };
@@ -76,14 +77,14 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
   // An invalid route (one reaching .git/ or a control file, `..`, a backslash, an unknown
   // variable) stops the whole fix: the routing must be corrected before anything moves.
   const findings: Finding[] = routing.routes
-    .filter((r) => templateProblems(r.path, control).length > 0)
-    .map((r) => finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path} ${templateProblems(r.path, control).join(', ')}`, { path: routing.routingFile, ...(r.line !== undefined ? { line: r.line } : {}) }));
+    .filter((r) => routeProblems(r, control).length > 0)
+    .map((r) => finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${routeLabel(r)} ${routeProblems(r, control).join(', ')}`, { path: routing.routingFile, ...(r.line !== undefined ? { line: r.line } : {}) }));
   const targets = new Set<string>();
   const sidecarOf = new Map(scan.files.filter((f) => sidecarTarget(f) !== undefined).map((f) => [sidecarTarget(f)!, f]));
   for (const e of [...scan.entries].sort((a, b) => compareBytes(a.path, b.path))) {
     const route = routeFor(routing, e.kind);
     if (!route) continue;
-    const to = expandTemplate(route.path, e);
+    const to = canonicalPathFor(route, e);
     if (to === e.path) continue;
     const sc = sidecarOf.get(e.path);
     const scTo = sc ? to + sc.slice(e.path.length) : undefined;
@@ -102,31 +103,81 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
   return { moves, findings };
 }
 
-async function isTracked(root: string, rel: string): Promise<boolean> {
-  try {
-    await git(root, ['ls-files', '--error-unmatch', '--', rel]);
-    return true;
-  } catch {
-    return false;
-  }
+/** One stage entry of git's index (`git ls-files -s`). */
+interface GitIndexEntry {
+  mode: string;
+  oid: string;
+  stage: string;
 }
 
-async function moveOne(root: string, from: string, to: string): Promise<void> {
-  // The destination directory is made through the confined walk: a symlink on the way that
-  // leads outside the repository (or into .git) refuses the move before anything changes.
-  await ensureDirConfined(dirname(join(root, to)), { root });
-  if (pathExists(join(root, to))) throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${to}`);
-  if (await isTracked(root, from)) await git(root, ['mv', '--', from, to]);
-  else await moveFileDurable(join(root, from), join(root, to), { root });
+/** Git's index entries for the work tree below `root` (paths relative to `root`), and the
+ * prefix that makes them relative to the top of the work tree; undefined outside git. One
+ * git process for all files, however many move. */
+async function gitIndexBelow(root: string): Promise<{ prefix: string; entries: Map<string, GitIndexEntry[]> } | undefined> {
+  let head: string;
+  try {
+    head = await git(root, ['rev-parse', '--is-inside-work-tree', '--show-prefix']);
+  } catch {
+    return undefined;
+  }
+  const [inside, prefix = ''] = head.split('\n');
+  if (inside !== 'true') return undefined;
+  const entries = new Map<string, GitIndexEntry[]>();
+  for (const rec of (await git(root, ['ls-files', '-s', '-z'])).split('\0')) {
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode = '', oid = '', stage = ''] = rec.slice(0, tab).split(' ');
+    const path = rec.slice(tab + 1);
+    const list = entries.get(path);
+    if (list) list.push({ mode, oid, stage });
+    else entries.set(path, [{ mode, oid, stage }]);
+  }
+  return { prefix, entries };
+}
+
+/** Run git with `input` on its standard input. */
+function gitWithInput(cwd: string, args: readonly string[], input: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('git', args, { cwd, env: GIT_ENV, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolvePromise() : reject(new ArtifactsError('IO_ERROR', `git ${args[0]} failed (exit ${code}): ${stderr.trim()}`))));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/** Move git's index entries of moved files to their new paths in one `update-index`
+ * batch: the entry keeps its staged blob and mode (what `git mv` does; a change not yet
+ * staged stays unstaged), then one refresh re-reads the stat data of the moved files. */
+async function moveGitIndexEntries(root: string, index: { prefix: string; entries: Map<string, GitIndexEntry[]> }, done: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
+  const records: string[] = [];
+  for (const { from, to } of done) {
+    const entries = index.entries.get(from);
+    if (!entries) continue;
+    records.push(`0 ${'0'.repeat(entries[0]!.oid.length)}\t${index.prefix}${from}`);
+    for (const e of entries) records.push(`${e.mode} ${e.oid}\t${index.prefix}${to}`);
+  }
+  if (records.length === 0) return;
+  await gitWithInput(root, ['update-index', '-z', '--index-info'], records.join('\0') + '\0');
+  // Stat data only: a failure leaves entries git re-checks by content, never wrong ones.
+  await git(root, ['update-index', '-q', '--unmerged', '--refresh']).catch(() => undefined);
 }
 
 /**
- * Apply `route fix`: move files (git mv when tracked) and re-point their index entries.
- * Refuses, before moving anything, a plan with a refusal finding, a move whose ends are
- * not ordinary repository paths, or a `.artifacts` that leads outside the repository.
+ * Apply `route fix`: move files and re-point their index entries. Tracked files stay
+ * tracked at their new paths (their git index entries move with them, as `git mv` would),
+ * in one git batch for all moves. Refuses, before moving anything, a plan with a refusal
+ * finding, a move whose ends are not ordinary repository paths, a target that exists or
+ * is claimed twice, a file with an unresolved merge conflict, a
+ * destination directory leading outside the repository, or a `.artifacts` that does.
  */
 export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }): Promise<void> {
   const { moves } = plan;
+  const root = repo.root;
   const control = controlFilesOf(repo.config);
   const refusals = [...(plan.findings ?? []).filter((f) => ROUTE_FIX_REFUSALS.has(f.code))];
   for (const m of moves) {
@@ -138,23 +189,58 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
   if (refusals.length > 0) {
     throw new ArtifactsError(refusals[0]!.code, 'route fix refused: a route leads into .git/ or onto the tool\'s own files; nothing was moved', { findings: refusals });
   }
-  if (moves.length > 0) await checkStateDirs(repo);
-  for (const m of moves) {
-    await moveOne(repo.root, m.from, m.to);
-    if (m.sidecar) await moveOne(repo.root, m.sidecar.from, m.sidecar.to);
-  }
-  const view = await readIndexView(repo);
-  if (!view.doc || moves.length === 0) return;
-  const moved = new Map(moves.map((m) => [m.from, m.to]));
-  await runTransaction(repo, async (current) => {
-    const ops = [];
-    for (const e of current.doc?.artifacts ?? []) {
-      const to = moved.get(e.path);
-      if (to === undefined) continue;
-      const entry: IndexEntry = { ...e, path: to };
-      ops.push({ op: 'remove' as const, path: e.path }, { op: 'put' as const, entry });
+  if (moves.length === 0) return;
+  await checkStateDirs(repo);
+  const files = moves.flatMap((m) => [{ from: m.from, to: m.to }, ...(m.sidecar ? [m.sidecar] : [])]);
+  const index = await gitIndexBelow(root);
+  const blocked: Finding[] = [];
+  const claimed = new Set<string>();
+  for (const f of files) {
+    // (A target git's index still lists but the work tree lacks — a directory renamed
+    // outside git — is free: moving the file back is what puts the tree in order.)
+    if (claimed.has(f.to) || pathExists(join(root, f.to))) {
+      blocked.push(finding('ROUTE_TARGET_EXISTS', `refusing to overwrite ${f.to} (moving ${f.from})`, { path: f.from }));
     }
-    return { ops };
-  });
+    claimed.add(f.to);
+    if (index?.entries.get(f.from)?.some((e) => e.stage !== '0')) {
+      blocked.push(finding('USAGE', `${f.from} has an unresolved merge conflict`, { path: f.from, hint: 'Resolve the conflict and stage the file, then run route fix again.' }));
+    }
+  }
+  if (blocked.length > 0) throw new ArtifactsError(blocked[0]!.code, `route fix refused: ${blocked[0]!.message}; nothing was moved`, { findings: blocked });
+  // Every destination directory is made through the confined walk before the first move:
+  // a symlink on the way that leads outside the repository (or into .git) refuses the fix
+  // while nothing has moved.
+  for (const d of [...new Set(files.map((f) => dirname(join(root, f.to))))].sort(compareBytes)) await ensureDirConfined(d, { root });
+  const done: Array<{ from: string; to: string }> = [];
+  let failure: unknown;
+  try {
+    for (const f of files) {
+      await moveFileDurable(join(root, f.from), join(root, f.to), { root, durable: false });
+      done.push(f);
+    }
+  } catch (e) {
+    failure = e;
+  }
+  // Each directory a file left or entered is synced once, before any index records the move.
+  const touched = new Set(done.flatMap((f) => [dirname(join(root, f.from)), dirname(join(root, f.to))]));
+  for (const d of [...touched].sort(compareBytes)) await fsyncDir(d);
+  // What moved is recorded even when a later move failed: git's index and ours follow the
+  // files that are at their new paths.
+  if (index) await moveGitIndexEntries(root, index, done);
+  const movedFiles = new Set(done.map((f) => f.from));
+  const moved = new Map(moves.filter((m) => movedFiles.has(m.from)).map((m) => [m.from, m.to]));
+  const view = await readIndexView(repo);
+  if (view.doc && moved.size > 0) {
+    await runTransaction(repo, async (current) => {
+      const ops = [];
+      for (const e of current.doc?.artifacts ?? []) {
+        const to = moved.get(e.path);
+        if (to === undefined) continue;
+        const entry: IndexEntry = { ...e, path: to };
+        ops.push({ op: 'remove' as const, path: e.path }, { op: 'put' as const, entry });
+      }
+      return { ops };
+    });
+  }
+  if (failure !== undefined) throw failure;
 }
-

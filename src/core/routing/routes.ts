@@ -1,7 +1,7 @@
 // Artifact routing (SPEC §4): parse `artifact_routing.mdc` and `routing_matrix.json`, expand
 // route templates, and find every conflict. Everything here except the loaders is pure:
 // same inputs, same canonical path, on every OS.
-import { extname, join } from 'node:path';
+import { extname, join, posix } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
@@ -11,11 +11,19 @@ import { compareBytes, controlPathProblem, type ControlFiles } from '../paths.js
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export const TEMPLATE_VARIABLES = ['id', 'version', 'framework', 'kind', 'ext'] as const;
+/** The most path segments a route (template or listed directory) may have: conflict checks
+ * walk a directory's ancestors, so their work stays linear in the routing file. */
+export const MAX_ROUTE_DEPTH = 100;
 type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
+/** One route: a template (`path`) or a list of directories (`dirs`), never both. */
 export interface Route {
   kind: string;
-  path: string;
+  /** A template: `docs/plans/{framework}/{id}.md`. */
+  path?: string;
+  /** Directories (as written) below which an artifact of the kind may sit under any name;
+   * `""` is the repository root. */
+  dirs?: string[];
   line?: number;
 }
 
@@ -70,6 +78,7 @@ export function templateProblems(template: string, control?: ControlFiles): stri
   if (template.startsWith('/') || /^[A-Za-z]:/.test(template)) out.push('is absolute');
   if (template.includes('\\')) out.push('contains a backslash');
   const segs = template.split('/');
+  if (segs.length > MAX_ROUTE_DEPTH) return [...out, `has more than ${MAX_ROUTE_DEPTH} segments`];
   if (segs.some((s) => s === '..')) out.push('has a ".." segment');
   if (segs.some((s, i) => s === '' && i > 0) || segs.includes('.')) out.push('has an empty or "." segment');
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
@@ -104,6 +113,88 @@ function normDir(d: string): string {
   return d.replace(/^\.\//, '').replace(/\/+$/, '');
 }
 
+/** A listed directory as the route means it: no leading `./`, no trailing slash, `""`
+ * (also `.` and `./`) for the repository root. */
+export function normaliseRouteDir(dir: string): string {
+  let d = dir;
+  while (d.startsWith('./')) d = d.slice(2);
+  d = d.replace(/\/+$/, '');
+  return d === '.' ? '' : d;
+}
+
+/** Validate one listed directory of a `dirs:` route; returns problems as messages. The
+ * root (`""`) is allowed; anything else follows the rules of a template's fixed part. */
+export function dirProblems(dir: string, control?: ControlFiles): string[] {
+  const out: string[] = [];
+  if (dir.includes('\0')) out.push('contains a NUL byte');
+  if (dir.includes('\\')) out.push('contains a backslash');
+  if (dir.startsWith('/') || /^[A-Za-z]:/.test(dir)) out.push('is absolute');
+  const d = normaliseRouteDir(dir);
+  if (out.length > 0 || d === '') return out;
+  const segs = d.split('/');
+  if (segs.length > MAX_ROUTE_DEPTH) return [`has more than ${MAX_ROUTE_DEPTH} segments`];
+  if (segs.some((s) => s === '..')) out.push('has a ".." segment');
+  if (segs.some((s) => s === '' || s === '.')) out.push('has an empty or "." segment');
+  if (/[{}]/.test(d)) out.push('holds a brace (a directory is listed as it is; templates go in `path`)');
+  if (out.length === 0 && control) {
+    const problem = controlPathProblem(d, control);
+    if (problem) out.push(`is unsafe: ${problem}`);
+  }
+  return out;
+}
+
+/** Every directory a route owns, for conflict checks: a template's one directory
+ * ({@link routeDirectory}), or each listed directory normalised ({@link normaliseRouteDir}). */
+export function routeDirectories(route: Route): string[] {
+  if (route.dirs !== undefined) return route.dirs.map(normaliseRouteDir);
+  return [routeDirectory(route.path ?? '')];
+}
+
+/** What is wrong with a route (template or directories); empty when it is usable. */
+export function routeProblems(route: Route, control?: ControlFiles): string[] {
+  if (route.path !== undefined && route.dirs !== undefined) return ['has both path and dirs'];
+  if (route.dirs !== undefined) {
+    if (route.dirs.length === 0) return ['has an empty dirs list'];
+    return route.dirs.flatMap((d) => dirProblems(d, control).map((p) => `dirs entry ${JSON.stringify(d)} ${p}`));
+  }
+  if (route.path === undefined) return ['has neither path nor dirs'];
+  return templateProblems(route.path, control);
+}
+
+/** At most a few items of a list for a message: a routing file may list thousands. */
+function shortList<T>(items: readonly T[], max = 5, show: (item: T) => string = String): string {
+  const shown = items.slice(0, max).map(show).join(', ');
+  return items.length <= max ? shown : `${shown} and ${items.length - max} more`;
+}
+
+/** A route as a human reads it: its template, or its directory list (the first few). */
+export function routeLabel(route: Route): string {
+  if (route.dirs !== undefined) return `dirs: [${shortList(route.dirs, 5, (d) => JSON.stringify(d))}]`;
+  return route.path ?? '(no path)';
+}
+
+const dirSets = new WeakMap<Route, { first: string; all: Set<string> }>();
+
+/** The canonical path of an artifact under a route: the template's expansion; for a
+ * `dirs:` route the artifact's own path when it lies below one of the directories, else
+ * the same file name in the first one. The directories are looked up through the file's
+ * ancestors, so a route listing many directories costs no more per file. */
+export function canonicalPathFor(route: Route, entry: Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>): string {
+  if (route.dirs === undefined) return expandTemplate(route.path ?? '', entry);
+  let set = dirSets.get(route);
+  if (!set) {
+    const dirs = routeDirectories(route);
+    set = { first: dirs[0] ?? '', all: new Set(dirs) };
+    dirSets.set(route, set);
+  }
+  if (set.all.has('')) return entry.path;
+  for (let i = entry.path.lastIndexOf('/'); i > 0; i = entry.path.lastIndexOf('/', i - 1)) {
+    if (set.all.has(entry.path.slice(0, i))) return entry.path;
+  }
+  const name = posix.basename(entry.path);
+  return set.first ? `${set.first}/${name}` : name;
+}
+
 function nestedOrEqual(a: string, b: string): boolean {
   const x = normDir(a);
   const y = normDir(b);
@@ -130,6 +221,21 @@ export function expandTemplate(template: string, entry: Pick<IndexEntry, 'id' | 
   return template.replace(/\{(id|version|framework|kind|ext)\}/g, (_m, v: TemplateVariable) => vars[v]);
 }
 
+/** Why one entry of the `routes` list is not a route, if it is not: a string kind and
+ * exactly one of a string `path` or a non-empty list of string `dirs`. */
+function routeEntryProblem(r: { kind?: unknown; path?: unknown; dirs?: unknown }): string | undefined {
+  if (typeof r.kind !== 'string') return 'needs a string field kind';
+  const hasPath = r.path !== undefined;
+  const hasDirs = r.dirs !== undefined;
+  if (hasPath && hasDirs) return 'has both path and dirs: give exactly one';
+  if (!hasPath && !hasDirs) return 'needs path (a template) or dirs (a list of directories)';
+  if (hasPath) return typeof r.path === 'string' ? undefined : 'has a path that is not a string';
+  if (!Array.isArray(r.dirs)) return 'has dirs that is not a list of directories';
+  if (r.dirs.length === 0) return 'has an empty dirs list (list at least one directory; "" is the repository root)';
+  const bad = r.dirs.findIndex((d) => typeof d !== 'string');
+  return bad >= 0 ? `has dirs entry ${bad + 1} that is not a string` : undefined;
+}
+
 /** Parse the text of artifact_routing.mdc. */
 export async function parseRoutingText(text: string, file: string): Promise<{ routes: Route[]; findings: Finding[] }> {
   const findings: Finding[] = [];
@@ -142,16 +248,20 @@ export async function parseRoutingText(text: string, file: string): Promise<{ ro
   const v = parsed.value as { routes?: unknown } | null;
   const list = v && typeof v === 'object' ? v.routes : undefined;
   if (list === undefined) return { routes: [], findings };
-  if (!Array.isArray(list)) return { routes: [], findings: [finding('ROUTING_INVALID', '`routes` must be a list of {kind, path}', { path: file, ...(parsed.locate('/routes') ?? {}) })] };
+  if (!Array.isArray(list)) return { routes: [], findings: [finding('ROUTING_INVALID', '`routes` must be a list of {kind, path} or {kind, dirs}', { path: file, ...(parsed.locate('/routes') ?? {}) })] };
   const routes: Route[] = [];
   list.forEach((r: unknown, i) => {
     const loc = parsed.locate(`/routes/${i}`);
-    const rr = r as { kind?: unknown; path?: unknown };
-    if (!rr || typeof rr.kind !== 'string' || typeof rr.path !== 'string') {
-      findings.push(finding('ROUTING_INVALID', `route ${i + 1} needs string fields kind and path`, { path: file, ...(loc ?? {}), pointer: `/routes/${i}` }));
+    const where = { path: file, ...(loc ?? {}), pointer: `/routes/${i}` };
+    const rr = (r !== null && typeof r === 'object' && !Array.isArray(r) ? r : {}) as { kind?: unknown; path?: unknown; dirs?: unknown };
+    const problem = routeEntryProblem(rr);
+    if (problem) {
+      const who = typeof rr.kind === 'string' ? ` (kind ${JSON.stringify(rr.kind)})` : '';
+      findings.push(finding('ROUTING_INVALID', `route ${i + 1}${who} ${problem}`, { ...where, hint: 'Give each route a kind and exactly one of `path: <template>` or `dirs: [<directory>, ...]` ("" is the repository root).' }));
       return;
     }
-    routes.push({ kind: rr.kind, path: rr.path, ...(loc ? { line: loc.line } : {}) });
+    const base = { kind: rr.kind as string, ...(loc ? { line: loc.line } : {}) };
+    routes.push(rr.dirs !== undefined ? { ...base, dirs: [...(rr.dirs as string[])] } : { ...base, path: rr.path as string });
   });
   return { routes, findings };
 }
@@ -205,7 +315,17 @@ export async function loadRouting(root: string, routingFile: string, commandFile
   };
 }
 
-/** Conflicts among the routes and the command matrix (no artifacts involved). */
+/** At most this many findings of each conflict code: a routing file of many thousand
+ * overlapping routes gives a bounded report (and bounded work), never millions of lines. */
+export const CONFLICT_FINDINGS_CAP = 200;
+
+const DIRS_HINT = 'List directories relative to the repository root with / separators: no `..`, nothing under .git/ or .artifacts/, not the tool\'s own files; "" is the root.';
+const ROOT_HINT = 'The repository root ("") holds every other directory, so it overlaps every other route: list the directories where the kind lives instead (as `artifacts init` does).';
+
+/** Conflicts among the routes and the command matrix (no artifacts involved). Each listed
+ * directory of a `dirs:` route is one of the route's directories; two directories of the
+ * same route may nest (harmless: a file below both fits). Work and report stay bounded:
+ * directories are matched through their ancestors, not pairwise. */
 export function checkRouteTable(routing: Routing): Finding[] {
   const out: Finding[] = [...routing.findings];
   const file = routing.routingFile;
@@ -213,53 +333,187 @@ export function checkRouteTable(routing: Routing): Finding[] {
   const valid: Route[] = [];
   const control = routingControl(routing);
   for (const r of routing.routes) {
-    const problems = templateProblems(r.path, control);
-    if (problems.length > 0) out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path} ${problems.join(', ')}`, at(r)));
+    const problems = routeProblems(r, control);
+    if (problems.length > 0) {
+      const hint = r.dirs !== undefined ? { hint: DIRS_HINT } : {};
+      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${shortList(problems)}`, { ...at(r), ...hint }));
+    }
     else valid.push(r);
   }
   const byKind = new Map<string, Route[]>();
-  for (const r of routing.routes) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
-  for (const [kind, rs] of byKind) {
-    if (rs.length > 1) out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${rs.map((r) => r.path).join(', ')}`, at(rs[1]!)));
+  for (const r of routing.routes) {
+    const list = byKind.get(r.kind);
+    if (list) list.push(r);
+    else byKind.set(r.kind, [r]);
   }
-  for (let i = 0; i < valid.length; i++) {
-    for (let j = i + 1; j < valid.length; j++) {
-      const a = valid[i]!;
-      const b = valid[j]!;
-      if (a.kind === b.kind) continue;
-      const da = routeDirectory(a.path);
-      const db = routeDirectory(b.path);
-      if (a.path !== b.path && a.path.toLowerCase() === b.path.toLowerCase()) {
-        out.push(finding('ROUTE_CASE_COLLISION', `routes for "${a.kind}" (${a.path}) and "${b.kind}" (${b.path}) differ only by case`, at(b)));
-      } else if (da !== db && da.toLowerCase() === db.toLowerCase()) {
-        out.push(finding('ROUTE_CASE_COLLISION', `route directories ${da} ("${a.kind}") and ${db} ("${b.kind}") differ only by case`, at(b)));
-      } else if (nestedOrEqual(da, db)) {
-        out.push(finding('ROUTE_OVERLAP', `directories of "${a.kind}" (${da || '.'}) and "${b.kind}" (${db || '.'}) ${da === db ? 'are the same' : 'are nested'}`, at(b)));
+  for (const [kind, rs] of byKind) {
+    if (rs.length > 1) out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${shortList(rs, 5, routeLabel)}`, at(rs[1]!)));
+  }
+
+  const counts = new Map<string, number>();
+  const dropped = new Map<string, number>();
+  const add = (f: Finding): boolean => {
+    const n = counts.get(f.code) ?? 0;
+    if (n >= CONFLICT_FINDINGS_CAP) {
+      dropped.set(f.code, (dropped.get(f.code) ?? 0) + 1);
+      return false;
+    }
+    counts.set(f.code, n + 1);
+    out.push(f);
+    return true;
+  };
+  const full = (code: string) => (counts.get(code) ?? 0) >= CONFLICT_FINDINGS_CAP;
+
+  // Route pairs whose templates differ only by case: reported once, on the template.
+  const caseOfPath = new Set<string>();
+  const byLowerPath = new Map<string, number>();
+  valid.forEach((r, j) => {
+    if (r.path === undefined) return;
+    const lower = r.path.toLowerCase();
+    const i = byLowerPath.get(lower);
+    if (i === undefined) {
+      byLowerPath.set(lower, j);
+      return;
+    }
+    const a = valid[i]!;
+    if (a.kind === r.kind || a.path === r.path) return;
+    caseOfPath.add(`${i},${j}`);
+    add(finding('ROUTE_CASE_COLLISION', `routes for "${a.kind}" (${a.path}) and "${r.kind}" (${r.path}) differ only by case`, at(r)));
+  });
+
+  // Directories: each (route, directory) once; for each, its ancestors (and itself) are
+  // looked up among the directories of earlier routes.
+  const dirsOf = valid.map((r) => [...new Set(routeDirectories(r))]);
+  const exact = new Map<string, Map<string, number>>(); // directory -> kind -> first route
+  const lower = new Map<string, Map<string, { i: number; kind: string }>>(); // lower-cased directory -> spelling -> first route
+  const pairs = new Set<string>();
+  outer: for (let j = 0; j < valid.length; j++) {
+    const b = valid[j]!;
+    for (const db of dirsOf[j]!) {
+      if (full('ROUTE_OVERLAP') && full('ROUTE_CASE_COLLISION')) break outer;
+      // Equal or nested: an earlier route owns db itself or one of its ancestors, or a
+      // directory below db (found from the other side when that route comes later).
+      const segs = db === '' ? [] : db.split('/');
+      for (let k = segs.length; k >= 0; k--) {
+        const anc = segs.slice(0, k).join('/');
+        for (const [kind, i] of exact.get(anc) ?? []) {
+          if (kind === b.kind || caseOfPath.has(`${i},${j}`)) continue;
+          const key = `O ${i} ${j} ${anc} ${db}`;
+          if (pairs.has(key)) continue;
+          pairs.add(key);
+          add(overlap(valid[i]!, anc, b, db, at(b)));
+          if (full('ROUTE_OVERLAP')) break;
+        }
       }
+      // Other spellings of the same directory (one entry per spelling: the first route).
+      const ldb = db.toLowerCase();
+      const spellings = lower.get(ldb) ?? new Map<string, { i: number; kind: string }>();
+      for (const [dir, { i, kind }] of spellings) {
+        if (kind === b.kind || dir === db || caseOfPath.has(`${i},${j}`)) continue;
+        if (!add(finding('ROUTE_CASE_COLLISION', `route directories ${dir} ("${kind}") and ${db} ("${b.kind}") differ only by case`, at(b)))) break;
+      }
+      const ex = exact.get(db) ?? new Map<string, number>();
+      if (!ex.has(b.kind)) ex.set(b.kind, j);
+      exact.set(db, ex);
+      if (!spellings.has(db)) spellings.set(db, { i: j, kind: b.kind });
+      lower.set(ldb, spellings);
     }
   }
-  const dirOf = new Map(valid.map((r) => [r.kind, routeDirectory(r.path)]));
+  // A later route's directory can also be an ancestor of an earlier route's: look the
+  // other way, through each earlier directory's ancestors among the later routes.
+  const firstOf = new Map<string, Map<string, number>>();
+  for (let j = valid.length - 1; j >= 0 && !full('ROUTE_OVERLAP'); j--) {
+    const a = valid[j]!;
+    for (const da of dirsOf[j]!) {
+      const segs = da === '' ? [] : da.split('/');
+      for (let k = segs.length - 1; k >= 0 && !full('ROUTE_OVERLAP'); k--) {
+        const anc = segs.slice(0, k).join('/');
+        for (const [kind, i] of firstOf.get(anc) ?? []) {
+          if (kind === a.kind || caseOfPath.has(`${j},${i}`)) continue;
+          const key = `O ${j} ${i} ${da} ${anc}`;
+          if (pairs.has(key)) continue;
+          pairs.add(key);
+          add(overlap(a, da, valid[i]!, anc, at(valid[i]!)));
+          if (full('ROUTE_OVERLAP')) break;
+        }
+      }
+      const m = firstOf.get(da) ?? new Map<string, number>();
+      m.set(a.kind, j);
+      firstOf.set(da, m);
+    }
+  }
+
+  const dirsByKind = new Map<string, string[]>();
+  valid.forEach((r, j) => dirsByKind.set(r.kind, dirsOf[j]!));
+  const kindsAt = new Map<string, string[]>(); // directory -> kinds routed there
+  for (const [kind, dirs] of dirsByKind) {
+    for (const d of dirs) {
+      const list = kindsAt.get(d);
+      if (list) list.push(kind);
+      else kindsAt.set(d, [kind]);
+    }
+  }
   for (const c of routing.commands) {
     const where = { path: routing.commandFile };
-    const own = dirOf.get(c.kind);
+    const own = dirsByKind.get(c.kind);
+    const writes = normDir(c.writes);
+    // The routed directories that hold `writes`, deepest first.
+    const segs = writes === '' ? [] : writes.split('/');
+    const holders: Array<{ dir: string; kinds: string[] }> = [];
+    // (No route directory is deeper than MAX_ROUTE_DEPTH: deeper ancestors hold none.)
+    for (let k = Math.min(segs.length, MAX_ROUTE_DEPTH); k >= 0; k--) {
+      const anc = segs.slice(0, k).join('/');
+      const kinds = kindsAt.get(anc);
+      if (kinds) holders.push({ dir: anc, kinds });
+    }
+    const ownDepth = holders.findIndex((h) => h.kinds.includes(c.kind));
     if (own === undefined) {
-      out.push(finding('UNROUTED_KIND', `command ${c.command} writes kind "${c.kind}", which has no route`, where));
-    } else if (!inside(c.writes, own)) {
-      out.push(finding('COMMAND_DRIFT', `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route directory is ${own || '.'}`, { ...where, hint: `Set "writes": "${own}" for ${c.command}, or change the route.` }));
+      add(finding('UNROUTED_KIND', `command ${c.command} writes kind "${c.kind}", which has no route`, where));
+    } else if (ownDepth < 0) {
+      add(finding('COMMAND_DRIFT', `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route ${own.length === 1 ? `directory is ${own[0] || '.'}` : `directories are ${shortList(own, 5, (d) => d || '.')}`}`, { ...where, hint: `Set "writes": "${own[0]}" for ${c.command}, or change the route.` }));
     }
-    for (const [kind, dir] of dirOf) {
-      if (kind === c.kind) continue;
-      if (inside(c.writes, dir) && !(own !== undefined && inside(c.writes, own) && normDir(own).length > normDir(dir).length)) {
-        out.push(finding('COMMAND_COLLISION', `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`, where));
+    // Another kind's directory holds `writes`, and no deeper directory of the command's
+    // own kind does.
+    const reported = new Set<string>();
+    holders.forEach((h, depth) => {
+      if (ownDepth >= 0 && depth > ownDepth) return;
+      for (const kind of h.kinds) {
+        if (kind === c.kind || reported.has(kind)) continue;
+        reported.add(kind);
+        // Past the cap, one more is enough to say that some were left out.
+        if (!add(finding('COMMAND_COLLISION', `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`, where))) break;
       }
-    }
+    });
+  }
+  for (const code of [...dropped.keys()].sort(compareBytes)) {
+    out.push(finding(code as Finding['code'], `further ${code} conflicts are not listed (only the first ${CONFLICT_FINDINGS_CAP} are)`, { path: file }));
   }
   return out;
 }
 
+function overlap(a: Route, da: string, b: Route, db: string, where: { path: string; line?: number }): Finding {
+  const root = da === '' || db === '';
+  return finding('ROUTE_OVERLAP', `directories of "${a.kind}" (${da || '.'}) and "${b.kind}" (${db || '.'}) ${da === db ? 'are the same' : 'are nested'}`, {
+    ...where,
+    ...(root ? { hint: ROOT_HINT } : {}),
+  });
+}
+
+const routesByKind = new WeakMap<Routing, Map<string, Route | undefined>>();
+
+/** The usable route of a kind: its first route without problems (remembered per routing
+ * table, so that a route listing many directories is judged once, not once per file). */
 export function routeFor(routing: Routing, kind: string): Route | undefined {
+  let memo = routesByKind.get(routing);
+  if (!memo) {
+    memo = new Map();
+    routesByKind.set(routing, memo);
+  }
+  if (memo.has(kind)) return memo.get(kind);
   const control = routingControl(routing);
-  return routing.routes.find((r) => r.kind === kind && templateProblems(r.path, control).length === 0);
+  const route = routing.routes.find((r) => r.kind === kind && routeProblems(r, control).length === 0);
+  memo.set(kind, route);
+  return route;
 }
 
 /** Why an artifact's canonical path under its route must never be written, if it must not
@@ -273,25 +527,32 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
   if (!routing.present) return [];
   const out: Finding[] = [];
   const sorted = [...entries].sort((a, b) => compareBytes(a.path, b.path));
+  const listed = new Set(routing.routes.map((r) => r.kind));
   for (const e of sorted) {
     const route = routeFor(routing, e.kind);
     if (!route) {
-      if (!routing.routes.some((r) => r.kind === e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
+      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
       continue;
     }
-    const canonical = expandTemplate(route.path, e);
+    const canonical = canonicalPathFor(route, e);
     const unsafe = canonicalPathProblem(routing, canonical);
     if (unsafe) {
-      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${e.kind}" (${route.path}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`, { path: e.path }));
+      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${e.kind}" (${routeLabel(route)}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`, { path: e.path }));
     } else if (canonical !== e.path) {
-      out.push(finding('ROUTE_MISMATCH', `${e.path} should be at ${canonical}`, { path: e.path, hint: `Run \`artifacts route fix\` to move it to ${canonical}.` }));
+      const why = route.dirs !== undefined ? `${e.path} is not below any directory of kind "${e.kind}" (${shortList(route.dirs, 3, (d) => normaliseRouteDir(d) || '.')}); it belongs at ${canonical}` : `${e.path} should be at ${canonical}`;
+      out.push(finding('ROUTE_MISMATCH', why, { path: e.path, hint: `Run \`artifacts route fix\` to move it to ${canonical}.` }));
     }
   }
   return out;
 }
 
-/** `artifacts route table`: the routes as a Markdown table. */
+/** `artifacts route table`: the routes as a Markdown table. A `dirs:` route shows its
+ * directories; any file name below them fits. */
 export function routeTable(routing: Routing): string {
-  const rows = routing.routes.map((r) => `| ${r.kind} | \`${r.path}\` | \`${routeDirectory(r.path) || '.'}\` |`);
+  const rows = routing.routes.map((r) =>
+    r.dirs !== undefined
+      ? `| ${r.kind} | any file below a directory | ${routeDirectories(r).map((d) => `\`${d || '.'}\``).join(', ')} |`
+      : `| ${r.kind} | \`${r.path ?? ''}\` | \`${routeDirectory(r.path ?? '') || '.'}\` |`,
+  );
   return ['| kind | path template | directory |', '| --- | --- | --- |', ...rows].join('\n') + '\n';
 }

@@ -432,7 +432,7 @@ export async function removeFileDurable(file: string, opts: ConfinedOptions & { 
  * destination directory is made through the confined walk; link() + unlink() makes the
  * move refuse an existing target instead of replacing it.
  */
-export async function moveFileDurable(from: string, to: string, opts: ConfinedOptions): Promise<void> {
+export async function moveFileDurable(from: string, to: string, opts: ConfinedOptions & { durable?: boolean }): Promise<void> {
   await locate(opts.root, from);
   await locate(opts.root, to);
   if (!(await walkConfined(opts.root, dirname(from), false, false))) throw ioError('rename', from, Object.assign(new Error('missing'), { code: 'ENOENT' }));
@@ -445,6 +445,8 @@ export async function moveFileDurable(from: string, to: string, opts: ConfinedOp
     throw ioError('link', to, e);
   }
   await wfs().unlink(from);
+  // durable: false — a caller moving many files syncs each directory once at the end.
+  if (opts.durable === false) return;
   await fsyncDir(dirname(to));
   if (dirname(to) !== dirname(from)) await fsyncDir(dirname(from));
 }
