@@ -103,12 +103,6 @@ export function routeDirectory(template: string): string {
   return out.join('/');
 }
 
-/** Every directory a route owns (a template route: the one before its first variable;
- * "" is the repository root). */
-export function routeDirectories(route: Route): string[] {
-  return [routeDirectory(route.path)];
-}
-
 function normDir(d: string): string {
   return d.replace(/^\.\//, '').replace(/\/+$/, '');
 }
