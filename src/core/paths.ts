@@ -18,6 +18,17 @@ export function climbsOut(rel: string): boolean {
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
+/** Why a directory or file name written by a route would be unportable or deceptive: a
+ * control character (tab, newline, DEL, C1 controls: they disguise a path in a terminal
+ * and in git's output), or a Windows device name (`CON`, `aux.md`, `COM1`, ...: such a
+ * path cannot be checked out on Windows). Undefined when the segment is fine. */
+export function segmentNameProblem(seg: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(seg)) return 'holds a control character';
+  if (/^(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\..*)?$/i.test(seg)) return `names a Windows device ("${seg}")`;
+  return undefined;
+}
+
 /** Is `abs` inside `root` (or equal to it)? Purely lexical. */
 export function isInside(root: string, abs: string): boolean {
   return !climbsOut(relative(root, abs));

@@ -1,7 +1,7 @@
 // `artifacts init` on a tree that already holds artifacts (issue 11): routes that fit what
 // is there, so that init then validate reports no routing findings on an organised tree; a
 // retention policy; a commented example framework contract that is a valid contract.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { candidateTemplates, countsBelow, inferRoutes, narrowestDirs, routingFileText } from '../../src/core/routing/infer.js';
@@ -53,28 +53,45 @@ describe('inferring routes (pure)', () => {
       { kind: 'plan', path: 'content/plans/{id}.md' },
     ]);
     expect(r.findings).toEqual([]);
-    // A plan template at `content/{id}.md` would own the docs too: dirs instead.
+    // A plan template at `content/{id}.md` (or a `content` directory) would own the docs
+    // too: a directory of its own, into which route fix moves the plan.
     const mixed = inferRoutes([e('content/p.md', 'plan', 'p'), e('content/sub/x.md', 'doc', 'x')], CONTROL, FILES);
     expect(mixed.routes).toEqual([
       { kind: 'doc', path: 'content/sub/{id}.md' },
-      { kind: 'plan', dirs: ['content'] },
+      { kind: 'plan', dirs: ['content/plan'] },
     ]);
-    expect(mixed.findings.map((f) => f.code)).toEqual(['ROUTE_OVERLAP']);
+    expect(mixed.findings.map((f) => f.code)).toEqual(['ROUTE_MISMATCH']);
   });
 
-  test('two kinds in one directory: the routes are written and the overlap is reported', () => {
+  test('two kinds in one directory: a directory per kind below it, never an overlap; the files are misplaced until route fix', () => {
     const r = inferRoutes([e('mixed/one.md', 'doc', 'd1'), e('mixed/two.md', 'plan', 'p1')], CONTROL, FILES);
     expect(r.routes).toEqual([
-      { kind: 'doc', dirs: ['mixed'] },
-      { kind: 'plan', dirs: ['mixed'] },
+      { kind: 'doc', dirs: ['mixed/doc'] },
+      { kind: 'plan', dirs: ['mixed/plan'] },
     ]);
-    expect(r.findings.map((f) => f.code)).toEqual(['ROUTE_OVERLAP']);
+    expect(r.findings.map((f) => f.code)).toEqual(['ROUTE_MISMATCH', 'ROUTE_MISMATCH']);
   });
 
   test('files at the root: the root is the directory', () => {
     const own = [e('a.md', 'doc', 'x'), e('b/c.md', 'doc', 'y')];
     expect(narrowestDirs(own, countsBelow(own))).toEqual(['']);
     expect(inferRoutes([e('README.md', 'doc', 'x')], CONTROL, FILES).routes).toEqual([{ kind: 'doc', dirs: [''] }]);
+  });
+
+  test('a file at the root beside another kind: no root route (it would overlap, and claim every file of the tree); route fix moves it', () => {
+    const entries = [e('a.md', 'note', 'a1'), e('sub/b.md', 'note', 'b1'), e('deep/x/c.md', 'note', 'c1'), e('docs/plans/f1/p1.md', 'plan', 'p1'), e('docs/plans/f1/p2.md', 'plan', 'p2')];
+    const r = inferRoutes(entries, CONTROL, FILES);
+    const note = r.routes.find((x) => x.kind === 'note')!;
+    expect(note.dirs).toEqual(['deep', 'sub']);
+    expect(r.findings.map((f) => [f.code, f.path])).toEqual([['ROUTE_MISMATCH', 'a.md']]);
+    // Every file of the kind beside another kind's: a new directory named after the kind.
+    const only = inferRoutes([e('a.md', 'note', 'a1'), e('docs/p.md', 'plan', 'p')], CONTROL, FILES);
+    expect(only.routes.find((x) => x.kind === 'note')).toEqual({ kind: 'note', dirs: ['note'] });
+    expect(only.findings.map((f) => f.code)).toEqual(['ROUTE_MISMATCH']);
+    // That name unusable (a control file's name): the shared directory, and the overlap reported.
+    const clash = inferRoutes([e('a.md', 'artifacts_index.json', 'a1'), e('docs/p.md', 'plan', 'p')], CONTROL, FILES);
+    expect(clash.routes.find((x) => x.kind === 'artifacts_index.json')).toEqual({ kind: 'artifacts_index.json', dirs: [''] });
+    expect(clash.findings.map((f) => f.code)).toContain('ROUTE_OVERLAP');
   });
 
   test('deterministic whatever the order of the entries', () => {
@@ -182,7 +199,7 @@ describe('init on an existing tree', () => {
     expect(run(dir, ['validate']).code).toBe(0);
   }, 120_000);
 
-  test('kinds that share a directory: init writes the routes, says route check will flag them, exits 0', () => {
+  test('kinds that share a directory: init writes a directory per kind, says route check will flag the files, exits 0; route fix then separates them', () => {
     const dir = testdir({
       'mixed/one.md': md({ id: 'one', version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'doc' }),
       'mixed/Two Words.md': md({ id: 'two', version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'plan' }),
@@ -191,8 +208,12 @@ describe('init on an existing tree', () => {
     const human = run(dir, ['init']);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('route check` will report');
-    expect(human.stdout).toContain('ROUTE_OVERLAP');
+    expect(human.stdout).toContain('ROUTE_MISMATCH');
+    expect(human.stdout).not.toContain('ROUTE_OVERLAP');
     expect(runJson(dir, ['route', 'check']).code).toBe(1);
+    expect(run(dir, ['route', 'fix']).code).toBe(0);
+    expect(runJson(dir, ['route', 'check']).code).toBe(0);
+    expect(existsSync(join(dir, 'mixed/plan/Two Words.md'))).toBe(true);
   });
 
   test('an existing routing file or config is kept as it is (no scan result written over it)', () => {

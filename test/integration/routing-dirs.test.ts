@@ -90,12 +90,23 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
     'a//b',
     'a/./b',
     'docs/{id}',
+    'tab\there',
+    'a\bb',
+    'del\x7f',
+    'x/\u009bc',
+    'CON',
+    'aux/x',
+    'docs/nul.txt',
+    'lpt1',
   ];
   test.each(attacks)('dirs: [%j]', (dir) => {
     const found = checkRouteTable(routing([{ kind: 'doc', dirs: ['content', dir] }]));
     expect(found.map((f) => f.code)).toEqual(['ROUTE_INVALID_PATH']);
     expect(found[0]!.message).toContain('dirs entry');
     expect(found[0]!.hint).toContain('"" is the root');
+  });
+  test.each(['docs/tab\t/{id}.md', 'docs/con/{id}.md', 'docs/{id}/aux{ext}', 'x\x7f/{id}.md'])('a template with a control character or a Windows device name (%j)', (path) => {
+    expect(codes(routing([{ kind: 'plan', path }]))).toEqual(['ROUTE_INVALID_PATH']);
   });
   test('a directory or template deeper than the limit is refused, not walked', () => {
     const deep = Array.from({ length: 200_000 }, () => 'a').join('/');

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Finding } from '../errors.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, type ControlFiles } from '../paths.js';
-import { checkArtifactRoutes, checkRouteTable, expandTemplate, routeDirectory, templateProblems, type Route, type Routing } from './routes.js';
+import { checkArtifactRoutes, checkRouteTable, dirProblems, expandTemplate, routeDirectory, templateProblems, type Route, type Routing } from './routes.js';
 
 type Entry = Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>;
 
@@ -79,10 +79,15 @@ export function countsBelow(entries: readonly Entry[]): Map<string, number> {
 
 /** The narrowest directories holding a kind: from the directory all its files share,
  * split around the files of other kinds (`counts`: {@link countsBelow} of every
- * artifact), down to the directories that hold its files directly. Two kinds whose files
- * share a directory cannot be separated (the route check reports it). Linear in the
- * kind's files times their depth. */
-export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string, number>): string[] {
+ * artifact), down to the directories that hold its files directly. A file lying directly
+ * in a directory that also holds other kinds' artifacts is left out (a route there would
+ * overlap theirs, and would claim every file of the tree when that directory is the
+ * root): it is then misplaced, and `route fix` moves it into the first directory. When
+ * every file of the kind is so placed, the route names a new directory `<dir>/<kind>`
+ * for them (kept as the shared directory if that name is unusable or already holds
+ * artifacts: the route check then reports the overlap). Linear in the kind's files times
+ * their depth. */
+export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string, number>, control?: ControlFiles): string[] {
   const dirs = own.map((e) => posix.dirname(e.path)).map((d) => (d === '.' ? '' : d));
   let common = dirs[0] ?? '';
   for (const d of dirs) {
@@ -97,14 +102,19 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
     const slash = rest.indexOf('/');
     return slash < 0 ? undefined : dir === '' ? rest.slice(0, slash) : `${dir}/${rest.slice(0, slash)}`;
   };
+  let stranded: string | undefined;
   const visit = (dir: string, files: readonly string[]) => {
-    if ((counts.get(dir) ?? 0) <= files.length || files.some((f) => childOf(dir, f) === undefined)) {
+    if ((counts.get(dir) ?? 0) <= files.length) {
       out.push(dir);
       return;
     }
     const children = new Map<string, string[]>();
     for (const f of files) {
-      const c = childOf(dir, f)!;
+      const c = childOf(dir, f);
+      if (c === undefined) {
+        stranded ??= dir;
+        continue;
+      }
       const list = children.get(c);
       if (list) list.push(f);
       else children.set(c, [f]);
@@ -112,6 +122,11 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
     for (const child of [...children.keys()].sort(compareBytes)) visit(child, children.get(child)!);
   };
   visit(common, own.map((e) => e.path));
+  if (out.length === 0 && stranded !== undefined) {
+    const kind = own[0]!.kind;
+    const fresh = stranded === '' ? kind : `${stranded}/${kind}`;
+    out.push((counts.get(fresh) ?? 0) === 0 && dirProblems(fresh, control).length === 0 ? fresh : stranded);
+  }
   return out;
 }
 
@@ -131,7 +146,7 @@ export function inferRoutes(entries: readonly Entry[], control: ControlFiles, fi
   for (const kind of [...byKind.keys()].sort(compareBytes)) {
     const own = byKind.get(kind)!;
     const template = fittingTemplate(own, counts, control);
-    routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, counts) });
+    routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, counts, control) });
   }
   const routing: Routing = { routes, commands: [], present: true, routingFile: files.routingFile, commandFile: files.commandFile, findings: [], control };
   return { routes, findings: [...checkRouteTable(routing), ...checkArtifactRoutes(routing, entries as IndexEntry[])] };

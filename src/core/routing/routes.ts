@@ -7,7 +7,7 @@ import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
-import { compareBytes, controlPathProblem, type ControlFiles } from '../paths.js';
+import { compareBytes, controlPathProblem, segmentNameProblem, type ControlFiles } from '../paths.js';
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 
 export const TEMPLATE_VARIABLES = ['id', 'version', 'framework', 'kind', 'ext'] as const;
@@ -81,6 +81,13 @@ export function templateProblems(template: string, control?: ControlFiles): stri
   if (segs.length > MAX_ROUTE_DEPTH) return [...out, `has more than ${MAX_ROUTE_DEPTH} segments`];
   if (segs.some((s) => s === '..')) out.push('has a ".." segment');
   if (segs.some((s, i) => s === '' && i > 0) || segs.includes('.')) out.push('has an empty or "." segment');
+  for (const seg of segs) {
+    const problem = segmentNameProblem(seg.replace(/\{ext\}/g, '.x').replace(/\{(id|version|framework|kind)\}/g, 'x'));
+    if (problem) {
+      out.push(`has a segment that ${problem}`);
+      break;
+    }
+  }
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
     if (!(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)) out.push(`uses unknown variable {${m[1]}}`);
   }
@@ -130,6 +137,13 @@ export function dirProblems(dir: string, control?: ControlFiles): string[] {
   if (segs.some((s) => s === '..')) out.push('has a ".." segment');
   if (segs.some((s) => s === '' || s === '.')) out.push('has an empty or "." segment');
   if (/[{}]/.test(d)) out.push('holds a brace (a directory is listed as it is; templates go in `path`)');
+  for (const seg of segs) {
+    const problem = segmentNameProblem(seg);
+    if (problem) {
+      out.push(`has a segment that ${problem}`);
+      break;
+    }
+  }
   if (out.length === 0 && control) {
     const problem = controlPathProblem(d, control);
     if (problem) out.push(`is unsafe: ${problem}`);
