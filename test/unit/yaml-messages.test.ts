@@ -129,6 +129,16 @@ describe('schema problems', () => {
     expect(fs[0]!.message).toContain('did you mean "medium"?');
   });
 
+  test('a missing field whose misspelling is present names the misspelt key', async () => {
+    const fs = await validateMetadata(ctx, { id: 'x', version: '1', statsu: 'draft', framework: 'f', kind: 'plan' }, noLoc, 'a.md');
+    const f = fs.find((x) => x.pointer === '/status')!;
+    expect(f.message).toContain('"statsu" a misspelling of "status"');
+    expect(f.hint).toContain('Rename "statsu" to `status`');
+    // No near key: the plain hint.
+    const plain = await validateMetadata(ctx, { id: 'x', version: '1', framework: 'f', kind: 'plan', title: 't' }, noLoc, 'a.md');
+    expect(plain.find((x) => x.pointer === '/status')!.hint).toBe('Add `status: draft` to the metadata.');
+  });
+
   test('closestValue', () => {
     expect(closestValue('aproved', ['draft', 'review', 'approved'])).toBe('approved');
     expect(closestValue('Draft', ['draft', 'review', 'approved'])).toBe('draft');

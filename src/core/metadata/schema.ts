@@ -199,6 +199,15 @@ export function schemaFindings(
       message = `required field "${field}" is missing`;
       const example = e.instancePath === '' ? FIELD_EXAMPLES[field] : undefined;
       hint = `Add \`${example ?? `${field}: …`}\` to the metadata${e.instancePath === '' ? '' : ` at ${e.instancePath}`}.`;
+      // A key present but misspelt (`statsu:`) is the likelier cause: name it.
+      const here = opts.data === undefined ? undefined : valueAt(opts.data, e.instancePath);
+      if (here !== null && typeof here === 'object' && !Array.isArray(here)) {
+        const typo = Object.keys(here).find((k) => k !== field && !(k in FIELD_EXAMPLES) && closestValue(k, [field]) === field);
+        if (typo !== undefined) {
+          message += ` (is ${excerpt(typo)} a misspelling of "${field}"?)`;
+          hint = `Rename ${excerpt(typo)} to \`${field}\`${example ? ` (\`${example}\`)` : ''}.`;
+        }
+      }
     } else if (e.keyword === 'additionalProperties') {
       pointer = `${pointer}/${String(e.params.additionalProperty)}`;
       message = `field ${excerpt(String(e.params.additionalProperty))} is not allowed`;
