@@ -413,10 +413,14 @@ function registerSnapshotCommands(program: Command): void {
       const isRepo = repo.configPresent || (await ctx.lib.isGitWorkTree(repo.root));
       const r = await ctx.lib.generateKeys(abs(opts.out), isRepo ? repo.root : undefined);
       if (ctx.out.json) ctx.emit({ ok: true, private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid });
-      else ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}
-keyid ${r.keyid}
-next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the trust chain trusts; a new chain's root signs itself: --key ${r.privateKey})
-`);
+      else {
+        // The next step depends on whether this repository already has a trust chain.
+        const chain = isRepo && (await ctx.lib.hasTrustChain(repo).catch(() => true));
+        const next = chain
+          ? `next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the trust chain already trusts to add keys)`
+          : `next: artifacts keys trust ${r.publicKey} --key ${r.privateKey}   (the first key of a new trust chain is its root and signs itself)`;
+        ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}\nkeyid ${r.keyid}\n${next}\n`);
+      }
       return 0;
     }),
   );

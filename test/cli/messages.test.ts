@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { countByCode, summaryLine } from '../../src/cli/render.js';
 import type { Finding } from '../../src/core/errors.js';
-import { plan, repoWith, run, runJson } from '../helpers.js';
+import { plan, repoWith, run, runJson, testdir } from '../helpers.js';
 
 const P = 'docs/plans/fwk-001';
 const O = { json: false, quiet: false, verbose: false, color: false };
@@ -92,5 +92,21 @@ describe('validate --format github', () => {
     const r = run(dir, ['validate', '--format', 'github']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toBe('::notice title=artifacts::artifacts validate: no problems in 1 artifacts\n');
+  });
+});
+
+describe('keys generate says what to run next, and that command works', () => {
+  test('a first key signs itself as the root; later keys need a signer the chain trusts', () => {
+    const dir = repoWith({});
+    const keys = testdir();
+    const first = run(dir, ['keys', 'generate', '--out', join(keys, 'root')]);
+    expect(first.code).toBe(0);
+    const next = /next: (artifacts keys trust \S+ --key \S+)/.exec(first.stdout)![1]!;
+    expect(next).toBe(`artifacts keys trust ${join(keys, 'root.pub')} --key ${join(keys, 'root.key')}`);
+    expect(run(dir, next.split(' ').slice(1)).code).toBe(0);
+    const second = run(dir, ['keys', 'generate', '--out', join(keys, 'release')]);
+    expect(second.stdout).toContain('--key SIGNER.key');
+    expect(second.stdout).not.toContain(`--key ${join(keys, 'release.key')}`);
+    expect(run(dir, ['keys', 'trust', join(keys, 'release.pub'), '--key', join(keys, 'root.key')]).code).toBe(0);
   });
 });
