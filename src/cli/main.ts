@@ -790,7 +790,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof Exit) return e.code;
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
+      // `artifacts help` asks for the help it gets (bare `artifacts` stays a usage error).
+      const askedHelp = e.code === 'commander.help' && args.filter((a) => !a.startsWith('-'))[0] === 'help';
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || askedHelp) {
         process.stdout.write(held.join(''));
         return 0;
       }

@@ -110,3 +110,14 @@ describe('keys generate says what to run next, and that command works', () => {
     expect(run(dir, ['keys', 'trust', join(keys, 'release.pub'), '--key', join(keys, 'root.key')]).code).toBe(0);
   });
 });
+
+describe('help', () => {
+  test('`artifacts help` prints the help and exits 0; bare `artifacts` is a usage error', () => {
+    const dir = testdir();
+    const help = run(dir, ['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: artifacts');
+    expect(run(dir, []).code).toBe(2);
+    expect(run(dir, ['help', 'validate']).code).toBe(0);
+  });
+});
