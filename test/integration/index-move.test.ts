@@ -112,6 +112,47 @@ describe('moved artifacts', () => {
     const r = runJson(dir, ['index', 'update', 'content/sub/a.md']);
     expect(r.code).toBe(1);
     expect(indexedPaths(dir)).toEqual(['content/a.md', 'content/b.md']);
-    void renameSync;
+  });
+
+  test('after an interrupted route fix (files renamed, neither index updated): route fix, index rebuild, git add -A', () => {
+    const dir = testdir({
+      'artifacts.config.yaml': 'digest_algorithm: sha256\n',
+      'artifact_routing.mdc': ROUTES,
+      'content/a.md': note('a1', 'approved'),
+      'content/b.md': note('b1', 'draft'),
+    });
+    gitInit(dir);
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    // The routing changes: notes now live under notes/; route fix would move both.
+    writeTree(dir, { 'artifact_routing.mdc': '---\nroutes:\n  - kind: note\n    dirs: [notes/]\n---\n' });
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'indexed, new routing');
+    // Interrupted after the renames on disk: git's index and artifacts_index.json still name the old paths.
+    mkdirSync(join(dir, 'notes'));
+    renameSync(join(dir, 'content/a.md'), join(dir, 'notes/a.md'));
+    renameSync(join(dir, 'content/b.md'), join(dir, 'notes/b.md'));
+    expect(run(dir, ['index', 'verify']).code).toBe(1);
+    const again = run(dir, ['route', 'fix']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const rebuilt = run(dir, ['index', 'rebuild']);
+    expect(rebuilt.code, rebuilt.stdout + rebuilt.stderr).toBe(0);
+    git(dir, 'add', '-A');
+    expect(indexedPaths(dir)).toEqual(['notes/a.md', 'notes/b.md']);
+    const v = run(dir, ['index', 'verify']);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(run(dir, ['validate']).code).toBe(0);
+    const staged = git(dir, 'status', '--porcelain');
+    expect(staged).toMatch(/R {2}content\/a\.md -> notes\/a\.md/);
+    expect(staged).toMatch(/R {2}content\/b\.md -> notes\/b\.md/);
+  });
+
+  test('after an interrupted route fix, the index add hints work too', () => {
+    const dir = movedRepo();
+    // git mv already staged the renames; the index add hints alone must settle artifacts_index.json.
+    for (const f of runJson(dir, ['index', 'verify']).doc.findings as F[]) {
+      if (f.code !== 'INDEX_UNINDEXED') continue;
+      expect(run(dir, commandsIn(f.hint!)[0]!.split(/\s+/)).code).toBe(0);
+    }
+    expect(run(dir, ['index', 'verify']).code).toBe(0);
   });
 });
