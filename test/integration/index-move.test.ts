@@ -107,11 +107,16 @@ describe('moved artifacts', () => {
     expect(read(dir, 'artifacts_index.json')).toBe(before);
   });
 
-  test('index update does not record a move (it names index add)', () => {
+  test('index update does not record a move; the index add its hint names does', () => {
     const dir = movedRepo();
     const r = runJson(dir, ['index', 'update', 'content/sub/a.md']);
     expect(r.code).toBe(1);
     expect(indexedPaths(dir)).toEqual(['content/a.md', 'content/b.md']);
+    const hint = (r.doc.findings as F[]).find((f) => f.code === 'INDEX_NOT_INDEXED')!.hint!;
+    const cmd = commandsIn(hint)[0]!;
+    expect(cmd).toBe('index add content/sub/a.md');
+    expect(run(dir, cmd.split(/\s+/)).code).toBe(0);
+    expect(indexedPaths(dir)).toEqual(['content/b.md', 'content/sub/a.md']);
   });
 
   test('after an interrupted route fix (files renamed, neither index updated): route fix, index rebuild, git add -A', () => {

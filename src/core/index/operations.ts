@@ -267,7 +267,7 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     // keep its content and metadata (checkImmutable still judges it against `cur`).
     const gone = opts.update ? new Set<string>() : await missingIndexedPaths(repo, cur, entries);
     if (opts.update) {
-      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: 'Use `artifacts index add` for new artifacts.' }));
+      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\` (for a new artifact, or one moved here: it records the move).` }));
       accepted = accepted.filter((e) => previous.has(e.path));
     }
     // Judge duplicates and collisions on the merged result, but only those that involve the
