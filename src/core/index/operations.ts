@@ -262,8 +262,12 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     previous = new Map(cur.map((e) => [e.path, e]));
     const findings: Finding[] = [];
     let accepted = entries;
+    // A move: an id@version indexed at another path whose file no longer exists. Its old
+    // entry goes out with the new one coming in (one transaction); an approved version must
+    // keep its content and metadata (checkImmutable still judges it against `cur`).
+    const gone = opts.update ? new Set<string>() : await missingIndexedPaths(repo, cur, entries);
     if (opts.update) {
-      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: 'Use `artifacts index add` for new artifacts.' }));
+      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\` (for a new artifact, or one moved here: it records the move).` }));
       accepted = accepted.filter((e) => previous.has(e.path));
     }
     // Judge duplicates and collisions on the merged result, but only those that involve the
@@ -278,12 +282,20 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
         if (old && entriesEqual(old, e)) unchanged.push(e.path);
         else ops.push({ op: 'put', entry: e });
       }
+      if (gone.size > 0) {
+        const movedRefs = new Set(accepted.filter((e) => !previous.has(e.path)).map((e) => `${e.id}@${e.version}`));
+        for (const o of cur) if (gone.has(o.path) && movedRefs.has(`${o.id}@${o.version}`)) ops.push({ op: 'remove', path: o.path });
+      }
       const merged = applyOps(cur, ops);
       const touchedRefs = new Set(accepted.map((e) => `${e.id}@${e.version}`));
       const touchedPaths = new Set(accepted.map((e) => e.path));
       const conflicts = errorsOf(
         checkCollection(merged, cur).filter((f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || pathsOf(f).some((p) => touchedPaths.has(p))),
       );
+      for (const f of conflicts) {
+        const stale = f.code === 'DUPLICATE_VERSION' ? pathsOf(f).find((p) => gone.has(p) && !touchedPaths.has(p)) : undefined;
+        if (stale) f.hint = `${stale} is only an index entry whose file is missing: run \`artifacts index rebuild\` (or \`artifacts index remove ${stale}\`), then add the file again.`;
+      }
       findings.push(...conflicts);
       if (conflicts.length === 0 || opts.strict) break;
       const out = new Set<string>();
@@ -300,6 +312,26 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     return { ops };
   });
   return summarize(tx, ops, previous, unchanged, reported);
+}
+
+/** Indexed paths whose files no longer exist (nothing at the path, not even a symlink),
+ * among those claiming the id@version of an incoming entry at another path. An unsafe
+ * indexed path is never looked at and never counts as gone. */
+async function missingIndexedPaths(repo: Repo, cur: readonly IndexEntry[], incoming: readonly IndexEntry[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const paths = new Set(incoming.map((e) => e.path));
+  const refs = new Set(incoming.map((e) => `${e.id}@${e.version}`));
+  const candidates = cur.filter((e) => !paths.has(e.path) && refs.has(`${e.id}@${e.version}`));
+  const unsafe = new Set(unsafeEntryFindings(repo, candidates).map((f) => f.path));
+  for (const e of candidates) {
+    if (unsafe.has(e.path)) continue;
+    const missing = await lstat(resolve(repo.root, e.path)).then(
+      () => false,
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR',
+    );
+    if (missing) out.add(e.path);
+  }
+  return out;
 }
 
 /**
@@ -490,10 +522,49 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   for (const e of unindexed) {
     findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: hints.get(e.path) ?? `Run \`artifacts index add ${e.path}\`.` }));
   }
+  moveHints(findings, view.doc.artifacts, scan.entries);
   if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
     await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });
   }
   return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts, files: filesOf(scan) };
+}
+
+/** A file moved without the index: an INDEX_MISSING_FILE entry and an INDEX_UNINDEXED file
+ * with the same id@version (and no other claimant). Their hints say so and name the command
+ * that records the move, `index add NEWPATH` (which replaces the old entry), unless the
+ * version is approved and its content or metadata changed on the way (VERSION_IMMUTABLE). */
+function moveHints(findings: Finding[], indexed: readonly IndexEntry[], scanned: readonly IndexEntry[]): void {
+  const missing = new Map<string, Finding[]>();
+  const unindexed = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const ref = f.refs?.[0];
+    if (ref === undefined) continue;
+    const into = f.code === 'INDEX_MISSING_FILE' ? missing : f.code === 'INDEX_UNINDEXED' ? unindexed : undefined;
+    if (into) into.set(ref, [...(into.get(ref) ?? []), f]);
+  }
+  if (missing.size === 0 || unindexed.size === 0) return;
+  const byPath = (es: readonly IndexEntry[]) => new Map(es.map((e) => [e.path, e]));
+  const indexedAt = byPath(indexed);
+  const scannedAt = byPath(scanned);
+  for (const [ref, gone] of missing) {
+    const came = unindexed.get(ref);
+    if (!came || gone.length !== 1 || came.length !== 1) continue;
+    const from = gone[0]!.path!;
+    const to = came[0]!.path!;
+    const old = indexedAt.get(from);
+    const now = scannedAt.get(to);
+    if (!old || !now) continue;
+    const changed = old.content_address !== now.content_address || (old.metadata_address ?? '') !== (now.metadata_address ?? '') || now.status !== 'approved';
+    if (old.status === 'approved' && changed) {
+      const hint = `${ref} was moved from ${from} to ${to} and changed on the way, but it is approved, so it cannot change: restore its approved content in ${to}, or bump \`version\` in ${to}; then run \`artifacts index add ${to}\` (it records the move).`;
+      gone[0]!.hint = hint;
+      came[0]!.hint = hint;
+      continue;
+    }
+    gone[0]!.hint = `${ref} was moved to ${to}: run \`artifacts index add ${to}\` (it records the move and drops this entry), or \`artifacts index rebuild\`.`;
+    if (/route fix|would refuse/.test(came[0]!.hint ?? '')) gone[0]!.hint = `${ref} was moved to ${to}. ${came[0]!.hint}`;
+    else came[0]!.hint = `${ref} was moved here from ${from}: run \`artifacts index add ${to}\` (it records the move), or \`artifacts index rebuild\`.`;
+  }
 }
 
 /** The hint of an INDEX_STALE_ENTRY whose file still is an artifact: `index update` for a
