@@ -37,7 +37,7 @@ export { writeOutputFile } from './core/store/output-file.js';
 export type { FaultHook, FaultPoint } from './core/store/durable-write.js';
 export { canonicalPathFor, checkArtifactRoutes, checkRouteTable, dirProblems, expandTemplate, loadRouting, normaliseRouteDir, parseCommandMatrix, parseRoutingText, routeDirectories, routeDirectory, routeProblems, routeTable, templateProblems } from './core/routing/routes.js';
 export type { CommandRoute, Route, Routing } from './core/routing/routes.js';
-export { applyRouteFix, canonicalPathOf, planRouteFix, repoRouting, routeCheck } from './core/routing/operations.js';
+export { applyRouteFix, canonicalPathOf, checkRouteFix, planRouteFix, repoRouting, routeCheck } from './core/routing/operations.js';
 export { inferRoutes, routingFileText } from './core/routing/infer.js';
 export type { RouteMove } from './core/routing/operations.js';
 export { loadAllContracts, loadContract, parseContract, stageOf } from './core/hydrate/contract.js';

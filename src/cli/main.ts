@@ -353,7 +353,9 @@ export function buildProgram(): Command {
     action('route fix', async (ctx, opts: { dryRun?: boolean }) => {
       const repo = await ctx.repo();
       const plan = await ctx.lib.planRouteFix(repo);
-      if (!opts.dryRun) await ctx.lib.applyRouteFix(repo, plan);
+      // A rehearsal makes every check the real run makes before its first move (same errors, same exit).
+      if (opts.dryRun) await ctx.lib.checkRouteFix(repo, plan);
+      else await ctx.lib.applyRouteFix(repo, plan);
       if (ctx.out.json) ctx.emit({ ok: plan.findings.length === 0, dry_run: !!opts.dryRun, moves: plan.moves, findings: plan.findings });
       else {
         for (const m of plan.moves) ctx.print(`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);

@@ -161,14 +161,16 @@ export interface RecoveryReport {
  * `.artifacts/`). Run first by every recovery, so that it also refuses, before anything is
  * written, a `.artifacts` (or a directory below it) that is a symlink leading outside.
  */
-export async function checkStateDirs(repo: Repo, opts: { deep?: boolean } = {}): Promise<void> {
-  await sweepTemps(dirname(repo.indexPath), { root: repo.root });
+export async function checkStateDirs(repo: Repo, opts: { deep?: boolean; dryRun?: boolean } = {}): Promise<void> {
+  // dryRun: judge the same directories, remove nothing (rehearsals).
+  const dry = opts.dryRun ? { dryRun: true } : {};
+  await sweepTemps(dirname(repo.indexPath), { root: repo.root, ...dry });
   // Every directory under .artifacts is judged (a symlink leading outside refuses the
   // command), but the object store's fan-out directories, which can hold hundreds of
   // thousands of files, are listed only by `index recover`, `gc` and `prune`.
   const fanout = join(repo.stateDir, 'objects');
   const descend = opts.deep ? undefined : (dir: string) => !(dirname(dirname(dir)) === fanout);
-  await sweepTemps(repo.stateDir, { root: repo.root, recursive: true, ...(descend ? { descend } : {}) });
+  await sweepTemps(repo.stateDir, { root: repo.root, recursive: true, ...(descend ? { descend } : {}), ...dry });
 }
 
 /** Finish an interrupted transaction (call with the lock held). Idempotent. */

@@ -10,7 +10,7 @@ import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, controlPathProblem, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
-import { ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
+import { checkDirConfined, ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
 import { canonicalPathFor, canonicalPathProblem, checkArtifactRoutes, checkRouteTable, loadRouting, routeFor, routeLabel, routeProblems, type Routing } from './routes.js';
 import { git, GIT_ENV } from '../git.js';
 
@@ -176,41 +176,10 @@ async function moveGitIndexEntries(root: string, index: { prefix: string; entrie
  * destination directory leading outside the repository, or a `.artifacts` that does.
  */
 export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }): Promise<void> {
+  const { files, index } = await preflightRouteFix(repo, plan, false);
+  if (files.length === 0) return;
   const { moves } = plan;
   const root = repo.root;
-  const control = controlFilesOf(repo.config);
-  const refusals = [...(plan.findings ?? []).filter((f) => ROUTE_FIX_REFUSALS.has(f.code))];
-  for (const m of moves) {
-    for (const p of [m.from, m.to, m.sidecar?.from, m.sidecar?.to]) {
-      const problem = p === undefined ? undefined : controlPathProblem(p, control);
-      if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from }));
-    }
-  }
-  if (refusals.length > 0) {
-    throw new ArtifactsError(refusals[0]!.code, 'route fix refused: a route leads into .git/ or onto the tool\'s own files; nothing was moved', { findings: refusals });
-  }
-  if (moves.length === 0) return;
-  await checkStateDirs(repo);
-  const files = moves.flatMap((m) => [{ from: m.from, to: m.to }, ...(m.sidecar ? [m.sidecar] : [])]);
-  const index = await gitIndexBelow(root);
-  const blocked: Finding[] = [];
-  const claimed = new Set<string>();
-  for (const f of files) {
-    // (A target git's index still lists but the work tree lacks — a directory renamed
-    // outside git — is free: moving the file back is what puts the tree in order.)
-    if (claimed.has(f.to) || pathExists(join(root, f.to))) {
-      blocked.push(finding('ROUTE_TARGET_EXISTS', `refusing to overwrite ${f.to} (moving ${f.from})`, { path: f.from }));
-    }
-    claimed.add(f.to);
-    if (index?.entries.get(f.from)?.some((e) => e.stage !== '0')) {
-      blocked.push(finding('USAGE', `${f.from} has an unresolved merge conflict`, { path: f.from, hint: 'Resolve the conflict and stage the file, then run route fix again.' }));
-    }
-  }
-  if (blocked.length > 0) throw new ArtifactsError(blocked[0]!.code, `route fix refused: ${blocked[0]!.message}; nothing was moved`, { findings: blocked });
-  // Every destination directory is made through the confined walk before the first move:
-  // a symlink on the way that leads outside the repository (or into .git) refuses the fix
-  // while nothing has moved.
-  for (const d of [...new Set(files.map((f) => dirname(join(root, f.to))))].sort(compareBytes)) await ensureDirConfined(d, { root });
   const done: Array<{ from: string; to: string }> = [];
   let failure: unknown;
   try {
@@ -243,4 +212,60 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
     });
   }
   if (failure !== undefined) throw failure;
+}
+
+/**
+ * Rehearse `route fix` (`--dry-run`): every check {@link applyRouteFix} makes before its
+ * first move, with the same errors, but nothing is made, moved or removed. Each target
+ * directory is walked through the same confinement checks (a symlink leading outside the
+ * repository or into `.git` refuses), so a rehearsal fails exactly when the real run would.
+ */
+export async function checkRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }): Promise<void> {
+  await preflightRouteFix(repo, plan, true);
+}
+
+/** The checks made before the first move, shared by the real run and the rehearsal; with
+ * `dryRun` off it also makes the destination directories. Returns the files to move. */
+async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }, dryRun: boolean): Promise<{ files: Array<{ from: string; to: string }>; index: Awaited<ReturnType<typeof gitIndexBelow>> }> {
+  const { moves } = plan;
+  const root = repo.root;
+  const control = controlFilesOf(repo.config);
+  const refusals = [...(plan.findings ?? []).filter((f) => ROUTE_FIX_REFUSALS.has(f.code))];
+  for (const m of moves) {
+    for (const p of [m.from, m.to, m.sidecar?.from, m.sidecar?.to]) {
+      const problem = p === undefined ? undefined : controlPathProblem(p, control);
+      if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from }));
+    }
+  }
+  if (refusals.length > 0) {
+    throw new ArtifactsError(refusals[0]!.code, 'route fix refused: a route leads into .git/ or onto the tool\'s own files; nothing was moved', { findings: refusals });
+  }
+  if (moves.length === 0) return { files: [], index: undefined };
+  await checkStateDirs(repo, { dryRun });
+  const files = moves.flatMap((m) => [{ from: m.from, to: m.to }, ...(m.sidecar ? [m.sidecar] : [])]);
+  const index = await gitIndexBelow(root);
+  const blocked: Finding[] = [];
+  const claimed = new Set<string>();
+  for (const f of files) {
+    // (A target git's index still lists but the work tree lacks — a directory renamed
+    // outside git — is free: moving the file back is what puts the tree in order.)
+    if (claimed.has(f.to) || pathExists(join(root, f.to))) {
+      blocked.push(finding('ROUTE_TARGET_EXISTS', `refusing to overwrite ${f.to} (moving ${f.from})`, { path: f.from }));
+    }
+    claimed.add(f.to);
+    if (index?.entries.get(f.from)?.some((e) => e.stage !== '0')) {
+      blocked.push(finding('USAGE', `${f.from} has an unresolved merge conflict`, { path: f.from, hint: 'Resolve the conflict and stage the file, then run route fix again.' }));
+    }
+  }
+  if (blocked.length > 0) throw new ArtifactsError(blocked[0]!.code, `route fix refused: ${blocked[0]!.message}; nothing was moved`, { findings: blocked });
+  // Every destination directory is made (or, rehearsing, judged) through the confined walk
+  // before the first move: a symlink on the way that leads outside the repository (or into
+  // .git) refuses the fix while nothing has moved.
+  // The directories the files leave are judged the same way (each move walks them again).
+  for (const d of [...new Set(files.map((f) => dirname(join(root, f.from))))].sort(compareBytes)) await checkDirConfined(d, { root });
+  for (const d of [...new Set(files.map((f) => dirname(join(root, f.to))))].sort(compareBytes)) {
+    if (dryRun) await checkDirConfined(d, { root });
+    else await ensureDirConfined(d, { root });
+  }
+  return { files, index };
 }

@@ -158,8 +158,11 @@ function outside(message: string, details: Record<string, unknown>): ArtifactsEr
   return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', message, { details, hint: 'Replace the symlink with a real directory inside the repository (`rm LINK && mkdir LINK`); the tool never writes through a link that leads outside.' });
 }
 
-function intoGit(what: string, details: Record<string, unknown>): ArtifactsError {
-  return new ArtifactsError('PATH_UNSAFE', `refusing to write ${what}: it lies in git's own directory`, { details });
+function intoGit(what: string, details: Record<string, unknown>, link = false): ArtifactsError {
+  const hint = link
+    ? "The path goes through a symlink into git's own directory (.git); replace the symlink with a real directory inside the repository (`rm LINK && mkdir LINK`). The tool never writes into .git."
+    : "The path lies in git's own directory (.git); the tool never writes there. Use a path outside .git.";
+  return new ArtifactsError('PATH_UNSAFE', `refusing to write ${what}: it lies in git's own directory`, { details, hint });
 }
 
 /** The root's real path, and the target's path relative to the (lexical) root. */
@@ -186,7 +189,7 @@ function judgeReal(realRoot: string, real: string, shown: string): void {
   if (climbsOut(rel)) {
     throw outside(`refusing to write under ${shown}: it is a symlink that leads outside the repository`, { path: shown });
   }
-  if (rel !== '' && rel.split(sep).some(isGitSegment)) throw intoGit(`under ${shown} (a symlink into .git)`, { path: shown });
+  if (rel !== '' && rel.split(sep).some(isGitSegment)) throw intoGit(`under ${shown} (a symlink into .git)`, { path: shown }, true);
 }
 
 /**
@@ -243,6 +246,16 @@ async function walkConfined(root: string, dir: string, create: boolean, durable:
  */
 export async function ensureDirConfined(dir: string, opts: ConfinedOptions & { durable?: boolean }): Promise<void> {
   await walkConfined(opts.root, dir, true, opts.durable !== false);
+}
+
+/**
+ * The checks of {@link ensureDirConfined} without making anything: every existing segment
+ * of `dir` is judged (a symlink leading outside the root or into `.git` refuses, with the
+ * same error); the walk stops at the first missing segment, below which ensureDirConfined
+ * would only make real directories. For rehearsals (`route fix --dry-run`).
+ */
+export async function checkDirConfined(dir: string, opts: ConfinedOptions): Promise<void> {
+  await walkConfined(opts.root, dir, false, false);
 }
 
 /** Right before publishing: the directory must still resolve inside the root (a directory
@@ -481,7 +494,7 @@ function pidAlive(pid: number): boolean {
  * writer's temp is never taken away from it). A symlinked directory met on the way that
  * leads outside the root is refused, like a write through it would be.
  */
-export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursive?: boolean; now?: number; descend?: (dir: string) => boolean }): Promise<string[]> {
+export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursive?: boolean; now?: number; descend?: (dir: string) => boolean; dryRun?: boolean }): Promise<string[]> {
   const removed: string[] = [];
   if (!(await walkConfined(opts.root, dir, false, false))) return removed;
   const { realRoot } = await locate(opts.root, dir);
@@ -495,7 +508,10 @@ export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursiv
         continue;
       }
       if (e.isSymbolicLink()) {
-        // A link to a directory is a place writes would go through: judge it now.
+        // A link to a directory below a swept tree is a place writes would go through: judge
+        // it now. A non-recursive sweep (the repository's top, next to the index) writes
+        // nothing below the directories it lists, so unrelated links there are not judged.
+        if (!opts.recursive) continue;
         const real = await realpath(p).catch(() => undefined);
         if (real !== undefined && (await stat(real).catch(() => undefined))?.isDirectory()) {
           judgeReal(realRoot, real, relative(resolve(opts.root), p).split(sep).join('/'));
@@ -507,6 +523,7 @@ export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursiv
       const st = await lstat(p).catch(() => undefined);
       if (!st?.isFile()) continue;
       if (pidAlive(Number(m[2])) && now - st.mtimeMs < TEMP_MAX_AGE_MS) continue;
+      if (opts.dryRun) continue;
       if (await removeFileDurable(p, { root: opts.root, durable: false }).catch(() => false)) removed.push(p);
     }
   };
