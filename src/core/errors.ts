@@ -186,6 +186,17 @@ export class ArtifactsError extends Error {
 
 /** The finding that reports a thrown error, keeping its exit status when it differs from
  * its code's (see {@link ArtifactsError}'s `exit` option). */
+/** The findings without repeats (same code, place and message), first occurrence kept. */
+export function dedupeFindings(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.code}|${f.path ?? ''}|${f.line ?? ''}|${f.pointer ?? ''}|${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 export function findingOf(e: ArtifactsError, extra: Omit<Finding, 'code' | 'message' | 'severity'> = {}): Finding {
   return finding(e.code, e.message, { ...(e.exitCode !== CATALOGUE[e.code].exit ? { exit: e.exitCode } : {}), hint: e.hint, ...extra });
 }

@@ -1,5 +1,5 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
-import { ArtifactsError, finding, findingOf, type Finding } from './errors.js';
+import { ArtifactsError, dedupeFindings, finding, findingOf, type Finding } from './errors.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
 import type { IndexEntry } from './metadata/inspect.js';
@@ -22,16 +22,6 @@ export interface ValidateResult {
    * read (warnings). */
   scanned: { files: number; artifacts: number; invalid: number; foreign: number };
   checks: string[];
-}
-
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const k = `${f.code}|${f.path ?? ''}|${f.line ?? ''}|${f.pointer ?? ''}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /**
@@ -80,7 +70,7 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   if (appendOnly) findings.push(...appendOnly);
   const f = verified.files;
   const scanned = { files: f.files, artifacts: scan.entries.length + f.invalid, invalid: f.invalid, foreign: f.foreign };
-  return { findings: dedupe(findings), artifacts: scan.entries.length, scanned, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
+  return { findings: dedupeFindings(findings), artifacts: scan.entries.length, scanned, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
 }
 
 /** The trust chain verifies against the pin (a pull request appending a record signed by a

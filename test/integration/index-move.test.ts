@@ -14,7 +14,7 @@ const note = (id: string, status: string, body = 'Body text.\n') => md({ id, ver
 const ROUTES = '---\nroutes:\n  - kind: note\n    dirs: [content/]\n---\n';
 
 /** content/a.md (a1@1.0, approved) and content/b.md (b1@1.0, draft), route dirs content/, indexed and committed. */
-function movedRepo(): string {
+function indexedRepo(): string {
   const dir = testdir({
     'artifacts.config.yaml': 'digest_algorithm: sha256\n',
     'artifact_routing.mdc': ROUTES,
@@ -25,6 +25,12 @@ function movedRepo(): string {
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'indexed');
+  return dir;
+}
+
+/** {@link indexedRepo}, both files then moved to content/sub/ with git mv. */
+function movedRepo(): string {
+  const dir = indexedRepo();
   mkdirSync(join(dir, 'content/sub'));
   git(dir, 'mv', 'content/a.md', 'content/sub/a.md');
   git(dir, 'mv', 'content/b.md', 'content/sub/b.md');
@@ -120,14 +126,7 @@ describe('moved artifacts', () => {
   });
 
   test('after an interrupted route fix (files renamed, neither index updated): route fix, index rebuild, git add -A', () => {
-    const dir = testdir({
-      'artifacts.config.yaml': 'digest_algorithm: sha256\n',
-      'artifact_routing.mdc': ROUTES,
-      'content/a.md': note('a1', 'approved'),
-      'content/b.md': note('b1', 'draft'),
-    });
-    gitInit(dir);
-    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    const dir = indexedRepo();
     // The routing changes: notes now live under notes/; route fix would move both.
     writeTree(dir, { 'artifact_routing.mdc': '---\nroutes:\n  - kind: note\n    dirs: [notes/]\n---\n' });
     git(dir, 'add', '-A');

@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { lstat, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { ArtifactsError, dedupeFindings, finding, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, isInside, toRepoPath } from '../paths.js';
 import type { Repo } from '../repo.js';
@@ -112,16 +112,6 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
 /** The paths a finding concerns. */
 function pathsOf(f: Finding): string[] {
   return f.paths ?? (f.path !== undefined ? [f.path] : []);
-}
-
-function dedupeFindings(findings: readonly Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const k = `${f.code}|${f.path ?? ''}|${f.line ?? ''}|${f.pointer ?? ''}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /**
