@@ -12,10 +12,15 @@ const execFileP = promisify(execFile);
  * moves (one `git update-index` batch). */
 export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_OPTIONAL_LOCKS: '0' };
 
-/** Run `git <args>` in `cwd` and return its standard output (UTF-8, up to 1 GiB). Rejects
- * when git exits non-zero or is not installed. */
-export async function git(cwd: string, args: readonly string[]): Promise<string> {
-  const { stdout } = await execFileP('git', args, { cwd, env: GIT_ENV, maxBuffer: 1 << 30 });
+/** Run `git <args>` in `cwd`, with `input` on its standard input if given, and return its
+ * standard output (UTF-8, up to 1 GiB). Rejects when git exits non-zero or is not installed. */
+export async function git(cwd: string, args: readonly string[], opts: { input?: string } = {}): Promise<string> {
+  const running = execFileP('git', args, { cwd, env: GIT_ENV, maxBuffer: 1 << 30 });
+  if (opts.input !== undefined) {
+    running.child.stdin?.on('error', () => undefined);
+    running.child.stdin?.end(opts.input);
+  }
+  const { stdout } = await running;
   return stdout;
 }
 

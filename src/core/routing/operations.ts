@@ -1,5 +1,4 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
@@ -12,7 +11,7 @@ import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { checkDirConfined, ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
 import { canonicalPathFor, canonicalPathProblem, checkArtifactRoutes, checkRouteTable, loadRouting, routeFor, routeLabel, routeProblems, type Routing } from './routes.js';
-import { git, GIT_ENV } from '../git.js';
+import { git } from '../git.js';
 
 export function repoRouting(repo: Repo): Promise<Routing> {
   return loadRouting(repo.root, repo.config.routing, repo.config.command_routing, controlFilesOf(repo.config));
@@ -135,21 +134,6 @@ async function gitIndexBelow(root: string): Promise<{ prefix: string; entries: M
   return { prefix, entries };
 }
 
-/** Run git with `input` on its standard input. */
-function gitWithInput(cwd: string, args: readonly string[], input: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', args, { cwd, env: GIT_ENV, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 4096) stderr += d.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolvePromise() : reject(new ArtifactsError('IO_ERROR', `git ${args[0]} failed (exit ${code}): ${stderr.trim()}`))));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
-
 /** Move git's index entries of moved files to their new paths in one `update-index`
  * batch: the entry keeps its staged blob and mode (what `git mv` does; a change not yet
  * staged stays unstaged), then one refresh re-reads the stat data of the moved files. */
@@ -162,7 +146,9 @@ async function moveGitIndexEntries(root: string, index: { prefix: string; entrie
     for (const e of entries) records.push(`${e.mode} ${e.oid}\t${index.prefix}${to}`);
   }
   if (records.length === 0) return;
-  await gitWithInput(root, ['update-index', '-z', '--index-info'], records.join('\0') + '\0');
+  await git(root, ['update-index', '-z', '--index-info'], { input: records.join('\0') + '\0' }).catch((e: { code?: unknown; stderr?: string }) => {
+    throw new ArtifactsError('IO_ERROR', `git update-index failed (exit ${String(e.code)}): ${String(e.stderr ?? '').trim().slice(0, 4096)}`);
+  });
   // Stat data only: a failure leaves entries git re-checks by content, never wrong ones.
   await git(root, ['update-index', '-q', '--unmerged', '--refresh']).catch(() => undefined);
 }
