@@ -220,7 +220,7 @@ export function buildProgram(): Command {
         for (const f of r.created) ctx.print(`created ${f}\n`);
         if (r.routes.length > 0) {
           ctx.print(`routes fitted to the artifacts already here:\n`);
-          for (const route of r.routes) ctx.print(`  ${route.kind}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => d || '.').join(', ')}` : route.path}\n`);
+          for (const route of r.routes) ctx.print(`  ${JSON.stringify(route.kind)}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => JSON.stringify(d || '.')).join(', ')}` : JSON.stringify(route.path)}\n`);
         }
         if (r.routeFindings.length > 0) {
           ctx.print(`note: these files are not organised by kind yet; \`artifacts route check\` will report:\n`);

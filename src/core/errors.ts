@@ -28,7 +28,7 @@ export const CATALOGUE = {
   METADATA_DUPLICATE_KEY: { title: 'Duplicate key in metadata', hint: 'Remove or rename one of the duplicated keys.', exit: EXIT.FINDINGS },
   METADATA_ALIAS: { title: 'YAML anchors and aliases are not allowed', hint: 'Write the value out in full; anchors (&a) and aliases (*a) are refused for safety.', exit: EXIT.FINDINGS },
   METADATA_TAG: { title: 'Custom YAML tags are not allowed', hint: 'Remove the !tag; only plain YAML 1.2 core values are accepted.', exit: EXIT.FINDINGS },
-  METADATA_FORBIDDEN_KEY: { title: 'Forbidden key in metadata', hint: 'Keys such as __proto__, constructor and prototype are refused; rename the key.', exit: EXIT.FINDINGS },
+  METADATA_FORBIDDEN_KEY: { title: 'Forbidden key in metadata', hint: 'Keys such as __proto__, constructor, prototype and the merge key << are refused; rename the key (or write the merged fields out).', exit: EXIT.FINDINGS },
   FRONT_MATTER_LANGUAGE: { title: 'Front matter language is not YAML', hint: 'Use a plain `---` opener; executable front matter such as ---js is never evaluated.', exit: EXIT.FINDINGS },
   FOREIGN_FRONT_MATTER_INVALID: { title: 'Front matter of another tool could not be read (a warning: the file is not an artifact)', hint: 'Nothing to do for artifacts: the file names neither id nor kind and lies outside every route directory, so it is ignored. Fix its YAML if another tool reads it; an artifact needs id and kind.', exit: EXIT.OK },
   FRONT_MATTER_UNTERMINATED: { title: 'Front matter has no closing ---', hint: 'Add a line holding only --- after the metadata.', exit: EXIT.FINDINGS },

@@ -248,3 +248,22 @@ describe('init on an existing tree', () => {
     expect(prune.code).toBe(0);
   });
 });
+
+describe('init on hostile directory names', () => {
+  test('a directory no route may name is left out of the fitted routes; the summary quotes names', () => {
+    const doc = (id: string, kind: string) => md({ id, version: '1.0.0', status: 'draft', framework: 'f1', kind });
+    const dir = testdir({
+      'docs/{id}/p7.md': doc('p7', 'brace'),
+      'docs/x\n  - kind: evil\n#/p5.md': doc('p5', 'nlk'),
+      'guides/g.md': doc('g1', 'nlk'),
+    });
+    gitInit(dir);
+    const r = run(dir, ['init']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\n  - kind: evil');
+    const check = runJson(dir, ['route', 'check']);
+    const codes = (check.doc.findings as { code: string }[]).map((f) => f.code);
+    expect(codes).not.toContain('ROUTE_INVALID_PATH');
+    expect(codes.every((c) => c === 'ROUTE_MISMATCH')).toBe(true);
+  });
+});

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { git, gitInit, md, read, runJson, testdir } from '../helpers.js';
+import { git, gitInit, md, read, run, runJson, testdir } from '../helpers.js';
 
 const doc = (id: string) => md({ id, version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'doc' });
 
@@ -112,5 +112,24 @@ describe('route fix --dry-run refuses exactly as the real run does', () => {
     expect(existsSync(join(dir, 'new'))).toBe(false);
     expect(runJson(dir, ['route', 'fix']).code).toBe(0);
     expect(read(dir, 'new/deep/a.md')).toBe(doc('a'));
+  });
+});
+
+describe('route fix never moves a symbolic link', () => {
+  test('a symlinked sidecar: refused before anything moves', () => {
+    const dir = testdir({
+      'm/sub/deep/bin.dat': 'd\n',
+      'side.yaml': 'id: s1\nversion: "1.0.0"\nstatus: draft\nframework: f1\nkind: k4\n',
+      'artifact_routing.mdc': '---\nroutes:\n  - kind: k4\n    dirs: ["s/"]\n---\n',
+    });
+    symlinkSync('../../../side.yaml', join(dir, 'm/sub/deep/bin.dat.artifact.yaml'));
+    gitInit(dir);
+    const dry = run(dir, ['route', 'fix', '--dry-run']);
+    const real = run(dir, ['route', 'fix']);
+    expect(real.code).not.toBe(0);
+    expect(dry.code).toBe(real.code);
+    expect(real.stdout + real.stderr).toContain('symbolic link');
+    expect(existsSync(join(dir, 'm/sub/deep/bin.dat'))).toBe(true);
+    expect(existsSync(join(dir, 's'))).toBe(false);
   });
 });

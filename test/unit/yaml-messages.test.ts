@@ -161,3 +161,11 @@ describe('does front matter name id or kind (judged on the text)', () => {
     ['', false],
   ])('%j -> %s', (text, expected) => expect(namesIdOrKind(text)).toBe(expected));
 });
+
+describe('the YAML merge key', () => {
+  test('is refused, and front matter made only of it is judged as an artifact', async () => {
+    const r = await parseSafeYaml('<<: {id: h1, kind: doc}\n');
+    expect(r.findings.map((f) => f.code)).toContain('METADATA_FORBIDDEN_KEY');
+    expect(namesIdOrKind('<<: {id: h1, kind: doc}\n')).toBe(true);
+  });
+});

@@ -336,7 +336,8 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
 /**
  * Does front matter text name `id` or `kind` at its top level? Judged on the text, so that
  * it answers for YAML that cannot be parsed: a line that starts (column 0) with `id:` or
- * `kind:` (the key may be quoted). One linear pass, no regular expression.
+ * `kind:` (the key may be quoted), or with a merge key `<<:` (which other YAML readers
+ * expand into this mapping, possibly naming both). One linear pass, no regular expression.
  */
 export function namesIdOrKind(text: string): boolean {
   for (let start = 0; start < text.length; ) {
@@ -345,7 +346,7 @@ export function namesIdOrKind(text: string): boolean {
     let i = start;
     let quote = '';
     if (text[i] === '"' || text[i] === "'") quote = text[i++]!;
-    for (const key of ['id', 'kind']) {
+    for (const key of ['id', 'kind', '<<']) {
       if (!text.startsWith(key, i)) continue;
       let j = i + key.length;
       if (quote !== '') {

@@ -4,7 +4,9 @@
 import type { Document, Node } from 'yaml';
 import { finding, type Finding } from '../errors.js';
 
-export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// `<<` is YAML 1.1's merge key: other readers merge the mapping it names into this one, so
+// `<<: {id: x, ...}` would be an artifact to them and a plain key here. Refused.
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype', '<<']);
 
 export interface SafeYamlResult {
   value: unknown;

@@ -121,11 +121,14 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
     }
     for (const child of [...children.keys()].sort(compareBytes)) visit(child, children.get(child)!);
   };
-  visit(common, own.map((e) => e.path));
-  if (out.length === 0 && stranded !== undefined) {
+  // A file's directory holds a brace, a control character or a device name: no route
+  // can name it (the route check refuses it); such files are left misplaced for route fix.
+  visit(common, own.filter((e) => dirProblems(posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path), control).length === 0).map((e) => e.path));
+  if (out.length === 0) {
+    const at = stranded ?? '';
     const kind = own[0]!.kind;
-    const fresh = stranded === '' ? kind : `${stranded}/${kind}`;
-    out.push((counts.get(fresh) ?? 0) === 0 && dirProblems(fresh, control).length === 0 ? fresh : stranded);
+    const fresh = at === '' ? kind : `${at}/${kind}`;
+    out.push((counts.get(fresh) ?? 0) === 0 && dirProblems(fresh, control).length === 0 ? fresh : at);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { scanFiles } from '../index/scan.js';
 import { resolveArtifactPaths } from '../index/operations.js';
 import { readIndexView, runTransaction } from '../index/store.js';
 import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
-import { compareBytes, controlPathProblem, pathExists } from '../paths.js';
+import { compareBytes, controlPathProblem, lstatQuiet, pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { checkDirConfined, ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
@@ -239,6 +239,11 @@ async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]
       blocked.push(finding('ROUTE_TARGET_EXISTS', `refusing to overwrite ${f.to} (moving ${f.from})`, { path: f.from }));
     }
     claimed.add(f.to);
+    // A symbolic link is never moved: its relative target would mean something else at the
+    // new depth (a sidecar link would then describe another file, or one outside).
+    if (lstatQuiet(join(root, f.from))?.isSymbolicLink()) {
+      blocked.push(finding('FILE_NOT_REGULAR', `refusing to move ${f.from}: it is a symbolic link, whose target would change meaning at ${f.to}`, { path: f.from, hint: 'Replace the link with the file it points to, then run route fix again.' }));
+    }
     if (index?.entries.get(f.from)?.some((e) => e.stage !== '0')) {
       blocked.push(finding('USAGE', `${f.from} has an unresolved merge conflict`, { path: f.from, hint: 'Resolve the conflict and stage the file, then run route fix again.' }));
     }
