@@ -57,6 +57,22 @@ export function insideWorkTree(realRoot: string, real: string): boolean {
   return !rel.split(sep).some(isGitSegment);
 }
 
+/** The first directory on the way to the repository path `rel` that is a symbolic link in
+ * the work tree (as git says when it refuses a path "beyond a symbolic link"), or undefined.
+ * A path written or restored through such a link lands wherever the link points — into
+ * `.git/`, onto the tool's own files — whatever the path says. */
+export function symlinkOnTheWay(root: string, rel: string): string | undefined {
+  const segs = rel.split('/');
+  let cur = root;
+  for (let i = 0; i < segs.length - 1; i++) {
+    cur = resolve(cur, segs[i]!);
+    const st = lstatQuiet(cur);
+    if (!st) return undefined;
+    if (st.isSymbolicLink()) return segs.slice(0, i + 1).join('/');
+  }
+  return undefined;
+}
+
 /** Does anything (a file, a directory, even a dangling symlink) exist at `p`? */
 export function pathExists(p: string): boolean {
   return lstatQuiet(p) !== undefined;

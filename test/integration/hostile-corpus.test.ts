@@ -187,6 +187,13 @@ describe('3. reads are bounded and never block', () => {
     attack(dir, s, ['index', 'add', 'docs/plans/fwk-001/fifo.md'], { exit: 1, code: 'FILE_NOT_REGULAR' });
   });
 
+  test('a FIFO artifact reached by walking a directory (git lists no FIFO) is reported too', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    execFileSync('mkfifo', [join(dir, 'docs/plans/fwk-001/fifo.md')]);
+    for (const target of ['docs/plans', '.']) attack(dir, s, ['index', 'add', target], { exit: 1, code: 'FILE_NOT_REGULAR' });
+  });
+
   test('a snapshot signature that is a FIFO', () => {
     const dir = repo();
     const s = makeSentinel();
@@ -403,6 +410,19 @@ describe('found by an outside review', () => {
     for (const f of files) writeFileSync(f, 'garbage\n');
     attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 0 });
     attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 0 });
+  });
+
+  test('an object path that is a directory: promote refuses with OBJECT_CORRUPT (exit 4), not a raw errno', () => {
+    const dir = repo();
+    const s = makeSentinel();
+    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const f of files) {
+      unlinkSync(f);
+      mkdirSync(f);
+      writeFileSync(join(f, 'x'), 'x');
+    }
+    const r = attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 4, code: 'OBJECT_CORRUPT' });
+    expect(r.codes).not.toContain('IO_ERROR');
   });
 
   test('the merge driver refuses a side whose entries name .git/ (digest recomputed)', () => {

@@ -443,6 +443,20 @@ describe('item 6: deleting or replaying history is detected', () => {
     check2();
   });
 
+  test('a high-water file committed to the repository is not this clone\'s mark: neither read nor written', () => {
+    const dir = twoPromotions();
+    const marks = join(dir, '.artifacts/cache/high-water.json');
+    for (const content of [`{"format":"artifacts-high-water/1","chains":{"fwk-001/design-review":{"seq":99,"id":"sha256:${'0'.repeat(64)}"}}}\n`, '{not json']) {
+      writeFileSync(marks, content);
+      git(dir, 'add', '-f', '.artifacts/cache/high-water.json');
+      git(dir, 'commit', '-q', '-m', 'a pull request commits a mark');
+      const v = cli(dir, ['snapshot', 'verify', '--all']);
+      expect(v.code, content).toBe(0);
+      expect(codes(v), content).not.toContain('SNAPSHOT_ROLLBACK');
+      expect(readFileSync(marks, 'utf8'), content).toBe(content);
+    }
+  });
+
   test('an expired promotion is SNAPSHOT_EXPIRED for the gate of the next stage and as a rollback target', () => {
     const dir = demo();
     releaseReady(dir);

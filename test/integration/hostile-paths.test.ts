@@ -166,6 +166,35 @@ describe('route fix never plants a file in .git/ or on a control file', () => {
   });
 });
 
+describe('route fix never moves a file through a symbolic link (git refuses paths beyond one too)', () => {
+  // A committed link inside the repository: the textual target is ordinary, the link makes it
+  // a forged snapshot record or the tool's own routing file.
+  for (const [name, link, id] of [
+    ['into .artifacts/snapshots (a forged record)', '.artifacts/snapshots/fwk-001/design-review', '000002.json'],
+    ['to the root (the routing matrix)', '.', 'routing_matrix.json'],
+    ['to a plain directory', 'docs', 'x.json'],
+  ] as const) {
+    test(`a route through a link ${name}: route fix and --dry-run refuse with PATH_UNSAFE, nothing moves`, () => {
+      const dir = testdir({
+        'artifact_routing.mdc': routingFile([{ kind: 'note', path: 'out/{id}' }]),
+        'x.json': '{"forged":true}',
+        'x.json.artifact.yaml': `id: ${id}\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: note\n`,
+        '.artifacts/snapshots/fwk-001/design-review/.keep': '',
+        'docs/.keep': '',
+      });
+      symlinkSync(link, join(dir, 'out'));
+      gitInit(dir);
+      const before = treeSum(dir, CACHES);
+      for (const args of [['route', 'fix', '--dry-run'], ['route', 'fix']]) {
+        const r = cli(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(codes(r), args.join(' ')).toContain('PATH_UNSAFE');
+        expect(treeSum(dir, CACHES), args.join(' ')).toBe(before);
+      }
+    });
+  }
+});
+
 /** Store `bytes` in the object store the way promote does; returns the address. */
 function putObject(dir: string, bytes: Buffer): string {
   const hex = createHash('sha256').update(bytes).digest('hex');
@@ -230,6 +259,23 @@ describe('a snapshot signed by a trusted key still may not name .git/ or a contr
       expect(codes(r)).toContain('PATH_UNSAFE');
     }
     expect(treeSum(dir, CACHES)).toBe(before);
+  });
+});
+
+describe('a signed snapshot path that the work tree sends elsewhere through a symbolic link', () => {
+  test('lnk/config with a committed lnk -> .git: verify exits 4 with PATH_UNSAFE; rollback --dry-run refuses; .git untouched', async () => {
+    const dir = demo();
+    symlinkSync('.git', join(dir, 'lnk'));
+    await forgeSnapshot(dir, 'design-review', 'lnk/config', Buffer.from('[core]\n\tfsmonitor = "touch pwned"\n'));
+    const gitBefore = treeSum(join(dir, '.git'));
+    const v = cli(dir, ['snapshot', 'verify', '--all']);
+    expect(v.code).toBe(4);
+    const unsafe = (v.doc.findings as Array<{ code: string; message: string }>).filter((f) => f.code === 'PATH_UNSAFE');
+    expect(unsafe.map((f) => f.message).join('\n')).toContain('symbolic link "lnk"');
+    const r = cli(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key, '--dry-run']);
+    expect(r.code).toBe(4);
+    expect(codes(r)).toContain('PATH_UNSAFE');
+    expect(treeSum(join(dir, '.git'))).toBe(gitBefore);
   });
 });
 

@@ -1,6 +1,6 @@
 // The index commands as library functions: add, update, remove, rebuild, verify.
-import { realpathSync } from 'node:fs';
-import { lstat, stat } from 'node:fs/promises';
+import { realpathSync, type Stats } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ArtifactsError, dedupeFindings, finding, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
@@ -46,6 +46,41 @@ function fail(findings: Finding[], what: string): never {
   throw new ArtifactsError(first.code, `${what}: ${findings.length} problem${findings.length === 1 ? '' : 's'} found; nothing was written`, { findings });
 }
 
+/** A FIFO or device is never opened: reading one would block or never end. */
+function notRegularFinding(rel: string, st: Stats): Finding {
+  const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return finding('FILE_NOT_REGULAR', `${rel} is ${what}, not a regular file`, { path: rel, paths: [rel] });
+}
+
+/** FIFOs, devices and sockets below `dir` whose names make them metadata files (never
+ * following a symbolic link, never entering .git, node_modules or the state directory). */
+async function specialFilesBelow(repo: Repo, dir: string): Promise<Array<{ rel: string; st: Stats }>> {
+  const out: Array<{ rel: string; st: Stats }> = [];
+  const todo = [dir];
+  while (todo.length > 0) {
+    const d = todo.pop()!;
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const abs = resolve(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.git' && e.name !== 'node_modules' && abs !== repo.stateDir) todo.push(abs);
+        continue;
+      }
+      if (e.isFile() || e.isSymbolicLink()) continue;
+      const rel = toRepoPath(repo.root, abs);
+      if (!isCandidatePath(repo, rel)) continue;
+      const st = await lstat(abs).catch(() => undefined);
+      if (st) out.push({ rel, st });
+    }
+  }
+  return out.sort((a, b) => compareBytes(a.rel, b.rel));
+}
+
 /** Resolve user paths (absolute, or relative to the root) to metadata files to inspect. */
 export async function resolveArtifactPaths(repo: Repo, paths: readonly string[]): Promise<{ explicit: string[]; walked: string[] }> {
   const explicit = new Set<string>();
@@ -78,12 +113,13 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
       candidates ??= (await listCandidates(repo)).files;
       const prefix = rel === '' ? '' : `${rel}/`;
       for (const c of candidates) if (c.startsWith(prefix)) walked.add(c);
+      // git lists no FIFO, device or socket: look for metadata-named ones in the directory
+      // named, so that a walk reports them as a named file would be.
+      for (const w of await specialFilesBelow(repo, abs)) notRegular.push(notRegularFinding(w.rel, w.st));
       continue;
     }
     if (!st.isFile()) {
-      // A FIFO or device is never opened: reading one would block or never end.
-      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      notRegular.push(finding('FILE_NOT_REGULAR', `${rel} is ${what}, not a regular file`, { path: rel }));
+      notRegular.push(notRegularFinding(rel, st));
       continue;
     }
     // A file named directly: prefer its sidecar when it has one.

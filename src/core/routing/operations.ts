@@ -1,4 +1,5 @@
 // Routing commands that touch the repository: check, the canonical path of one file, fix.
+import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
@@ -6,7 +7,7 @@ import { scanFiles } from '../index/scan.js';
 import { resolveArtifactPaths } from '../index/operations.js';
 import { readIndexView, runTransaction } from '../index/store.js';
 import { sidecarTarget, type IndexEntry } from '../metadata/inspect.js';
-import { compareBytes, controlPathProblem, lstatQuiet, pathExists } from '../paths.js';
+import { compareBytes, controlPathProblem, insideWorkTree, lstatQuiet, pathExists, symlinkOnTheWay } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { checkDirConfined, ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
@@ -200,6 +201,15 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
   if (failure !== undefined) throw failure;
 }
 
+/** Does the symbolic link at `rel` resolve inside the work tree (and outside .git)? */
+function linkStaysInside(root: string, rel: string): boolean {
+  try {
+    return insideWorkTree(realpathSync(root), realpathSync(join(root, rel)));
+  } catch {
+    return false; // dangling or a loop: the confined walk refuses it
+  }
+}
+
 /**
  * Rehearse `route fix` (`--dry-run`): every check {@link applyRouteFix} makes before its
  * first move, with the same errors, but nothing is made, moved or removed. Each target
@@ -220,7 +230,20 @@ async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]
   for (const m of moves) {
     for (const p of [m.from, m.to, m.sidecar?.from, m.sidecar?.to]) {
       const problem = p === undefined ? undefined : controlPathProblem(p, control);
-      if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from }));
+      // Like git, never move a file beyond a symbolic link: the link decides where it lands
+      // (a committed `out -> .artifacts/snapshots/...` would turn a route into a forged record).
+      // (A link leading outside the repository or into .git is the confined walk's to refuse,
+      // below, with its own code.)
+      const link = p === undefined || problem ? undefined : symlinkOnTheWay(root, p);
+      if (link !== undefined && linkStaysInside(root, link)) {
+        refusals.push(
+          finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${p} lies beyond the symbolic link ${JSON.stringify(link)}`, {
+            path: m.from,
+            paths: [m.from, m.to],
+            hint: `Replace the symbolic link ${link} with a real directory (or change the route); route fix, like git, never moves a file through a link.`,
+          }),
+        );
+      } else if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from, paths: [m.from, m.to] }));
     }
   }
   if (refusals.length > 0) {

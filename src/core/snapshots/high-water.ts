@@ -5,8 +5,12 @@
 // every chain, including chains whose directory is gone. A damaged mark file fails closed
 // (STORE_FILE_INVALID) and is left as it is: replacing it with the current, possibly
 // truncated, chains would turn the damage into a reset. Deleting it is the user's explicit
-// decision to trust the chains as they are now.
-import { join } from 'node:path';
+// decision to trust the chains as they are now. A mark file that git tracks is repository
+// content, not this clone's memory (a pull request could commit one to fail every fresh
+// clone's verification): it is neither read nor written.
+import { join, relative, sep } from 'node:path';
+import { git } from '../git.js';
+import { pathExists } from '../paths.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
@@ -45,8 +49,20 @@ export function chainKey(framework: string, stage: string): string {
   return `${framework}/${stage}`;
 }
 
-/** Read the marks; a missing file is no marks, a damaged one a finding. */
+/** Does git track the mark file? Outside a git work tree nothing is tracked. */
+async function markTracked(repo: Repo): Promise<boolean> {
+  const rel = relative(repo.root, markPath(repo)).split(sep).join('/');
+  return git(repo.root, ['ls-files', '-z', '--', rel]).then(
+    (out) => out.length > 0,
+    () => false,
+  );
+}
+
+/** Read the marks; a missing file is no marks, a damaged one a finding, a tracked one
+ * (committed content) no marks. */
 export async function readMarks(repo: Repo): Promise<MarksRead> {
+  const marks: Marks = new Map();
+  if (!pathExists(markPath(repo)) || (await markTracked(repo))) return { ok: true, marks };
   let bytes: Buffer | undefined;
   try {
     bytes = await readChecked(markPath(repo), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'STORE_FILE_INVALID', label: LABEL, allowMissing: true });
@@ -54,7 +70,6 @@ export async function readMarks(repo: Repo): Promise<MarksRead> {
     if (e instanceof ArtifactsError) return damaged(e.message.startsWith(LABEL) ? e.message.slice(LABEL.length + 1) : e.message);
     throw e;
   }
-  const marks: Marks = new Map();
   if (bytes === undefined) return { ok: true, marks };
   const parsed = parseJsonQuiet(bytes.toString('utf8'));
   if (!parsed.ok) return damaged(`is not JSON (${parsed.error})`);
@@ -100,7 +115,7 @@ export async function raiseMarks(repo: Repo, chains: ReadonlyArray<{ framework: 
   if (seen.length === 0) return;
   // Re-read just before writing: another process may have raised a mark meanwhile.
   const read = await readMarks(repo);
-  if (!read.ok) return;
+  if (!read.ok || (await markTracked(repo))) return;
   let changed = false;
   for (const { key, mark } of seen) {
     const cur = read.marks.get(key);

@@ -4,7 +4,7 @@
 import { canonicalJson } from '../canonical-json.js';
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, EXIT, finding, findingOf, type Finding } from '../errors.js';
-import { controlPathProblem } from '../paths.js';
+import { controlPathProblem, symlinkOnTheWay } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
 import { decodeSignature, verifyStrict } from './ed25519.js';
@@ -92,7 +92,11 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     // recorded path, so one naming .git/ or the tool's own files fails verification.
     for (const a of Array.isArray(snap.artifacts) ? (snap.artifacts as unknown[]) : []) {
       const p = (a as { path?: unknown } | null)?.path;
-      const problem = typeof p === 'string' ? controlPathProblem(p, control) : 'the path is not a string';
+      let problem = typeof p === 'string' ? controlPathProblem(p, control) : 'the path is not a string';
+      // ...and so does one that the work tree sends elsewhere through a symbolic link (a
+      // committed `lnk -> .git` makes `lnk/config` git's configuration).
+      const link = typeof p === 'string' && !problem ? symlinkOnTheWay(repo.root, p) : undefined;
+      if (link !== undefined) problem = `it passes through the symbolic link ${JSON.stringify(link)} in the work tree`;
       if (problem) findings.push(finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, { ...at, exit: EXIT.INTEGRITY, hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.' }));
     }
     if (opts.objects !== false && retained.has(s.seq) && Array.isArray(snap.artifacts)) {

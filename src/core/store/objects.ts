@@ -7,7 +7,7 @@ import { ArtifactsError } from '../errors.js';
 import { digestBytes, digestHandle, newHasher, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { openChecked, readdirChecked } from './checked-read.js';
 import type { Repo } from '../repo.js';
-import { pathExists } from '../paths.js';
+import { lstatQuiet, pathExists, toRepoPath } from '../paths.js';
 import { removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
 
 export const OBJECTS_DIR = '.artifacts/objects';
@@ -27,7 +27,18 @@ async function objectIntactOrCleared(repo: Repo, address: string): Promise<boole
   if (!pathExists(target)) return false;
   const state = await checkObject(repo, address).catch(() => 'corrupt' as const);
   if (state === 'ok') return true;
-  if (state === 'corrupt') await removeFileDurable(target, { root: repo.root });
+  if (state === 'corrupt') {
+    // A directory cannot be cleared with an unlink, and is not removed recursively: its
+    // contents are the user's to inspect.
+    if (lstatQuiet(target)?.isDirectory()) {
+      const shown = toRepoPath(repo.root, target);
+      throw new ArtifactsError('OBJECT_CORRUPT', `${shown} is a directory, not the object ${address}`, {
+        details: { path: shown },
+        hint: `Remove the directory (\`rm -r ${shown}\`) after inspecting it; the object is written again from the artifact's file.`,
+      });
+    }
+    await removeFileDurable(target, { root: repo.root });
+  }
   return false;
 }
 
