@@ -411,6 +411,22 @@ describe('item 6: deleting or replaying history is detected', () => {
     expect(f!.severity).not.toBe('error');
   });
 
+  test('in a shallow clone, a kept object whose blob is in history it lacks is a warning (not checked), not OBJECT_MISSING as an error', () => {
+    const dir = twoPromotions();
+    const parent = testdir();
+    git(parent, 'clone', '-q', '--depth', '1', `file://${dir}`, 'shallow');
+    const v = cli(join(parent, 'shallow'), ['snapshot', 'verify', '--all']);
+    expect(v.code).toBe(0);
+    const missing = (v.doc.findings as Array<{ code: string; severity: string }>).filter((x) => x.code === 'OBJECT_MISSING');
+    expect(missing.length).toBeGreaterThan(0);
+    expect(missing.every((f) => f.severity === 'warning')).toBe(true);
+    // The same clone with its history: every object is found, nothing to warn about.
+    git(join(parent, 'shallow'), 'fetch', '-q', '--unshallow');
+    const full = cli(join(parent, 'shallow'), ['snapshot', 'verify', '--all']);
+    expect(full.code).toBe(0);
+    expect(codes(full)).not.toContain('OBJECT_MISSING');
+  });
+
   test('a chain shorter than this clone has seen → SNAPSHOT_ROLLBACK (exit 4), also for gate, promote and rollback', () => {
     const dir = twoPromotions(false);
     // Snapshot 2 was never committed: git knows nothing of it; only this clone's mark does.

@@ -173,6 +173,25 @@ describe('tampering is caught (exit 4)', () => {
     expect(verifyCodes(dir)).toEqual({ code: 4, codes: ['SNAPSHOT_EXPIRED'] });
   });
 
+  test('an expired snapshot superseded by a later one is history: verify says so without failing', () => {
+    const dir = demo();
+    expect(promote(dir, ['--at', '2026-01-01T00:00:00Z', '--expires-at', '2026-01-02T00:00:00Z']).code).toBe(0);
+    expect(verifyCodes(dir).code).toBe(4);
+    expect(promote(dir, ['--at', '2026-01-03T00:00:00Z']).code).toBe(0);
+    expect(verifyCodes(dir)).toEqual({ code: 0, codes: [] });
+    const info = (runJson(dir, ['snapshot', 'verify', '--all']).doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.code === 'SNAPSHOT_EXPIRED');
+    expect(info.map((f) => f.severity)).toEqual(['info']);
+  });
+
+  test('an expiry that is not after the promotion is refused before anything is written', () => {
+    const dir = demo();
+    for (const args of [['--at', '2026-01-02T00:00:00Z', '--expires-at', '2026-01-01T00:00:00Z'], ['--expires-at', '2020-01-01T00:00:00Z']]) {
+      const r = promote(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(existsSync(join(dir, `${DR}/000001.json`)), args.join(' ')).toBe(false);
+    }
+  });
+
   test('a missing object that git still holds is fine; one git lacks too → OBJECT_MISSING', () => {
     const dir = twoPromotions();
     rmSync(join(dir, '.artifacts/objects'), { recursive: true });

@@ -75,6 +75,11 @@ function checkTime(label: string, v: string | undefined): void {
 async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[] }> {
   checkTime('--at', opts.at);
   checkTime('--expires-at', opts.expiresAt);
+  // A promotion that is expired when it is made would only fail every later check.
+  const created = opts.at ? Date.parse(opts.at) : opts.now.getTime();
+  if (opts.expiresAt !== undefined && !(Date.parse(opts.expiresAt) > created)) {
+    throw new ArtifactsError('USAGE', `--expires-at ${opts.expiresAt} is not after the promotion's time (${new Date(created).toISOString()}): the snapshot would be expired from the start`);
+  }
   // A snapshot signed by a key the trust chain does not vouch for would only fail the next
   // verify: refuse before anything is written.
   const trust = await requireTrust(repo);

@@ -3,6 +3,7 @@
 // present and intact (in the object store, or in git's object database via `git_blob`).
 import { canonicalJson } from '../canonical-json.js';
 import { controlFilesOf } from '../config.js';
+import { git } from '../git.js';
 import { ArtifactsError, EXIT, finding, findingOf, type Finding } from '../errors.js';
 import { controlPathProblem, symlinkOnTheWay } from '../paths.js';
 import type { Repo } from '../repo.js';
@@ -34,6 +35,13 @@ export { decodeSignature };
 
 /** Where a chain's signers are judged: the verified trust chain, loaded only when needed. */
 export type TrustSource = () => Promise<TrustState>;
+
+async function isShallow(root: string): Promise<boolean> {
+  return git(root, ['rev-parse', '--is-shallow-repository']).then(
+    (out) => out.trim() === 'true',
+    () => false,
+  );
+}
 
 export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
   const snapshots = await listSnapshots(repo, framework, stage);
@@ -86,7 +94,11 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       else if (!verifyStrict(s.bytes, sig, signer.publicKey)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
     }
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
-      findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
+      // Only the newest snapshot's expiry is the chain's state (TUF's freeze check); an
+      // older one expiring is history, said but not an error (gate, rollback and resolve
+      // judge the snapshot they use themselves).
+      if (i === snapshots.length - 1) findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
+      else findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at} (superseded by a later snapshot)`, { ...at, severity: 'info' }));
     }
     // A valid signature does not make a path safe: rollback writes each artifact to its
     // recorded path, so one naming .git/ or the tool's own files fails verification.
@@ -110,10 +122,22 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       repo.root,
       objectChecks.filter((_c, i) => states[i] === 'missing' && _c.git_blob).map((c) => c.git_blob!),
     );
+    const absent = objectChecks.map((c, i) => states[i] === 'missing' && !(c.git_blob && fromGit.has(c.git_blob)));
+    // A shallow clone (CI's default checkout) lacks the commits that hold older blobs: what it
+    // cannot see is said, not reported as missing.
+    const shallow = absent.some(Boolean) && (await isShallow(repo.root));
     objectChecks.forEach((c, i) => {
       const at = { path: c.s.file };
       if (states[i] === 'corrupt') findings.push(finding('OBJECT_CORRUPT', `${c.s.file}: object ${c.address} (${c.path}) does not match its address`, at));
-      else if (states[i] === 'missing' && !(c.git_blob && fromGit.has(c.git_blob))) {
+      else if (absent[i] && shallow) {
+        findings.push(
+          finding('OBJECT_MISSING', `${c.s.file}: object ${c.address} (${c.path}) is not in the object store, and this shallow clone lacks the history that may hold it: not checked`, {
+            ...at,
+            severity: 'warning',
+            hint: 'Fetch the full history (`git fetch --unshallow`) to check every kept object.',
+          }),
+        );
+      } else if (absent[i]) {
         findings.push(finding('OBJECT_MISSING', `${c.s.file}: object ${c.address} (${c.path}) is in neither the object store nor git`, at));
       }
     });
