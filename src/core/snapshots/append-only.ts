@@ -63,22 +63,22 @@ export async function appendOnlyFindings(repo: Repo, ref: string): Promise<Findi
   const regular = new Set<string>();
   for (const r of records) {
     const st = lstatQuiet(join(repo.root, r.path));
-    if (!st) findings.push(notAppendOnly(r.path, ref, 'deletes'));
-    else if (!st.isFile()) findings.push(notAppendOnly(r.path, ref, 'replaces with something that is not a regular file'));
+    if (!st) findings.push(notAppendOnly(r.path, ref, 'deletes it'));
+    else if (!st.isFile()) findings.push(notAppendOnly(r.path, ref, 'replaces it with something that is not a regular file'));
     // hash-object reads one path per line: a name with a line break is judged changed.
-    else if (/[\n\r]/.test(r.path)) findings.push(notAppendOnly(r.path, ref, 'may modify'));
+    else if (/[\n\r]/.test(r.path)) findings.push(notAppendOnly(r.path, ref, 'may modify it'));
     else regular.add(r.path);
   }
   const ids = await blobIds(repo.root, [...regular]);
   for (const r of records) {
     if (!regular.has(r.path)) continue;
-    if (ids.get(r.path) !== r.blob) findings.push(notAppendOnly(r.path, ref, 'modifies'));
+    if (ids.get(r.path) !== r.blob) findings.push(notAppendOnly(r.path, ref, 'modifies it'));
   }
   return findings.sort((a, b) => (a.path! < b.path! ? -1 : a.path! > b.path! ? 1 : 0));
 }
 
 function notAppendOnly(path: string, ref: string, what: string): Finding {
-  return finding('RECORD_NOT_APPEND_ONLY', `${path} exists in ${ref}, and this change ${what} it: snapshot, channel and trust records are append-only`, {
+  return finding('RECORD_NOT_APPEND_ONLY', `${path} exists in ${ref}, and this change ${what}: snapshot, channel and trust records are append-only`, {
     path,
     hint: `Restore it (\`git checkout ${ref} -- ${path}\`) and append a new record instead.`,
   });
