@@ -1,15 +1,23 @@
 // Lint: typescript-eslint's type-checked recommended rules over the library, the CLI and the
-// tests. Formatting is Prettier's job (`npm run format:check`), not the linter's.
+// tests; the plain recommended rules over the JavaScript scripts and benchmarks (outside the
+// TypeScript project). Formatting is Prettier's job (`npm run format:check`), not the linter's.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NODE_GLOBALS = ['process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'globalThis', 'TextEncoder', 'TextDecoder', 'fetch', 'AbortController', 'AbortSignal', 'queueMicrotask', 'structuredClone'];
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/generated/**', '**/*.d.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/generated/**', 'fixtures/**', '**/*.d.ts', 'bench/.corpus/**'] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
   {
+    files: ['**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
     },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: Object.fromEntries(NODE_GLOBALS.map((g) => [g, 'readonly'])) },
   },
 );
