@@ -22,9 +22,13 @@ export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
-/** Human output as a whole: only our own colour sequences and line breaks get through raw. */
+/** Human output as a whole: only our own colour sequences and line breaks get through raw,
+ * and no line can be read as a CI workflow command (`::error::…` at the start of a line,
+ * which a newline in a file name would otherwise produce). */
 export function printableOutput(s: string): string {
-  return s.replace(/\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s
+    .replace(/\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/^([ \t]*)::/gm, '$1\\x3a:');
 }
 
 export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding[]): string {
@@ -43,7 +47,7 @@ export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding
       const sev = f.severity === 'error' ? paint(o, 'red', 'error  ') : paint(o, 'yellow', f.severity.padEnd(7));
       const loc = width > 0 ? `${locs[i]!.padEnd(width)}  ` : '';
       lines.push(`  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${printable(f.message)}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
-      if (f.hint) lines.push(`  ${' '.repeat(loc.length)}${paint(o, 'dim', `hint: ${f.hint}`)}`);
+      if (f.hint) lines.push(`  ${' '.repeat(loc.length)}${paint(o, 'dim', `hint: ${printable(f.hint)}`)}`);
     });
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
@@ -71,7 +75,8 @@ export function summaryLine(o: OutputOptions, findings: readonly Finding[], okTe
 }
 
 function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  // Other control characters (an escape sequence in a file name) are shown escaped.
+  return printable(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 function escapeProp(s: string): string {
   return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
