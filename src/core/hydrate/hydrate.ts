@@ -3,7 +3,7 @@
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { readDecisionIndex } from '../index/decision-index.js';
 import type { IndexDocument } from '../index/document.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import type { Repo } from '../repo.js';
 import { loadContract, stageOf, type FrameworkContract } from './contract.js';
 import { gitFacts } from './git-times.js';

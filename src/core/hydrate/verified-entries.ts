@@ -9,7 +9,8 @@ import { controlFilesOf } from '../config.js';
 import { finding, type Finding } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import { cacheFingerprint } from '../index/scan.js';
-import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext } from '../metadata/inspect.js';
+import { inspectFile, SIDECAR_SUFFIXES, type InspectContext } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import { controlPathProblem, isInside, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 

@@ -8,7 +8,7 @@
 // file's bytes by the callers that sign or gate (see hydrate/verified-entries.ts).
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from './entry.js';
 import { controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { readIndexView, type IndexView } from './store.js';

@@ -1,7 +1,7 @@
 // Read-only questions about snapshots: drift against the tree, differences between two
 // snapshots, and the history of an artifact id.
 import { join } from 'node:path';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { ArtifactsError, finding, type Finding, isArtifactsError } from '../errors.js';
 import { digestFile, parseAddress } from '../hash/digest.js';
 import { readDecisionIndex } from '../index/decision-index.js';
 import { compareBytes, pathExists } from '../paths.js';
@@ -36,7 +36,7 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
       try {
         now = (await digestFile(algo, abs, 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path })).address;
       } catch (e) {
-        if (!(e instanceof ArtifactsError)) throw e;
+        if (!isArtifactsError(e)) throw e;
         now = `(${e.message})`;
       }
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
-import type { ArtifactStatus } from '../metadata/inspect.js';
+import type { ArtifactStatus } from '../index/entry.js';
 import { pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';

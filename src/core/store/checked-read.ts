@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
-import { ArtifactsError, CATALOGUE, type ErrorCode } from '../errors.js';
+import { ArtifactsError, CATALOGUE, type ErrorCode, isArtifactsError } from '../errors.js';
 import { climbsOut, insideWorkTree } from '../paths.js';
 
 /** Size caps per kind of file (bytes). */
@@ -134,7 +134,7 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
     })();
     return await Promise.race([read, deadline]);
   } catch (e) {
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     if (timer) clearTimeout(timer);
@@ -164,7 +164,7 @@ export function readCheckedSync(path: string, opts: CheckedReadOptions): Buffer 
     }
     return checkLength(opts, path, buf, n);
   } catch (e) {
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     closeSync(h.fd);
@@ -219,7 +219,7 @@ export async function openChecked(path: string, opts: CheckedReadOptions): Promi
     return { fh, size: st.size };
   } catch (e) {
     await fh.close().catch(() => undefined);
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
@@ -254,14 +254,14 @@ export function openCheckedSync(path: string, opts: CheckedReadOptions): { fd: n
     return { fd, size: st.size };
   } catch (e) {
     closeSync(fd);
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
 /** The problem a checked read refused a file for, or undefined for any other error. */
 export function readProblemOf(e: unknown): ReadProblem | undefined {
-  if (!(e instanceof ArtifactsError)) return undefined;
+  if (!isArtifactsError(e)) return undefined;
   const p = e.details.problem;
   return typeof p === 'string' ? (p as ReadProblem) : undefined;
 }

@@ -3,7 +3,7 @@
 // reader (every byte is repository content), and loaded against the pinned root.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactsError, finding, findingOf } from '../errors.js';
+import { ArtifactsError, finding, findingOf, isArtifactsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { signDetached } from '../snapshots/ed25519.js';
 import type { SigningKey } from '../snapshots/keys.js';
@@ -56,7 +56,7 @@ export async function readTrustRecords(repo: Repo): Promise<StoredTrustRecord[]>
     const read = (name: string, allowMissing: boolean) =>
       readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing }).catch((e: unknown) => {
         // A record that cannot be read safely (a symlink, a FIFO, too large) breaks the chain.
-        if (!(e instanceof ArtifactsError)) throw e;
+        if (!isArtifactsError(e)) throw e;
         throw new ArtifactsError(e.code, e.message, { details: e.details, exit: e.exitCode, findings: [findingOf(e, { path: `${TRUST_DIR}/${name}` })] });
       });
     const bytes = (await read(n, false))!;
