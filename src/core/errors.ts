@@ -190,6 +190,17 @@ export class ArtifactsError extends Error {
   }
 }
 
+/** The repository paths a finding concerns: its `paths`, else its `path`. */
+export function pathsOf(f: Finding): string[] {
+  return f.paths ?? (f.path !== undefined ? [f.path] : []);
+}
+
+/** Whether a finding concerns one of `paths` or one of the versions `refs` (`id@version`),
+ * judged by its structured subjects, never by its message text. */
+export function findingConcerns(f: Finding, paths: ReadonlySet<string>, refs: ReadonlySet<string> = new Set()): boolean {
+  return pathsOf(f).some((p) => paths.has(p)) || (f.refs ?? []).some((r) => refs.has(r));
+}
+
 /** The findings without repeats (same code, place and message), first occurrence kept. */
 export function dedupeFindings(findings: readonly Finding[]): Finding[] {
   const seen = new Set<string>();

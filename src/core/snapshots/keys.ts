@@ -8,12 +8,15 @@ import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { isInside, pathExists } from '../paths.js';
 import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
-import { publicKeyFromSeed } from './ed25519.js';
+import type { Signer } from '../trust/signer.js';
+import { publicKeyFromSeed, signDetached } from './ed25519.js';
 
 /** The legacy plain key directory: read only by `keys migrate` (SPEC §12 replaced it with
  * the signed trust chain, because any pull request can add a file here). */
 export const LEGACY_TRUSTED_DIR = '.artifacts/keys/trusted';
 
+/** A private key as read from its file. Internal: it never leaves this module except to
+ * tests; everything else signs through a {@link Signer} ({@link loadSigner}). */
 export interface SigningKey {
   seed: Uint8Array;
   publicKey: Uint8Array;
@@ -55,6 +58,21 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
   }
   const publicKey = publicKeyFromSeed(seed);
   return { seed, publicKey, keyid: keyIdOf(publicKey) };
+}
+
+/**
+ * The {@link Signer} of a PKCS#8 PEM private key file (what `artifacts keys generate`
+ * writes): the one place a private key is read. The key stays inside the signer.
+ *
+ * @example
+ * ```ts
+ * const signer = await loadSigner('/secure/release.key');
+ * await promote(repo, { framework: 'fwk-001', stage: 'design-review', signer, now: new Date() });
+ * ```
+ */
+export async function loadSigner(file: string): Promise<Signer> {
+  const { seed, keyid } = await loadSigningKey(file);
+  return { keyid, sign: async (bytes) => signDetached(bytes, seed) };
 }
 
 /** `artifacts keys generate --out NAME`: NAME.key (0600) and NAME.pub, outside the repo. */
