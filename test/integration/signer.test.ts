@@ -2,11 +2,12 @@
 // signer (a KMS, an agent, a test double), never a raw key. A signer whose key id the trust
 // chain does not trust is refused before anything is written, and so is one whose
 // signatures do not verify with the key it names.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadSigner, listTrust, openRepo, promote, rollback, trustKey, type Repo, type Signer } from '../../src/index.js';
-import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
+import { BIN, commitAt, copyFixture, git, run, testdir } from '../helpers.js';
 import { treeChecksum } from '../support/hostile.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -146,5 +147,31 @@ describe('rollback judges collisions by the paths a finding names', () => {
     expect(collisions[0]!.paths).toEqual([promoted.path, lower]);
     await expect(rollback(repo, { ...stage, to: '1', signer, now: NOW })).rejects.toMatchObject({ code: 'PATH_COLLISION' });
     expect(existsSync(join(dir, promoted.path))).toBe(false);
+  });
+});
+
+describe('key files are read like every other file: checked, never waited on', () => {
+  test('a FIFO, a directory or a missing file given as --key is KEY_INVALID (exit 2), at once', () => {
+    const dir = demo();
+    const odd = testdir();
+    execFileSync('mkfifo', [join(odd, 'fifo.key')]);
+    mkdirSync(join(odd, 'dir.key'));
+    for (const [name, says] of [
+      ['fifo.key', /not a regular file \(a FIFO\)/],
+      ['dir.key', /not a regular file/],
+      ['missing.key', /does not exist/],
+    ] as const) {
+      const args = ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', join(odd, name)];
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.signal, `${name}: the command hung`).toBeNull();
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('KEY_INVALID');
+      expect(r.stderr).toMatch(says);
+    }
+    // The public key of keys trust too.
+    const t = spawnSync(process.execPath, [BIN, 'keys', 'trust', join(odd, 'fifo.key'), '--key', key('release')], { cwd: dir, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    expect(t.signal).toBeNull();
+    expect(t.status, t.stderr).toBe(2);
+    expect(t.stderr).toContain('KEY_INVALID');
   });
 });

@@ -2,11 +2,12 @@
 // The key id is the hex SHA-256 of the raw 32-byte public key. Private keys are never
 // written into the repository, printed, or put in a snapshot.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, parse, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { isInside, pathExists } from '../paths.js';
+import { READ_LIMITS, readUserFile } from '../store/checked-read.js';
 import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
 import type { Signer } from '../trust/signer.js';
 import { publicKeyFromSeed, signDetached } from './ed25519.js';
@@ -41,12 +42,7 @@ export function parsePublicKeyPem(pem: string, file = 'public key'): Uint8Array 
 
 /** Load a PKCS#8 PEM private key file. Errors never include the key material. */
 export async function loadSigningKey(file: string): Promise<SigningKey> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ArtifactsError('KEY_INVALID', `cannot read the signing key ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: `the signing key ${file}` })).toString('utf8');
   let seed: Uint8Array;
   try {
     const key = createPrivateKey(pem);

@@ -1,6 +1,6 @@
 // `artifacts keys trust | revoke | list | migrate` (SPEC §12): each change to the trusted set
 // is a new record appended to the trust chain, signed by a key the current record trusts.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError, finding } from '../errors.js';
 import { withIndexLock } from '../index/store.js';
@@ -8,7 +8,7 @@ import type { Repo } from '../repo.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import { keyIdOf, LEGACY_TRUSTED_DIR, parsePublicKeyPem } from '../snapshots/keys.js';
 import { allSnapshots, rfc3339 } from '../snapshots/snapshot-store.js';
-import { READ_LIMITS, readChecked } from '../store/checked-read.js';
+import { READ_LIMITS, readChecked, readUserFile } from '../store/checked-read.js';
 import type { Signer } from './signer.js';
 import { TRUST_DIR, TRUST_FORMAT, type TrustedKeyEntry, type TrustRecord, type TrustRevocation, type TrustState } from './trust-chain.js';
 import { assertMaySign, loadTrust, trustPinOf, writeTrustRecord } from './trust-store.js';
@@ -36,9 +36,7 @@ function entryFor(raw: Uint8Array, addedBy: string): TrustedKeyEntry {
 const byKeyid = (a: { keyid: string }, b: { keyid: string }) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0);
 
 async function readPublicKeyFile(file: string): Promise<Uint8Array> {
-  const pem = await readFile(file, 'utf8').catch(() => {
-    throw new ArtifactsError('KEY_INVALID', `cannot read ${file}`);
-  });
+  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: file })).toString('utf8');
   if (/PRIVATE KEY/.test(pem)) throw new ArtifactsError('KEY_IN_REPOSITORY', `${file} holds a private key; trust the .pub file instead`);
   return parsePublicKeyPem(pem, file);
 }
