@@ -23,6 +23,7 @@ export function unsafeEntryFindings(repo: Repo, entries: readonly IndexEntry[]):
       out.push(
         finding('PATH_UNSAFE', `index entry ${String(e.id)}@${String(e.version)} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, {
           path: String(e.path),
+          refs: [`${String(e.id)}@${String(e.version)}`],
           hint: 'The index names a path no artifact may have: run `artifacts index rebuild` on a tree you trust.',
         }),
       );

@@ -539,7 +539,7 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
   for (const e of sorted) {
     const route = routeFor(routing, e.kind);
     if (!route) {
-      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
+      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
       continue;
     }
     const canonical = canonicalPathFor(route, e);

@@ -26,7 +26,7 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
   for (const a of last.snapshot.artifacts) {
     const abs = join(repo.root, a.path);
     if (!pathExists(abs)) {
-      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, hint }));
+      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, refs: [`${a.id}@${a.version}`], hint }));
       continue;
     }
     const algo = parseAddress(a.content_address)?.algo;
