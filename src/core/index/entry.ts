@@ -2,8 +2,7 @@
 // hydrator and the snapshots work with.
 
 /** The statuses an artifact moves through, lowest to highest. */
-export const STATUSES = ['draft', 'review', 'approved'] as const;
-export type ArtifactStatus = (typeof STATUSES)[number];
+export type ArtifactStatus = 'draft' | 'review' | 'approved';
 
 /** One artifact as the index records it (SPEC §5). */
 export interface IndexEntry {

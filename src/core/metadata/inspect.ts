@@ -10,7 +10,7 @@ import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, short, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
 import { kindOf, openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
-import { STATUSES, type ArtifactStatus, type IndexEntry } from '../index/entry.js';
+import type { ArtifactStatus, IndexEntry } from '../index/entry.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];

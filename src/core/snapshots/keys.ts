@@ -68,7 +68,7 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
  */
 export async function loadSigner(file: string): Promise<Signer> {
   const { seed, keyid } = await loadSigningKey(file);
-  return { keyid, sign: async (bytes) => signDetached(bytes, seed) };
+  return { keyid, sign: (bytes) => Promise.resolve(signDetached(bytes, seed)) };
 }
 
 /** `artifacts keys generate --out NAME`: NAME.key (0600) and NAME.pub, outside the repo. */

@@ -138,19 +138,7 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
       timer = setTimeout(() => reject(readProblem(opts, path, 'timeout')), opts.deadlineMs ?? READ_DEADLINE_MS);
       timer.unref();
     });
-    const read = (async () => {
-      // Read at most cap + 1 bytes: a file that grows after the fstat is still bounded.
-      const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await h.fh.read(buf, n, buf.length - n, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-        if (n === buf.length) break;
-      }
-      return checkLength(opts, path, buf, n);
-    })();
-    return await Promise.race([read, deadline]);
+    return await Promise.race([readOpened(opts, path, h), deadline]);
   } catch (e) {
     if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -158,6 +146,20 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
     if (timer) clearTimeout(timer);
     await h.fh.close().catch(() => undefined);
   }
+}
+
+/** Read an open, checked file whole: at most cap + 1 bytes, so a file that grows after
+ * the fstat is still bounded. */
+async function readOpened(opts: CheckedReadOptions, path: string, h: CheckedHandle): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await h.fh.read(buf, n, buf.length - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+    if (n === buf.length) break;
+  }
+  return checkLength(opts, path, buf, n);
 }
 
 function checkLength(opts: CheckedReadOptions, path: string, buf: Buffer, n: number): Buffer {
@@ -182,15 +184,7 @@ export async function readUserFile(path: string, opts: { maxBytes: number; code:
   try {
     const st = await fh.stat();
     checkStat(full, path, st);
-    const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
-    }
-    return checkLength(full, path, buf, n);
+    return await readOpened(full, path, { fh, size: st.size });
   } catch (e) {
     if (isArtifactsError(e)) throw e;
     throw readProblem(full, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
