@@ -2,7 +2,7 @@
 // process with SIGKILL (or, with `stop`, pauses it with SIGSTOP) at the n-th (default first)
 // time the write protocol reaches <point>. It exists so that tests can prove crash safety
 // and lock takeover with real processes; it does nothing when unset.
-import type { FaultHook, FaultPoint } from '../index.js';
+import type { FaultHook, FaultPoint } from '../core/store/durable-write.js';
 
 export function faultHookFromEnv(spec: string | undefined): FaultHook | undefined {
   if (!spec) return undefined;

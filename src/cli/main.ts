@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type * as Lib from '../index.js';
+import type * as Lib from './lib.js';
 import { faultHookFromEnv } from './fault.js';
 import { githubNotice, paint, printableOutput, progressRenderer, renderFindingsGithub, renderFindingsHuman, renderHydration, renderSarif, summaryLine, type OutputOptions } from './render.js';
 
@@ -57,7 +57,7 @@ function action(command: string, fn: (ctx: Ctx, ...args: never[]) => Promise<num
     const cmd = args[args.length - 1] as Command;
     const g = cmd.optsWithGlobals() as GlobalOpts;
     const out = outputOptions(g);
-    const lib = await import('../index.js');
+    const lib = await import('./lib.js');
     let repoP: Promise<Lib.Repo> | undefined;
     const progress = progressRenderer(process.stderr.isTTY === true && !out.json && !out.quiet);
     const warnings: Lib.Finding[] = [];
@@ -399,11 +399,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The signing key: --key FILE, else ARTIFACTS_SIGNING_KEY (a path). Never printed. */
-async function signingKey(ctx: Ctx, file: string | undefined): Promise<Lib.SigningKey> {
+/** The signer of the key file --key FILE, else ARTIFACTS_SIGNING_KEY (a path). The key
+ * stays inside the signer and is never printed. */
+async function signingKey(ctx: Ctx, file: string | undefined): Promise<Lib.Signer> {
   const path = file ?? process.env.ARTIFACTS_SIGNING_KEY;
   if (!path) throw new ctx.lib.ArtifactsError('KEY_MISSING', 'no signing key: pass --key FILE or set ARTIFACTS_SIGNING_KEY');
-  return ctx.lib.loadSigningKey(abs(path));
+  return ctx.lib.loadSigner(abs(path));
 }
 
 function registerSnapshotCommands(program: Command): void {
@@ -517,7 +518,7 @@ function registerSnapshotCommands(program: Command): void {
     action('promote', async (ctx, o: { framework: string; stage: string; key?: string; at?: string; expiresAt?: string; allowDirty?: boolean; dryRun?: boolean }) => {
       const repo = await ctx.repo();
       const key = await signingKey(ctx, o.key);
-      const r = await ctx.lib.promote(repo, { framework: o.framework, stage: o.stage, key, now: new Date(), ...(o.at ? { at: o.at } : {}), ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}), allowDirty: !!o.allowDirty, dryRun: !!o.dryRun });
+      const r = await ctx.lib.promote(repo, { framework: o.framework, stage: o.stage, signer: key, now: new Date(), ...(o.at ? { at: o.at } : {}), ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}), allowDirty: !!o.allowDirty, dryRun: !!o.dryRun });
       if (ctx.out.json) ctx.emit({ ok: true, dry_run: r.dryRun, id: r.id, file: r.file, objects_written: r.objectsWritten, snapshot: r.snapshot });
       else {
         ctx.print(`${r.dryRun ? 'would write' : 'wrote'} ${r.file} (seq ${r.snapshot.seq}, ${r.snapshot.artifacts.length} artifacts${r.dryRun ? '' : `, ${r.objectsWritten} new objects`})\n`);
@@ -545,7 +546,7 @@ function registerSnapshotCommands(program: Command): void {
       const repo = await ctx.repo();
       // A rehearsal needs no secret: without a key it checks everything else.
       const key = o.dryRun && !o.key && !process.env.ARTIFACTS_SIGNING_KEY ? undefined : await signingKey(ctx, o.key);
-      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, ...(key ? { key } : {}), now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
+      const r = await ctx.lib.rollback(repo, { framework: o.framework, stage: o.stage, to: o.to, ...(key ? { signer: key } : {}), now: new Date(), ...(o.at ? { at: o.at } : {}), dryRun: !!o.dryRun });
       const code = ctx.lib.exitCodeFor(r.findings);
       const keyNote = 'no --key given: the signing key was not checked; the real rollback needs --key FILE (or ARTIFACTS_SIGNING_KEY) naming a key the trust chain trusts';
       if (ctx.out.json) ctx.emit({ ok: code === 0, ...r, key_checked: key !== undefined, ...(r.key_required ? { note: keyNote } : {}) });

@@ -155,8 +155,14 @@ export function finding(
   return f;
 }
 
+/** The brand every {@link ArtifactsError} carries. A registered symbol, so an error made by
+ * another copy of this package (a second install, the CommonJS and ESM builds side by
+ * side, another realm) is recognised too, where `instanceof` would say no. */
+const ARTIFACTS_ERROR_BRAND = Symbol.for('artifacts-cli.ArtifactsError');
+
 /** The one error type of the library: a stable code, a hint, structured details. */
 export class ArtifactsError extends Error {
+  readonly [ARTIFACTS_ERROR_BRAND] = true;
   readonly code: ErrorCode;
   readonly hint: string;
   readonly exitCode: ExitCode;
@@ -184,8 +190,17 @@ export class ArtifactsError extends Error {
   }
 }
 
-/** The finding that reports a thrown error, keeping its exit status when it differs from
- * its code's (see {@link ArtifactsError}'s `exit` option). */
+/** The repository paths a finding concerns: its `paths`, else its `path`. */
+export function pathsOf(f: Finding): string[] {
+  return f.paths ?? (f.path !== undefined ? [f.path] : []);
+}
+
+/** Whether a finding concerns one of `paths` or one of the versions `refs` (`id@version`),
+ * judged by its structured subjects, never by its message text. */
+export function findingConcerns(f: Finding, paths: ReadonlySet<string>, refs: ReadonlySet<string> = new Set()): boolean {
+  return pathsOf(f).some((p) => paths.has(p)) || (f.refs ?? []).some((r) => refs.has(r));
+}
+
 /** The findings without repeats (same code, place and message), first occurrence kept. */
 export function dedupeFindings(findings: readonly Finding[]): Finding[] {
   const seen = new Set<string>();
@@ -197,12 +212,16 @@ export function dedupeFindings(findings: readonly Finding[]): Finding[] {
   });
 }
 
+/** The finding that reports a thrown error, keeping its exit status when it differs from
+ * its code's (see {@link ArtifactsError}'s `exit` option). */
 export function findingOf(e: ArtifactsError, extra: Omit<Finding, 'code' | 'message' | 'severity'> = {}): Finding {
   return finding(e.code, e.message, { ...(e.exitCode !== CATALOGUE[e.code].exit ? { exit: e.exitCode } : {}), hint: e.hint, ...extra });
 }
 
+/** Whether `e` is an {@link ArtifactsError}, judged by its brand rather than `instanceof`
+ * (see {@link ARTIFACTS_ERROR_BRAND}). */
 export function isArtifactsError(e: unknown): e is ArtifactsError {
-  return e instanceof ArtifactsError;
+  return typeof e === 'object' && e !== null && (e as { [ARTIFACTS_ERROR_BRAND]?: unknown })[ARTIFACTS_ERROR_BRAND] === true;
 }
 
 /** Highest-priority exit code for a set of findings (integrity beats plain findings). */

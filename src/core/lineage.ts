@@ -2,7 +2,7 @@
 // be printed as text, JSON, a Mermaid flowchart or Graphviz dot. Unknown references and
 // cycles are reported, never followed forever.
 import { ArtifactsError, finding, type Finding } from './errors.js';
-import type { IndexEntry } from './metadata/inspect.js';
+import type { IndexEntry } from './index/entry.js';
 import { compareBytes } from './paths.js';
 
 export interface LineageGraph {

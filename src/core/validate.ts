@@ -1,8 +1,9 @@
 // `artifacts validate`: every check a CI pre-merge job wants, in one run.
-import { ArtifactsError, dedupeFindings, finding, findingOf, type Finding } from './errors.js';
+import { dedupeFindings, finding, type Finding, findingOf, isArtifactsError } from './errors.js';
+import { INDEX_FILE } from './config.js';
 import { indexVerify } from './index/operations.js';
 import { checkCollection, checkImmutable, scanFiles } from './index/scan.js';
-import type { IndexEntry } from './metadata/inspect.js';
+import type { IndexEntry } from './index/entry.js';
 import { loadAllContracts } from './hydrate/contract.js';
 import { kindFindings } from './hydrate/hydrate.js';
 import type { Repo } from './repo.js';
@@ -44,10 +45,13 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   const [routing, verified] = await Promise.all([
     repoRouting(repo),
     indexVerify(repo).catch(async (e: unknown) => {
-      const err = e as { code?: Finding['code']; message?: string };
+      // Only a refusal the library reports (an unreadable or corrupt index, a lock) becomes
+      // a finding; anything else is a bug and must surface as one (exit 70), not be dressed
+      // up as a damaged index.
+      if (!isArtifactsError(e)) throw e;
       const scan = await scanFiles(repo);
       return {
-        findings: [...scan.findings, ...checkCollection(scan.entries, []), finding(err.code ?? 'INDEX_CORRUPT', err.message ?? String(e), { path: 'artifacts_index.json' })],
+        findings: [...scan.findings, ...checkCollection(scan.entries, []), findingOf(e, { path: INDEX_FILE })],
         entries: scan.entries,
         indexedEntries: [] as IndexEntry[],
         files: { files: scan.files.length, invalid: scan.invalid.length, foreign: scan.foreign.length },
@@ -83,7 +87,7 @@ async function trustFindings(repo: Repo): Promise<Finding[]> {
     }
     return [];
   } catch (e) {
-    if (e instanceof ArtifactsError) return e.findings.length > 0 ? e.findings : [findingOf(e, { path: TRUST_DIR })];
+    if (isArtifactsError(e)) return e.findings.length > 0 ? e.findings : [findingOf(e, { path: TRUST_DIR })];
     throw e;
   }
 }

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../../src/core/errors.js';
-import { computeIndexDigest, parseIndex, serializeIndex } from '../../src/index.js';
+import { computeIndexDigest, parseIndex, serializeIndex } from '../../src/core/index/document.js';
 import { BIN, CONTRACT, plan, repoWith, testdir } from '../helpers.js';
 
 const P = 'docs/plans/fwk-001';

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { canonicalJson, loadSigningKey, signDetached } from '../../src/index.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { signDetached } from '../../src/core/snapshots/ed25519.js';
+import { loadSigningKey } from '../../src/core/snapshots/keys.js';
 import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
 import { guarded, makeSentinel, runHostile, type HostileRun, type Sentinel } from '../support/hostile.js';
 

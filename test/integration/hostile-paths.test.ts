@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BIN, commitAt, copyFixture, git, gitInit, read, run, testdir, writeTree } from '../helpers.js';
-import { canonicalJson, loadSigningKey, signDetached } from '../../src/index.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { signDetached } from '../../src/core/snapshots/ed25519.js';
+import { loadSigningKey } from '../../src/core/snapshots/keys.js';
 import { treeChecksum } from '../support/hostile.js';
 
 /** A checksum of a directory tree, never following links (`skip`: rebuildable caches). */

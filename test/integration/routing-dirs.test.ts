@@ -393,3 +393,19 @@ describe('route fix moves git index entries as git mv does, in one batch', () =>
     expect(git(top, 'ls-files', 'content')).toBe('content/a.md\ncontent/b.md\ncontent/c.md\n');
   });
 });
+
+describe('the hint for an unindexed artifact outside its directories', () => {
+  test('names where route fix moves it, for a directory route too', () => {
+    const dir = testdir({
+      'artifacts.config.yaml': 'digest_algorithm: sha256\n',
+      'artifact_routing.mdc': '---\nroutes:\n  - kind: doc\n    dirs: [content/]\n---\n',
+      'content/a.md': doc('a'),
+    });
+    gitInit(dir);
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    writeFileSync(join(dir, 'b.md'), doc('b'));
+    const r = runJson(dir, ['index', 'verify']);
+    const f = (r.doc.findings as Array<{ code: string; path: string; hint: string }>).find((x) => x.code === 'INDEX_UNINDEXED' && x.path === 'b.md');
+    expect(f?.hint).toContain('`artifacts index add content/b.md`');
+  });
+});

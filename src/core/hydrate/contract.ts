@@ -2,8 +2,8 @@
 // the input slots each stage's gate needs.
 import { join } from 'node:path';
 import { nearest } from '../config.js';
-import { ArtifactsError, finding, findingOf, type Finding } from '../errors.js';
-import type { ArtifactStatus } from '../metadata/inspect.js';
+import { ArtifactsError, finding, type Finding, findingOf, isArtifactsError } from '../errors.js';
+import type { ArtifactStatus } from '../index/entry.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import { getContractValidator, schemaFindings } from '../metadata/schema.js';
 import type { Repo } from '../repo.js';
@@ -122,7 +122,7 @@ export async function loadAllContracts(repo: Repo): Promise<{ contracts: Framewo
   try {
     names = await listContractFiles(repo);
   } catch (e) {
-    if (!(e instanceof ArtifactsError)) throw e;
+    if (!isArtifactsError(e)) throw e;
     return { contracts, findings: [findingOf(e, { path: repo.config.frameworks })] };
   }
   for (const name of names) {
@@ -131,7 +131,7 @@ export async function loadAllContracts(repo: Repo): Promise<{ contracts: Framewo
     try {
       text = await readContract(repo, rel, true);
     } catch (e) {
-      if (!(e instanceof ArtifactsError)) throw e;
+      if (!isArtifactsError(e)) throw e;
       findings.push(finding('CONTRACT_INVALID', e.message, { path: rel }));
       continue;
     }

@@ -3,7 +3,7 @@
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { readDecisionIndex } from '../index/decision-index.js';
 import type { IndexDocument } from '../index/document.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import type { Repo } from '../repo.js';
 import { loadContract, stageOf, type FrameworkContract } from './contract.js';
 import { gitFacts } from './git-times.js';
@@ -102,6 +102,7 @@ export function kindFindings(contract: FrameworkContract, entries: readonly Inde
     .map((e) =>
       finding('KIND_NOT_ALLOWED', `${e.id}@${e.version} has kind "${e.kind}", which framework ${contract.framework} does not allow (allowed: ${contract.allowed_kinds!.join(', ')})`, {
         path: e.path,
+        refs: [`${e.id}@${e.version}`],
       }),
     );
 }
@@ -150,7 +151,7 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
     }
     const min = slot.min_status ?? 'draft';
     if (STATUS_RANK[sel.status] > STATUS_RANK[min]) {
-      findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path }));
+      findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path, refs: [`${sel.id}@${sel.version}`] }));
     }
   });
   findings.push(...h.integrity, ...kindFindings(h.contract, h.entries));
@@ -182,6 +183,7 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
           findings.push(
             finding('GATE_STAGE_ORDER', `slot "${inp.slot}" selects ${inp.selected.id}@${inp.selected.version} (${inp.selected.content_address}), but ${stage.after} promoted ${then}`, {
               path: inp.selected.path,
+              refs: [`${inp.selected.id}@${inp.selected.version}`],
             }),
           );
         }

@@ -7,7 +7,7 @@
 //   3. path, ascending (UTF-8 byte order)
 //   4. id, then version (byte order) — a total order, so there are no ties.
 import { canonicalDigest } from '../canonical-json.js';
-import type { ArtifactStatus, IndexEntry } from '../metadata/inspect.js';
+import type { ArtifactStatus, IndexEntry } from '../index/entry.js';
 import { compareBytes } from '../paths.js';
 import type { InputSlot, Stage } from './contract.js';
 

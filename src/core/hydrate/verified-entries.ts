@@ -9,7 +9,8 @@ import { controlFilesOf } from '../config.js';
 import { finding, type Finding } from '../errors.js';
 import type { DigestAlgorithm } from '../hash/digest.js';
 import { cacheFingerprint } from '../index/scan.js';
-import { inspectFile, SIDECAR_SUFFIXES, type IndexEntry, type InspectContext } from '../metadata/inspect.js';
+import { inspectFile, SIDECAR_SUFFIXES, type InspectContext } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import { controlPathProblem, isInside, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 
@@ -59,12 +60,12 @@ export async function verifyEntriesFromBytes(repo: Repo, indexed: readonly Index
   for (const e of indexed) {
     const why = controlPathProblem(e.path, control);
     if (why) {
-      findings.push(finding('PATH_UNSAFE', `index entry ${e.id}@${e.version} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, { path: e.path }));
+      findings.push(finding('PATH_UNSAFE', `index entry ${e.id}@${e.version} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
       continue;
     }
     const t = regularTarget(realRoot, repo.root, e.path);
     if (t.kind === 'missing') {
-      findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path }));
+      findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
       continue;
     }
     if (t.kind === 'problem') {

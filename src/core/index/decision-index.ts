@@ -8,7 +8,7 @@
 // file's bytes by the callers that sign or gate (see hydrate/verified-entries.ts).
 import { controlFilesOf } from '../config.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from './entry.js';
 import { controlPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { readIndexView, type IndexView } from './store.js';
@@ -23,6 +23,7 @@ export function unsafeEntryFindings(repo: Repo, entries: readonly IndexEntry[]):
       out.push(
         finding('PATH_UNSAFE', `index entry ${String(e.id)}@${String(e.version)} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, {
           path: String(e.path),
+          refs: [`${String(e.id)}@${String(e.version)}`],
           hint: 'The index names a path no artifact may have: run `artifacts index rebuild` on a tree you trust.',
         }),
       );

@@ -6,7 +6,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { readChecked, READ_LIMITS } from '../store/checked-read.js';
 import { controlFilesOf, DEFAULT_CONFIG } from '../config.js';
 import { EXIT, finding, type Finding } from '../errors.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from './entry.js';
 import { compareBytes, controlPathProblem } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { entriesEqual, indexDigestValid, makeIndexDocument, parseIndex, serializeIndex, type IndexDocument } from './document.js';

@@ -2,11 +2,11 @@
 import { realpathSync, type Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ArtifactsError, dedupeFindings, finding, type Finding } from '../errors.js';
+import { ArtifactsError, dedupeFindings, finding, pathsOf, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, isInside, toRepoPath } from '../paths.js';
 import type { Repo } from '../repo.js';
-import { checkArtifactRoutes, loadRouting } from '../routing/routes.js';
+import { canonicalPathFor, checkArtifactRoutes, loadRouting, routeFor } from '../routing/routes.js';
 import type { JournalOp } from '../store/journal.js';
 import { isCandidatePath, listCandidates } from './enumerate.js';
 import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
@@ -145,10 +145,6 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
   return { explicit: [...explicit].sort(compareBytes), walked: [...walked].filter((w) => isCandidatePath(repo, w)).sort(compareBytes) };
 }
 
-/** The paths a finding concerns. */
-function pathsOf(f: Finding): string[] {
-  return f.paths ?? (f.path !== undefined ? [f.path] : []);
-}
 
 /**
  * What a non-strict rebuild writes: every valid artifact, except those involved in an
@@ -615,10 +611,15 @@ async function unindexedHints(repo: Repo, entries: readonly IndexEntry[]): Promi
   } catch {
     return out;
   }
+  const byPath = new Map(entries.map((e) => [e.path, e]));
   for (const f of checkArtifactRoutes(routing, entries)) {
     if (f.severity !== 'error' || f.path === undefined || out.has(f.path)) continue;
     if (f.code === 'ROUTE_MISMATCH') {
-      const to = /should be at (.*)$/.exec(f.message)?.[1];
+      // Where route fix will move it: the route's canonical path for the entry, computed
+      // again rather than read back out of the finding's message.
+      const entry = byPath.get(f.path);
+      const route = entry && routeFor(routing, entry.kind);
+      const to = entry && route ? canonicalPathFor(route, entry) : undefined;
       out.set(f.path, `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '\`artifacts index rebuild\`'}.`);
     } else {
       out.set(f.path, `\`artifacts index add\` would refuse it (${f.code}): ${f.hint ?? ''} Then run \`artifacts index add ${f.path}\`.`);

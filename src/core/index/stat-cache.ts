@@ -11,7 +11,8 @@
 import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
-import type { IndexEntry, Inspection } from '../metadata/inspect.js';
+import type { Inspection } from '../metadata/inspect.js';
+import type { IndexEntry } from './entry.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { RACY_WINDOW_MS } from '../stamp.js';

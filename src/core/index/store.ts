@@ -64,7 +64,7 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
   } catch (e) {
     if (e instanceof ArtifactsError && e.code === 'INDEX_CORRUPT') {
       if (opts.replaceCorrupt && e.details.problem !== 'symlink' && e.details.problem !== 'outside') return { doc: null, digestValid: true };
-      if (e.details.problem === 'not-regular' && /directory/.test(e.message)) throw new ArtifactsError('INDEX_CORRUPT', e.message, { hint: INDEX_DIRECTORY_HINT, details: e.details });
+      if (e.details.type === 'directory') throw new ArtifactsError('INDEX_CORRUPT', e.message, { hint: INDEX_DIRECTORY_HINT, details: e.details });
     }
     throw e;
   }

@@ -3,35 +3,18 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, readSync, realpathSync } from 'node:fs';
 import { lstat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ArtifactsError, finding, type ErrorCode, type Finding } from '../errors.js';
+import { type ErrorCode, finding, type Finding, isArtifactsError } from '../errors.js';
 import { digestBytes, digestFile, digestHandle, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { insideWorkTree, lstatQuiet } from '../paths.js';
 import { METADATA_LIMIT, splitFrontMatter } from './front-matter.js';
 import { parseSafeYaml, short, type SafeYamlResult } from './safe-yaml.js';
 import { compileSchemaFile, getBaseValidator, kindSchemaCache, schemaFindings, type KindSchemaCache } from './schema.js';
 import { kindOf, openChecked, openCheckedSync, readCheckedSync, readProblemOf } from '../store/checked-read.js';
+import type { ArtifactStatus, IndexEntry } from '../index/entry.js';
 
 export const MARKDOWN_EXTENSIONS = ['.md', '.mdc', '.markdown'];
 export const SIDECAR_SUFFIXES = ['.artifact.yaml', '.artifact.json'];
-const STATUSES = ['draft', 'review', 'approved'] as const;
-export type ArtifactStatus = (typeof STATUSES)[number];
-
-/** One artifact as the index records it (SPEC §5). */
-export interface IndexEntry {
-  id: string;
-  version: string;
-  status: ArtifactStatus;
-  framework: string;
-  kind: string;
-  path: string;
-  content_address: string;
-  size: number;
-  checksum?: string;
-  created_at?: string;
-  updated_at?: string;
-  derived_from?: string[];
-  metadata_address?: string;
-}
+export type { ArtifactStatus, IndexEntry } from '../index/entry.js';
 
 export type Inspection =
   | { type: 'not-artifact' }
@@ -149,7 +132,7 @@ interface Opened {
 
 /** The finding for a repository file the checked read refused. */
 function readFinding(e: unknown, rel: string, tooLarge: ErrorCode = 'FILE_TOO_LARGE'): Finding {
-  if (!(e instanceof ArtifactsError)) throw e;
+  if (!isArtifactsError(e)) throw e;
   const problem = readProblemOf(e);
   const code: ErrorCode = problem === 'too-large' ? tooLarge : problem === 'timeout' ? 'READ_TIMEOUT' : problem === 'outside' ? 'SYMLINK_OUTSIDE_ROOT' : 'FILE_NOT_REGULAR';
   return finding(code, e.message, { path: rel });
@@ -191,7 +174,7 @@ async function openTarget(ctx: InspectContext, abs: string, rel: string): Promis
       throw e;
     }
   } catch (e) {
-    if (e instanceof ArtifactsError) return readFinding(e, rel);
+    if (isArtifactsError(e)) return readFinding(e, rel);
     return finding('FILE_NOT_REGULAR', `${rel} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { path: rel });
   }
 }

@@ -3,7 +3,7 @@
 // at the narrowest directories holding that kind. Pure: same entries, same routes.
 import { posix } from 'node:path';
 import type { Finding } from '../errors.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import { compareBytes, type ControlFiles } from '../paths.js';
 import { checkArtifactRoutes, checkRouteTable, dirProblems, expandTemplate, routeDirectory, templateProblems, type Route, type Routing } from './routes.js';
 

@@ -2,10 +2,10 @@
 // route templates, and find every conflict. Everything here except the loaders is pure:
 // same inputs, same canonical path, on every OS.
 import { extname, join, posix } from 'node:path';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { finding, type Finding, isArtifactsError } from '../errors.js';
 import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
 import { compareBytes, controlPathProblem, segmentNameProblem, type ControlFiles } from '../paths.js';
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
@@ -301,7 +301,7 @@ async function readRoutingFile(root: string, file: string): Promise<string | und
   try {
     return (await readChecked(join(root, file), { root, maxBytes: READ_LIMITS.config, code: 'ROUTING_INVALID', label: file, allowMissing: true }))?.toString('utf8');
   } catch (e) {
-    if (e instanceof ArtifactsError) return finding('ROUTING_INVALID', e.message, { path: file });
+    if (isArtifactsError(e)) return finding('ROUTING_INVALID', e.message, { path: file });
     throw e;
   }
 }
@@ -539,7 +539,7 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
   for (const e of sorted) {
     const route = routeFor(routing, e.kind);
     if (!route) {
-      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path }));
+      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
       continue;
     }
     const canonical = canonicalPathFor(route, e);

@@ -11,7 +11,7 @@
 import { join, relative, sep } from 'node:path';
 import { git } from '../git.js';
 import { pathExists } from '../paths.js';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { finding, type Finding, isArtifactsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 import { writeFileDurable } from '../store/durable-write.js';
@@ -35,10 +35,11 @@ function markPath(repo: Repo): string {
 
 const LABEL = `.artifacts/cache/${HIGH_WATER_FILE}`;
 
-function damaged(reason: string): MarksRead {
+/** `problem` names the file and what is wrong with it (a checked read's refusal does). */
+function damaged(problem: string): MarksRead {
   return {
     ok: false,
-    finding: finding('STORE_FILE_INVALID', `${LABEL} ${reason}: the snapshot high-water marks of this clone cannot be checked`, {
+    finding: finding('STORE_FILE_INVALID', `${problem}: the snapshot high-water marks of this clone cannot be checked`, {
       path: LABEL,
       hint: `Inspect ${LABEL}; delete it only if you trust the snapshot chains as they are now (the marks start again from them).`,
     }),
@@ -67,19 +68,19 @@ export async function readMarks(repo: Repo): Promise<MarksRead> {
   try {
     bytes = await readChecked(markPath(repo), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'STORE_FILE_INVALID', label: LABEL, allowMissing: true });
   } catch (e) {
-    if (e instanceof ArtifactsError) return damaged(e.message.startsWith(LABEL) ? e.message.slice(LABEL.length + 1) : e.message);
+    if (isArtifactsError(e)) return damaged(e.message);
     throw e;
   }
   if (bytes === undefined) return { ok: true, marks };
   const parsed = parseJsonQuiet(bytes.toString('utf8'));
-  if (!parsed.ok) return damaged(`is not JSON (${parsed.error})`);
+  if (!parsed.ok) return damaged(`${LABEL} is not JSON (${parsed.error})`);
   const doc = parsed.value as { format?: unknown; chains?: unknown };
   if (doc === null || typeof doc !== 'object' || doc.format !== FORMAT || doc.chains === null || typeof doc.chains !== 'object' || Array.isArray(doc.chains)) {
-    return damaged(`is not an ${FORMAT} document`);
+    return damaged(`${LABEL} is not an ${FORMAT} document`);
   }
   for (const [k, v] of Object.entries(doc.chains as Record<string, unknown>)) {
     const m = v as Partial<Mark> | null;
-    if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0 || typeof m.id !== 'string') return damaged(`has a malformed mark for ${JSON.stringify(k)}`);
+    if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0 || typeof m.id !== 'string') return damaged(`${LABEL} has a malformed mark for ${JSON.stringify(k)}`);
     marks.set(k, { seq: m.seq as number, id: m.id });
   }
   return { ok: true, marks };

@@ -2,18 +2,22 @@
 // The key id is the hex SHA-256 of the raw 32-byte public key. Private keys are never
 // written into the repository, printed, or put in a snapshot.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, parse, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
 import { isInside, pathExists } from '../paths.js';
+import { READ_LIMITS, readUserFile } from '../store/checked-read.js';
 import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
-import { publicKeyFromSeed } from './ed25519.js';
+import type { Signer } from '../trust/signer.js';
+import { publicKeyFromSeed, signDetached } from './ed25519.js';
 
 /** The legacy plain key directory: read only by `keys migrate` (SPEC §12 replaced it with
  * the signed trust chain, because any pull request can add a file here). */
 export const LEGACY_TRUSTED_DIR = '.artifacts/keys/trusted';
 
+/** A private key as read from its file. Internal: it never leaves this module except to
+ * tests; everything else signs through a {@link Signer} ({@link loadSigner}). */
 export interface SigningKey {
   seed: Uint8Array;
   publicKey: Uint8Array;
@@ -38,12 +42,7 @@ export function parsePublicKeyPem(pem: string, file = 'public key'): Uint8Array 
 
 /** Load a PKCS#8 PEM private key file. Errors never include the key material. */
 export async function loadSigningKey(file: string): Promise<SigningKey> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ArtifactsError('KEY_INVALID', `cannot read the signing key ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: `the signing key ${file}` })).toString('utf8');
   let seed: Uint8Array;
   try {
     const key = createPrivateKey(pem);
@@ -55,6 +54,21 @@ export async function loadSigningKey(file: string): Promise<SigningKey> {
   }
   const publicKey = publicKeyFromSeed(seed);
   return { seed, publicKey, keyid: keyIdOf(publicKey) };
+}
+
+/**
+ * The {@link Signer} of a PKCS#8 PEM private key file (what `artifacts keys generate`
+ * writes): the one place a private key is read. The key stays inside the signer.
+ *
+ * @example
+ * ```ts
+ * const signer = await loadSigner('/secure/release.key');
+ * await promote(repo, { framework: 'fwk-001', stage: 'design-review', signer, now: new Date() });
+ * ```
+ */
+export async function loadSigner(file: string): Promise<Signer> {
+  const { seed, keyid } = await loadSigningKey(file);
+  return { keyid, sign: (bytes) => Promise.resolve(signDetached(bytes, seed)) };
 }
 
 /** `artifacts keys generate --out NAME`: NAME.key (0600) and NAME.pub, outside the repo. */

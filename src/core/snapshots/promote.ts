@@ -1,18 +1,16 @@
 // `artifacts promote` (SPEC §7): gate → objects → canonical snapshot → Ed25519 signature.
 // Order matters for crash safety: objects are durable before the snapshot that references
-// them, and the signature is written before the snapshot, whose atomic appearance is the
-// commit point (a .sig without its .json is ignored and overwritten by the next promote).
+// them, and the snapshot store writes the signature before the snapshot, whose atomic
+// appearance is the commit point.
 import { join } from 'node:path';
 import { ArtifactsError, type Finding } from '../errors.js';
 import { gate, type PromotionLookup } from '../hydrate/hydrate.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
-import { writeFileDurable } from '../store/durable-write.js';
 import { putObjectFromFile } from '../store/objects.js';
-import { signDetached } from './ed25519.js';
 import { blobIds } from './git-objects.js';
-import type { SigningKey } from './keys.js';
-import { encodeSnapshot, listSnapshots, seqName, snapshotId, stageDir, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
+import { draftSnapshot, encodeSnapshot, listSnapshots, rfc3339, snapshotFile, snapshotId, writeSignedSnapshot, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
+import type { Signer } from '../trust/signer.js';
 import { raiseMarks } from './high-water.js';
 import { verifyChainForDecision } from './history-check.js';
 import { assertMaySign, requireTrust } from '../trust/trust-store.js';
@@ -20,7 +18,8 @@ import { assertMaySign, requireTrust } from '../trust/trust-store.js';
 export interface PromoteOptions {
   framework: string;
   stage: string;
-  key: SigningKey;
+  /** Signs the snapshot; its key must be trusted by the trust chain (see {@link loadSigner}). */
+  signer: Signer;
   /** The current time (created_at unless `at` pins it). */
   now: Date;
   /** Pin created_at (RFC 3339), for reproducible snapshots. */
@@ -38,11 +37,6 @@ export interface PromoteResult {
   file: string;
   objectsWritten: number;
   findings: Finding[];
-}
-
-/** RFC 3339 UTC, whole seconds. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -72,7 +66,7 @@ function checkTime(label: string, v: string | undefined): void {
 }
 
 /** Build the snapshot (no writes). Throws GATE_FAILED (with the findings) if the gate fails. */
-async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[] }> {
+async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[]; publicKey: Uint8Array }> {
   checkTime('--at', opts.at);
   checkTime('--expires-at', opts.expiresAt);
   // A promotion that is expired when it is made would only fail every later check.
@@ -83,7 +77,7 @@ async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapsh
   // A snapshot signed by a key the trust chain does not vouch for would only fail the next
   // verify: refuse before anything is written.
   const trust = await requireTrust(repo);
-  assertMaySign(trust, opts.key.keyid, `sign a snapshot of ${opts.framework}/${opts.stage}`);
+  const publicKey = assertMaySign(trust, opts.signer.keyid, `sign a snapshot of ${opts.framework}/${opts.stage}`);
   const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo, opts.now) });
   if (!g.passed) throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, { findings: g.findings });
   // A chain that no longer verifies must not be extended: the new parent link would
@@ -102,32 +96,22 @@ async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapsh
     return { slot: i.slot, id: sel.id, version: sel.version, kind: e.kind, status: sel.status, path: sel.path, content_address: sel.content_address, size: e.size, ...(blob ? { git_blob: blob } : {}) };
   });
   const last = chain.snapshots[chain.snapshots.length - 1];
-  const snapshot: Snapshot = {
-    format: 'artifacts-snapshot/1',
-    framework: opts.framework,
-    stage: opts.stage,
-    seq: chain.snapshots.length + 1,
-    parent: last ? last.id : null,
-    action: 'promote',
-    created_at: opts.at ?? rfc3339(opts.now),
-    ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}),
-    artifacts,
-    selection_digest: g.hydration.selection_digest,
-    index_digest: g.index.index_digest,
-    signer: { keyid: opts.key.keyid },
-  };
-  return { snapshot, sources: artifacts };
-}
-
-/** Write a signed snapshot: signature first, then the snapshot bytes (the commit point). */
-export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, key: SigningKey): Promise<{ id: string; file: string }> {
-  const bytes = encodeSnapshot(snapshot);
-  const sig = signDetached(bytes, key.seed);
-  const dir = stageDir(repo, snapshot.framework, snapshot.stage);
-  const base = seqName(snapshot.seq);
-  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { root: repo.root, faultHook: repo.faultHook });
-  await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
-  return { id: snapshotId(bytes), file: `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${base}.json` };
+  const snapshot = draftSnapshot(
+    {
+      framework: opts.framework,
+      stage: opts.stage,
+      seq: chain.snapshots.length + 1,
+      parent: last ? last.id : null,
+      action: 'promote',
+      created_at: opts.at ?? rfc3339(opts.now),
+      ...(opts.expiresAt ? { expires_at: opts.expiresAt } : {}),
+      artifacts,
+      selection_digest: g.hydration.selection_digest,
+      index_digest: g.index.index_digest,
+    },
+    opts.signer.keyid,
+  );
+  return { snapshot, sources: artifacts, publicKey };
 }
 
 /**
@@ -135,21 +119,21 @@ export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, key: S
  *
  * @example
  * ```ts
- * const key = await loadSigningKey('/secure/release.key');
- * const r = await promote(repo, { framework: 'fwk-001', stage: 'design-review', key, now: new Date() });
+ * const signer = await loadSigner('/secure/release.key');
+ * const r = await promote(repo, { framework: 'fwk-001', stage: 'design-review', signer, now: new Date() });
  * console.log(r.file, r.id);
  * ```
  */
 export async function promote(repo: Repo, opts: PromoteOptions): Promise<PromoteResult> {
   return withIndexLock(repo, async (lock) => {
-    const { snapshot, sources } = await planPromotion(repo, opts);
+    const { snapshot, sources, publicKey } = await planPromotion(repo, opts);
     const bytes = encodeSnapshot(snapshot);
-    const file = `.artifacts/snapshots/${snapshot.framework}/${snapshot.stage}/${seqName(snapshot.seq)}.json`;
+    const file = snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq);
     if (opts.dryRun) return { dryRun: true, snapshot, id: snapshotId(bytes), file, objectsWritten: 0, findings: [] };
     let objectsWritten = 0;
     for (const a of sources) if (await putObjectFromFile(repo, a.content_address, join(repo.root, a.path))) objectsWritten++;
     await lock.assertHeld();
-    const written = await writeSignedSnapshot(repo, snapshot, opts.key);
+    const written = await writeSignedSnapshot(repo, snapshot, opts.signer, publicKey);
     // After the commit point: a mark that cannot be recorded only weakens later detection.
     await raiseMarks(repo, [{ framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) }]).catch(() => undefined);
     return { dryRun: false, snapshot, id: written.id, file: written.file, objectsWritten, findings: [] };

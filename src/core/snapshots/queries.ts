@@ -1,7 +1,7 @@
 // Read-only questions about snapshots: drift against the tree, differences between two
 // snapshots, and the history of an artifact id.
 import { join } from 'node:path';
-import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { ArtifactsError, finding, type Finding, isArtifactsError } from '../errors.js';
 import { digestFile, parseAddress } from '../hash/digest.js';
 import { readDecisionIndex } from '../index/decision-index.js';
 import { compareBytes, pathExists } from '../paths.js';
@@ -26,7 +26,7 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
   for (const a of last.snapshot.artifacts) {
     const abs = join(repo.root, a.path);
     if (!pathExists(abs)) {
-      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, hint }));
+      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, refs: [`${a.id}@${a.version}`], hint }));
       continue;
     }
     const algo = parseAddress(a.content_address)?.algo;
@@ -36,7 +36,7 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
       try {
         now = (await digestFile(algo, abs, 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path })).address;
       } catch (e) {
-        if (!(e instanceof ArtifactsError)) throw e;
+        if (!isArtifactsError(e)) throw e;
         now = `(${e.message})`;
       }
     }

@@ -1,16 +1,18 @@
 // Promotion snapshots on disk: `.artifacts/snapshots/<framework>/<stage>/<seq>.json` (RFC 8785
 // canonical bytes), `<seq>.sig` (base64 Ed25519 signature of those bytes, one line),
 // `<seq>.hold` (a hold and its reason) and `<seq>.released` (retention released its objects).
+// Promote and rollback draft and write their snapshots here, through a Signer.
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
 import { sha256Hex } from '../hash/digest.js';
-import type { ArtifactStatus } from '../metadata/inspect.js';
+import type { ArtifactStatus } from '../index/entry.js';
 import { pathExists } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { removeFileDurable, writeFileDurable } from '../store/durable-write.js';
 import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
+import { signVerified, type Signer } from '../trust/signer.js';
 
 export const SNAPSHOTS_DIR = '.artifacts/snapshots';
 export const SNAPSHOT_FORMAT = 'artifacts-snapshot/1';
@@ -76,6 +78,41 @@ export function snapshotId(bytes: Uint8Array): string {
 
 export function encodeSnapshot(s: Snapshot): Buffer {
   return Buffer.from(canonicalJson(s), 'utf8');
+}
+
+/** RFC 3339 UTC, whole seconds: the form of every time a snapshot or trust record holds. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** What a promotion or a rollback decides; {@link draftSnapshot} adds the format and the
+ * signer. */
+export type SnapshotDraft = Omit<Snapshot, 'format' | 'signer'>;
+
+/** The snapshot a signer with `keyid` will sign (nothing is written). */
+export function draftSnapshot(draft: SnapshotDraft, keyid: string): Snapshot {
+  return { format: SNAPSHOT_FORMAT, ...draft, signer: { keyid } };
+}
+
+/** Repository path of a snapshot's .json file. */
+export function snapshotFile(framework: string, stage: string, seq: number): string {
+  return `${SNAPSHOTS_DIR}/${framework}/${stage}/${seqName(seq)}.json`;
+}
+
+/**
+ * Write a signed snapshot: signature first, then the snapshot bytes (the commit point; a
+ * .sig without its .json is ignored and overwritten by the next writer). The signature is
+ * checked against `publicKey`, the key the trust chain holds for the signer, before
+ * anything is written.
+ */
+export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, signer: Signer, publicKey: Uint8Array): Promise<{ id: string; file: string }> {
+  const bytes = encodeSnapshot(snapshot);
+  const sig = await signVerified(signer, bytes, publicKey, `sign snapshot ${snapshot.seq} of ${snapshot.framework}/${snapshot.stage}`);
+  const dir = stageDir(repo, snapshot.framework, snapshot.stage);
+  const base = seqName(snapshot.seq);
+  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { root: repo.root, faultHook: repo.faultHook });
+  await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
+  return { id: snapshotId(bytes), file: snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq) };
 }
 
 /** Every framework/stage that has a snapshot directory. A snapshot directory that is a

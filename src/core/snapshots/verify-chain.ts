@@ -4,7 +4,7 @@
 import { canonicalJson } from '../canonical-json.js';
 import { controlFilesOf } from '../config.js';
 import { git } from '../git.js';
-import { ArtifactsError, EXIT, finding, findingOf, type Finding } from '../errors.js';
+import { EXIT, finding, type Finding, findingOf, isArtifactsError } from '../errors.js';
 import { controlPathProblem, symlinkOnTheWay } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
@@ -54,7 +54,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     try {
       trust = await (trustSource ?? (() => requireTrust(repo)))();
     } catch (e) {
-      if (!(e instanceof ArtifactsError)) throw e;
+      if (!isArtifactsError(e)) throw e;
       findings.push(...(e.findings.length > 0 ? e.findings : [findingOf(e)]));
     }
   }

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
-import { ArtifactsError, CATALOGUE, type ErrorCode } from '../errors.js';
+import { ArtifactsError, CATALOGUE, type ErrorCode, isArtifactsError } from '../errors.js';
 import { climbsOut, insideWorkTree } from '../paths.js';
 
 /** Size caps per kind of file (bytes). */
@@ -63,6 +63,18 @@ const PROBLEM_TEXT: Record<ReadProblem, string> = {
   io: 'could not be read',
 };
 
+/** What is at a path that is not a regular file, for callers (`details.type` of a
+ * `not-regular` refusal). */
+export type FileType = 'directory' | 'fifo' | 'device' | 'socket' | 'other';
+
+function fileTypeOf(st: Stats): FileType {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
+  if (st.isSocket()) return 'socket';
+  return 'other';
+}
+
 /** What a file that is not a regular file is, for messages. */
 export function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
@@ -72,15 +84,17 @@ export function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-/** The error thrown for a refused read; `details.problem` says which check failed. */
-export function readProblem(opts: CheckedReadOptions, path: string, problem: ReadProblem, extra = ''): ArtifactsError {
+/** The error thrown for a refused read; `details.problem` says which check failed, and for
+ * a file that is not a regular file, `details.type` what it is. */
+export function readProblem(opts: CheckedReadOptions, path: string, problem: ReadProblem, extra = '', type?: FileType): ArtifactsError {
   const label = opts.label ?? relativeLabel(opts.root, path);
+  const details = { path: label, problem, ...(type ? { type } : {}) };
   // A path that leads out of the repository is named for what it is, whatever the file;
   // how grave it is (the exit status) stays that of the kind of file being read.
   if (problem === 'outside') {
-    return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details: { path: label, problem }, exit: CATALOGUE[opts.code].exit });
+    return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details, exit: CATALOGUE[opts.code].exit });
   }
-  return new ArtifactsError(opts.code, `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details: { path: label, problem } });
+  return new ArtifactsError(opts.code, `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details });
 }
 
 function relativeLabel(root: string, path: string): string {
@@ -90,17 +104,21 @@ function relativeLabel(root: string, path: string): string {
 
 const isInsideReal = insideWorkTree;
 
+/** The one mapping of an open's errno to a refusal: nothing there, a symlink where none
+ * may be, not a regular file, too large, or any other failure of the file system (named by
+ * its errno). */
 function mapOpenError(opts: CheckedReadOptions, path: string, e: unknown): ArtifactsError | undefined {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return opts.allowMissing ? undefined : readProblem(opts, path, 'missing');
   if (code === 'ELOOP') return readProblem(opts, path, 'symlink');
-  if (code === 'EISDIR') return readProblem(opts, path, 'not-regular', ' (a directory)');
-  if (code === 'ENXIO' || code === 'ENODEV') return readProblem(opts, path, 'not-regular', ' (a device or socket)');
+  if (code === 'EISDIR') return readProblem(opts, path, 'not-regular', ' (a directory)', 'directory');
+  if (code === 'ENXIO' || code === 'ENODEV') return readProblem(opts, path, 'not-regular', ' (a device or socket)', 'device');
+  if (code === 'EFBIG' || code === 'EOVERFLOW') return readProblem(opts, path, 'too-large', ` (${code})`);
   return readProblem(opts, path, 'io', ` (${code ?? 'error'})`);
 }
 
 function checkStat(opts: CheckedReadOptions, path: string, st: Stats): void {
-  if (!st.isFile()) throw readProblem(opts, path, 'not-regular', ` (${kindOf(st)})`);
+  if (!st.isFile()) throw readProblem(opts, path, 'not-regular', ` (${kindOf(st)})`, fileTypeOf(st));
   if (st.size > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (${st.size} > ${opts.maxBytes} bytes)`);
 }
 
@@ -120,21 +138,9 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
       timer = setTimeout(() => reject(readProblem(opts, path, 'timeout')), opts.deadlineMs ?? READ_DEADLINE_MS);
       timer.unref();
     });
-    const read = (async () => {
-      // Read at most cap + 1 bytes: a file that grows after the fstat is still bounded.
-      const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await h.fh.read(buf, n, buf.length - n, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-        if (n === buf.length) break;
-      }
-      return checkLength(opts, path, buf, n);
-    })();
-    return await Promise.race([read, deadline]);
+    return await Promise.race([readOpened(opts, path, h), deadline]);
   } catch (e) {
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     if (timer) clearTimeout(timer);
@@ -142,9 +148,49 @@ export async function readChecked(path: string, opts: CheckedReadOptions): Promi
   }
 }
 
+/** Read an open, checked file whole: at most cap + 1 bytes, so a file that grows after
+ * the fstat is still bounded. */
+async function readOpened(opts: CheckedReadOptions, path: string, h: CheckedHandle): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(Math.min(h.size, opts.maxBytes) + 1);
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await h.fh.read(buf, n, buf.length - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+    if (n === buf.length) break;
+  }
+  return checkLength(opts, path, buf, n);
+}
+
 function checkLength(opts: CheckedReadOptions, path: string, buf: Buffer, n: number): Buffer {
   if (n > opts.maxBytes) throw readProblem(opts, path, 'too-large', ` (more than ${opts.maxBytes} bytes)`);
   return buf.subarray(0, n);
+}
+
+/**
+ * Read a file the user named on the command line (a key file). It may lie outside the
+ * repository and be reached through links the user made, so neither is refused; the other
+ * checks of {@link readChecked} hold: a FIFO or device is refused, never waited on, and the
+ * size is capped. `label` names the file in messages.
+ */
+export async function readUserFile(path: string, opts: { maxBytes: number; code: ErrorCode; label: string }): Promise<Buffer> {
+  const full: CheckedReadOptions = { root: dirname(path), ...opts };
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw mapOpenError(full, path, e)!;
+  }
+  try {
+    const st = await fh.stat();
+    checkStat(full, path, st);
+    return await readOpened(full, path, { fh, size: st.size });
+  } catch (e) {
+    if (isArtifactsError(e)) throw e;
+    throw readProblem(full, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
 }
 
 /** {@link readChecked} for callers that must stay synchronous (worker-thread scans, the
@@ -164,7 +210,7 @@ export function readCheckedSync(path: string, opts: CheckedReadOptions): Buffer 
     }
     return checkLength(opts, path, buf, n);
   } catch (e) {
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     closeSync(h.fd);
@@ -219,7 +265,7 @@ export async function openChecked(path: string, opts: CheckedReadOptions): Promi
     return { fh, size: st.size };
   } catch (e) {
     await fh.close().catch(() => undefined);
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
@@ -254,14 +300,14 @@ export function openCheckedSync(path: string, opts: CheckedReadOptions): { fd: n
     return { fd, size: st.size };
   } catch (e) {
     closeSync(fd);
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw readProblem(opts, path, 'io', ` (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
 /** The problem a checked read refused a file for, or undefined for any other error. */
 export function readProblemOf(e: unknown): ReadProblem | undefined {
-  if (!(e instanceof ArtifactsError)) return undefined;
+  if (!isArtifactsError(e)) return undefined;
   const p = e.details.problem;
   return typeof p === 'string' ? (p as ReadProblem) : undefined;
 }

@@ -18,7 +18,7 @@ import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { ArtifactsError } from '../errors.js';
+import { ArtifactsError, isArtifactsError } from '../errors.js';
 import { climbsOut, isGitSegment } from '../paths.js';
 
 /** An open file as the write protocol uses it. */
@@ -533,7 +533,7 @@ export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursiv
 
 /** Was a write refused because the repository tried to redirect it (not an I/O failure)? */
 export function isConfinementError(e: unknown): boolean {
-  return e instanceof ArtifactsError && (e.code === 'SYMLINK_OUTSIDE_ROOT' || e.code === 'PATH_UNSAFE' || e.code === 'SYMLINK_REFUSED');
+  return isArtifactsError(e) && (e.code === 'SYMLINK_OUTSIDE_ROOT' || e.code === 'PATH_UNSAFE' || e.code === 'SYMLINK_REFUSED');
 }
 
 /** The `.catch` of a cache write: a cache is an accelerator, so failing to save one never

@@ -3,11 +3,11 @@
 // separator is unambiguous. A torn or unchecksummed last record is discarded; a bad record
 // followed by a good one is corruption and is reported, never silently dropped.
 import { lstat } from 'node:fs/promises';
-import { ArtifactsError } from '../errors.js';
+import { ArtifactsError, isArtifactsError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { DIGEST_ALGORITHMS, sha256Hex, type DigestAlgorithm } from '../hash/digest.js';
 import { readChecked, READ_LIMITS } from './checked-read.js';
-import type { IndexEntry } from '../metadata/inspect.js';
+import type { IndexEntry } from '../index/entry.js';
 import { appendDurable, truncateDurable, type FaultHook } from './durable-write.js';
 
 export type JournalOp = { op: 'put'; entry: IndexEntry } | { op: 'remove'; path: string };
@@ -118,7 +118,7 @@ export async function readJournal(file: string, root: string): Promise<JournalSt
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], discardedTailBytes: 0 };
-    if (e instanceof ArtifactsError) throw e;
+    if (isArtifactsError(e)) throw e;
     throw new ArtifactsError('JOURNAL_CORRUPT', `.artifacts/journal could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const bytes = await readChecked(file, { root, maxBytes: READ_LIMITS.index, code: 'JOURNAL_CORRUPT', label: '.artifacts/journal', allowMissing: true });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { lstat, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ArtifactsError } from '../errors.js';
+import { ArtifactsError, isArtifactsError } from '../errors.js';
 import { git } from '../git.js';
 import { parseJsonQuiet, readChecked } from './checked-read.js';
 
@@ -175,7 +175,7 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
       await assertLockSane(lockDir, tracked);
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ELOCKED' && code !== 'ENOTEMPTY' && code !== 'ENOENT') {
-        if (e instanceof ArtifactsError) throw e;
+        if (isArtifactsError(e)) throw e;
         throw new ArtifactsError('IO_ERROR', `could not take the index lock (${code ?? (e as Error).message})`, { cause: e });
       }
       const judged = await abandonedToken(lockDir, staleMs);

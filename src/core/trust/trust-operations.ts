@@ -1,15 +1,15 @@
 // `artifacts keys trust | revoke | list | migrate` (SPEC §12): each change to the trusted set
 // is a new record appended to the trust chain, signed by a key the current record trusts.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactsError, finding } from '../errors.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
-import { keyIdOf, LEGACY_TRUSTED_DIR, parsePublicKeyPem, type SigningKey } from '../snapshots/keys.js';
-import { rfc3339 } from '../snapshots/promote.js';
-import { allSnapshots } from '../snapshots/snapshot-store.js';
-import { READ_LIMITS, readChecked } from '../store/checked-read.js';
+import { keyIdOf, LEGACY_TRUSTED_DIR, parsePublicKeyPem } from '../snapshots/keys.js';
+import { allSnapshots, rfc3339 } from '../snapshots/snapshot-store.js';
+import { READ_LIMITS, readChecked, readUserFile } from '../store/checked-read.js';
+import type { Signer } from './signer.js';
 import { TRUST_DIR, TRUST_FORMAT, type TrustedKeyEntry, type TrustRecord, type TrustRevocation, type TrustState } from './trust-chain.js';
 import { assertMaySign, loadTrust, trustPinOf, writeTrustRecord } from './trust-store.js';
 
@@ -36,24 +36,22 @@ function entryFor(raw: Uint8Array, addedBy: string): TrustedKeyEntry {
 const byKeyid = (a: { keyid: string }, b: { keyid: string }) => (a.keyid < b.keyid ? -1 : a.keyid > b.keyid ? 1 : 0);
 
 async function readPublicKeyFile(file: string): Promise<Uint8Array> {
-  const pem = await readFile(file, 'utf8').catch(() => {
-    throw new ArtifactsError('KEY_INVALID', `cannot read ${file}`);
-  });
+  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: file })).toString('utf8');
   if (/PRIVATE KEY/.test(pem)) throw new ArtifactsError('KEY_IN_REPOSITORY', `${file} holds a private key; trust the .pub file instead`);
   return parsePublicKeyPem(pem, file);
 }
 
-function nextRecord(trust: TrustState, keys: TrustedKeyEntry[], revoked: TrustRevocation[], signer: SigningKey, now: Date): TrustRecord {
+function nextRecord(trust: TrustState, keys: TrustedKeyEntry[], revoked: TrustRevocation[], signer: Signer, now: Date): TrustRecord {
   const last = trust.records[trust.records.length - 1]!;
   return { format: TRUST_FORMAT, seq: last.seq + 1, parent: last.id, created_at: rfc3339(now), keys: [...keys].sort(byKeyid), revoked: [...revoked].sort(byKeyid), signer: { keyid: signer.keyid } };
 }
 
-function firstRecord(keys: TrustedKeyEntry[], signer: SigningKey, now: Date): TrustRecord {
+function firstRecord(keys: TrustedKeyEntry[], signer: Signer, now: Date): TrustRecord {
   return { format: TRUST_FORMAT, seq: 1, parent: null, created_at: rfc3339(now), keys: [...keys].sort(byKeyid), revoked: [], signer: { keyid: signer.keyid } };
 }
 
 /** Starting a chain: the signer becomes the root, so it must agree with a pin if one is set. */
-function assertRootMatchesPin(repo: Repo, signer: SigningKey): void {
+function assertRootMatchesPin(repo: Repo, signer: Signer): void {
   const pin = trustPinOf(repo);
   if (pin !== undefined && pin !== signer.keyid) {
     throw new ArtifactsError('TRUST_ROOT_MISMATCH', `refusing to start a trust chain rooted at ${signer.keyid}: the pinned root is ${pin}`);
@@ -66,12 +64,12 @@ function assertRootMatchesPin(repo: Repo, signer: SigningKey): void {
  *
  * @example
  * ```ts
- * const root = await loadSigningKey('/secure/root.key');
+ * const root = await loadSigner('/secure/root.key');
  * await trustKey(repo, '/secure/root.pub', root, new Date()); // record 1
  * await trustKey(repo, 'release.pub', root, new Date());      // record 2
  * ```
  */
-export async function trustKey(repo: Repo, pubFile: string, signer: SigningKey, now: Date): Promise<TrustChange> {
+export async function trustKey(repo: Repo, pubFile: string, signer: Signer, now: Date): Promise<TrustChange> {
   const raw = await readPublicKeyFile(pubFile);
   const keyid = keyIdOf(raw);
   return withIndexLock(repo, async (lock) => {
@@ -81,15 +79,15 @@ export async function trustKey(repo: Repo, pubFile: string, signer: SigningKey, 
         throw new ArtifactsError('TRUST_NOT_INITIALIZED', `there is no trust chain yet, and its first record must be self-signed: sign ${pubFile} with its own private key (keys trust ROOT.pub --key ROOT.key), then add other keys`);
       }
       assertRootMatchesPin(repo, signer);
-      const w = await writeTrustRecord(repo, firstRecord([entryFor(raw, signer.keyid)], signer, now), signer, () => lock.assertHeld());
+      const w = await writeTrustRecord(repo, firstRecord([entryFor(raw, signer.keyid)], signer, now), signer, raw, () => lock.assertHeld());
       return { keyid, seq: 1, ...w, created: true };
     }
-    assertMaySign(trust, signer.keyid, 'sign a trust record');
+    const signerKey = assertMaySign(trust, signer.keyid, 'sign a trust record');
     if (trust.revoked.has(keyid)) throw new ArtifactsError('USAGE', `key ${keyid} was revoked and cannot be trusted again; generate a new key`);
     const last = trust.records[trust.records.length - 1]!.record;
     if (trust.trusted.has(keyid)) throw new ArtifactsError('USAGE', `key ${keyid} is already trusted (record ${last.seq})`);
     const record = nextRecord(trust, [...last.keys, entryFor(raw, signer.keyid)], last.revoked, signer, now);
-    const w = await writeTrustRecord(repo, record, signer, () => lock.assertHeld());
+    const w = await writeTrustRecord(repo, record, signer, signerKey, () => lock.assertHeld());
     return { keyid, seq: record.seq, ...w, created: false };
   });
 }
@@ -116,15 +114,15 @@ async function lastValidOf(repo: Repo, keyid: string, publicKey: Uint8Array): Pr
  *
  * @example
  * ```ts
- * await revokeKey(repo, 'c0ffee…', await loadSigningKey('/secure/root.key'), new Date());
+ * await revokeKey(repo, 'c0ffee…', await loadSigner('/secure/root.key'), new Date());
  * ```
  */
-export async function revokeKey(repo: Repo, keyid: string, signer: SigningKey, now: Date): Promise<TrustChange & { last_valid: Record<string, string> }> {
+export async function revokeKey(repo: Repo, keyid: string, signer: Signer, now: Date): Promise<TrustChange & { last_valid: Record<string, string> }> {
   const id = keyid.trim().toLowerCase();
   return withIndexLock(repo, async (lock) => {
     const trust = await loadTrust(repo);
     if (!trust) throw new ArtifactsError('TRUST_NOT_INITIALIZED', 'there is no trust chain: nothing to revoke');
-    assertMaySign(trust, signer.keyid, 'sign a trust record');
+    const signerKey = assertMaySign(trust, signer.keyid, 'sign a trust record');
     const last = trust.records[trust.records.length - 1]!.record;
     const pk = trust.trusted.get(id);
     if (!pk) throw new ArtifactsError('USAGE', `key ${keyid} is not in the current trust record${trust.revoked.has(id) ? ' (it is already revoked)' : ''}`);
@@ -132,7 +130,7 @@ export async function revokeKey(repo: Repo, keyid: string, signer: SigningKey, n
     if (keys.length === 0) throw new ArtifactsError('USAGE', `refusing to revoke ${id}: it is the only trusted key, and a chain with no trusted key can never be extended; trust its replacement first`);
     const last_valid = await lastValidOf(repo, id, pk);
     const record = nextRecord(trust, keys, [...last.revoked, { keyid: id, last_valid }], signer, now);
-    const w = await writeTrustRecord(repo, record, signer, () => lock.assertHeld());
+    const w = await writeTrustRecord(repo, record, signer, signerKey, () => lock.assertHeld());
     return { keyid: id, seq: record.seq, ...w, created: false, last_valid };
   });
 }
@@ -144,11 +142,11 @@ export async function revokeKey(repo: Repo, keyid: string, signer: SigningKey, n
  *
  * @example
  * ```ts
- * const r = await migrateLegacyKeys(repo, await loadSigningKey('/secure/release.key'), new Date());
+ * const r = await migrateLegacyKeys(repo, await loadSigner('/secure/release.key'), new Date());
  * console.log(r.migrated, r.skipped);
  * ```
  */
-export async function migrateLegacyKeys(repo: Repo, signer: SigningKey, now: Date): Promise<TrustChange & { migrated: string[]; skipped: Array<{ file: string; reason: string }> }> {
+export async function migrateLegacyKeys(repo: Repo, signer: Signer, now: Date): Promise<TrustChange & { migrated: string[]; skipped: Array<{ file: string; reason: string }> }> {
   return withIndexLock(repo, async (lock) => {
     if (await loadTrust(repo)) throw new ArtifactsError('USAGE', `the repository already has a trust chain (${TRUST_DIR}/): there is nothing to migrate`);
     const dir = join(repo.root, LEGACY_TRUSTED_DIR);
@@ -174,7 +172,7 @@ export async function migrateLegacyKeys(repo: Repo, signer: SigningKey, now: Dat
     }
     assertRootMatchesPin(repo, signer);
     const record = firstRecord([...keys.values()].map((raw) => entryFor(raw, signer.keyid)), signer, now);
-    const w = await writeTrustRecord(repo, record, signer, () => lock.assertHeld());
+    const w = await writeTrustRecord(repo, record, signer, keys.get(signer.keyid)!, () => lock.assertHeld());
     return { keyid: signer.keyid, seq: 1, ...w, created: true, migrated: [...keys.keys()].sort(), skipped };
   });
 }

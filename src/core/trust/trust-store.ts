@@ -3,13 +3,12 @@
 // reader (every byte is repository content), and loaded against the pinned root.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactsError, finding, findingOf } from '../errors.js';
+import { ArtifactsError, finding, findingOf, isArtifactsError } from '../errors.js';
 import type { Repo } from '../repo.js';
-import { signDetached } from '../snapshots/ed25519.js';
-import type { SigningKey } from '../snapshots/keys.js';
 import { seqName } from '../snapshots/snapshot-store.js';
 import { READ_LIMITS, readChecked } from '../store/checked-read.js';
 import { writeFileDurable, writeFileExclusiveDurable } from '../store/durable-write.js';
+import { signVerified, type Signer } from './signer.js';
 import { encodeTrustRecord, isKeyId, MAX_TRUST_RECORDS, recordId, TRUST_DIR, verifyTrustChain, type StoredTrustRecord, type TrustRecord, type TrustState } from './trust-chain.js';
 
 /** The pinned root key id, if any: the Repo's pin (flag or environment, set by the
@@ -56,7 +55,7 @@ export async function readTrustRecords(repo: Repo): Promise<StoredTrustRecord[]>
     const read = (name: string, allowMissing: boolean) =>
       readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing }).catch((e: unknown) => {
         // A record that cannot be read safely (a symlink, a FIFO, too large) breaks the chain.
-        if (!(e instanceof ArtifactsError)) throw e;
+        if (!isArtifactsError(e)) throw e;
         throw new ArtifactsError(e.code, e.message, { details: e.details, exit: e.exitCode, findings: [findingOf(e, { path: `${TRUST_DIR}/${name}` })] });
       });
     const bytes = (await read(n, false))!;
@@ -101,9 +100,11 @@ export async function requireTrust(repo: Repo): Promise<TrustState> {
   return state;
 }
 
-/** Refuse (before anything is written) to sign with a key the current record does not trust. */
-export function assertMaySign(trust: TrustState, keyid: string, what: string): void {
-  if (trust.trusted.has(keyid)) return;
+/** Refuse (before anything is written) to sign with a key the current record does not
+ * trust; returns the trusted public key, which the signature must verify with. */
+export function assertMaySign(trust: TrustState, keyid: string, what: string): Uint8Array {
+  const publicKey = trust.trusted.get(keyid);
+  if (publicKey) return publicKey;
   const why = trust.revoked.has(keyid) ? 'was revoked' : 'is not in the current trust record';
   const message = `refusing to ${what} with key ${keyid}: it ${why} (trust chain rooted at ${trust.root}, record ${trust.records.length})`;
   throw new ArtifactsError('KEY_NOT_TRUSTED', message, { findings: [finding('KEY_NOT_TRUSTED', message)] });
@@ -111,12 +112,13 @@ export function assertMaySign(trust: TrustState, keyid: string, what: string): v
 
 /**
  * Append a signed record. The caller holds the repository lock and built `record` from the
- * verified chain. The signature is written first, then the record bytes by exclusive create:
+ * verified chain; `publicKey` is the key `signer` signs with (checked before anything is
+ * written). The signature is written first, then the record bytes by exclusive create:
  * the .json appearing is the commit point, and a second writer of the same seq loses.
  */
-export async function writeTrustRecord(repo: Repo, record: TrustRecord, key: SigningKey, beforeCommit?: () => Promise<void>): Promise<{ id: string; file: string }> {
+export async function writeTrustRecord(repo: Repo, record: TrustRecord, signer: Signer, publicKey: Uint8Array, beforeCommit?: () => Promise<void>): Promise<{ id: string; file: string }> {
   const bytes = encodeTrustRecord(record);
-  const sig = signDetached(bytes, key.seed);
+  const sig = await signVerified(signer, bytes, publicKey, `sign trust record ${record.seq}`);
   const dir = join(repo.root, TRUST_DIR);
   const base = seqName(record.seq);
   const file = `${TRUST_DIR}/${base}.json`;
