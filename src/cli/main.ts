@@ -4,7 +4,7 @@
 // loads only the code it needs (./context.ts holds the output and exit-code rules they share).
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandFn } from './context.js';
-import { VERSION } from './version.js';
+import { VERSION } from './installation.js';
 
 class Exit {
   constructor(readonly code: number) {}

@@ -1,14 +1,13 @@
 // `artifacts init`.
-import { fileURLToPath } from 'node:url';
 import { initRepo } from '../../core/init.js';
 import type { Ctx } from '../context.js';
+import { BIN_FILE } from '../installation.js';
 import { renderFindingsHuman } from '../render.js';
 
 export async function init(ctx: Ctx): Promise<number> {
   const repo = await ctx.repo();
   // The driver runs the repository's own installation when it has one, else this one.
-  const bin = fileURLToPath(new URL('../../bin/artifacts.js', import.meta.url));
-  const r = await initRepo(repo.root, { installation: { node: process.execPath, bin }, repo });
+  const r = await initRepo(repo.root, { installation: { node: process.execPath, bin: BIN_FILE }, repo });
   return ctx.result({ ...r }, () => {
     for (const f of r.created) ctx.print(`created ${f}\n`);
     if (r.routes.length > 0) {

@@ -3,7 +3,7 @@ import { CATALOGUE, exitCodeFor } from '../../core/errors.js';
 import { validateRepo } from '../../core/validate.js';
 import { humanFindings, type Ctx } from '../context.js';
 import { githubNotice, renderFindingsGithub, renderSarif } from '../render.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../installation.js';
 
 export async function validate(ctx: Ctx, opts: { format: string; base?: string }): Promise<number> {
   const repo = await ctx.repo();
