@@ -6,8 +6,11 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CommandFn } from './context.js';
 import { VERSION } from './installation.js';
 
-class Exit {
-  constructor(readonly code: number) {}
+/** Thrown by a command's action to end the parse with the command's exit code. */
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
 }
 
 /** The action of a command: load its module, run it in the shared output context, exit. */
