@@ -7,7 +7,6 @@
 import { CommanderError } from 'commander';
 import { CATALOGUE, exitCodeFor, isArtifactsError, type Finding } from '../core/errors.js';
 import type { Repo } from '../core/repo.js';
-import type { WriteResult } from '../core/index/operations.js';
 import { faultHookFromEnv } from './fault.js';
 import { paint, printableOutput, progressRenderer, renderFindingsHuman, summaryLine, type OutputOptions } from './render.js';
 
@@ -60,7 +59,7 @@ function lockTimeout(g: GlobalOpts): number | undefined {
 }
 
 /** Whether findings hold a problem (an error or a warning) that --quiet still prints. */
-function hasProblems(findings: readonly Finding[]): boolean {
+export function hasProblems(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error' || f.severity === 'warning');
 }
 
@@ -185,34 +184,6 @@ export function humanFindings(ctx: Ctx, findings: Finding[]): { shown: Finding[]
   const hidden = findings.length - shown.length;
   const note = hidden === 0 || ctx.out.quiet ? '' : `${paint(ctx.out, 'dim', `(${hidden} file${hidden === 1 ? '' : 's'} with unreadable front matter of other tools ignored: not artifacts; --verbose lists them)`)}\n`;
   return { shown, note };
-}
-
-/** The summary of a write to the index (add, update, remove, rebuild). */
-export function writeSummary(ctx: Ctx, what: string, r: WriteResult & { count?: number }): number {
-  // Without --strict, invalid files are reported (exit 1) and the valid ones written.
-  return ctx.result(
-    r as unknown as Record<string, unknown>,
-    () => {
-      if (r.findings.length > 0) {
-        const { shown, note } = humanFindings(ctx, r.findings);
-        if (!ctx.out.quiet || hasProblems(shown)) process.stdout.write(renderFindingsHuman(ctx.out, shown));
-        if (note) ctx.print(note);
-      }
-      if (r.recovered.replayed.length > 0) ctx.print(`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);
-      const parts = [`${r.added.length} added`, `${r.updated.length} updated`, `${r.removed.length} removed`];
-      if (r.count !== undefined) parts.unshift(`${r.count} artifacts`);
-      ctx.print(`${what}: ${parts.join(', ')}${r.changed ? '' : ' (index unchanged)'}\n`);
-      if (ctx.out.verbose) {
-        for (const p of r.added) ctx.print(`  + ${p}\n`);
-        for (const p of r.updated) ctx.print(`  ~ ${p}\n`);
-        for (const p of r.removed) ctx.print(`  - ${p}\n`);
-      }
-      const failed = new Set(r.findings.filter((f) => f.severity === 'error' && f.path !== undefined).map((f) => f.path)).size;
-      if (failed > 0) ctx.print(`${failed} file${failed === 1 ? '' : 's'} with problems not indexed${r.kept.length > 0 ? ` (${r.kept.length} kept as previously indexed)` : ''}; --strict writes nothing when any file fails\n`);
-      ctx.print(`index_digest ${r.after}\n`);
-    },
-    exitCodeFor(r.findings),
-  );
 }
 
 /** An argument path made absolute against the working directory. */
