@@ -110,6 +110,8 @@ export async function runCommand(command: string, args: unknown[], load: () => P
       return code;
     },
     repo: async () => {
+      // Imported here, not at the top: the merge driver opens no repository and so loads
+      // no configuration code.
       const { openRepo } = await import('../core/repo.js');
       return (repoP ??= openRepo({
         cwd: process.cwd(),
