@@ -81,6 +81,7 @@ const rows = [
   ['node -e 0 (process start, reference)', median(nodeStart), ''],
   ['process start: artifacts --version', start.version, `node -e 0 in the same runs: ${start.node.toFixed(0)} ms (+${(start.version - start.node).toFixed(0)})`],
   ['process start: validate (demo repository)', start.validate, `+${(start.validate - start.node).toFixed(0)} ms over node -e 0`],
+  ...(start.cpu.node !== undefined ? [['process start, CPU time: --version', start.cpu.version, `validate ${start.cpu.validate} ms; node -e 0 ${start.cpu.node} ms`]] : []),
 ];
 console.log(`\n${N} artifacts, median of ${RUNS} runs each (ms):`);
 for (const [name, ms, note] of rows) console.log(`  ${name.padEnd(40)} ${ms.toFixed(0).padStart(7)}  ${note}`);
