@@ -57,6 +57,10 @@ describe('npm pack', () => {
     }
     expect(files).toEqual(expect.arrayContaining(['bin/artifacts.js', 'dist/bundle/main.js', 'dist/bundle/inspect-worker.js', 'dist/index.js', 'dist/generated/validators.js', 'schemas/framework-artifact.schema.json', 'README.md', 'LICENSE', 'package.json']));
     expect(files.filter((f) => /^(src|test|fixtures|bench|scripts)\//.test(f))).toEqual([]);
+    // Every chunk of the bundle sits directly in dist/bundle/, two levels below the package
+    // root, as the sources expect when they find package.json, bin/ and schemas/ from
+    // import.meta.url (and the tree scan its worker next to itself).
+    expect(files.filter((f) => f.startsWith('dist/bundle/') && f.split('/').length !== 3)).toEqual([]);
   });
 
   test('every packed document links only to files the tarball holds', () => {
