@@ -3,12 +3,15 @@
 //   cold `index rebuild`        <= `git add -A` on the same tree
 //   no-change `index verify`    <= 300 ms
 //   `index add` of one file     <= 150 ms (into the 10k index)
+// and process start: `artifacts --version` and `validate` on a small repository against
+// `node -e 0` (bench/process-start.js).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { artifactText, generateCorpus } from './corpus.js';
+import { measureProcessStart } from './process-start.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'artifacts.js');
 const N = Number(process.env.BENCH_N ?? 10_000);
@@ -66,6 +69,8 @@ for (let r = 0; r < RUNS; r++) {
 const nodeStart = [];
 for (let r = 0; r < RUNS; r++) nodeStart.push(time(() => execFileSync(process.execPath, ['-e', '0'])));
 
+const start = measureProcessStart({ runs: RUNS });
+
 const g = median(gitTimes);
 const rb = median(rebuildTimes);
 const rows = [
@@ -74,8 +79,11 @@ const rows = [
   ['index verify (no change)', median(verifyTimes), 'target <= 300 ms'],
   ['index add (1 file into the index)', median(addTimes), 'target <= 150 ms'],
   ['node -e 0 (process start, reference)', median(nodeStart), ''],
+  ['process start: artifacts --version', start.version, `node -e 0 in the same runs: ${start.node.toFixed(0)} ms (+${(start.version - start.node).toFixed(0)})`],
+  ['process start: validate (demo repository)', start.validate, `+${(start.validate - start.node).toFixed(0)} ms over node -e 0`],
+  ...(start.cpu.node !== undefined ? [['process start, CPU time: --version', start.cpu.version, `validate ${start.cpu.validate} ms; node -e 0 ${start.cpu.node} ms`]] : []),
 ];
 console.log(`\n${N} artifacts, median of ${RUNS} runs each (ms):`);
 for (const [name, ms, note] of rows) console.log(`  ${name.padEnd(40)} ${ms.toFixed(0).padStart(7)}  ${note}`);
-console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')}`);
+console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')} | --version ${start.raw.version.map((x) => x.toFixed(0)).join(' ')} | validate ${start.raw.validate.map((x) => x.toFixed(0)).join(' ')} | node ${start.raw.node.map((x) => x.toFixed(0)).join(' ')}`);
 rmSync(base, { recursive: true, force: true });

@@ -55,8 +55,12 @@ describe('npm pack', () => {
       expect(existsSync(join(PROJECT, target)), `README links to ${link}, which does not exist`).toBe(true);
       expect(files.some((f) => f === target || f.startsWith(`${target}/`)), `README links to ${link}, which the tarball lacks`).toBe(true);
     }
-    expect(files).toEqual(expect.arrayContaining(['bin/artifacts.js', 'dist/index.js', 'dist/cli/main.js', 'dist/generated/validators.js', 'schemas/framework-artifact.schema.json', 'README.md', 'LICENSE', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['bin/artifacts.js', 'dist/bundle/main.js', 'dist/bundle/inspect-worker.js', 'dist/index.js', 'dist/generated/validators.js', 'schemas/framework-artifact.schema.json', 'README.md', 'LICENSE', 'package.json']));
     expect(files.filter((f) => /^(src|test|fixtures|bench|scripts)\//.test(f))).toEqual([]);
+    // Every chunk of the bundle sits directly in dist/bundle/, two levels below the package
+    // root, as the sources expect when they find package.json, bin/ and schemas/ from
+    // import.meta.url (and the tree scan its worker next to itself).
+    expect(files.filter((f) => f.startsWith('dist/bundle/') && f.split('/').length !== 3)).toEqual([]);
   });
 
   test('every packed document links only to files the tarball holds', () => {
@@ -89,6 +93,22 @@ describe('npm pack', () => {
     const v = spawnSync(bin, ['validate'], { cwd: repo, encoding: 'utf8' });
     expect(v.status, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toContain('5 artifacts valid');
+
+    // The binary runs the bundle, and the bundle's worker-thread entry (which inspects the
+    // files of a large scan) works from the installed package.
+    const installed = join(app, 'node_modules', pkg.name);
+    expect(readFileSync(join(installed, 'bin', 'artifacts.js'), 'utf8')).toContain('../dist/bundle/main.js');
+    const probe = join(app, 'worker-probe.mjs');
+    writeFileSync(
+      probe,
+      `import { Worker } from 'node:worker_threads';
+const w = new Worker(process.argv[2], { workerData: { ctx: { root: process.cwd(), algorithm: 'sha256', schemasDir: process.cwd() + '/schemas' }, files: ['docs/plans/fwk-001/plan-checkout.md'], explicit: false } });
+w.on('message', (m) => { if (m.done) console.log(m.batch.map((r) => r.entry?.id).join(',')); });
+w.on('error', (e) => { console.error(e); process.exitCode = 1; });
+`,
+    );
+    const worker = spawnSync(process.execPath, [probe, join(installed, 'dist', 'bundle', 'inspect-worker.js')], { cwd: repo, encoding: 'utf8' });
+    expect(worker.stdout.trim(), worker.stderr).toBe('plan-checkout');
   });
 
   test('installed as a dev dependency of a fresh git repository, `npx artifacts init` works and its merge driver is that installation', () => {

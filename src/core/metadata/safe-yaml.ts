@@ -198,9 +198,16 @@ export function yamlProblemInUserTerms(text: string, code: string, libraryMessag
   return first.length > 0 ? first : 'the YAML could not be read';
 }
 
-/** Parse YAML safely. The yaml package is loaded on first use (it is the largest import). */
+/** The yaml package, loaded on first use (it is the largest import). It is CommonJS, so
+ * its dynamic import has module.exports as the default export, and in the bundled command
+ * line nothing else. */
+async function loadYaml(): Promise<typeof import('yaml')> {
+  return (await import('yaml')).default;
+}
+
+/** Parse YAML safely. */
 export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
-  const { Lexer, LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await import('yaml');
+  const { Lexer, LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await loadYaml();
   const lineOffset = opts.lineOffset ?? 0;
   // Depth is judged before the parser sees the text, so that the verdict is a pure function
   // of the bytes (not of the reading thread's stack size).
