@@ -8,7 +8,7 @@ import { CommanderError } from 'commander';
 import { CATALOGUE, exitCodeFor, isArtifactsError, type Finding } from '../core/errors.js';
 import type { Repo } from '../core/repo.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, printableOutput, progressRenderer, renderFindingsHuman, summaryLine, type OutputOptions } from './render.js';
+import { paint, progressRenderer, renderFindingsHuman, summaryLine, writeHuman, type OutputOptions } from './render.js';
 
 export interface GlobalOpts {
   root?: string;
@@ -81,13 +81,12 @@ export async function runCommand(command: string, args: unknown[], load: () => P
     g,
     warnings,
     print: (s) => {
-      if (!out.json && !out.quiet) process.stdout.write(printableOutput(s));
+      if (!out.json && !out.quiet) writeHuman(out, 'stdout', s);
     },
     printFindings: (findings) => {
       if (out.json || findings.length === 0) return;
       if (out.quiet && !hasProblems(findings)) return;
-      process.stdout.write(renderFindingsHuman(out, findings));
-      process.stdout.write(summaryLine(out, findings, '', command));
+      writeHuman(out, 'stdout', renderFindingsHuman(out, findings) + summaryLine(out, findings, '', command));
     },
     emit: (doc) => process.stdout.write(`${JSON.stringify({ command, ...withWarnings(doc, warnings) }, null, 2)}\n`),
     result: (doc, human, code = 0) => {
@@ -102,9 +101,7 @@ export async function runCommand(command: string, args: unknown[], load: () => P
       } else {
         const { shown, note } = humanFindings(ctx, findings);
         if (!out.quiet || hasProblems(shown)) {
-          process.stdout.write(renderFindingsHuman(out, shown));
-          process.stdout.write(note);
-          process.stdout.write(summaryLine(out, shown, okText, command));
+          writeHuman(out, 'stdout', renderFindingsHuman(out, shown) + note + summaryLine(out, shown, okText, command));
         }
       }
       return code;
@@ -127,7 +124,7 @@ export async function runCommand(command: string, args: unknown[], load: () => P
         trustRoot: g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT,
         warn: (w) => {
           warnings.push(w);
-          if (!out.json) process.stderr.write(`${paint(out, 'yellow', 'warning')} ${w.code}: ${w.message}\n  hint: ${w.hint ?? ''}\n`);
+          if (!out.json) writeHuman(out, 'stderr', `${paint(out, 'yellow', 'warning')} ${w.code}: ${w.message}\n  hint: ${w.hint ?? ''}\n`);
         },
       }));
     },
@@ -155,7 +152,7 @@ function reportError(ctx: Ctx, e: unknown): number {
   const { out, command } = ctx;
   if (e instanceof CommanderError) {
     if (out.json) ctx.emit({ ok: false, error: { code: 'USAGE', message: e.message, hint: CATALOGUE.USAGE.hint, exit: 2 } });
-    else process.stderr.write(`artifacts: ${e.message}\n`);
+    else writeHuman(out, 'stderr', `artifacts: ${e.message}\n`);
     return 2;
   }
   if (isArtifactsError(e)) {
@@ -164,9 +161,9 @@ function reportError(ctx: Ctx, e: unknown): number {
     if (out.json) {
       ctx.emit({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, exit }, findings: e.findings });
     } else {
-      if (e.findings.length > 0) process.stderr.write(renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
-      process.stderr.write(`${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
-      if (e.findings.length === 0) process.stderr.write(`  hint: ${e.hint}\n`);
+      if (e.findings.length > 0) writeHuman(out, 'stderr', renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
+      writeHuman(out, 'stderr', `${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
+      if (e.findings.length === 0) writeHuman(out, 'stderr', `  hint: ${e.hint}\n`);
     }
     return exit;
   }

@@ -22,12 +22,18 @@ export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
+/** Write human output to stdout or stderr: every human line goes through here. */
+export function writeHuman(o: Pick<OutputOptions, 'color'>, stream: 'stdout' | 'stderr', s: string): void {
+  (stream === 'stdout' ? process.stdout : process.stderr).write(printableOutput(s, o.color));
+}
+
 /** Human output as a whole: only our own colour sequences and line breaks get through raw,
  * and no line can be read as a CI workflow command (`::error::…` at the start of a line,
  * which a newline in a file name would otherwise produce). */
-export function printableOutput(s: string): string {
+export function printableOutput(s: string, colour = true): string {
+  // Without colour (a CI log, a pipe) no escape sequence is ours: all are shown escaped.
   return s
-    .replace(/\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(colour ? /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/^([ \t]*)::/gm, '$1\\x3a:');
 }
 

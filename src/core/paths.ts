@@ -1,6 +1,6 @@
 // Path helpers shared by every module: repository-relative POSIX paths, containment checks,
 // and the location of the files shipped with the package.
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -156,4 +156,41 @@ export function controlPathProblem(rel: string, control: ControlFiles): string |
     if (folded === ff || folded.startsWith(`${ff}/`)) return `the path names the tool's own file ${f}`;
   }
   return undefined;
+}
+
+/**
+ * What the repository path `rel` really names when the work tree sends it through symbolic
+ * links: a problem when the real path reaches into `.git/` or onto the tool's own files
+ * (`lnk/config` with a committed `lnk -> .git` is git's configuration). Undefined when no
+ * link is on the way, or the links lead outside the repository or nowhere (the writers'
+ * confined walk refuses those with its own codes).
+ */
+export function linkedPathProblem(root: string, rel: string, control: ControlFiles): string | undefined {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    return undefined;
+  }
+  let cur = rel;
+  // Each round resolves the first link on the way; links inside the target are followed
+  // in later rounds, as many as the system itself would follow.
+  for (let round = 0; round < 40; round++) {
+    const link = symlinkOnTheWay(root, cur);
+    if (link === undefined) return undefined;
+    let real: string;
+    try {
+      real = realpathSync(resolve(root, link));
+    } catch {
+      return undefined;
+    }
+    const inRepo = relative(realRoot, real);
+    if (climbsOut(inRepo)) return undefined;
+    if (inRepo.split(sep).some(isGitSegment)) return `it reaches into .git/ through the symbolic link ${JSON.stringify(link)}`;
+    const rest = cur.slice(link.length + 1);
+    cur = inRepo === '' ? rest : `${inRepo.split(sep).join('/')}/${rest}`;
+    const problem = controlPathProblem(cur, control);
+    if (problem) return `through the symbolic link ${JSON.stringify(link)} ${problem.replace(/^the path /, 'it ')}`;
+  }
+  return 'it passes through too many symbolic links';
 }

@@ -14,6 +14,10 @@ describe('printableOutput', () => {
     expect(out).toContain('\\x3a:warning');
   });
 
+  test('without colour (a CI log, a pipe) no escape sequence passes, colours included', () => {
+    expect(printableOutput(`a ${HOSTILE}\n`, false)).not.toContain('\u001b');
+  });
+
   test('our own colour sequences and line breaks pass unchanged', () => {
     const s = '\u001b[31merror\u001b[0m one\ntwo: a::b\n';
     expect(printableOutput(s)).toBe(s);

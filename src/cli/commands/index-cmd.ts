@@ -4,7 +4,7 @@ import { exitCodeFor } from '../../core/errors.js';
 import { indexAdd, indexRebuild, indexRemove, indexVerifySummary, type WriteResult } from '../../core/index/operations.js';
 import { recoverIndex } from '../../core/index/store.js';
 import { abs, hasProblems, humanFindings, relToRoot, type Ctx } from '../context.js';
-import { renderFindingsHuman } from '../render.js';
+import { renderFindingsHuman, writeHuman } from '../render.js';
 
 export async function add(ctx: Ctx, paths: string[], o: { strict?: boolean }): Promise<number> {
   return writeSummary(ctx, 'index add', await indexAdd(await ctx.repo(), paths.map(abs), { strict: !!o.strict }));
@@ -44,7 +44,7 @@ function writeSummary(ctx: Ctx, what: string, r: WriteResult & { count?: number 
     () => {
       if (r.findings.length > 0) {
         const { shown, note } = humanFindings(ctx, r.findings);
-        if (!ctx.out.quiet || hasProblems(shown)) process.stdout.write(renderFindingsHuman(ctx.out, shown));
+        if (!ctx.out.quiet || hasProblems(shown)) writeHuman(ctx.out, 'stdout', renderFindingsHuman(ctx.out, shown));
         if (note) ctx.print(note);
       }
       if (r.recovered.replayed.length > 0) ctx.print(`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);

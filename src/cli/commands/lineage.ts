@@ -3,7 +3,7 @@ import { exitCodeFor } from '../../core/errors.js';
 import { readDecisionIndex } from '../../core/index/decision-index.js';
 import { lineage as lineageOf, lineageDot, lineageMermaid, lineageText } from '../../core/lineage.js';
 import type { Ctx } from '../context.js';
-import { renderFindingsHuman } from '../render.js';
+import { renderFindingsHuman, writeHuman } from '../render.js';
 
 export async function lineage(ctx: Ctx, target: string, o: { format: string }): Promise<number> {
   const view = await readDecisionIndex(await ctx.repo());
@@ -17,6 +17,6 @@ export async function lineage(ctx: Ctx, target: string, o: { format: string }): 
   // Mermaid and DOT are machine formats (for a renderer): --quiet does not change them.
   if (o.format === 'mermaid' || o.format === 'dot') process.stdout.write(o.format === 'mermaid' ? lineageMermaid(g) : lineageDot(g));
   else ctx.print(lineageText(g));
-  if (g.findings.length) process.stderr.write(renderFindingsHuman(ctx.out, g.findings));
+  if (g.findings.length) writeHuman(ctx.out, 'stderr', renderFindingsHuman(ctx.out, g.findings));
   return code;
 }

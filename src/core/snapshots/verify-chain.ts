@@ -5,7 +5,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { controlFilesOf } from '../config.js';
 import { git } from '../git.js';
 import { EXIT, finding, type Finding, findingOf, isArtifactsError } from '../errors.js';
-import { controlPathProblem, symlinkOnTheWay } from '../paths.js';
+import { controlPathProblem, linkedPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
 import { decodeSignature, verifyStrict } from './ed25519.js';
@@ -107,8 +107,7 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       let problem = typeof p === 'string' ? controlPathProblem(p, control) : 'the path is not a string';
       // ...and so does one that the work tree sends elsewhere through a symbolic link (a
       // committed `lnk -> .git` makes `lnk/config` git's configuration).
-      const link = typeof p === 'string' && !problem ? symlinkOnTheWay(repo.root, p) : undefined;
-      if (link !== undefined) problem = `it passes through the symbolic link ${JSON.stringify(link)} in the work tree`;
+      if (typeof p === 'string' && !problem) problem = linkedPathProblem(repo.root, p, control);
       if (problem) findings.push(finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, { ...at, exit: EXIT.INTEGRITY, hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.' }));
     }
     if (opts.objects !== false && retained.has(s.seq) && Array.isArray(snap.artifacts)) {
