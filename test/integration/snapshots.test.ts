@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { commitAt, copyFixture, git, read, run, runJson, testdir } from '../helpers.js';
+import { commitAt, copyFixture, fromTemplate, git, read, run, runJson, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const RISK = 'docs/risks/fwk-001/risk-register.md';
@@ -17,8 +17,12 @@ beforeAll(() => {
   key = join(keyDir, 'release.key');
 });
 
-/** The demo repository, committed, indexed, with the test key trusted. */
+/** The demo repository, committed, indexed, with the test key trusted (built once, copied). */
 function demo(): string {
+  return fromTemplate('demo', buildDemo);
+}
+
+function buildDemo(): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
@@ -31,8 +35,13 @@ function promote(dir: string, extra: string[] = [], env: Record<string, string> 
   return run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, ...extra], env);
 }
 
-/** Promote, edit the risk register as a new version, promote again: two snapshots. */
+/** Promote, edit the risk register as a new version, promote again: two snapshots (built
+ * once, copied). */
 function twoPromotions(): string {
+  return fromTemplate('two-promotions', buildTwoPromotions);
+}
+
+function buildTwoPromotions(): string {
   const dir = demo();
   expect(promote(dir, ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
   const p = join(dir, RISK);
