@@ -30,7 +30,7 @@ describe('lock timeout', () => {
     // A live holder: this test process itself (its pid is alive, on this host).
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), start: Math.round(Date.now() - process.uptime() * 1000), nonce: 'x', since: new Date().toISOString() }));
+    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'x', since: new Date().toISOString() }));
     const t0 = Date.now();
     const r = run(dir, ['--json', 'index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '700']);
     const elapsed = Date.now() - t0;
@@ -47,7 +47,7 @@ describe('lock timeout', () => {
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
     // pid 2^22+1 is above Linux's pid_max default range: not running.
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), start: 0, nonce: 'dead', since: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), nonce: 'dead', since: '2026-01-01T00:00:00Z' }));
     const r = run(dir, ['index', 'rebuild', '--lock-timeout', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id": "a"');

@@ -25,7 +25,7 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
 function plantOwner(t: string, owner: Record<string, unknown>): string {
   const lockDir = `${t}.lock`;
   mkdirSync(lockDir);
-  writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ host: hostname(), since: '2026-01-01T00:00:00Z', start: 0, nonce: 'planted', ...owner }));
+  writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ host: hostname(), since: '2026-01-01T00:00:00Z', nonce: 'planted', ...owner }));
   return lockDir;
 }
 
@@ -65,8 +65,8 @@ describe('index lock', () => {
   test('a holder gone from this host is taken over at once: dead pid, reused pid, an earlier lock of this process', async () => {
     for (const owner of [
       { pid: 4194305 }, // above Linux's default pid range: not running
-      { pid: 1, start: 12345 }, // running, but not the process that took the lock
-      { pid: process.pid, start: Math.round(Date.now() - process.uptime() * 1000) }, // ours, but no acquisition of ours holds it
+      { pid: 1, start: -1 }, // running, but not the process that took the lock (another start time)
+      { pid: process.pid }, // ours, but no acquisition of ours holds it
     ]) {
       const t = target();
       plantOwner(t, owner);
@@ -114,5 +114,24 @@ describe('index lock', () => {
     await second.assertHeld();
     expect(await code(first.assertHeld())).toBe('LOCK_COMPROMISED');
     await second.release();
+  });
+});
+
+describe('the owner record', () => {
+  test('names this process with its kernel start time, and a fresh nonce per acquisition', async () => {
+    const { readFileSync } = await import('node:fs');
+    const t = target();
+    const a = await acquireLock(t, { timeoutMs: 0 });
+    const first = JSON.parse(readFileSync(join(`${t}.lock`, 'owner.json'), 'utf8')) as { pid: number; host: string; start?: number; nonce: string };
+    await a.release();
+    const b = await acquireLock(t, { timeoutMs: 0 });
+    const second = JSON.parse(readFileSync(join(`${t}.lock`, 'owner.json'), 'utf8')) as { nonce: string };
+    await b.release();
+    expect(first.pid).toBe(process.pid);
+    expect(first.host).toBe(hostname());
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    expect(first.start).toBe(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]));
+    expect(first.nonce).toMatch(/^[0-9a-f]{24}$/);
+    expect(second.nonce).not.toBe(first.nonce);
   });
 });

@@ -45,8 +45,8 @@ const MAX_HEARTBEAT_MS = 5_000;
 interface Owner {
   pid: number;
   host: string;
-  /** The holder process's start time (ms since the epoch): tells a reused pid apart.
-   * Absent in records written by earlier versions. */
+  /** The holder process's start time (kernel clock ticks since boot): tells a reused pid
+   * apart. Absent where the system does not say, and in records of earlier versions. */
   start: number | undefined;
   /** Random, per acquisition: the lock is ours only while our nonce is in it. */
   nonce: string;
@@ -90,35 +90,29 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-let bootMs: number | null | undefined;
-/** When a process started (ms since the epoch), from /proc on Linux; undefined elsewhere. */
-function processStartMs(pid: number): number | undefined {
+/** When a process started, as the kernel counts it (clock ticks since boot, field 22 of
+ * /proc/<pid>/stat): exact, and immune to changes of the wall clock. Undefined where there
+ * is no /proc (then a reused pid cannot be told apart, and only the heartbeat judges). */
+function processStartTicks(pid: number): number | undefined {
   try {
-    if (bootMs === undefined) {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootMs = m ? Number(m[1]) * 1000 : null;
-    }
-    if (bootMs === null) return undefined;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22, counted after the parenthesised command name (which may contain spaces).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    // Linux reports it in USER_HZ, 100 per second on every architecture.
-    return Number.isFinite(ticks) ? bootMs + ticks * 10 : undefined;
+    // Counted after the parenthesised command name, which may itself contain spaces.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
   } catch {
     return undefined;
   }
 }
 
-const selfStart = Math.round(Date.now() - process.uptime() * 1000);
+const selfStart = processStartTicks(process.pid);
 
 /** Is the holder recorded in `o` still running on this host? (Only asked for this host.) */
 function holderAlive(o: Owner): boolean {
   if (o.pid === process.pid) return heldNonces.has(o.nonce);
   if (!pidAlive(o.pid)) return false;
-  // The same pid, started more than a few seconds apart: the pid was reused.
-  const start = processStartMs(o.pid);
-  return start === undefined || o.start === undefined || Math.abs(start - o.start) < 5_000;
+  // The same pid, started at another time: the pid was reused by another process.
+  const start = o.start === undefined ? undefined : processStartTicks(o.pid);
+  return start === undefined || start === o.start;
 }
 
 /** The holder recorded in the lock, or undefined. The owner file is read like every other
@@ -134,7 +128,7 @@ async function readOwner(lockDir: string): Promise<Owner | undefined> {
     // Earlier versions of the tool called the nonce `token` and recorded no start time.
     const nonce = typeof o.nonce === 'string' ? o.nonce : typeof o.token === 'string' ? o.token : undefined;
     if (nonce === undefined) return undefined;
-    const start = typeof o.start === 'number' && Number.isFinite(o.start) ? o.start : undefined;
+    const start = Number.isSafeInteger(o.start) ? o.start : undefined;
     return { pid: o.pid!, host: o.host, since: o.since, nonce, start };
   } catch {
     return undefined;
