@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
     setupFiles: ['./test/setup.ts'],
+    // Builds dist/ first when src/ changed since the last build: tests never run an old CLI.
+    globalSetup: ['./test/global-setup.ts'],
   },
 });

@@ -32,6 +32,24 @@ export function writeTree(dir: string, files: Record<string, string | Buffer>): 
   }
 }
 
+const templates = new Map<string, string>();
+
+/**
+ * A fresh copy of a set-up built once per test file: `build` runs the first time `name` is
+ * asked for (spawning the CLI, committing, signing ...), every call gets its own copy of
+ * the result, `.git` included. For set-ups that many tests start from.
+ */
+export function fromTemplate(name: string, build: () => string): string {
+  let template = templates.get(name);
+  if (template === undefined) {
+    template = build();
+    templates.set(name, template);
+  }
+  const dir = testdir();
+  cpSync(template, dir, { recursive: true, verbatimSymlinks: true });
+  return dir;
+}
+
 /** Copy a fixture repository into a temp directory. */
 export function copyFixture(name: string): string {
   const dir = testdir();

@@ -9,7 +9,7 @@ import { writeFileDurable } from './store/durable-write.js';
 import { parseJsonQuiet, readChecked, readCheckedSync, READ_LIMITS } from './store/checked-read.js';
 import { git } from './git.js';
 import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, GLOB_MAX_TOTAL_ALTERNATIVES, globAlternatives, globProblem } from './glob.js';
-import { stampOf, stampSettled, stampString } from './stamp.js';
+import { cacheIdentity, stampOf, stampSettled, stampString } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
 export const INDEX_FILE = 'artifacts_index.json';
@@ -107,18 +107,20 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   const text = bytes.toString('utf8');
   // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
   // commands on an unchanged repository need not load the YAML parser at all. The memo is
-  // a cache: one that cannot be read or does not have the expected shape is ignored.
+  // a cache: one that cannot be read, does not have the expected shape or was written under
+  // another cache identity (another version of the tool, whose schema may differ) is ignored.
   const memoFile = join(root, STATE_DIR, 'cache', 'config.json');
   const stamp = st && stampString(st);
+  const identity = cacheIdentity('configMemo');
   if (stamp) {
-    const memo = readCacheJson(root, memoFile) as { stamp?: unknown; text?: unknown; config?: unknown } | undefined;
-    if (memo && memo.stamp === stamp && memo.text === text && memo.config !== null && typeof memo.config === 'object' && !Array.isArray(memo.config)) {
+    const memo = readCacheJson(root, memoFile) as { identity?: unknown; stamp?: unknown; text?: unknown; config?: unknown } | undefined;
+    if (memo && memo.identity === identity && memo.stamp === stamp && memo.text === text && memo.config !== null && typeof memo.config === 'object' && !Array.isArray(memo.config)) {
       return { config: memo.config as ArtifactsConfig, present: true };
     }
   }
   const config = await parseConfig(text);
   if (stamp && stampSettled(st)) {
-    await writeFileDurable(memoFile, JSON.stringify({ stamp, text, config }), { root, durable: false }).catch(() => undefined);
+    await writeFileDurable(memoFile, JSON.stringify({ identity, stamp, text, config }), { root, durable: false }).catch(() => undefined);
   }
   return { config, present: true };
 }

@@ -3,7 +3,8 @@
 // sends it back to the full comparison, with exactly the findings the full path gives.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, cpSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
+import { setClockForTests } from '../../src/core/stamp.js';
 import { indexRebuild, indexVerify, indexVerifySummary } from '../../src/core/index/operations.js';
 import { makeIndexDocument, parseIndex } from '../../src/core/index/document.js';
 import { encodeRecord } from '../../src/core/store/journal.js';
@@ -86,10 +87,20 @@ const MUTATIONS: Mutation[] = [
   },
 ];
 
+/** Move the clock past the racy window instead of waiting it out. */
+let restoreClock: (() => void) | undefined;
+function settle(): void {
+  restoreClock ??= setClockForTests({ now: () => Date.now() + 10_000 });
+}
+afterEach(() => {
+  restoreClock?.();
+  restoreClock = undefined;
+});
+
 describe('clean-verification record', () => {
   test('an unchanged tree is answered from stamps; every change goes back to the full comparison with the same findings', async () => {
-    // Copies are made first and left to settle together: stamps younger than two seconds
-    // are never trusted (the racy-timestamp rule), so one wait serves every case.
+    // Stamps younger than two seconds are never trusted (the racy-timestamp rule): the
+    // clock is moved past the window rather than waited out.
     const base = repoWith(files());
     await indexRebuild(await openRepo({ cwd: base }));
     const dirs = MUTATIONS.map(() => {
@@ -97,7 +108,7 @@ describe('clean-verification record', () => {
       cpSync(base, d, { recursive: true });
       return d;
     });
-    await new Promise((r) => setTimeout(r, 2300));
+    settle();
 
     for (const [i, m] of MUTATIONS.entries()) {
       const dir = dirs[i]!;
@@ -134,7 +145,7 @@ describe('clean-verification record', () => {
     const dir = repoWith(files());
     await indexRebuild(await openRepo({ cwd: dir }));
     writeFileSync(join(dir, 'docs/plans/fwk-001/extra.md'), plan('extra'));
-    await new Promise((r) => setTimeout(r, 2300));
+    settle();
     const r = await indexVerifySummary(await openRepo({ cwd: dir }));
     expect(r.findings.map((f) => f.code)).toEqual(['INDEX_UNINDEXED']);
     expect(existsSync(join(dir, RECORD))).toBe(false);

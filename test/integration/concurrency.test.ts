@@ -30,7 +30,7 @@ describe('lock timeout', () => {
     // A live holder: this test process itself (its pid is alive, on this host).
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), token: 'x', since: new Date().toISOString() }));
+    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'x', since: new Date().toISOString() }));
     const t0 = Date.now();
     const r = run(dir, ['--json', 'index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '700']);
     const elapsed = Date.now() - t0;
@@ -47,12 +47,22 @@ describe('lock timeout', () => {
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
     // pid 2^22+1 is above Linux's pid_max default range: not running.
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), token: 'dead', since: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), nonce: 'dead', since: '2026-01-01T00:00:00Z' }));
     const r = run(dir, ['index', 'rebuild', '--lock-timeout', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id": "a"');
   });
 });
+
+/** Wait until the process is stopped (state T in /proc), as SIGSTOP leaves it. */
+async function stopped(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`process ${pid} never stopped`);
+}
 
 describe('a paused writer', () => {
   test('SIGSTOP past the stale threshold: another writer takes over and commits; on SIGCONT the first aborts before its rename', async () => {
@@ -61,12 +71,15 @@ describe('a paused writer', () => {
     writeTree(dir, { 'docs/plans/fwk-001/a.md': plan('a'), 'docs/plans/fwk-001/b.md': plan('b') });
     // Writer A stops itself right after fsyncing its temp file, before the rename.
     const a = runAsync(dir, ['--json', 'index', 'add', 'docs/plans/fwk-001/a.md'], { ARTIFACTS_FAULT_INJECT: 'temp-fsync:1:stop' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await stopped(a.pid!);
     const t0 = Date.now();
-    // Writer B waits for the 30 s stale threshold, takes the lock over and commits.
-    const b = await runAsync(dir, ['index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '60000']).promise;
+    // Writer B waits for the stale threshold (30 s in use; 2 s here through the test hook),
+    // takes the lock over and commits. A is alive on this host: only its silent heartbeat
+    // makes it stale.
+    const b = await runAsync(dir, ['index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '60000'], { ARTIFACTS_LOCK_STALE_MS: '2000' }).promise;
     expect(b.code, b.stderr).toBe(0);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(25_000);
+    const ownerAge = Date.now() - t0;
+    expect(ownerAge).toBeGreaterThanOrEqual(500);
     process.kill(a.pid!, 'SIGCONT');
     const ra = await a.promise;
     expect(ra.code).toBe(3);
@@ -76,7 +89,7 @@ describe('a paused writer', () => {
     expect(ids).toEqual(['a', 'b', 'base']);
     expect(run(dir, ['index', 'verify']).code).toBe(0);
     expect(readdirSync(join(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  }, 90_000);
+  }, 60_000);
 });
 
 describe('many writers', () => {

@@ -5,13 +5,18 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openRepo } from '../../src/core/repo.js';
 import { recoverIndex } from '../../src/core/index/store.js';
-import { plan, read, repoWith, run, runAsync, testdir, writeTree } from '../helpers.js';
+import { fromTemplate, plan, read, repoWith, run, runAsync, testdir, writeTree } from '../helpers.js';
 
 const POINTS = ['journal-append', 'journal-fsync', 'temp-write', 'temp-fsync', 'rename', 'dir-fsync', 'journal-commit', 'before-release'] as const;
 // From this point on the journal record is durable, so recovery must reach the new state.
 const DURABLE_FROM = POINTS.indexOf('journal-fsync');
 
+/** `n` plans, committed and indexed (built once per size, copied). */
 function baseRepo(n = 3): string {
+  return fromTemplate(`base:${n}`, () => buildBaseRepo(n));
+}
+
+function buildBaseRepo(n: number): string {
   const files: Record<string, string> = {};
   for (let i = 0; i < n; i++) files[`docs/plans/fwk-001/p${i}.md`] = plan(`p${i}`);
   const dir = repoWith(files);

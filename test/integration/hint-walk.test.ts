@@ -8,7 +8,7 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE, type ErrorCode } from '../../src/core/errors.js';
-import { commitAt, copyFixture, git, plan, repoWith, run, testdir, writeTree } from '../helpers.js';
+import { commitAt, copyFixture, fromTemplate, git, plan, repoWith, run, testdir, writeTree } from '../helpers.js';
 
 const P = 'docs/plans/fwk-001';
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -80,8 +80,13 @@ interface Walk {
   says?: RegExp;
 }
 
-/** The demo repository, committed and indexed, with `root` the trust chain's root. */
+/** The demo repository, committed and indexed, with `root` the trust chain's root (built
+ * once, copied). */
 function demo(opts: { trust?: boolean } = {}): string {
+  return fromTemplate(`demo:${opts.trust !== false}`, () => buildDemo(opts));
+}
+
+function buildDemo(opts: { trust?: boolean }): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
@@ -91,13 +96,21 @@ function demo(opts: { trust?: boolean } = {}): string {
 }
 
 function promoted(): string {
+  return fromTemplate('promoted', buildPromoted);
+}
+
+function buildPromoted(): string {
   const dir = demo();
   expect(run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root'), '--at', '2026-03-01T10:00:00Z']).code).toBe(0);
   return dir;
 }
 
-/** One plan, indexed; `status` approved or draft. */
+/** One plan, indexed; `status` approved or draft (built once, copied). */
 function indexed(status = 'draft'): string {
+  return fromTemplate(`indexed:${status}`, () => buildIndexed(status));
+}
+
+function buildIndexed(status: string): string {
   const dir = repoWith({ [`${P}/a.md`]: plan('a', { status }) });
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
   return dir;

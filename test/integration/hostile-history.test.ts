@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { computeIndexDigest } from '../../src/core/index/document.js';
-import { BIN, commitAt, copyFixture, git, testdir } from '../helpers.js';
+import { BIN, commitAt, copyFixture, fromTemplate, git, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const REL = '.artifacts/snapshots/fwk-001/release';
@@ -95,8 +95,13 @@ beforeAll(() => {
   key = join(keyDir, 'release.key');
 });
 
-/** The demo repository, committed, indexed, with the test key trusted. */
+/** The demo repository, committed, indexed, with the test key trusted (built once per
+ * configuration, copied). */
 function demo(config?: string): string {
+  return fromTemplate(`demo:${config ?? ''}`, () => buildDemo(config));
+}
+
+function buildDemo(config?: string): string {
   const dir = copyFixture('demo');
   if (config !== undefined) writeFileSync(join(dir, 'artifacts.config.yaml'), config);
   // What `artifacts init` ignores: the object store, journal and cache are per clone.

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, sym
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { BIN, commitAt, copyFixture, git, testdir } from '../helpers.js';
+import { BIN, commitAt, copyFixture, fromTemplate, git, testdir } from '../helpers.js';
 import { treeChecksum as treeDigest } from '../support/hostile.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -68,8 +68,13 @@ beforeAll(() => {
   }
 });
 
-/** The demo repository with a trust chain: root (record 1), root trusts release (record 2). */
+/** The demo repository with a trust chain: root (record 1), root trusts release (record 2).
+ * Built once, copied. */
 function demo(): string {
+  return fromTemplate('demo', buildDemo);
+}
+
+function buildDemo(): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(cli(dir, ['index', 'rebuild']).code).toBe(0);
@@ -83,8 +88,12 @@ function promote(dir: string, key: string, at: string, extra: string[] = [], env
   return cli(dir, ['--json', ...extra, 'promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', keyFile(key), '--at', at], env);
 }
 
-/** demo() plus one promotion signed by the release key. */
+/** demo() plus one promotion signed by the release key (built once, copied). */
 function promoted(): string {
+  return fromTemplate('promoted', buildPromoted);
+}
+
+function buildPromoted(): string {
   const dir = demo();
   const r = promote(dir, 'release', '2026-03-01T10:00:00Z');
   expect(r.code, JSON.stringify(r.doc)).toBe(0);

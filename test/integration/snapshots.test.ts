@@ -3,7 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { commitAt, copyFixture, git, read, run, runJson, testdir } from '../helpers.js';
+import { exitCodeFor } from '../../src/core/errors.js';
+import { openRepo } from '../../src/core/repo.js';
+import { verifySnapshots } from '../../src/core/snapshots/verify-chain.js';
+import { commitAt, copyFixture, fromTemplate, git, read, run, runJson, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const RISK = 'docs/risks/fwk-001/risk-register.md';
@@ -17,8 +20,12 @@ beforeAll(() => {
   key = join(keyDir, 'release.key');
 });
 
-/** The demo repository, committed, indexed, with the test key trusted. */
+/** The demo repository, committed, indexed, with the test key trusted (built once, copied). */
 function demo(): string {
+  return fromTemplate('demo', buildDemo);
+}
+
+function buildDemo(): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
@@ -31,8 +38,13 @@ function promote(dir: string, extra: string[] = [], env: Record<string, string> 
   return run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, ...extra], env);
 }
 
-/** Promote, edit the risk register as a new version, promote again: two snapshots. */
+/** Promote, edit the risk register as a new version, promote again: two snapshots (built
+ * once, copied). */
 function twoPromotions(): string {
+  return fromTemplate('two-promotions', buildTwoPromotions);
+}
+
+function buildTwoPromotions(): string {
   const dir = demo();
   expect(promote(dir, ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
   const p = join(dir, RISK);
@@ -346,22 +358,23 @@ describe('retention', () => {
 describe('SIGKILL during promote and rollback', () => {
   const POINTS = ['journal-append', 'journal-fsync', 'temp-write', 'temp-fsync', 'rename', 'dir-fsync', 'journal-commit', 'before-release'];
 
-  function chainState(dir: string): { code: number | null; seqs: number } {
-    const r = runJson(dir, ['snapshot', 'verify', '--all']);
-    const chains = (r.doc.chains as Array<{ snapshots: number }> | undefined) ?? [];
-    return { code: r.code, seqs: chains.reduce((n, c) => n + c.snapshots, 0) };
+  /** What `snapshot verify --all` reports (exit code, snapshots in all chains), through the
+   * library: these loops are about the write protocol, not the command line. */
+  async function chainState(dir: string): Promise<{ code: number; seqs: number }> {
+    const reports = await verifySnapshots(await openRepo({ cwd: dir }), { now: new Date() });
+    return { code: exitCodeFor(reports.flatMap((r) => r.findings)), seqs: reports.reduce((n, r) => n + r.snapshots.length, 0) };
   }
 
   // One test per protocol point: each stays short, so the test worker is never blocked long.
   for (const point of ['temp-write', 'temp-fsync', 'rename', 'dir-fsync']) {
-    test(`promote killed at each ${point}: no new snapshot or a complete, signed, verifiable one`, () => {
+    test(`promote killed at each ${point}: no new snapshot or a complete, signed, verifiable one`, async () => {
       const dir = demo();
       let kills = 0;
       for (let n = 1; n < 20; n++) {
         rmSync(join(dir, '.artifacts/objects'), { recursive: true, force: true });
-        const before = chainState(dir).seqs;
+        const before = (await chainState(dir)).seqs;
         const r = promote(dir, [], { ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
-        const after = chainState(dir);
+        const after = await chainState(dir);
         expect(after.code, `${point}:${n}`).toBe(0);
         expect([before, before + 1]).toContain(after.seqs);
         expect(run(dir, ['index', 'verify']).code).toBe(0);
@@ -374,14 +387,14 @@ describe('SIGKILL during promote and rollback', () => {
       }
       expect(kills).toBe(5); // two objects, the signature, the snapshot, the high-water mark
       expect(promote(dir).code).toBe(0);
-      expect(chainState(dir).code).toBe(0);
+      expect((await chainState(dir)).code).toBe(0);
     });
   }
 
   let template: string | undefined;
   const rollbackTemplate = () => (template ??= twoPromotions());
   for (const point of POINTS) {
-    test(`rollback killed at each ${point}: no new snapshot or a complete one, a consistent index, a rerun completes`, () => {
+    test(`rollback killed at each ${point}: no new snapshot or a complete one, a consistent index, a rerun completes`, async () => {
       const tpl = rollbackTemplate();
       const target = JSON.parse(read(tpl, `${DR}/000001.json`)) as { artifacts: Array<{ path: string; content_address: string }> };
       let kills = 0;
@@ -389,7 +402,7 @@ describe('SIGKILL during promote and rollback', () => {
         const dir = testdir();
         spawnSync('cp', ['-a', `${tpl}/.`, dir]);
         const r = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], { ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
-        const st = chainState(dir);
+        const st = await chainState(dir);
         expect(st.code, `${point}:${n}`).toBe(0);
         expect([2, 3]).toContain(st.seqs);
         expect(run(dir, ['index', 'verify']).code, `${point}:${n}`).not.toBe(4);
@@ -403,7 +416,7 @@ describe('SIGKILL during promote and rollback', () => {
           const again = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key]);
           expect(again.code, again.stderr + again.stdout).toBe(0);
         }
-        expect(chainState(dir)).toEqual({ code: 0, seqs: 3 });
+        expect(await chainState(dir)).toEqual({ code: 0, seqs: 3 });
         expect(run(dir, ['index', 'verify']).code).toBe(0);
         for (const a of target.artifacts) {
           expect(`sha256:${spawnSync('sha256sum', [join(dir, a.path)], { encoding: 'utf8' }).stdout.split(' ')[0]}`).toBe(a.content_address);

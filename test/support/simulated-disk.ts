@@ -8,7 +8,7 @@
 // one is kept or dropped independently, in every combination (or a large sample of them).
 // Writes are split into 4 KiB pages, each of which may be lost on its own. That is harsher
 // than any real file system, which is the point: a protocol that survives it survives them.
-import { constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { nodeWriteFs, type WriteFs, type WriteHandle } from '../../src/core/store/durable-write.js';
 
@@ -20,6 +20,7 @@ export type DiskOp =
   | { kind: 'truncate'; inode: number; length: number }
   | { kind: 'fsync'; inode: number }
   | { kind: 'rename'; from: string; to: string; inode: number }
+  | { kind: 'renamedir'; from: string; to: string }
   | { kind: 'link'; from: string; to: string; inode: number }
   | { kind: 'unlink'; path: string }
   | { kind: 'fsyncdir'; dir: string };
@@ -129,6 +130,19 @@ export class RecordingFs implements WriteFs {
 
   async rename(from: string, to: string): Promise<void> {
     const inode = this.names.get(this.rel(from));
+    if (inode === undefined && statSync(from, { throwIfNoEntry: false })?.isDirectory()) {
+      // A directory (the index lock): every name below it moves with it.
+      await nodeWriteFs.rename(from, to);
+      const [f, t] = [this.rel(from), this.rel(to)];
+      for (const [name, ino] of [...this.names]) {
+        if (name.startsWith(`${f}/`)) {
+          this.names.delete(name);
+          this.names.set(t + name.slice(f.length), ino);
+        }
+      }
+      this.ops.push({ kind: 'renamedir', from: f, to: t });
+      return;
+    }
     await nodeWriteFs.rename(from, to);
     if (inode === undefined) throw new Error(`rename of a file the model does not know: ${from}`);
     this.names.delete(this.rel(from));
@@ -151,14 +165,21 @@ export class RecordingFs implements WriteFs {
   }
 
   async mkdir(path: string): Promise<void> {
-    // Directories are not modelled: the tests create them before recording.
-    if (!existsSync(path)) throw new Error(`the recorded run created a directory (${this.rel(path)}); create it beforehand`);
+    // Directories are not modelled (a file's name implies them), but a directory the run
+    // creates is real, and creating one that exists fails as it would on disk.
+    this.rel(path);
+    await nodeWriteFs.mkdir(path);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    this.rel(path);
+    await nodeWriteFs.rmdir(path);
   }
 }
 
 function dirOf(op: DiskOp): string | undefined {
   if (op.kind === 'create') return dirname(op.path);
-  if (op.kind === 'rename' || op.kind === 'link') return dirname(op.to);
+  if (op.kind === 'rename' || op.kind === 'renamedir' || op.kind === 'link') return dirname(op.to);
   if (op.kind === 'unlink') return dirname(op.path);
   return undefined;
 }
@@ -170,7 +191,7 @@ export function unsyncedOps(prefix: readonly DiskOp[]): number[] {
     const op = prefix[i]!;
     if (op.kind === 'fsync' || op.kind === 'fsyncdir') continue;
     const dir = dirOf(op);
-    if (op.kind === 'rename' && dirname(op.from) !== dirname(op.to)) throw new Error('cross-directory rename is not modelled');
+    if ((op.kind === 'rename' || op.kind === 'renamedir') && dirname(op.from) !== dirname(op.to)) throw new Error('cross-directory rename is not modelled');
     let synced = false;
     for (let j = i + 1; j < prefix.length && !synced; j++) {
       const later = prefix[j]!;
@@ -212,6 +233,14 @@ export function applyOps(base: DiskImage, prefix: readonly DiskOp[], dropped: Re
         names.set(op.to, op.inode);
         if (!data.has(op.inode)) data.set(op.inode, Buffer.alloc(0));
         break;
+      case 'renamedir':
+        for (const [name, ino] of [...names]) {
+          if (name.startsWith(`${op.from}/`)) {
+            names.delete(name);
+            names.set(op.to + name.slice(op.from.length), ino);
+          }
+        }
+        break;
       case 'link':
         names.set(op.to, op.inode);
         break;
@@ -245,23 +274,49 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** Is `rel` the index lock, or a lock renamed aside (`<index>.lock.stale-...`)? */
+function isLockPath(rel: string): boolean {
+  return /^[^/]*\.lock(\.stale-[^/]*)?(\/|$)/.test(rel);
+}
+
+/** Indexes of the operations that change the index lock rather than the data. */
+function lockOps(ops: readonly DiskOp[]): Set<number> {
+  const inodes = new Set<number>();
+  const out = new Set<number>();
+  ops.forEach((op, i) => {
+    if (op.kind === 'create' && isLockPath(op.path)) inodes.add(op.inode);
+    const lock =
+      op.kind === 'create' || op.kind === 'unlink'
+        ? isLockPath(op.path)
+        : op.kind === 'rename' || op.kind === 'renamedir' || op.kind === 'link'
+          ? isLockPath(op.from) || isLockPath(op.to)
+          : op.kind === 'fsyncdir'
+            ? isLockPath(op.dir)
+            : inodes.has(op.inode);
+    if (lock) out.add(i);
+  });
+  return out;
+}
+
 /**
  * Every crash state at each fsync point of `ops` (power lost just before the fsync) and at
  * the end: each unsynced operation kept or dropped, all combinations when there are at most
  * `exhaustiveUpTo` of them, otherwise the all/none/each-single cases plus `samples` random
- * combinations.
+ * combinations. The index lock's operations (its directory, owner record and release) are
+ * judged on their own by every writer, whatever the data holds, so their combinations are
+ * cycled through alongside the data's rather than multiplied with them: every combination
+ * of each occurs, and the number of states stays that of the data alone.
  */
 export function* crashStates(base: DiskImage, ops: readonly DiskOp[], opts: { exhaustiveUpTo?: number; samples?: number; seed?: number } = {}): Generator<CrashState> {
   const limit = opts.exhaustiveUpTo ?? 10;
   const rand = mulberry32(opts.seed ?? 1);
+  const lock = lockOps(ops);
   const points: number[] = [];
   ops.forEach((op, i) => {
     if (op.kind === 'fsync' || op.kind === 'fsyncdir') points.push(i);
   });
   points.push(ops.length);
-  for (const at of points) {
-    const prefix = ops.slice(0, at);
-    const pending = unsyncedOps(prefix);
+  const subsetsOf = (pending: number[]): number[][] => {
     const subsets: number[][] = [];
     if (pending.length <= limit) {
       for (let mask = 0; mask < 1 << pending.length; mask++) subsets.push(pending.filter((_, b) => (mask >> b) & 1));
@@ -269,7 +324,18 @@ export function* crashStates(base: DiskImage, ops: readonly DiskOp[], opts: { ex
       subsets.push([], [...pending], ...pending.map((p) => [p]), ...pending.map((p) => pending.filter((q) => q !== p)));
       for (let s = 0; s < (opts.samples ?? 256); s++) subsets.push(pending.filter(() => rand() < 0.5));
     }
-    for (const dropped of subsets) yield { at, dropped, image: applyOps(base, prefix, new Set(dropped)) };
+    return subsets;
+  };
+  for (const at of points) {
+    const prefix = ops.slice(0, at);
+    const pending = unsyncedOps(prefix);
+    const data = subsetsOf(pending.filter((i) => !lock.has(i)));
+    const locks = subsetsOf(pending.filter((i) => lock.has(i)));
+    const n = Math.max(data.length, locks.length);
+    for (let j = 0; j < n; j++) {
+      const dropped = [...data[j % data.length]!, ...locks[j % locks.length]!].sort((a, b) => a - b);
+      yield { at, dropped, image: applyOps(base, prefix, new Set(dropped)) };
+    }
   }
 }
 
@@ -313,4 +379,5 @@ export class FailingFsyncFs implements WriteFs {
   link = (from: string, to: string) => nodeWriteFs.link(from, to);
   unlink = (p: string) => nodeWriteFs.unlink(p);
   mkdir = (p: string) => nodeWriteFs.mkdir(p);
+  rmdir = (p: string) => nodeWriteFs.rmdir(p);
 }

@@ -8,19 +8,18 @@
 // cache, the record is only an accelerator: losing or damaging it costs time, never a result.
 import { readCacheJson } from '../config.js';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { sha256Hex } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { cacheFingerprint } from './scan.js';
-import { stampOf, stampSettled, stampString } from '../stamp.js';
+import { cacheIdentity, FORMAT_VERSIONS, stampOf, stampSettled, stampString } from '../stamp.js';
 import { lstatQuiet } from '../paths.js';
 
 const RECORD_FILE = 'clean-verify.json';
-const RECORD_VERSION = 1;
+const RECORD_VERSION = FORMAT_VERSIONS.cleanVerify;
 
 export interface CleanRecord {
   version: number;
+  /** The cache identity (stamp.ts) the record was written under: see verifyFingerprint. */
   fingerprint: string;
   /** Stamp of artifacts_index.json. */
   index: string;
@@ -30,12 +29,11 @@ export interface CleanRecord {
   tree: string;
 }
 
-/** Everything besides the index and the tree that a verification's result depends on:
- * the digest algorithm and schemas (the stat cache's fingerprint), the whole configuration,
- * and the installed tool itself. */
+/** Everything besides the index and the tree that a verification's result depends on, as
+ * a cache identity: the tool's version and format versions, the digest algorithm and
+ * schemas (the stat cache's fingerprint) and the whole configuration. */
 export function verifyFingerprint(repo: Repo): string {
-  const self = stampOf(fileURLToPath(import.meta.url));
-  return sha256Hex(`${RECORD_VERSION}\n${cacheFingerprint(repo)}\n${JSON.stringify(repo.config)}\n${self?.size}:${self?.mtimeNs}`);
+  return cacheIdentity('cleanVerify', `${cacheFingerprint(repo)}\n${JSON.stringify(repo.config)}`);
 }
 
 /** The index file's stamp, or undefined when it is missing or too recent to be trusted. */

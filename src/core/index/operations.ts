@@ -12,6 +12,7 @@ import { isCandidatePath, listCandidates } from './enumerate.js';
 import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { unsafeEntryFindings } from './decision-index.js';
+import { now } from '../stamp.js';
 import { entriesEqual } from './document.js';
 import { applyOps, readIndexView, runTransaction, type TransactionResult } from './store.js';
 
@@ -476,7 +477,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   listing.catch(() => undefined);
   // The inputs' stamps, taken before they are read, for the clean-verification record.
   const fingerprint = verifyFingerprint(repo);
-  const indexStamp = settledIndexStamp(repo, Date.now());
+  const indexStamp = settledIndexStamp(repo, now());
   const noJournal = journalEmpty(repo);
   const view = await readIndexView(repo);
   if (view.pendingRecords > 0) {
@@ -644,9 +645,9 @@ export async function indexVerifySummary(repo: Repo): Promise<VerifySummary> {
   const listing = listCandidates(repo);
   listing.catch(() => undefined);
   const record = readCleanRecord(repo);
-  if (record && journalEmpty(repo) && settledIndexStamp(repo, Date.now()) === record.index && verifyFingerprint(repo) === record.fingerprint) {
+  if (record && journalEmpty(repo) && settledIndexStamp(repo, now()) === record.index && verifyFingerprint(repo) === record.fingerprint) {
     const listed = await listing;
-    const { tree } = stampTree(repo, metadataFiles(listed.files), listed.git, Date.now());
+    const { tree } = stampTree(repo, metadataFiles(listed.files), listed.git, now());
     if (tree !== undefined && tree === record.tree) {
       return { findings: [], indexed: record.indexed, scanned: record.scanned, index_digest: record.index_digest };
     }

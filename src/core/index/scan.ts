@@ -15,7 +15,7 @@ import { compareBytes, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
 import { canonicalEntry } from './document.js';
-import { stampOf } from '../stamp.js';
+import { stampOf, now } from '../stamp.js';
 import { tryDecodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
 import { loadRouting, routeDirectories } from '../routing/routes.js';
 import { readIndexView } from './store.js';
@@ -262,7 +262,7 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   const useCache = opts.useCache !== false && !opts.explicit;
   const fingerprint = cacheFingerprint(repo);
   const cache = useCache ? new StatCache(repo, fingerprint).load() : undefined;
-  const scanStart = Date.now();
+  const scanStart = now();
   const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: fingerprint };
   // Stamps are taken before any file is read: a change during the scan shows up as a
   // different stamp next time, never as a stale result under a fresh stamp.

@@ -1,7 +1,8 @@
 // A stat cache in .artifacts/cache/ so that an unchanged tree is not re-read: per file, the
 // (size, mtime ns, ctime ns, inode) seen when it was inspected, and the result. It is only
 // an accelerator: it never affects the index bytes, and a missing or damaged cache is
-// simply rebuilt. Racy-git safety: a file whose mtime or ctime is within two seconds of the
+// simply rebuilt, and one written under another cache identity (stamp.ts) is ignored.
+// Racy-git safety: a file whose mtime or ctime is within two seconds (the racy window) of the
 // moment its inspection started may change again within the same timestamp tick, so such
 // a result is not cached.
 //
@@ -15,11 +16,8 @@ import type { Inspection } from '../metadata/inspect.js';
 import type { IndexEntry } from './entry.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
-import { RACY_WINDOW_MS } from '../stamp.js';
+import { cacheIdentity, racyWindowMs } from '../stamp.js';
 import { lstatQuiet } from '../paths.js';
-
-// 4: invalid inspections carry `foreign` (front matter that may belong to another tool).
-const CACHE_VERSION = 4;
 
 /** A result inspected in this run: encoded only when the cache is saved, so that a cold
  * scan does not hold every entry twice (as an object and as its canonical string). */
@@ -29,8 +27,9 @@ interface FreshRecord {
 }
 
 interface CacheFile {
-  version: number;
-  fingerprint: string;
+  /** The cache identity (stamp.ts) it was written under: package and format versions and
+   * the fingerprint of the digest algorithm and schemas. */
+  identity: string;
   entries: Record<string, string>;
 }
 
@@ -49,11 +48,12 @@ export interface StampKey {
 export function stampFiles(absPaths: readonly string[], scanStartMs: number): StampKey {
   let key = '';
   let racy = false;
+  const window = racyWindowMs();
   for (const abs of absPaths) {
     const st = lstatQuiet(abs);
     if (!st) return { key: undefined, racy: true };
     key += `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino};`;
-    if (st.mtimeMs + RACY_WINDOW_MS >= scanStartMs || st.ctimeMs + RACY_WINDOW_MS >= scanStartMs) racy = true;
+    if (st.mtimeMs + window >= scanStartMs || st.ctimeMs + window >= scanStartMs) racy = true;
   }
   return { key, racy };
 }
@@ -91,19 +91,19 @@ export class StatCache {
   private readonly root: string;
   private entries: Record<string, string | FreshRecord> = Object.create(null) as Record<string, string | FreshRecord>;
   private dirty = false;
+  private readonly identity: string;
 
-  constructor(
-    repo: Repo,
-    private readonly fingerprint: string,
-  ) {
+  /** `fingerprint`: what every cached inspection depends on besides the file's stamps. */
+  constructor(repo: Repo, fingerprint: string) {
     this.file = join(repo.cacheDir, 'stat-cache.json');
     this.root = repo.root;
+    this.identity = cacheIdentity('statCache', fingerprint);
   }
 
   load(): this {
     try {
       const data = readCacheJson(this.root, this.file) as CacheFile | undefined;
-      if (data && data.version === CACHE_VERSION && data.fingerprint === this.fingerprint && data.entries && typeof data.entries === 'object') {
+      if (data && data.identity === this.identity && data.entries && typeof data.entries === 'object') {
         this.entries = Object.assign(Object.create(null) as Record<string, string | FreshRecord>, data.entries);
       }
     } catch {
@@ -146,10 +146,10 @@ export class StatCache {
 
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const { fingerprint, entries } = this;
+    const { identity, entries } = this;
     // Streamed in pieces: for a large tree the cache is tens of megabytes.
     async function* chunks(): AsyncIterable<Uint8Array> {
-      yield Buffer.from(`{"version":${CACHE_VERSION},"fingerprint":${JSON.stringify(fingerprint)},"entries":{`);
+      yield Buffer.from(`{"identity":${JSON.stringify(identity)},"entries":{`);
       let first = true;
       let part: string[] = [];
       for (const k in entries) {

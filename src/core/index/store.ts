@@ -11,7 +11,7 @@ import type { Repo } from '../repo.js';
 import { cacheWriteFailed, removeFileDurable, sweepTemps, writeFileDurable } from '../store/durable-write.js';
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
-import { stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
+import { cacheIdentity, stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
 import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
 
 async function* indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
@@ -73,7 +73,8 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
 
 /** A digest check costs a canonicalization of the whole index; remember a successful one
  * for an index file whose (size, mtime, ctime, inode) has not changed since. The memo is
- * only an accelerator, like the stat cache, and follows the same racy-timestamp rule. */
+ * only an accelerator, like the stat cache, and follows the same racy-timestamp rule and
+ * cache identity (stamp.ts). */
 function memoKey(stamp: FileStamp | undefined): string | undefined {
   return stamp ? stampString(stamp) : undefined;
 }
@@ -81,21 +82,21 @@ function memoKey(stamp: FileStamp | undefined): string | undefined {
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
 async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   const key = memoKey(stampOf(repo.indexPath));
-  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(cacheWriteFailed);
+  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(cacheWriteFailed);
 }
 
 function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
   const memoFile = join(repo.cacheDir, 'index-digest.json');
   const key = memoKey(stamp);
   try {
-    const memo = readCacheJson(repo.root, memoFile) as { stamp?: unknown; index_digest?: unknown } | undefined;
-    if (key && memo && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
+    const memo = readCacheJson(repo.root, memoFile) as { identity?: unknown; stamp?: unknown; index_digest?: unknown } | undefined;
+    if (key && memo && memo.identity === cacheIdentity('digestMemo') && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
   } catch {
     // no memo
   }
   const valid = indexDigestValid(doc);
   if (valid && key && stamp && stampSettled(stamp)) {
-    void writeFileDurable(memoFile, JSON.stringify({ stamp: key, index_digest: doc.index_digest }), { root: repo.root, durable: false }).catch(() => undefined);
+    void writeFileDurable(memoFile, JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: doc.index_digest }), { root: repo.root, durable: false }).catch(() => undefined);
   }
   return valid;
 }

@@ -45,6 +45,8 @@ export interface WriteFs {
   unlink(path: string): Promise<void>;
   /** Create one directory (never recursive: the caller walks the path segment by segment). */
   mkdir(path: string): Promise<void>;
+  /** Remove one empty directory. */
+  rmdir(path: string): Promise<void>;
 }
 
 /** The real file system. */
@@ -64,12 +66,19 @@ export const nodeWriteFs: WriteFs = {
   link: (from, to) => fsp.link(from, to),
   unlink: (path) => fsp.unlink(path),
   mkdir: (path) => fsp.mkdir(path),
+  rmdir: (path) => fsp.rmdir(path),
 };
 
 const writeFsStore = new AsyncLocalStorage<WriteFs>();
 
 function wfs(): WriteFs {
   return writeFsStore.getStore() ?? nodeWriteFs;
+}
+
+/** The WriteFs in force: for writers outside this module (the index lock) whose changes the
+ * simulated-disk tests must see too. */
+export function activeWriteFs(): WriteFs {
+  return wfs();
 }
 
 /** Run `fn` with every durable write inside it (across awaits) going through `fs`. */

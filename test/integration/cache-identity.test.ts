@@ -1,0 +1,146 @@
+// One cache identity (src/core/stamp.ts): the stat cache, the clean-verification record, the
+// index-digest memo and the config memo each serve a record only under the identity it was
+// written under — package version, format versions, configuration and schema fingerprint.
+// Each test shows the cache in use, then the same record ignored once the identity changes
+// (another package version injected). The clock is moved past the racy window, never waited.
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/core/config.js';
+import { indexRebuild, indexVerify, indexVerifySummary } from '../../src/core/index/operations.js';
+import { cacheFingerprint } from '../../src/core/index/scan.js';
+import { StatCache, stampFiles } from '../../src/core/index/stat-cache.js';
+import { readIndexFile } from '../../src/core/index/store.js';
+import { openRepo, type Repo } from '../../src/core/repo.js';
+import { cacheIdentity, packageVersion, setClockForTests, stampOf, stampString } from '../../src/core/stamp.js';
+import { plan, repoWith } from '../helpers.js';
+
+const restores: Array<() => void> = [];
+afterEach(() => {
+  while (restores.length) restores.pop()!();
+});
+/** Every stamp written so far counts as settled. */
+function settle(): void {
+  restores.push(setClockForTests({ now: () => Date.now() + 10_000 }));
+}
+/** Run the rest of the test as another version of the tool. */
+function upgrade(): void {
+  restores.push(setClockForTests({ packageVersion: `${packageVersion()}-next` }));
+}
+
+function tree(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < 4; i++) out[`docs/plans/fwk-001/p${i}.md`] = plan(`p${i}`);
+  return out;
+}
+
+async function observed(dir: string): Promise<{ repo: Repo; scanned: () => boolean }> {
+  let scanned = false;
+  const repo = await openRepo({ cwd: dir, progress: () => void (scanned = true) });
+  return { repo, scanned: () => scanned };
+}
+
+describe('one cache identity', () => {
+  test('the identity changes with the package version and differs between caches', () => {
+    const a = cacheIdentity('statCache', 'fp');
+    expect(cacheIdentity('statCache', 'fp')).toBe(a);
+    expect(cacheIdentity('statCache', 'other')).not.toBe(a);
+    expect(cacheIdentity('cleanVerify', 'fp')).not.toBe(a);
+    upgrade();
+    expect(cacheIdentity('statCache', 'fp')).not.toBe(a);
+  });
+
+  test('stat cache: a saved result is served under the same identity, ignored under another', async () => {
+    const dir = repoWith(tree(), { git: false });
+    const repo = await openRepo({ cwd: dir });
+    const file = join(dir, 'docs/plans/fwk-001/p0.md');
+    settle();
+    const stamp = stampFiles([file], Date.now() + 10_000);
+    expect(stamp.racy).toBe(false);
+    const cache = new StatCache(repo, cacheFingerprint(repo)).load();
+    cache.set('docs/plans/fwk-001/p0.md', stamp, { type: 'not-artifact' } as never);
+    await cache.save();
+    expect(new StatCache(repo, cacheFingerprint(repo)).load().get('docs/plans/fwk-001/p0.md', stamp.key)).toBeDefined();
+    // Another schema/config fingerprint, then another package version: a miss each time.
+    expect(new StatCache(repo, 'another fingerprint').load().get('docs/plans/fwk-001/p0.md', stamp.key)).toBeUndefined();
+    upgrade();
+    expect(new StatCache(repo, cacheFingerprint(repo)).load().get('docs/plans/fwk-001/p0.md', stamp.key)).toBeUndefined();
+  });
+
+  test('stat cache: a racy stamp is not cached, and moving the clock (not sleeping) settles it', () => {
+    const dir = repoWith(tree(), { git: false });
+    const file = join(dir, 'docs/plans/fwk-001/p0.md');
+    expect(stampFiles([file], Date.now()).racy).toBe(true);
+    expect(stampFiles([file], Date.now() + 10_000).racy).toBe(false);
+    restores.push(setClockForTests({ racyWindowMs: 60_000 }));
+    expect(stampFiles([file], Date.now() + 10_000).racy).toBe(true);
+  });
+
+  test('clean-verification record: an unchanged tree is answered from it until the identity changes', async () => {
+    const dir = repoWith(tree());
+    await indexRebuild(await openRepo({ cwd: dir }));
+    settle();
+    const first = await observed(dir);
+    expect((await indexVerifySummary(first.repo)).findings).toEqual([]);
+    expect(first.scanned()).toBe(true);
+    expect(existsSync(join(dir, '.artifacts/cache/clean-verify.json'))).toBe(true);
+    const second = await observed(dir);
+    expect((await indexVerifySummary(second.repo)).findings).toEqual([]);
+    expect(second.scanned()).toBe(false);
+    upgrade();
+    const third = await observed(dir);
+    expect((await indexVerifySummary(third.repo)).findings).toEqual([]);
+    expect(third.scanned(), 'another version of the tool verifies afresh').toBe(true);
+  });
+
+  test('index-digest memo: trusted for the stamped index under the same identity only', async () => {
+    const dir = repoWith(tree());
+    await indexRebuild(await openRepo({ cwd: dir }));
+    // An index whose digest no longer matches its content ...
+    const indexPath = join(dir, 'artifacts_index.json');
+    writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('"id": "p1"', '"id": "px"'));
+    const doc = JSON.parse(readFileSync(indexPath, 'utf8')) as { index_digest: string };
+    const repo = await openRepo({ cwd: dir });
+    expect((await readIndexFile(repo)).digestValid).toBe(false);
+    // ... and a memo vouching for exactly this file under the current identity.
+    mkdirSync(repo.cacheDir, { recursive: true });
+    const memo = { identity: cacheIdentity('digestMemo'), stamp: stampString(stampOf(indexPath)!), index_digest: doc.index_digest };
+    writeFileSync(join(repo.cacheDir, 'index-digest.json'), JSON.stringify(memo));
+    expect((await readIndexFile(repo)).digestValid, 'the memo is used').toBe(true);
+    upgrade();
+    expect((await readIndexFile(repo)).digestValid, 'a memo from another version is not').toBe(false);
+  });
+
+  test('config memo: the remembered configuration is used under the same identity only', async () => {
+    const dir = repoWith({});
+    const file = join(dir, 'artifacts.config.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect((await loadConfig(dir)).config.digest_algorithm).toBe('sha256');
+    // A memo for exactly this file that says something else shows whether it is consulted.
+    mkdirSync(join(dir, '.artifacts/cache'), { recursive: true });
+    const memo = { identity: cacheIdentity('configMemo'), stamp: stampString(stampOf(file, { follow: true })!), text, config: { ...(await loadConfig(dir)).config, digest_algorithm: 'blake3' } };
+    writeFileSync(join(dir, '.artifacts/cache/config.json'), JSON.stringify(memo));
+    expect((await loadConfig(dir)).config.digest_algorithm, 'the memo is used').toBe('blake3');
+    upgrade();
+    expect((await loadConfig(dir)).config.digest_algorithm, 'a memo from another version is not').toBe('sha256');
+  });
+});
+
+describe('stat cache', () => {
+  test('an edit that keeps the size and restores the mtime is still detected', async () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a', {}, 'AAAA\n') });
+    const file = join(dir, 'docs/plans/fwk-001/a.md');
+    // Past the racy window (2 s on mtime and ctime), so that the file is cached.
+    settle();
+    const repo = await openRepo({ cwd: dir });
+    await indexRebuild(repo);
+    expect((await indexVerify(repo)).findings).toEqual([]);
+    expect(readFileSync(join(dir, '.artifacts/cache/stat-cache.json'), 'utf8')).toContain('docs/plans/fwk-001/a.md');
+    const st = statSync(file);
+    writeFileSync(file, plan('a', {}, 'BBBB\n'));
+    utimesSync(file, st.atime, st.mtime);
+    expect(statSync(file).size).toBe(st.size);
+    const r = await indexVerify(await openRepo({ cwd: dir }));
+    expect(r.findings[0]?.code).toBe('INDEX_STALE_ENTRY');
+  });
+});
