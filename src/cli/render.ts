@@ -19,6 +19,7 @@ export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
  * or a CI log: control characters — a newline that would start a `::error` workflow
  * command line, escape sequences that retitle or rewrite the terminal — are shown escaped. */
 export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
@@ -33,6 +34,7 @@ export function writeHuman(o: Pick<OutputOptions, 'color'>, stream: 'stdout' | '
 export function printableOutput(s: string, colour = true): string {
   // Without colour (a CI log, a pipe) no escape sequence is ours: all are shown escaped.
   return s
+    // eslint-disable-next-line no-control-regex -- control characters are what this escapes
     .replace(colour ? /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/^([ \t]*)::/gm, '$1\\x3a:');
 }

@@ -112,7 +112,7 @@ export interface FileStamp {
 export function stampOf(abs: string, opts: { follow?: boolean } = {}): FileStamp | undefined {
   let st: BigIntStats | undefined;
   try {
-    st = (opts.follow ? statSync : lstatSync)(abs, { bigint: true, throwIfNoEntry: false }) as BigIntStats | undefined;
+    st = (opts.follow ? statSync : lstatSync)(abs, { bigint: true, throwIfNoEntry: false });
   } catch {
     // A path through a file, a symlink loop: nothing stampable is there.
     return undefined;

@@ -20,7 +20,7 @@ function blocks(markdown: string): Block[] {
   let last = 0;
   for (const m of markdown.matchAll(re)) {
     out.push({ lang: m[1]!, text: m[2]!, before: markdown.slice(last, m.index) });
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
   }
   return out;
 }

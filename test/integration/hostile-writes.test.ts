@@ -23,7 +23,7 @@ function cli(cwd: string, args: string[]): { code: number | null; doc: Record<st
   const r = spawnSync(process.execPath, [BIN, '--json', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: DEADLINE_MS });
   expect(r.signal, `${args.join(' ')} did not finish within ${DEADLINE_MS} ms`).toBeNull();
   expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
-  let doc: Record<string, unknown> = {};
+  let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(r.stdout) as Record<string, unknown>;
   } catch {

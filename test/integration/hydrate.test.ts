@@ -3,7 +3,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { compareCandidates, type Candidate } from '../../src/core/hydrate/rank-candidates.js';
-import type { IndexEntry } from '../../src/core/metadata/inspect.js';
 import { commitAt, CONTRACT, git, plan, repoWith, run, runJson, testdir, writeTree } from '../helpers.js';
 
 const P = 'docs/plans/fwk-001';
@@ -87,7 +86,7 @@ describe('ranking rules, each in isolation', () => {
 
   test('id, then version, break the remaining ties (pure ranking)', () => {
     const mk = (id: string, version: string): Candidate => ({
-      entry: { id, version, status: 'review', framework: 'f', kind: 'plan', path: 'same.md', content_address: 'sha256:x', size: 1 } as IndexEntry,
+      entry: { id, version, status: 'review', framework: 'f', kind: 'plan', path: 'same.md', content_address: 'sha256:x', size: 1 },
       commit_time: 100,
       time_source: 'git',
     });

@@ -82,7 +82,7 @@ describe('simulated power loss at every fsync point', () => {
       const oldDigest = await indexDigestOf(dir);
 
       const recorder = new RecordingFs(dir, base);
-      await withWriteFs(recorder, () => sc.run(repo) as Promise<unknown>);
+      await withWriteFs(recorder, () => sc.run(repo));
       const newDigest = await indexDigestOf(dir);
       expect(newDigest).not.toBe(oldDigest);
       const expectedVerify = codesOf(await indexVerify(await openRepo({ cwd: dir, root: dir })));

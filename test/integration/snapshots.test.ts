@@ -256,7 +256,7 @@ describe('rollback', () => {
         expect(`sha256:${sha}`).toBe(a.content_address);
       }
       const s3 = JSON.parse(read(dir, `${DR}/000003.json`)) as Record<string, unknown>;
-      expect(s3).toMatchObject({ seq: 3, action: 'rollback', rollback_of: JSON.parse(JSON.stringify(r.doc.target)).id });
+      expect(s3).toMatchObject({ seq: 3, action: 'rollback', rollback_of: (r.doc.target as { id: string }).id });
       expect(verifyCodes(dir)).toEqual({ code: 0, codes: [] });
       expect(run(dir, ['index', 'verify']).code).toBe(0);
       expect(run(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']).code).toBe(0);

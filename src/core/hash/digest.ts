@@ -17,7 +17,7 @@ export interface Hasher {
   digestHex(): string;
 }
 
-let blake3Pool: IHasher[] = [];
+const blake3Pool: IHasher[] = [];
 
 /** An incremental hasher (update, then digestHex once). */
 export async function newHasher(algo: DigestAlgorithm): Promise<Hasher> {

@@ -252,7 +252,7 @@ function notRegular(rel: string, t: { what: string }): Finding {
 /** The index entry, built with its keys already in sorted order (the index's order), so
  * that writing a large index needs no second, re-keyed copy of every entry. */
 function buildEntry(meta: Record<string, unknown>, path: string, address: string, size: number, metadataAddress?: string): IndexEntry {
-  const str = (k: string) => (typeof meta[k] === 'string' ? (meta[k] as string) : undefined);
+  const str = (k: string) => (typeof meta[k] === 'string' ? (meta[k]) : undefined);
   const checksum = str('checksum');
   const created = str('created_at');
   const updated = str('updated_at');

@@ -43,6 +43,7 @@ export function linearEngine(RE2JS: typeof RE2JSClass, budget: () => { left: num
       const why = (e as Error).message.replace(/^error parsing regexp: /, '');
       throw new Error(
         `pattern ${excerpt(pattern)} is not supported (${why}): patterns run on a linear-time engine (RE2 syntax), which has no backreferences or lookaround`,
+        { cause: e },
       );
     }
     const size = re.programSize();

@@ -12,7 +12,7 @@ export interface SafeYamlResult {
   value: unknown;
   findings: Finding[];
   /** Map a JSON pointer into the source to a 1-based line/column (when known). */
-  locate(pointer: string): { line: number; column: number } | undefined;
+  locate: (pointer: string) => { line: number; column: number } | undefined;
   /** The source text of the scalar at a pointer (e.g. `1.10` for version). */
   sourceOf(pointer: string): string | undefined;
 }
@@ -304,7 +304,7 @@ export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): P
   });
 
   const nodeAt = (pointer: string): Node | undefined => {
-    if (pointer === '' || pointer === '/') return (doc.contents ?? undefined) as Node | undefined;
+    if (pointer === '' || pointer === '/') return (doc.contents ?? undefined);
     const segs = pointer.split('/').slice(1).map(unescapePointer);
     let node: unknown = doc.contents;
     for (const s of segs) {
@@ -320,7 +320,7 @@ export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): P
       const n = nodeAt(p);
       if (n?.range) {
         const q = pos(n.range[0]);
-        if (q.line !== undefined) return { line: q.line, column: q.column! };
+        if (q.line !== undefined) return { line: q.line, column: q.column };
       }
       if (p === '') return undefined;
       p = p.slice(0, p.lastIndexOf('/'));

@@ -117,13 +117,13 @@ export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json'
 /** Validators for the shipped schemas, compiled ahead of time (scripts/gen-validators.mjs)
  * so that the common path never loads the ajv compiler. */
 export async function getBaseValidator(): Promise<ValidateFn> {
-  return (await import('../../generated/validators.js')).validateBase as unknown as ValidateFn;
+  return (await import('../../generated/validators.js')).validateBase;
 }
 export async function getContractValidator(): Promise<ValidateFn> {
-  return (await import('../../generated/validators.js')).validateContract as unknown as ValidateFn;
+  return (await import('../../generated/validators.js')).validateContract;
 }
 export async function getConfigValidator(): Promise<ValidateFn> {
-  return (await import('../../generated/validators.js')).validateConfig as unknown as ValidateFn;
+  return (await import('../../generated/validators.js')).validateConfig;
 }
 
 const NAME_FIELDS = new Set(['/id', '/framework', '/kind']);

@@ -169,14 +169,14 @@ export async function applyRouteFix(repo: Repo, plan: { moves: readonly RouteMov
   const { moves } = plan;
   const root = repo.root;
   const done: Array<{ from: string; to: string }> = [];
-  let failure: unknown;
+  let failure: Error | undefined;
   try {
     for (const f of files) {
       await moveFileDurable(join(root, f.from), join(root, f.to), { root, durable: false });
       done.push(f);
     }
   } catch (e) {
-    failure = e;
+    failure = e as Error;
   }
   // Each directory a file left or entered is synced once, before any index records the move.
   const touched = new Set(done.flatMap((f) => [dirname(join(root, f.from)), dirname(join(root, f.to))]));

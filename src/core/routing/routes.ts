@@ -203,19 +203,7 @@ export function canonicalPathFor(route: Route, entry: Pick<IndexEntry, 'id' | 'v
   return set.first ? `${set.first}/${name}` : name;
 }
 
-function nestedOrEqual(a: string, b: string): boolean {
-  const x = normDir(a);
-  const y = normDir(b);
-  if (x === y) return true;
-  if (x === '' || y === '') return true;
-  return x.startsWith(`${y}/`) || y.startsWith(`${x}/`);
-}
 
-function inside(child: string, parent: string): boolean {
-  const c = normDir(child);
-  const p = normDir(parent);
-  return p === '' || c === p || c.startsWith(`${p}/`);
-}
 
 /** The canonical path of an artifact under a route template. */
 export function expandTemplate(template: string, entry: Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>): string {

@@ -100,10 +100,10 @@ export async function checkHistory(repo: Repo, reports: ChainReport[], scope: { 
   if (marks.ok) {
     for (const [key] of marks.marks) {
       const [framework, stage] = splitKey(key);
-      if (framework === undefined || !inScope(framework, stage!)) continue;
+      if (framework === undefined || !inScope(framework, stage)) continue;
       const existing = out.find((x) => x.framework === framework && x.stage === stage);
-      const f = highWaterFindings(marks.marks, framework, stage!, existing?.snapshots ?? []);
-      if (f.length > 0) reportFor(framework, stage!).findings.push(...f);
+      const f = highWaterFindings(marks.marks, framework, stage, existing?.snapshots ?? []);
+      if (f.length > 0) reportFor(framework, stage).findings.push(...f);
     }
   } else (out[0] ?? reportFor('', '')).findings.push(marks.finding);
   if (scan.shallow) {

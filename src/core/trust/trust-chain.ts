@@ -113,7 +113,7 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
   // The signature covers these exact bytes; a record that is not canonical was edited.
   if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0) broken('is not in RFC 8785 canonical form (edited after signing?)');
   const r = value as unknown as TrustRecord;
-  if (r.format !== TRUST_FORMAT) broken(`format must be "${TRUST_FORMAT}"`);
+  if (r.format !== TRUST_FORMAT) broken(`format must be "${String(TRUST_FORMAT)}"`);
   if (r.seq !== s.seq) broken(`says seq ${String(r.seq)} but is stored as ${s.seq}`);
   if (typeof r.created_at !== 'string' || !RFC3339.test(r.created_at) || Number.isNaN(Date.parse(r.created_at))) broken('created_at must be an RFC 3339 date-time');
   if (!isPlainObject(r.signer) || !exactKeys(r.signer, ['keyid']) || !isKeyId(r.signer.keyid)) broken('signer must be { "keyid": <64 hex digits> }');
@@ -123,7 +123,7 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
     if (!isPlainObject(k) || !exactKeys(k, ['keyid', 'public_key', 'added_by']) || !isKeyId(k.keyid) || !isKeyId(k.added_by) || typeof k.public_key !== 'string') {
       broken('each key must be { keyid, public_key, added_by } with 64-hex-digit key ids and an SPKI PEM');
     }
-    const entry = k as unknown as TrustedKeyEntry;
+    const entry = k as TrustedKeyEntry;
     let raw: Uint8Array;
     try {
       raw = parsePublicKeyPem(entry.public_key, `key ${entry.keyid}`);
@@ -141,7 +141,7 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
     if (!isPlainObject(v) || !exactKeys(v, ['keyid', 'last_valid']) || !isKeyId(v.keyid) || !isPlainObject(v.last_valid)) {
       broken('each revocation must be { keyid, last_valid: { "<framework>/<stage>": "sha256:<snapshot id>" } }');
     }
-    const rev = v as unknown as TrustRevocation;
+    const rev = v as TrustRevocation;
     for (const [chain, id] of Object.entries(rev.last_valid)) {
       if (!CHAIN_NAME.test(chain) || typeof id !== 'string' || !DIGEST.test(id)) broken(`revocation of ${rev.keyid}: "${chain}" must map a framework/stage to a sha256: snapshot id`);
     }

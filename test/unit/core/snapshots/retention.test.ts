@@ -9,7 +9,7 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 function snaps(createdDaysAgo: number[], extra: Partial<Record<number, Partial<StoredSnapshot>>> = {}): StoredSnapshot[] {
   return createdDaysAgo.map((days, i) => {
     const created_at = new Date(NOW.getTime() - days * 86_400_000).toISOString();
-    return { framework: 'fwk-001', stage: 'release', seq: i + 1, file: `s${i + 1}.json`, released: false, bytes: Buffer.alloc(0), id: `sha256:${i + 1}`, snapshot: { created_at } as StoredSnapshot['snapshot'], ...extra[i] } as StoredSnapshot;
+    return { framework: 'fwk-001', stage: 'release', seq: i + 1, file: `s${i + 1}.json`, released: false, bytes: Buffer.alloc(0), id: `sha256:${i + 1}`, snapshot: { created_at } as StoredSnapshot['snapshot'], ...extra[i] };
   });
 }
 const decisions = (d: ReturnType<typeof decideRetention>) => d.map((x) => x.decision);
