@@ -100,10 +100,11 @@ function expandBraces(p: string): string[] {
 
 function compile(pattern: string): CompiledGlob {
   if (pattern.length > GLOB_MAX_LENGTH) throw new Error(`is longer than ${GLOB_MAX_LENGTH} characters`);
-  let p = pattern.startsWith('./') ? pattern.slice(2) : pattern;
-  let anywhere = false;
-  if (p.startsWith('/')) p = p.slice(1);
-  else if (!p.includes('/')) anywhere = true;
+  // A leading `./` or `/` anchors the pattern at the root; otherwise a pattern without a
+  // slash matches at any depth.
+  const anchored = pattern.startsWith('./') || pattern.startsWith('/');
+  const p = pattern.startsWith('./') ? pattern.slice(2) : pattern.startsWith('/') ? pattern.slice(1) : pattern;
+  const anywhere = !anchored && !p.includes('/');
   const alternatives = expandBraces(p).map((alt): Segment[] => {
     const segs: Segment[] = alt.split('/').map((s): Segment => (s === '**' ? GLOBSTAR : s.replace(/\*+/g, '*')));
     return anywhere ? [GLOBSTAR, ...segs] : segs;

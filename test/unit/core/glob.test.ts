@@ -27,6 +27,15 @@ describe('glob segments', () => {
 });
 
 describe('glob paths', () => {
+  test('a leading ./ or / anchors a pattern at the root; without a slash it matches at any depth', () => {
+    for (const anchored of ['./*.md', '/*.md']) {
+      expect(matchesAny('a.md', [anchored]), anchored).toBe(true);
+      expect(matchesAny('docs/a.md', [anchored]), anchored).toBe(false);
+    }
+    expect(matchesAny('docs/a.md', ['*.md'])).toBe(true);
+    expect(matchesAny('docs/a.md', ['./docs/*.md'])).toBe(true);
+  });
+
   test('** spans any number of segments, including none', () => {
     expect(matchesAny('node_modules/x/y.js', ['node_modules/**'])).toBe(true);
     expect(matchesAny('a/b/c/d.md', ['a/**/d.md'])).toBe(true);
