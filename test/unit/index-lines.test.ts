@@ -168,8 +168,9 @@ describe('artifacts-index/2 line reader', () => {
         const lines = lineVerdict(buf);
         // The reader's answer: the lines when they are laid out as lines, else the full parse.
         expect(lines ?? full).toEqual(full);
-        // A good index is always read as lines (its digest has no character JSON escapes).
-        if (full.kind === 'ok') expect(lines).toBeDefined();
+        // A good index is read as lines (unless its index_digest holds a JSON escape, a
+        // string no digest is: the whole text is parsed then).
+        if (full.kind === 'ok' && !/"index_digest": "[^"\n]*\\/.test(text)) expect(lines).toBeDefined();
       }),
       { numRuns: RUNS * 3 },
     );

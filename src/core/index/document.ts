@@ -247,8 +247,9 @@ export class IndexLines {
       }
       if (buf[ends[ends.length - 1]!] === 0x2c) return undefined;
     }
+    // (index_digest: a string JSON.stringify writes as it is, between quotes.)
     const tail = buf.toString('utf8', pos);
-    const m = /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f\u007f-\uffff]*)"\n\}\n$/.exec(tail);
+    const m = /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f]*)"\n\}\n$/.exec(tail);
     if (!m || !DIGEST_ALGORITHMS.includes(m[1] as DigestAlgorithm)) return undefined;
     return new IndexLines(buf, m[1] as DigestAlgorithm, m[2]!, Uint32Array.from(starts), Uint32Array.from(ends));
   }
