@@ -303,6 +303,14 @@ export function buildProgram(): Command {
       return 1;
     }),
   );
+  example(index.command('migrate').description('rewrite an artifacts-index/1 index as artifacts-index/2 (one canonical entry per line); idempotent'), 'artifacts index migrate', 'artifacts index migrate --json').action(
+    action('index migrate', async (ctx) => {
+      const r = await ctx.lib.indexMigrate(await ctx.repo());
+      if (ctx.out.json) ctx.emit({ ok: true, ...r });
+      else ctx.print(r.from === null ? 'no index to migrate\n' : r.changed ? `migrated artifacts_index.json from ${r.from} to ${r.to} (${r.entries} artifacts)\n` : `artifacts_index.json is already ${r.to} (${r.entries} artifacts)\n`);
+      return 0;
+    }),
+  );
   example(index.command('recover').description('finish (or with --discard, drop) an interrupted transaction').option('--discard', 'drop the journal instead of replaying it'), 'artifacts index recover').action(
     action('index recover', async (ctx, opts: { discard?: boolean }) => {
       const r = await ctx.lib.recoverIndex(await ctx.repo(), { discard: !!opts.discard });

@@ -12,7 +12,7 @@ import { isCandidatePath, listCandidates } from './enumerate.js';
 import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { unsafeEntryFindings } from './decision-index.js';
-import { entriesEqual, foldPath } from './document.js';
+import { entriesEqual, foldPath, INDEX_FORMAT, type IndexFormat } from './document.js';
 import { applyOps, readIndexView, runTransaction, type IndexState, type TransactionResult } from './store.js';
 
 export interface WriteResult {
@@ -397,6 +397,45 @@ function findByRefOrPath(current: IndexState, ref: string, rel: string): IndexEn
   const i = lines.findPath(rel);
   if (i !== undefined) hits.push(lines.entry(i));
   return hits;
+}
+
+/** What `index migrate` did. */
+export interface MigrateResult {
+  /** Was the index rewritten? (false: it already was `artifacts-index/2`, or there is none) */
+  changed: boolean;
+  /** The format found, or null when there is no index. */
+  from: IndexFormat | null;
+  to: typeof INDEX_FORMAT;
+  before: string | null;
+  after: string | null;
+  /** How many entries the index holds. */
+  entries: number;
+}
+
+/**
+ * `artifacts index migrate`: rewrite an `artifacts-index/1` index as `artifacts-index/2`
+ * (the same entries, one canonical line each, and the digest of the new document) in one
+ * transaction. An index whose digest does not verify is refused (INDEX_DIGEST_MISMATCH):
+ * migrating would launder a hand edit. Idempotent: an `artifacts-index/2` index, or none,
+ * is left as it is.
+ *
+ * @example
+ * ```ts
+ * const { changed, from } = await indexMigrate(repo);
+ * ```
+ */
+export async function indexMigrate(repo: Repo): Promise<MigrateResult> {
+  const none: MigrateResult = { changed: false, from: null, to: INDEX_FORMAT, before: null, after: null, entries: 0 };
+  if (!(await lstat(repo.indexPath).then(() => true, () => false))) return none;
+  const tx = await runTransaction(repo, async (current) => {
+    if (!indexPresent(current)) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json was removed while `index migrate` waited for the lock');
+    if (!current.digestValid) throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to migrate it', { hint: 'Run `artifacts index verify` to see what changed, then `artifacts index rebuild` (which writes artifacts-index/2).' });
+    const from = current.lines ? INDEX_FORMAT : current.doc!.format;
+    const entries = current.lines ? current.lines.count : current.doc!.artifacts.length;
+    // No operation: an artifacts-index/1 document is rewritten whole, in the new format.
+    return { ops: [], result: { from, entries } };
+  });
+  return { changed: tx.changed, from: tx.result.from, to: INDEX_FORMAT, before: tx.before, after: tx.after, entries: tx.result.entries };
 }
 
 /**
