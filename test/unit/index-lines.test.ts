@@ -20,8 +20,11 @@ const entryArb: fc.Arbitrary<IndexEntry> = fc
     path: fc.constantFrom('docs/a.md', 'docs/A.md', 'docs/b.md', 'docs/\u00e9.md', 'docs/e\u0301.md', 'docs/\u212a.md', 'docs/k.md', 'docs/"q".md', 'docs/x\\y.md', 'd/\u2028.md'),
     size: fc.integer({ min: 0, max: 1e9 }),
     derived: fc.option(fc.array(fc.constantFrom('a@1.0.0', 'x"@2', '\u00e9@1'), { maxLength: 2 }), { nil: undefined }),
+    // Fields no version of the tool writes, placed to mislead a byte search for "path".
+    extra: fc.option(fc.constantFrom<Record<string, unknown>>({ a: { path: 'docs/A.md' } }, { 'a"path': 'docs/a.md' }, { zz: { path: 'docs/k.md' } }, { b: ['"path":"docs/a.md"'] }), { nil: undefined }),
   })
-  .map(({ id, version, status, path, size, derived }) => ({
+  .map(({ id, version, status, path, size, derived, extra }) => ({
+    ...extra,
     id,
     version,
     status: status as IndexEntry['status'],
@@ -227,5 +230,17 @@ describe('artifacts-index/2 line reader', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  test('lines longer than the copy buffer are digested and written whole', () => {
+    const big = (id: string, n: number): IndexEntry => ({ id, version: '1', status: 'draft', framework: 'f', kind: 'k', path: `p/${id}.md`, content_address: 'sha256:x', size: 1, derived_from: Array.from({ length: n }, (_, i) => `dep-${i}@1.0.0`) });
+    const doc = makeIndexDocument('sha256', [big('a', 10), big('b', 9000), big('c', 3)]);
+    const lines = IndexLines.scan(Buffer.from(serializeIndex(doc), 'utf8'))!;
+    expect(lines.computeDigest()).toBe(doc.index_digest);
+    const ops: JournalOp[] = [{ op: 'put', entry: big('d', 12000) }, { op: 'remove', path: 'p/a.md' }];
+    const s = lines.splice(ops);
+    const whole = makeIndexDocument('sha256', applyOps(doc.artifacts, ops));
+    expect(s.index_digest).toBe(whole.index_digest);
+    expect(Buffer.concat([...s.chunks()]).toString('utf8')).toBe(serializeIndex(whole));
   });
 });

@@ -306,7 +306,8 @@ export class IndexLines {
   /** index_digest of these bytes, streamed: the lines are already canonical, so the
    * canonical document is `{"artifacts":[` + the lines joined by commas + the rest. */
   computeDigest(): string {
-    return digestOfLines(this.digest_algorithm, this.count, (i) => this.buf.subarray(this.starts[i], this.ends[i]));
+    const { buf, starts, ends } = this;
+    return digestOfLines(this.digest_algorithm, { n: this.count, buf: () => buf, start: (i) => starts[i]!, end: (i) => ends[i]! });
   }
 
   /** The first line whose entry sorts at or after (id, version, path). */
@@ -358,29 +359,42 @@ export class IndexLines {
 
   /**
    * The lines whose path, case-folded and NFC-normalised, is one of `folded`: one pass over
-   * the lines reading only each `"path"` member. An ASCII path without escapes is compared
-   * in place (no string is made) unless its length matches a wanted key's.
+   * the bytes of the lines. In a line, `"path":"` right after `{` or `,` opens a member named
+   * path (a quote inside a string is escaped); a line with exactly one such member has it at
+   * the top level, and its value is read in place — an ASCII value without escapes is
+   * compared without making a string unless its length is a wanted key's. A line with
+   * none or several (an extra field holding an object) is parsed.
    */
   findFolded(folded: ReadonlySet<string>): number[] {
     const out: number[] = [];
     if (folded.size === 0) return out;
     const lengths = new Set([...folded].map((k) => Buffer.byteLength(k)));
-    const key = Buffer.from('"path":"', 'latin1');
+    const b = this.buf;
     for (let i = 0; i < this.count; i++) {
-      const at = this.buf.indexOf(key, this.starts[i]);
-      if (at < 0 || at >= this.ends[i]!) continue;
-      const s = at + key.length;
+      const end = this.ends[i]!;
+      let found = -1;
+      let several = false;
+      for (let at = this.starts[i]! + 1; at < end - 8; at++) {
+        if (b[at] === 0x22 && b[at + 1] === 0x70 && b[at + 2] === 0x61 && b[at + 3] === 0x74 && b[at + 4] === 0x68 && b[at + 5] === 0x22 && b[at + 6] === 0x3a && b[at + 7] === 0x22 && (b[at - 1] === 0x2c || b[at - 1] === 0x7b)) {
+          if (found >= 0) several = true;
+          found = at + 8;
+        }
+      }
+      if (found < 0 || several) {
+        if (folded.has(foldPath(this.entry(i).path))) out.push(i);
+        continue;
+      }
       let plain = true;
-      let j = s;
-      for (; j < this.ends[i]!; j++) {
-        const c = this.buf[j]!;
+      let j = found;
+      for (; j < end; j++) {
+        const c = b[j]!;
         if (c === 0x22) break;
         if (c === 0x5c || c >= 0x80) plain = false;
         if (c === 0x5c) j++;
       }
       // An ASCII path folds to a string of its own length.
-      if (plain && !lengths.has(j - s)) continue;
-      const p = plain ? this.buf.toString('latin1', s, j) : (JSON.parse(this.buf.toString('utf8', s - 1, j + 1)) as string);
+      if (plain && !lengths.has(j - found)) continue;
+      const p = plain ? b.toString('latin1', found, j) : (JSON.parse(b.toString('utf8', found - 1, j + 1)) as string);
       if (folded.has(foldPath(p))) out.push(i);
     }
     return out;
@@ -405,25 +419,45 @@ export class IndexLines {
       }
     }
     inserted.sort((a, b) => a.at - b.at || compareEntries(a.entry, b.entry));
-    // The new sequence of lines, as (source line | new text).
-    const seq: Array<number | Buffer> = [];
+    // The new sequence of lines: k >= 0 is source line k, k < 0 is inserted line -k-1 (numbers
+    // only: at 100k lines, an object per line would be most of the cost).
+    const extra = Buffer.concat(inserted.map((x) => x.text));
+    const extraStart: number[] = [];
+    let off = 0;
+    for (const x of inserted) {
+      extraStart.push(off);
+      off += x.text.length;
+    }
+    extraStart.push(off);
+    const seq = new Int32Array(this.count - dropped.size + inserted.length);
+    let n = 0;
     let k = 0;
     for (let i = 0; i <= this.count; i++) {
-      while (k < inserted.length && inserted[k]!.at === i) seq.push(inserted[k++]!.text);
-      if (i < this.count && !dropped.has(i)) seq.push(i);
+      while (k < inserted.length && inserted[k]!.at === i) seq[n++] = -++k;
+      if (i < this.count && !dropped.has(i)) seq[n++] = i;
     }
-    const bytesOf = (x: number | Buffer): Uint8Array => (typeof x === 'number' ? this.buf.subarray(this.starts[x], this.ends[x]) : x);
-    const index_digest = digestOfLines(this.digest_algorithm, seq.length, (i) => bytesOf(seq[i]!));
-    const algo = this.digest_algorithm;
-    return {
-      index_digest,
-      count: seq.length,
-      chunks: function* () {
-        yield* linesToChunks(seq.length, (i) => bytesOf(seq[i]!), algo, index_digest);
-      },
+    const { buf, starts, ends } = this;
+    const runs: LineRuns = {
+      n,
+      buf: (i) => (seq[i]! >= 0 ? buf : extra),
+      start: (i) => (seq[i]! >= 0 ? starts[seq[i]!]! : extraStart[-seq[i]! - 1]!),
+      end: (i) => (seq[i]! >= 0 ? ends[seq[i]!]! : extraStart[-seq[i]!]!),
     };
+    const index_digest = digestOfLines(this.digest_algorithm, runs);
+    const algo = this.digest_algorithm;
+    return { index_digest, count: n, chunks: () => linesToChunks(runs, algo, index_digest) };
   }
 }
+
+/** Where the lines of a document are: line i is buf(i)[start(i), end(i)). */
+interface LineRuns {
+  n: number;
+  buf(i: number): Buffer;
+  start(i: number): number;
+  end(i: number): number;
+}
+
+const CHUNK = 65536;
 
 /** The folded form of a path: two paths with the same one are one file on a
  * case-insensitive or normalizing file system. */
@@ -431,43 +465,57 @@ export function foldPath(p: string): string {
   return p.normalize('NFC').toLowerCase();
 }
 
-function digestOfLines(algo: string, n: number, line: (i: number) => Uint8Array): string {
+/** index_digest over canonical lines: `{"artifacts":[` + the lines joined by commas + the
+ * rest. The lines are copied into one scratch buffer and hashed a chunk at a time (one hash
+ * call per line costs more than the hashing). */
+function digestOfLines(algo: string, r: LineRuns): string {
   const h = createHash('sha256');
   h.update('{"artifacts":[');
-  for (let i = 0; i < n; i++) {
-    if (i > 0) h.update(',');
-    h.update(line(i));
+  const sc = Buffer.allocUnsafe(CHUNK);
+  let o = 0;
+  for (let i = 0; i < r.n; i++) {
+    const s = r.start(i);
+    const e = r.end(i);
+    if (o + e - s + 1 > CHUNK) {
+      h.update(sc.subarray(0, o));
+      o = 0;
+    }
+    if (i > 0) sc[o++] = 0x2c;
+    if (e - s + 1 > CHUNK) {
+      h.update(sc.subarray(0, o));
+      o = 0;
+      h.update(r.buf(i).subarray(s, e));
+    } else o += r.buf(i).copy(sc, o, s, e);
   }
+  h.update(sc.subarray(0, o));
   h.update(`],"digest_algorithm":${canonicalJson(algo)},"format":${canonicalJson(INDEX_FORMAT)}}`);
   return `sha256:${h.digest('hex')}`;
 }
 
 /** The bytes of an `artifacts-index/2` file from its canonical lines, in pieces of ~64 KiB. */
-function* linesToChunks(n: number, line: (i: number) => Uint8Array, algo: string, digest: string): Generator<Uint8Array> {
-  const enc = (s: string) => Buffer.from(s, 'utf8');
-  if (n === 0) {
-    yield enc('{\n  "artifacts": [],\n');
-  } else {
-    yield enc('{\n  "artifacts": [\n');
-    const indent = enc('    ');
-    const comma = enc(',\n');
-    const nl = enc('\n');
-    let parts: Uint8Array[] = [];
-    let size = 0;
-    for (let i = 0; i < n; i++) {
-      const l = line(i);
-      parts.push(indent, l, i < n - 1 ? comma : nl);
-      size += l.length + 6;
-      if (size > 65536) {
-        yield Buffer.concat(parts);
-        parts = [];
-        size = 0;
+function* linesToChunks(r: LineRuns, algo: string, digest: string): Generator<Uint8Array> {
+  if (r.n === 0) yield Buffer.from('{\n  "artifacts": [],\n', 'utf8');
+  else {
+    yield Buffer.from('{\n  "artifacts": [\n', 'utf8');
+    let chunk = Buffer.allocUnsafe(CHUNK);
+    let o = 0;
+    for (let i = 0; i < r.n; i++) {
+      const s = r.start(i);
+      const e = r.end(i);
+      const need = e - s + 6;
+      if (o + need > chunk.length) {
+        yield chunk.subarray(0, o);
+        chunk = Buffer.allocUnsafe(Math.max(CHUNK, need));
+        o = 0;
       }
+      o += chunk.write('    ', o, 'latin1');
+      o += r.buf(i).copy(chunk, o, s, e);
+      o += chunk.write(i < r.n - 1 ? ',\n' : '\n', o, 'latin1');
     }
-    if (parts.length > 0) yield Buffer.concat(parts);
-    yield enc('  ],\n');
+    yield chunk.subarray(0, o);
+    yield Buffer.from('  ],\n', 'utf8');
   }
-  yield enc(indexFooter(algo, INDEX_FORMAT, digest));
+  yield Buffer.from(indexFooter(algo, INDEX_FORMAT, digest), 'utf8');
 }
 
 /** Does the stored digest match the content? */
