@@ -90,7 +90,8 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
 function linesState(repo: Repo, bytes: Buffer, lines: IndexLines, stamp: FileStamp | undefined, opts: ReadIndexOptions): IndexState {
   let doc: IndexDocument | undefined;
   let digestValid: boolean;
-  if (memoSays(repo, stamp, lines.index_digest)) digestValid = true;
+  let checked = false;
+  if (memoSays(repo, stamp, lines.index_digest)) digestValid = checked = true;
   else {
     if (opts.lazy) lines.validate();
     else doc = lines.document();
@@ -100,7 +101,7 @@ function linesState(repo: Repo, bytes: Buffer, lines: IndexLines, stamp: FileSta
   const state: IndexState = { doc: null, digestValid, lines, bytes };
   Object.defineProperty(state, 'doc', {
     enumerable: true,
-    get: () => (doc ??= lines.document()),
+    get: () => (doc ??= lines.document({ checked })),
   });
   return state;
 }
