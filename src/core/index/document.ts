@@ -307,7 +307,13 @@ export class IndexLines {
    * by {@link validate} since: the digest memo names the file's stamp). One JSON.parse of the
    * whole text is several times faster than one per line. */
   private checkedEntries(): IndexEntry[] {
-    const parsed = parseJsonQuiet(this.buf.toString('utf8'));
+    let text: string;
+    try {
+      text = this.buf.toString('utf8');
+    } catch {
+      return this.entries(); // longer than the longest string: line by line
+    }
+    const parsed = parseJsonQuiet(text);
     const artifacts = parsed.ok ? (parsed.value as { artifacts?: unknown }).artifacts : undefined;
     if (!Array.isArray(artifacts) || artifacts.length !== this.count) return this.entries();
     artifacts.forEach((e: unknown, i) => checkEntry(e, i));
