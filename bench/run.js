@@ -71,6 +71,17 @@ for (let r = 0; r < RUNS; r++) {
   writeFileSync(join(work, a.path), a.text);
   addTimes.push(time(() => cli(work, ['index', 'add', a.path])));
 }
+// Reference: the same add into an index of 100 artifacts. An add costs what the change
+// costs, so the difference between the two is the part that grows with the index.
+const small = join(base, 'small');
+generateCorpus(small, 100);
+cli(small, ['index', 'rebuild']);
+const smallAddTimes = [];
+for (let r = 0; r < RUNS; r++) {
+  const a = artifactText(N + r, () => 0.5);
+  writeFileSync(join(small, a.path), a.text);
+  smallAddTimes.push(time(() => cli(small, ['index', 'add', a.path])));
+}
 const nodeStart = [];
 for (let r = 0; r < RUNS; r++) nodeStart.push(time(() => execFileSync(process.execPath, ['-e', '0'])));
 
@@ -86,9 +97,10 @@ const rows = [
   ['index rebuild (cold)', rb, `${(rb / g).toFixed(2)}x cold git (bar <= 0.50: ${met(rb / g <= 0.5)}); ${(rb / gw).toFixed(2)}x warm git (bar <= 5.00: ${met(rb / gw <= 5)})`],
   ['index verify (no change)', v, `bar <= 250 ms: ${met(v <= 250)}`],
   ['index add (1 file into the index)', ad, `bar <= 150 ms: ${met(ad <= 150)}; goal <= 120 ms: ${met(ad <= 120)}`],
+  ['index add (1 file into 100, reference)', median(smallAddTimes), `the ${N} index adds ${(ad - median(smallAddTimes)).toFixed(0)} ms`],
   ['node -e 0 (process start, reference)', median(nodeStart), ''],
 ];
 console.log(`\n${N} artifacts, median of ${RUNS} runs each (ms):`);
 for (const [name, ms, note] of rows) console.log(`  ${name.padEnd(40)} ${ms.toFixed(0).padStart(7)}  ${note}`);
-console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | git warm ${gitWarmTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')}`);
+console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | git warm ${gitWarmTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')} | add into 100 ${smallAddTimes.map((x) => x.toFixed(0)).join(' ')}`);
 rmSync(base, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { canonicalJson, loadSigningKey, signDetached } from '../../src/index.js';
+import { canonicalJson, loadSigningKey, serializeIndex, signDetached } from '../../src/index.js';
 import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
 import { guarded, makeSentinel, runHostile, type HostileRun, type Sentinel } from '../support/hostile.js';
 
@@ -255,7 +255,7 @@ describe('5. signing and gating use verified facts only', () => {
   test('an index whose digest does not verify is refused for decisions', () => {
     const dir = repo();
     const s = makeSentinel();
-    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace('"status": "review"', '"status": "approved"');
+    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace(/"status": ?"review"/, (m) => m.replace('review', 'approved'));
     writeFileSync(join(dir, 'artifacts_index.json'), text);
     attack(dir, s, ['gate', '--framework', 'fwk-001', '--stage', 'design-review'], { exit: 4, code: 'INDEX_DIGEST_MISMATCH' });
   });
@@ -411,7 +411,7 @@ describe('found by an outside review', () => {
     const evil = { ...doc, artifacts: [...doc.artifacts, { ...doc.artifacts[0]!, id: 'zz-evil', path: '.git/hooks/pre-commit' }] };
     delete evil.index_digest;
     const digest = `sha256:${createSha256(Buffer.from(canonicalJson(evil)))}`;
-    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': `${JSON.stringify({ ...evil, index_digest: digest }, null, 2)}\n` });
+    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': serializeIndex({ ...evil, index_digest: digest } as never) });
     const r = runHostile(md, ['index', 'merge-driver', join(md, 'O.json'), join(md, 'A.json'), join(md, 'B.json')]);
     // The driver answers git: a non-zero exit leaves the conflict, explained on stderr.
     expect(r.code).not.toBe(0);

@@ -462,7 +462,41 @@ export class IndexLines {
     };
     const index_digest = digestOfLines(this.digest_algorithm, runs);
     const algo = this.digest_algorithm;
-    return { index_digest, count: n, chunks: () => linesToChunks(runs, algo, index_digest) };
+    const count = this.count;
+    // The file's bytes: a run of consecutive kept lines is written straight from the old
+    // file's bytes (indent, comma and newline included); only new lines are built.
+    function* chunks(): Generator<Uint8Array> {
+      if (n === 0) {
+        yield Buffer.from('{\n  "artifacts": [],\n', 'utf8');
+        yield Buffer.from(indexFooter(algo, INDEX_FORMAT, index_digest), 'utf8');
+        return;
+      }
+      yield Buffer.from('{\n  "artifacts": [\n', 'utf8');
+      for (let k = 0; k < n; k++) {
+        const a = seq[k]!;
+        if (a < 0) {
+          yield Buffer.concat([Buffer.from('    '), extra.subarray(extraStart[-a - 1]!, extraStart[-a]!), Buffer.from(k < n - 1 ? ',\n' : '\n')]);
+          continue;
+        }
+        let b = a;
+        while (k + 1 < n && seq[k + 1] === b + 1) {
+          k++;
+          b++;
+        }
+        // Line b ends with a comma in the old file unless it was the last; in the new one,
+        // unless it is the last.
+        const hadComma = b < count - 1;
+        const wantComma = k < n - 1;
+        if (hadComma === wantComma) yield buf.subarray(starts[a]! - 4, ends[b]! + (hadComma ? 2 : 1));
+        else {
+          yield buf.subarray(starts[a]! - 4, ends[b]!);
+          yield Buffer.from(wantComma ? ',\n' : '\n');
+        }
+      }
+      yield Buffer.from('  ],\n', 'utf8');
+      yield Buffer.from(indexFooter(algo, INDEX_FORMAT, index_digest), 'utf8');
+    }
+    return { index_digest, count: n, chunks };
   }
 }
 
@@ -507,32 +541,6 @@ function digestOfLines(algo: string, r: LineRuns): string {
   h.update(sc.subarray(0, o));
   h.update(`],"digest_algorithm":${canonicalJson(algo)},"format":${canonicalJson(INDEX_FORMAT)}}`);
   return `sha256:${h.digest('hex')}`;
-}
-
-/** The bytes of an `artifacts-index/2` file from its canonical lines, in pieces of ~64 KiB. */
-function* linesToChunks(r: LineRuns, algo: string, digest: string): Generator<Uint8Array> {
-  if (r.n === 0) yield Buffer.from('{\n  "artifacts": [],\n', 'utf8');
-  else {
-    yield Buffer.from('{\n  "artifacts": [\n', 'utf8');
-    let chunk = Buffer.allocUnsafe(CHUNK);
-    let o = 0;
-    for (let i = 0; i < r.n; i++) {
-      const s = r.start(i);
-      const e = r.end(i);
-      const need = e - s + 6;
-      if (o + need > chunk.length) {
-        yield chunk.subarray(0, o);
-        chunk = Buffer.allocUnsafe(Math.max(CHUNK, need));
-        o = 0;
-      }
-      o += chunk.write('    ', o, 'latin1');
-      o += r.buf(i).copy(chunk, o, s, e);
-      o += chunk.write(i < r.n - 1 ? ',\n' : '\n', o, 'latin1');
-    }
-    yield chunk.subarray(0, o);
-    yield Buffer.from('  ],\n', 'utf8');
-  }
-  yield Buffer.from(indexFooter(algo, INDEX_FORMAT, digest), 'utf8');
 }
 
 /** Does the stored digest match the content? */

@@ -88,20 +88,26 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
  * transaction, which looks entries up by line) the parsed entries are not kept.
  */
 function linesState(repo: Repo, bytes: Buffer, lines: IndexLines, stamp: FileStamp | undefined, opts: ReadIndexOptions): IndexState {
-  let doc: IndexDocument | undefined;
-  let digestValid: boolean;
-  let checked = false;
-  if (memoSays(repo, stamp, lines.index_digest)) digestValid = checked = true;
-  else {
-    if (opts.lazy) lines.validate();
-    else doc = lines.document();
+  const memo = memoSays(repo, stamp, lines.index_digest);
+  if (!opts.lazy) {
+    // A reader wants the entries: parse them now and keep neither the bytes nor the lines
+    // (at 100,000 entries the bytes alone are tens of MB).
+    const doc = lines.document({ checked: memo });
+    const digestValid = memo || lines.computeDigest() === lines.index_digest;
+    if (digestValid && !memo) rememberValid(repo, stamp, lines.index_digest);
+    return { doc, digestValid };
+  }
+  let digestValid = memo;
+  if (!memo) {
+    lines.validate();
     digestValid = lines.computeDigest() === lines.index_digest;
     if (digestValid) rememberValid(repo, stamp, lines.index_digest);
   }
+  let doc: IndexDocument | undefined;
   const state: IndexState = { doc: null, digestValid, lines, bytes };
   Object.defineProperty(state, 'doc', {
     enumerable: true,
-    get: () => (doc ??= lines.document({ checked })),
+    get: () => (doc ??= lines.document({ checked: true })),
   });
   return state;
 }
