@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { computeIndexDigest, serializeIndex } from '../../src/core/index/document.js';
+import { makeIndexDocument, serializeIndex } from '../../src/core/index/document.js';
 import { BIN, commitAt, copyFixture, git, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -137,10 +137,9 @@ function readIndex(dir: string): IndexDoc {
 
 /** Write an index with a digest that verifies (anyone can compute it: it is no signature). */
 function writeIndexWithValidDigest(dir: string, doc: IndexDoc): void {
-  const { index_digest: _old, ...rest } = doc;
-  const fresh = { ...rest, index_digest: computeIndexDigest(rest as never) };
-  // In the layout the tool writes (one canonical entry per line): a forger can produce it.
-  writeFileSync(join(dir, 'artifacts_index.json'), serializeIndex(fresh as never));
+  // Sorted and in the layout the tool writes (one canonical entry per line): a forger can
+  // produce both as easily as the digest.
+  writeFileSync(join(dir, 'artifacts_index.json'), serializeIndex(makeIndexDocument('sha256', doc.artifacts as never)));
 }
 
 function addressOf(dir: string, path: string): string {
