@@ -184,7 +184,7 @@ export function parseIndex(text: string): IndexDocument {
     d.artifacts.forEach((e, i) => checkOrder(d.artifacts![i - 1], e, i, paths));
     if (Object.keys(d).length !== 4) throw notCanonical('unexpected top-level fields');
     // (canonicalEntry throws for a value with no canonical form, a lone surrogate.)
-    let same = false;
+    let same: boolean;
     try {
       same = serializeIndex(d as IndexDocument) === text;
     } catch {
@@ -249,6 +249,7 @@ export class IndexLines {
     }
     // (index_digest: a string JSON.stringify writes as it is, between quotes.)
     const tail = buf.toString('utf8', pos);
+    // eslint-disable-next-line no-control-regex -- a JSON string never holds a raw control character
     const m = /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f]*)"\n\}\n$/.exec(tail);
     if (!m || !DIGEST_ALGORITHMS.includes(m[1] as DigestAlgorithm)) return undefined;
     return new IndexLines(buf, m[1] as DigestAlgorithm, m[2]!, Uint32Array.from(starts), Uint32Array.from(ends));
@@ -475,7 +476,7 @@ export class IndexLines {
       for (let k = 0; k < n; k++) {
         const a = seq[k]!;
         if (a < 0) {
-          yield Buffer.concat([Buffer.from('    '), extra.subarray(extraStart[-a - 1]!, extraStart[-a]!), Buffer.from(k < n - 1 ? ',\n' : '\n')]);
+          yield Buffer.concat([Buffer.from('    '), extra.subarray(extraStart[-a - 1], extraStart[-a]), Buffer.from(k < n - 1 ? ',\n' : '\n')]);
           continue;
         }
         let b = a;
@@ -489,7 +490,7 @@ export class IndexLines {
         const wantComma = k < n - 1;
         if (hadComma === wantComma) yield buf.subarray(starts[a]! - 4, ends[b]! + (hadComma ? 2 : 1));
         else {
-          yield buf.subarray(starts[a]! - 4, ends[b]!);
+          yield buf.subarray(starts[a]! - 4, ends[b]);
           yield Buffer.from(wantComma ? ',\n' : '\n');
         }
       }

@@ -247,8 +247,8 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     // Only the indexed entries these files can conflict with are read (see relevantEntries).
     const cur = relevantEntries(current, entries);
     const previous = new Map(cur.map((e) => [e.path, e]));
-    let ops: JournalOp[] = [];
-    let unchanged: string[] = [];
+    let ops: JournalOp[];
+    let unchanged: string[];
     const findings: Finding[] = [];
     let accepted = entries;
     // A move: an id@version indexed at another path whose file no longer exists. Its old
@@ -366,7 +366,7 @@ async function missingIndexedPaths(repo: Repo, cur: readonly IndexEntry[], incom
  */
 export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<WriteResult> {
   if (refs.length === 0) throw new ArtifactsError('USAGE', 'nothing to remove: give id@version or paths');
-  const tx = await runTransaction(repo, async (current) => {
+  const tx = await runTransaction(repo, (current) => {
     const findings: Finding[] = [];
     const previous = new Map<string, IndexEntry>();
     for (const ref of refs) {
@@ -377,7 +377,7 @@ export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<
     }
     if (findings.length > 0) fail(findings, 'index remove');
     const ops: JournalOp[] = [...previous.keys()].sort(compareBytes).map((path) => ({ op: 'remove', path }));
-    return { ops, result: { ops, previous } };
+    return Promise.resolve({ ops, result: { ops, previous } });
   });
   return summarize(tx, tx.result.ops, tx.result.previous, []);
 }
@@ -427,13 +427,13 @@ export interface MigrateResult {
 export async function indexMigrate(repo: Repo): Promise<MigrateResult> {
   const none: MigrateResult = { changed: false, from: null, to: INDEX_FORMAT, before: null, after: null, entries: 0 };
   if (!(await lstat(repo.indexPath).then(() => true, () => false))) return none;
-  const tx = await runTransaction(repo, async (current) => {
+  const tx = await runTransaction(repo, (current) => {
     if (!indexPresent(current)) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json was removed while `index migrate` waited for the lock');
     if (!current.digestValid) throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to migrate it', { hint: 'Run `artifacts index verify` to see what changed, then `artifacts index rebuild` (which writes artifacts-index/2).' });
     const from = current.lines ? INDEX_FORMAT : current.doc!.format;
     const entries = current.lines ? current.lines.count : current.doc!.artifacts.length;
     // No operation: an artifacts-index/1 document is rewritten whole, in the new format.
-    return { ops: [], result: { from, entries } };
+    return Promise.resolve({ ops: [] as JournalOp[], result: { from, entries } });
   });
   return { changed: tx.changed, from: tx.result.from, to: INDEX_FORMAT, before: tx.before, after: tx.after, entries: tx.result.entries };
 }
@@ -456,7 +456,7 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & Wr
     const pre = errorsOf([...scan.findings, ...routeFindings, ...checkCollection(scan.entries, [])]);
     if (pre.length > 0) fail(pre, 'index rebuild');
   }
-  const tx = await runTransaction(repo, async (current) => {
+  const tx = await runTransaction(repo, (current) => {
     const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
     const previous = new Map(cur.map((e) => [e.path, e]));
     let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
@@ -476,7 +476,7 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & Wr
       ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
     ];
     // (`ops` is what changed, for the summary; the transaction puts every entry.)
-    return { reset: true, ops: settled.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm, result: { ops, previous, settled } };
+    return Promise.resolve({ reset: true, ops: settled.entries.map((entry): JournalOp => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm, result: { ops, previous, settled } });
     // A rebuild never needs the old index: one that cannot even be parsed is replaced.
   }, { replaceCorrupt: true });
   const { ops, previous, settled } = tx.result;
@@ -665,7 +665,7 @@ async function unindexedHints(repo: Repo, entries: readonly IndexEntry[]): Promi
     if (f.severity !== 'error' || f.path === undefined || out.has(f.path)) continue;
     if (f.code === 'ROUTE_MISMATCH') {
       const to = /should be at (.*)$/.exec(f.message)?.[1];
-      out.set(f.path, `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '\`artifacts index rebuild\`'}.`);
+      out.set(f.path, `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '`artifacts index rebuild`'}.`);
     } else {
       out.set(f.path, `\`artifacts index add\` would refuse it (${f.code}): ${f.hint ?? ''} Then run \`artifacts index add ${f.path}\`.`);
     }

@@ -14,8 +14,20 @@ import { acquireLock, type LockHandle } from '../store/lock.js';
 import { stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
 import { INDEX_FORMAT_V1, IndexLines, indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
 
-async function* indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
-  for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+/** Pieces produced synchronously, handed to the durable writer as an async iterable. */
+function asAsync<T>(it: Iterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const i = it[Symbol.iterator]();
+      return { next: () => Promise.resolve(i.next()) };
+    },
+  };
+}
+
+function indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
+  return asAsync((function* () {
+    for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+  })());
 }
 
 export interface IndexState {
@@ -301,9 +313,7 @@ function nextIndex(current: IndexState, p: TransactionPlan<unknown>, algorithm: 
     const s = lines.splice(p.ops);
     return {
       index_digest: s.index_digest,
-      bytes: async function* () {
-        yield* s.chunks();
-      },
+      bytes: () => asAsync(s.chunks()),
       artifacts: () => makeIndexDocument(algorithm, applyOps(current.doc?.artifacts ?? [], p.ops)).artifacts };
   }
   const base = p.reset ? [] : (current.doc?.artifacts ?? []);
