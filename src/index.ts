@@ -31,8 +31,8 @@ export type { ValidateResult } from './core/validate.js';
 
 // index add | update | remove | rebuild | verify | recover | merge-driver.
 export type { ArtifactStatus, IndexEntry } from './core/index/entry.js';
-export { indexAdd, indexRebuild, indexRemove, indexVerify, indexVerifySummary } from './core/index/operations.js';
-export type { VerifyResult, VerifySummary, WriteOptions, WriteResult } from './core/index/operations.js';
+export { indexAdd, indexMigrate, indexRebuild, indexRemove, indexVerify, indexVerifySummary } from './core/index/operations.js';
+export type { MigrateResult, VerifyResult, VerifySummary, WriteOptions, WriteResult } from './core/index/operations.js';
 export { recoverIndex } from './core/index/store.js';
 export type { RecoveryReport } from './core/index/store.js';
 export { runMergeDriver } from './core/index/merge-driver.js';

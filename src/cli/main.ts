@@ -87,6 +87,9 @@ export function buildProgram(): Command {
   ).action(
     run('index merge-driver', async () => (await import('./commands/merge-driver.js')).mergeDriver),
   );
+  example(index.command('migrate').description('rewrite an artifacts-index/1 index as artifacts-index/2 (one canonical entry per line); idempotent'), 'artifacts index migrate', 'artifacts index migrate --json').action(
+    run('index migrate', async () => (await import('./commands/index-cmd.js')).migrate),
+  );
   example(index.command('recover').description('finish (or with --discard, drop) an interrupted transaction').option('--discard', 'drop the journal instead of replaying it'), 'artifacts index recover').action(
     run('index recover', async () => (await import('./commands/index-cmd.js')).recover),
   );

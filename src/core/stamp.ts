@@ -24,8 +24,8 @@ export const RACY_WINDOW_MS = 2_000;
 /** Format versions of the files whose meaning the caches depend on. Bump the one whose
  * layout or meaning changes; every cache written under the old value is then ignored. */
 export const FORMAT_VERSIONS = {
-  /** artifacts_index.json (reading accepts every supported format; this names the rules). */
-  index: 1,
+  /** artifacts_index.json (reading accepts every supported format; this names the rules). 2: artifacts-index/2. */
+  index: 2,
   /** .artifacts/cache/stat-cache.json. 4: invalid inspections carry `foreign`. */
   statCache: 4,
   /** .artifacts/cache/clean-verify.json. */

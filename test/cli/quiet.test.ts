@@ -107,6 +107,7 @@ const rows: Array<[string, Row]> = [
   ],
   ['index remove', { args: () => ['index', 'remove', 'plan-extra@1.0.0'] }],
   ['index recover', { args: () => ['index', 'recover'] }],
+  ['index migrate', { args: () => ['index', 'migrate'] }],
   [
     'index merge-driver',
     {

@@ -58,7 +58,7 @@ const MUTATIONS: Mutation[] = [
     name: 'an index entry edited by hand',
     apply: (dir) => {
       const p = join(dir, 'artifacts_index.json');
-      writeFileSync(p, readFileSync(p, 'utf8').replace('"status": "draft"', '"status": "review"'));
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'review')));
     },
   },
   {

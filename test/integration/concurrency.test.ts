@@ -50,7 +50,7 @@ describe('lock timeout', () => {
     writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), nonce: 'dead', since: '2026-01-01T00:00:00Z' }));
     const r = run(dir, ['index', 'rebuild', '--lock-timeout', '0']);
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id": "a"');
+    expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id":"a"');
   });
 });
 

@@ -39,7 +39,7 @@ describe('index rebuild is deterministic', () => {
     expect(read(moved, 'artifacts_index.json')).toBe(read(a, 'artifacts_index.json'));
   });
 
-  test('format: sorted keys and entries, 2-space indent, final newline, index_digest recomputes', () => {
+  test('format: sorted keys and entries, one canonical entry per line, final newline, index_digest recomputes', () => {
     const dir = repoWith({
       'docs/plans/fwk-001/b.md': plan('b', { version: '2.0.0' }),
       'docs/plans/fwk-001/a.md': plan('a', { version: '10.0.0' }),
@@ -50,15 +50,17 @@ describe('index rebuild is deterministic', () => {
     expect(text.endsWith('}\n')).toBe(true);
     expect(text.split('\n')[1]).toBe('  "artifacts": [');
     const doc = JSON.parse(text) as { artifacts: Array<Record<string, unknown>>; index_digest: string; format: string };
-    expect(doc.format).toBe('artifacts-index/1');
+    expect(doc.format).toBe('artifacts-index/2');
     // Byte order: "10.0.0" < "9.0.0" for the same id.
     expect(doc.artifacts.map((e) => `${e.id}@${e.version}`)).toEqual(['a@10.0.0', 'a@9.0.0', 'b@2.0.0']);
     for (const e of doc.artifacts) expect(Object.keys(e)).toEqual([...Object.keys(e)].sort());
     expect(Object.keys(doc)).toEqual(['artifacts', 'digest_algorithm', 'format', 'index_digest']);
     const { index_digest, ...rest } = doc;
     expect(index_digest).toBe(`sha256:${sha256(canonicalJson(rest))}`);
-    // Re-serialising the parsed document gives the same bytes.
-    expect(`${JSON.stringify(JSON.parse(text), null, 2)}\n`).toBe(text);
+    // Each entry is one line: four spaces, its RFC 8785 form, a comma unless it is the last.
+    const lines = doc.artifacts.map((e, i) => `    ${canonicalJson(e)}${i < doc.artifacts.length - 1 ? ',' : ''}`);
+    const footer = `  ],\n  "digest_algorithm": "sha256",\n  "format": "artifacts-index/2",\n  "index_digest": ${JSON.stringify(index_digest)}\n}\n`;
+    expect(text).toBe(`{\n  "artifacts": [\n${lines.join('\n')}\n${footer}`);
   });
 
   test('a hand-edited index is caught by verify (exit 4)', () => {

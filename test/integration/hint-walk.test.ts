@@ -254,7 +254,7 @@ const WALKS: Walk[] = [
     fixture: () => {
       const dir = indexed();
       const p = join(dir, 'artifacts_index.json');
-      writeFileSync(p, readFileSync(p, 'utf8').replace('"status": "draft"', '"status": "approved"'));
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')));
       return dir;
     },
     probe: ['index', 'verify'],

@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
+import { serializeIndex } from '../../src/core/index/document.js';
 import { signDetached } from '../../src/core/snapshots/ed25519.js';
 import { loadSigningKey } from '../../src/core/snapshots/keys.js';
 import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
@@ -264,7 +265,7 @@ describe('5. signing and gating use verified facts only', () => {
   test('an index whose digest does not verify is refused for decisions', () => {
     const dir = repo();
     const s = makeSentinel();
-    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace('"status": "review"', '"status": "approved"');
+    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace(/"status": ?"review"/, (m) => m.replace('review', 'approved'));
     writeFileSync(join(dir, 'artifacts_index.json'), text);
     attack(dir, s, ['gate', '--framework', 'fwk-001', '--stage', 'design-review'], { exit: 4, code: 'INDEX_DIGEST_MISMATCH' });
   });
@@ -433,7 +434,7 @@ describe('found by an outside review', () => {
     const evil = { ...doc, artifacts: [...doc.artifacts, { ...doc.artifacts[0]!, id: 'zz-evil', path: '.git/hooks/pre-commit' }] };
     delete evil.index_digest;
     const digest = `sha256:${createSha256(Buffer.from(canonicalJson(evil)))}`;
-    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': `${JSON.stringify({ ...evil, index_digest: digest }, null, 2)}\n` });
+    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': serializeIndex({ ...evil, index_digest: digest } as never) });
     const r = runHostile(md, ['index', 'merge-driver', join(md, 'O.json'), join(md, 'A.json'), join(md, 'B.json')]);
     // The driver answers git: a non-zero exit leaves the conflict, explained on stderr.
     expect(r.code).not.toBe(0);

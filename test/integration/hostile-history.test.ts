@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { computeIndexDigest } from '../../src/core/index/document.js';
+import { computeIndexDigest, makeIndexDocument, serializeIndex } from '../../src/core/index/document.js';
 import { BIN, commitAt, copyFixture, fromTemplate, git, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -142,9 +142,9 @@ function readIndex(dir: string): IndexDoc {
 
 /** Write an index with a digest that verifies (anyone can compute it: it is no signature). */
 function writeIndexWithValidDigest(dir: string, doc: IndexDoc): void {
-  const { index_digest: _old, ...rest } = doc;
-  const fresh = { ...rest, index_digest: computeIndexDigest(rest as never) };
-  writeFileSync(join(dir, 'artifacts_index.json'), `${JSON.stringify(fresh, null, 2)}\n`);
+  // Sorted and in the layout the tool writes (one canonical entry per line): a forger can
+  // produce both as easily as the digest.
+  writeFileSync(join(dir, 'artifacts_index.json'), serializeIndex(makeIndexDocument('sha256', doc.artifacts as never)));
 }
 
 function addressOf(dir: string, path: string): string {
@@ -265,7 +265,7 @@ describe('item 5: signing and gating use verified facts only', () => {
     expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
     commitAt(dir, '2026-03-01T10:30:00Z', 'promoted');
     const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8');
-    writeFileSync(join(dir, 'artifacts_index.json'), text.replace('"status": "review"', '"status": "approved"'));
+    writeFileSync(join(dir, 'artifacts_index.json'), text.replace(/"status": ?"review"/, (m) => m.replace('review', 'approved')));
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).not.toBe(text);
     const check = guard(dir);
     const stage = ['--framework', 'fwk-001', '--stage', 'design-review'];
@@ -330,7 +330,7 @@ describe('item 5: signing and gating use verified facts only', () => {
       expect(cli(dir, ['index', 'add', file]).code).toBe(0);
       if (tamper) {
         const idx = join(dir, 'artifacts_index.json');
-        writeFileSync(idx, readFileSync(idx, 'utf8').replace('"status": "draft"', '"status": "approved"'));
+        writeFileSync(idx, readFileSync(idx, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')));
       }
       commitAt(dir, '2026-03-02T00:00:00Z', `add ${id}`);
       git(dir, 'checkout', '-q', 'main');

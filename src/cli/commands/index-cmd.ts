@@ -1,7 +1,7 @@
 // `artifacts index add | update | remove | rebuild | verify | recover`: the index's writes
 // and its check against the tree.
 import { exitCodeFor } from '../../core/errors.js';
-import { indexAdd, indexRebuild, indexRemove, indexVerifySummary, type WriteResult } from '../../core/index/operations.js';
+import { indexAdd, indexMigrate, indexRebuild, indexRemove, indexVerifySummary, type WriteResult } from '../../core/index/operations.js';
 import { recoverIndex } from '../../core/index/store.js';
 import { abs, hasProblems, humanFindings, relToRoot, type Ctx } from '../context.js';
 import { renderFindingsHuman, writeHuman } from '../render.js';
@@ -33,6 +33,13 @@ export async function recover(ctx: Ctx, opts: { discard?: boolean }): Promise<nu
   const r = await recoverIndex(await ctx.repo(), { discard: !!opts.discard });
   return ctx.result({ ...r }, () =>
     ctx.print(r.replayed.length ? `replayed ${r.replayed.length} transaction(s)\n` : `nothing to recover${r.discardedTailBytes ? ` (discarded a torn tail of ${r.discardedTailBytes} bytes)` : ''}\n`),
+  );
+}
+
+export async function migrate(ctx: Ctx): Promise<number> {
+  const r = await indexMigrate(await ctx.repo());
+  return ctx.result({ ...r }, () =>
+    ctx.print(r.from === null ? 'no index to migrate\n' : r.changed ? `migrated artifacts_index.json from ${r.from} to ${r.to} (${r.entries} artifacts)\n` : `artifacts_index.json is already ${r.to} (${r.entries} artifacts)\n`),
   );
 }
 

@@ -1,5 +1,7 @@
 // The index document (SPEC §5): deterministic bytes — keys sorted, entries sorted by id,
 // version, path, two-space indentation, final newline — and its `index_digest`.
+// `artifacts-index/2` (written) puts each entry on one line in its RFC 8785 form;
+// `artifacts-index/1` (still read) pretty-prints each entry over several lines.
 import { parseJsonQuiet } from '../store/checked-read.js';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
@@ -8,10 +10,14 @@ import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
 
-export const INDEX_FORMAT = 'artifacts-index/1';
+/** The format every write produces. */
+export const INDEX_FORMAT = 'artifacts-index/2';
+/** The earlier format, still read everywhere (`index migrate` converts it). */
+export const INDEX_FORMAT_V1 = 'artifacts-index/1';
+export type IndexFormat = typeof INDEX_FORMAT | typeof INDEX_FORMAT_V1;
 
 export interface IndexDocument {
-  format: typeof INDEX_FORMAT;
+  format: IndexFormat;
   digest_algorithm: DigestAlgorithm;
   artifacts: IndexEntry[];
   index_digest: string;
@@ -74,12 +80,13 @@ export function computeIndexDigest(doc: Omit<IndexDocument, 'index_digest'>): st
   return `sha256:${h.digest('hex')}`;
 }
 
-/** Build a complete document from entries (sorted here; callers need not sort). */
-export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly IndexEntry[]): IndexDocument {
+/** Build a complete document from entries (sorted here; callers need not sort). Every
+ * write produces `artifacts-index/2`; `format` exists for reproducing an older record. */
+export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly IndexEntry[], format: IndexFormat = INDEX_FORMAT): IndexDocument {
   // Entries read from an index already have sorted keys; only new ones need sorting.
   const artifacts = [...entries].sort(compareEntries).map((e) => (keysSorted(e) ? e : (sortKeysDeep(e) as IndexEntry)));
   // Keys in sorted order, so that serializeIndex needs no second pass.
-  const base = { artifacts, digest_algorithm: algo, format: INDEX_FORMAT } as const;
+  const base = { artifacts, digest_algorithm: algo, format };
   return { ...base, index_digest: computeIndexDigest(base) };
 }
 
@@ -89,57 +96,452 @@ export function serializeIndex(doc: IndexDocument): string {
   return [...serializeIndexChunks(doc)].join('');
 }
 
+/** The lines after the entries: `digest_algorithm`, `format`, `index_digest`. */
+function indexFooter(algo: string, format: string, digest: string): string {
+  return `  "digest_algorithm": ${JSON.stringify(algo)},\n  "format": ${JSON.stringify(format)},\n  "index_digest": ${JSON.stringify(digest)}\n}\n`;
+}
+
 /**
  * The same bytes in pieces of about `batch` entries, so that a large index is written
- * without ever holding its whole text. An entry inside the array is exactly
- * `JSON.stringify(entry, null, 2)` with every following line indented by four more spaces —
- * what `JSON.stringify(document, null, 2)` produces at that depth.
+ * without ever holding its whole text. In `artifacts-index/2` an entry is one line: four
+ * spaces, its RFC 8785 form, a comma unless it is the last. In `artifacts-index/1` an entry
+ * is `JSON.stringify(entry, null, 2)` with every following line indented by four more
+ * spaces — what `JSON.stringify(document, null, 2)` produces at that depth.
  */
 export function* serializeIndexChunks(doc: IndexDocument, batch = 1000): Generator<string> {
   const { artifacts } = doc;
+  const v1 = doc.format === INDEX_FORMAT_V1;
   if (artifacts.length === 0) yield '{\n  "artifacts": [],\n';
   else {
     yield '{\n  "artifacts": [\n';
     for (let i = 0; i < artifacts.length; i += batch) {
-      const part = artifacts.slice(i, i + batch).map((e, k) => `    ${JSON.stringify(e, null, 2).replace(/\n/g, '\n    ')}${i + k < artifacts.length - 1 ? ',' : ''}\n`);
+      const part = artifacts
+        .slice(i, i + batch)
+        .map((e, k) => `    ${v1 ? JSON.stringify(e, null, 2).replace(/\n/g, '\n    ') : canonicalEntry(e)}${i + k < artifacts.length - 1 ? ',' : ''}\n`);
       yield part.join('');
     }
     yield '  ],\n';
   }
-  yield `  "digest_algorithm": ${JSON.stringify(doc.digest_algorithm)},\n  "format": ${JSON.stringify(doc.format)},\n  "index_digest": ${JSON.stringify(doc.index_digest)}\n}\n`;
+  yield indexFooter(doc.digest_algorithm, doc.format, doc.index_digest);
 }
 
 const ENTRY_STRING_FIELDS = ['id', 'version', 'status', 'framework', 'kind', 'path', 'content_address'] as const;
 const ENTRY_OPTIONAL_STRINGS = ['checksum', 'created_at', 'updated_at', 'metadata_address'] as const;
 
-/** Parse and structurally check index bytes; throws INDEX_CORRUPT. Does not check the digest. */
+/** Structural check of one parsed entry; throws INDEX_CORRUPT. */
+function checkEntry(e: unknown, i: number): asserts e is IndexEntry {
+  const x = e as Record<string, unknown> | null;
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || ENTRY_STRING_FIELDS.some((f) => typeof x[f] !== 'string') || typeof x.size !== 'number') {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is malformed`);
+  }
+  // Optional fields are used as what they claim to be (times, references): a value of
+  // another type is damage, not something for a later command to trip over.
+  if (ENTRY_OPTIONAL_STRINGS.some((f) => x[f] !== undefined && typeof x[f] !== 'string')) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} has a malformed optional field`);
+  }
+  if (x.derived_from !== undefined && !(Array.isArray(x.derived_from) && x.derived_from.every((r) => typeof r === 'string'))) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: derived_from is not a list of id@version strings`);
+  }
+}
+
+/** Entries of an `artifacts-index/2` document must be strictly sorted by (id, version,
+ * path), with no path twice: the order is part of the format (a binary search relies on it). */
+function checkOrder(prev: IndexEntry | undefined, e: IndexEntry, i: number, paths: Set<string>): void {
+  if (prev !== undefined && compareEntries(prev, e) >= 0) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is out of order or repeated (entries are sorted by id, version, path)`, { details: { path: INDEX_FILE_NAME, problem: 'layout' } });
+  }
+  if (paths.has(e.path)) throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: its path is indexed twice`, { details: { path: INDEX_FILE_NAME, problem: 'layout' } });
+  paths.add(e.path);
+}
+
+const INDEX_FILE_NAME = 'artifacts_index.json';
+
+function notCanonical(what: string): ArtifactsError {
+  return new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not laid out as an ${INDEX_FORMAT} document (${what}); run \`artifacts index rebuild\``, {
+    details: { path: INDEX_FILE_NAME, problem: 'layout' },
+  });
+}
+
+/** Parse and structurally check index bytes; throws INDEX_CORRUPT. Does not check the digest.
+ * An `artifacts-index/2` document must be exactly the bytes this tool writes for it (each
+ * entry one canonical line, sorted, each path once): anything else is INDEX_CORRUPT, so
+ * that the line reader ({@link IndexLines}) and this parser agree on every byte string. */
 export function parseIndex(text: string): IndexDocument {
   // Quietly: the parser's own message would quote the file.
   const parsed = parseJsonQuiet(text);
   if (!parsed.ok) throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not valid JSON (${parsed.error})`);
   const doc = parsed.value;
   const d = doc as Partial<IndexDocument>;
-  if (d === null || typeof d !== 'object' || d.format !== INDEX_FORMAT) {
-    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not an ${INDEX_FORMAT} document`);
+  if (d === null || typeof d !== 'object' || (d.format !== INDEX_FORMAT && d.format !== INDEX_FORMAT_V1)) {
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not an ${INDEX_FORMAT} (or ${INDEX_FORMAT_V1}) document`);
   }
   if (!DIGEST_ALGORITHMS.includes(d.digest_algorithm as DigestAlgorithm) || !Array.isArray(d.artifacts) || typeof d.index_digest !== 'string') {
     throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json lacks digest_algorithm, artifacts or index_digest');
   }
-  d.artifacts.forEach((e, i) => {
-    if (e === null || typeof e !== 'object' || ENTRY_STRING_FIELDS.some((f) => typeof e[f] !== 'string') || typeof e.size !== 'number') {
-      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is malformed`);
+  d.artifacts.forEach((e: unknown, i) => checkEntry(e, i));
+  if (d.format === INDEX_FORMAT) {
+    const paths = new Set<string>();
+    d.artifacts.forEach((e, i) => checkOrder(d.artifacts![i - 1], e, i, paths));
+    if (Object.keys(d).length !== 4) throw notCanonical('unexpected top-level fields');
+    // (canonicalEntry throws for a value with no canonical form, a lone surrogate.)
+    let same: boolean;
+    try {
+      same = serializeIndex(d as IndexDocument) === text;
+    } catch {
+      same = false;
     }
-    // Optional fields are used as what they claim to be (times, references): a value of
-    // another type is damage, not something for a later command to trip over.
-    const optional = e as unknown as Record<string, unknown>;
-    if (ENTRY_OPTIONAL_STRINGS.some((f) => optional[f] !== undefined && typeof optional[f] !== 'string')) {
-      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} has a malformed optional field`);
-    }
-    if (optional.derived_from !== undefined && !(Array.isArray(optional.derived_from) && optional.derived_from.every((r) => typeof r === 'string'))) {
-      throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: derived_from is not a list of id@version strings`);
-    }
-  });
+    if (!same) throw notCanonical('the bytes differ from the canonical layout');
+  }
   return d as IndexDocument;
+}
+
+/**
+ * An `artifacts-index/2` file read as lines, without parsing it whole: each entry's
+ * canonical text is located by offsets into the file's bytes, parsed only when asked for.
+ * `index_digest` is computed by streaming those bytes; {@link IndexLines.validate} checks
+ * every line (JSON, structure, canonical form, order) exactly as {@link parseIndex} would.
+ */
+export class IndexLines {
+  /** Entry i is buf[starts[i], ends[i]) (its canonical text, without indent or comma). */
+  private constructor(
+    readonly buf: Buffer,
+    readonly digest_algorithm: DigestAlgorithm,
+    readonly index_digest: string,
+    private readonly starts: Uint32Array | number[],
+    private readonly ends: Uint32Array | number[],
+  ) {}
+
+  /** Locate the lines of an `artifacts-index/2` file; undefined when the bytes are not in
+   * the exact layout (the caller then parses the whole text, which gives the verdict). */
+  static scan(buf: Buffer): IndexLines | undefined {
+    const head = '{\n  "artifacts": [';
+    if (buf.length < head.length + 8 || buf.toString('latin1', 0, head.length) !== head) return undefined;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let pos: number;
+    if (buf[head.length] === 0x5d /* ] */) {
+      if (buf.toString('latin1', head.length, head.length + 3) !== '],\n') return undefined;
+      pos = head.length + 3;
+    } else {
+      if (buf[head.length] !== 0x0a) return undefined;
+      pos = head.length + 1;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, pos);
+        if (nl < 0) return undefined;
+        // "  ],": the end of the array.
+        if (nl - pos === 4 && buf[pos] === 0x20 && buf[pos + 1] === 0x20 && buf[pos + 2] === 0x5d && buf[pos + 3] === 0x2c) {
+          if (starts.length === 0) return undefined;
+          pos = nl + 1;
+          break;
+        }
+        // "    {...}," or, for the last entry, "    {...}"
+        if (buf[pos] !== 0x20 || buf[pos + 1] !== 0x20 || buf[pos + 2] !== 0x20 || buf[pos + 3] !== 0x20 || buf[pos + 4] !== 0x7b) return undefined;
+        const comma = buf[nl - 1] === 0x2c;
+        const end = comma ? nl - 1 : nl;
+        if (buf[end - 1] !== 0x7d) return undefined;
+        // Only the last entry has no comma.
+        if (ends.length > 0 && buf[ends[ends.length - 1]!] !== 0x2c) return undefined;
+        starts.push(pos + 4);
+        ends.push(end);
+        pos = nl + 1;
+      }
+      if (buf[ends[ends.length - 1]!] === 0x2c) return undefined;
+    }
+    // (index_digest: a string JSON.stringify writes as it is, between quotes.)
+    const tail = buf.toString('utf8', pos);
+    // eslint-disable-next-line no-control-regex -- a JSON string never holds a raw control character
+    const m = /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f]*)"\n\}\n$/.exec(tail);
+    if (!m || !DIGEST_ALGORITHMS.includes(m[1] as DigestAlgorithm)) return undefined;
+    return new IndexLines(buf, m[1] as DigestAlgorithm, m[2]!, Uint32Array.from(starts), Uint32Array.from(ends));
+  }
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** The canonical text of entry i. */
+  line(i: number): string {
+    return this.buf.toString('utf8', this.starts[i], this.ends[i]);
+  }
+
+  /** Entry i, parsed (a line the validation has passed, or one this tool wrote). */
+  entry(i: number): IndexEntry {
+    return JSON.parse(this.line(i)) as IndexEntry;
+  }
+
+  /** Every entry, parsed and checked: what {@link parseIndex} returns for the same bytes
+   * (throws INDEX_CORRUPT where it would). */
+  entries(): IndexEntry[] {
+    const out = new Array<IndexEntry>(this.count);
+    const paths = new Set<string>();
+    for (let i = 0; i < this.count; i++) {
+      const text = this.line(i);
+      const parsed = parseJsonQuiet(text);
+      if (!parsed.ok) throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not valid JSON (entry ${i}: ${parsed.error})`);
+      checkEntry(parsed.value, i);
+      const e = parsed.value;
+      checkOrder(out[i - 1], e, i, paths);
+      let canon: string | undefined;
+      try {
+        canon = canonicalEntry(e);
+      } catch {
+        canon = undefined;
+      }
+      if (canon !== text) throw notCanonical(`entry ${i} is not in its RFC 8785 form`);
+      out[i] = e;
+    }
+    return out;
+  }
+
+  /** Check every line as {@link parseIndex} would, keeping nothing. */
+  validate(): void {
+    // (entries() holds the parsed entries; at 100k entries that is tens of MB, freed here.)
+    this.entries();
+  }
+
+  /** The document, parsed and checked. */
+  document(opts: { checked?: boolean } = {}): IndexDocument {
+    return { artifacts: opts.checked ? this.checkedEntries() : this.entries(), digest_algorithm: this.digest_algorithm, format: INDEX_FORMAT, index_digest: this.index_digest };
+  }
+
+  /** The entries of bytes already checked line by line (by this tool when it wrote them, or
+   * by {@link validate} since: the digest memo names the file's stamp). One JSON.parse of the
+   * whole text is several times faster than one per line. */
+  private checkedEntries(): IndexEntry[] {
+    let text: string;
+    try {
+      text = this.buf.toString('utf8');
+    } catch {
+      return this.entries(); // longer than the longest string: line by line
+    }
+    const parsed = parseJsonQuiet(text);
+    const artifacts = parsed.ok ? (parsed.value as { artifacts?: unknown }).artifacts : undefined;
+    if (!Array.isArray(artifacts) || artifacts.length !== this.count) return this.entries();
+    artifacts.forEach((e: unknown, i) => checkEntry(e, i));
+    return artifacts as IndexEntry[];
+  }
+
+  /** index_digest of these bytes, streamed: the lines are already canonical, so the
+   * canonical document is `{"artifacts":[` + the lines joined by commas + the rest. */
+  computeDigest(): string {
+    const { buf, starts, ends } = this;
+    return digestOfLines(this.digest_algorithm, { n: this.count, buf: () => buf, start: (i) => starts[i]!, end: (i) => ends[i]! });
+  }
+
+  /** The first line whose entry sorts at or after (id, version, path). */
+  lowerBound(id: string, version: string, path: string): number {
+    let lo = 0;
+    let hi = this.count;
+    const key = { id, version, path } as IndexEntry;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEntries(this.entry(mid), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The lines of id@version (contiguous: lines are sorted by id, then version). */
+  findVersion(id: string, version: string): number[] {
+    const out: number[] = [];
+    for (let i = this.lowerBound(id, version, ''); i < this.count; i++) {
+      const e = this.entry(i);
+      if (e.id !== id || e.version !== version) break;
+      out.push(i);
+    }
+    return out;
+  }
+
+  /** The line of the entry at `path`, if any: a byte search for its `"path":` member (in a
+   * canonical line a member's key is never inside a string), confirmed by parsing. */
+  findPath(path: string): number | undefined {
+    const needle = Buffer.from(`"path":${JSON.stringify(path)}`, 'utf8');
+    for (let at = this.buf.indexOf(needle, 0); at >= 0; at = this.buf.indexOf(needle, at + 1)) {
+      const i = this.lineAt(at);
+      if (i !== undefined && this.entry(i).path === path) return i;
+    }
+    return undefined;
+  }
+
+  /** The line holding byte offset `at`. */
+  private lineAt(at: number): number | undefined {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ends[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.count && this.starts[lo]! <= at ? lo : undefined;
+  }
+
+  /**
+   * The lines whose path, case-folded and NFC-normalised, is one of `folded`: one pass over
+   * the bytes of the lines. In a line, `"path":"` right after `{` or `,` opens a member named
+   * path (a quote inside a string is escaped); a line with exactly one such member has it at
+   * the top level, and its value is read in place — an ASCII value without escapes is
+   * compared without making a string unless its length is a wanted key's. A line with
+   * none or several (an extra field holding an object) is parsed.
+   */
+  findFolded(folded: ReadonlySet<string>): number[] {
+    const out: number[] = [];
+    if (folded.size === 0) return out;
+    const lengths = new Set([...folded].map((k) => Buffer.byteLength(k)));
+    const b = this.buf;
+    for (let i = 0; i < this.count; i++) {
+      const end = this.ends[i]!;
+      let found = -1;
+      let several = false;
+      for (let at = this.starts[i]! + 1; at < end - 8; at++) {
+        if (b[at] === 0x22 && b[at + 1] === 0x70 && b[at + 2] === 0x61 && b[at + 3] === 0x74 && b[at + 4] === 0x68 && b[at + 5] === 0x22 && b[at + 6] === 0x3a && b[at + 7] === 0x22 && (b[at - 1] === 0x2c || b[at - 1] === 0x7b)) {
+          if (found >= 0) several = true;
+          found = at + 8;
+        }
+      }
+      if (found < 0 || several) {
+        if (folded.has(foldPath(this.entry(i).path))) out.push(i);
+        continue;
+      }
+      let plain = true;
+      let j = found;
+      for (; j < end; j++) {
+        const c = b[j]!;
+        if (c === 0x22) break;
+        if (c === 0x5c || c >= 0x80) plain = false;
+        if (c === 0x5c) j++;
+      }
+      // An ASCII path folds to a string of its own length.
+      if (plain && !lengths.has(j - found)) continue;
+      const p = plain ? b.toString('latin1', found, j) : (JSON.parse(b.toString('utf8', found - 1, j + 1)) as string);
+      if (folded.has(foldPath(p))) out.push(i);
+    }
+    return out;
+  }
+
+  /**
+   * Apply put/remove operations (keyed by path, later ones win, as {@link applyOps} in the
+   * store) by splicing lines: the untouched lines are kept as bytes. Returns the new
+   * document's digest and its bytes in pieces.
+   */
+  splice(ops: ReadonlyArray<{ op: 'put'; entry: IndexEntry } | { op: 'remove'; path: string }>): { index_digest: string; count: number; chunks: () => Iterable<Uint8Array> } {
+    const final = new Map<string, IndexEntry | null>();
+    for (const op of ops) final.set(op.op === 'put' ? op.entry.path : op.path, op.op === 'put' ? op.entry : null);
+    const dropped = new Set<number>();
+    const inserted: Array<{ at: number; entry: IndexEntry; text: Buffer }> = [];
+    for (const [path, e] of final) {
+      const old = this.findPath(path);
+      if (old !== undefined) dropped.add(old);
+      if (e) {
+        const entry = keysSorted(e) ? e : (sortKeysDeep(e) as IndexEntry);
+        inserted.push({ at: this.lowerBound(entry.id, entry.version, entry.path), entry, text: Buffer.from(canonicalEntry(entry), 'utf8') });
+      }
+    }
+    inserted.sort((a, b) => a.at - b.at || compareEntries(a.entry, b.entry));
+    // The new sequence of lines: k >= 0 is source line k, k < 0 is inserted line -k-1 (numbers
+    // only: at 100k lines, an object per line would be most of the cost).
+    const extra = Buffer.concat(inserted.map((x) => x.text));
+    const extraStart: number[] = [];
+    let off = 0;
+    for (const x of inserted) {
+      extraStart.push(off);
+      off += x.text.length;
+    }
+    extraStart.push(off);
+    const seq = new Int32Array(this.count - dropped.size + inserted.length);
+    let n = 0;
+    let k = 0;
+    for (let i = 0; i <= this.count; i++) {
+      while (k < inserted.length && inserted[k]!.at === i) seq[n++] = -++k;
+      if (i < this.count && !dropped.has(i)) seq[n++] = i;
+    }
+    const { buf, starts, ends } = this;
+    const runs: LineRuns = {
+      n,
+      buf: (i) => (seq[i]! >= 0 ? buf : extra),
+      start: (i) => (seq[i]! >= 0 ? starts[seq[i]!]! : extraStart[-seq[i]! - 1]!),
+      end: (i) => (seq[i]! >= 0 ? ends[seq[i]!]! : extraStart[-seq[i]!]!),
+    };
+    const index_digest = digestOfLines(this.digest_algorithm, runs);
+    const algo = this.digest_algorithm;
+    const count = this.count;
+    // The file's bytes: a run of consecutive kept lines is written straight from the old
+    // file's bytes (indent, comma and newline included); only new lines are built.
+    function* chunks(): Generator<Uint8Array> {
+      if (n === 0) {
+        yield Buffer.from('{\n  "artifacts": [],\n', 'utf8');
+        yield Buffer.from(indexFooter(algo, INDEX_FORMAT, index_digest), 'utf8');
+        return;
+      }
+      yield Buffer.from('{\n  "artifacts": [\n', 'utf8');
+      for (let k = 0; k < n; k++) {
+        const a = seq[k]!;
+        if (a < 0) {
+          yield Buffer.concat([Buffer.from('    '), extra.subarray(extraStart[-a - 1], extraStart[-a]), Buffer.from(k < n - 1 ? ',\n' : '\n')]);
+          continue;
+        }
+        let b = a;
+        while (k + 1 < n && seq[k + 1] === b + 1) {
+          k++;
+          b++;
+        }
+        // Line b ends with a comma in the old file unless it was the last; in the new one,
+        // unless it is the last.
+        const hadComma = b < count - 1;
+        const wantComma = k < n - 1;
+        if (hadComma === wantComma) yield buf.subarray(starts[a]! - 4, ends[b]! + (hadComma ? 2 : 1));
+        else {
+          yield buf.subarray(starts[a]! - 4, ends[b]);
+          yield Buffer.from(wantComma ? ',\n' : '\n');
+        }
+      }
+      yield Buffer.from('  ],\n', 'utf8');
+      yield Buffer.from(indexFooter(algo, INDEX_FORMAT, index_digest), 'utf8');
+    }
+    return { index_digest, count: n, chunks };
+  }
+}
+
+/** Where the lines of a document are: line i is buf(i)[start(i), end(i)). */
+interface LineRuns {
+  n: number;
+  buf(i: number): Buffer;
+  start(i: number): number;
+  end(i: number): number;
+}
+
+const CHUNK = 65536;
+
+/** The folded form of a path: two paths with the same one are one file on a
+ * case-insensitive or normalizing file system. */
+export function foldPath(p: string): string {
+  return p.normalize('NFC').toLowerCase();
+}
+
+/** index_digest over canonical lines: `{"artifacts":[` + the lines joined by commas + the
+ * rest. The lines are copied into one scratch buffer and hashed a chunk at a time (one hash
+ * call per line costs more than the hashing). */
+function digestOfLines(algo: string, r: LineRuns): string {
+  const h = createHash('sha256');
+  h.update('{"artifacts":[');
+  const sc = Buffer.allocUnsafe(CHUNK);
+  let o = 0;
+  for (let i = 0; i < r.n; i++) {
+    const s = r.start(i);
+    const e = r.end(i);
+    if (o + e - s + 1 > CHUNK) {
+      h.update(sc.subarray(0, o));
+      o = 0;
+    }
+    if (i > 0) sc[o++] = 0x2c;
+    if (e - s + 1 > CHUNK) {
+      h.update(sc.subarray(0, o));
+      o = 0;
+      h.update(r.buf(i).subarray(s, e));
+    } else o += r.buf(i).copy(sc, o, s, e);
+  }
+  h.update(sc.subarray(0, o));
+  h.update(`],"digest_algorithm":${canonicalJson(algo)},"format":${canonicalJson(INDEX_FORMAT)}}`);
+  return `sha256:${h.digest('hex')}`;
 }
 
 /** Does the stored digest match the content? */

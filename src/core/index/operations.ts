@@ -13,8 +13,8 @@ import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } 
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { unsafeEntryFindings } from './decision-index.js';
 import { now } from '../stamp.js';
-import { entriesEqual } from './document.js';
-import { applyOps, readIndexView, runTransaction, type TransactionResult } from './store.js';
+import { entriesEqual, foldPath, INDEX_FORMAT, type IndexFormat } from './document.js';
+import { applyOps, readIndexView, runTransaction, type IndexState, type TransactionResult } from './store.js';
 
 export interface WriteResult {
   changed: boolean;
@@ -220,7 +220,7 @@ export function settleEntries(
   return { entries, kept, findings: dedupeFindings(findings) };
 }
 
-function summarize(tx: TransactionResult, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[], findings: Finding[] = [], kept: string[] = []): WriteResult {
+function summarize(tx: TransactionResult<unknown>, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[], findings: Finding[] = [], kept: string[] = []): WriteResult {
   const added: string[] = [];
   const updated: string[] = [];
   const removed: string[] = [];
@@ -273,16 +273,15 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
   const refused = new Set(errorsOf(routeFindings).flatMap(pathsOf));
   const entries = scanned.filter((e) => !refused.has(e.path));
   if (entries.length === 0 && pre.length > 0) fail(pre, what);
-  let ops: JournalOp[] = [];
-  let previous = new Map<string, IndexEntry>();
-  let unchanged: string[] = [];
-  let reported: Finding[] = [];
   const tx = await runTransaction(repo, async (current) => {
-    if (current.doc && !current.digestValid) {
+    if (indexPresent(current) && !current.digestValid) {
       throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to build on it');
     }
-    const cur = current.doc?.artifacts ?? [];
-    previous = new Map(cur.map((e) => [e.path, e]));
+    // Only the indexed entries these files can conflict with are read (see relevantEntries).
+    const cur = relevantEntries(current, entries);
+    const previous = new Map(cur.map((e) => [e.path, e]));
+    let ops: JournalOp[];
+    let unchanged: string[];
     const findings: Finding[] = [];
     let accepted = entries;
     // A move: an id@version indexed at another path whose file no longer exists. Its old
@@ -331,10 +330,43 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     }
     const errors = errorsOf(findings);
     if (errors.length > 0 && (opts.strict || (ops.length === 0 && unchanged.length === 0))) fail(dedupeFindings([...pre, ...errors]), what);
-    reported = dedupeFindings([...scanFindings, ...routeFindings, ...findings]);
-    return { ops };
+    const reported = dedupeFindings([...scanFindings, ...routeFindings, ...findings]);
+    return { ops, result: { ops, previous, unchanged, findings: reported } };
   });
-  return summarize(tx, ops, previous, unchanged, reported);
+  const r = tx.result;
+  return summarize(tx, r.ops, r.previous, r.unchanged, r.findings);
+}
+
+/** Is there an index file (without parsing an `artifacts-index/2` one)? */
+function indexPresent(current: IndexState): boolean {
+  return current.lines !== undefined || current.doc !== null;
+}
+
+/**
+ * The indexed entries that incoming entries can conflict with, in index order: those at
+ * the incoming paths; every entry of an id@version among the incoming ones or those
+ * entries' (one binary search each); and every entry whose path folds (letter case, NFC) to
+ * one of theirs (one pass over the lines reading only the paths). The duplicate, collision,
+ * immutability and move checks of `index add`, which keep only the findings that involve
+ * the incoming entries, find the same findings in this subset as in the whole index: each
+ * such finding concerns a group of entries (one id@version, or one folded path) that is
+ * here whole. An `artifacts-index/1` index is read whole.
+ */
+export function relevantEntries(current: IndexState, incoming: readonly IndexEntry[]): IndexEntry[] {
+  const { lines } = current;
+  if (!lines) return current.doc?.artifacts ?? [];
+  const picked = new Set<number>();
+  for (const e of incoming) {
+    const i = lines.findPath(e.path);
+    if (i !== undefined) picked.add(i);
+  }
+  const refs = new Map<string, [string, string]>();
+  for (const e of [...incoming, ...[...picked].map((i) => lines.entry(i))]) refs.set(`${e.id}@${e.version}`, [e.id, e.version]);
+  for (const [id, version] of refs.values()) for (const i of lines.findVersion(id, version)) picked.add(i);
+  const folded = new Set<string>(incoming.map((e) => foldPath(e.path)));
+  for (const i of picked) folded.add(foldPath(lines.entry(i).path));
+  for (const i of lines.findFolded(folded)) picked.add(i);
+  return [...picked].sort((a, b) => a - b).map((i) => lines.entry(i));
 }
 
 /** Indexed paths whose files no longer exist (nothing at the path, not even a symlink),
@@ -367,26 +399,76 @@ async function missingIndexedPaths(repo: Repo, cur: readonly IndexEntry[], incom
  */
 export async function indexRemove(repo: Repo, refs: readonly string[]): Promise<WriteResult> {
   if (refs.length === 0) throw new ArtifactsError('USAGE', 'nothing to remove: give id@version or paths');
-  let ops: JournalOp[] = [];
-  let previous = new Map<string, IndexEntry>();
-  const tx = await runTransaction(repo, async (current) => {
-    const cur = current.doc?.artifacts ?? [];
-    previous = new Map(cur.map((e) => [e.path, e]));
+  const tx = await runTransaction(repo, (current) => {
     const findings: Finding[] = [];
-    const paths = new Set<string>();
+    const previous = new Map<string, IndexEntry>();
     for (const ref of refs) {
-      const byVersion = cur.filter((e) => `${e.id}@${e.version}` === ref);
       const rel = isAbsolute(ref) ? toRepoPath(repo.root, ref) : ref.replace(/^\.\//, '');
-      const byPath = cur.filter((e) => e.path === rel);
-      const hits = [...byVersion, ...byPath];
+      const hits = findByRefOrPath(current, ref, rel);
       if (hits.length === 0) findings.push(finding('INDEX_NOT_INDEXED', `${ref} is not in the index`));
-      for (const h of hits) paths.add(h.path);
+      for (const h of hits) previous.set(h.path, h);
     }
     if (findings.length > 0) fail(findings, 'index remove');
-    ops = [...paths].sort(compareBytes).map((path) => ({ op: 'remove', path }));
-    return { ops };
+    const ops: JournalOp[] = [...previous.keys()].sort(compareBytes).map((path) => ({ op: 'remove', path }));
+    return Promise.resolve({ ops, result: { ops, previous } });
   });
-  return summarize(tx, ops, previous, []);
+  return summarize(tx, tx.result.ops, tx.result.previous, []);
+}
+
+/** The indexed entries whose `id@version` is `ref` or whose path is `rel`. */
+function findByRefOrPath(current: IndexState, ref: string, rel: string): IndexEntry[] {
+  const { lines } = current;
+  if (!lines) {
+    const cur = current.doc?.artifacts ?? [];
+    return [...cur.filter((e) => `${e.id}@${e.version}` === ref), ...cur.filter((e) => e.path === rel)];
+  }
+  const hits: IndexEntry[] = [];
+  // An id may itself hold an '@': try every split.
+  for (let at = ref.indexOf('@'); at >= 0; at = ref.indexOf('@', at + 1)) {
+    for (const i of lines.findVersion(ref.slice(0, at), ref.slice(at + 1))) hits.push(lines.entry(i));
+  }
+  const i = lines.findPath(rel);
+  if (i !== undefined) hits.push(lines.entry(i));
+  return hits;
+}
+
+/** What `index migrate` did. */
+export interface MigrateResult {
+  /** Was the index rewritten? (false: it already was `artifacts-index/2`, or there is none) */
+  changed: boolean;
+  /** The format found, or null when there is no index. */
+  from: IndexFormat | null;
+  to: typeof INDEX_FORMAT;
+  before: string | null;
+  after: string | null;
+  /** How many entries the index holds. */
+  entries: number;
+}
+
+/**
+ * `artifacts index migrate`: rewrite an `artifacts-index/1` index as `artifacts-index/2`
+ * (the same entries, one canonical line each, and the digest of the new document) in one
+ * transaction. An index whose digest does not verify is refused (INDEX_DIGEST_MISMATCH):
+ * migrating would launder a hand edit. Idempotent: an `artifacts-index/2` index, or none,
+ * is left as it is.
+ *
+ * @example
+ * ```ts
+ * const { changed, from } = await indexMigrate(repo);
+ * ```
+ */
+export async function indexMigrate(repo: Repo): Promise<MigrateResult> {
+  const none: MigrateResult = { changed: false, from: null, to: INDEX_FORMAT, before: null, after: null, entries: 0 };
+  if (!(await lstat(repo.indexPath).then(() => true, () => false))) return none;
+  const tx = await runTransaction(repo, (current) => {
+    if (!indexPresent(current)) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json was removed while `index migrate` waited for the lock');
+    if (!current.digestValid) throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to migrate it', { hint: 'Run `artifacts index verify` to see what changed, then `artifacts index rebuild` (which writes artifacts-index/2).' });
+    const from = current.lines ? INDEX_FORMAT : current.doc!.format;
+    const entries = current.lines ? current.lines.count : current.doc!.artifacts.length;
+    // No operation: an artifacts-index/1 document is rewritten whole, in the new format.
+    return Promise.resolve({ ops: [] as JournalOp[], result: { from, entries } });
+  });
+  return { changed: tx.changed, from: tx.result.from, to: INDEX_FORMAT, before: tx.before, after: tx.after, entries: tx.result.entries };
 }
 
 /**
@@ -407,12 +489,10 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & Wr
     const pre = errorsOf([...scan.findings, ...routeFindings, ...checkCollection(scan.entries, [])]);
     if (pre.length > 0) fail(pre, 'index rebuild');
   }
-  let previous = new Map<string, IndexEntry>();
-  let ops: JournalOp[] = [];
-  let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
-  const tx = await runTransaction(repo, async (current) => {
+  const tx = await runTransaction(repo, (current) => {
     const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
-    previous = new Map(cur.map((e) => [e.path, e]));
+    const previous = new Map(cur.map((e) => [e.path, e]));
+    let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
     if (opts.strict) {
       // Duplicates and collisions were judged on the scan above; only immutability depends on
       // the index found under the lock.
@@ -424,13 +504,15 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & Wr
       settled = settleEntries(scan.entries, routeFindings, scan.invalid, cur);
     }
     const next = new Set(settled.entries.map((e) => e.path));
-    ops = [
+    const ops = [
       ...settled.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
       ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
     ];
-    return { reset: true, ops: settled.entries.map((entry) => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm };
+    // (`ops` is what changed, for the summary; the transaction puts every entry.)
+    return Promise.resolve({ reset: true, ops: settled.entries.map((entry): JournalOp => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm, result: { ops, previous, settled } });
     // A rebuild never needs the old index: one that cannot even be parsed is replaced.
   }, { replaceCorrupt: true });
+  const { ops, previous, settled } = tx.result;
   const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
   const unchanged = settled.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
   const findings = dedupeFindings([...scan.findings, ...routeFindings, ...settled.findings]);

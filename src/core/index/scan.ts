@@ -14,7 +14,7 @@ import { BASE_SCHEMA_FILE } from '../metadata/schema.js';
 import { compareBytes, lstatQuiet } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { listCandidates } from './enumerate.js';
-import { canonicalEntry } from './document.js';
+import { canonicalEntry, foldPath } from './document.js';
 import { stampOf, now } from '../stamp.js';
 import { tryDecodeResult, StatCache, stampFiles, type StampKey } from './stat-cache.js';
 import { loadRouting, routeDirectories } from '../routing/routes.js';
@@ -350,7 +350,7 @@ export function checkCollection(entries: readonly IndexEntry[], previous: readon
   // Paths that are one file on a case-insensitive or normalizing file system (macOS, Windows).
   const folded = new Map<string, IndexEntry>();
   for (const e of entries) {
-    const k = e.path.normalize('NFC').toLowerCase();
+    const k = foldPath(e.path);
     const other = folded.get(k);
     if (other !== undefined && other.path !== e.path) {
       const [a, b] = [other, e].sort((x, y) => compareBytes(x.path, y.path));

@@ -12,17 +12,35 @@ import { cacheWriteFailed, removeFileDurable, sweepTemps, writeFileDurable } fro
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
 import { cacheIdentity, stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
-import { indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
+import { INDEX_FORMAT_V1, IndexLines, indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
 
-async function* indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
-  for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+/** Pieces produced synchronously, handed to the durable writer as an async iterable. */
+function asAsync<T>(it: Iterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const i = it[Symbol.iterator]();
+      return { next: () => Promise.resolve(i.next()) };
+    },
+  };
+}
+
+function indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
+  return asAsync((function* () {
+    for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+  })());
 }
 
 export interface IndexState {
-  /** The document on disk, or null when there is no index yet. */
+  /** The document on disk, or null when there is no index yet. For an
+   * `artifacts-index/2` file whose digest was already known good, it is parsed on first use. */
   doc: IndexDocument | null;
   /** false when index_digest does not match the content. */
   digestValid: boolean;
+  /** The file as lines, when it is an `artifacts-index/2` file: lookups (by path, by
+   * id@version, by folded path) and splices without parsing it whole. */
+  lines?: IndexLines;
+  /** The file's bytes as read (restored as they were when a transaction is abandoned). */
+  bytes?: Buffer;
 }
 
 export interface ReadIndexOptions {
@@ -30,6 +48,9 @@ export interface ReadIndexOptions {
    * its place) as absent: `index rebuild` replaces it and never needs the old content. A
    * directory or a symlink in its place is still refused: the tool never deletes them. */
   replaceCorrupt?: boolean;
+  /** Check an `artifacts-index/2` file line by line without keeping its parsed entries
+   * (they are parsed again only if `doc` is used). */
+  lazy?: boolean;
 }
 
 const INDEX_DIRECTORY_HINT =
@@ -50,17 +71,19 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
     throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is a directory, not the index file', { hint: INDEX_DIRECTORY_HINT, details: { path: INDEX_FILE, problem: 'not-regular' } });
   }
   const stampBefore = stampOf(repo.indexPath);
-  let doc: IndexDocument;
   try {
     const bytes = readCheckedSync(repo.indexPath, { root: repo.root, maxBytes: READ_LIMITS.index, code: 'INDEX_CORRUPT', label: INDEX_FILE, allowMissing: true });
     if (bytes === undefined) return { doc: null, digestValid: true };
+    const lines = IndexLines.scan(bytes);
+    if (lines) return linesState(repo, bytes, lines, stampBefore, opts);
     let text: string;
     try {
       text = bytes.toString('utf8');
     } catch {
       throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is too large to parse', { details: { path: INDEX_FILE, problem: 'too-large' } });
     }
-    doc = parseIndex(text);
+    const doc = parseIndex(text);
+    return { doc, digestValid: digestValidMemo(repo, doc, stampBefore), bytes };
   } catch (e) {
     if (e instanceof ArtifactsError && e.code === 'INDEX_CORRUPT') {
       if (opts.replaceCorrupt && e.details.problem !== 'symlink' && e.details.problem !== 'outside') return { doc: null, digestValid: true };
@@ -68,7 +91,37 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
     }
     throw e;
   }
-  return { doc, digestValid: digestValidMemo(repo, doc, stampBefore) };
+}
+
+/**
+ * The state of an `artifacts-index/2` file. Its digest is known good without reading the
+ * entries when the digest memo names this very file (its stamp); otherwise every line is
+ * checked (as parseIndex would) and the digest streamed over the bytes. With `lazy` (a
+ * transaction, which looks entries up by line) the parsed entries are not kept.
+ */
+function linesState(repo: Repo, bytes: Buffer, lines: IndexLines, stamp: FileStamp | undefined, opts: ReadIndexOptions): IndexState {
+  const memo = memoSays(repo, stamp, lines.index_digest);
+  if (!opts.lazy) {
+    // A reader wants the entries: parse them now and keep neither the bytes nor the lines
+    // (at 100,000 entries the bytes alone are tens of MB).
+    const doc = lines.document({ checked: memo });
+    const digestValid = memo || lines.computeDigest() === lines.index_digest;
+    if (digestValid && !memo) rememberValid(repo, stamp, lines.index_digest);
+    return { doc, digestValid };
+  }
+  let digestValid = memo;
+  if (!memo) {
+    lines.validate();
+    digestValid = lines.computeDigest() === lines.index_digest;
+    if (digestValid) rememberValid(repo, stamp, lines.index_digest);
+  }
+  let doc: IndexDocument | undefined;
+  const state: IndexState = { doc: null, digestValid, lines, bytes };
+  Object.defineProperty(state, 'doc', {
+    enumerable: true,
+    get: () => (doc ??= lines.document({ checked: true })),
+  });
+  return state;
 }
 
 /** A digest check costs a canonicalization of the whole index; remember a successful one
@@ -85,19 +138,28 @@ async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(cacheWriteFailed);
 }
 
-function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
-  const memoFile = join(repo.cacheDir, 'index-digest.json');
+function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boolean {
   const key = memoKey(stamp);
+  if (!key) return false;
   try {
-    const memo = readCacheJson(repo.root, memoFile) as { identity?: unknown; stamp?: unknown; index_digest?: unknown } | undefined;
-    if (key && memo && memo.identity === cacheIdentity('digestMemo') && memo.stamp === key && memo.index_digest === doc.index_digest) return true;
+    const memo = readCacheJson(repo.root, join(repo.cacheDir, 'index-digest.json')) as { identity?: unknown; stamp?: unknown; index_digest?: unknown } | undefined;
+    return !!memo && memo.identity === cacheIdentity('digestMemo') && memo.stamp === key && memo.index_digest === digest;
   } catch {
-    // no memo
+    return false; // no memo
   }
+}
+
+function rememberValid(repo: Repo, stamp: FileStamp | undefined, digest: string): void {
+  const key = memoKey(stamp);
+  if (key && stamp && stampSettled(stamp)) {
+    void writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(() => undefined);
+  }
+}
+
+function digestValidMemo(repo: Repo, doc: IndexDocument, stamp: FileStamp | undefined): boolean {
+  if (memoSays(repo, stamp, doc.index_digest)) return true;
   const valid = indexDigestValid(doc);
-  if (valid && key && stamp && stampSettled(stamp)) {
-    void writeFileDurable(memoFile, JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: doc.index_digest }), { root: repo.root, durable: false }).catch(() => undefined);
-  }
+  if (valid) rememberValid(repo, stamp, doc.index_digest);
   return valid;
 }
 
@@ -113,7 +175,10 @@ export function applyOps(base: readonly IndexEntry[], ops: readonly JournalOp[])
 
 function replay(current: IndexDocument | null, r: JournalRecord): IndexDocument {
   const base = r.reset ? [] : (current?.artifacts ?? []);
-  const doc = makeIndexDocument(r.digest_algorithm, applyOps(base, r.entries));
+  const entries = applyOps(base, r.entries);
+  let doc = makeIndexDocument(r.digest_algorithm, entries);
+  // A record written by a version of the tool that wrote artifacts-index/1.
+  if (doc.index_digest !== r.after) doc = makeIndexDocument(r.digest_algorithm, entries, INDEX_FORMAT_V1);
   if (doc.index_digest !== r.after) {
     throw new ArtifactsError('JOURNAL_MISMATCH', `journal transaction ${r.txid} does not reproduce its recorded result`);
   }
@@ -216,42 +281,70 @@ export async function recoverIndex(repo: Repo, opts: { discard?: boolean } = {})
   }
 }
 
-export interface TransactionPlan {
+export interface TransactionPlan<T = undefined> {
   ops: JournalOp[];
   reset?: boolean;
   algorithm?: DigestAlgorithm;
+  /** What the transaction returns to its caller (as `result`). */
+  result?: T;
 }
 
-export interface TransactionResult {
+export interface TransactionResult<T = undefined> {
   before: string | null;
   after: string;
   changed: boolean;
-  doc: IndexDocument;
   recovered: RecoveryReport;
+  /** The plan's `result`. */
+  result: T;
+}
+
+/** The index a transaction writes: its digest, its bytes, and (for a journal record that
+ * must list every entry) its entries. */
+interface NextIndex {
+  index_digest: string;
+  bytes: () => AsyncIterable<Uint8Array>;
+  artifacts: () => IndexEntry[];
+}
+
+/** Apply the plan's operations once: an `artifacts-index/2` file with a good digest is
+ * spliced line by line (the cost grows with the change); anything else is rebuilt whole. */
+function nextIndex(current: IndexState, p: TransactionPlan<unknown>, algorithm: DigestAlgorithm): NextIndex {
+  const { lines } = current;
+  if (!p.reset && lines && current.digestValid && lines.digest_algorithm === algorithm) {
+    const s = lines.splice(p.ops);
+    return {
+      index_digest: s.index_digest,
+      bytes: () => asAsync(s.chunks()),
+      artifacts: () => makeIndexDocument(algorithm, applyOps(current.doc?.artifacts ?? [], p.ops)).artifacts };
+  }
+  const base = p.reset ? [] : (current.doc?.artifacts ?? []);
+  const doc = makeIndexDocument(algorithm, applyOps(base, p.ops));
+  return { index_digest: doc.index_digest, bytes: () => indexBytes(doc), artifacts: () => doc.artifacts };
 }
 
 /**
  * Run one index transaction (SPEC §5 write protocol). `plan` sees the recovered current
- * state and returns the operations, or throws to abort with nothing written.
+ * state and returns the operations (and the `result` handed back to the caller), or throws
+ * to abort with nothing written.
  */
-export async function runTransaction(
+export async function runTransaction<T = undefined>(
   repo: Repo,
-  plan: (current: IndexState) => Promise<TransactionPlan>,
+  plan: (current: IndexState) => Promise<TransactionPlan<T>>,
   opts: { heldLock?: LockHandle } & ReadIndexOptions = {},
-): Promise<TransactionResult> {
+): Promise<TransactionResult<T>> {
   const hook = repo.faultHook;
   const lock = opts.heldLock ?? (await acquireLock(repo.indexPath, { timeoutMs: repo.lockTimeoutMs }));
   try {
     // Recover under the lock, before reading: the previous writer may have died mid-way.
     const recovered = await recoverLocked(repo, { replaceCorrupt: !!opts.replaceCorrupt });
-    const current = await readIndexFile(repo, { replaceCorrupt: !!opts.replaceCorrupt });
+    const current = await readIndexFile(repo, { replaceCorrupt: !!opts.replaceCorrupt, lazy: true });
     const p = await plan(current);
-    const algorithm = p.algorithm ?? current.doc?.digest_algorithm ?? repo.config.digest_algorithm;
-    const base = p.reset ? [] : (current.doc?.artifacts ?? []);
-    const next = makeIndexDocument(algorithm, applyOps(base, p.ops));
-    const before = current.doc?.index_digest ?? null;
-    if (current.doc && current.digestValid && next.index_digest === before) {
-      return { before, after: before!, changed: false, doc: next, recovered };
+    const result = p.result as T;
+    const algorithm = p.algorithm ?? current.lines?.digest_algorithm ?? current.doc?.digest_algorithm ?? repo.config.digest_algorithm;
+    const next = nextIndex(current, p, algorithm);
+    const before = current.lines?.index_digest ?? current.doc?.index_digest ?? null;
+    if (before !== null && current.digestValid && next.index_digest === before) {
+      return { before, after: before, changed: false, recovered, result };
     }
     const record: JournalRecord = {
       txid: randomBytes(8).toString('hex'),
@@ -262,15 +355,15 @@ export async function runTransaction(
       entries: p.ops,
     };
     // A reset (rebuild) may start from a corrupt index; journal it as a full replacement.
-    if (current.doc && !current.digestValid) record.reset = true;
+    if (before !== null && !current.digestValid) record.reset = true;
     // (A reset plan's operations already put every entry.)
-    if (record.reset && !p.reset) record.entries = next.artifacts.map((entry) => ({ op: 'put', entry }));
+    if (record.reset && !p.reset) record.entries = next.artifacts().map((entry) => ({ op: 'put', entry }));
     await lock.assertHeld();
     let published = false;
     try {
       // The journal record is durable before the index changes: recovery can roll forward.
       await appendRecord(repo.root, repo.journalPath, record, hook);
-      await writeFileDurable(repo.indexPath, indexBytes(next), {
+      await writeFileDurable(repo.indexPath, next.bytes(), {
         root: repo.root,
         faultHook: hook,
         // A lock taken over as stale must abort the write before it is published.
@@ -281,7 +374,7 @@ export async function runTransaction(
       });
     } catch (e) {
       // A lock taken over as stale belongs to its new holder, journal included.
-      if (!(e instanceof ArtifactsError && e.code === 'LOCK_COMPROMISED')) await abandonTransaction(repo, current.doc, published, e);
+      if (!(e instanceof ArtifactsError && e.code === 'LOCK_COMPROMISED')) await abandonTransaction(repo, current, published, e);
       throw e;
     }
     // Committed: the index is renamed and its directory synced. Clearing the journal is
@@ -289,7 +382,7 @@ export async function runTransaction(
     await clearJournal(repo.root, repo.journalPath, hook).catch(() => undefined);
     await rememberDigest(repo, next.index_digest);
     hook?.('before-release', repo.indexPath);
-    return { before, after: next.index_digest, changed: true, doc: next, recovered };
+    return { before, after: next.index_digest, changed: true, recovered, result };
   } finally {
     if (!opts.heldLock) await lock.release();
   }
@@ -301,11 +394,12 @@ export async function runTransaction(
  * forward, then, if the new index had already been renamed into place, put the old content
  * back. The caller reports the original error; a failure here is attached to it.
  */
-async function abandonTransaction(repo: Repo, old: IndexDocument | null, published: boolean, cause: unknown): Promise<void> {
+async function abandonTransaction(repo: Repo, old: IndexState, published: boolean, cause: unknown): Promise<void> {
   try {
     await clearJournal(repo.root, repo.journalPath);
     if (published) {
-      if (old) await writeFileDurable(repo.indexPath, indexBytes(old), { root: repo.root });
+      // The old bytes exactly as they were read (a file replaced as corrupt had none).
+      if (old.bytes) await writeFileDurable(repo.indexPath, old.bytes, { root: repo.root });
       else await removeFileDurable(repo.indexPath, { root: repo.root });
     }
   } catch (e) {
