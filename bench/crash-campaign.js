@@ -15,7 +15,7 @@ const GIT_ENV = { GIT_AUTHOR_NAME: 'C', GIT_AUTHOR_EMAIL: 'c@example.com', GIT_C
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function cli(dir, args) {
@@ -128,5 +128,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const ops = Number(process.argv[2] ?? 1000);
   const t0 = Date.now();
   const r = await runCampaign({ ops, seed: Number(process.env.SEED ?? 1), log: (s) => process.stderr.write(`\r${s}   `) });
-  console.log(`\n${r.ops} operations, ${r.kills} killed, ${JSON.stringify(r.stats)}: every invariant held (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(
+    `\n${r.ops} operations, ${r.kills} killed, ${JSON.stringify(r.stats)}: every invariant held (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
 }

@@ -25,7 +25,10 @@ export function generateHistory(dir, n, { layout = 'nested' } = {}) {
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
   const files = [
     ['artifacts.config.yaml', 'digest_algorithm: sha256\n'],
-    ['artifact_routing.mdc', `---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}${layout === 'nested' ? '/{version}' : ''}.md\n---\n`],
+    [
+      'artifact_routing.mdc',
+      `---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}${layout === 'nested' ? '/{version}' : ''}.md\n---\n`,
+    ],
     ['frameworks/fwk-001.yaml', CONTRACT],
   ];
   const parts = [];

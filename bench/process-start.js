@@ -17,7 +17,9 @@ const DEFAULT_BIN = join(PROJECT, 'bin', 'artifacts.js');
  * it is the steadier measure: wall-clock time also counts the waits for a core. */
 function childrenCpuMs() {
   if (!existsSync('/proc/self/stat')) return undefined;
-  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync('/proc/self/stat', 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
   // Fields 16 and 17 of the file (cutime, cstime); the slice starts at field 3.
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
@@ -38,7 +40,18 @@ export function measureProcessStart({ bin = DEFAULT_BIN, runs = 5 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'artifacts-start-'));
   try {
     cpSync(join(PROJECT, 'fixtures', 'demo'), dir, { recursive: true });
-    const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' } });
+    const git = (...args) =>
+      execFileSync('git', args, {
+        cwd: dir,
+        stdio: 'ignore',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 'b',
+          GIT_AUTHOR_EMAIL: 'b@example.com',
+          GIT_COMMITTER_NAME: 'b',
+          GIT_COMMITTER_EMAIL: 'b@example.com',
+        },
+      });
     git('init', '-q', '-b', 'main');
     const cli = (args) => {
       const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
@@ -76,7 +89,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`process start, median of ${runs} runs each (ms):`);
   console.log(`  node -e 0 (reference)              ${m.node.toFixed(0).padStart(5)}`);
   console.log(`  artifacts --version                ${m.version.toFixed(0).padStart(5)}  (+${(m.version - m.node).toFixed(0)} over node)`);
-  console.log(`  artifacts validate (demo repository)${m.validate.toFixed(0).padStart(5)}  (+${(m.validate - m.node).toFixed(0)} over node)`);
-  if (m.cpu.node !== undefined) console.log(`  CPU time (user + system): node ${m.cpu.node}, --version ${m.cpu.version}, validate ${m.cpu.validate}`);
-  console.log(`  raw: node ${m.raw.node.map((x) => x.toFixed(0)).join(' ')} | --version ${m.raw.version.map((x) => x.toFixed(0)).join(' ')} | validate ${m.raw.validate.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(
+    `  artifacts validate (demo repository)${m.validate.toFixed(0).padStart(5)}  (+${(m.validate - m.node).toFixed(0)} over node)`,
+  );
+  if (m.cpu.node !== undefined)
+    console.log(`  CPU time (user + system): node ${m.cpu.node}, --version ${m.cpu.version}, validate ${m.cpu.validate}`);
+  console.log(
+    `  raw: node ${m.raw.node.map((x) => x.toFixed(0)).join(' ')} | --version ${m.raw.version.map((x) => x.toFixed(0)).join(' ')} | validate ${m.raw.validate.map((x) => x.toFixed(0)).join(' ')}`,
+  );
 }

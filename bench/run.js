@@ -99,16 +99,28 @@ const met = (ok) => (ok ? 'met' : 'NOT met');
 const rows = [
   ['git add -A, cold (reference)', g, ''],
   ['git add -A, warm (reference)', gw, ''],
-  ['index rebuild (cold)', rb, `${(rb / g).toFixed(2)}x cold git (bar <= 0.50: ${met(rb / g <= 0.5)}); ${(rb / gw).toFixed(2)}x warm git (bar <= 5.00: ${met(rb / gw <= 5)})`],
+  [
+    'index rebuild (cold)',
+    rb,
+    `${(rb / g).toFixed(2)}x cold git (bar <= 0.50: ${met(rb / g <= 0.5)}); ${(rb / gw).toFixed(2)}x warm git (bar <= 5.00: ${met(rb / gw <= 5)})`,
+  ],
   ['index verify (no change)', v, `bar <= 250 ms: ${met(v <= 250)}`],
   ['index add (1 file into the index)', ad, `bar <= 150 ms: ${met(ad <= 150)}; goal <= 120 ms: ${met(ad <= 120)}`],
   ['index add (1 file into 100, reference)', median(smallAddTimes), `the ${N} index adds ${(ad - median(smallAddTimes)).toFixed(0)} ms`],
   ['node -e 0 (process start, reference)', median(nodeStart), ''],
-  ['process start: artifacts --version', start.version, `node -e 0 in the same runs: ${start.node.toFixed(0)} ms (+${(start.version - start.node).toFixed(0)})`],
+  [
+    'process start: artifacts --version',
+    start.version,
+    `node -e 0 in the same runs: ${start.node.toFixed(0)} ms (+${(start.version - start.node).toFixed(0)})`,
+  ],
   ['process start: validate (demo repository)', start.validate, `+${(start.validate - start.node).toFixed(0)} ms over node -e 0`],
-  ...(start.cpu.node !== undefined ? [['process start, CPU time: --version', start.cpu.version, `validate ${start.cpu.validate} ms; node -e 0 ${start.cpu.node} ms`]] : []),
+  ...(start.cpu.node !== undefined
+    ? [['process start, CPU time: --version', start.cpu.version, `validate ${start.cpu.validate} ms; node -e 0 ${start.cpu.node} ms`]]
+    : []),
 ];
 console.log(`\n${N} artifacts, median of ${RUNS} runs each (ms):`);
 for (const [name, ms, note] of rows) console.log(`  ${name.padEnd(40)} ${ms.toFixed(0).padStart(7)}  ${note}`);
-console.log(`  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | git warm ${gitWarmTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')} | add into 100 ${smallAddTimes.map((x) => x.toFixed(0)).join(' ')} | --version ${start.raw.version.map((x) => x.toFixed(0)).join(' ')} | validate ${start.raw.validate.map((x) => x.toFixed(0)).join(' ')} | node ${start.raw.node.map((x) => x.toFixed(0)).join(' ')}`);
+console.log(
+  `  raw: git ${gitTimes.map((x) => x.toFixed(0)).join(' ')} | git warm ${gitWarmTimes.map((x) => x.toFixed(0)).join(' ')} | rebuild ${rebuildTimes.map((x) => x.toFixed(0)).join(' ')} | verify ${verifyTimes.map((x) => x.toFixed(0)).join(' ')} | add ${addTimes.map((x) => x.toFixed(0)).join(' ')} | add into 100 ${smallAddTimes.map((x) => x.toFixed(0)).join(' ')} | --version ${start.raw.version.map((x) => x.toFixed(0)).join(' ')} | validate ${start.raw.validate.map((x) => x.toFixed(0)).join(' ')} | node ${start.raw.node.map((x) => x.toFixed(0)).join(' ')}`,
+);
 rmSync(base, { recursive: true, force: true });

@@ -27,7 +27,8 @@ const REBUILD_RUNS = Number(process.env.SCALE_REBUILD_RUNS ?? 3);
 const BIG_MB = Number(process.env.SCALE_BIG_MB ?? 1024);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (xs, unit) => `${median(xs).toFixed(unit === 'MB' ? 0 : 2)} ${unit} (runs: ${xs.map((x) => x.toFixed(unit === 'MB' ? 0 : 2)).join(' / ')})`;
+const fmt = (xs, unit) =>
+  `${median(xs).toFixed(unit === 'MB' ? 0 : 2)} ${unit} (runs: ${xs.map((x) => x.toFixed(unit === 'MB' ? 0 : 2)).join(' / ')})`;
 
 /** Run the CLI; returns seconds and peak RSS in MB. */
 function measure(cwd, args) {
@@ -91,16 +92,66 @@ const met = (ok) => (ok ? 'met' : 'NOT met');
 const secs = (xs) => xs.map((x) => x.secs);
 const rss = (xs) => xs.map((x) => x.rssMb);
 results.push(
-  [`index add (1 file into ${N}): time`, fmt(secs(big.add), 's'), `${REF_N}: ${fmt(secs(ref.add), 's')}; bar <= 0.40 s: ${met(median(secs(big.add)) <= 0.4)}`],
-  [`index add (1 file into ${N}): peak RSS`, fmt(rss(big.add), 'MB'), `${REF_N}: ${fmt(rss(ref.add), 'MB')}; bar <= 120 MB: ${met(median(rss(big.add)) <= 120)}`],
-  [`index verify, ${N}, first after a rebuild: time`, fmt(secs(big.first), 's'), `${REF_N}: ${fmt(secs(ref.first), 's')}; bar <= 2 s: ${met(median(secs(big.first)) <= 2)}`],
-  [`index verify, ${N}, first after a rebuild: peak RSS`, fmt(rss(big.first), 'MB'), `${REF_N}: ${fmt(rss(ref.first), 'MB')}; bar <= 300 MB: ${met(median(rss(big.first)) <= 300)}`],
+  [
+    `index add (1 file into ${N}): time`,
+    fmt(secs(big.add), 's'),
+    `${REF_N}: ${fmt(secs(ref.add), 's')}; bar <= 0.40 s: ${met(median(secs(big.add)) <= 0.4)}`,
+  ],
+  [
+    `index add (1 file into ${N}): peak RSS`,
+    fmt(rss(big.add), 'MB'),
+    `${REF_N}: ${fmt(rss(ref.add), 'MB')}; bar <= 120 MB: ${met(median(rss(big.add)) <= 120)}`,
+  ],
+  [
+    `index verify, ${N}, first after a rebuild: time`,
+    fmt(secs(big.first), 's'),
+    `${REF_N}: ${fmt(secs(ref.first), 's')}; bar <= 2 s: ${met(median(secs(big.first)) <= 2)}`,
+  ],
+  [
+    `index verify, ${N}, first after a rebuild: peak RSS`,
+    fmt(rss(big.first), 'MB'),
+    `${REF_N}: ${fmt(rss(ref.first), 'MB')}; bar <= 300 MB: ${met(median(rss(big.first)) <= 300)}`,
+  ],
 );
 results.push(
-  [`index rebuild, ${N} cold: peak RSS`, fmt(big.rebuild.map((x) => x.rssMb), 'MB'), `target <= 300 MB: ${median(big.rebuild.map((x) => x.rssMb)) <= 300 ? 'met' : 'NOT met'}`],
-  [`index rebuild, ${N} cold: time`, fmt(big.rebuild.map((x) => x.secs), 's'), `${REF_N}: ${fmt(ref.rebuild.map((x) => x.secs), 's')}`],
-  [`index verify, ${N} no change`, fmt(big.verify.map((x) => x.secs), 's'), `${REF_N}: ${fmt(ref.verify.map((x) => x.secs), 's')}; difference ${verifyDelta.toFixed(2)} s (target well under 1 s)`],
-  [`index verify, ${N} no change: peak RSS`, fmt(big.verify.map((x) => x.rssMb), 'MB'), ''],
+  [
+    `index rebuild, ${N} cold: peak RSS`,
+    fmt(
+      big.rebuild.map((x) => x.rssMb),
+      'MB',
+    ),
+    `target <= 300 MB: ${median(big.rebuild.map((x) => x.rssMb)) <= 300 ? 'met' : 'NOT met'}`,
+  ],
+  [
+    `index rebuild, ${N} cold: time`,
+    fmt(
+      big.rebuild.map((x) => x.secs),
+      's',
+    ),
+    `${REF_N}: ${fmt(
+      ref.rebuild.map((x) => x.secs),
+      's',
+    )}`,
+  ],
+  [
+    `index verify, ${N} no change`,
+    fmt(
+      big.verify.map((x) => x.secs),
+      's',
+    ),
+    `${REF_N}: ${fmt(
+      ref.verify.map((x) => x.secs),
+      's',
+    )}; difference ${verifyDelta.toFixed(2)} s (target well under 1 s)`,
+  ],
+  [
+    `index verify, ${N} no change: peak RSS`,
+    fmt(
+      big.verify.map((x) => x.rssMb),
+      'MB',
+    ),
+    '',
+  ],
 );
 
 // One large artifact, described by a sidecar, in a small repository.
@@ -115,7 +166,10 @@ if (BIG_MB > 0) {
   for (let i = 0; i < BIG_MB; i++) writeSync(fd, randomFillSync(chunk));
   closeSync(fd);
   writeFileSync(join(dir, `${rel}.artifact.yaml`), 'id: big\nversion: "1.0.0"\nstatus: draft\nframework: fwk-000\nkind: model\n');
-  writeFileSync(join(dir, 'artifact_routing.mdc'), '---\nroutes:\n  - kind: model\n    path: models/{id}/{version}/{id}{ext}\n  - kind: plan\n    path: docs/plan/{framework}/{id}.md\n---\n');
+  writeFileSync(
+    join(dir, 'artifact_routing.mdc'),
+    '---\nroutes:\n  - kind: model\n    path: models/{id}/{version}/{id}{ext}\n  - kind: plan\n    path: docs/plan/{framework}/{id}.md\n---\n',
+  );
   execFileSync('sync');
   const sums = [];
   const adds = [];
@@ -126,8 +180,22 @@ if (BIG_MB > 0) {
   }
   const ratio = median(adds.map((a) => a.secs)) / median(sums);
   results.push(
-    [`index add, ${BIG_MB} MiB artifact: time`, fmt(adds.map((a) => a.secs), 's'), `sha256sum: ${fmt(sums, 's')}; ratio ${ratio.toFixed(2)} (target <= 1.2)`],
-    [`index add, ${BIG_MB} MiB artifact: peak RSS`, fmt(adds.map((a) => a.rssMb), 'MB'), 'target <= 100 MB'],
+    [
+      `index add, ${BIG_MB} MiB artifact: time`,
+      fmt(
+        adds.map((a) => a.secs),
+        's',
+      ),
+      `sha256sum: ${fmt(sums, 's')}; ratio ${ratio.toFixed(2)} (target <= 1.2)`,
+    ],
+    [
+      `index add, ${BIG_MB} MiB artifact: peak RSS`,
+      fmt(
+        adds.map((a) => a.rssMb),
+        'MB',
+      ),
+      'target <= 100 MB',
+    ],
   );
 }
 

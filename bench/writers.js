@@ -16,7 +16,10 @@ mkdirSync(join(dir, 'docs/plans/fwk-001'), { recursive: true });
 for (let w = 0; w < W; w++) {
   for (let n = 0; n < N; n++) {
     const id = `w${w}-${n}`;
-    writeFileSync(join(dir, `docs/plans/fwk-001/${id}.md`), `---\nid: ${id}\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: plan\n---\nbody\n`);
+    writeFileSync(
+      join(dir, `docs/plans/fwk-001/${id}.md`),
+      `---\nid: ${id}\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: plan\n---\nbody\n`,
+    );
   }
 }
 const run = (args) =>
@@ -41,6 +44,8 @@ await Promise.all(
 );
 const entries = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).artifacts.length;
 const verify = spawnSync(process.execPath, [BIN, 'index', 'verify'], { cwd: dir }).status;
-console.log(`${W} writers x ${N} adds: ${entries} entries (expected ${W * N}), ${failures} failed adds, verify exit ${verify}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `${W} writers x ${N} adds: ${entries} entries (expected ${W * N}), ${failures} failed adds, verify exit ${verify}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);
 rmSync(dir, { recursive: true, force: true });
 process.exitCode = entries === W * N && failures === 0 && verify === 0 ? 0 : 1;

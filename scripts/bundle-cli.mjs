@@ -35,6 +35,8 @@ await build({
   mainFields: ['module', 'main'],
   // The CommonJS dependencies call require() for Node's own modules: give the ES module
   // chunks one (the generated validators create their own, for ajv's runtime helpers).
-  banner: { js: "import { createRequire as __artifactsCreateRequire } from 'node:module';\nconst require = __artifactsCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __artifactsCreateRequire } from 'node:module';\nconst require = __artifactsCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

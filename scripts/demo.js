@@ -54,31 +54,102 @@ execFileSync('git', ['checkout', '--', 'docs/plans/fwk-001/plan-checkout.md'], {
 artifacts('Restore it; the index verifies again', ['index', 'verify']);
 execFileSync('git', ['add', '-A'], { cwd: dir, env });
 execFileSync('git', ['commit', '-q', '-m', 'index the demo artifacts'], { cwd: dir, env });
-artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--deterministic']);
-artifacts('Gate design-review: every input present and at its minimum status', ['gate', '--framework', 'fwk-001', '--stage', 'design-review']);
-artifacts('Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)', ['gate', '--framework', 'fwk-001', '--stage', 'release'], 1);
+artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', [
+  'hydrate',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+  '--deterministic',
+]);
+artifacts('Gate design-review: every input present and at its minimum status', [
+  'gate',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+]);
+artifacts(
+  'Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)',
+  ['gate', '--framework', 'fwk-001', '--stage', 'release'],
+  1,
+);
 
 // Promotion: keys generated outside the repository. A root key starts the signed trust
 // chain (record 1 signs itself) and vouches for the release key; verification pins the
 // root's key id from outside the repository (in CI: a secret or protected variable).
 const keyDir = mkdtempSync(join(tmpdir(), 'artifacts-demo-keys-'));
 const key = join(keyDir, 'release.key');
-const rootKeyid = /keyid ([0-9a-f]{64})/.exec(artifacts('Generate a root key (outside the repository)', ['keys', 'generate', '--out', join(keyDir, 'root')]).stdout)?.[1];
-artifacts('Start the trust chain: record 1, self-signed by the root', ['keys', 'trust', join(keyDir, 'root.pub'), '--key', join(keyDir, 'root.key')]);
+const rootKeyid = /keyid ([0-9a-f]{64})/.exec(
+  artifacts('Generate a root key (outside the repository)', ['keys', 'generate', '--out', join(keyDir, 'root')]).stdout,
+)?.[1];
+artifacts('Start the trust chain: record 1, self-signed by the root', [
+  'keys',
+  'trust',
+  join(keyDir, 'root.pub'),
+  '--key',
+  join(keyDir, 'root.key'),
+]);
 artifacts('Generate an Ed25519 release signing key', ['keys', 'generate', '--out', join(keyDir, 'release')]);
-artifacts('The root trusts the release key: record 2 of the chain', ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'root.key')]);
+artifacts('The root trusts the release key: record 2 of the chain', [
+  'keys',
+  'trust',
+  join(keyDir, 'release.pub'),
+  '--key',
+  join(keyDir, 'root.key'),
+]);
 env.ARTIFACTS_TRUST_ROOT = rootKeyid ?? '';
 artifacts('Pin the root (ARTIFACTS_TRUST_ROOT) and list the trusted keys', ['keys', 'list']);
-artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key]);
+artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', [
+  'promote',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+  '--key',
+  key,
+]);
 artifacts('Verify every snapshot: signatures, chain, objects', ['snapshot', 'verify', '--all']);
 const risk = join(dir, 'docs/risks/fwk-001/risk-register.md');
 writeFileSync(risk, readFileSync(risk, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
 artifacts('Raise a risk as version 5 of the register and index it', ['index', 'update', 'docs/risks/fwk-001/risk-register.md']);
-execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], { cwd: dir, env: { ...env, GIT_COMMITTER_DATE: '2026-03-02T09:00:00Z', GIT_AUTHOR_DATE: '2026-03-02T09:00:00Z' } });
-artifacts('Promote again: snapshot 2 chains to snapshot 1', ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key]);
+execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], {
+  cwd: dir,
+  env: { ...env, GIT_COMMITTER_DATE: '2026-03-02T09:00:00Z', GIT_AUTHOR_DATE: '2026-03-02T09:00:00Z' },
+});
+artifacts('Promote again: snapshot 2 chains to snapshot 1', [
+  'promote',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+  '--key',
+  key,
+]);
 artifacts('What changed between the two promotions', ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']);
-artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', 'previous', '--key', key, '--dry-run']);
-artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', 'previous', '--key', key]);
+artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', [
+  'rollback',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+  '--to',
+  'previous',
+  '--key',
+  key,
+  '--dry-run',
+]);
+artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', [
+  'rollback',
+  '--framework',
+  'fwk-001',
+  '--stage',
+  'design-review',
+  '--to',
+  'previous',
+  '--key',
+  key,
+]);
 artifacts('Verify the chain of three snapshots', ['snapshot', 'verify', '--all']);
 artifacts('The index matches the restored tree', ['index', 'verify']);
 artifacts('The audit trail of the risk register', ['history', 'risk-register']);

@@ -32,12 +32,17 @@ export function buildIsStale(): boolean {
   const inputs = Math.max(
     mtimes(join(PROJECT, 'src'), (n) => n.endsWith('.ts'), Math.max, 0),
     mtimes(join(PROJECT, 'schemas'), () => true, Math.max, 0),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/gen-validators.mjs'].map((f) => statSync(join(PROJECT, f)).mtimeMs),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/gen-validators.mjs'].map(
+      (f) => statSync(join(PROJECT, f)).mtimeMs,
+    ),
   );
   return inputs > built;
 }
 
 export default function setup(): void {
   if (process.env.ARTIFACTS_TEST_NO_BUILD || !buildIsStale()) return;
-  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: PROJECT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], {
+    cwd: PROJECT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

@@ -92,7 +92,11 @@ export function run(cwd: string, args: string[], env: Record<string, string> = {
 }
 
 /** Run the built CLI asynchronously (for parallel writers and kills). */
-export function runAsync(cwd: string, args: string[], env: Record<string, string> = {}): { promise: Promise<RunResult>; kill: (sig?: NodeJS.Signals) => void; pid: number | undefined } {
+export function runAsync(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { promise: Promise<RunResult>; kill: (sig?: NodeJS.Signals) => void; pid: number | undefined } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
   let stdout = '';
   let stderr = '';
@@ -102,7 +106,11 @@ export function runAsync(cwd: string, args: string[], env: Record<string, string
   return { promise, kill: (sig = 'SIGKILL') => child.kill(sig), pid: child.pid };
 }
 
-export function runJson(cwd: string, args: string[], env: Record<string, string> = {}): { code: number | null; doc: Record<string, unknown>; stderr: string } {
+export function runJson(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; doc: Record<string, unknown>; stderr: string } {
   const r = run(cwd, ['--json', ...args], env);
   let doc: Record<string, unknown>;
   try {
@@ -119,7 +127,9 @@ export function read(dir: string, p: string): string {
 
 /** A Markdown artifact with front matter. */
 export function md(meta: Record<string, string | string[]>, body = 'Body text.\n'): string {
-  const lines = Object.entries(meta).map(([k, v]) => (Array.isArray(v) ? `${k}: [${v.map((x) => JSON.stringify(x)).join(', ')}]` : `${k}: ${JSON.stringify(v)}`));
+  const lines = Object.entries(meta).map(([k, v]) =>
+    Array.isArray(v) ? `${k}: [${v.map((x) => JSON.stringify(x)).join(', ')}]` : `${k}: ${JSON.stringify(v)}`,
+  );
   return `---\n${lines.join('\n')}\n---\n${body}`;
 }
 

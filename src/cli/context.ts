@@ -54,7 +54,8 @@ function outputOptions(g: GlobalOpts): OutputOptions {
 function lockTimeout(g: GlobalOpts): number | undefined {
   if (g.lockTimeout === undefined) return undefined;
   const n = Number(g.lockTimeout);
-  if (!Number.isFinite(n) || n < 0) throw new CommanderError(2, 'artifacts.usage', `--lock-timeout must be a number of milliseconds, got "${g.lockTimeout}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CommanderError(2, 'artifacts.usage', `--lock-timeout must be a number of milliseconds, got "${g.lockTimeout}"`);
   return n;
 }
 
@@ -161,7 +162,8 @@ function reportError(ctx: Ctx, e: unknown): number {
     if (out.json) {
       ctx.emit({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, exit }, findings: e.findings });
     } else {
-      if (e.findings.length > 0) writeHuman(out, 'stderr', renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
+      if (e.findings.length > 0)
+        writeHuman(out, 'stderr', renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
       writeHuman(out, 'stderr', `${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
       if (e.findings.length === 0) writeHuman(out, 'stderr', `  hint: ${e.hint}\n`);
     }
@@ -169,9 +171,14 @@ function reportError(ctx: Ctx, e: unknown): number {
   }
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
   if (out.json) {
-    ctx.emit({ ok: false, error: { code: 'INTERNAL', message: String((e as Error)?.message ?? e), hint: CATALOGUE.INTERNAL.hint, exit: 70 } });
+    ctx.emit({
+      ok: false,
+      error: { code: 'INTERNAL', message: String((e as Error)?.message ?? e), hint: CATALOGUE.INTERNAL.hint, exit: 70 },
+    });
   }
-  process.stderr.write(`artifacts: internal error in "${command}" (this is a bug; please report it with the command and this output)\n${msg}\n`);
+  process.stderr.write(
+    `artifacts: internal error in "${command}" (this is a bug; please report it with the command and this output)\n${msg}\n`,
+  );
   return 70;
 }
 
@@ -181,7 +188,10 @@ export function humanFindings(ctx: Ctx, findings: Finding[]): { shown: Finding[]
   if (ctx.out.verbose) return { shown: findings, note: '' };
   const shown = findings.filter((f) => f.code !== 'FOREIGN_FRONT_MATTER_INVALID');
   const hidden = findings.length - shown.length;
-  const note = hidden === 0 || ctx.out.quiet ? '' : `${paint(ctx.out, 'dim', `(${hidden} file${hidden === 1 ? '' : 's'} with unreadable front matter of other tools ignored: not artifacts; --verbose lists them)`)}\n`;
+  const note =
+    hidden === 0 || ctx.out.quiet
+      ? ''
+      : `${paint(ctx.out, 'dim', `(${hidden} file${hidden === 1 ? '' : 's'} with unreadable front matter of other tools ignored: not artifacts; --verbose lists them)`)}\n`;
   return { shown, note };
 }
 

@@ -35,17 +35,20 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'print more detail')
     .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
     .option('--lock-timeout <ms>', 'how long to wait for the index lock (default 10000)')
-    .option('--trust-root <keyid>', 'pin the trust root: the key id that must self-sign the first trust record (default: $ARTIFACTS_TRUST_ROOT, then trust_root in the config)')
+    .option(
+      '--trust-root <keyid>',
+      'pin the trust root: the key id that must self-sign the first trust record (default: $ARTIFACTS_TRUST_ROOT, then trust_root in the config)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   example(program, 'artifacts init', 'artifacts index rebuild', 'artifacts validate --format github');
 
   example(
-    program.command('init').description('create artifacts.config.yaml, routes that fit the artifacts already here, and .gitignore entries (never overwrites)'),
+    program
+      .command('init')
+      .description('create artifacts.config.yaml, routes that fit the artifacts already here, and .gitignore entries (never overwrites)'),
     'artifacts init',
-  ).action(
-    run('init', async () => (await import('./commands/init.js')).init),
-  );
+  ).action(run('init', async () => (await import('./commands/init.js')).init));
 
   example(
     program
@@ -59,23 +62,48 @@ export function buildProgram(): Command {
     'artifacts validate --format sarif > artifacts.sarif',
   ).action(run('validate', async () => (await import('./commands/validate.js')).validate));
 
-  const index = example(program.command('index').description('maintain artifacts_index.json'), 'artifacts index rebuild', 'artifacts index verify');
-  const strictOption = (c: Command) => c.option('--strict', 'all or nothing: write nothing if any file is invalid (default: index the valid ones, report the rest, exit 1)');
-  example(strictOption(index.command('add').description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)').argument('<paths...>')), 'artifacts index add docs/plans/fwk-001/plan-x.md', 'artifacts index add docs/ --strict').action(
-    run('index add', async () => (await import('./commands/index-cmd.js')).add),
+  const index = example(
+    program.command('index').description('maintain artifacts_index.json'),
+    'artifacts index rebuild',
+    'artifacts index verify',
   );
-  example(strictOption(index.command('update').description('as add, but every path must already be indexed').argument('<paths...>')), 'artifacts index update docs/plans/fwk-001/plan-x.md').action(
-    run('index update', async () => (await import('./commands/index-cmd.js')).update),
-  );
-  example(index.command('remove').description('remove entries by id@version or path').argument('<refs...>'), 'artifacts index remove plan-x@1.2.0').action(
-    run('index remove', async () => (await import('./commands/index-cmd.js')).remove),
-  );
-  example(strictOption(index.command('rebuild').description('rescan the whole tree and write the index of every valid artifact (deterministic; invalid files are reported, exit 1)').option('--no-cache', 'ignore the stat cache and re-read every file')), 'artifacts index rebuild', 'artifacts index rebuild --strict   # all or nothing').action(
-    run('index rebuild', async () => (await import('./commands/index-cmd.js')).rebuild),
-  );
-  example(index.command('verify').description('compare the index with the tree; exit 1 on drift, 4 on corruption'), 'artifacts index verify', 'artifacts index verify --json').action(
-    run('index verify', async () => (await import('./commands/index-cmd.js')).verify),
-  );
+  const strictOption = (c: Command) =>
+    c.option('--strict', 'all or nothing: write nothing if any file is invalid (default: index the valid ones, report the rest, exit 1)');
+  example(
+    strictOption(
+      index
+        .command('add')
+        .description('validate, route-check, hash and insert artifacts (one transaction; directories are walked)')
+        .argument('<paths...>'),
+    ),
+    'artifacts index add docs/plans/fwk-001/plan-x.md',
+    'artifacts index add docs/ --strict',
+  ).action(run('index add', async () => (await import('./commands/index-cmd.js')).add));
+  example(
+    strictOption(index.command('update').description('as add, but every path must already be indexed').argument('<paths...>')),
+    'artifacts index update docs/plans/fwk-001/plan-x.md',
+  ).action(run('index update', async () => (await import('./commands/index-cmd.js')).update));
+  example(
+    index.command('remove').description('remove entries by id@version or path').argument('<refs...>'),
+    'artifacts index remove plan-x@1.2.0',
+  ).action(run('index remove', async () => (await import('./commands/index-cmd.js')).remove));
+  example(
+    strictOption(
+      index
+        .command('rebuild')
+        .description(
+          'rescan the whole tree and write the index of every valid artifact (deterministic; invalid files are reported, exit 1)',
+        )
+        .option('--no-cache', 'ignore the stat cache and re-read every file'),
+    ),
+    'artifacts index rebuild',
+    'artifacts index rebuild --strict   # all or nothing',
+  ).action(run('index rebuild', async () => (await import('./commands/index-cmd.js')).rebuild));
+  example(
+    index.command('verify').description('compare the index with the tree; exit 1 on drift, 4 on corruption'),
+    'artifacts index verify',
+    'artifacts index verify --json',
+  ).action(run('index verify', async () => (await import('./commands/index-cmd.js')).verify));
   example(
     index
       .command('merge-driver')
@@ -84,32 +112,43 @@ export function buildProgram(): Command {
       .argument('<ours>', '%A: our version; the merge result is written here')
       .argument('<theirs>', '%B: their version'),
     'artifacts index merge-driver base.json ours.json theirs.json   # what git runs for %O %A %B',
-  ).action(
-    run('index merge-driver', async () => (await import('./commands/merge-driver.js')).mergeDriver),
-  );
-  example(index.command('migrate').description('rewrite an artifacts-index/1 index as artifacts-index/2 (one canonical entry per line); idempotent'), 'artifacts index migrate', 'artifacts index migrate --json').action(
-    run('index migrate', async () => (await import('./commands/index-cmd.js')).migrate),
-  );
-  example(index.command('recover').description('finish (or with --discard, drop) an interrupted transaction').option('--discard', 'drop the journal instead of replaying it'), 'artifacts index recover').action(
-    run('index recover', async () => (await import('./commands/index-cmd.js')).recover),
-  );
+  ).action(run('index merge-driver', async () => (await import('./commands/merge-driver.js')).mergeDriver));
+  example(
+    index
+      .command('migrate')
+      .description('rewrite an artifacts-index/1 index as artifacts-index/2 (one canonical entry per line); idempotent'),
+    'artifacts index migrate',
+    'artifacts index migrate --json',
+  ).action(run('index migrate', async () => (await import('./commands/index-cmd.js')).migrate));
+  example(
+    index
+      .command('recover')
+      .description('finish (or with --discard, drop) an interrupted transaction')
+      .option('--discard', 'drop the journal instead of replaying it'),
+    'artifacts index recover',
+  ).action(run('index recover', async () => (await import('./commands/index-cmd.js')).recover));
 
   const route = example(
-    program.command('route').description('artifact routing: print the canonical path of a file, or check | table | fix').argument('[file]', 'an artifact file'),
+    program
+      .command('route')
+      .description('artifact routing: print the canonical path of a file, or check | table | fix')
+      .argument('[file]', 'an artifact file'),
     'artifacts route docs/plans/x.md',
     'artifacts route check',
-  ).action(
-    run('route', async () => (await import('./commands/route.js')).route),
-  );
+  ).action(run('route', async () => (await import('./commands/route.js')).route));
   example(route.command('check').description('report every routing conflict (exit 1 if any)'), 'artifacts route check').action(
     run('route check', async () => (await import('./commands/route.js')).check),
   );
   example(route.command('table').description('print the routes as a Markdown table'), 'artifacts route table').action(
     run('route table', async () => (await import('./commands/route.js')).table),
   );
-  example(route.command('fix').description('move misrouted artifacts to their canonical paths (tracked files stay tracked, as with git mv; never overwrites)').option('--dry-run', 'print the moves without making them'), 'artifacts route fix --dry-run').action(
-    run('route fix', async () => (await import('./commands/route.js')).fix),
-  );
+  example(
+    route
+      .command('fix')
+      .description('move misrouted artifacts to their canonical paths (tracked files stay tracked, as with git mv; never overwrites)')
+      .option('--dry-run', 'print the moves without making them'),
+    'artifacts route fix --dry-run',
+  ).action(run('route fix', async () => (await import('./commands/route.js')).fix));
   const stageOptions = (cmd: Command) =>
     cmd
       .requiredOption('--framework <framework>', 'framework name (frameworks/<framework>.yaml)')
@@ -117,57 +156,68 @@ export function buildProgram(): Command {
       .option('--deterministic', 'refuse dirty candidates and shallow clones (exit 2)')
       .option('--allow-dirty', 'with --deterministic: accept uncommitted candidates (their updated_at is used)');
   example(
-    stageOptions(program.command('hydrate').description('select, for each input of a framework stage, the same artifact on every machine, and explain why')).option('--out <file>', 'also write the JSON document to a file'),
+    stageOptions(
+      program
+        .command('hydrate')
+        .description('select, for each input of a framework stage, the same artifact on every machine, and explain why'),
+    ).option('--out <file>', 'also write the JSON document to a file'),
     'artifacts hydrate --framework fwk-001 --stage design-review',
     'artifacts hydrate --framework fwk-001 --stage design-review --deterministic --json',
-  ).action(
-    run('hydrate', async () => (await import('./commands/hydrate.js')).hydrate),
-  );
-  example(stageOptions(program.command('gate').description('hydrate a stage and enforce its contract (exit 1 on any finding)')), 'artifacts gate --framework fwk-001 --stage design-review').action(
-    run('gate', async () => (await import('./commands/hydrate.js')).gate),
-  );
+  ).action(run('hydrate', async () => (await import('./commands/hydrate.js')).hydrate));
+  example(
+    stageOptions(program.command('gate').description('hydrate a stage and enforce its contract (exit 1 on any finding)')),
+    'artifacts gate --framework fwk-001 --stage design-review',
+  ).action(run('gate', async () => (await import('./commands/hydrate.js')).gate));
   registerSnapshotCommands(program);
   return program;
 }
 
 function registerSnapshotCommands(program: Command): void {
-  const keys = example(program.command('keys').description('Ed25519 signing keys'), 'artifacts keys generate --out ~/.config/artifacts/release', 'artifacts keys list');
-  example(keys.command('generate').description('write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM), outside the repository').requiredOption('--out <name>', 'path prefix of the two files'), 'artifacts keys generate --out ~/.config/artifacts/release').action(
-    run('keys generate', async () => (await import('./commands/keys.js')).generate),
+  const keys = example(
+    program.command('keys').description('Ed25519 signing keys'),
+    'artifacts keys generate --out ~/.config/artifacts/release',
+    'artifacts keys list',
   );
   example(
     keys
+      .command('generate')
+      .description('write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM), outside the repository')
+      .requiredOption('--out <name>', 'path prefix of the two files'),
+    'artifacts keys generate --out ~/.config/artifacts/release',
+  ).action(run('keys generate', async () => (await import('./commands/keys.js')).generate));
+  example(
+    keys
       .command('trust')
-      .description('append a trust record adding a public key (signed by --key, a key the chain trusts; the first record is self-signed: the root)')
+      .description(
+        'append a trust record adding a public key (signed by --key, a key the chain trusts; the first record is self-signed: the root)',
+      )
       .argument('<file>', 'the public key (NAME.pub)')
       .option('--key <file>', 'private key that signs the record (default: $ARTIFACTS_SIGNING_KEY)'),
     'artifacts keys trust root.pub --key ~/.config/artifacts/root.key   # record 1: the root',
     'artifacts keys trust release.pub --key ~/.config/artifacts/root.key',
-  ).action(
-    run('keys trust', async () => (await import('./commands/keys.js')).trust),
-  );
+  ).action(run('keys trust', async () => (await import('./commands/keys.js')).trust));
   example(
     keys
       .command('revoke')
-      .description('append a trust record revoking a key; the snapshots it signed so far stay valid (last_valid, per chain), any it signs later do not')
+      .description(
+        'append a trust record revoking a key; the snapshots it signed so far stay valid (last_valid, per chain), any it signs later do not',
+      )
       .argument('<keyid>', 'the key id to revoke (see `keys list`)')
       .option('--key <file>', 'private key that signs the record (default: $ARTIFACTS_SIGNING_KEY)'),
     'artifacts keys revoke 3f9a…c2 --key ~/.config/artifacts/root.key',
-  ).action(
-    run('keys revoke', async () => (await import('./commands/keys.js')).revoke),
-  );
-  example(keys.command('list').description('list the keys the trust chain trusts now, and the revoked ones'), 'artifacts keys list', 'artifacts --trust-root 3f9a…c2 keys list').action(
-    run('keys list', async () => (await import('./commands/keys.js')).list),
-  );
+  ).action(run('keys revoke', async () => (await import('./commands/keys.js')).revoke));
+  example(
+    keys.command('list').description('list the keys the trust chain trusts now, and the revoked ones'),
+    'artifacts keys list',
+    'artifacts --trust-root 3f9a…c2 keys list',
+  ).action(run('keys list', async () => (await import('./commands/keys.js')).list));
   example(
     keys
       .command('migrate')
       .description('turn a legacy .artifacts/keys/trusted/ directory into the first trust record, self-signed by --key (one of those keys)')
       .option('--key <file>', 'private key of one of the legacy trusted keys: the root (default: $ARTIFACTS_SIGNING_KEY)'),
     'artifacts keys migrate --key ~/.config/artifacts/release.key',
-  ).action(
-    run('keys migrate', async () => (await import('./commands/keys.js')).migrate),
-  );
+  ).action(run('keys migrate', async () => (await import('./commands/keys.js')).migrate));
 
   example(
     program
@@ -181,9 +231,7 @@ function registerSnapshotCommands(program: Command): void {
       .option('--allow-dirty', 'accept uncommitted candidates')
       .option('--dry-run', 'run the gate and print the snapshot without writing anything'),
     'artifacts promote --framework fwk-001 --stage design-review --key ~/.config/artifacts/release.key',
-  ).action(
-    run('promote', async () => (await import('./commands/promote.js')).promote),
-  );
+  ).action(run('promote', async () => (await import('./commands/promote.js')).promote));
 
   example(
     program
@@ -197,17 +245,20 @@ function registerSnapshotCommands(program: Command): void {
       .option('--dry-run', 'rehearse: verify everything and print the plan; change nothing (no key needed)'),
     'artifacts rollback --framework fwk-001 --stage design-review --to previous --dry-run   # no key needed: CI can rehearse',
     'artifacts rollback --framework fwk-001 --stage design-review --to previous --key ~/.config/artifacts/release.key',
-  ).action(
-    run('rollback', async () => (await import('./commands/rollback.js')).rollback),
-  );
+  ).action(run('rollback', async () => (await import('./commands/rollback.js')).rollback));
 
-  example(program.command('gc').description('delete objects that no retained snapshot references').option('--dry-run', 'list what would be deleted'), 'artifacts gc --dry-run').action(
-    run('gc', async () => (await import('./commands/gc.js')).gc),
-  );
+  example(
+    program
+      .command('gc')
+      .description('delete objects that no retained snapshot references')
+      .option('--dry-run', 'list what would be deleted'),
+    'artifacts gc --dry-run',
+  ).action(run('gc', async () => (await import('./commands/gc.js')).gc));
 
-  example(program.command('history').description('every indexed version of an artifact, and every snapshot that included it').argument('<id>'), 'artifacts history plan-checkout').action(
-    run('history', async () => (await import('./commands/history.js')).history),
-  );
+  example(
+    program.command('history').description('every indexed version of an artifact, and every snapshot that included it').argument('<id>'),
+    'artifacts history plan-checkout',
+  ).action(run('history', async () => (await import('./commands/history.js')).history));
 
   example(
     program
@@ -217,36 +268,62 @@ function registerSnapshotCommands(program: Command): void {
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'mermaid', 'dot']).default('text')),
     'artifacts lineage plan-checkout',
     'artifacts lineage plan-checkout@1.2.0 --format mermaid',
-  ).action(
-    run('lineage', async () => (await import('./commands/lineage.js')).lineage),
-  );
+  ).action(run('lineage', async () => (await import('./commands/lineage.js')).lineage));
 
-  const snap = example(program.command('snapshot').description('list, show, verify, diff and retain promotion snapshots'), 'artifacts snapshot verify --all', 'artifacts snapshot list');
+  const snap = example(
+    program.command('snapshot').description('list, show, verify, diff and retain promotion snapshots'),
+    'artifacts snapshot verify --all',
+    'artifacts snapshot list',
+  );
   const scope = (c: Command) => c.option('--framework <framework>', 'framework').option('--stage <stage>', 'stage');
-  example(scope(snap.command('list').description('list snapshots')), 'artifacts snapshot list --framework fwk-001 --stage design-review').action(
-    run('snapshot list', async () => (await import('./commands/snapshot.js')).list),
-  );
-  example(scope(snap.command('show').description('print a snapshot').argument('<ref>', 'F/S/seq, sha256:<id>, or a seq with --framework/--stage')), 'artifacts snapshot show fwk-001/design-review/1').action(
-    run('snapshot show', async () => (await import('./commands/snapshot.js')).show),
-  );
-  example(scope(snap.command('verify').description('verify signatures, chain, expiry and objects (exit 4 on an integrity failure)').option('--all', 'every framework and stage (the default)')), 'artifacts snapshot verify --all').action(
-    run('snapshot verify', async () => (await import('./commands/snapshot.js')).verify),
-  );
-  example(snap.command('status').description('drift between the latest snapshot and the working tree (exit 1 on drift)').requiredOption('--framework <framework>', 'framework').requiredOption('--stage <stage>', 'stage'), 'artifacts snapshot status --framework fwk-001 --stage design-review').action(
-    run('snapshot status', async () => (await import('./commands/snapshot.js')).status),
-  );
-  example(scope(snap.command('diff').description('artifacts added, removed and changed between two snapshots').argument('<a>').argument('<b>')), 'artifacts snapshot diff fwk-001/design-review/1 fwk-001/design-review/2').action(
-    run('snapshot diff', async () => (await import('./commands/snapshot.js')).diff),
-  );
-  example(snap.command('prune').description('apply the retention policy: release the objects of snapshots outside it (manifests are kept)').option('--dry-run', 'explain, per snapshot, keep or release'), 'artifacts snapshot prune --dry-run').action(
-    run('snapshot prune', async () => (await import('./commands/snapshot.js')).prune),
-  );
-  example(scope(snap.command('hold').description('never prune this snapshot').argument('<ref>').requiredOption('--reason <text>', 'why it is held')), 'artifacts snapshot hold fwk-001/release/3 --reason "audit 2026-Q4"').action(
-    run('snapshot hold', async () => (await import('./commands/snapshot.js')).hold),
-  );
-  example(scope(snap.command('unhold').description('remove a hold').argument('<ref>')), 'artifacts snapshot unhold fwk-001/release/3').action(
-    run('snapshot unhold', async () => (await import('./commands/snapshot.js')).unhold),
-  );
+  example(
+    scope(snap.command('list').description('list snapshots')),
+    'artifacts snapshot list --framework fwk-001 --stage design-review',
+  ).action(run('snapshot list', async () => (await import('./commands/snapshot.js')).list));
+  example(
+    scope(
+      snap.command('show').description('print a snapshot').argument('<ref>', 'F/S/seq, sha256:<id>, or a seq with --framework/--stage'),
+    ),
+    'artifacts snapshot show fwk-001/design-review/1',
+  ).action(run('snapshot show', async () => (await import('./commands/snapshot.js')).show));
+  example(
+    scope(
+      snap
+        .command('verify')
+        .description('verify signatures, chain, expiry and objects (exit 4 on an integrity failure)')
+        .option('--all', 'every framework and stage (the default)'),
+    ),
+    'artifacts snapshot verify --all',
+  ).action(run('snapshot verify', async () => (await import('./commands/snapshot.js')).verify));
+  example(
+    snap
+      .command('status')
+      .description('drift between the latest snapshot and the working tree (exit 1 on drift)')
+      .requiredOption('--framework <framework>', 'framework')
+      .requiredOption('--stage <stage>', 'stage'),
+    'artifacts snapshot status --framework fwk-001 --stage design-review',
+  ).action(run('snapshot status', async () => (await import('./commands/snapshot.js')).status));
+  example(
+    scope(snap.command('diff').description('artifacts added, removed and changed between two snapshots').argument('<a>').argument('<b>')),
+    'artifacts snapshot diff fwk-001/design-review/1 fwk-001/design-review/2',
+  ).action(run('snapshot diff', async () => (await import('./commands/snapshot.js')).diff));
+  example(
+    snap
+      .command('prune')
+      .description('apply the retention policy: release the objects of snapshots outside it (manifests are kept)')
+      .option('--dry-run', 'explain, per snapshot, keep or release'),
+    'artifacts snapshot prune --dry-run',
+  ).action(run('snapshot prune', async () => (await import('./commands/snapshot.js')).prune));
+  example(
+    scope(
+      snap.command('hold').description('never prune this snapshot').argument('<ref>').requiredOption('--reason <text>', 'why it is held'),
+    ),
+    'artifacts snapshot hold fwk-001/release/3 --reason "audit 2026-Q4"',
+  ).action(run('snapshot hold', async () => (await import('./commands/snapshot.js')).hold));
+  example(
+    scope(snap.command('unhold').description('remove a hold').argument('<ref>')),
+    'artifacts snapshot unhold fwk-001/release/3',
+  ).action(run('snapshot unhold', async () => (await import('./commands/snapshot.js')).unhold));
 }
 
 /** Exit status of a command whose reader went away (128 + SIGPIPE, as git and coreutils). */
@@ -335,7 +412,11 @@ export async function main(argv: string[]): Promise<number> {
       if (json) {
         if (held.length) process.stderr.write(held.join(''));
         const { CATALOGUE } = await import('../core/errors.js');
-        const doc = { command: commandNamed(program, args), ok: false, error: { code: 'USAGE', message: usageMessage(e), hint: CATALOGUE.USAGE.hint, exit: 2 } };
+        const doc = {
+          command: commandNamed(program, args),
+          ok: false,
+          error: { code: 'USAGE', message: usageMessage(e), hint: CATALOGUE.USAGE.hint, exit: 2 },
+        };
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       }
       return 2;

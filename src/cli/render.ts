@@ -19,8 +19,9 @@ export function paint(o: OutputOptions, c: keyof typeof C, s: string): string {
  * or a CI log: control characters — a newline that would start a `::error` workflow
  * command line, escape sequences that retitle or rewrite the terminal — are shown escaped. */
 export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Write human output to stdout or stderr: every human line goes through here. */
@@ -34,8 +35,12 @@ export function writeHuman(o: Pick<OutputOptions, 'color'>, stream: 'stdout' | '
 export function printableOutput(s: string, colour = true): string {
   // Without colour (a CI log, a pipe) no escape sequence is ours: all are shown escaped.
   return s
-    // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-    .replace(colour ? /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(
+      colour
+        ? /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/gu
+        : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    )
     .replace(/^([ \t]*)::/gm, '$1\\x3a:');
 }
 
@@ -54,7 +59,9 @@ export function renderFindingsHuman(o: OutputOptions, findings: readonly Finding
     fs.forEach((f, i) => {
       const sev = f.severity === 'error' ? paint(o, 'red', 'error  ') : paint(o, 'yellow', f.severity.padEnd(7));
       const loc = width > 0 ? `${locs[i]!.padEnd(width)}  ` : '';
-      lines.push(`  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${printable(f.message)}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`);
+      lines.push(
+        `  ${loc}${sev} ${paint(o, 'bold', f.code)}  ${printable(f.message)}${f.pointer ? paint(o, 'dim', ` [${f.pointer}]`) : ''}`,
+      );
       if (f.hint) lines.push(`  ${' '.repeat(loc.length)}${paint(o, 'dim', `hint: ${printable(f.hint)}`)}`);
     });
   }
@@ -78,7 +85,8 @@ export function summaryLine(o: OutputOptions, findings: readonly Finding[], okTe
   const errors = findings.filter((f) => f.severity === 'error');
   const warnings = findings.filter((f) => f.severity === 'warning');
   if (errors.length === 0 && warnings.length === 0) return `${paint(o, 'green', '✓')} ${okText}\n`;
-  const part = (fs: readonly Finding[], word: string) => `${fs.length} ${word}${fs.length === 1 ? '' : 's'}${fs.length ? ` (${countByCode(fs)})` : ''}`;
+  const part = (fs: readonly Finding[], word: string) =>
+    `${fs.length} ${word}${fs.length === 1 ? '' : 's'}${fs.length ? ` (${countByCode(fs)})` : ''}`;
   return `${command ? `${command}: ` : ''}${part(errors, 'error')}, ${part(warnings, 'warning')}\n`;
 }
 
@@ -145,7 +153,9 @@ export function renderSarif(
             {
               physicalLocation: {
                 artifactLocation: { uri: f.path, uriBaseId: '%SRCROOT%' },
-                ...(f.line !== undefined ? { region: { startLine: f.line, ...(f.column !== undefined ? { startColumn: f.column } : {}) } } : {}),
+                ...(f.line !== undefined
+                  ? { region: { startLine: f.line, ...(f.column !== undefined ? { startColumn: f.column } : {}) } }
+                  : {}),
               },
             },
           ],
@@ -184,12 +194,25 @@ export function progressRenderer(enabled: boolean): ((phase: string, done: numbe
 
 /** The selection as a table, then the audit log. */
 export function renderHydration(o: OutputOptions, h: Hydration, uncommitted: readonly string[]): string {
-  const rows = h.inputs.map((i) => [i.slot, i.selected ? `${i.selected.id}@${i.selected.version}` : '(none)', i.selected?.status ?? '', i.selected?.path ?? '', String(i.candidates)]);
+  const rows = h.inputs.map((i) => [
+    i.slot,
+    i.selected ? `${i.selected.id}@${i.selected.version}` : '(none)',
+    i.selected?.status ?? '',
+    i.selected?.path ?? '',
+    String(i.candidates),
+  ]);
   const head = ['slot', 'selected', 'status', 'path', 'candidates'];
   const widths = head.map((h0, c) => Math.max(h0.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((x, c) => x.padEnd(widths[c]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((x, c) => x.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd();
   const out = [`${paint(o, 'bold', `${h.framework} / ${h.stage}`)}`, line(head), ...rows.map(line), '', 'decisions:'];
-  for (const d of h.decisions) out.push(`  ${d.slot} #${d.rank} ${d.candidate} ${d.outcome === 'selected' ? paint(o, 'green', d.outcome) : paint(o, 'dim', d.outcome)}: ${d.reason}`);
+  for (const d of h.decisions)
+    out.push(
+      `  ${d.slot} #${d.rank} ${d.candidate} ${d.outcome === 'selected' ? paint(o, 'green', d.outcome) : paint(o, 'dim', d.outcome)}: ${d.reason}`,
+    );
   if (uncommitted.length) out.push('', `uncommitted candidates (ranked by updated_at): ${uncommitted.join(', ')}`);
   out.push('', `selection_digest ${h.selection_digest}`);
   return `${out.join('\n')}\n`;

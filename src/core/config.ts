@@ -102,7 +102,13 @@ export async function discoverRoot(startDir: string, explicitRoot?: string): Pro
 export async function loadConfig(root: string): Promise<{ config: ArtifactsConfig; present: boolean }> {
   const file = join(root, CONFIG_FILE);
   const st = stampOf(file, { follow: true });
-  const bytes = await readChecked(file, { root, maxBytes: READ_LIMITS.config, code: 'CONFIG_INVALID', label: CONFIG_FILE, allowMissing: true });
+  const bytes = await readChecked(file, {
+    root,
+    maxBytes: READ_LIMITS.config,
+    code: 'CONFIG_INVALID',
+    label: CONFIG_FILE,
+    allowMissing: true,
+  });
   if (bytes === undefined) return { config: { ...DEFAULT_CONFIG }, present: false };
   const text = bytes.toString('utf8');
   // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
@@ -114,7 +120,15 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   const identity = cacheIdentity('configMemo');
   if (stamp) {
     const memo = readCacheJson(root, memoFile) as { identity?: unknown; stamp?: unknown; text?: unknown; config?: unknown } | undefined;
-    if (memo && memo.identity === identity && memo.stamp === stamp && memo.text === text && memo.config !== null && typeof memo.config === 'object' && !Array.isArray(memo.config)) {
+    if (
+      memo &&
+      memo.identity === identity &&
+      memo.stamp === stamp &&
+      memo.text === text &&
+      memo.config !== null &&
+      typeof memo.config === 'object' &&
+      !Array.isArray(memo.config)
+    ) {
       return { config: memo.config as ArtifactsConfig, present: true };
     }
   }
@@ -181,17 +195,23 @@ export async function parseConfig(text: string): Promise<ArtifactsConfig> {
       // Every path is matched against every alternative: bound their number too.
       if (alternatives > GLOB_MAX_TOTAL_ALTERNATIVES) {
         findings.push(
-          finding('CONFIG_INVALID', `include and exclude patterns expand to ${alternatives} alternatives together (at most ${GLOB_MAX_TOTAL_ALTERNATIVES})`, {
-            path: CONFIG_FILE,
-            hint: 'Use fewer patterns, or fewer {a,b} alternatives in them.',
-          }),
+          finding(
+            'CONFIG_INVALID',
+            `include and exclude patterns expand to ${alternatives} alternatives together (at most ${GLOB_MAX_TOTAL_ALTERNATIVES})`,
+            {
+              path: CONFIG_FILE,
+              hint: 'Use fewer patterns, or fewer {a,b} alternatives in them.',
+            },
+          ),
         );
       }
     }
   }
   if (findings.length > 0) {
     // Whatever the finding (a forbidden key, a bad glob), a broken config is a usage error.
-    throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, { findings: findings.map((f) => ({ ...f, exit: EXIT.USAGE })) });
+    throw new ArtifactsError('CONFIG_INVALID', `${CONFIG_FILE} is invalid: ${findings.map((f) => f.message).join('; ')}`, {
+      findings: findings.map((f) => ({ ...f, exit: EXIT.USAGE })),
+    });
   }
   return { ...DEFAULT_CONFIG, ...(value as Partial<ArtifactsConfig>) };
 }

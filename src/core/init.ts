@@ -132,9 +132,20 @@ export async function driverCommandFor(root: string, installation: { node: strin
  * over the size cap, is refused before anything is written. */
 async function readUserFile(root: string, name: string): Promise<string> {
   try {
-    return (await readChecked(join(root, name), { root, maxBytes: READ_LIMITS.config, code: 'FILE_NOT_REGULAR', label: name, allowMissing: true }))?.toString('utf8') ?? '';
+    return (
+      (
+        await readChecked(join(root, name), {
+          root,
+          maxBytes: READ_LIMITS.config,
+          code: 'FILE_NOT_REGULAR',
+          label: name,
+          allowMissing: true,
+        })
+      )?.toString('utf8') ?? ''
+    );
   } catch (e) {
-    if (readProblemOf(e) === 'too-large') throw new ArtifactsError('FILE_TOO_LARGE', (e as Error).message, { details: (e as ArtifactsError).details });
+    if (readProblemOf(e) === 'too-large')
+      throw new ArtifactsError('FILE_TOO_LARGE', (e as Error).message, { details: (e as ArtifactsError).details });
     throw e;
   }
 }
@@ -183,7 +194,10 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   if (!pathExists(join(root, routingName))) {
     // Routes that fit what is there, found by the same scan every command uses.
     const scan = await scanFiles(repo);
-    const inferred = inferRoutes(scan.entries, controlFilesOf(repo.config), { routingFile: routingName, commandFile: repo.config.command_routing });
+    const inferred = inferRoutes(scan.entries, controlFilesOf(repo.config), {
+      routingFile: routingName,
+      commandFile: repo.config.command_routing,
+    });
     routes = inferred.routes;
     routeFindings = inferred.findings;
     routingText = routingFileText(routes);
@@ -210,5 +224,13 @@ export async function initRepo(root: string, opts: InitOptions = {}): Promise<In
   }
   const driverCommand = opts.driverCommand ?? (await driverCommandFor(root, opts.installation));
   const mergeDriver = await installMergeDriver(root, driverCommand);
-  return { created, kept, gitignore: missing, mergeDriver, ...(mergeDriver === 'not a git repository' ? {} : { driverCommand }), routes, routeFindings };
+  return {
+    created,
+    kept,
+    gitignore: missing,
+    mergeDriver,
+    ...(mergeDriver === 'not a git repository' ? {} : { driverCommand }),
+    routes,
+    routeFindings,
+  };
 }

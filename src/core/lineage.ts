@@ -77,7 +77,9 @@ export function lineage(entries: readonly IndexEntry[], target: string): Lineage
   }
   const uniqueCycles = [...new Map(cycles.map((c) => [[...c].sort().join(' '), c])).values()];
   const findings: Finding[] = [
-    ...[...unknown].sort(compareBytes).map((u) => finding('LINEAGE_UNKNOWN_REF', `${u} is referenced in derived_from but is not in the index`, { severity: 'warning' })),
+    ...[...unknown]
+      .sort(compareBytes)
+      .map((u) => finding('LINEAGE_UNKNOWN_REF', `${u} is referenced in derived_from but is not in the index`, { severity: 'warning' })),
     ...uniqueCycles.map((c) => finding('LINEAGE_CYCLE', `derived_from forms a cycle: ${c.join(' <- ')}`)),
   ];
   return {
@@ -98,7 +100,11 @@ export function lineageMermaid(g: LineageGraph): string {
   const lines = ['flowchart LR'];
   for (const n of g.nodes) {
     const label = n.replace(/"/g, '#quot;');
-    const shape = g.unknown.includes(n) ? `${mermaidId(g.nodes, n)}[/"${label} (unknown)"/]` : g.root.includes(n) ? `${mermaidId(g.nodes, n)}(["${label}"])` : `${mermaidId(g.nodes, n)}["${label}"]`;
+    const shape = g.unknown.includes(n)
+      ? `${mermaidId(g.nodes, n)}[/"${label} (unknown)"/]`
+      : g.root.includes(n)
+        ? `${mermaidId(g.nodes, n)}(["${label}"])`
+        : `${mermaidId(g.nodes, n)}["${label}"]`;
     lines.push(`  ${shape}`);
   }
   for (const e of g.edges) lines.push(`  ${mermaidId(g.nodes, e.from)} --> ${mermaidId(g.nodes, e.to)}`);

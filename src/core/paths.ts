@@ -23,7 +23,6 @@ export function climbsOut(rel: string): boolean {
  * and in git's output), or a Windows device name (`CON`, `aux.md`, `COM1`, ...: such a
  * path cannot be checked out on Windows). Undefined when the segment is fine. */
 export function segmentNameProblem(seg: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(seg)) return 'holds a control character';
   if (/^(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\..*)?$/i.test(seg)) return `names a Windows device ("${seg}")`;
   return undefined;
@@ -105,14 +104,20 @@ export function compareBytes(a: string, b: string): number {
 // Characters that file systems ignore when they compare names (HFS+ drops the
 // default-ignorable code points; NTFS drops trailing dots and spaces), so `.git\u200c`
 // or `.GIT. ` names the same directory as `.git` there. Git refuses the same set.
-const IGNORABLE = /[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]/gu;
+const IGNORABLE =
+  // eslint-disable-next-line no-misleading-character-class -- lone combining and ignorable code points are what this matches
+  /[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]/gu;
 
 /** The name a case-insensitive, normalising file system would see for one path segment. */
 export function foldSegment(segment: string): string {
   // Printable ASCII is its own NFKC form and holds no ignorable character: skip both (an
   // index of 100,000 paths is folded on every verification).
   if (PRINTABLE_ASCII.test(segment)) return segment.replace(/[. ]+$/u, '').toLowerCase();
-  return segment.normalize('NFKC').replace(IGNORABLE, '').replace(/[. ]+$/u, '').toLowerCase();
+  return segment
+    .normalize('NFKC')
+    .replace(IGNORABLE, '')
+    .replace(/[. ]+$/u, '')
+    .toLowerCase();
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -162,7 +167,10 @@ export function controlPathProblem(rel: string, control: ControlFiles): string |
     if (s === '..' || foldSegment(s) === '..') return 'the path has a `..` segment';
     if (isGitSegment(s)) return 'the path reaches into .git/';
   }
-  const folded = segs.filter((s) => s !== '' && s !== '.').map(foldSegment).join('/');
+  const folded = segs
+    .filter((s) => s !== '' && s !== '.')
+    .map(foldSegment)
+    .join('/');
   const fc = foldControl(control);
   for (const [d, fd] of fc.dirs) {
     if (folded === fd || folded.startsWith(`${fd}/`)) return `the path lies under the tool's own ${d}/ directory`;

@@ -65,11 +65,14 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
   }
   if (opts.trustRoot !== undefined && opts.trustRoot.trim() === '') {
     throw new ArtifactsError('USAGE', 'the trust root pin is set but empty', {
-      hint: 'Set --trust-root / ARTIFACTS_TRUST_ROOT to the root key id, or unset it. In CI an empty value usually means a secret or variable the job cannot see (a fork\'s pull request gets none): failing here keeps the repository from pinning itself.',
+      hint: "Set --trust-root / ARTIFACTS_TRUST_ROOT to the root key id, or unset it. In CI an empty value usually means a secret or variable the job cannot see (a fork's pull request gets none): failing here keeps the repository from pinning itself.",
     });
   }
   if (opts.trustRoot !== undefined && !/^[0-9a-fA-F]{64}$/.test(opts.trustRoot.trim())) {
-    throw new ArtifactsError('USAGE', `the trust root must be a key id (64 hex digits, as \`artifacts keys list\` prints), not "${opts.trustRoot}"`);
+    throw new ArtifactsError(
+      'USAGE',
+      `the trust root must be a key id (64 hex digits, as \`artifacts keys list\` prints), not "${opts.trustRoot}"`,
+    );
   }
   const root = await discoverRoot(resolve(opts.cwd), opts.root);
   const { config, present } = await loadConfig(root);

@@ -63,7 +63,13 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   const findings: Finding[] = [...verified.findings, ...checkImmutable(scan.entries, verified.indexedEntries)];
   findings.push(...checkRouteTable(routing), ...checkArtifactRoutes(routing, scan.entries));
   if (!routing.present && scan.entries.length > 0) {
-    findings.push(finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, { severity: 'warning', path: repo.config.routing, hint: 'Run `artifacts init` to create a routing file.' }));
+    findings.push(
+      finding('UNROUTED_KIND', `no ${repo.config.routing} found: ${scan.entries.length} artifact(s) cannot be route-checked`, {
+        severity: 'warning',
+        path: repo.config.routing,
+        hint: 'Run `artifacts init` to create a routing file.',
+      }),
+    );
   }
   // Framework contracts: each must be valid, and the artifacts of its framework must be of
   // an allowed kind.
@@ -74,7 +80,12 @@ export async function validateRepo(repo: Repo, opts: { base?: string | undefined
   if (appendOnly) findings.push(...appendOnly);
   const f = verified.files;
   const scanned = { files: f.files, artifacts: scan.entries.length + f.invalid, invalid: f.invalid, foreign: f.foreign };
-  return { findings: dedupeFindings(findings), artifacts: scan.entries.length, scanned, checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])] };
+  return {
+    findings: dedupeFindings(findings),
+    artifacts: scan.entries.length,
+    scanned,
+    checks: ['schemas', 'routing', 'index', 'contracts', 'trust', ...(appendOnly ? ['append-only'] : [])],
+  };
 }
 
 /** The trust chain verifies against the pin (a pull request appending a record signed by a

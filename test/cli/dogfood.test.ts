@@ -19,7 +19,10 @@ describe('the repository validates itself', () => {
     expect(runJson(dir, ['index', 'verify']).code).toBe(0);
 
     const index = JSON.parse(readFileSync(join(PROJECT, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ path: string }> };
-    const notes = readdirSync(join(PROJECT, 'docs', 'design')).filter((f) => f.endsWith('.md')).map((f) => `docs/design/${f}`).sort();
+    const notes = readdirSync(join(PROJECT, 'docs', 'design'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/design/${f}`)
+      .sort();
     expect(index.artifacts.map((a) => a.path).sort()).toEqual(notes);
     // The other pages carry no front matter: they are documents, not artifacts.
     for (const page of readdirSync(join(PROJECT, 'docs')).filter((f) => f.endsWith('.md'))) {

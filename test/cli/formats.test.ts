@@ -18,10 +18,24 @@ describe('validate --format sarif', () => {
     const dir = fixtureWithFindings();
     const r = run(dir, ['validate', '--format', 'sarif']);
     expect(r.code).toBe(1);
-    const log = JSON.parse(r.stdout) as { version: string; runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; locations?: Array<{ physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number; startColumn?: number } } }> }> }> };
+    const log = JSON.parse(r.stdout) as {
+      version: string;
+      runs: Array<{
+        tool: { driver: { rules: Array<{ id: string }> } };
+        results: Array<{
+          ruleId: string;
+          ruleIndex: number;
+          locations?: Array<{
+            physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number; startColumn?: number } };
+          }>;
+        }>;
+      }>;
+    };
     const schema = JSON.parse(readFileSync(join(FIXTURES, 'sarif/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
     // A CommonJS module: its class is the default export's `default` under NodeNext typing.
-    const Ajv4 = ((Ajv4Module as unknown as { default?: typeof Ajv4Module }).default ?? Ajv4Module) as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown[] | null } };
+    const Ajv4 = ((Ajv4Module as unknown as { default?: typeof Ajv4Module }).default ?? Ajv4Module) as unknown as new (o: object) => {
+      compile(s: object): ((d: unknown) => boolean) & { errors?: unknown[] | null };
+    };
     const ajv = new Ajv4({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
     expect(validate(log), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
@@ -30,7 +44,10 @@ describe('validate --format sarif', () => {
     expect(log.version).toBe('2.1.0');
     const runObj = log.runs[0]!;
     const v = runObj.results.find((x) => x.ruleId === 'VERSION_NOT_STRING')!;
-    expect(v.locations![0]!.physicalLocation).toEqual({ artifactLocation: { uri: 'docs/plans/fwk-001/num.md', uriBaseId: '%SRCROOT%' }, region: { startLine: 3, startColumn: 10 } });
+    expect(v.locations![0]!.physicalLocation).toEqual({
+      artifactLocation: { uri: 'docs/plans/fwk-001/num.md', uriBaseId: '%SRCROOT%' },
+      region: { startLine: 3, startColumn: 10 },
+    });
     expect(runObj.tool.driver.rules[v.ruleIndex]!.id).toBe('VERSION_NOT_STRING');
     expect(runObj.results.map((x) => x.ruleId).sort()).toEqual(['INDEX_NOT_FOUND', 'SCHEMA_VIOLATION', 'VERSION_NOT_STRING']);
   });

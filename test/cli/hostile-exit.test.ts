@@ -22,7 +22,13 @@ interface Outcome {
 
 function cli(cwd: string, args: string[]): Outcome {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 20_000,
+    killSignal: 'SIGKILL',
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
@@ -52,23 +58,130 @@ function indexWith(dir: string, edit: (e: Record<string, unknown>) => void): voi
 }
 
 const cases: Case[] = [
-  { name: 'a malformed .hold', setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}', [`${S}/000001.hold`]: '{"reason": ' }), args: ['snapshot', 'list'], code: 'HOLD_INVALID', exit: 4 },
-  { name: 'a .hold without a reason', setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}', [`${S}/000001.hold`]: '{}' }), args: ['snapshot', 'show', 'fwk-001/design-review/1'], code: 'HOLD_INVALID', exit: 4 },
-  { name: 'a {} snapshot', setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}' }), args: ['snapshot', 'verify'], code: 'SNAPSHOT_INVALID', exit: 4 },
-  { name: 'a snapshot whose artifacts are not objects', setup: (d) => writeTree(d, { [`${S}/000001.json`]: JSON.stringify({ format: 'artifacts-snapshot/1', artifacts: [null] }) }), args: ['snapshot', 'verify'], code: 'SNAPSHOT_INVALID', exit: 4 },
-  { name: 'a snapshot .json that is a directory', setup: (d) => mkdirSync(join(d, S, '000001.json'), { recursive: true }), args: ['snapshot', 'verify'], code: 'SNAPSHOT_INVALID', exit: 4 },
-  { name: 'a snapshot .json that is a directory (gate)', setup: (d) => mkdirSync(join(d, S, '000001.json'), { recursive: true }), args: ['gate', '--framework', 'fwk-001', '--stage', 'release'], code: 'SNAPSHOT_INVALID', exit: 4 },
-  { name: 'an index that is a directory', setup: (d) => (rm(d, 'artifacts_index.json'), mkdirSync(join(d, 'artifacts_index.json'))), args: ['index', 'verify'], code: 'INDEX_CORRUPT', exit: 4 },
-  { name: 'an index over the size cap', setup: (d) => execFileSync('truncate', ['-s', '1100M', join(d, 'artifacts_index.json')]), args: ['index', 'verify'], code: 'INDEX_CORRUPT', exit: 4 },
-  { name: 'an index entry whose derived_from is a number', setup: (d) => indexWith(d, (e) => (e.derived_from = 5)), args: ['lineage', 'ok'], code: 'INDEX_CORRUPT', exit: 4 },
-  { name: 'an index entry whose updated_at is an object', setup: (d) => indexWith(d, (e) => (e.updated_at = { t: 1 })), args: ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review'], code: 'INDEX_CORRUPT', exit: 4 },
-  { name: 'a stale lock that is a symlink', setup: (d) => symlinkSync('/nonexistent/lock', join(d, 'artifacts_index.json.lock')), args: ['index', 'add', `${P}/ok.md`], code: 'LOCK_INVALID', exit: 4 },
-  { name: 'a lock that is a regular file', setup: (d) => writeFileSync(join(d, 'artifacts_index.json.lock'), 'x'), args: ['index', 'rebuild'], code: 'LOCK_INVALID', exit: 4 },
-  { name: 'routing_matrix.json that is not JSON', setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"commands": ['), args: ['route', 'check'], code: 'ROUTING_INVALID', exit: 2 },
-  { name: 'routing_matrix.json that is null', setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), 'null'), args: ['validate'], code: 'ROUTING_INVALID', exit: 2 },
-  { name: 'routing_matrix.json with a null command', setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"version": 1, "commands": [null]}'), args: ['route', 'check'], code: 'ROUTING_INVALID', exit: 2 },
-  { name: 'routing_matrix.json that is a directory', setup: (d) => mkdirSync(join(d, 'routing_matrix.json')), args: ['route', 'table'], code: 'ROUTING_INVALID', exit: 2 },
-  { name: 'a journal record of the wrong shape', setup: (d) => writeTree(d, { '.artifacts/journal': journalLine({ txid: 1, entries: 'x' }) + journalLine({ txid: 'b', before: null, after: 'x', digest_algorithm: 'sha256', reset: false, entries: [] }) }), args: ['index', 'verify'], code: 'JOURNAL_CORRUPT', exit: 4 },
+  {
+    name: 'a malformed .hold',
+    setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}', [`${S}/000001.hold`]: '{"reason": ' }),
+    args: ['snapshot', 'list'],
+    code: 'HOLD_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a .hold without a reason',
+    setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}', [`${S}/000001.hold`]: '{}' }),
+    args: ['snapshot', 'show', 'fwk-001/design-review/1'],
+    code: 'HOLD_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a {} snapshot',
+    setup: (d) => writeTree(d, { [`${S}/000001.json`]: '{}' }),
+    args: ['snapshot', 'verify'],
+    code: 'SNAPSHOT_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a snapshot whose artifacts are not objects',
+    setup: (d) => writeTree(d, { [`${S}/000001.json`]: JSON.stringify({ format: 'artifacts-snapshot/1', artifacts: [null] }) }),
+    args: ['snapshot', 'verify'],
+    code: 'SNAPSHOT_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a snapshot .json that is a directory',
+    setup: (d) => mkdirSync(join(d, S, '000001.json'), { recursive: true }),
+    args: ['snapshot', 'verify'],
+    code: 'SNAPSHOT_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a snapshot .json that is a directory (gate)',
+    setup: (d) => mkdirSync(join(d, S, '000001.json'), { recursive: true }),
+    args: ['gate', '--framework', 'fwk-001', '--stage', 'release'],
+    code: 'SNAPSHOT_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'an index that is a directory',
+    setup: (d) => (rm(d, 'artifacts_index.json'), mkdirSync(join(d, 'artifacts_index.json'))),
+    args: ['index', 'verify'],
+    code: 'INDEX_CORRUPT',
+    exit: 4,
+  },
+  {
+    name: 'an index over the size cap',
+    setup: (d) => execFileSync('truncate', ['-s', '1100M', join(d, 'artifacts_index.json')]),
+    args: ['index', 'verify'],
+    code: 'INDEX_CORRUPT',
+    exit: 4,
+  },
+  {
+    name: 'an index entry whose derived_from is a number',
+    setup: (d) => indexWith(d, (e) => (e.derived_from = 5)),
+    args: ['lineage', 'ok'],
+    code: 'INDEX_CORRUPT',
+    exit: 4,
+  },
+  {
+    name: 'an index entry whose updated_at is an object',
+    setup: (d) => indexWith(d, (e) => (e.updated_at = { t: 1 })),
+    args: ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review'],
+    code: 'INDEX_CORRUPT',
+    exit: 4,
+  },
+  {
+    name: 'a stale lock that is a symlink',
+    setup: (d) => symlinkSync('/nonexistent/lock', join(d, 'artifacts_index.json.lock')),
+    args: ['index', 'add', `${P}/ok.md`],
+    code: 'LOCK_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'a lock that is a regular file',
+    setup: (d) => writeFileSync(join(d, 'artifacts_index.json.lock'), 'x'),
+    args: ['index', 'rebuild'],
+    code: 'LOCK_INVALID',
+    exit: 4,
+  },
+  {
+    name: 'routing_matrix.json that is not JSON',
+    setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"commands": ['),
+    args: ['route', 'check'],
+    code: 'ROUTING_INVALID',
+    exit: 2,
+  },
+  {
+    name: 'routing_matrix.json that is null',
+    setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), 'null'),
+    args: ['validate'],
+    code: 'ROUTING_INVALID',
+    exit: 2,
+  },
+  {
+    name: 'routing_matrix.json with a null command',
+    setup: (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"version": 1, "commands": [null]}'),
+    args: ['route', 'check'],
+    code: 'ROUTING_INVALID',
+    exit: 2,
+  },
+  {
+    name: 'routing_matrix.json that is a directory',
+    setup: (d) => mkdirSync(join(d, 'routing_matrix.json')),
+    args: ['route', 'table'],
+    code: 'ROUTING_INVALID',
+    exit: 2,
+  },
+  {
+    name: 'a journal record of the wrong shape',
+    setup: (d) =>
+      writeTree(d, {
+        '.artifacts/journal':
+          journalLine({ txid: 1, entries: 'x' }) +
+          journalLine({ txid: 'b', before: null, after: 'x', digest_algorithm: 'sha256', reset: false, entries: [] }),
+      }),
+    args: ['index', 'verify'],
+    code: 'JOURNAL_CORRUPT',
+    exit: 4,
+  },
 ];
 
 function rm(dir: string, p: string): void {
@@ -117,7 +230,11 @@ describe('a closed stdout', () => {
     const work = testdir();
     for (const args of ['validate', '--json validate', 'validate --format github']) {
       const err = join(work, 'stderr.txt');
-      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" ${args} 2>"${err}" | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        'bash',
+        ['-c', `"${process.execPath}" "${BIN}" ${args} 2>"${err}" | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`],
+        { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+      );
       expect(r.status).toBe(0);
       expect(['0', '141']).toContain(r.stdout.trim());
       const stderr = readFileSync(err, 'utf8');

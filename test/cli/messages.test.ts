@@ -16,8 +16,16 @@ function f(code: Finding['code'], severity: Finding['severity'] = 'error'): Find
 
 describe('summary lines', () => {
   test('count the problems of each code, most frequent first, then by code', () => {
-    const fs = [f('ROUTE_MISMATCH'), f('SCHEMA_VIOLATION'), f('SCHEMA_VIOLATION'), f('TRUST_ROOT_UNPINNED', 'warning'), f('INDEX_UNINDEXED')];
-    expect(summaryLine(O, fs, 'ok', 'validate')).toBe('validate: 4 errors (2 SCHEMA_VIOLATION, 1 INDEX_UNINDEXED, 1 ROUTE_MISMATCH), 1 warning (1 TRUST_ROOT_UNPINNED)\n');
+    const fs = [
+      f('ROUTE_MISMATCH'),
+      f('SCHEMA_VIOLATION'),
+      f('SCHEMA_VIOLATION'),
+      f('TRUST_ROOT_UNPINNED', 'warning'),
+      f('INDEX_UNINDEXED'),
+    ];
+    expect(summaryLine(O, fs, 'ok', 'validate')).toBe(
+      'validate: 4 errors (2 SCHEMA_VIOLATION, 1 INDEX_UNINDEXED, 1 ROUTE_MISMATCH), 1 warning (1 TRUST_ROOT_UNPINNED)\n',
+    );
     // The order does not depend on the order the findings came in.
     expect(countByCode([...fs].reverse())).toBe(countByCode(fs));
     expect(summaryLine(O, [f('INDEX_CORRUPT')], 'ok', 'index verify')).toBe('index verify: 1 error (1 INDEX_CORRUPT), 0 warnings\n');
@@ -43,17 +51,36 @@ describe('--json holds for usage errors', () => {
     { name: 'an unknown command', args: ['--json', 'no-such-command'], command: 'artifacts', message: /unknown command 'no-such-command'/ },
     { name: 'an unknown flag', args: ['validate', '--json', '--bogus'], command: 'validate', message: /unknown option '--bogus'/ },
     { name: 'a missing argument', args: ['index', 'add', '--json'], command: 'index add', message: /missing required argument 'paths'/ },
-    { name: 'a bad option value', args: ['--json', 'validate', '--format', 'xml'], command: 'validate', message: /argument 'xml' is invalid/ },
-    { name: 'a missing required option', args: ['--root', '.', '--json', 'promote', '--stage', 's'], command: 'promote', message: /--framework/ },
+    {
+      name: 'a bad option value',
+      args: ['--json', 'validate', '--format', 'xml'],
+      command: 'validate',
+      message: /argument 'xml' is invalid/,
+    },
+    {
+      name: 'a missing required option',
+      args: ['--root', '.', '--json', 'promote', '--stage', 's'],
+      command: 'promote',
+      message: /--framework/,
+    },
     { name: 'no subcommand', args: ['--json', 'index'], command: 'index', message: /no command given/ },
-    { name: 'a bad --lock-timeout', args: ['--json', '--lock-timeout', 'soon', 'index', 'rebuild'], command: 'index rebuild', message: /--lock-timeout/ },
+    {
+      name: 'a bad --lock-timeout',
+      args: ['--json', '--lock-timeout', 'soon', 'index', 'rebuild'],
+      command: 'index rebuild',
+      message: /--lock-timeout/,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const dir = repoWith({});
       const r = run(dir, c.args);
       expect(r.code).toBe(2);
-      const doc = JSON.parse(r.stdout) as { command: string; ok: boolean; error: { code: string; message: string; hint: string; exit: number } };
+      const doc = JSON.parse(r.stdout) as {
+        command: string;
+        ok: boolean;
+        error: { code: string; message: string; hint: string; exit: number };
+      };
       expect(doc).toMatchObject({ command: c.command, ok: false, error: { code: 'USAGE', exit: 2 } });
       expect(doc.error.message).toMatch(c.message);
       expect(doc.error.hint).toBe('See `artifacts <command> --help`.');
@@ -67,7 +94,11 @@ describe('--json holds for usage errors', () => {
     writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algoritm: sha256\n');
     const config = runJson(dir, ['validate']);
     const usage = runJson(dir, ['validate', '--bogus']);
-    expect(Object.keys(usage.doc).sort()).toEqual(Object.keys(config.doc).filter((k) => k !== 'findings').sort());
+    expect(Object.keys(usage.doc).sort()).toEqual(
+      Object.keys(config.doc)
+        .filter((k) => k !== 'findings')
+        .sort(),
+    );
     expect(Object.keys(usage.doc.error as object).sort()).toEqual(Object.keys(config.doc.error as object).sort());
   });
 

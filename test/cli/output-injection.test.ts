@@ -5,21 +5,39 @@ import { spawnSync } from 'node:child_process';
 import { expect, test } from 'vitest';
 import { BIN, gitInit, testdir, writeTree } from '../helpers.js';
 
-const CONTRACT = 'framework: f\nallowed_kinds: [plan, risk-register]\nstages:\n  s:\n    inputs:\n      - slot: r\n        kind: risk-register\n';
+const CONTRACT =
+  'framework: f\nallowed_kinds: [plan, risk-register]\nstages:\n  s:\n    inputs:\n      - slot: r\n        kind: risk-register\n';
 
 test('file names with newlines, workflow commands and escapes are shown escaped by every command that prints them', () => {
   const dir = testdir({
-    'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: docs/plans/{id}.md\n  - kind: risk-register\n    dirs: [docs/risks/]\n---\n',
+    'artifact_routing.mdc':
+      '---\nroutes:\n  - kind: plan\n    path: docs/plans/{id}.md\n  - kind: risk-register\n    dirs: [docs/risks/]\n---\n',
     'frameworks/f.yaml': CONTRACT,
   });
   writeTree(dir, {
-    'docs/risks/a\n::warning file=x::INJECTED\u001b[31mRED\u001b]0;t\u0007.md': '---\nid: inj\nversion: "1"\nstatus: approved\nframework: f\nkind: risk-register\n---\n',
+    'docs/risks/a\n::warning file=x::INJECTED\u001b[31mRED\u001b]0;t\u0007.md':
+      '---\nid: inj\nversion: "1"\nstatus: approved\nframework: f\nkind: risk-register\n---\n',
     'x/b\n::error::INJ_B.md': '---\nid: injb\nversion: "1"\nstatus: approved\nframework: f\nkind: plan\n---\n',
   });
   gitInit(dir);
-  const commands = [['validate'], ['route', 'check'], ['route', 'fix', '--dry-run'], ['index', 'rebuild'], ['index', 'verify'], ['hydrate', '--framework', 'f', '--stage', 's'], ['gate', '--framework', 'f', '--stage', 's'], ['history', 'inj'], ['lineage', 'inj']];
+  const commands = [
+    ['validate'],
+    ['route', 'check'],
+    ['route', 'fix', '--dry-run'],
+    ['index', 'rebuild'],
+    ['index', 'verify'],
+    ['hydrate', '--framework', 'f', '--stage', 's'],
+    ['gate', '--framework', 'f', '--stage', 's'],
+    ['history', 'inj'],
+    ['lineage', 'inj'],
+  ];
   for (const args of commands) {
-    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
     const out = `${r.stdout}${r.stderr}`;
     expect(r.status, `${args.join(' ')}\n${out}`).not.toBe(70);
     for (const line of out.split('\n')) expect(line.trimStart().startsWith('::'), `${args.join(' ')}: ${JSON.stringify(line)}`).toBe(false);

@@ -18,7 +18,8 @@ let rootId = '';
 
 /** The key id of the trust chain's root: the signer of record 1. */
 function rootKeyId(repo: string): string {
-  return (JSON.parse(readFileSync(join(repo, '.artifacts', 'keys', 'trust', '000001.json'), 'utf8')) as { signer: { keyid: string } }).signer.keyid;
+  return (JSON.parse(readFileSync(join(repo, '.artifacts', 'keys', 'trust', '000001.json'), 'utf8')) as { signer: { keyid: string } })
+    .signer.keyid;
 }
 
 function quiet(args: string[], cwd = dir): RunResult {
@@ -58,7 +59,15 @@ const rows: Array<[string, Row]> = [
         expect(run(dir, ['keys', 'generate', '--out', join(keys, 'spare')], env).code).toBe(0);
         expect(run(dir, ['keys', 'trust', join(keys, 'spare.pub'), '--key', key()], env).code).toBe(0);
       },
-      args: () => ['keys', 'revoke', (JSON.parse(run(dir, ['--json', 'keys', 'list'], env).stdout) as { trusted: Array<{ keyid: string }> }).trusted.find((k) => k.keyid !== rootKeyId(dir))!.keyid, '--key', key()],
+      args: () => [
+        'keys',
+        'revoke',
+        (JSON.parse(run(dir, ['--json', 'keys', 'list'], env).stdout) as { trusted: Array<{ keyid: string }> }).trusted.find(
+          (k) => k.keyid !== rootKeyId(dir),
+        )!.keyid,
+        '--key',
+        key(),
+      ],
       after: () => commitAt(dir, '2026-03-01T09:10:00Z', 'spare key'),
     },
   ],
@@ -101,7 +110,11 @@ const rows: Array<[string, Row]> = [
   [
     'index add',
     {
-      before: () => writeFileSync(join(dir, 'docs/plans/fwk-001/plan-extra.md'), '---\nid: plan-extra\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\ncreated_at: "2026-03-03T08:00:00Z"\nupdated_at: "2026-03-03T08:00:00Z"\n---\nExtra.\n'),
+      before: () =>
+        writeFileSync(
+          join(dir, 'docs/plans/fwk-001/plan-extra.md'),
+          '---\nid: plan-extra\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\ncreated_at: "2026-03-03T08:00:00Z"\nupdated_at: "2026-03-03T08:00:00Z"\n---\nExtra.\n',
+        ),
       args: () => ['index', 'add', 'docs/plans/fwk-001/plan-extra.md'],
     },
   ],

@@ -77,7 +77,9 @@ describe('the README getting-started', () => {
         const pin = /^export ARTIFACTS_TRUST_ROOT=/.exec(line);
         if (pin) {
           // The placeholder stands for the root key id: the signer of trust record 1.
-          const record = JSON.parse(readFileSync(join(repo, '.artifacts', 'keys', 'trust', '000001.json'), 'utf8')) as { signer: { keyid: string } };
+          const record = JSON.parse(readFileSync(join(repo, '.artifacts', 'keys', 'trust', '000001.json'), 'utf8')) as {
+            signer: { keyid: string };
+          };
           env.ARTIFACTS_TRUST_ROOT = record.signer.keyid;
           ran.push(line);
           continue;
@@ -124,10 +126,25 @@ describe('the README getting-started', () => {
     }
     // Every step ran: init, the index, validation, the gate, four key commands, promotion,
     // verification and the rollback rehearsal.
-    for (const step of ['init', 'index rebuild', 'validate', 'gate', 'keys generate', 'keys trust', 'promote', 'snapshot verify', 'rollback']) {
-      expect(ran.some((l) => l.startsWith(`npx artifacts ${step}`)), `the getting-started runs ${step}`).toBe(true);
+    for (const step of [
+      'init',
+      'index rebuild',
+      'validate',
+      'gate',
+      'keys generate',
+      'keys trust',
+      'promote',
+      'snapshot verify',
+      'rollback',
+    ]) {
+      expect(
+        ran.some((l) => l.startsWith(`npx artifacts ${step}`)),
+        `the getting-started runs ${step}`,
+      ).toBe(true);
     }
-    expect(readdirSync(join(repo, '.artifacts', 'snapshots', 'fwk-001', 'design-review'))).toEqual(expect.arrayContaining(['000001.json', '000002.json']));
+    expect(readdirSync(join(repo, '.artifacts', 'snapshots', 'fwk-001', 'design-review'))).toEqual(
+      expect.arrayContaining(['000001.json', '000002.json']),
+    );
     expect(git(repo, 'status', '--porcelain').trim(), 'the rehearsal changed nothing').toBe('');
 
     // What CI runs, as written (the base branch is this one).
@@ -138,6 +155,8 @@ describe('the README getting-started', () => {
     // The merge driver line, as written, is the one init installed.
     const driver = bs.find((b) => b.lang === 'sh' && b.text.startsWith('git config merge.artifacts-index.driver'))!;
     runBlock(driver);
-    expect(git(repo, 'config', '--get', 'merge.artifacts-index.driver').trim()).toBe('node_modules/.bin/artifacts index merge-driver %O %A %B');
+    expect(git(repo, 'config', '--get', 'merge.artifacts-index.driver').trim()).toBe(
+      'node_modules/.bin/artifacts index merge-driver %O %A %B',
+    );
   });
 });

@@ -26,10 +26,25 @@ const timed = async <T>(fn: () => Promise<T> | T, ms = 2000): Promise<T> => {
 /** Text that looks like front matter often enough to reach the YAML parser. */
 const frontMatterish = fc.oneof(
   fc.string({ maxLength: 400 }),
-  fc.tuple(fc.constantFrom('---\n', '---js\n', '---yaml\n', '\ufeff---\n', '---\r\n'), fc.string({ maxLength: 300 }), fc.constantFrom('\n---\n', '\n', '\r\n---\r\n', ''), fc.string({ maxLength: 100 })).map((p) => p.join('')),
   fc
-    .dictionary(fc.constantFrom('id', 'version', 'status', 'kind', 'framework', '__proto__', 'derived_from', 'checksum', 'x'), fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.constant('&a [1]'), fc.constant('*a')))
-    .map((d) => `---\n${Object.entries(d).map(([k, v]) => `${k}: ${String(v)}`).join('\n')}\n---\nbody\n`),
+    .tuple(
+      fc.constantFrom('---\n', '---js\n', '---yaml\n', '\ufeff---\n', '---\r\n'),
+      fc.string({ maxLength: 300 }),
+      fc.constantFrom('\n---\n', '\n', '\r\n---\r\n', ''),
+      fc.string({ maxLength: 100 }),
+    )
+    .map((p) => p.join('')),
+  fc
+    .dictionary(
+      fc.constantFrom('id', 'version', 'status', 'kind', 'framework', '__proto__', 'derived_from', 'checksum', 'x'),
+      fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.constant('&a [1]'), fc.constant('*a')),
+    )
+    .map(
+      (d) =>
+        `---\n${Object.entries(d)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join('\n')}\n---\nbody\n`,
+    ),
 );
 
 describe('metadata parser', () => {
@@ -51,18 +66,27 @@ describe('metadata parser', () => {
     const root = testdir();
     const ctx = { root, algorithm: 'sha256' as const, schemasDir: root };
     await fc.assert(
-      fc.asyncProperty(fc.oneof(frontMatterish.map((t) => Buffer.from(t, 'utf8')), fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a))), async (content) => {
-        const r = await timed(() => inspectFile(ctx, 'docs/x.md', { explicit: true, content }));
-        expect(['artifact', 'invalid', 'not-artifact']).toContain(r.type);
-        if (r.type === 'artifact') expect(r.entry.path).toBe('docs/x.md');
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          frontMatterish.map((t) => Buffer.from(t, 'utf8')),
+          fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
+        ),
+        async (content) => {
+          const r = await timed(() => inspectFile(ctx, 'docs/x.md', { explicit: true, content }));
+          expect(['artifact', 'invalid', 'not-artifact']).toContain(r.type);
+          if (r.type === 'artifact') expect(r.entry.path).toBe('docs/x.md');
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 });
 
 describe('routing templates', () => {
-  const segment = fc.oneof(fc.constantFrom('{id}', '{version}', '{framework}', '{kind}', '{ext}', '..', '.', '', 'docs', 'a{b', '{owner}', 'C:', '\\'), fc.string({ maxLength: 6 }));
+  const segment = fc.oneof(
+    fc.constantFrom('{id}', '{version}', '{framework}', '{kind}', '{ext}', '..', '.', '', 'docs', 'a{b', '{owner}', 'C:', '\\'),
+    fc.string({ maxLength: 6 }),
+  );
   const template = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join('/'));
   const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,10}$/).filter((s) => !s.endsWith('.') && !s.includes('..'));
 
@@ -111,21 +135,29 @@ describe('journal reader', () => {
 
   test('arbitrary bytes: parse or JOURNAL_CORRUPT, nothing else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 500 }), fc.array(record, { maxLength: 4 }).map((rs) => rs.map(encodeRecord).join(''))), fc.nat(), fc.nat(), (text, cut, flip) => {
-        let mutated = text;
-        if (text.length > 0 && flip % 3 === 0) {
-          const i = flip % text.length;
-          mutated = text.slice(0, i) + String.fromCharCode((text.charCodeAt(i) + 1) % 128) + text.slice(i + 1);
-        }
-        if (cut % 2 === 0) mutated = mutated.slice(0, cut % (mutated.length + 1));
-        try {
-          const st = parseJournal(mutated);
-          expect(st.discardedTailBytes).toBeGreaterThanOrEqual(0);
-        } catch (e) {
-          expect(e).toBeInstanceOf(ArtifactsError);
-          expect((e as ArtifactsError).code).toBe('JOURNAL_CORRUPT');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 500 }),
+          fc.array(record, { maxLength: 4 }).map((rs) => rs.map(encodeRecord).join('')),
+        ),
+        fc.nat(),
+        fc.nat(),
+        (text, cut, flip) => {
+          let mutated = text;
+          if (text.length > 0 && flip % 3 === 0) {
+            const i = flip % text.length;
+            mutated = text.slice(0, i) + String.fromCharCode((text.charCodeAt(i) + 1) % 128) + text.slice(i + 1);
+          }
+          if (cut % 2 === 0) mutated = mutated.slice(0, cut % (mutated.length + 1));
+          try {
+            const st = parseJournal(mutated);
+            expect(st.discardedTailBytes).toBeGreaterThanOrEqual(0);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ArtifactsError);
+            expect((e as ArtifactsError).code).toBe('JOURNAL_CORRUPT');
+          }
+        },
+      ),
       { numRuns: RUNS * 3 },
     );
   });
@@ -147,19 +179,30 @@ describe('journal reader', () => {
 describe('snapshot verifier and index parser', () => {
   test('arbitrary signatures, keys and messages never throw in strict verification', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ minLength: 0, maxLength: 40 }), fc.uint8Array({ maxLength: 64 }), (sig, pk, msg) => {
-        expect(verifyStrict(msg, sig, pk)).toBe(false);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        fc.uint8Array({ maxLength: 64 }),
+        (sig, pk, msg) => {
+          expect(verifyStrict(msg, sig, pk)).toBe(false);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   test('signature files: only one base64 line of exactly 64 bytes decodes', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.uint8Array({ minLength: 60, maxLength: 68 }).map((b) => `${Buffer.from(b).toString('base64')}\n`)), (text) => {
-        const d = decodeSignature(text);
-        if (d) expect(d.length).toBe(64);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 120 }),
+          fc.uint8Array({ minLength: 60, maxLength: 68 }).map((b) => `${Buffer.from(b).toString('base64')}\n`),
+        ),
+        (text) => {
+          const d = decodeSignature(text);
+          if (d) expect(d.length).toBe(64);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -90,7 +90,10 @@ describe('adopting an existing documentation repository', () => {
 
   test('with artifact metadata in every file: init fits routes, rebuild indexes every valid file and reports exactly the broken ones', () => {
     const { root, files } = docsRepo(true);
-    const broken = files.filter((f) => f.shape === 'broken' || f.shape === 'list').map((f) => f.path).sort();
+    const broken = files
+      .filter((f) => f.shape === 'broken' || f.shape === 'list')
+      .map((f) => f.path)
+      .sort();
     expect(broken.length).toBeGreaterThan(3);
     expect(run(root, ['init']).code).toBe(0);
 
@@ -102,7 +105,10 @@ describe('adopting an existing documentation repository', () => {
 
     const index = JSON.parse(readFileSync(join(root, 'artifacts_index.json'), 'utf8')) as { artifacts: { path: string }[] };
     const indexed = index.artifacts.map((a) => a.path).sort();
-    const valid = files.map((f) => f.path).filter((p) => !broken.includes(p)).sort();
+    const valid = files
+      .map((f) => f.path)
+      .filter((p) => !broken.includes(p))
+      .sort();
     expect(indexed).toEqual(valid);
 
     const v = runJson(root, ['validate']);

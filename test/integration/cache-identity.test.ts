@@ -118,7 +118,12 @@ describe('one cache identity', () => {
     expect((await loadConfig(dir)).config.digest_algorithm).toBe('sha256');
     // A memo for exactly this file that says something else shows whether it is consulted.
     mkdirSync(join(dir, '.artifacts/cache'), { recursive: true });
-    const memo = { identity: cacheIdentity('configMemo'), stamp: stampString(stampOf(file, { follow: true })!), text, config: { ...(await loadConfig(dir)).config, digest_algorithm: 'blake3' } };
+    const memo = {
+      identity: cacheIdentity('configMemo'),
+      stamp: stampString(stampOf(file, { follow: true })!),
+      text,
+      config: { ...(await loadConfig(dir)).config, digest_algorithm: 'blake3' },
+    };
     writeFileSync(join(dir, '.artifacts/cache/config.json'), JSON.stringify(memo));
     expect((await loadConfig(dir)).config.digest_algorithm, 'the memo is used').toBe('blake3');
     upgrade();

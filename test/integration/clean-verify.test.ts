@@ -1,7 +1,19 @@
 // The clean-verification record (src/core/index/clean-verify.ts): an unchanged tree is
 // answered from stamps alone, and every kind of change to what verification depends on
 // sends it back to the full comparison, with exactly the findings the full path gives.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, cpSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  cpSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { setClockForTests } from '../../src/core/stamp.js';
@@ -58,18 +70,37 @@ const MUTATIONS: Mutation[] = [
     name: 'an index entry edited by hand',
     apply: (dir) => {
       const p = join(dir, 'artifacts_index.json');
-      writeFileSync(p, readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'review')));
+      writeFileSync(
+        p,
+        readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'review')),
+      );
     },
   },
   {
     name: 'a committed transaction pending in the journal',
     apply: (dir) => {
       const doc = parseIndex(readFileSync(join(dir, 'artifacts_index.json'), 'utf8'));
-      const next = makeIndexDocument(doc.digest_algorithm, doc.artifacts.filter((e) => e.id !== 'p1'));
-      appendFileSync(join(dir, '.artifacts/journal'), encodeRecord({ txid: 'feedface', before: doc.index_digest, after: next.index_digest, digest_algorithm: doc.digest_algorithm, reset: false, entries: [{ op: 'remove', path: 'docs/plans/fwk-001/p1.md' }] }));
+      const next = makeIndexDocument(
+        doc.digest_algorithm,
+        doc.artifacts.filter((e) => e.id !== 'p1'),
+      );
+      appendFileSync(
+        join(dir, '.artifacts/journal'),
+        encodeRecord({
+          txid: 'feedface',
+          before: doc.index_digest,
+          after: next.index_digest,
+          digest_algorithm: doc.digest_algorithm,
+          reset: false,
+          entries: [{ op: 'remove', path: 'docs/plans/fwk-001/p1.md' }],
+        }),
+      );
     },
   },
-  { name: 'the digest algorithm changed in the config', apply: (dir) => writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algorithm: blake3\n') },
+  {
+    name: 'the digest algorithm changed in the config',
+    apply: (dir) => writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algorithm: blake3\n'),
+  },
   {
     name: 'a per-kind schema added',
     apply: (dir) => {

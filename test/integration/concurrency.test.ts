@@ -16,7 +16,11 @@ describe('parallel writers', () => {
     const results = await Promise.all(children.map((c) => c.promise));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: Array<{ id: string }> };
-    expect(doc.artifacts.map((e) => e.id).sort()).toEqual(Object.keys(files).map((f) => f.split('/').pop()!.replace('.md', '')).sort());
+    expect(doc.artifacts.map((e) => e.id).sort()).toEqual(
+      Object.keys(files)
+        .map((f) => f.split('/').pop()!.replace('.md', ''))
+        .sort(),
+    );
     expect(run(dir, ['index', 'verify']).code).toBe(0);
   });
 });
@@ -30,7 +34,10 @@ describe('lock timeout', () => {
     // A live holder: this test process itself (its pid is alive, on this host).
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'x', since: new Date().toISOString() }));
+    writeFileSync(
+      join(lockDir, 'owner.json'),
+      JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'x', since: new Date().toISOString() }),
+    );
     const t0 = Date.now();
     const r = run(dir, ['--json', 'index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '700']);
     const elapsed = Date.now() - t0;
@@ -47,7 +54,10 @@ describe('lock timeout', () => {
     const lockDir = join(dir, 'artifacts_index.json.lock');
     mkdirSync(lockDir);
     // pid 2^22+1 is above Linux's pid_max default range: not running.
-    writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ pid: 4194305, host: hostname(), nonce: 'dead', since: '2026-01-01T00:00:00Z' }));
+    writeFileSync(
+      join(lockDir, 'owner.json'),
+      JSON.stringify({ pid: 4194305, host: hostname(), nonce: 'dead', since: '2026-01-01T00:00:00Z' }),
+    );
     const r = run(dir, ['index', 'rebuild', '--lock-timeout', '0']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toContain('"id":"a"');
@@ -76,7 +86,9 @@ describe('a paused writer', () => {
     // Writer B waits for the stale threshold (30 s in use; 2 s here through the test hook),
     // takes the lock over and commits. A is alive on this host: only its silent heartbeat
     // makes it stale.
-    const b = await runAsync(dir, ['index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '60000'], { ARTIFACTS_LOCK_STALE_MS: '2000' }).promise;
+    const b = await runAsync(dir, ['index', 'add', 'docs/plans/fwk-001/b.md', '--lock-timeout', '60000'], {
+      ARTIFACTS_LOCK_STALE_MS: '2000',
+    }).promise;
     expect(b.code, b.stderr).toBe(0);
     const ownerAge = Date.now() - t0;
     expect(ownerAge).toBeGreaterThanOrEqual(500);

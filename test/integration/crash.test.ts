@@ -7,7 +7,16 @@ import { openRepo } from '../../src/core/repo.js';
 import { recoverIndex } from '../../src/core/index/store.js';
 import { fromTemplate, plan, read, repoWith, run, runAsync, testdir, writeTree } from '../helpers.js';
 
-const POINTS = ['journal-append', 'journal-fsync', 'temp-write', 'temp-fsync', 'rename', 'dir-fsync', 'journal-commit', 'before-release'] as const;
+const POINTS = [
+  'journal-append',
+  'journal-fsync',
+  'temp-write',
+  'temp-fsync',
+  'rename',
+  'dir-fsync',
+  'journal-commit',
+  'before-release',
+] as const;
 // From this point on the journal record is durable, so recovery must reach the new state.
 const DURABLE_FROM = POINTS.indexOf('journal-fsync');
 
@@ -85,7 +94,12 @@ describe('SIGKILL at random moments of a 200-file index add', () => {
   test('every kill leaves the old or the new index, and recovery converges', async () => {
     const dir = baseRepo(2);
     const files: Record<string, string> = {};
-    for (let i = 0; i < 200; i++) files[`docs/plans/fwk-001/bulk-${String(i).padStart(3, '0')}.md`] = plan(`bulk-${String(i).padStart(3, "0")}`, {}, `Body ${i}\n${'x'.repeat(2000)}\n`);
+    for (let i = 0; i < 200; i++)
+      files[`docs/plans/fwk-001/bulk-${String(i).padStart(3, '0')}.md`] = plan(
+        `bulk-${String(i).padStart(3, '0')}`,
+        {},
+        `Body ${i}\n${'x'.repeat(2000)}\n`,
+      );
     writeTree(dir, files);
     const oldIndex = read(dir, 'artifacts_index.json');
     const newIndex = neverCrashed(dir, ['index', 'add', 'docs/plans']);
@@ -152,7 +166,11 @@ describe('journal damage', () => {
     bad[10] = bad[10] === 0x61 ? 0x62 : 0x61;
     writeFileSync(join(dir, 'artifacts_index.json'), x1);
     writeFileSync(join(dir, '.artifacts/journal'), Buffer.concat([bad, j2]));
-    for (const args of [['index', 'recover'], ['index', 'verify'], ['index', 'add', 'docs/plans/fwk-001/two.md']]) {
+    for (const args of [
+      ['index', 'recover'],
+      ['index', 'verify'],
+      ['index', 'add', 'docs/plans/fwk-001/two.md'],
+    ]) {
       const r = run(dir, args);
       expect(r.code, args.join(' ')).toBe(4);
       expect(r.stdout + r.stderr).toContain('JOURNAL_CORRUPT');

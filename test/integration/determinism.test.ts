@@ -52,7 +52,7 @@ describe('index rebuild is deterministic', () => {
     const doc = JSON.parse(text) as { artifacts: Array<Record<string, unknown>>; index_digest: string; format: string };
     expect(doc.format).toBe('artifacts-index/2');
     // Byte order: "10.0.0" < "9.0.0" for the same id.
-    expect(doc.artifacts.map((e) => `${e.id}@${e.version}`)).toEqual(['a@10.0.0', 'a@9.0.0', 'b@2.0.0']);
+    expect(doc.artifacts.map((e) => `${String(e.id)}@${String(e.version)}`)).toEqual(['a@10.0.0', 'a@9.0.0', 'b@2.0.0']);
     for (const e of doc.artifacts) expect(Object.keys(e)).toEqual([...Object.keys(e)].sort());
     expect(Object.keys(doc)).toEqual(['artifacts', 'digest_algorithm', 'format', 'index_digest']);
     const { index_digest, ...rest } = doc;
@@ -75,7 +75,8 @@ describe('index rebuild is deterministic', () => {
 
   test('worker-thread scans (the CLI, 450 files) give the same bytes as in-process scans', async () => {
     const files: Record<string, string> = {};
-    for (let i = 0; i < 450; i++) files[`docs/plans/fwk-${i % 3}/w${i}.md`] = plan(`w${i}`, { framework: `fwk-${i % 3}`, version: `1.${i % 4}.0` }, `Body ${i}\n`);
+    for (let i = 0; i < 450; i++)
+      files[`docs/plans/fwk-${i % 3}/w${i}.md`] = plan(`w${i}`, { framework: `fwk-${i % 3}`, version: `1.${i % 4}.0` }, `Body ${i}\n`);
     const a = repoWith(files, { git: false });
     const b = repoWith(files, { git: false });
     const r = run(a, ['index', 'rebuild']);

@@ -36,7 +36,11 @@ const VARIANTS: Record<string, string | Buffer> = {
 };
 
 const names = Object.keys(VARIANTS);
-const slug = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase();
+const slug = (name: string) =>
+  name
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
 
 /** The same variant naming `id:` at its top level (an artifact whose metadata is broken). */
 function withId(content: string | Buffer): string | Buffer {
@@ -147,11 +151,14 @@ describe('naming id: anywhere: artifact errors, exit 1', () => {
     validate = runJson(repoWith(files), ['validate']);
   });
   test('validate exits 1', () => expect(validate.code).toBe(1));
-  test.each([...names.filter((n) => !n.startsWith('unterminated')).map((n) => `site/${slug(n)}.md`), 'site/unterminated.md'])('%s: an error', (p) => {
-    const fs = byPath(validate.doc.findings as F[]).get(p) ?? [];
-    expect(fs.length).toBeGreaterThan(0);
-    expect(fs.every((f) => f.severity === 'error' && f.code !== 'FOREIGN_FRONT_MATTER_INVALID')).toBe(true);
-  });
+  test.each([...names.filter((n) => !n.startsWith('unterminated')).map((n) => `site/${slug(n)}.md`), 'site/unterminated.md'])(
+    '%s: an error',
+    (p) => {
+      const fs = byPath(validate.doc.findings as F[]).get(p) ?? [];
+      expect(fs.length).toBeGreaterThan(0);
+      expect(fs.every((f) => f.severity === 'error' && f.code !== 'FOREIGN_FRONT_MATTER_INVALID')).toBe(true);
+    },
+  );
 });
 
 describe('the other places where broken front matter is an artifact error', () => {
@@ -175,7 +182,7 @@ describe('the other places where broken front matter is an artifact error', () =
   });
 
   test('an indexed path whose front matter breaks is an error', () => {
-    const dir = repoWith({ 'site/a.md': plan('a') , 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: site/{id}.md\n---\n' });
+    const dir = repoWith({ 'site/a.md': plan('a'), 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: site/{id}.md\n---\n' });
     expect(run(dir, ['index', 'rebuild']).code).toBe(0);
     // Move the route away: site/ is no longer a route directory, but a.md is indexed.
     writeTree(dir, { 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: plans/{id}.md\n---\n', 'site/a.md': broken });
@@ -225,11 +232,16 @@ describe('a docs tree large enough for the worker threads', () => {
     const dir = repoWith(files);
     const r = runJson(dir, ['index', 'rebuild']);
     expect(r.code, JSON.stringify(r.doc.findings)).toBe(0);
-    const warned = (r.doc.findings as F[]).filter((f) => f.code === 'FOREIGN_FRONT_MATTER_INVALID').map((f) => f.path).sort();
+    const warned = (r.doc.findings as F[])
+      .filter((f) => f.code === 'FOREIGN_FRONT_MATTER_INVALID')
+      .map((f) => f.path)
+      .sort();
     expect(warned).toEqual([...brokenDocs].sort());
     expect(runJson(dir, ['validate']).code).toBe(0);
 
-    writeTree(dir, { 'docs/plans/fwk-001/p3.md': '---\nid: p3\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\ntitle: a\ntitle: b\n---\n' });
+    writeTree(dir, {
+      'docs/plans/fwk-001/p3.md': '---\nid: p3\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\ntitle: a\ntitle: b\n---\n',
+    });
     const again = runJson(dir, ['index', 'rebuild']);
     expect(again.code).toBe(1);
     expect((again.doc.findings as F[]).filter((f) => f.severity === 'error').map((f) => f.path)).toEqual(['docs/plans/fwk-001/p3.md']);

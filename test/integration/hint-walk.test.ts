@@ -101,7 +101,9 @@ function promoted(): string {
 
 function buildPromoted(): string {
   const dir = demo();
-  expect(run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root'), '--at', '2026-03-01T10:00:00Z']).code).toBe(0);
+  expect(
+    run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root'), '--at', '2026-03-01T10:00:00Z']).code,
+  ).toBe(0);
   return dir;
 }
 
@@ -183,20 +185,20 @@ const WALKS: Walk[] = [
     },
     probe: ['index', 'verify'],
   },
-  ...(['draft', 'approved'] as const).map(
-    (status): Walk => ({
-      name: `another digest algorithm in the config, ${status} artifacts indexed`,
-      code: 'INDEX_STALE_ENTRY',
-      fixture: () => {
-        const dir = indexed(status);
-        writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algorithm: blake3\n');
-        return dir;
-      },
-      probe: ['index', 'verify'],
-      // Approved versions cannot be compared across algorithms: a fresh index.
-      ...(status === 'approved' ? { says: /delete artifacts_index\.json/, before: (dir: string) => rmSync(join(dir, 'artifacts_index.json')) } : {}),
-    }),
-  ),
+  ...(['draft', 'approved'] as const).map((status): Walk => ({
+    name: `another digest algorithm in the config, ${status} artifacts indexed`,
+    code: 'INDEX_STALE_ENTRY',
+    fixture: () => {
+      const dir = indexed(status);
+      writeFileSync(join(dir, 'artifacts.config.yaml'), 'digest_algorithm: blake3\n');
+      return dir;
+    },
+    probe: ['index', 'verify'],
+    // Approved versions cannot be compared across algorithms: a fresh index.
+    ...(status === 'approved'
+      ? { says: /delete artifacts_index\.json/, before: (dir: string) => rmSync(join(dir, 'artifacts_index.json')) }
+      : {}),
+  })),
   {
     name: 'a new artifact at its route',
     code: 'INDEX_UNINDEXED',
@@ -236,25 +238,26 @@ const WALKS: Walk[] = [
     probe: ['index', 'update', `${P}/b.md`],
     fill: (cmd) => (cmd === 'index add' ? `index add ${P}/b.md` : cmd),
   },
-  ...['{bad', '{"format":"artifacts-index/0"}', ''].map(
-    (bytes): Walk => ({
-      name: `an index holding ${JSON.stringify(bytes)}`,
-      code: 'INDEX_CORRUPT',
-      fixture: () => {
-        const dir = indexed();
-        writeFileSync(join(dir, 'artifacts_index.json'), bytes);
-        return dir;
-      },
-      probe: ['index', 'verify'],
-    }),
-  ),
+  ...['{bad', '{"format":"artifacts-index/0"}', ''].map((bytes): Walk => ({
+    name: `an index holding ${JSON.stringify(bytes)}`,
+    code: 'INDEX_CORRUPT',
+    fixture: () => {
+      const dir = indexed();
+      writeFileSync(join(dir, 'artifacts_index.json'), bytes);
+      return dir;
+    },
+    probe: ['index', 'verify'],
+  })),
   {
     name: 'an index edited by hand',
     code: 'INDEX_DIGEST_MISMATCH',
     fixture: () => {
       const dir = indexed();
       const p = join(dir, 'artifacts_index.json');
-      writeFileSync(p, readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')));
+      writeFileSync(
+        p,
+        readFileSync(p, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')),
+      );
       return dir;
     },
     probe: ['index', 'verify'],
@@ -265,7 +268,11 @@ const WALKS: Walk[] = [
     code: 'JOURNAL_CORRUPT',
     fixture: () => {
       const dir = indexed();
-      writeTree(dir, { '.artifacts/journal': journalLine({ txid: 1, entries: 'x' }) + journalLine({ txid: 'b', before: null, after: 'x', digest_algorithm: 'sha256', reset: false, entries: [] }) });
+      writeTree(dir, {
+        '.artifacts/journal':
+          journalLine({ txid: 1, entries: 'x' }) +
+          journalLine({ txid: 'b', before: null, after: 'x', digest_algorithm: 'sha256', reset: false, entries: [] }),
+      });
       return dir;
     },
     probe: ['index', 'verify'],
@@ -457,7 +464,9 @@ describe('every hint that names a command leads to a command that is not refused
       w.before?.(dir);
       for (const c of cmds) {
         const line = w.fill ? w.fill(c, dir) : c;
-        expect(line, `placeholder left in "${line}" (hint: ${hint})`).not.toMatch(/<|>|\bKEY\.pub\b|\bSIGNER\b|\bROOT\.|\bREF\b|\bTEXT\b|\bF\b|\bS\b/);
+        expect(line, `placeholder left in "${line}" (hint: ${hint})`).not.toMatch(
+          /<|>|\bKEY\.pub\b|\bSIGNER\b|\bROOT\.|\bREF\b|\bTEXT\b|\bF\b|\bS\b/,
+        );
         const r = run(dir, argv(line));
         expect(r.code, `\`artifacts ${line}\` from the hint of ${w.code} was refused:\n${r.stdout}\n${r.stderr}`).toBe(0);
       }
@@ -498,8 +507,14 @@ describe('no catalogue code slips by', () => {
   });
 
   test('the commands of a hint are found in order', () => {
-    expect(commandsIn('Run `artifacts route fix` first (it moves the file to x), then `artifacts index add x`.')).toEqual(['route fix', 'index add x']);
-    expect(commandsIn('inspect .artifacts/journal, then `artifacts index recover --discard` and `index rebuild`.')).toEqual(['index recover --discard', 'index rebuild']);
+    expect(commandsIn('Run `artifacts route fix` first (it moves the file to x), then `artifacts index add x`.')).toEqual([
+      'route fix',
+      'index add x',
+    ]);
+    expect(commandsIn('inspect .artifacts/journal, then `artifacts index recover --discard` and `index rebuild`.')).toEqual([
+      'index recover --discard',
+      'index rebuild',
+    ]);
     expect(commandsIn('bump `version` first')).toEqual([]);
   });
 });

@@ -4,7 +4,18 @@
 // finished under a deadline with bounded memory. The per-area test files hold the
 // variants; this file is the one place that shows every class side by side.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -69,7 +80,10 @@ function attack(dir: string, sentinel: Sentinel, args: string[], want: Expect, e
 }
 
 /** A snapshot signed by `signer`, appended to fwk-001/<stage> as seq `seq`. */
-async function forgeSnapshot(dir: string, opts: { stage?: string; seq: number; path: string; bytes: Buffer; signer: string; parent?: string | null }): Promise<void> {
+async function forgeSnapshot(
+  dir: string,
+  opts: { stage?: string; seq: number; path: string; bytes: Buffer; signer: string; parent?: string | null },
+): Promise<void> {
   const signing = await loadSigningKey(key(opts.signer));
   const stage = opts.stage ?? 'design-review';
   const stageDir = join(dir, '.artifacts/snapshots/fwk-001', stage);
@@ -91,7 +105,18 @@ async function forgeSnapshot(dir: string, opts: { stage?: string; seq: number; p
     parent,
     action: 'promote',
     created_at: '2026-03-02T10:00:00Z',
-    artifacts: [{ slot: 'plan', id: 'x', version: '1', kind: 'plan', status: 'approved', path: opts.path, content_address: address, size: opts.bytes.length }],
+    artifacts: [
+      {
+        slot: 'plan',
+        id: 'x',
+        version: '1',
+        kind: 'plan',
+        status: 'approved',
+        path: opts.path,
+        content_address: address,
+        size: opts.bytes.length,
+      },
+    ],
     selection_digest: `sha256:${'0'.repeat(64)}`,
     index_digest: `sha256:${'0'.repeat(64)}`,
     signer: { keyid: signing.keyid },
@@ -106,8 +131,15 @@ function createSha256(b: Buffer): string {
   return execFileSync('sha256sum', { input: b, encoding: 'utf8' }).slice(0, 64);
 }
 
-describe('1. nothing the repository says writes into .git/ or the tool\'s own files', () => {
-  for (const template of ['.git/hooks/{id}', '.GIT/hooks/{id}', '.git./hooks/{id}', 'docs/.Git/{id}', '.artifacts/{id}.md', 'artifacts_index.json']) {
+describe("1. nothing the repository says writes into .git/ or the tool's own files", () => {
+  for (const template of [
+    '.git/hooks/{id}',
+    '.GIT/hooks/{id}',
+    '.git./hooks/{id}',
+    'docs/.Git/{id}',
+    '.artifacts/{id}.md',
+    'artifacts_index.json',
+  ]) {
     test(`route ${template} + an executable sidecar artifact id post-commit: route fix refuses, no hook`, () => {
       const dir = repo();
       const s = makeSentinel();
@@ -123,20 +155,34 @@ describe('1. nothing the repository says writes into .git/ or the tool\'s own fi
   test('a snapshot signed by the trusted key naming .git/config: verify exit 4, rollback and its rehearsal refuse', async () => {
     const dir = repo();
     const s = makeSentinel();
-    await forgeSnapshot(dir, { seq: 2, path: '.git/config', bytes: Buffer.from(`[core]\n\tfsmonitor = "echo fsmonitor >> '${s.pwned}'"\n`), signer: 'root' });
+    await forgeSnapshot(dir, {
+      seq: 2,
+      path: '.git/config',
+      bytes: Buffer.from(`[core]\n\tfsmonitor = "echo fsmonitor >> '${s.pwned}'"\n`),
+      signer: 'root',
+    });
     attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 4, code: 'PATH_UNSAFE' });
-    attack(dir, s, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '2', '--key', key('root'), '--dry-run'], { exit: 4, code: 'PATH_UNSAFE' });
-    attack(dir, s, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '2', '--key', key('root')], { exit: 4, code: 'PATH_UNSAFE' });
+    attack(dir, s, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '2', '--key', key('root'), '--dry-run'], {
+      exit: 4,
+      code: 'PATH_UNSAFE',
+    });
+    attack(dir, s, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '2', '--key', key('root')], {
+      exit: 4,
+      code: 'PATH_UNSAFE',
+    });
   });
 
   test('hydrate --out into .git/hooks is PATH_UNSAFE', () => {
     const dir = repo();
     const s = makeSentinel();
-    attack(dir, s, ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--out', '.git/hooks/post-commit'], { exit: 2, code: 'PATH_UNSAFE' });
+    attack(dir, s, ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--out', '.git/hooks/post-commit'], {
+      exit: 2,
+      code: 'PATH_UNSAFE',
+    });
   });
 });
 
-describe('2. every write stays inside the repository\'s real path', () => {
+describe("2. every write stays inside the repository's real path", () => {
   for (const link of ['.artifacts', '.artifacts/objects', '.artifacts/cache', DR]) {
     test(`${link} a symlink leading outside: promote refuses with SYMLINK_OUTSIDE_ROOT`, () => {
       const dir = repo();
@@ -145,7 +191,10 @@ describe('2. every write stays inside the repository\'s real path', () => {
       rmSync(join(dir, link), { recursive: true, force: true });
       mkdirSync(join(dir, link, '..'), { recursive: true });
       symlinkSync(target, join(dir, link));
-      const r = attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 1, code: 'SYMLINK_OUTSIDE_ROOT' });
+      const r = attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], {
+        exit: 1,
+        code: 'SYMLINK_OUTSIDE_ROOT',
+      });
       expect(r.doc?.ok).toBe(false);
     });
   }
@@ -217,18 +266,48 @@ describe('3. reads are bounded and never block', () => {
 
 describe('4. no exit 70 from malformed repository content', () => {
   const cases: Array<[string, (dir: string) => void, string[], Expect]> = [
-    ['a malformed .hold', (d) => writeFileSync(join(d, DR, '000001.hold'), '{"reason": 5'), ['snapshot', 'list'], { exit: 4, code: 'HOLD_INVALID' }],
-    ['a {} snapshot', (d) => writeFileSync(join(d, DR, '000001.json'), '{}'), ['snapshot', 'verify', '--all'], { exit: 4, code: 'SNAPSHOT_INVALID' }],
-    ['a snapshot .json that is a directory', (d) => {
-      unlinkSync(join(d, DR, '000001.json'));
-      mkdirSync(join(d, DR, '000001.json'));
-    }, ['snapshot', 'verify', '--all'], { exit: 4, code: 'SNAPSHOT_INVALID' }],
-    ['an index that is a directory', (d) => {
-      unlinkSync(join(d, 'artifacts_index.json'));
-      mkdirSync(join(d, 'artifacts_index.json'));
-    }, ['index', 'verify'], { exit: 4, code: 'INDEX_CORRUPT' }],
-    ['a stale lock that is a symlink', (d) => symlinkSync(join(d, 'docs'), join(d, 'artifacts_index.json.lock')), ['index', 'rebuild'], { exit: 4, code: 'LOCK_INVALID' }],
-    ['routing_matrix.json that is not JSON', (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"commands": ['), ['route', 'check'], { exit: 2, code: 'ROUTING_INVALID' }],
+    [
+      'a malformed .hold',
+      (d) => writeFileSync(join(d, DR, '000001.hold'), '{"reason": 5'),
+      ['snapshot', 'list'],
+      { exit: 4, code: 'HOLD_INVALID' },
+    ],
+    [
+      'a {} snapshot',
+      (d) => writeFileSync(join(d, DR, '000001.json'), '{}'),
+      ['snapshot', 'verify', '--all'],
+      { exit: 4, code: 'SNAPSHOT_INVALID' },
+    ],
+    [
+      'a snapshot .json that is a directory',
+      (d) => {
+        unlinkSync(join(d, DR, '000001.json'));
+        mkdirSync(join(d, DR, '000001.json'));
+      },
+      ['snapshot', 'verify', '--all'],
+      { exit: 4, code: 'SNAPSHOT_INVALID' },
+    ],
+    [
+      'an index that is a directory',
+      (d) => {
+        unlinkSync(join(d, 'artifacts_index.json'));
+        mkdirSync(join(d, 'artifacts_index.json'));
+      },
+      ['index', 'verify'],
+      { exit: 4, code: 'INDEX_CORRUPT' },
+    ],
+    [
+      'a stale lock that is a symlink',
+      (d) => symlinkSync(join(d, 'docs'), join(d, 'artifacts_index.json.lock')),
+      ['index', 'rebuild'],
+      { exit: 4, code: 'LOCK_INVALID' },
+    ],
+    [
+      'routing_matrix.json that is not JSON',
+      (d) => writeFileSync(join(d, 'routing_matrix.json'), '{"commands": ['),
+      ['route', 'check'],
+      { exit: 2, code: 'ROUTING_INVALID' },
+    ],
   ];
   for (const [name, corrupt, args, want] of cases) {
     test(name, () => {
@@ -258,14 +337,19 @@ describe('5. signing and gating use verified facts only', () => {
     const s = makeSentinel();
     const forged = JSON.parse(readFileSync(join(dir, DR, '000001.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, DR, '000002.json'), canonicalJson({ ...forged, seq: 2 }));
-    attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'release', '--key', key('root')], { exit: 1, code: 'GATE_STAGE_ORDER' });
+    attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'release', '--key', key('root')], {
+      exit: 1,
+      code: 'GATE_STAGE_ORDER',
+    });
     expect(existsSync(join(dir, '.artifacts/snapshots/fwk-001/release'))).toBe(false);
   });
 
   test('an index whose digest does not verify is refused for decisions', () => {
     const dir = repo();
     const s = makeSentinel();
-    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace(/"status": ?"review"/, (m) => m.replace('review', 'approved'));
+    const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8').replace(/"status": ?"review"/, (m) =>
+      m.replace('review', 'approved'),
+    );
     writeFileSync(join(dir, 'artifacts_index.json'), text);
     attack(dir, s, ['gate', '--framework', 'fwk-001', '--stage', 'design-review'], { exit: 4, code: 'INDEX_DIGEST_MISMATCH' });
   });
@@ -312,18 +396,24 @@ describe('7. the root of trust is not whatever the repository says', () => {
   test('promote refuses a key the chain does not trust, before writing anything', () => {
     const dir = repo();
     const s = makeSentinel();
-    attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('attacker')], { exit: 4, code: 'KEY_NOT_TRUSTED' });
+    attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('attacker')], {
+      exit: 4,
+      code: 'KEY_NOT_TRUSTED',
+    });
     expect(readdirSync(join(dir, DR)).filter((n) => n.endsWith('.json'))).toEqual(['000001.json']);
   });
 });
 
 describe('8. retention never deletes what it keeps', () => {
-  test('a stale .released marker does not let gc delete a kept snapshot\'s objects', () => {
+  test("a stale .released marker does not let gc delete a kept snapshot's objects", () => {
     const dir = repo();
     const s = makeSentinel();
     writeFileSync(join(dir, 'artifacts.config.yaml'), 'retention:\n  "*": { keep_last: 10 }\n');
     writeFileSync(join(dir, DR, '000001.released'), '');
-    const objects = () => execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const objects = () =>
+      execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean).length;
     const before = objects();
     expect(before).toBeGreaterThan(0);
     const { result: r, problems } = guarded(dir, s, () => runHostile(dir, ['gc'], { timeoutMs: DEADLINE_MS * 2 }));
@@ -347,7 +437,10 @@ describe('9. linear-time matching', () => {
     const dir = repo();
     const s = makeSentinel();
     mkdirSync(join(dir, 'schemas/kinds'), { recursive: true });
-    writeFileSync(join(dir, 'schemas/kinds/plan.schema.json'), JSON.stringify({ type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } }));
+    writeFileSync(
+      join(dir, 'schemas/kinds/plan.schema.json'),
+      JSON.stringify({ type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } }),
+    );
     const file = join(dir, 'docs/plans/fwk-001/plan-checkout.md');
     writeFileSync(file, readFileSync(file, 'utf8').replace('kind: plan\n', `kind: plan\ncode: "${'a'.repeat(40)}b"\n`));
     const r = attack(dir, s, ['validate'], { exit: 1, code: 'SCHEMA_VIOLATION' });
@@ -388,7 +481,7 @@ describe('found by an outside review', () => {
     expect(human.stdout + human.stderr).not.toContain('SENTINEL-SECRET-CONTENT');
   });
 
-  test('an empty ARTIFACTS_TRUST_ROOT is a usage error, never a fallback to the repository\'s own trust_root', () => {
+  test("an empty ARTIFACTS_TRUST_ROOT is a usage error, never a fallback to the repository's own trust_root", () => {
     const dir = repo();
     const s = makeSentinel();
     attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 2, code: 'USAGE' }, { ARTIFACTS_TRUST_ROOT: '' });
@@ -400,7 +493,10 @@ describe('found by an outside review', () => {
     const file = join(dir, DR, '000001.json');
     const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, canonicalJson({ ...doc, artifacts: [] }));
-    const objects = () => execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const objects = () =>
+      execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean).length;
     const before = objects();
     attack(dir, s, ['gc'], { exit: 4, code: 'SIGNATURE_INVALID' });
     expect(objects()).toBe(before);
@@ -409,7 +505,9 @@ describe('found by an outside review', () => {
   test('promote never dedups onto a damaged object: it writes a good copy', () => {
     const dir = repo();
     const s = makeSentinel();
-    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     for (const f of files) writeFileSync(f, 'garbage\n');
     attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 0 });
     attack(dir, s, ['snapshot', 'verify', '--all'], { exit: 0 });
@@ -418,23 +516,35 @@ describe('found by an outside review', () => {
   test('an object path that is a directory: promote refuses with OBJECT_CORRUPT (exit 4), not a raw errno', () => {
     const dir = repo();
     const s = makeSentinel();
-    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const files = execFileSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     for (const f of files) {
       unlinkSync(f);
       mkdirSync(f);
       writeFileSync(join(f, 'x'), 'x');
     }
-    const r = attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], { exit: 4, code: 'OBJECT_CORRUPT' });
+    const r = attack(dir, s, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')], {
+      exit: 4,
+      code: 'OBJECT_CORRUPT',
+    });
     expect(r.codes).not.toContain('IO_ERROR');
   });
 
   test('the merge driver refuses a side whose entries name .git/ (digest recomputed)', () => {
     const dir = repo();
-    const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<Record<string, unknown>>; index_digest?: string };
+    const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as {
+      artifacts: Array<Record<string, unknown>>;
+      index_digest?: string;
+    };
     const evil = { ...doc, artifacts: [...doc.artifacts, { ...doc.artifacts[0]!, id: 'zz-evil', path: '.git/hooks/pre-commit' }] };
     delete evil.index_digest;
     const digest = `sha256:${createSha256(Buffer.from(canonicalJson(evil)))}`;
-    const md = testdir({ 'O.json': readFileSync(join(dir, 'artifacts_index.json')), 'A.json': readFileSync(join(dir, 'artifacts_index.json')), 'B.json': serializeIndex({ ...evil, index_digest: digest } as never) });
+    const md = testdir({
+      'O.json': readFileSync(join(dir, 'artifacts_index.json')),
+      'A.json': readFileSync(join(dir, 'artifacts_index.json')),
+      'B.json': serializeIndex({ ...evil, index_digest: digest } as never),
+    });
     const r = runHostile(md, ['index', 'merge-driver', join(md, 'O.json'), join(md, 'A.json'), join(md, 'B.json')]);
     // The driver answers git: a non-zero exit leaves the conflict, explained on stderr.
     expect(r.code).not.toBe(0);
@@ -445,7 +555,10 @@ describe('found by an outside review', () => {
   test('control characters in a file name never reach the terminal or a CI log raw', () => {
     const dir = repo();
     const s = makeSentinel();
-    writeFileSync(join(dir, 'docs/plans/fwk-001/x\n::error title=INJECTED::pwned\n\u001b]0;title\u0007.md'), '---\nid: x\nversion: 1.0\n---\n');
+    writeFileSync(
+      join(dir, 'docs/plans/fwk-001/x\n::error title=INJECTED::pwned\n\u001b]0;title\u0007.md'),
+      '---\nid: x\nversion: 1.0\n---\n',
+    );
     const { result: r } = guarded(dir, s, () => runHostile(dir, ['validate'], { json: false }));
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n').some((l) => l.startsWith('::error'))).toBe(false);
@@ -489,10 +602,16 @@ describe('found by an outside review', () => {
     const h = attack(dir, s, ['history', 'plan-checkout'], { exit: 0 });
     const snaps = (h.doc as { snapshots: Array<{ stage: string; verified: boolean; problem?: string }> }).snapshots;
     expect(snaps.find((x) => x.stage === 'design-review')?.verified).toBe(true);
-    expect(snaps.find((x) => x.stage === 'release')).toMatchObject({ verified: false, problem: expect.stringContaining('SIGNATURE_INVALID') });
+    expect(snaps.find((x) => x.stage === 'release')).toMatchObject({
+      verified: false,
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest's asymmetric matcher is typed any
+      problem: expect.stringContaining('SIGNATURE_INVALID'),
+    });
     const l = attack(dir, s, ['snapshot', 'list'], { exit: 0 });
     const rows = (l.doc as { snapshots: Array<{ stage: string; verified: boolean }> }).snapshots;
-    expect(rows.map((r) => [r.stage, r.verified])).toEqual([['design-review', true], ['release', false]]);
+    expect(rows.map((r) => [r.stage, r.verified])).toEqual([
+      ['design-review', true],
+      ['release', false],
+    ]);
   });
 });
-

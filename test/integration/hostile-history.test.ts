@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { computeIndexDigest, makeIndexDocument, serializeIndex } from '../../src/core/index/document.js';
+import { makeIndexDocument, serializeIndex } from '../../src/core/index/document.js';
 import { BIN, commitAt, copyFixture, fromTemplate, git, testdir } from '../helpers.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -30,10 +30,15 @@ interface Result {
 /** Run the built CLI with --json under a deadline; a hang is a failure, never a stuck test. */
 function cli(dir: string, args: string[], env: Record<string, string> = {}): Result {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [BIN, '--json', ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', timeout: DEADLINE_MS });
+  const r = spawnSync(process.execPath, [BIN, '--json', ...args], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    encoding: 'utf8',
+    timeout: DEADLINE_MS,
+  });
   const ms = Date.now() - t0;
   expect(r.signal, `${args.join(' ')} did not finish within ${DEADLINE_MS} ms`).toBeNull();
-  let doc: Record<string, unknown> = {};
+  let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(r.stdout) as Record<string, unknown>;
   } catch {
@@ -154,7 +159,12 @@ function addressOf(dir: string, path: string): string {
 /** Edit the risk register as a new version (optionally without committing it). */
 function newRiskVersion(dir: string, version: string, likelihood: string): void {
   const p = join(dir, RISK);
-  writeFileSync(p, readFileSync(p, 'utf8').replace(/version: "\d+"/, `version: "${version}"`).replace(/\| (low|medium|high|v\d+) \|/, `| ${likelihood} |`));
+  writeFileSync(
+    p,
+    readFileSync(p, 'utf8')
+      .replace(/version: "\d+"/, `version: "${version}"`)
+      .replace(/\| (low|medium|high|v\d+) \|/, `| ${likelihood} |`),
+  );
   expect(cli(dir, ['index', 'update', RISK]).code).toBe(0);
 }
 
@@ -170,7 +180,18 @@ describe('item 5: signing and gating use verified facts only', () => {
       parent: null,
       action: 'promote',
       created_at: '2026-03-01T12:00:00Z',
-      artifacts: [{ slot: 'plan', id: 'plan-checkout', version: '1.2.0', kind: 'plan', status: 'approved', path: 'docs/plans/fwk-001/plan-checkout.md', content_address: addressOf(dir, 'docs/plans/fwk-001/plan-checkout.md'), size: 1 }],
+      artifacts: [
+        {
+          slot: 'plan',
+          id: 'plan-checkout',
+          version: '1.2.0',
+          kind: 'plan',
+          status: 'approved',
+          path: 'docs/plans/fwk-001/plan-checkout.md',
+          content_address: addressOf(dir, 'docs/plans/fwk-001/plan-checkout.md'),
+          size: 1,
+        },
+      ],
       selection_digest: 'sha256:0',
       index_digest: 'sha256:0',
       signer: { keyid: '0'.repeat(64) },
@@ -198,15 +219,25 @@ describe('item 5: signing and gating use verified facts only', () => {
     // A genuine design-review promotion of the plan as it was, then the plan changes.
     const plan = join(dir, 'docs/plans/fwk-001/plan-checkout.md');
     expect(promote(dir, 'design-review', ['--at', '2026-03-01T12:00:00Z']).code).toBe(0);
-    writeFileSync(plan, readFileSync(plan, 'utf8').replace('version: "1.2.0"', 'version: "1.3.0"').replace('# Checkout redesign plan', '# Checkout redesign plan, revised'));
+    writeFileSync(
+      plan,
+      readFileSync(plan, 'utf8')
+        .replace('version: "1.2.0"', 'version: "1.3.0"')
+        .replace('# Checkout redesign plan', '# Checkout redesign plan, revised'),
+    );
     expect(cli(dir, ['index', 'update', 'docs/plans/fwk-001/plan-checkout.md']).code).toBe(0);
     commitAt(dir, '2026-03-02T09:00:00Z', 'plan 1.3.0');
     // The forger copies snapshot 1, points it at the new plan, links it to 1, and signs nothing.
     const first = readFileSync(join(dir, DR, '000001.json'));
-    const s = JSON.parse(first.toString('utf8')) as { seq: number; parent: string | null; artifacts: Array<{ slot: string; content_address: string; version: string }> };
+    const s = JSON.parse(first.toString('utf8')) as {
+      seq: number;
+      parent: string | null;
+      artifacts: Array<{ slot: string; content_address: string; version: string }>;
+    };
     s.seq = 2;
     s.parent = `sha256:${createHash('sha256').update(first).digest('hex')}`;
-    for (const a of s.artifacts) if (a.slot === 'plan') Object.assign(a, { content_address: addressOf(dir, 'docs/plans/fwk-001/plan-checkout.md'), version: '1.3.0' });
+    for (const a of s.artifacts)
+      if (a.slot === 'plan') Object.assign(a, { content_address: addressOf(dir, 'docs/plans/fwk-001/plan-checkout.md'), version: '1.3.0' });
     writeFileSync(join(dir, DR, '000002.json'), canonicalJson(s));
     writeFileSync(join(dir, DR, '000002.sig'), `${Buffer.alloc(64, 7).toString('base64')}\n`);
     commitAt(dir, '2026-03-02T10:00:00Z', 'forged second promotion');
@@ -233,7 +264,9 @@ describe('item 5: signing and gating use verified facts only', () => {
     expect(g.code).toBe(1);
     expect(codes(g)).toEqual(expect.arrayContaining(['GATE_STATUS', 'INDEX_STALE_ENTRY']));
     // The selection reports what the bytes say.
-    const risks = (g.doc.hydration as { inputs: Array<{ slot: string; selected: { status: string } | null }> }).inputs.find((i) => i.slot === 'risks')!;
+    const risks = (g.doc.hydration as { inputs: Array<{ slot: string; selected: { status: string } | null }> }).inputs.find(
+      (i) => i.slot === 'risks',
+    )!;
     expect(risks.selected?.status).toBe('draft');
 
     const pr = promote(dir, 'design-review');
@@ -265,11 +298,22 @@ describe('item 5: signing and gating use verified facts only', () => {
     expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
     commitAt(dir, '2026-03-01T10:30:00Z', 'promoted');
     const text = readFileSync(join(dir, 'artifacts_index.json'), 'utf8');
-    writeFileSync(join(dir, 'artifacts_index.json'), text.replace(/"status": ?"review"/, (m) => m.replace('review', 'approved')));
+    writeFileSync(
+      join(dir, 'artifacts_index.json'),
+      text.replace(/"status": ?"review"/, (m) => m.replace('review', 'approved')),
+    );
     expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).not.toBe(text);
     const check = guard(dir);
     const stage = ['--framework', 'fwk-001', '--stage', 'design-review'];
-    for (const args of [['hydrate', ...stage], ['gate', ...stage], ['promote', ...stage, '--key', key], ['rollback', ...stage, '--to', '1', '--key', key], ['rollback', ...stage, '--to', '1', '--key', key, '--dry-run'], ['lineage', 'plan-checkout'], ['history', 'plan-checkout']]) {
+    for (const args of [
+      ['hydrate', ...stage],
+      ['gate', ...stage],
+      ['promote', ...stage, '--key', key],
+      ['rollback', ...stage, '--to', '1', '--key', key],
+      ['rollback', ...stage, '--to', '1', '--key', key, '--dry-run'],
+      ['lineage', 'plan-checkout'],
+      ['history', 'plan-checkout'],
+    ]) {
       const r = cli(dir, args);
       expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(4);
       expect(codes(r), args[0]).toContain('INDEX_DIGEST_MISMATCH');
@@ -293,7 +337,14 @@ describe('item 5: signing and gating use verified facts only', () => {
     const v = cli(dir, ['index', 'verify']);
     expect(v.code).not.toBe(0);
     const found = (v.doc.findings as Array<{ code: string; path?: string }>).map((f) => `${f.code} ${f.path}`);
-    expect(found).toEqual(expect.arrayContaining(['PATH_UNSAFE .git/config', 'PATH_UNSAFE .GIT./config', 'PATH_UNSAFE ../outside.md', 'FILE_NOT_REGULAR docs/plans/fwk-001/pipe.md']));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'PATH_UNSAFE .git/config',
+        'PATH_UNSAFE .GIT./config',
+        'PATH_UNSAFE ../outside.md',
+        'FILE_NOT_REGULAR docs/plans/fwk-001/pipe.md',
+      ]),
+    );
 
     for (const r of [gate(dir, 'design-review'), promote(dir, 'design-review', ['--allow-dirty'])]) {
       expect(r.code).not.toBe(0);
@@ -309,7 +360,11 @@ describe('item 5: signing and gating use verified facts only', () => {
     const p = join(dir, RISK);
     writeFileSync(p, readFileSync(p, 'utf8').replace('| low |', '| high |'));
     const first = readFileSync(join(dir, DR, '000001.json'));
-    const s = JSON.parse(first.toString('utf8')) as { seq: number; parent: string | null; artifacts: Array<{ path: string; content_address: string }> };
+    const s = JSON.parse(first.toString('utf8')) as {
+      seq: number;
+      parent: string | null;
+      artifacts: Array<{ path: string; content_address: string }>;
+    };
     s.seq = 2;
     s.parent = `sha256:${createHash('sha256').update(first).digest('hex')}`;
     const now = `sha256:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
@@ -330,7 +385,10 @@ describe('item 5: signing and gating use verified facts only', () => {
       expect(cli(dir, ['index', 'add', file]).code).toBe(0);
       if (tamper) {
         const idx = join(dir, 'artifacts_index.json');
-        writeFileSync(idx, readFileSync(idx, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')));
+        writeFileSync(
+          idx,
+          readFileSync(idx, 'utf8').replace(/"status": ?"draft"/, (m) => m.replace('draft', 'approved')),
+        );
       }
       commitAt(dir, '2026-03-02T00:00:00Z', `add ${id}`);
       git(dir, 'checkout', '-q', 'main');
@@ -464,10 +522,13 @@ describe('item 6: deleting or replaying history is detected', () => {
     check2();
   });
 
-  test('a high-water file committed to the repository is not this clone\'s mark: neither read nor written', () => {
+  test("a high-water file committed to the repository is not this clone's mark: neither read nor written", () => {
     const dir = twoPromotions();
     const marks = join(dir, '.artifacts/cache/high-water.json');
-    for (const content of [`{"format":"artifacts-high-water/1","chains":{"fwk-001/design-review":{"seq":99,"id":"sha256:${'0'.repeat(64)}"}}}\n`, '{not json']) {
+    for (const content of [
+      `{"format":"artifacts-high-water/1","chains":{"fwk-001/design-review":{"seq":99,"id":"sha256:${'0'.repeat(64)}"}}}\n`,
+      '{not json',
+    ]) {
       writeFileSync(marks, content);
       git(dir, 'add', '-f', '.artifacts/cache/high-water.json');
       git(dir, 'commit', '-q', '-m', 'a pull request commits a mark');
@@ -505,7 +566,14 @@ describe('item 6: deleting or replaying history is detected', () => {
       return dir;
     }
     const attacks: Array<[string, (dir: string) => void]> = [
-      ['a modified snapshot', (d) => writeFileSync(join(d, DR, '000002.json'), readFileSync(join(d, DR, '000002.json'), 'utf8').replace('2026-03-02T10:00:00Z', '2026-03-02T10:00:01Z'))],
+      [
+        'a modified snapshot',
+        (d) =>
+          writeFileSync(
+            join(d, DR, '000002.json'),
+            readFileSync(join(d, DR, '000002.json'), 'utf8').replace('2026-03-02T10:00:00Z', '2026-03-02T10:00:01Z'),
+          ),
+      ],
       ['a deleted snapshot and signature', (d) => git(d, 'rm', '-q', `${DR}/000002.json`, `${DR}/000002.sig`)],
       ['a replaced .sig', (d) => writeFileSync(join(d, DR, '000001.sig'), `${Buffer.alloc(64, 1).toString('base64')}\n`)],
       ['a deleted .sig, staged', (d) => git(d, 'rm', '-q', `${DR}/000001.sig`)],
@@ -563,12 +631,16 @@ describe('item 8: retention never deletes what it keeps', () => {
   function objectCount(dir: string): number {
     let n = 0;
     const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : n++;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else n++;
+      }
     };
     if (existsSync(join(dir, OBJECTS))) walk(join(dir, OBJECTS));
     return n;
   }
-  const narrow = 'digest_algorithm: sha256\nrouting: artifact_routing.mdc\ncommand_routing: routing_matrix.json\nretention:\n  "*": { keep_last: 1 }\n';
+  const narrow =
+    'digest_algorithm: sha256\nrouting: artifact_routing.mdc\ncommand_routing: routing_matrix.json\nretention:\n  "*": { keep_last: 1 }\n';
   const wide = narrow.replace('keep_last: 1', 'keep_last: 10');
 
   test('stale .released markers do not let gc delete objects a widened policy keeps; verify checks kept objects', () => {

@@ -23,7 +23,12 @@ interface Outcome {
 /** Run the built CLI with --json under a deadline. */
 function cli(cwd: string, args: string[]): Outcome {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [BIN, '--json', ...args], { cwd, encoding: 'utf8', timeout: DEADLINE_MS, env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, '--json', ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: DEADLINE_MS,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const ms = Date.now() - started;
   expect(r.signal, `${args.join(' ')} was killed at the ${DEADLINE_MS} ms deadline`).toBeNull();
   let doc: Record<string, unknown>;
@@ -38,8 +43,10 @@ function cli(cwd: string, args: string[]): Outcome {
 type F = { code: string; path?: string; paths?: string[]; refs?: string[]; message: string; pointer?: string };
 const findingsOf = (o: Outcome) => (o.doc.findings ?? []) as F[];
 const errorCode = (o: Outcome) => (o.doc.error as { code?: string } | undefined)?.code;
-const indexedPaths = (dir: string) => (JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ path: string }> }).artifacts.map((e) => e.path);
-
+const indexedPaths = (dir: string) =>
+  (JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ path: string }> }).artifacts.map(
+    (e) => e.path,
+  );
 
 /** Run `fn`, asserting that neither a sentinel tree outside the repository nor `.git/` changed. */
 function guarded<T>(dir: string, fn: () => T): T {
@@ -138,12 +145,22 @@ describe('per-kind schema patterns run on a linear-time engine', () => {
   test('^(a+)+$ against a*40+b: the right verdicts for pattern and patternProperties, under a deadline', () => {
     const dir = repo({
       [`${P}/slow.md`]: plan('slow', { code: evil }),
-      [`${P}/keys.md`]: md({ id: 'keys', version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'plan', [`x_${evil}`]: 'not matched: any value', x_aaaa: 'matched: must be an integer' }),
+      [`${P}/keys.md`]: md({
+        id: 'keys',
+        version: '1.0.0',
+        status: 'draft',
+        framework: 'fwk-001',
+        kind: 'plan',
+        [`x_${evil}`]: 'not matched: any value',
+        x_aaaa: 'matched: must be an integer',
+      }),
       [`${P}/good.md`]: plan('good', { code: 'aaaa' }),
     });
     const r = guarded(dir, () => cli(dir, ['index', 'rebuild', '--no-cache']));
     expect(r.code).toBe(1);
-    const found = findingsOf(r).map((f) => `${f.code} ${f.path} ${f.pointer}`).sort();
+    const found = findingsOf(r)
+      .map((f) => `${f.code} ${f.path} ${f.pointer}`)
+      .sort();
     expect(found).toEqual([`SCHEMA_VIOLATION ${P}/keys.md /x_aaaa`, `SCHEMA_VIOLATION ${P}/slow.md /code`]);
     expect(r.ms).toBeLessThan(10_000);
   });
@@ -181,7 +198,8 @@ describe('per-kind schema patterns run on a linear-time engine', () => {
 describe('nesting depth is judged on the bytes, the same in every command', () => {
   const META = 'id: deep\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\n';
   const flowDeep = (n: number) => `---\n${META}x: ${'['.repeat(n)}${']'.repeat(n)}\n---\nbody\n`;
-  const blockDeep = (n: number) => `---\n${META}${Array.from({ length: n }, (_, i) => `${' '.repeat(i * 2)}k${i}:`).join('\n')} 1\n---\nbody\n`;
+  const blockDeep = (n: number) =>
+    `---\n${META}${Array.from({ length: n }, (_, i) => `${' '.repeat(i * 2)}k${i}:`).join('\n')} 1\n---\nbody\n`;
 
   /** Enough other artifacts that a tree scan runs in worker threads (the threshold is 400). */
   function manyPlans(): Record<string, string> {
@@ -201,7 +219,15 @@ describe('nesting depth is judged on the bytes, the same in every command', () =
   });
 
   test('block-style nesting and JSON sidecars are capped too; 64 levels are accepted, 65 are not', () => {
-    const sidecar = (n: number) => JSON.stringify({ id: 'm', version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'model', x: JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`) as unknown });
+    const sidecar = (n: number) =>
+      JSON.stringify({
+        id: 'm',
+        version: '1.0.0',
+        status: 'draft',
+        framework: 'fwk-001',
+        kind: 'model',
+        x: JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`) as unknown,
+      });
     const dir = repoWith({
       [`${P}/edge.md`]: flowDeep(63).replace('id: deep', 'id: edge'),
       [`${P}/over.md`]: flowDeep(64).replace('id: deep', 'id: over'),
@@ -214,7 +240,10 @@ describe('nesting depth is judged on the bytes, the same in every command', () =
     // (The model is named by its file; its sidecar describes it.)
     for (const file of [`${P}/over.md`, `${P}/block.md`, 'models/m/1.0.0/m.bin']) {
       const r = guarded(dir, () => cli(dir, ['index', 'add', file]));
-      expect(findingsOf(r).map((f) => f.code), file).toEqual(['METADATA_TOO_DEEP']);
+      expect(
+        findingsOf(r).map((f) => f.code),
+        file,
+      ).toEqual(['METADATA_TOO_DEEP']);
       expect(r.code).toBe(1);
     }
   });

@@ -19,7 +19,12 @@ function installAt(dir: string): string {
 }
 
 function cli(bin: string, cwd: string, args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: DEADLINE_MS, env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: DEADLINE_MS,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
@@ -31,7 +36,6 @@ function merge(dir: string, branch: string, cwd = dir) {
     env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e' },
   });
 }
-
 
 /** Two branches that each add an artifact: merging both needs the driver. */
 function twoBranchMerge(dir: string, bin: string): { first: number | null; second: number | null; out: string } {
@@ -55,7 +59,9 @@ function twoBranchMerge(dir: string, bin: string): { first: number | null; secon
 }
 
 function indexedIds(dir: string): string[] {
-  return (JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ id: string }> }).artifacts.map((e) => e.id);
+  return (JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { artifacts: Array<{ id: string }> }).artifacts.map(
+    (e) => e.id,
+  );
 }
 
 describe('merge driver command line', () => {
@@ -72,7 +78,10 @@ describe('merge driver command line', () => {
     const line = git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim();
     expect(line.endsWith(' index merge-driver %O %A %B')).toBe(true);
     // Every word single-quoted: the shell gives it back byte for byte.
-    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${line.replace(/ index merge-driver %O %A %B$/, '')}`], { cwd: dir, encoding: 'utf8' }).stdout;
+    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${line.replace(/ index merge-driver %O %A %B$/, '')}`], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).stdout;
     expect(words).toBe(`${process.execPath}\n${bin}\n`);
 
     const r = twoBranchMerge(dir, bin);
@@ -81,7 +90,8 @@ describe('merge driver command line', () => {
     expect(indexedIds(dir)).toEqual(['base', 'from-a', 'from-b']);
     expect(cli(bin, dir, ['index', 'verify']).code).toBe(0);
     expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
-    for (const d of [dir, outside, install]) for (const s of ['pwned', 'pwned2', 'pwned3']) expect(existsSync(join(d, s)), `${s} in ${d}`).toBe(false);
+    for (const d of [dir, outside, install])
+      for (const s of ['pwned', 'pwned2', 'pwned3']) expect(existsSync(join(d, s)), `${s} in ${d}`).toBe(false);
     expect(treeDigest(outside)).toBe(before);
   });
 
@@ -92,7 +102,9 @@ describe('merge driver command line', () => {
     symlinkSync('../artifacts-cli/bin/artifacts.js', join(dir, 'node_modules', '.bin', 'artifacts'));
     const bin = join(PROJECT, 'bin', 'artifacts.js');
     expect(cli(bin, dir, ['init']).code).toBe(0);
-    expect(git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim()).toBe('node_modules/.bin/artifacts index merge-driver %O %A %B');
+    expect(git(dir, 'config', '--get', 'merge.artifacts-index.driver').trim()).toBe(
+      'node_modules/.bin/artifacts index merge-driver %O %A %B',
+    );
     const r = twoBranchMerge(dir, bin);
     expect(r.first, r.out).toBe(0);
     expect(r.second, r.out).toBe(0);

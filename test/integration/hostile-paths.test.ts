@@ -24,7 +24,12 @@ let key: string;
 let demoBase: string;
 
 function cli(cwd: string, args: string[], env: Record<string, string> = {}): { code: number | null; doc: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, [BIN, '--json', ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', timeout: DEADLINE_MS });
+  const r = spawnSync(process.execPath, [BIN, '--json', ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    encoding: 'utf8',
+    timeout: DEADLINE_MS,
+  });
   expect(r.signal, `${args.join(' ')} did not finish within ${DEADLINE_MS} ms`).toBeNull();
   try {
     return { code: r.status, doc: JSON.parse(r.stdout) as Record<string, unknown> };
@@ -39,10 +44,16 @@ function codes(r: { doc: Record<string, unknown> }): string[] {
   return [...(err?.code ? [err.code] : []), ...fs.map((f) => f.code)];
 }
 
-
 /** Run a git command that would run a planted hook or fsmonitor command. */
 function gitRuns(cwd: string, ...args: string[]): void {
-  const env = { GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: tmpdir() };
+  const env = {
+    GIT_AUTHOR_NAME: 'T',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 'T',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+    GIT_CONFIG_NOSYSTEM: '1',
+    HOME: tmpdir(),
+  };
   spawnSync('git', args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: DEADLINE_MS });
 }
 
@@ -89,7 +100,7 @@ function routingFile(routes: Array<{ kind: string; path: string }>): string {
   return `---\nroutes:\n${routes.map((r) => `  - kind: ${r.kind}\n    path: ${JSON.stringify(r.path)}\n`).join('')}---\n`;
 }
 
-describe('route templates that reach .git/ or the tool\'s own files are ROUTE_INVALID_PATH', () => {
+describe("route templates that reach .git/ or the tool's own files are ROUTE_INVALID_PATH", () => {
   test('route check and validate report every unsafe template (literal part)', () => {
     const routes = UNSAFE_TEMPLATES.map((path, i) => ({ kind: `k${i}`, path }));
     const dir = testdir({ 'artifact_routing.mdc': routingFile(routes) });
@@ -99,7 +110,10 @@ describe('route templates that reach .git/ or the tool\'s own files are ROUTE_IN
       expect(r.code, cmd.join(' ')).toBe(1);
       const invalid = (r.doc.findings as Array<{ code: string; message: string }>).filter((f) => f.code === 'ROUTE_INVALID_PATH');
       for (const t of UNSAFE_TEMPLATES) {
-        expect(invalid.some((f) => f.message.includes(`: ${t} `)), `${cmd.join(' ')}: ${t}`).toBe(true);
+        expect(
+          invalid.some((f) => f.message.includes(`: ${t} `)),
+          `${cmd.join(' ')}: ${t}`,
+        ).toBe(true);
       }
     }
   });
@@ -114,7 +128,10 @@ describe('route templates that reach .git/ or the tool\'s own files are ROUTE_IN
       const r = cli(dir, cmd);
       expect(r.code, cmd.join(' ')).toBe(1);
       const f = (r.doc.findings as Array<{ code: string; path?: string }>).filter((x) => x.code === 'ROUTE_INVALID_PATH');
-      expect(f.map((x) => x.path), cmd.join(' ')).toEqual(['notes/a.md']);
+      expect(
+        f.map((x) => x.path),
+        cmd.join(' '),
+      ).toEqual(['notes/a.md']);
     }
   });
 });
@@ -138,7 +155,10 @@ describe('route fix never plants a file in .git/ or on a control file', () => {
       const { dir, sentinel } = hookRepo(template);
       const gitBefore = treeSum(join(dir, '.git'));
       const treeBefore = treeSum(join(dir, 'scripts'));
-      for (const args of [['route', 'fix', '--dry-run'], ['route', 'fix']]) {
+      for (const args of [
+        ['route', 'fix', '--dry-run'],
+        ['route', 'fix'],
+      ]) {
         const r = cli(dir, args);
         expect(r.code, args.join(' ')).not.toBe(0);
         expect(codes(r), args.join(' ')).toContain('ROUTE_INVALID_PATH');
@@ -158,7 +178,11 @@ describe('route fix never plants a file in .git/ or on a control file', () => {
     });
     gitInit(dir);
     const before = treeSum(dir);
-    for (const args of [['route', 'fix', '--dry-run'], ['route', 'fix'], ['route', 'notes/a.md']]) {
+    for (const args of [
+      ['route', 'fix', '--dry-run'],
+      ['route', 'fix'],
+      ['route', 'notes/a.md'],
+    ]) {
       const r = cli(dir, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(codes(r), args.join(' ')).toContain('PATH_UNSAFE');
@@ -187,7 +211,10 @@ describe('route fix never moves a file through a symbolic link (git refuses path
       symlinkSync(link, join(dir, 'out'));
       gitInit(dir);
       const before = treeSum(dir, CACHES);
-      for (const args of [['route', 'fix', '--dry-run'], ['route', 'fix']]) {
+      for (const args of [
+        ['route', 'fix', '--dry-run'],
+        ['route', 'fix'],
+      ]) {
         const r = cli(dir, args);
         expect(r.code, args.join(' ')).toBe(2);
         expect(codes(r), args.join(' ')).toContain('PATH_UNSAFE');
@@ -215,14 +242,28 @@ async function forgeSnapshot(dir: string, stage: string, path: string, bytes: Bu
     parent: null,
     action: 'promote',
     created_at: '2026-03-01T10:00:00Z',
-    artifacts: [{ slot: 'plan', id: 'evil', version: '1', kind: 'plan', status: 'approved', path, content_address: putObject(dir, bytes), size: bytes.length }],
+    artifacts: [
+      {
+        slot: 'plan',
+        id: 'evil',
+        version: '1',
+        kind: 'plan',
+        status: 'approved',
+        path,
+        content_address: putObject(dir, bytes),
+        size: bytes.length,
+      },
+    ],
     selection_digest: `sha256:${'0'.repeat(64)}`,
     index_digest: `sha256:${'0'.repeat(64)}`,
     signer: { keyid: signing.keyid },
   };
   const json = Buffer.from(canonicalJson(snapshot), 'utf8');
   const sig = Buffer.from(signDetached(json, signing.seed)).toString('base64');
-  writeTree(dir, { [`.artifacts/snapshots/fwk-001/${stage}/000001.json`]: json, [`.artifacts/snapshots/fwk-001/${stage}/000001.sig`]: `${sig}\n` });
+  writeTree(dir, {
+    [`.artifacts/snapshots/fwk-001/${stage}/000001.json`]: json,
+    [`.artifacts/snapshots/fwk-001/${stage}/000001.sig`]: `${sig}\n`,
+  });
 }
 
 describe('a snapshot signed by a trusted key still may not name .git/ or a control path', () => {
@@ -248,7 +289,18 @@ describe('a snapshot signed by a trusted key still may not name .git/ or a contr
 
   test('every control-path variant in a validly signed snapshot fails verify (exit 4) and rollback --dry-run', async () => {
     const dir = demo();
-    const variants = ['.GIT/hooks/post-commit', '.git./config', '.gi\u200ct/config', 'docs/.git/x', '.artifacts/keys/trusted/evil.pub', '.Artifacts/journal', 'artifacts_index.json', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'];
+    const variants = [
+      '.GIT/hooks/post-commit',
+      '.git./config',
+      '.gi\u200ct/config',
+      'docs/.git/x',
+      '.artifacts/keys/trusted/evil.pub',
+      '.Artifacts/journal',
+      'artifacts_index.json',
+      'artifacts.config.yaml',
+      'artifact_routing.mdc',
+      'routing_matrix.json',
+    ];
     for (const [i, p] of variants.entries()) await forgeSnapshot(dir, `s${i}`, p, Buffer.from(`payload ${i}\n`));
     const v = cli(dir, ['snapshot', 'verify', '--all']);
     expect(v.code).toBe(4);
@@ -289,7 +341,16 @@ describe('hydrate --out', () => {
     mkdirSync(join(dir, 'out'));
     symlinkSync('.git/hooks', join(dir, 'hooks-link'));
     const before = treeSum(dir, CACHES);
-    for (const out of ['.git/hooks/post-commit', '.GIT/hooks/post-commit', '.git./config', 'docs/.git/x.json', '.artifacts/x.json', 'artifacts_index.json', 'artifacts.config.yaml', 'hooks-link/post-commit']) {
+    for (const out of [
+      '.git/hooks/post-commit',
+      '.GIT/hooks/post-commit',
+      '.git./config',
+      'docs/.git/x.json',
+      '.artifacts/x.json',
+      'artifacts_index.json',
+      'artifacts.config.yaml',
+      'hooks-link/post-commit',
+    ]) {
       const r = cli(dir, [...HYDRATE, '--out', out]);
       expect(r.code, out).toBe(2);
       expect(codes(r), out).toEqual(['PATH_UNSAFE']);
@@ -299,7 +360,11 @@ describe('hydrate --out', () => {
     const ok = spawnSync(process.execPath, [BIN, ...HYDRATE, '--out', elsewhere], { cwd: dir, encoding: 'utf8', timeout: DEADLINE_MS });
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(readFileSync(elsewhere, 'utf8'))).toMatchObject({ framework: 'fwk-001', stage: 'design-review' });
-    const inside = spawnSync(process.execPath, [BIN, ...HYDRATE, '--out', 'out/h.json'], { cwd: dir, encoding: 'utf8', timeout: DEADLINE_MS });
+    const inside = spawnSync(process.execPath, [BIN, ...HYDRATE, '--out', 'out/h.json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: DEADLINE_MS,
+    });
     expect(inside.status, inside.stderr).toBe(0);
     expect(existsSync(join(dir, 'out/h.json'))).toBe(true);
   });

@@ -165,7 +165,11 @@ describe('metadata files and sidecars that are not regular files', () => {
     const r = runBounded(dir, ['--json', 'index', 'rebuild']);
     expectBounded(r);
     expect(r.code).toBe(1);
-    const findings = (r.doc!.findings ?? (r.doc!.error as { findings?: unknown }).findings) as Array<{ code: string; message: string; path: string }>;
+    const findings = (r.doc!.findings ?? (r.doc!.error as { findings?: unknown }).findings) as Array<{
+      code: string;
+      message: string;
+      path: string;
+    }>;
     const m = findings.find((f) => f.path === 'models/m/1.0.0/m.bin.artifact.yaml');
     const d = findings.find((f) => f.path === 'models/d/1.0.0/d.bin.artifact.yaml');
     expect(m?.code).toBe('FILE_NOT_REGULAR');
@@ -335,7 +339,12 @@ describe('the index and the journal', () => {
     execFileSync('rm', [join(dir, 'artifacts_index.json')]);
     writeTree(dir, { 'artifacts_index.json/precious.txt': 'keep me' });
     const g = guard(dir);
-    for (const args of [['index', 'verify'], ['index', 'rebuild'], ['index', 'add', `${P}/ok.md`], ['lineage', 'ok']]) {
+    for (const args of [
+      ['index', 'verify'],
+      ['index', 'rebuild'],
+      ['index', 'add', `${P}/ok.md`],
+      ['lineage', 'ok'],
+    ]) {
       const r = runBounded(dir, ['--json', ...args]);
       expectBounded(r);
       expect(r.code, args.join(' ')).toBe(4);
@@ -352,7 +361,12 @@ describe('the index and the journal', () => {
       execFileSync('rm', ['-f', join(dir, '.artifacts', 'journal')]);
       make(join(dir, '.artifacts', 'journal'));
       const g = guard(dir);
-      for (const args of [['index', 'verify'], ['index', 'add', `${P}/ok.md`], ['index', 'recover'], ['index', 'recover', '--discard']]) {
+      for (const args of [
+        ['index', 'verify'],
+        ['index', 'add', `${P}/ok.md`],
+        ['index', 'recover'],
+        ['index', 'recover', '--discard'],
+      ]) {
         const r = runBounded(dir, ['--json', ...args]);
         expectBounded(r);
         expect(r.code, args.join(' ')).toBe(4);
@@ -391,12 +405,21 @@ describe('snapshots, signatures, holds, objects', () => {
   }
 
   test('a snapshot .json that is a FIFO, a directory, /dev/zero or oversized: SNAPSHOT_INVALID, exit 4', () => {
-    const variants: Array<(p: string) => void> = [(p) => mkfifo(p), (p) => mkdirSync(p), (p) => symlinkSync('/dev/zero', p), (p) => sparse(p, '3G')];
+    const variants: Array<(p: string) => void> = [
+      (p) => mkfifo(p),
+      (p) => mkdirSync(p),
+      (p) => symlinkSync('/dev/zero', p),
+      (p) => sparse(p, '3G'),
+    ];
     for (const make of variants) {
       const dir = withSnapshotDir();
       make(join(dir, S, '000001.json'));
       const g = guard(dir);
-      for (const args of [['snapshot', 'verify'], ['snapshot', 'list'], ['snapshot', 'show', 'fwk-001/design-review/1']]) {
+      for (const args of [
+        ['snapshot', 'verify'],
+        ['snapshot', 'list'],
+        ['snapshot', 'show', 'fwk-001/design-review/1'],
+      ]) {
         const r = runBounded(dir, ['--json', ...args]);
         expectBounded(r);
         expect(r.code, args.join(' ')).toBe(4);
@@ -416,7 +439,12 @@ describe('snapshots, signatures, holds, objects', () => {
     const list = runBounded(dir, ['--json', 'snapshot', 'list']);
     expectBounded(list);
     expect(list.code).toBe(0);
-    for (const args of [['snapshot', 'prune', '--dry-run'], ['gc', '--dry-run'], ['history', 'ok'], ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']]) {
+    for (const args of [
+      ['snapshot', 'prune', '--dry-run'],
+      ['gc', '--dry-run'],
+      ['history', 'ok'],
+      ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review'],
+    ]) {
       const r = runBounded(dir, ['--json', ...args]);
       expectBounded(r);
       expect(r.code, `${args.join(' ')}: ${r.stdout}`).not.toBe(70);
@@ -434,7 +462,11 @@ describe('snapshots, signatures, holds, objects', () => {
     execFileSync('rm', [join(dir, S, '000001.sig')]);
     for (const hold of ['not json', '{"reason": 5}', '[]', 'null']) {
       writeFileSync(join(dir, S, '000001.hold'), hold);
-      for (const args of [['snapshot', 'list'], ['snapshot', 'verify'], ['gc', '--dry-run']]) {
+      for (const args of [
+        ['snapshot', 'list'],
+        ['snapshot', 'verify'],
+        ['gc', '--dry-run'],
+      ]) {
         const r = runBounded(dir, ['--json', ...args]);
         expectBounded(r);
         expect(r.code, `${hold}: ${args.join(' ')}`).toBe(4);
@@ -496,7 +528,11 @@ describe('the index lock', () => {
 
   test('a lock directory tracked by git is never a live lock: LOCK_INVALID at once, its content kept', () => {
     const owner = JSON.stringify({ pid: 999_999_999, host: 'elsewhere', token: 't', since: '2020-01-01T00:00:00Z' });
-    const dir = testdir({ 'artifacts.config.yaml': 'digest_algorithm: sha256\n', [`${P}/ok.md`]: plan('ok'), 'artifacts_index.json.lock/owner.json': owner });
+    const dir = testdir({
+      'artifacts.config.yaml': 'digest_algorithm: sha256\n',
+      [`${P}/ok.md`]: plan('ok'),
+      'artifacts_index.json.lock/owner.json': owner,
+    });
     gitInit(dir);
     expect(git(dir, 'ls-files', 'artifacts_index.json.lock')).toContain('owner.json');
     const r = runBounded(dir, ['--json', '--lock-timeout', '60000', 'index', 'rebuild']);
@@ -510,7 +546,10 @@ describe('the index lock', () => {
 describe('module-level caches are per repository', () => {
   test('two repositories in one process with the same schema path and nested $id get their own schemas', async () => {
     const schema = (max: number) =>
-      JSON.stringify({ $defs: { t: { $id: 'urn:shared:title', type: 'string', maxLength: max } }, properties: { title: { $ref: 'urn:shared:title' } } });
+      JSON.stringify({
+        $defs: { t: { $id: 'urn:shared:title', type: 'string', maxLength: max } },
+        properties: { title: { $ref: 'urn:shared:title' } },
+      });
     const art = plan('ok', { title: 'a title of twenty chars' });
     const strict = repoWith({ [`${P}/ok.md`]: art, 'schemas/kinds/plan.schema.json': schema(5) }, { git: false });
     const lax = repoWith({ [`${P}/ok.md`]: art, 'schemas/kinds/plan.schema.json': schema(100) }, { git: false });
@@ -526,7 +565,10 @@ describe('module-level caches are per repository', () => {
   });
 
   test("one repository's schema never resolves another repository's $ref", async () => {
-    const defines = JSON.stringify({ $defs: { t: { $id: 'urn:other-repo:title', type: 'string', maxLength: 5 } }, properties: { title: { $ref: 'urn:other-repo:title' } } });
+    const defines = JSON.stringify({
+      $defs: { t: { $id: 'urn:other-repo:title', type: 'string', maxLength: 5 } },
+      properties: { title: { $ref: 'urn:other-repo:title' } },
+    });
     const borrows = JSON.stringify({ properties: { title: { $ref: 'urn:other-repo:title' } } });
     const art = plan('ok', { title: 'a title of twenty chars' });
     const first = repoWith({ [`${P}/ok.md`]: art, 'schemas/kinds/plan.schema.json': defines }, { git: false });
@@ -551,7 +593,12 @@ describe('module-level caches are per repository', () => {
     const r = runBounded(dir, ['--json', 'index', 'verify']);
     expectBounded(r);
     expect(r.code).toBe(0);
-    for (const [f, text] of [['config.json', '{"stamp": 1, "config": 5}'], ['stat-cache.json', '[1,2'], ['clean-verify.json', 'null'], ['index-digest.json', '"x"']] as const) {
+    for (const [f, text] of [
+      ['config.json', '{"stamp": 1, "config": 5}'],
+      ['stat-cache.json', '[1,2'],
+      ['clean-verify.json', 'null'],
+      ['index-digest.json', '"x"'],
+    ] as const) {
       execFileSync('rm', ['-rf', join(cache, f)]);
       writeFileSync(join(cache, f), text);
     }

@@ -52,7 +52,8 @@ const codesOf = (r: Run) => [...new Set(((r.doc.findings as Array<{ code: string
 /** The code a command failed with: its error, or (for verify, which reports every problem
  * as a finding) its first error finding. */
 const errorCode = (r: Run) =>
-  (r.doc.error as { code?: string } | undefined)?.code ?? ((r.doc.findings as Array<{ code: string; severity: string }> | undefined) ?? []).find((f) => f.severity === 'error')?.code;
+  (r.doc.error as { code?: string } | undefined)?.code ??
+  ((r.doc.findings as Array<{ code: string; severity: string }> | undefined) ?? []).find((f) => f.severity === 'error')?.code;
 
 function verify(dir: string, env: Record<string, string> = {}, extra: string[] = []): Run {
   return cli(dir, ['--json', ...extra, 'snapshot', 'verify', '--all'], env);
@@ -64,7 +65,9 @@ beforeAll(() => {
     const r = spawnSync(process.execPath, [BIN, 'keys', 'generate', '--out', join(keyDir, name)], { cwd: keyDir, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const der = createPublicKey(readFileSync(pubFile(name), 'utf8')).export({ format: 'der', type: 'spki' });
-    ids[name] = createHash('sha256').update(der.subarray(der.length - 32)).digest('hex');
+    ids[name] = createHash('sha256')
+      .update(der.subarray(der.length - 32))
+      .digest('hex');
   }
 });
 
@@ -85,7 +88,11 @@ function buildDemo(): string {
 }
 
 function promote(dir: string, key: string, at: string, extra: string[] = [], env: Record<string, string> = {}): Run {
-  return cli(dir, ['--json', ...extra, 'promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', keyFile(key), '--at', at], env);
+  return cli(
+    dir,
+    ['--json', ...extra, 'promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', keyFile(key), '--at', at],
+    env,
+  );
 }
 
 /** demo() plus one promotion signed by the release key (built once, copied). */
@@ -108,7 +115,9 @@ const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex'
 
 /** Append a snapshot by hand (what an attacker with a key, but not the tool, can do). */
 function forgeSnapshot(dir: string, key: string, claimedKeyid = ids[key]!): void {
-  const names = readdirSync(join(dir, DR)).filter((n) => n.endsWith('.json')).sort();
+  const names = readdirSync(join(dir, DR))
+    .filter((n) => n.endsWith('.json'))
+    .sort();
   const lastBytes = readFileSync(join(dir, DR, names[names.length - 1]!));
   const last = JSON.parse(lastBytes.toString('utf8')) as Record<string, unknown>;
   const seq = names.length + 1;
@@ -120,7 +129,11 @@ function forgeSnapshot(dir: string, key: string, claimedKeyid = ids[key]!): void
 }
 
 const trustBytes = (dir: string, seq: number) => readFileSync(join(dir, TRUST, `${String(seq).padStart(6, '0')}.json`));
-const trustRecord = (dir: string, seq: number) => JSON.parse(trustBytes(dir, seq).toString('utf8')) as Record<string, unknown> & { keys: Array<Record<string, string>>; revoked: unknown[] };
+const trustRecord = (dir: string, seq: number) =>
+  JSON.parse(trustBytes(dir, seq).toString('utf8')) as Record<string, unknown> & {
+    keys: Array<Record<string, string>>;
+    revoked: unknown[];
+  };
 
 function keyEntry(name: string, addedBy: string): Record<string, string> {
   return { keyid: ids[name]!, public_key: readFileSync(pubFile(name), 'utf8'), added_by: ids[addedBy]! };
@@ -134,7 +147,6 @@ function forgeTrustRecord(dir: string, record: Record<string, unknown>, key: str
   writeFileSync(join(dir, TRUST, `${base}.sig`), signLine(bytes, key));
   writeFileSync(join(dir, TRUST, `${base}.json`), bytes);
 }
-
 
 /** The repository's files, without .git/ (guarded separately) and the tool's rebuildable
  * cache (which any command may refresh). */
@@ -192,7 +204,9 @@ describe('the legacy key directory is no longer a root of trust', () => {
     const r = verify(dir);
     expect(r.code).toBe(2);
     expect(errorCode(r)).toBe('TRUST_NOT_INITIALIZED');
-    expect(((r.doc.findings as Array<{ code: string; hint: string }>).find((f) => f.code === 'TRUST_NOT_INITIALIZED'))!.hint).toContain('keys migrate');
+    expect((r.doc.findings as Array<{ code: string; hint: string }>).find((f) => f.code === 'TRUST_NOT_INITIALIZED')!.hint).toContain(
+      'keys migrate',
+    );
     const p = promote(dir, 'release', '2026-03-02T10:00:00Z');
     expect(p.code).toBe(2);
     expect(errorCode(p)).toBe('TRUST_NOT_INITIALIZED');
@@ -205,44 +219,87 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
   /** Record 3, appended to the demo chain: root trusts the attacker key too. */
   function nextRecord(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const r2 = trustRecord(dir, 2);
-    return { ...r2, seq: 3, parent: sha(trustBytes(dir, 2)), created_at: '2026-04-01T00:00:00Z', keys: [...r2.keys, keyEntry('attacker', 'attacker')].sort((a, b) => (a.keyid! < b.keyid! ? -1 : 1)), signer: { keyid: ids.attacker }, ...extra };
+    return {
+      ...r2,
+      seq: 3,
+      parent: sha(trustBytes(dir, 2)),
+      created_at: '2026-04-01T00:00:00Z',
+      keys: [...r2.keys, keyEntry('attacker', 'attacker')].sort((a, b) => (a.keyid! < b.keyid! ? -1 : 1)),
+      signer: { keyid: ids.attacker },
+      ...extra,
+    };
   }
 
   const cases: Array<[string, (dir: string) => void]> = [
     ['a record appended and signed by an untrusted key', (d) => forgeTrustRecord(d, nextRecord(d), 'attacker')],
-    ['a record that names the root as signer but is signed by another key', (d) => forgeTrustRecord(d, nextRecord(d, { signer: { keyid: ids.root } }), 'attacker')],
-    ['a record whose parent is not the previous record', (d) => {
-      const rec = nextRecord(d, { signer: { keyid: ids.root }, parent: sha(Buffer.from('other')) });
-      forgeTrustRecord(d, rec, 'root');
-    }],
-    ['record 2 edited after signing (whitespace: not canonical)', (d) => writeFileSync(join(d, TRUST, '000002.json'), `${trustBytes(d, 2).toString('utf8')} `)],
-    ['record 2 edited to add the attacker key, old signature kept', (d) => {
-      const r2 = trustRecord(d, 2);
-      writeFileSync(join(d, TRUST, '000002.json'), canonicalJson({ ...r2, keys: [...r2.keys, keyEntry('attacker', 'root')] }));
-    }],
-    ['record 1 deleted', (d) => {
-      rmSync(join(d, TRUST, '000001.json'));
-      rmSync(join(d, TRUST, '000001.sig'));
-    }],
+    [
+      'a record that names the root as signer but is signed by another key',
+      (d) => forgeTrustRecord(d, nextRecord(d, { signer: { keyid: ids.root } }), 'attacker'),
+    ],
+    [
+      'a record whose parent is not the previous record',
+      (d) => {
+        const rec = nextRecord(d, { signer: { keyid: ids.root }, parent: sha(Buffer.from('other')) });
+        forgeTrustRecord(d, rec, 'root');
+      },
+    ],
+    [
+      'record 2 edited after signing (whitespace: not canonical)',
+      (d) => writeFileSync(join(d, TRUST, '000002.json'), `${trustBytes(d, 2).toString('utf8')} `),
+    ],
+    [
+      'record 2 edited to add the attacker key, old signature kept',
+      (d) => {
+        const r2 = trustRecord(d, 2);
+        writeFileSync(join(d, TRUST, '000002.json'), canonicalJson({ ...r2, keys: [...r2.keys, keyEntry('attacker', 'root')] }));
+      },
+    ],
+    [
+      'record 1 deleted',
+      (d) => {
+        rmSync(join(d, TRUST, '000001.json'));
+        rmSync(join(d, TRUST, '000001.sig'));
+      },
+    ],
     ['a signature file removed', (d) => rmSync(join(d, TRUST, '000002.sig'))],
-    ['a key whose keyid is not its public key', (d) => {
-      const rec = nextRecord(d, { signer: { keyid: ids.release } });
-      const entry = (rec.keys as Array<Record<string, string>>).find((k) => k.keyid === ids.attacker)!;
-      entry.public_key = readFileSync(pubFile('spare'), 'utf8');
-      entry.added_by = ids.release!;
-      forgeTrustRecord(d, rec, 'release');
-    }],
+    [
+      'a key whose keyid is not its public key',
+      (d) => {
+        const rec = nextRecord(d, { signer: { keyid: ids.release } });
+        const entry = (rec.keys as Array<Record<string, string>>).find((k) => k.keyid === ids.attacker)!;
+        entry.public_key = readFileSync(pubFile('spare'), 'utf8');
+        entry.added_by = ids.release!;
+        forgeTrustRecord(d, rec, 'release');
+      },
+    ],
     ['an unknown field in a record', (d) => forgeTrustRecord(d, nextRecord(d, { signer: { keyid: ids.root }, threshold: 0 }), 'root')],
-    ['an earlier revocation dropped', (d) => {
-      expect(cli(d, ['keys', 'trust', pubFile('spare'), '--key', keyFile('root')]).code).toBe(0);
-      expect(cli(d, ['keys', 'revoke', ids.spare!, '--key', keyFile('root')]).code).toBe(0);
-      const r4 = trustRecord(d, 4);
-      forgeTrustRecord(d, { ...r4, seq: 5, parent: sha(trustBytes(d, 4)), revoked: [], keys: [...r4.keys, keyEntry('spare', 'release')].sort((a, b) => (a.keyid! < b.keyid! ? -1 : 1)), signer: { keyid: ids.release } }, 'release');
-    }],
+    [
+      'an earlier revocation dropped',
+      (d) => {
+        expect(cli(d, ['keys', 'trust', pubFile('spare'), '--key', keyFile('root')]).code).toBe(0);
+        expect(cli(d, ['keys', 'revoke', ids.spare!, '--key', keyFile('root')]).code).toBe(0);
+        const r4 = trustRecord(d, 4);
+        forgeTrustRecord(
+          d,
+          {
+            ...r4,
+            seq: 5,
+            parent: sha(trustBytes(d, 4)),
+            revoked: [],
+            keys: [...r4.keys, keyEntry('spare', 'release')].sort((a, b) => (a.keyid! < b.keyid! ? -1 : 1)),
+            signer: { keyid: ids.release },
+          },
+          'release',
+        );
+      },
+    ],
     ['a record that is a directory', (d) => mkdirSync(join(d, TRUST, '000003.json'))],
-    ['a record that is a FIFO (must not hang)', (d) => {
-      expect(spawnSync('mkfifo', [join(d, TRUST, '000003.json')]).status).toBe(0);
-    }],
+    [
+      'a record that is a FIFO (must not hang)',
+      (d) => {
+        expect(spawnSync('mkfifo', [join(d, TRUST, '000003.json')]).status).toBe(0);
+      },
+    ],
   ];
   for (const [name, tamper] of cases) {
     test(name, () => {
@@ -264,7 +321,19 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
       const before = repoDigest(dir);
       const p = promote(dir, 'release', '2026-03-02T10:00:00Z');
       expect([p.code, errorCode(p)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
-      const rb = cli(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', keyFile('release'), '--dry-run']);
+      const rb = cli(dir, [
+        '--json',
+        'rollback',
+        '--framework',
+        'fwk-001',
+        '--stage',
+        'design-review',
+        '--to',
+        '1',
+        '--key',
+        keyFile('release'),
+        '--dry-run',
+      ]);
       expect([rb.code, errorCode(rb)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
       const k = cli(dir, ['--json', 'keys', 'trust', pubFile('spare'), '--key', keyFile('root')]);
       expect(k.code).toBe(4);
@@ -325,7 +394,19 @@ describe('pinning the root', () => {
   function hijacked(): string {
     const dir = promoted();
     rmSync(join(dir, TRUST), { recursive: true });
-    forgeTrustRecord(dir, { format: 'artifacts-trust/1', seq: 1, parent: null, created_at: '2026-04-01T00:00:00Z', keys: [keyEntry('attacker', 'attacker')], revoked: [], signer: { keyid: ids.attacker } }, 'attacker');
+    forgeTrustRecord(
+      dir,
+      {
+        format: 'artifacts-trust/1',
+        seq: 1,
+        parent: null,
+        created_at: '2026-04-01T00:00:00Z',
+        keys: [keyEntry('attacker', 'attacker')],
+        revoked: [],
+        signer: { keyid: ids.attacker },
+      },
+      'attacker',
+    );
     forgeSnapshot(dir, 'attacker');
     return dir;
   }
@@ -336,7 +417,10 @@ describe('pinning the root', () => {
     const viaFlag = verify(dir, {}, ['--trust-root', ids.root!]);
     const viaEnv = verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root! });
     const viaUpper = verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root!.toUpperCase() });
-    writeFileSync(join(dir, 'artifacts.config.yaml'), `${readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8')}trust_root: ${ids.root}\n`);
+    writeFileSync(
+      join(dir, 'artifacts.config.yaml'),
+      `${readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8')}trust_root: ${ids.root}\n`,
+    );
     const viaConfig = verify(dir);
     for (const r of [viaFlag, viaEnv, viaUpper, viaConfig]) {
       expect(r.code, JSON.stringify(r.doc)).toBe(4);
@@ -352,7 +436,19 @@ describe('pinning the root', () => {
 
   test('only record 1 rewritten: the later records no longer link → TRUST_CHAIN_BROKEN without a pin, TRUST_ROOT_MISMATCH with one', () => {
     const dir = promoted();
-    forgeTrustRecord(dir, { format: 'artifacts-trust/1', seq: 1, parent: null, created_at: '2026-04-01T00:00:00Z', keys: [keyEntry('attacker', 'attacker')], revoked: [], signer: { keyid: ids.attacker } }, 'attacker');
+    forgeTrustRecord(
+      dir,
+      {
+        format: 'artifacts-trust/1',
+        seq: 1,
+        parent: null,
+        created_at: '2026-04-01T00:00:00Z',
+        keys: [keyEntry('attacker', 'attacker')],
+        revoked: [],
+        signer: { keyid: ids.attacker },
+      },
+      'attacker',
+    );
     const unpinned = verify(dir);
     expect([unpinned.code, errorCode(unpinned)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
     const pinned = verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root! });
@@ -370,7 +466,10 @@ describe('pinning the root', () => {
 
   test('precedence: --trust-root over ARTIFACTS_TRUST_ROOT over trust_root in the config; a malformed pin is a usage error', () => {
     const dir = promoted();
-    writeFileSync(join(dir, 'artifacts.config.yaml'), `${readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8')}trust_root: ${ids.attacker}\n`);
+    writeFileSync(
+      join(dir, 'artifacts.config.yaml'),
+      `${readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8')}trust_root: ${ids.attacker}\n`,
+    );
     expect(errorCode(verify(dir))).toBe('TRUST_ROOT_MISMATCH');
     expect(verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root! }).code).toBe(0);
     expect(errorCode(verify(dir, { ARTIFACTS_TRUST_ROOT: ids.attacker! }, ['--trust-root', ids.root!]))).toBeUndefined();
@@ -387,7 +486,9 @@ describe('pinning the root', () => {
     const dir = promoted();
     const r = verify(dir);
     expect(r.code).toBe(0);
-    expect((r.doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.code === 'TRUST_ROOT_UNPINNED')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+    expect((r.doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.code === 'TRUST_ROOT_UNPINNED')).toEqual([
+      expect.objectContaining({ severity: 'warning' }),
+    ]);
     const human = cli(dir, ['snapshot', 'verify', '--all']);
     expect(human.code).toBe(0);
     expect(human.stderr.match(/TRUST_ROOT_UNPINNED/g)).toHaveLength(1);
@@ -445,7 +546,14 @@ describe('revocation keeps history valid and nothing after it', () => {
     expect(again.code).toBe(2);
     const last = cli(dir, ['--json', 'keys', 'revoke', ids.root!, '--key', keyFile('root')]);
     expect(last.code).toBe(2);
-    expect(readdirSync(join(dir, TRUST)).sort()).toEqual(['000001.json', '000001.sig', '000002.json', '000002.sig', '000003.json', '000003.sig']);
+    expect(readdirSync(join(dir, TRUST)).sort()).toEqual([
+      '000001.json',
+      '000001.sig',
+      '000002.json',
+      '000002.sig',
+      '000003.json',
+      '000003.sig',
+    ]);
     const list = cli(dir, ['--json', 'keys', 'list']);
     expect((list.doc.trusted as Array<{ keyid: string }>).map((k) => k.keyid)).toEqual([ids.root]);
     expect((list.doc.revoked as Array<{ keyid: string }>).map((k) => k.keyid)).toEqual([ids.release]);
@@ -458,7 +566,17 @@ describe('promote and rollback refuse a key the chain does not trust, before wri
     const g = guard(dir);
     const before = repoDigest(dir);
     for (const extra of [[], ['--dry-run']]) {
-      const r = cli(dir, ['--json', 'promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', keyFile('attacker'), ...extra]);
+      const r = cli(dir, [
+        '--json',
+        'promote',
+        '--framework',
+        'fwk-001',
+        '--stage',
+        'design-review',
+        '--key',
+        keyFile('attacker'),
+        ...extra,
+      ]);
       expect([r.code, errorCode(r)]).toEqual([4, 'KEY_NOT_TRUSTED']);
     }
     expect(existsSync(join(dir, '.artifacts/snapshots'))).toBe(false);
@@ -472,7 +590,19 @@ describe('promote and rollback refuse a key the chain does not trust, before wri
     const g = guard(dir);
     const before = repoDigest(dir);
     for (const extra of [[], ['--dry-run']]) {
-      const r = cli(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', keyFile('attacker'), ...extra]);
+      const r = cli(dir, [
+        '--json',
+        'rollback',
+        '--framework',
+        'fwk-001',
+        '--stage',
+        'design-review',
+        '--to',
+        '1',
+        '--key',
+        keyFile('attacker'),
+        ...extra,
+      ]);
       expect([r.code, errorCode(r)]).toEqual([4, 'KEY_NOT_TRUSTED']);
     }
     expect(repoDigest(dir)).toBe(before);
@@ -492,7 +622,9 @@ describe('promote and rollback refuse a key the chain does not trust, before wri
     expect([k.code, errorCode(k)]).toEqual([2, 'TRUST_NOT_INITIALIZED']);
     expect(existsSync(join(dir, TRUST))).toBe(false);
     // Starting a chain whose root is not the pinned one is refused too.
-    const pinned = cli(dir, ['--json', 'keys', 'trust', pubFile('release'), '--key', keyFile('release')], { ARTIFACTS_TRUST_ROOT: ids.root! });
+    const pinned = cli(dir, ['--json', 'keys', 'trust', pubFile('release'), '--key', keyFile('release')], {
+      ARTIFACTS_TRUST_ROOT: ids.root!,
+    });
     expect([pinned.code, errorCode(pinned)]).toEqual([4, 'TRUST_ROOT_MISMATCH']);
     expect(existsSync(join(dir, TRUST))).toBe(false);
   });
@@ -542,13 +674,20 @@ describe('interop and concurrency', () => {
       return;
     }
     const dir = demo();
-    for (const [seq, signer] of [[1, 'root'], [2, 'root']] as const) {
+    for (const [seq, signer] of [
+      [1, 'root'],
+      [2, 'root'],
+    ] as const) {
       const base = String(seq).padStart(6, '0');
       const sig = join(keyDir, `trust-${base}.bin`);
       const sigText = readFileSync(join(dir, TRUST, `${base}.sig`), 'utf8');
       expect(sigText).toMatch(/^[A-Za-z0-9+/]{86}==\n$/);
       writeFileSync(sig, Buffer.from(sigText, 'base64'));
-      const v = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', pubFile(signer), '-rawin', '-in', join(dir, TRUST, `${base}.json`), '-sigfile', sig], { encoding: 'utf8' });
+      const v = spawnSync(
+        'openssl',
+        ['pkeyutl', '-verify', '-pubin', '-inkey', pubFile(signer), '-rawin', '-in', join(dir, TRUST, `${base}.json`), '-sigfile', sig],
+        { encoding: 'utf8' },
+      );
       expect(v.stdout + v.stderr).toContain('Signature Verified Successfully');
       expect(v.status).toBe(0);
     }
@@ -558,12 +697,19 @@ describe('interop and concurrency', () => {
     const dir = demo();
     const runOne = (name: string) =>
       new Promise<number | null>((res) => {
-        const c = spawn(process.execPath, [BIN, 'keys', 'trust', pubFile(name), '--key', keyFile('root')], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+        const c = spawn(process.execPath, [BIN, 'keys', 'trust', pubFile(name), '--key', keyFile('root')], {
+          cwd: dir,
+          env: { ...process.env, NO_COLOR: '1' },
+        });
         c.on('close', (code) => res(code));
       });
     const codes = await Promise.all([runOne('spare'), runOne('attacker')]);
     expect(codes).toEqual([0, 0]);
-    expect(readdirSync(join(dir, TRUST)).filter((n) => n.endsWith('.json')).sort()).toEqual(['000001.json', '000002.json', '000003.json', '000004.json']);
+    expect(
+      readdirSync(join(dir, TRUST))
+        .filter((n) => n.endsWith('.json'))
+        .sort(),
+    ).toEqual(['000001.json', '000002.json', '000003.json', '000004.json']);
     expect(trustRecord(dir, 4).keys).toHaveLength(4);
     const list = cli(dir, ['--json', 'keys', 'list'], { ARTIFACTS_TRUST_ROOT: ids.root! });
     expect(list.code).toBe(0);

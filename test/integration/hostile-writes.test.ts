@@ -4,7 +4,20 @@
 // there; exclusive writes are really exclusive; temp files of killed writers are swept;
 // `init` keeps the permission bits of the files it extends.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BIN, commitAt, copyFixture, git, gitInit, read, run, testdir, writeTree } from '../helpers.js';
@@ -20,7 +33,12 @@ let base: string;
 /** Run the CLI with --json under a deadline; the command must finish in time. */
 function cli(cwd: string, args: string[]): { code: number | null; doc: Record<string, unknown>; stderr: string } {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [BIN, '--json', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: DEADLINE_MS });
+  const r = spawnSync(process.execPath, [BIN, '--json', ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: DEADLINE_MS,
+  });
   expect(r.signal, `${args.join(' ')} did not finish within ${DEADLINE_MS} ms`).toBeNull();
   expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
   let doc: Record<string, unknown>;
@@ -31,7 +49,6 @@ function cli(cwd: string, args: string[]): { code: number | null; doc: Record<st
   }
   return { code: r.status, doc, stderr: r.stderr };
 }
-
 
 function errorCode(r: { doc: Record<string, unknown> }): string | undefined {
   return (r.doc.error as { code?: string } | undefined)?.code;
@@ -74,7 +91,9 @@ beforeAll(() => {
 const COMMANDS: Record<string, (dir: string) => string[]> = {
   'index rebuild': () => ['index', 'rebuild'],
   'index add': (dir) => {
-    writeTree(dir, { 'docs/plans/fwk-001/extra.md': '---\nid: extra\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: plan\n---\nExtra.\n' });
+    writeTree(dir, {
+      'docs/plans/fwk-001/extra.md': '---\nid: extra\nversion: "1"\nstatus: draft\nframework: fwk-001\nkind: plan\n---\nExtra.\n',
+    });
     return ['index', 'add', 'docs/plans/fwk-001/extra.md'];
   },
   promote: () => ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, '--at', '2026-03-03T10:00:00Z'],
@@ -177,7 +196,7 @@ function deadPid(): number {
 }
 
 describe('recovery sweeps the temp files of killed writers', () => {
-  test('dead writers\' and stale temps go; a live writer\'s temp, other files and symlinks stay', () => {
+  test("dead writers' and stale temps go; a live writer's temp, other files and symlinks stay", () => {
     const dir = fresh();
     const dead = deadPid();
     const outside = testdir({ 'victim.txt': 'do not touch\n' });
@@ -188,7 +207,11 @@ describe('recovery sweeps the temp files of killed writers', () => {
       `.artifacts/objects/sha256/.deadbeef.${dead}.abcdefabcdef.tmp`,
     ];
     const stale = `.artifacts/.journal.${process.pid}.aaaaaaaaaaaa.tmp`;
-    const kept = [`.artifacts/cache/.stat-cache.json.${process.pid}.0123456789ab.tmp`, '.artifacts/cache/.notes.tmp', `.artifacts/cache/.x.${dead}.tmp`];
+    const kept = [
+      `.artifacts/cache/.stat-cache.json.${process.pid}.0123456789ab.tmp`,
+      '.artifacts/cache/.notes.tmp',
+      `.artifacts/cache/.x.${dead}.tmp`,
+    ];
     writeTree(dir, Object.fromEntries([...gone, stale, ...kept].map((p) => [p, 'partial'])));
     const old = new Date(Date.now() - 2 * 3600_000);
     utimesSync(join(dir, stale), old, old);

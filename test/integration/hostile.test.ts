@@ -28,11 +28,38 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'YAML alias bomb', file: `${P}/bomb.md`, content: `---\nid: bomb\n${META}${aliasBomb()}\n---\n`, code: 'METADATA_ALIAS' },
-  { name: '---js front matter', file: `${P}/js.md`, content: `---js\n{ id: (require('fs').writeFileSync('PWNED', 'x'), 'js') }\n---\nbody\n`, code: 'FRONT_MATTER_LANGUAGE' },
-  { name: '---javascript front matter', file: `${P}/js2.md`, content: `---javascript\nmodule.exports = (require('fs').writeFileSync('PWNED', 'x'), {})\n---\n`, code: 'FRONT_MATTER_LANGUAGE' },
-  { name: '__proto__ key', file: `${P}/proto.md`, content: `---\nid: proto\n${META}__proto__:\n  polluted: yes\n---\n`, code: 'METADATA_FORBIDDEN_KEY', check: (f) => expect(f.line).toBe(7) },
-  { name: 'constructor key', file: `${P}/ctor.md`, content: `---\nid: ctor\n${META}constructor:\n  prototype:\n    polluted: yes\n---\n`, code: 'METADATA_FORBIDDEN_KEY' },
-  { name: 'duplicate keys', file: `${P}/dup.md`, content: `---\nid: dup\n${META}id: dup2\n---\n`, code: 'METADATA_DUPLICATE_KEY', check: (f) => expect(f.line).toBe(7) },
+  {
+    name: '---js front matter',
+    file: `${P}/js.md`,
+    content: `---js\n{ id: (require('fs').writeFileSync('PWNED', 'x'), 'js') }\n---\nbody\n`,
+    code: 'FRONT_MATTER_LANGUAGE',
+  },
+  {
+    name: '---javascript front matter',
+    file: `${P}/js2.md`,
+    content: `---javascript\nmodule.exports = (require('fs').writeFileSync('PWNED', 'x'), {})\n---\n`,
+    code: 'FRONT_MATTER_LANGUAGE',
+  },
+  {
+    name: '__proto__ key',
+    file: `${P}/proto.md`,
+    content: `---\nid: proto\n${META}__proto__:\n  polluted: yes\n---\n`,
+    code: 'METADATA_FORBIDDEN_KEY',
+    check: (f) => expect(f.line).toBe(7),
+  },
+  {
+    name: 'constructor key',
+    file: `${P}/ctor.md`,
+    content: `---\nid: ctor\n${META}constructor:\n  prototype:\n    polluted: yes\n---\n`,
+    code: 'METADATA_FORBIDDEN_KEY',
+  },
+  {
+    name: 'duplicate keys',
+    file: `${P}/dup.md`,
+    content: `---\nid: dup\n${META}id: dup2\n---\n`,
+    code: 'METADATA_DUPLICATE_KEY',
+    check: (f) => expect(f.line).toBe(7),
+  },
   {
     name: 'version: 1.10 (hint: quote it)',
     file: `${P}/num.md`,
@@ -44,8 +71,18 @@ const cases: Case[] = [
       expect(f.pointer).toBe('/version');
     },
   },
-  { name: 'invalid UTF-8', file: `${P}/utf.md`, content: Buffer.concat([Buffer.from(`---\nid: utf\n${META}title: "`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"\n---\n')]), code: 'INVALID_UTF8' },
-  { name: 'metadata over 64 KiB', file: `${P}/big.md`, content: `---\nid: big\n${META}pad: "${'x'.repeat(70 * 1024)}"\n---\n`, code: 'METADATA_TOO_LARGE' },
+  {
+    name: 'invalid UTF-8',
+    file: `${P}/utf.md`,
+    content: Buffer.concat([Buffer.from(`---\nid: utf\n${META}title: "`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"\n---\n')]),
+    code: 'INVALID_UTF8',
+  },
+  {
+    name: 'metadata over 64 KiB',
+    file: `${P}/big.md`,
+    content: `---\nid: big\n${META}pad: "${'x'.repeat(70 * 1024)}"\n---\n`,
+    code: 'METADATA_TOO_LARGE',
+  },
   { name: 'custom tag', file: `${P}/tag.md`, content: `---\nid: tag\n${META}x: !!js/function "function(){}"\n---\n`, code: 'METADATA_TAG' },
   { name: 'id ../x', file: `${P}/dotdot.md`, content: `---\nid: ../x\n${META}---\n`, code: 'INVALID_ID' },
   { name: 'id a/b', file: `${P}/slash.md`, content: `---\nid: a/b\n${META}---\n`, code: 'INVALID_ID' },
@@ -54,8 +91,19 @@ const cases: Case[] = [
   { name: 'id .git', file: `${P}/git.md`, content: `---\nid: .git\n${META}---\n`, code: 'INVALID_ID' },
   { name: 'id over 128 chars', file: `${P}/long.md`, content: `---\nid: ${'a'.repeat(129)}\n${META}---\n`, code: 'INVALID_ID' },
   { name: 'unterminated front matter', file: `${P}/open.md`, content: `---\nid: open\n${META}`, code: 'FRONT_MATTER_UNTERMINATED' },
-  { name: 'bad status', file: `${P}/st.md`, content: `---\nid: st\nversion: "1"\nstatus: done\nframework: fwk-001\nkind: plan\n---\n`, code: 'SCHEMA_VIOLATION', check: (f) => expect(f.pointer).toBe('/status') },
-  { name: 'checksum mismatch', file: `${P}/sum.md`, content: `---\nid: sum\n${META}checksum: sha256:${'0'.repeat(64)}\n---\nbody\n`, code: 'CHECKSUM_MISMATCH' },
+  {
+    name: 'bad status',
+    file: `${P}/st.md`,
+    content: `---\nid: st\nversion: "1"\nstatus: done\nframework: fwk-001\nkind: plan\n---\n`,
+    code: 'SCHEMA_VIOLATION',
+    check: (f) => expect(f.pointer).toBe('/status'),
+  },
+  {
+    name: 'checksum mismatch',
+    file: `${P}/sum.md`,
+    content: `---\nid: sum\n${META}checksum: sha256:${'0'.repeat(64)}\n---\nbody\n`,
+    code: 'CHECKSUM_MISMATCH',
+  },
 ];
 
 describe('hostile metadata', () => {
@@ -163,7 +211,9 @@ describe('hostile paths', () => {
     for (const cmd of [['index', 'verify'], ['index', 'rebuild'], ['validate']]) {
       const r = runJson(dir, cmd);
       expect(r.code, cmd.join(' ')).toBe(1);
-      const codes = (r.doc.findings as Array<{ code: string; path: string }>).filter((f) => f.code === 'SYMLINK_OUTSIDE_ROOT').map((f) => f.path);
+      const codes = (r.doc.findings as Array<{ code: string; path: string }>)
+        .filter((f) => f.code === 'SYMLINK_OUTSIDE_ROOT')
+        .map((f) => f.path);
       expect(codes.sort(), cmd.join(' ')).toEqual([`${P}/ok.md`, `${P}/two.md`]);
     }
     expect(read(dir, 'artifacts_index.json')).toBe(before);
@@ -194,7 +244,10 @@ describe('hostile paths', () => {
 
   test('route templates escaping the root are ROUTE_INVALID_PATH', () => {
     const dir = repoWith({ [`${P}/ok.md`]: plan('ok') });
-    writeFileSync(join(dir, 'artifact_routing.mdc'), '---\nroutes:\n  - kind: plan\n    path: ../outside/{id}.md\n  - kind: model\n    path: /etc/{id}\n---\n');
+    writeFileSync(
+      join(dir, 'artifact_routing.mdc'),
+      '---\nroutes:\n  - kind: plan\n    path: ../outside/{id}.md\n  - kind: model\n    path: /etc/{id}\n---\n',
+    );
     const r = runJson(dir, ['route', 'check']);
     expect(r.code).toBe(1);
     const codes = (r.doc.findings as Array<{ code: string; message: string }>).filter((f) => f.code === 'ROUTE_INVALID_PATH');

@@ -8,7 +8,11 @@ import { commitAt, CONTRACT, git, plan, repoWith, run, runJson, testdir, writeTr
 const P = 'docs/plans/fwk-001';
 
 interface HydrationDoc {
-  inputs: Array<{ slot: string; selected: { id: string; version: string; status: string; commit_time: number } | null; candidates: number }>;
+  inputs: Array<{
+    slot: string;
+    selected: { id: string; version: string; status: string; commit_time: number } | null;
+    candidates: number;
+  }>;
   decisions: Array<{ slot: string; rank: number; candidate: string; outcome: string; reason: string }>;
   selection_digest: string;
 }
@@ -130,7 +134,9 @@ describe('--out', () => {
 
 describe('nondeterministic input is refused under --deterministic', () => {
   test('a dirty candidate: exit 2 NONDETERMINISTIC_INPUT, unless --allow-dirty', () => {
-    const dir = history([['2026-01-01T00:00:00Z', { [`${P}/one.md`]: plan('one', { status: 'review', updated_at: '2026-03-03T00:00:00Z' }) }]]);
+    const dir = history([
+      ['2026-01-01T00:00:00Z', { [`${P}/one.md`]: plan('one', { status: 'review', updated_at: '2026-03-03T00:00:00Z' }) }],
+    ]);
     writeFileSync(join(dir, P, 'one.md'), plan('one', { status: 'review', updated_at: '2026-03-03T00:00:00Z' }, 'edited\n'));
     expect(run(dir, ['index', 'update', `${P}/one.md`]).code).toBe(0);
     const r = runJson(dir, ['hydrate', '--framework', 'fwk-001', '--stage', 'design-review', '--deterministic']);
@@ -166,7 +172,8 @@ describe('gate codes', () => {
         {
           [`${P}/p.md`]: plan('p', { status: 'approved' }),
           'docs/memos/m.md': plan('m', { kind: 'memo' }),
-          'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n  - kind: memo\n    path: docs/memos/{id}.md\n---\n',
+          'artifact_routing.mdc':
+            '---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n  - kind: memo\n    path: docs/memos/{id}.md\n---\n',
         },
       ],
     ]);
@@ -187,7 +194,10 @@ describe('gate codes', () => {
     expect(nf.code).toBe(2);
     expect((nf.doc.error as { message: string }).message).toContain('did you mean "fwk-001"');
     expect(runJson(dir, ['hydrate', '--framework', 'fwk-001', '--stage', 'nope']).code).toBe(2);
-    writeFileSync(join(dir, 'frameworks/fwk-001.yaml'), 'framework: fwk-001\nstages:\n  s:\n    after: t\n    inputs:\n      - slot: a\n        kind: plan\n        min_status: done\n');
+    writeFileSync(
+      join(dir, 'frameworks/fwk-001.yaml'),
+      'framework: fwk-001\nstages:\n  s:\n    after: t\n    inputs:\n      - slot: a\n        kind: plan\n        min_status: done\n',
+    );
     const v = runJson(dir, ['validate']);
     expect(v.code).toBe(2);
     const msgs = (v.doc.findings as Array<{ code: string; message: string }>).filter((f) => f.code === 'CONTRACT_INVALID');
@@ -206,7 +216,9 @@ describe('git processes', () => {
     const log = join(base, 'calls.log');
     writeFileSync(log, '');
     const shim = gitShim(join(base, 'shim'), log);
-    const r = run(repo, ['--json', 'hydrate', '--framework', 'fwk-001', '--stage', 'review', '--deterministic'], { PATH: `${shim}:${process.env.PATH}` });
+    const r = run(repo, ['--json', 'hydrate', '--framework', 'fwk-001', '--stage', 'review', '--deterministic'], {
+      PATH: `${shim}:${process.env.PATH}`,
+    });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as HydrationDoc;
     expect(doc.inputs[0]!.candidates).toBe(300);

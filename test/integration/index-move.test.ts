@@ -7,9 +7,15 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { git, md, read, run, runJson, testdir, writeTree, gitInit } from '../helpers.js';
 
-interface F { code: string; hint?: string; path?: string; severity?: string }
+interface F {
+  code: string;
+  hint?: string;
+  path?: string;
+  severity?: string;
+}
 
-const note = (id: string, status: string, body = 'Body text.\n') => md({ id, version: '1.0', status, kind: 'note', framework: 'fwk-001' }, body);
+const note = (id: string, status: string, body = 'Body text.\n') =>
+  md({ id, version: '1.0', status, kind: 'note', framework: 'fwk-001' }, body);
 
 const ROUTES = '---\nroutes:\n  - kind: note\n    dirs: [content/]\n---\n';
 
@@ -37,7 +43,8 @@ function movedRepo(): string {
   return dir;
 }
 
-const indexedPaths = (dir: string) => (JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: { path: string }[] }).artifacts.map((e) => e.path).sort();
+const indexedPaths = (dir: string) =>
+  (JSON.parse(read(dir, 'artifacts_index.json')) as { artifacts: { path: string }[] }).artifacts.map((e) => e.path).sort();
 
 function commandsIn(hint: string): string[] {
   return [...hint.matchAll(/`artifacts ([^`]+)`/g)].map((m) => m[1]!.trim());
@@ -50,7 +57,10 @@ describe('moved artifacts', () => {
     expect(v.code).toBe(1);
     const fs = v.doc.findings as F[];
     const byPath = new Map(fs.map((f) => [f.path, f]));
-    for (const [from, to] of [['content/a.md', 'content/sub/a.md'], ['content/b.md', 'content/sub/b.md']] as const) {
+    for (const [from, to] of [
+      ['content/a.md', 'content/sub/a.md'],
+      ['content/b.md', 'content/sub/b.md'],
+    ] as const) {
       expect(byPath.get(from)?.code).toBe('INDEX_MISSING_FILE');
       expect(byPath.get(to)?.code).toBe('INDEX_UNINDEXED');
       expect(byPath.get(from)?.hint).toMatch(/moved to/);

@@ -11,9 +11,18 @@ import { parseConfig } from '../../src/core/config.js';
 import { parseContract } from '../../src/core/hydrate/contract.js';
 import { gitInit, md, read, run, runJson, testdir } from '../helpers.js';
 
-const CONTROL = { files: ['artifacts_index.json', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'], dirs: ['.artifacts'] };
+const CONTROL = {
+  files: ['artifacts_index.json', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'],
+  dirs: ['.artifacts'],
+};
 const FILES = { routingFile: 'artifact_routing.mdc', commandFile: 'routing_matrix.json' };
-const e = (path: string, kind: string, id: string, extra: { version?: string; framework?: string } = {}) => ({ path, kind, id, version: extra.version ?? '1.0.0', framework: extra.framework ?? 'fwk-001' });
+const e = (path: string, kind: string, id: string, extra: { version?: string; framework?: string } = {}) => ({
+  path,
+  kind,
+  id,
+  version: extra.version ?? '1.0.0',
+  framework: extra.framework ?? 'fwk-001',
+});
 
 describe('inferring routes (pure)', () => {
   test('a template when every file of a kind follows one; the most general that fits', () => {
@@ -32,11 +41,18 @@ describe('inferring routes (pure)', () => {
     ]);
     expect(r.findings).toEqual([]);
     // A single framework still gets the variable: the next framework fits too.
-    expect(inferRoutes([e('docs/plans/fwk-001/a.md', 'plan', 'a')], CONTROL, FILES).routes).toEqual([{ kind: 'plan', path: 'docs/plans/{framework}/{id}.md' }]);
+    expect(inferRoutes([e('docs/plans/fwk-001/a.md', 'plan', 'a')], CONTROL, FILES).routes).toEqual([
+      { kind: 'plan', path: 'docs/plans/{framework}/{id}.md' },
+    ]);
   });
 
   test('dirs at the narrowest directories when names or places follow no template', () => {
-    const entries = [e('handbook/a/Intro.md', 'doc', 'intro'), e('handbook/a/b/c/deep.md', 'doc', 'x1'), e('handbook/z.md', 'doc', 'x2'), e('plans/p.md', 'plan', 'p')];
+    const entries = [
+      e('handbook/a/Intro.md', 'doc', 'intro'),
+      e('handbook/a/b/c/deep.md', 'doc', 'x1'),
+      e('handbook/z.md', 'doc', 'x2'),
+      e('plans/p.md', 'plan', 'p'),
+    ];
     const r = inferRoutes(entries, CONTROL, FILES);
     expect(r.routes).toEqual([
       { kind: 'doc', dirs: ['handbook'] },
@@ -45,8 +61,13 @@ describe('inferring routes (pure)', () => {
     expect(r.findings).toEqual([]);
   });
 
-  test('directories are split around another kind\'s files, and a template never covers another kind', () => {
-    const entries = [e('content/a/x.md', 'doc', 'x9'), e('content/b/c/y.md', 'doc', 'y9'), e('content/plans/p.md', 'plan', 'p'), e('content/plans/q.md', 'plan', 'q')];
+  test("directories are split around another kind's files, and a template never covers another kind", () => {
+    const entries = [
+      e('content/a/x.md', 'doc', 'x9'),
+      e('content/b/c/y.md', 'doc', 'y9'),
+      e('content/plans/p.md', 'plan', 'p'),
+      e('content/plans/q.md', 'plan', 'q'),
+    ];
     const r = inferRoutes(entries, CONTROL, FILES);
     expect(r.routes).toEqual([
       { kind: 'doc', dirs: ['content/a', 'content/b'] },
@@ -79,7 +100,13 @@ describe('inferring routes (pure)', () => {
   });
 
   test('a file at the root beside another kind: no root route (it would overlap, and claim every file of the tree); route fix moves it', () => {
-    const entries = [e('a.md', 'note', 'a1'), e('sub/b.md', 'note', 'b1'), e('deep/x/c.md', 'note', 'c1'), e('docs/plans/f1/p1.md', 'plan', 'p1'), e('docs/plans/f1/p2.md', 'plan', 'p2')];
+    const entries = [
+      e('a.md', 'note', 'a1'),
+      e('sub/b.md', 'note', 'b1'),
+      e('deep/x/c.md', 'note', 'c1'),
+      e('docs/plans/f1/p1.md', 'plan', 'p1'),
+      e('docs/plans/f1/p2.md', 'plan', 'p2'),
+    ];
     const r = inferRoutes(entries, CONTROL, FILES);
     const note = r.routes.find((x) => x.kind === 'note')!;
     expect(note.dirs).toEqual(['deep', 'sub']);
@@ -166,7 +193,17 @@ function organised(): string {
   return dir;
 }
 
-const ROUTING_CODES = ['ROUTE_DUPLICATE_KIND', 'ROUTE_OVERLAP', 'ROUTE_CASE_COLLISION', 'ROUTE_INVALID_PATH', 'COMMAND_DRIFT', 'COMMAND_COLLISION', 'UNROUTED_KIND', 'ROUTE_MISMATCH', 'ROUTING_INVALID'];
+const ROUTING_CODES = [
+  'ROUTE_DUPLICATE_KIND',
+  'ROUTE_OVERLAP',
+  'ROUTE_CASE_COLLISION',
+  'ROUTE_INVALID_PATH',
+  'COMMAND_DRIFT',
+  'COMMAND_COLLISION',
+  'UNROUTED_KIND',
+  'ROUTE_MISMATCH',
+  'ROUTING_INVALID',
+];
 
 describe('init on an existing tree', () => {
   test('2,100 Markdown files of one kind in nested directories, plans and a model: init, index rebuild and validate find no routing problem', () => {

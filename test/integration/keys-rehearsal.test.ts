@@ -33,7 +33,8 @@ function twoPromotions(): string {
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);
   expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key('release')]).code).toBe(0);
   commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
-  const promote = (at: string) => run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('release'), '--at', at]);
+  const promote = (at: string) =>
+    run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('release'), '--at', at]);
   expect(promote('2026-03-01T10:00:00Z').code).toBe(0);
   const p = join(dir, RISK);
   writeFileSync(p, readFileSync(p, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
@@ -138,7 +139,9 @@ describe('promote with a key the trust chain does not trust', () => {
     expect(existsSync(join(dir, DR, '000003.sig'))).toBe(false);
     expect(checksum(dir)).toBe(before);
     // Also its dry run.
-    expect(runJson(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('stranger'), '--dry-run']).code).toBe(4);
+    expect(
+      runJson(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('stranger'), '--dry-run']).code,
+    ).toBe(4);
     expect(checksum(dir)).toBe(before);
     // The trusted key goes through.
     expect(run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('release')]).code).toBe(0);

@@ -33,7 +33,12 @@ const errorPaths = (fs: F[]) => [...new Set(fs.filter((f) => f.severity === 'err
 
 describe('index rebuild', () => {
   test('indexes every valid artifact and reports each invalid one (exit 1)', () => {
-    const dir = repoWith({ [`${P}/a.md`]: plan('a'), [`${P}/b.md`]: plan('b'), [`${P}/bad.md`]: BROKEN, [`${P}/dup.md`]: '---\nid: x\ntitle: 1\ntitle: 2\n---\n' });
+    const dir = repoWith({
+      [`${P}/a.md`]: plan('a'),
+      [`${P}/b.md`]: plan('b'),
+      [`${P}/bad.md`]: BROKEN,
+      [`${P}/dup.md`]: '---\nid: x\ntitle: 1\ntitle: 2\n---\n',
+    });
     const r = runJson(dir, ['index', 'rebuild']);
     expect(r.code).toBe(1);
     expect(r.doc.ok).toBe(false);
@@ -111,7 +116,12 @@ describe('index rebuild', () => {
 
   test('DUPLICATE_VERSION: two newcomers are both left out; an indexed artifact wins over a newcomer', () => {
     // No routing file: files may sit anywhere, so two can claim one id@version.
-    const dir = testdir({ 'artifacts.config.yaml': 'digest_algorithm: sha256\n', 'a.md': plan('a'), 'one.md': plan('same'), 'two.md': plan('same', {}, 'Another body.\n') });
+    const dir = testdir({
+      'artifacts.config.yaml': 'digest_algorithm: sha256\n',
+      'a.md': plan('a'),
+      'one.md': plan('same'),
+      'two.md': plan('same', {}, 'Another body.\n'),
+    });
     gitInit(dir);
     const r = runJson(dir, ['index', 'rebuild']);
     expect(r.code).toBe(1);
@@ -171,7 +181,10 @@ describe('index add and update of many files', () => {
   test('a newcomer claiming an indexed id@version is left out, the others go in', () => {
     const dir = repoWith({ [`${P}/a.md`]: plan('a') });
     run(dir, ['index', 'add', `${P}/a.md`]);
-    writeTree(dir, { 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n  - kind: note\n    path: notes/{id}.md\n---\n' });
+    writeTree(dir, {
+      'artifact_routing.mdc':
+        '---\nroutes:\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n  - kind: note\n    path: notes/{id}.md\n---\n',
+    });
     writeTree(dir, { 'notes/n.md': plan('n', { kind: 'note' }), 'notes/a.md': plan('a', { kind: 'note' }) });
     const r = runJson(dir, ['index', 'add', 'notes/n.md', 'notes/a.md']);
     expect(r.code).toBe(1);

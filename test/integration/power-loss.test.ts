@@ -123,7 +123,8 @@ describe('simulated power loss at every fsync point', () => {
           expect(again.replayed, label).toEqual([]);
           // A damaged cache (written without fsync) is never trusted: verify reports what it
           // reports on the machine that never lost power.
-          if (digest === newDigest && state.at === recorder.ops.length) expect(codesOf(await indexVerify(crashed)), label).toEqual(expectedVerify);
+          if (digest === newDigest && state.at === recorder.ops.length)
+            expect(codesOf(await indexVerify(crashed)), label).toEqual(expectedVerify);
 
           seen[digest === newDigest ? 'new' : 'old']++;
           seen.states++;
@@ -191,7 +192,10 @@ describe('an fsync error aborts the transaction and leaves the old index', () =>
         expect(error, label).toBeUndefined();
         expect(await indexDigestOf(work), label).toBe(newDigest);
       }
-      expect(readdirSync(work).filter((f) => f.endsWith('.tmp')), label).toEqual([]);
+      expect(
+        readdirSync(work).filter((f) => f.endsWith('.tmp')),
+        label,
+      ).toEqual([]);
       // The failure left nothing behind that stops the next writer.
       await indexAdd(repo, ['docs/plans/fwk-001/new.md']);
       expect(await indexDigestOf(work), label).toBe(newDigest);

@@ -30,12 +30,16 @@ function routing(routes: Route[], commands: Array<[string, string, string]> = []
   };
 }
 const codes = (r: Routing) => checkRouteTable(r).map((f) => f.code);
-const doc = (id: string, extra: Record<string, string> = {}) => md({ id, version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'doc', ...extra });
+const doc = (id: string, extra: Record<string, string> = {}) =>
+  md({ id, version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'doc', ...extra });
 const entry = (path: string, kind = 'doc'): IndexEntry => ({ id: 'x', version: '1', framework: 'f', kind, path }) as unknown as IndexEntry;
 
 describe('dirs routes: parsing', () => {
   test('a dirs route is read as written; routeDirectories normalises it', async () => {
-    const r = await parseRoutingText('---\nroutes:\n  - kind: doc\n    dirs: [content/, "./guides/", ""]\n  - kind: plan\n    path: docs/plans/{id}.md\n---\n', 'r.mdc');
+    const r = await parseRoutingText(
+      '---\nroutes:\n  - kind: doc\n    dirs: [content/, "./guides/", ""]\n  - kind: plan\n    path: docs/plans/{id}.md\n---\n',
+      'r.mdc',
+    );
     expect(r.findings).toEqual([]);
     expect(r.routes).toEqual([
       { kind: 'doc', dirs: ['content/', './guides/', ''], line: 3 },
@@ -105,9 +109,12 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
     expect(found[0]!.message).toContain('dirs entry');
     expect(found[0]!.hint).toContain('"" is the root');
   });
-  test.each(['docs/tab\t/{id}.md', 'docs/con/{id}.md', 'docs/{id}/aux{ext}', 'x\x7f/{id}.md'])('a template with a control character or a Windows device name (%j)', (path) => {
-    expect(codes(routing([{ kind: 'plan', path }]))).toEqual(['ROUTE_INVALID_PATH']);
-  });
+  test.each(['docs/tab\t/{id}.md', 'docs/con/{id}.md', 'docs/{id}/aux{ext}', 'x\x7f/{id}.md'])(
+    'a template with a control character or a Windows device name (%j)',
+    (path) => {
+      expect(codes(routing([{ kind: 'plan', path }]))).toEqual(['ROUTE_INVALID_PATH']);
+    },
+  );
   test('a directory or template deeper than the limit is refused, not walked', () => {
     const deep = Array.from({ length: 200_000 }, () => 'a').join('/');
     expect(codes(routing([{ kind: 'doc', dirs: [deep] }]))).toEqual(['ROUTE_INVALID_PATH']);
@@ -131,10 +138,32 @@ describe('dirs routes: unsafe directories are ROUTE_INVALID_PATH', () => {
 });
 
 describe('dirs routes: properties', () => {
-  const CONTROL = { files: ['artifacts_index.json', 'artifacts_index.json.lock', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'], dirs: ['.artifacts'] };
-  const seg = fc.constantFrom('', '.', '..', '.git', '.GIT.', 'Content', 'content', 'a', 'b b', '.artifacts', '{id}', 'a\\b', '/', 'x\u200c', 'artifacts.config.yaml');
+  const CONTROL = {
+    files: ['artifacts_index.json', 'artifacts_index.json.lock', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'],
+    dirs: ['.artifacts'],
+  };
+  const seg = fc.constantFrom(
+    '',
+    '.',
+    '..',
+    '.git',
+    '.GIT.',
+    'Content',
+    'content',
+    'a',
+    'b b',
+    '.artifacts',
+    '{id}',
+    'a\\b',
+    '/',
+    'x\u200c',
+    'artifacts.config.yaml',
+  );
   const dir = fc.array(seg, { minLength: 0, maxLength: 4 }).map((s) => s.join('/'));
-  const routes = fc.array(fc.record({ kind: fc.constantFrom('doc', 'plan', 'note'), dirs: fc.array(dir, { minLength: 1, maxLength: 4 }) }), { minLength: 1, maxLength: 5 });
+  const routes = fc.array(
+    fc.record({ kind: fc.constantFrom('doc', 'plan', 'note'), dirs: fc.array(dir, { minLength: 1, maxLength: 4 }) }),
+    { minLength: 1, maxLength: 5 },
+  );
   test('any dirs table is judged without throwing, the same way twice; a usable route only ever moves files to safe paths', () => {
     fc.assert(
       fc.property(routes, fc.constantFrom('x.md', 'deep/y.md', 'a/b/c.md'), (rs, file) => {
@@ -155,15 +184,57 @@ describe('dirs routes: properties', () => {
 
 describe('dirs routes: conflicts', () => {
   test('equal or nested directories of two kinds overlap; siblings do not', () => {
-    expect(codes(routing([{ kind: 'doc', dirs: ['content', 'guides'] }, { kind: 'plan', path: 'guides/{id}.md' }]))).toEqual(['ROUTE_OVERLAP']);
-    expect(codes(routing([{ kind: 'doc', dirs: ['content', 'guides'] }, { kind: 'plan', path: 'content/plans/{id}.md' }]))).toEqual(['ROUTE_OVERLAP']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['content', 'guides'] },
+          { kind: 'plan', path: 'guides/{id}.md' },
+        ]),
+      ),
+    ).toEqual(['ROUTE_OVERLAP']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['content', 'guides'] },
+          { kind: 'plan', path: 'content/plans/{id}.md' },
+        ]),
+      ),
+    ).toEqual(['ROUTE_OVERLAP']);
     // The later route's directory holding the earlier one's is found too.
-    expect(codes(routing([{ kind: 'plan', path: 'content/plans/{id}.md' }, { kind: 'doc', dirs: ['guides', 'content'] }]))).toEqual(['ROUTE_OVERLAP']);
-    expect(codes(routing([{ kind: 'doc', dirs: ['content'] }, { kind: 'note', dirs: ['notes', 'content/x'] }]))).toEqual(['ROUTE_OVERLAP']);
-    expect(codes(routing([{ kind: 'doc', dirs: ['content', 'guides'] }, { kind: 'plan', path: 'plans/{id}.md' }, { kind: 'note', dirs: ['contents', 'guide'] }]))).toEqual([]);
+    expect(
+      codes(
+        routing([
+          { kind: 'plan', path: 'content/plans/{id}.md' },
+          { kind: 'doc', dirs: ['guides', 'content'] },
+        ]),
+      ),
+    ).toEqual(['ROUTE_OVERLAP']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['content'] },
+          { kind: 'note', dirs: ['notes', 'content/x'] },
+        ]),
+      ),
+    ).toEqual(['ROUTE_OVERLAP']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['content', 'guides'] },
+          { kind: 'plan', path: 'plans/{id}.md' },
+          { kind: 'note', dirs: ['contents', 'guide'] },
+        ]),
+      ),
+    ).toEqual([]);
   });
   test('the root overlaps every other route, with a hint that says why', () => {
-    const found = checkRouteTable(routing([{ kind: 'doc', dirs: [''] }, { kind: 'plan', path: 'plans/{id}.md' }, { kind: 'note', dirs: ['notes'] }]));
+    const found = checkRouteTable(
+      routing([
+        { kind: 'doc', dirs: [''] },
+        { kind: 'plan', path: 'plans/{id}.md' },
+        { kind: 'note', dirs: ['notes'] },
+      ]),
+    );
     expect(found.map((f) => f.code)).toEqual(['ROUTE_OVERLAP', 'ROUTE_OVERLAP']);
     expect(found[0]!.message).toContain('"doc" (.)');
     expect(found[0]!.hint).toContain('repository root');
@@ -174,16 +245,38 @@ describe('dirs routes: conflicts', () => {
     expect(checkArtifactRoutes(r, [entry('content/a/b/x.md'), entry('content/y.md')])).toEqual([]);
   });
   test('directories differing only by case collide', () => {
-    expect(codes(routing([{ kind: 'doc', dirs: ['Content'] }, { kind: 'note', dirs: ['content'] }]))).toEqual(['ROUTE_CASE_COLLISION']);
-    expect(codes(routing([{ kind: 'doc', dirs: ['Docs/Plans'] }, { kind: 'plan', path: 'docs/plans/{id}.md' }]))).toEqual(['ROUTE_CASE_COLLISION']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['Content'] },
+          { kind: 'note', dirs: ['content'] },
+        ]),
+      ),
+    ).toEqual(['ROUTE_CASE_COLLISION']);
+    expect(
+      codes(
+        routing([
+          { kind: 'doc', dirs: ['Docs/Plans'] },
+          { kind: 'plan', path: 'docs/plans/{id}.md' },
+        ]),
+      ),
+    ).toEqual(['ROUTE_CASE_COLLISION']);
   });
   test('the same kind with a template and a dirs route is ROUTE_DUPLICATE_KIND', () => {
-    const found = checkRouteTable(routing([{ kind: 'doc', dirs: ['content'] }, { kind: 'doc', path: 'docs/{id}.md' }]));
+    const found = checkRouteTable(
+      routing([
+        { kind: 'doc', dirs: ['content'] },
+        { kind: 'doc', path: 'docs/{id}.md' },
+      ]),
+    );
     expect(found.map((f) => f.code)).toEqual(['ROUTE_DUPLICATE_KIND']);
     expect(found[0]!.message).toContain('dirs: ["content"], docs/{id}.md');
   });
   test('commands: writing below any listed directory is the route; elsewhere drifts; into another kind collides', () => {
-    const routes: Route[] = [{ kind: 'doc', dirs: ['content', 'guides'] }, { kind: 'plan', path: 'plans/{id}.md' }];
+    const routes: Route[] = [
+      { kind: 'doc', dirs: ['content', 'guides'] },
+      { kind: 'plan', path: 'plans/{id}.md' },
+    ];
     expect(codes(routing(routes, [['/doc', 'doc', 'guides/new']]))).toEqual([]);
     expect(codes(routing(routes, [['/doc', 'doc', 'content']]))).toEqual([]);
     const drift = checkRouteTable(routing(routes, [['/doc', 'doc', 'out']]));
@@ -193,8 +286,28 @@ describe('dirs routes: conflicts', () => {
     expect(codes(routing(routes, [['/doc', 'doc', 'plans']]))).toEqual(['COMMAND_DRIFT', 'COMMAND_COLLISION']);
     expect(codes(routing(routes, [['/plan', 'plan', 'guides']]))).toEqual(['COMMAND_DRIFT', 'COMMAND_COLLISION']);
     // A deeper directory of the command's own kind inside another kind's is its own.
-    expect(codes(routing([{ kind: 'doc', dirs: [''] }, { kind: 'plan', dirs: ['plans'] }], [['/plan', 'plan', 'plans/x']]))).toEqual(['ROUTE_OVERLAP']);
-    expect(codes(routing([{ kind: 'doc', dirs: [''] }, { kind: 'plan', dirs: ['plans'] }], [['/doc', 'doc', 'plans/x']]))).toEqual(['ROUTE_OVERLAP', 'COMMAND_COLLISION']);
+    expect(
+      codes(
+        routing(
+          [
+            { kind: 'doc', dirs: [''] },
+            { kind: 'plan', dirs: ['plans'] },
+          ],
+          [['/plan', 'plan', 'plans/x']],
+        ),
+      ),
+    ).toEqual(['ROUTE_OVERLAP']);
+    expect(
+      codes(
+        routing(
+          [
+            { kind: 'doc', dirs: [''] },
+            { kind: 'plan', dirs: ['plans'] },
+          ],
+          [['/doc', 'doc', 'plans/x']],
+        ),
+      ),
+    ).toEqual(['ROUTE_OVERLAP', 'COMMAND_COLLISION']);
   });
   test('thousands of overlapping routes give a bounded report', () => {
     const routes: Route[] = Array.from({ length: 3000 }, (_, i) => ({ kind: `k${i}`, dirs: ['', `d${i}`, `d${i}/x`] }));
@@ -238,7 +351,8 @@ describe('dirs routes: canonical paths', () => {
   });
 });
 
-const DIRS_ROUTING = '---\nroutes:\n  - kind: doc\n    dirs: [content/, guides/]\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n---\n';
+const DIRS_ROUTING =
+  '---\nroutes:\n  - kind: doc\n    dirs: [content/, guides/]\n  - kind: plan\n    path: docs/plans/{framework}/{id}.md\n---\n';
 
 function docsRepo(files: Record<string, string> = {}): string {
   const dir = testdir({
@@ -274,7 +388,9 @@ describe('dirs routes on a repository', () => {
     expect(run(dir, ['route', 'notes/x/stray.md']).stdout).toBe('content/stray.md\n');
     const check = runJson(dir, ['route', 'check']);
     expect(check.code).toBe(1);
-    expect((check.doc.findings as Array<{ code: string; path: string }>).map((f) => `${f.code} ${f.path}`)).toEqual(['ROUTE_MISMATCH notes/x/stray.md']);
+    expect((check.doc.findings as Array<{ code: string; path: string }>).map((f) => `${f.code} ${f.path}`)).toEqual([
+      'ROUTE_MISMATCH notes/x/stray.md',
+    ]);
   });
 
   test('route fix moves a misplaced file into the first directory, tracked, with its sidecar, and re-points the index', () => {
@@ -286,7 +402,11 @@ describe('dirs routes on a repository', () => {
     const fix = runJson(dir, ['route', 'fix']);
     expect(fix.code).toBe(0);
     expect(fix.doc.moves).toEqual([
-      { from: 'data/table.csv', to: 'content/table.csv', sidecar: { from: 'data/table.csv.artifact.yaml', to: 'content/table.csv.artifact.yaml' } },
+      {
+        from: 'data/table.csv',
+        to: 'content/table.csv',
+        sidecar: { from: 'data/table.csv.artifact.yaml', to: 'content/table.csv.artifact.yaml' },
+      },
       { from: 'notes/x/stray.md', to: 'content/stray.md' },
     ]);
     expect(read(dir, 'content/stray.md')).toBe(doc('stray'));
@@ -299,7 +419,9 @@ describe('dirs routes on a repository', () => {
         'R  notes/x/stray.md -> content/stray.md',
       ]),
     );
-    expect(git(dir, 'ls-files', 'content').split('\n')).toEqual(expect.arrayContaining(['content/stray.md', 'content/table.csv', 'content/table.csv.artifact.yaml']));
+    expect(git(dir, 'ls-files', 'content').split('\n')).toEqual(
+      expect.arrayContaining(['content/stray.md', 'content/table.csv', 'content/table.csv.artifact.yaml']),
+    );
     expect(run(dir, ['index', 'verify']).code).toBe(0);
     expect(runJson(dir, ['route', 'check']).code).toBe(0);
   });
@@ -359,7 +481,10 @@ describe('route fix moves git index entries as git mv does, in one batch', () =>
     writeFileSync(join(dir, 'inbox/b.md'), doc('b') + 'staged edit\n');
     git(top, 'add', 'inbox/b.md');
     expect(run(dir, ['route', 'fix']).code).toBe(0);
-    const status = git(top, 'status', '--porcelain').split('\n').filter((l) => l.includes('->')).sort();
+    const status = git(top, 'status', '--porcelain')
+      .split('\n')
+      .filter((l) => l.includes('->'))
+      .sort();
     expect(status).toEqual(['R  inbox/b.md -> content/b.md', 'R  inbox/c.md -> content/c.md', 'RM inbox/a.md -> content/a.md']);
     expect(git(top, 'show', ':content/b.md')).toContain('staged edit');
     expect(git(top, 'show', ':content/a.md')).not.toContain('local edit');
@@ -368,8 +493,15 @@ describe('route fix moves git index entries as git mv does, in one batch', () =>
   test('in a repository whose root is a subdirectory of the git work tree', () => {
     const { top, dir } = misplaced('sub/project');
     expect(run(dir, ['route', 'fix']).code).toBe(0);
-    const status = git(top, 'status', '--porcelain').split('\n').filter((l) => l.includes('->')).sort();
-    expect(status).toEqual(['R  sub/project/inbox/a.md -> sub/project/content/a.md', 'R  sub/project/inbox/b.md -> sub/project/content/b.md', 'R  sub/project/inbox/c.md -> sub/project/content/c.md']);
+    const status = git(top, 'status', '--porcelain')
+      .split('\n')
+      .filter((l) => l.includes('->'))
+      .sort();
+    expect(status).toEqual([
+      'R  sub/project/inbox/a.md -> sub/project/content/a.md',
+      'R  sub/project/inbox/b.md -> sub/project/content/b.md',
+      'R  sub/project/inbox/c.md -> sub/project/content/c.md',
+    ]);
   });
 
   test('untracked files move as plain renames and stay untracked', () => {
@@ -405,7 +537,9 @@ describe('the hint for an unindexed artifact outside its directories', () => {
     expect(run(dir, ['index', 'rebuild']).code).toBe(0);
     writeFileSync(join(dir, 'b.md'), doc('b'));
     const r = runJson(dir, ['index', 'verify']);
-    const f = (r.doc.findings as Array<{ code: string; path: string; hint: string }>).find((x) => x.code === 'INDEX_UNINDEXED' && x.path === 'b.md');
+    const f = (r.doc.findings as Array<{ code: string; path: string; hint: string }>).find(
+      (x) => x.code === 'INDEX_UNINDEXED' && x.path === 'b.md',
+    );
     expect(f?.hint).toContain('`artifacts index add content/b.md`');
   });
 });

@@ -37,10 +37,13 @@ describe('route fix: an unrelated symlink elsewhere does not block it', () => {
   test.each([
     ['a link leading outside', (dir: string, outside: string) => symlinkSync(outside, join(dir, 'outlink'))],
     ['a link to .git', (dir: string) => symlinkSync('.git', join(dir, 'gitlink'))],
-    ['a link into .git/hooks', (dir: string) => {
-      mkdirSync(join(dir, 'other'));
-      symlinkSync('../.git/hooks', join(dir, 'other/hooks'));
-    }],
+    [
+      'a link into .git/hooks',
+      (dir: string) => {
+        mkdirSync(join(dir, 'other'));
+        symlinkSync('../.git/hooks', join(dir, 'other/hooks'));
+      },
+    ],
   ])('%s', (_name, setup) => {
     const { dir, outside } = repo('real', (d, o) => {
       mkdirSync(join(d, 'real'));

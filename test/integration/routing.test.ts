@@ -31,28 +31,79 @@ describe('route templates (pure)', () => {
     expect(expandTemplate('models/{id}/{version}/{id}{ext}', e)).toBe('models/churn/1.0.0/churn.onnx');
   });
   test('routes are read from the .mdc front matter, editor-rule fields ignored', async () => {
-    const r = await parseRoutingText('---\ndescription: x\nglobs: ["*.md"]\nalwaysApply: false\nroutes:\n  - kind: plan\n    path: docs/{id}.md\n---\ntext\n', 'r.mdc');
+    const r = await parseRoutingText(
+      '---\ndescription: x\nglobs: ["*.md"]\nalwaysApply: false\nroutes:\n  - kind: plan\n    path: docs/{id}.md\n---\ntext\n',
+      'r.mdc',
+    );
     expect(r.findings).toEqual([]);
     expect(r.routes).toEqual([{ kind: 'plan', path: 'docs/{id}.md', line: 6 }]);
   });
 });
 
 describe('each conflict code', () => {
-  test('ROUTE_DUPLICATE_KIND', () => expect(codes(routing([['plan', 'a/{id}.md'], ['plan', 'b/{id}.md']]))).toContain('ROUTE_DUPLICATE_KIND'));
+  test('ROUTE_DUPLICATE_KIND', () =>
+    expect(
+      codes(
+        routing([
+          ['plan', 'a/{id}.md'],
+          ['plan', 'b/{id}.md'],
+        ]),
+      ),
+    ).toContain('ROUTE_DUPLICATE_KIND'));
   test('ROUTE_OVERLAP (equal and nested)', () => {
-    expect(codes(routing([['plan', 'docs/{id}.md'], ['risk', 'docs/{id}.md']]))).toContain('ROUTE_OVERLAP');
-    expect(codes(routing([['plan', 'docs/{id}.md'], ['risk', 'docs/risks/{id}.md']]))).toContain('ROUTE_OVERLAP');
-    expect(codes(routing([['plan', 'docs/plans/{id}.md'], ['risk', 'docs/risks/{id}.md']]))).toEqual([]);
+    expect(
+      codes(
+        routing([
+          ['plan', 'docs/{id}.md'],
+          ['risk', 'docs/{id}.md'],
+        ]),
+      ),
+    ).toContain('ROUTE_OVERLAP');
+    expect(
+      codes(
+        routing([
+          ['plan', 'docs/{id}.md'],
+          ['risk', 'docs/risks/{id}.md'],
+        ]),
+      ),
+    ).toContain('ROUTE_OVERLAP');
+    expect(
+      codes(
+        routing([
+          ['plan', 'docs/plans/{id}.md'],
+          ['risk', 'docs/risks/{id}.md'],
+        ]),
+      ),
+    ).toEqual([]);
   });
-  test('ROUTE_CASE_COLLISION', () => expect(codes(routing([['plan', 'Docs/Plans/{id}.md'], ['risk', 'docs/plans/{id}.md']]))).toContain('ROUTE_CASE_COLLISION'));
+  test('ROUTE_CASE_COLLISION', () =>
+    expect(
+      codes(
+        routing([
+          ['plan', 'Docs/Plans/{id}.md'],
+          ['risk', 'docs/plans/{id}.md'],
+        ]),
+      ),
+    ).toContain('ROUTE_CASE_COLLISION'));
   test('ROUTE_INVALID_PATH (absolute, .., backslash, unknown variable)', () => {
     for (const p of ['/abs/{id}.md', 'a/../b/{id}.md', 'a\\b\\{id}.md', 'a/{owner}/{id}.md', 'C:/x/{id}.md']) {
       expect(codes(routing([['plan', p]])), p).toEqual(['ROUTE_INVALID_PATH']);
     }
   });
-  test('COMMAND_DRIFT', () => expect(codes(routing([['plan', 'docs/plans/{id}.md']], [['/plan', 'plan', 'out/plans']]))).toEqual(['COMMAND_DRIFT']));
+  test('COMMAND_DRIFT', () =>
+    expect(codes(routing([['plan', 'docs/plans/{id}.md']], [['/plan', 'plan', 'out/plans']]))).toEqual(['COMMAND_DRIFT']));
   test('COMMAND_COLLISION', () =>
-    expect(codes(routing([['plan', 'docs/plans/{id}.md'], ['risk', 'docs/risks/{id}.md']], [['/plan', 'plan', 'docs/risks']]))).toEqual(['COMMAND_DRIFT', 'COMMAND_COLLISION']));
+    expect(
+      codes(
+        routing(
+          [
+            ['plan', 'docs/plans/{id}.md'],
+            ['risk', 'docs/risks/{id}.md'],
+          ],
+          [['/plan', 'plan', 'docs/risks']],
+        ),
+      ),
+    ).toEqual(['COMMAND_DRIFT', 'COMMAND_COLLISION']));
   test('a consistent matrix has no findings', () =>
     expect(codes(routing([['plan', 'docs/plans/{framework}/{id}.md']], [['/plan', 'plan', 'docs/plans']]))).toEqual([]));
 });
@@ -73,7 +124,9 @@ describe('route commands on a repository', () => {
     const r = runJson(dir, ['route', 'check']);
     expect(r.code).toBe(1);
     const got = (r.doc.findings as Array<{ code: string; path?: string }>).map((f) => `${f.code} ${f.path ?? ''}`);
-    expect(got).toEqual(expect.arrayContaining(['COMMAND_DRIFT routing_matrix.json', 'ROUTE_MISMATCH docs/misplaced.md', 'UNROUTED_KIND notes/orphan.md']));
+    expect(got).toEqual(
+      expect.arrayContaining(['COMMAND_DRIFT routing_matrix.json', 'ROUTE_MISMATCH docs/misplaced.md', 'UNROUTED_KIND notes/orphan.md']),
+    );
   });
 
   test('route <file> prints the canonical path', () => {
@@ -102,6 +155,8 @@ describe('route commands on a repository', () => {
 
   test('route table prints Markdown', () => {
     const dir = testdir({ 'artifact_routing.mdc': '---\nroutes:\n  - kind: plan\n    path: docs/plans/{id}.md\n---\n' });
-    expect(run(dir, ['route', 'table']).stdout).toBe('| kind | path template | directory |\n| --- | --- | --- |\n| plan | `docs/plans/{id}.md` | `docs/plans` |\n');
+    expect(run(dir, ['route', 'table']).stdout).toBe(
+      '| kind | path template | directory |\n| --- | --- | --- |\n| plan | `docs/plans/{id}.md` | `docs/plans` |\n',
+    );
   });
 });

@@ -15,7 +15,14 @@ describe('bench/scale.js (CI size)', () => {
       encoding: 'utf8',
     });
     expect(r.status, r.stderr).toBe(0);
-    for (const row of ['index rebuild, 900 cold: peak RSS', 'index verify, 900 no change', 'index add (1 file into 900): peak RSS', 'index verify, 900, first after a rebuild: time', 'index add, 64 MiB artifact: time', 'index add, 64 MiB artifact: peak RSS']) {
+    for (const row of [
+      'index rebuild, 900 cold: peak RSS',
+      'index verify, 900 no change',
+      'index add (1 file into 900): peak RSS',
+      'index verify, 900, first after a rebuild: time',
+      'index add, 64 MiB artifact: time',
+      'index add, 64 MiB artifact: peak RSS',
+    ]) {
       expect(r.stdout).toContain(row);
     }
     const rss = /index add, 64 MiB artifact: peak RSS\s+(\d+) MB/.exec(r.stdout);

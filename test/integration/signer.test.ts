@@ -88,12 +88,16 @@ describe('a signer the trust chain does not trust', () => {
   test('is refused by promote, rollback and keys trust before it is asked or anything is written', async () => {
     const dir = demo();
     const repo = await openRepo({ cwd: dir });
-    expect((await promote(repo, { ...stage, signer: await loadSigner(key('release')), now: NOW, at: '2026-03-01T10:00:00Z' })).snapshot.seq).toBe(1);
+    expect(
+      (await promote(repo, { ...stage, signer: await loadSigner(key('release')), now: NOW, at: '2026-03-01T10:00:00Z' })).snapshot.seq,
+    ).toBe(1);
     const stranger = refusing((await loadSigner(key('stranger'))).keyid);
     const before = checksum(dir);
     await expect(promote(repo, { ...stage, signer: stranger, now: NOW })).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
     await expect(rollback(repo, { ...stage, to: '1', signer: stranger, now: NOW })).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
-    await expect(rollback(repo, { ...stage, to: '1', signer: stranger, now: NOW, dryRun: true })).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
+    await expect(rollback(repo, { ...stage, to: '1', signer: stranger, now: NOW, dryRun: true })).rejects.toMatchObject({
+      code: 'KEY_NOT_TRUSTED',
+    });
     await expect(trustKey(repo, join(keyDir, 'stranger.pub'), stranger, NOW)).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
     expect(stranger.calls).toBe(0);
     expect(checksum(dir)).toBe(before);
@@ -138,7 +142,10 @@ describe('rollback judges collisions by the paths a finding names', () => {
     // The promoted plan is replaced by a lower-case twin (another id, another file).
     const lower = promoted.path.replace('/Plan-', '/plan-');
     renameSync(join(dir, promoted.path), join(dir, lower));
-    writeFileSync(join(dir, lower), readFileSync(join(dir, lower), 'utf8').replace(`id: ${promoted.id}`, `id: ${promoted.id.toLowerCase()}`));
+    writeFileSync(
+      join(dir, lower),
+      readFileSync(join(dir, lower), 'utf8').replace(`id: ${promoted.id}`, `id: ${promoted.id.toLowerCase()}`),
+    );
     expect(run(dir, ['index', 'remove', promoted.path]).code).toBe(0);
     expect(run(dir, ['index', 'add', lower]).code).toBe(0);
     const plan = await rollback(repo, { ...stage, to: '1', signer, now: NOW, dryRun: true });
@@ -162,14 +169,25 @@ describe('key files are read like every other file: checked, never waited on', (
       ['missing.key', /does not exist/],
     ] as const) {
       const args = ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', join(odd, name)];
-      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } });
+      const r = spawnSync(process.execPath, [BIN, ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 20_000,
+        killSignal: 'SIGKILL',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       expect(r.signal, `${name}: the command hung`).toBeNull();
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain('KEY_INVALID');
       expect(r.stderr).toMatch(says);
     }
     // The public key of keys trust too.
-    const t = spawnSync(process.execPath, [BIN, 'keys', 'trust', join(odd, 'fifo.key'), '--key', key('release')], { cwd: dir, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    const t = spawnSync(process.execPath, [BIN, 'keys', 'trust', join(odd, 'fifo.key'), '--key', key('release')], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
+    });
     expect(t.signal).toBeNull();
     expect(t.status, t.stderr).toBe(2);
     expect(t.stderr).toContain('KEY_INVALID');

@@ -58,7 +58,12 @@ function buildTwoPromotions(): string {
 function verifyCodes(dir: string): { code: number | null; codes: string[] } {
   const r = runJson(dir, ['snapshot', 'verify', '--all']);
   // Errors only: an unpinned run also carries the TRUST_ROOT_UNPINNED warning.
-  return { code: r.code, codes: [...new Set((r.doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.severity === 'error').map((f) => f.code))] };
+  return {
+    code: r.code,
+    codes: [
+      ...new Set((r.doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.severity === 'error').map((f) => f.code)),
+    ],
+  };
 }
 
 describe('promote and verify', () => {
@@ -67,7 +72,13 @@ describe('promote and verify', () => {
     const r = runJson(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, '--at', '2026-03-01T10:00:00Z']);
     expect(r.code).toBe(0);
     const snap = JSON.parse(read(dir, `${DR}/000001.json`)) as Record<string, unknown>;
-    expect(snap).toMatchObject({ format: 'artifacts-snapshot/1', seq: 1, parent: null, action: 'promote', created_at: '2026-03-01T10:00:00Z' });
+    expect(snap).toMatchObject({
+      format: 'artifacts-snapshot/1',
+      seq: 1,
+      parent: null,
+      action: 'promote',
+      created_at: '2026-03-01T10:00:00Z',
+    });
     expect((snap.artifacts as Array<{ git_blob?: string }>).every((a) => /^[0-9a-f]{40}$/.test(a.git_blob ?? ''))).toBe(true);
     expect(readFileSync(join(dir, `${DR}/000001.sig`), 'utf8')).toMatch(/^[A-Za-z0-9+/]{86}==\n$/);
     expect(verifyCodes(dir)).toEqual({ code: 0, codes: [] });
@@ -82,7 +93,22 @@ describe('promote and verify', () => {
     }
     const sig = join(keyDir, 'sig.bin');
     writeFileSync(sig, Buffer.from(readFileSync(join(dir, `${DR}/000001.sig`), 'utf8'), 'base64'));
-    const v = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(keyDir, 'release.pub'), '-rawin', '-in', join(dir, `${DR}/000001.json`), '-sigfile', sig], { encoding: 'utf8' });
+    const v = spawnSync(
+      'openssl',
+      [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        join(keyDir, 'release.pub'),
+        '-rawin',
+        '-in',
+        join(dir, `${DR}/000001.json`),
+        '-sigfile',
+        sig,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(v.stdout + v.stderr).toContain('Signature Verified Successfully');
     expect(v.status).toBe(0);
   });
@@ -131,42 +157,70 @@ describe('promote and verify', () => {
 
 describe('tampering is caught (exit 4)', () => {
   const cases: Array<[string, string, (dir: string) => void]> = [
-    ['a changed byte in a snapshot', 'SIGNATURE_INVALID', (d) => {
-      const p = join(d, `${DR}/000001.json`);
-      writeFileSync(p, readFileSync(p, 'utf8').replace('"seq":1', '"seq":1 ').replace('plan-checkout', 'plan-checkouT'));
-    }],
-    ['a changed byte in a signature', 'SIGNATURE_INVALID', (d) => {
-      const p = join(d, `${DR}/000002.sig`);
-      const s = readFileSync(p, 'utf8');
-      writeFileSync(p, (s[0] === 'A' ? 'B' : 'A') + s.slice(1));
-    }],
-    ['a deleted middle snapshot', 'SNAPSHOT_CHAIN_BROKEN', (d) => {
-      expect(promote(d, ['--at', '2026-03-03T10:00:00Z']).code).toBe(0); // a third one
-      rmSync(join(d, `${DR}/000002.json`));
-      rmSync(join(d, `${DR}/000002.sig`));
-    }],
-    ['two snapshots swapped', 'SNAPSHOT_CHAIN_BROKEN', (d) => {
-      for (const ext of ['json', 'sig']) {
-        renameSync(join(d, `${DR}/000001.${ext}`), join(d, `${DR}/tmp.${ext}`));
-        renameSync(join(d, `${DR}/000002.${ext}`), join(d, `${DR}/000001.${ext}`));
-        renameSync(join(d, `${DR}/tmp.${ext}`), join(d, `${DR}/000002.${ext}`));
-      }
-    }],
-    ['an older snapshot copied over a newer one', 'SNAPSHOT_CHAIN_BROKEN', (d) => {
-      for (const ext of ['json', 'sig']) copyFileSync(join(d, `${DR}/000001.${ext}`), join(d, `${DR}/000002.${ext}`));
-    }],
-    ['a signature by a key the trust chain does not trust', 'KEY_NOT_TRUSTED', (d) => {
-      rmSync(join(d, '.artifacts/keys/trust'), { recursive: true });
-      const other = join(testdir(), 'other');
-      expect(run(d, ['keys', 'generate', '--out', other]).code).toBe(0);
-      expect(run(d, ['keys', 'trust', `${other}.pub`, '--key', `${other}.key`]).code).toBe(0);
-    }],
-    ['a corrupted object', 'OBJECT_CORRUPT', (d) => {
-      const objects = join(d, '.artifacts/objects/sha256');
-      const two = readdirSync(objects)[0]!;
-      const f = join(objects, two, readdirSync(join(objects, two))[0]!);
-      writeFileSync(f, Buffer.concat([readFileSync(f), Buffer.from('x')]));
-    }],
+    [
+      'a changed byte in a snapshot',
+      'SIGNATURE_INVALID',
+      (d) => {
+        const p = join(d, `${DR}/000001.json`);
+        writeFileSync(p, readFileSync(p, 'utf8').replace('"seq":1', '"seq":1 ').replace('plan-checkout', 'plan-checkouT'));
+      },
+    ],
+    [
+      'a changed byte in a signature',
+      'SIGNATURE_INVALID',
+      (d) => {
+        const p = join(d, `${DR}/000002.sig`);
+        const s = readFileSync(p, 'utf8');
+        writeFileSync(p, (s[0] === 'A' ? 'B' : 'A') + s.slice(1));
+      },
+    ],
+    [
+      'a deleted middle snapshot',
+      'SNAPSHOT_CHAIN_BROKEN',
+      (d) => {
+        expect(promote(d, ['--at', '2026-03-03T10:00:00Z']).code).toBe(0); // a third one
+        rmSync(join(d, `${DR}/000002.json`));
+        rmSync(join(d, `${DR}/000002.sig`));
+      },
+    ],
+    [
+      'two snapshots swapped',
+      'SNAPSHOT_CHAIN_BROKEN',
+      (d) => {
+        for (const ext of ['json', 'sig']) {
+          renameSync(join(d, `${DR}/000001.${ext}`), join(d, `${DR}/tmp.${ext}`));
+          renameSync(join(d, `${DR}/000002.${ext}`), join(d, `${DR}/000001.${ext}`));
+          renameSync(join(d, `${DR}/tmp.${ext}`), join(d, `${DR}/000002.${ext}`));
+        }
+      },
+    ],
+    [
+      'an older snapshot copied over a newer one',
+      'SNAPSHOT_CHAIN_BROKEN',
+      (d) => {
+        for (const ext of ['json', 'sig']) copyFileSync(join(d, `${DR}/000001.${ext}`), join(d, `${DR}/000002.${ext}`));
+      },
+    ],
+    [
+      'a signature by a key the trust chain does not trust',
+      'KEY_NOT_TRUSTED',
+      (d) => {
+        rmSync(join(d, '.artifacts/keys/trust'), { recursive: true });
+        const other = join(testdir(), 'other');
+        expect(run(d, ['keys', 'generate', '--out', other]).code).toBe(0);
+        expect(run(d, ['keys', 'trust', `${other}.pub`, '--key', `${other}.key`]).code).toBe(0);
+      },
+    ],
+    [
+      'a corrupted object',
+      'OBJECT_CORRUPT',
+      (d) => {
+        const objects = join(d, '.artifacts/objects/sha256');
+        const two = readdirSync(objects)[0]!;
+        const f = join(objects, two, readdirSync(join(objects, two))[0]!);
+        writeFileSync(f, Buffer.concat([readFileSync(f), Buffer.from('x')]));
+      },
+    ],
   ];
   for (const [name, code, tamper] of cases) {
     test(`${name} → ${code}`, () => {
@@ -191,13 +245,18 @@ describe('tampering is caught (exit 4)', () => {
     expect(verifyCodes(dir).code).toBe(4);
     expect(promote(dir, ['--at', '2026-01-03T00:00:00Z']).code).toBe(0);
     expect(verifyCodes(dir)).toEqual({ code: 0, codes: [] });
-    const info = (runJson(dir, ['snapshot', 'verify', '--all']).doc.findings as Array<{ code: string; severity: string }>).filter((f) => f.code === 'SNAPSHOT_EXPIRED');
+    const info = (runJson(dir, ['snapshot', 'verify', '--all']).doc.findings as Array<{ code: string; severity: string }>).filter(
+      (f) => f.code === 'SNAPSHOT_EXPIRED',
+    );
     expect(info.map((f) => f.severity)).toEqual(['info']);
   });
 
   test('an expiry that is not after the promotion is refused before anything is written', () => {
     const dir = demo();
-    for (const args of [['--at', '2026-01-02T00:00:00Z', '--expires-at', '2026-01-01T00:00:00Z'], ['--expires-at', '2020-01-01T00:00:00Z']]) {
+    for (const args of [
+      ['--at', '2026-01-02T00:00:00Z', '--expires-at', '2026-01-01T00:00:00Z'],
+      ['--expires-at', '2020-01-01T00:00:00Z'],
+    ]) {
       const r = promote(dir, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(existsSync(join(dir, `${DR}/000001.json`)), args.join(' ')).toBe(false);
@@ -287,7 +346,9 @@ describe('rollback', () => {
     const outside = testdir();
     const { runAsync } = await import('../helpers.js');
     // Pause the rollback after its temp file is written and synced, then swap the directory.
-    const child = runAsync(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], { ARTIFACTS_FAULT_INJECT: 'temp-fsync:1:stop' });
+    const child = runAsync(dir, ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], {
+      ARTIFACTS_FAULT_INJECT: 'temp-fsync:1:stop',
+    });
     // Wait until the process has stopped itself (state T in /proc/<pid>/stat).
     for (let i = 0; i < 400; i++) {
       const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
@@ -331,7 +392,9 @@ describe('retention', () => {
     ]);
     expect(decisions[0]!.reason).toContain('not among the last 1');
     expect(decisions[1]!.reason).toContain('latest');
-    const objectsBefore = spawnSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+    const objectsBefore = spawnSync('find', [join(dir, '.artifacts/objects'), '-type', 'f'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n').length;
     expect(objectsBefore).toBe(3); // plan, risk v4, risk v5
 
     // Held: snapshot 1 keeps its objects through prune and gc.
@@ -401,7 +464,9 @@ describe('SIGKILL during promote and rollback', () => {
       for (let n = 1; n < 20; n++) {
         const dir = testdir();
         spawnSync('cp', ['-a', `${tpl}/.`, dir]);
-        const r = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], { ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
+        const r = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key], {
+          ARTIFACTS_FAULT_INJECT: `${point}:${n}`,
+        });
         const st = await chainState(dir);
         expect(st.code, `${point}:${n}`).toBe(0);
         expect([2, 3]).toContain(st.seqs);
@@ -419,7 +484,9 @@ describe('SIGKILL during promote and rollback', () => {
         expect(await chainState(dir)).toEqual({ code: 0, seqs: 3 });
         expect(run(dir, ['index', 'verify']).code).toBe(0);
         for (const a of target.artifacts) {
-          expect(`sha256:${spawnSync('sha256sum', [join(dir, a.path)], { encoding: 'utf8' }).stdout.split(' ')[0]}`).toBe(a.content_address);
+          expect(`sha256:${spawnSync('sha256sum', [join(dir, a.path)], { encoding: 'utf8' }).stdout.split(' ')[0]}`).toBe(
+            a.content_address,
+          );
         }
       }
       expect(kills).toBeGreaterThanOrEqual(1);
@@ -437,15 +504,24 @@ describe('snapshot queries', () => {
     ]);
     const show = runJson(dir, ['snapshot', 'show', '2', '--framework', 'fwk-001', '--stage', 'design-review']);
     expect((show.doc.snapshot as { parent: string }).parent).toBe(runJson(dir, ['snapshot', 'show', 'fwk-001/design-review/1']).doc.id);
-    const diff = runJson(dir, ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']).doc as { changed: Array<{ from: { version: string }; to: { version: string } }>; added: unknown[]; removed: unknown[] };
+    const diff = runJson(dir, ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']).doc as {
+      changed: Array<{ from: { version: string }; to: { version: string } }>;
+      added: unknown[];
+      removed: unknown[];
+    };
     expect(diff.changed.map((c) => [c.from.version, c.to.version])).toEqual([['4', '5']]);
     expect([diff.added, diff.removed]).toEqual([[], []]);
     expect(run(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']).code).toBe(0);
     writeFileSync(join(dir, RISK), 'changed\n');
     const st = runJson(dir, ['snapshot', 'status', '--framework', 'fwk-001', '--stage', 'design-review']);
     expect(st.code).toBe(1);
-    expect((st.doc.findings as Array<{ code: string; path: string; severity: string }>).filter((f) => f.severity === 'error')).toEqual([expect.objectContaining({ code: 'SNAPSHOT_DRIFT', path: RISK })]);
-    const h = runJson(dir, ['history', 'risk-register']).doc as { versions: Array<{ version: string }>; snapshots: Array<{ seq: number; version: string }> };
+    expect((st.doc.findings as Array<{ code: string; path: string; severity: string }>).filter((f) => f.severity === 'error')).toEqual([
+      expect.objectContaining({ code: 'SNAPSHOT_DRIFT', path: RISK }),
+    ]);
+    const h = runJson(dir, ['history', 'risk-register']).doc as {
+      versions: Array<{ version: string }>;
+      snapshots: Array<{ seq: number; version: string }>;
+    };
     expect(h.versions.map((v) => v.version)).toEqual(['5']);
     expect(h.snapshots.map((s) => [s.seq, s.version])).toEqual([
       [1, '4'],

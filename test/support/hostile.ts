@@ -59,7 +59,13 @@ export function gitChecksum(repo: string): string {
 /** What a user does next in the repository: if the tool planted a hook or a config
  * command (core.fsmonitor, core.pager, a hook), this runs it. */
 export function triggerGit(repo: string): void {
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'T',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 'T',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+  };
   for (const args of [['status'], ['commit', '-q', '--allow-empty', '-m', 'after'], ['checkout', '-q', '-B', 'after-branch']]) {
     spawnSync('git', args, { cwd: repo, env, stdio: 'ignore', timeout: 20_000 });
   }
@@ -95,7 +101,11 @@ export function codesOf(doc: unknown): string[] {
 }
 
 /** Run the CLI with `--json` under a deadline, measuring time and peak memory. */
-export function runHostile(cwd: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; json?: boolean } = {}): HostileRun {
+export function runHostile(
+  cwd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; json?: boolean } = {},
+): HostileRun {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, ['--import', RSS_PROBE, BIN, ...(opts.json === false ? [] : ['--json']), ...args], {
     cwd,
@@ -114,7 +124,16 @@ export function runHostile(cwd: string, args: string[], opts: { env?: Record<str
   } catch {
     doc = undefined;
   }
-  return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').replace(/\n?@@maxrss \d+\n?/, ''), ms, maxRssKb: m ? Number(m[1]) : Number.NaN, doc, codes: codesOf(doc) };
+  return {
+    code: r.status,
+    signal: r.signal,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '').replace(/\n?@@maxrss \d+\n?/, ''),
+    ms,
+    maxRssKb: m ? Number(m[1]) : Number.NaN,
+    doc,
+    codes: codesOf(doc),
+  };
 }
 
 /** Snapshot the state an attack must not change, run `fn`, and check it afterwards

@@ -107,7 +107,7 @@ export class RecordingFs implements WriteFs {
         await real.write(buf);
         const offset = append ? this.size.get(ino)! : pos;
         // Each page of the write can reach the disk, or not, on its own.
-        for (let at = 0; at < buf.length; ) {
+        for (let at = 0; at < buf.length;) {
           const end = Math.min(buf.length, (Math.floor((offset + at) / PAGE) + 1) * PAGE - offset);
           this.ops.push({ kind: 'write', inode: ino, offset: offset + at, data: buf.subarray(at, end) });
           at = end;
@@ -191,7 +191,8 @@ export function unsyncedOps(prefix: readonly DiskOp[]): number[] {
     const op = prefix[i]!;
     if (op.kind === 'fsync' || op.kind === 'fsyncdir') continue;
     const dir = dirOf(op);
-    if ((op.kind === 'rename' || op.kind === 'renamedir') && dirname(op.from) !== dirname(op.to)) throw new Error('cross-directory rename is not modelled');
+    if ((op.kind === 'rename' || op.kind === 'renamedir') && dirname(op.from) !== dirname(op.to))
+      throw new Error('cross-directory rename is not modelled');
     let synced = false;
     for (let j = i + 1; j < prefix.length && !synced; j++) {
       const later = prefix[j]!;
@@ -225,7 +226,10 @@ export function applyOps(base: DiskImage, prefix: readonly DiskOp[], dropped: Re
       }
       case 'truncate': {
         const cur = data.get(op.inode) ?? Buffer.alloc(0);
-        data.set(op.inode, op.length <= cur.length ? cur.subarray(0, op.length) : Buffer.concat([cur, Buffer.alloc(op.length - cur.length)]));
+        data.set(
+          op.inode,
+          op.length <= cur.length ? cur.subarray(0, op.length) : Buffer.concat([cur, Buffer.alloc(op.length - cur.length)]),
+        );
         break;
       }
       case 'rename':
@@ -307,7 +311,11 @@ function lockOps(ops: readonly DiskOp[]): Set<number> {
  * cycled through alongside the data's rather than multiplied with them: every combination
  * of each occurs, and the number of states stays that of the data alone.
  */
-export function* crashStates(base: DiskImage, ops: readonly DiskOp[], opts: { exhaustiveUpTo?: number; samples?: number; seed?: number } = {}): Generator<CrashState> {
+export function* crashStates(
+  base: DiskImage,
+  ops: readonly DiskOp[],
+  opts: { exhaustiveUpTo?: number; samples?: number; seed?: number } = {},
+): Generator<CrashState> {
   const limit = opts.exhaustiveUpTo ?? 10;
   const rand = mulberry32(opts.seed ?? 1);
   const lock = lockOps(ops);

@@ -30,7 +30,10 @@ describe('RFC 8785 canonical JSON', () => {
 });
 
 function randomEntry(i: number, rand: () => number): IndexEntry {
-  const pick = (s: string) => Array.from(s).slice(0, 1 + Math.floor(rand() * Array.from(s).length)).join('');
+  const pick = (s: string) =>
+    Array.from(s)
+      .slice(0, 1 + Math.floor(rand() * Array.from(s).length))
+      .join('');
   const e: IndexEntry = {
     id: `id-${pick('abcdefé😀ﬀ')}-${i}`,
     version: `${i % 7}.${Math.floor(rand() * 10)}`,
@@ -49,7 +52,7 @@ function randomEntry(i: number, rand: () => number): IndexEntry {
 describe('index digest fast path', () => {
   test('canonicalEntry equals the canonicalize package on sorted and unsorted entries', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 500; i++) {
       const e = randomEntry(i, rand);
       const reference = (canonicalize as unknown as (v: unknown) => string)(e);
@@ -61,8 +64,11 @@ describe('index digest fast path', () => {
   test('computeIndexDigest equals SHA-256 of the canonical document', async () => {
     const { createHash } = await import('node:crypto');
     let seed = 3;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const doc = makeIndexDocument('sha256', Array.from({ length: 50 }, (_, i) => randomEntry(i, rand)));
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const doc = makeIndexDocument(
+      'sha256',
+      Array.from({ length: 50 }, (_, i) => randomEntry(i, rand)),
+    );
     const { index_digest, ...rest } = doc;
     expect(index_digest).toBe(`sha256:${createHash('sha256').update(canonicalJson(rest)).digest('hex')}`);
     expect(computeIndexDigest(rest)).toBe(index_digest);

@@ -61,19 +61,30 @@ describe('digests', () => {
 
   test('content addresses in the index equal sha256sum, and b3sum under digest_algorithm: blake3', () => {
     for (const algo of ['sha256', 'blake3'] as const) {
-      const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a'), 'models/m/1.0.0/m.bin': randomBytes(5000), 'models/m/1.0.0/m.bin.artifact.yaml': 'id: m\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: model\n' });
+      const dir = repoWith({
+        'docs/plans/fwk-001/a.md': plan('a'),
+        'models/m/1.0.0/m.bin': randomBytes(5000),
+        'models/m/1.0.0/m.bin.artifact.yaml': 'id: m\nversion: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: model\n',
+      });
       writeFileSync(join(dir, 'artifacts.config.yaml'), `digest_algorithm: ${algo}\n`);
       const r = run(dir, ['index', 'rebuild']);
       expect(r.code, r.stderr + r.stdout).toBe(0);
-      const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as { digest_algorithm: string; artifacts: Array<{ path: string; content_address: string; size: number }> };
+      const doc = JSON.parse(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')) as {
+        digest_algorithm: string;
+        artifacts: Array<{ path: string; content_address: string; size: number }>;
+      };
       expect(doc.digest_algorithm).toBe(algo);
       expect(doc.artifacts).toHaveLength(2);
       for (const e of doc.artifacts) {
         const bytes = readFileSync(join(dir, e.path));
-        const ref = algo === 'sha256' ? execFileSync('sha256sum', [join(dir, e.path)], { encoding: 'utf8' }).split(' ')[0] : bytesToHex(blake3(bytes));
+        const ref =
+          algo === 'sha256'
+            ? execFileSync('sha256sum', [join(dir, e.path)], { encoding: 'utf8' }).split(' ')[0]
+            : bytesToHex(blake3(bytes));
         expect(e.content_address).toBe(`${algo}:${ref}`);
         expect(e.size).toBe(bytes.length);
-        if (algo === 'blake3' && hasB3sum) expect(e.content_address).toBe(`blake3:${execFileSync('b3sum', ['--no-names', join(dir, e.path)], { encoding: 'utf8' }).trim()}`);
+        if (algo === 'blake3' && hasB3sum)
+          expect(e.content_address).toBe(`blake3:${execFileSync('b3sum', ['--no-names', join(dir, e.path)], { encoding: 'utf8' }).trim()}`);
       }
     }
   });

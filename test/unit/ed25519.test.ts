@@ -6,7 +6,10 @@ import { verifyStrict } from '../../src/core/snapshots/ed25519.js';
 import { FIXTURES } from '../helpers.js';
 
 interface Wycheproof {
-  testGroups: Array<{ publicKey: { pk: string }; tests: Array<{ tcId: number; comment: string; msg: string; sig: string; result: 'valid' | 'invalid'; flags: string[] }> }>;
+  testGroups: Array<{
+    publicKey: { pk: string };
+    tests: Array<{ tcId: number; comment: string; msg: string; sig: string; result: 'valid' | 'invalid'; flags: string[] }>;
+  }>;
 }
 const data = JSON.parse(readFileSync(join(FIXTURES, 'vectors/wycheproof/ed25519_test.json'), 'utf8')) as Wycheproof;
 const cases = data.testGroups.flatMap((g) => g.tests.map((t) => ({ ...t, pk: g.publicKey.pk })));
@@ -15,7 +18,9 @@ const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 describe('Ed25519 strict verification (Wycheproof)', () => {
   test(`all ${cases.length} cases give the expected result`, () => {
     expect(cases).toHaveLength(151);
-    const wrong = cases.filter((c) => verifyStrict(hex(c.msg), hex(c.sig), hex(c.pk)) !== (c.result === 'valid')).map((c) => `${c.tcId} ${c.flags.join(',')} ${c.comment}`);
+    const wrong = cases
+      .filter((c) => verifyStrict(hex(c.msg), hex(c.sig), hex(c.pk)) !== (c.result === 'valid'))
+      .map((c) => `${c.tcId} ${c.flags.join(',')} ${c.comment}`);
     expect(wrong).toEqual([]);
   });
 

@@ -4,7 +4,17 @@ import type { IndexEntry } from '../../src/core/metadata/inspect.js';
 import { plan, repoWith, run, runJson } from '../helpers.js';
 
 function e(id: string, version: string, derived_from: string[] = []): IndexEntry {
-  return { id, version, status: 'draft', framework: 'f', kind: 'plan', path: `${id}.md`, content_address: 'sha256:x', size: 1, ...(derived_from.length ? { derived_from } : {}) };
+  return {
+    id,
+    version,
+    status: 'draft',
+    framework: 'f',
+    kind: 'plan',
+    path: `${id}.md`,
+    content_address: 'sha256:x',
+    size: 1,
+    ...(derived_from.length ? { derived_from } : {}),
+  };
 }
 
 /** Parse `nA --> nB` edges of a Mermaid flowchart back into labelled pairs. */

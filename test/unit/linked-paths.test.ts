@@ -5,7 +5,10 @@ import { expect, test } from 'vitest';
 import { linkedPathProblem, symlinkOnTheWay } from '../../src/core/paths.js';
 import { testdir } from '../helpers.js';
 
-const CONTROL = { dirs: ['.artifacts'], files: ['artifacts_index.json', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'] };
+const CONTROL = {
+  dirs: ['.artifacts'],
+  files: ['artifacts_index.json', 'artifacts.config.yaml', 'artifact_routing.mdc', 'routing_matrix.json'],
+};
 
 test('links into .git, onto control files or into the state directory are problems; ordinary and outside links are not', () => {
   const dir = testdir({ 'docs/a.md': 'x', '.artifacts/keys/trust/.keep': '' });

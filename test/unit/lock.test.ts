@@ -25,7 +25,10 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
 function plantOwner(t: string, owner: Record<string, unknown>): string {
   const lockDir = `${t}.lock`;
   mkdirSync(lockDir);
-  writeFileSync(join(lockDir, 'owner.json'), JSON.stringify({ host: hostname(), since: '2026-01-01T00:00:00Z', nonce: 'planted', ...owner }));
+  writeFileSync(
+    join(lockDir, 'owner.json'),
+    JSON.stringify({ host: hostname(), since: '2026-01-01T00:00:00Z', nonce: 'planted', ...owner }),
+  );
   return lockDir;
 }
 
@@ -122,7 +125,12 @@ describe('the owner record', () => {
     const { readFileSync } = await import('node:fs');
     const t = target();
     const a = await acquireLock(t, { timeoutMs: 0 });
-    const first = JSON.parse(readFileSync(join(`${t}.lock`, 'owner.json'), 'utf8')) as { pid: number; host: string; start?: number; nonce: string };
+    const first = JSON.parse(readFileSync(join(`${t}.lock`, 'owner.json'), 'utf8')) as {
+      pid: number;
+      host: string;
+      start?: number;
+      nonce: string;
+    };
     await a.release();
     const b = await acquireLock(t, { timeoutMs: 0 });
     const second = JSON.parse(readFileSync(join(`${t}.lock`, 'owner.json'), 'utf8')) as { nonce: string };

@@ -9,7 +9,10 @@ import { PROJECT } from '../helpers.js';
 import { apiReport } from '../../scripts/gen-api-report.js';
 
 const recorded = readFileSync(join(PROJECT, 'api', 'exports.txt'), 'utf8');
-const rows = recorded.trimEnd().split('\n').map((l) => l.split(' ') as [string, string]);
+const rows = recorded
+  .trimEnd()
+  .split('\n')
+  .map((l) => l.split(' ') as [string, string]);
 
 describe('public API', () => {
   test('src/index.ts exports exactly the names and kinds api/exports.txt records', () => {
@@ -24,7 +27,18 @@ describe('public API', () => {
 
   test('no internals: no Ed25519 primitives, raw keys, index codecs or write-protocol hooks', () => {
     const names = new Set(rows.map(([name]) => name));
-    for (const internal of ['signDetached', 'verifyStrict', 'loadSigningKey', 'SigningKey', 'parseIndex', 'serializeIndex', 'writeFileDurable', 'FaultHook', 'parseJournal', 'canonicalJson']) {
+    for (const internal of [
+      'signDetached',
+      'verifyStrict',
+      'loadSigningKey',
+      'SigningKey',
+      'parseIndex',
+      'serializeIndex',
+      'writeFileDurable',
+      'FaultHook',
+      'parseJournal',
+      'canonicalJson',
+    ]) {
       expect(names.has(internal), internal).toBe(false);
     }
   });
@@ -33,13 +47,21 @@ describe('public API', () => {
 describe('the documentation uses the public API only', () => {
   test('every name README.md and docs/ import from artifacts-cli is exported', () => {
     const names = new Set(rows.map(([name]) => name));
-    const pages = ['README.md', ...readdirSync(join(PROJECT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const pages = [
+      'README.md',
+      ...readdirSync(join(PROJECT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
     let imports = 0;
     for (const page of pages) {
       const text = readFileSync(join(PROJECT, page), 'utf8');
       for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'artifacts-cli'/g)) {
         for (const raw of m[1]!.split(',')) {
-          const name = raw.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+          const name = raw
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0]!;
           if (name === '') continue;
           imports++;
           expect(names.has(name), `${page} imports ${name}`).toBe(true);

@@ -37,7 +37,6 @@ describe('findings', () => {
   test('GitHub annotations: one line per finding, no raw control character', () => {
     const out = renderFindingsGithub([f]);
     expect(out.trimEnd().split('\n')).toHaveLength(1);
-    // eslint-disable-next-line no-control-regex -- looking for raw control characters
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/u);
   });
 });

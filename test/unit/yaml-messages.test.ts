@@ -66,7 +66,11 @@ describe('YAML problems', () => {
 
   test('tags are shown as written (!!str, !foo), never as tag:yaml.org,2002:…', async () => {
     const fs = await problems('a: !!str 5\nb: !foo bar\nc: !!python/object:os.system ls\n');
-    expect(fs.map((f) => f.message)).toEqual(['tag !!str is not allowed', 'tag !foo is not allowed', 'tag !!python/object:os.system is not allowed']);
+    expect(fs.map((f) => f.message)).toEqual([
+      'tag !!str is not allowed',
+      'tag !foo is not allowed',
+      'tag !!python/object:os.system is not allowed',
+    ]);
     for (const f of fs) expect(f.message).not.toContain('tag:yaml.org');
   });
 

@@ -8,6 +8,9 @@ export async function history(ctx: Ctx, id: string): Promise<number> {
     ctx.print(`${id}\nversions:\n`);
     for (const v of r.versions) ctx.print(`  ${v.version}  ${v.status}  ${v.path}  ${v.updated_at ?? ''}\n`);
     ctx.print('snapshots:\n');
-    for (const s of r.snapshots) ctx.print(`  ${s.framework}/${s.stage} #${s.seq} ${s.action} ${s.created_at}  ${s.version}${s.verified ? '' : `  UNVERIFIED (${s.problem ?? ''})`}\n`);
+    for (const s of r.snapshots)
+      ctx.print(
+        `  ${s.framework}/${s.stage} #${s.seq} ${s.action} ${s.created_at}  ${s.version}${s.verified ? '' : `  UNVERIFIED (${s.problem ?? ''})`}\n`,
+      );
   });
 }

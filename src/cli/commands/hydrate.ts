@@ -30,5 +30,10 @@ export async function gate(ctx: Ctx, opts: HydrateFlags): Promise<number> {
   const repo = await ctx.repo();
   const r = await gateStage(repo, { ...hydrateOptions(opts), promotions: snapshotPromotions(repo, new Date()) });
   ctx.print(renderHydration(ctx.out, r.hydration, r.uncommitted));
-  return ctx.report(r.findings, `gate ${opts.framework}/${opts.stage} passed`, { framework: opts.framework, stage: opts.stage, passed: r.passed, hydration: r.hydration });
+  return ctx.report(r.findings, `gate ${opts.framework}/${opts.stage} passed`, {
+    framework: opts.framework,
+    stage: opts.stage,
+    passed: r.passed,
+    hydration: r.hydration,
+  });
 }

@@ -26,20 +26,34 @@ export async function rebuild(ctx: Ctx, opts: { cache: boolean; strict?: boolean
 
 export async function verify(ctx: Ctx): Promise<number> {
   const r = await indexVerifySummary(await ctx.repo());
-  return ctx.report(r.findings, `index matches the tree (${r.indexed} artifacts)`, { indexed: r.indexed, scanned: r.scanned, index_digest: r.index_digest });
+  return ctx.report(r.findings, `index matches the tree (${r.indexed} artifacts)`, {
+    indexed: r.indexed,
+    scanned: r.scanned,
+    index_digest: r.index_digest,
+  });
 }
 
 export async function recover(ctx: Ctx, opts: { discard?: boolean }): Promise<number> {
   const r = await recoverIndex(await ctx.repo(), { discard: !!opts.discard });
   return ctx.result({ ...r }, () =>
-    ctx.print(r.replayed.length ? `replayed ${r.replayed.length} transaction(s)\n` : `nothing to recover${r.discardedTailBytes ? ` (discarded a torn tail of ${r.discardedTailBytes} bytes)` : ''}\n`),
+    ctx.print(
+      r.replayed.length
+        ? `replayed ${r.replayed.length} transaction(s)\n`
+        : `nothing to recover${r.discardedTailBytes ? ` (discarded a torn tail of ${r.discardedTailBytes} bytes)` : ''}\n`,
+    ),
   );
 }
 
 export async function migrate(ctx: Ctx): Promise<number> {
   const r = await indexMigrate(await ctx.repo());
   return ctx.result({ ...r }, () =>
-    ctx.print(r.from === null ? 'no index to migrate\n' : r.changed ? `migrated artifacts_index.json from ${r.from} to ${r.to} (${r.entries} artifacts)\n` : `artifacts_index.json is already ${r.to} (${r.entries} artifacts)\n`),
+    ctx.print(
+      r.from === null
+        ? 'no index to migrate\n'
+        : r.changed
+          ? `migrated artifacts_index.json from ${r.from} to ${r.to} (${r.entries} artifacts)\n`
+          : `artifacts_index.json is already ${r.to} (${r.entries} artifacts)\n`,
+    ),
   );
 }
 
@@ -64,7 +78,10 @@ function writeSummary(ctx: Ctx, what: string, r: WriteResult & { count?: number 
         for (const p of r.removed) ctx.print(`  - ${p}\n`);
       }
       const failed = new Set(r.findings.filter((f) => f.severity === 'error' && f.path !== undefined).map((f) => f.path)).size;
-      if (failed > 0) ctx.print(`${failed} file${failed === 1 ? '' : 's'} with problems not indexed${r.kept.length > 0 ? ` (${r.kept.length} kept as previously indexed)` : ''}; --strict writes nothing when any file fails\n`);
+      if (failed > 0)
+        ctx.print(
+          `${failed} file${failed === 1 ? '' : 's'} with problems not indexed${r.kept.length > 0 ? ` (${r.kept.length} kept as previously indexed)` : ''}; --strict writes nothing when any file fails\n`,
+        );
       ctx.print(`index_digest ${r.after}\n`);
     },
     exitCodeFor(r.findings),

@@ -12,7 +12,10 @@ export async function init(ctx: Ctx): Promise<number> {
     for (const f of r.created) ctx.print(`created ${f}\n`);
     if (r.routes.length > 0) {
       ctx.print(`routes fitted to the artifacts already here:\n`);
-      for (const route of r.routes) ctx.print(`  ${JSON.stringify(route.kind)}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => JSON.stringify(d || '.')).join(', ')}` : JSON.stringify(route.path)}\n`);
+      for (const route of r.routes)
+        ctx.print(
+          `  ${JSON.stringify(route.kind)}: ${route.dirs !== undefined ? `any file below ${route.dirs.map((d) => JSON.stringify(d || '.')).join(', ')}` : JSON.stringify(route.path)}\n`,
+        );
     }
     if (r.routeFindings.length > 0) {
       // What `route check` will report once the routes are in force: part of the summary,

@@ -17,7 +17,9 @@ export async function generate(ctx: Ctx, opts: { out: string }): Promise<number>
   const next = chain
     ? `next: artifacts keys trust ${r.publicKey} --key SIGNER.key   (SIGNER: a key the trust chain already trusts to add keys)`
     : `next: artifacts keys trust ${r.publicKey} --key ${r.privateKey}   (the first key of a new trust chain is its root and signs itself)`;
-  return ctx.result({ private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid }, () => ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}\nkeyid ${r.keyid}\n${next}\n`));
+  return ctx.result({ private_key: r.privateKey, public_key: r.publicKey, keyid: r.keyid }, () =>
+    ctx.print(`wrote ${r.privateKey} (private, 0600) and ${r.publicKey}\nkeyid ${r.keyid}\n${next}\n`),
+  );
 }
 
 export async function trust(ctx: Ctx, file: string, o: { key?: string }): Promise<number> {
@@ -25,7 +27,10 @@ export async function trust(ctx: Ctx, file: string, o: { key?: string }): Promis
   const r = await trustKey(repo, abs(file), await signingKey(o.key), new Date());
   return ctx.result({ ...r }, () => {
     ctx.print(`trusted ${r.keyid}: ${r.file} (record ${r.seq})\n`);
-    if (r.created) ctx.print(`the trust chain starts here: its root is ${r.keyid}\npin it in CI from a source pull requests cannot change: ARTIFACTS_TRUST_ROOT=${r.keyid}\n`);
+    if (r.created)
+      ctx.print(
+        `the trust chain starts here: its root is ${r.keyid}\npin it in CI from a source pull requests cannot change: ARTIFACTS_TRUST_ROOT=${r.keyid}\n`,
+      );
   });
 }
 
@@ -43,13 +48,16 @@ export async function list(ctx: Ctx): Promise<number> {
   const r = await listTrust(await ctx.repo());
   return ctx.result({ ...r }, () => {
     if (!r.initialized) {
-      ctx.print(`no trust chain yet: start one with \`artifacts keys trust ROOT.pub --key ROOT.key\`${r.legacy.length ? `, or \`artifacts keys migrate --key SIGNER\` for the ${r.legacy.length} key(s) in .artifacts/keys/trusted/` : ''}\n`);
+      ctx.print(
+        `no trust chain yet: start one with \`artifacts keys trust ROOT.pub --key ROOT.key\`${r.legacy.length ? `, or \`artifacts keys migrate --key SIGNER\` for the ${r.legacy.length} key(s) in .artifacts/keys/trusted/` : ''}\n`,
+      );
       return;
     }
     ctx.print(`root ${r.root}${r.pinned ? ' (pinned)' : ' (not pinned)'}, ${r.records} record(s)\n`);
     for (const k of r.trusted) ctx.print(`trusted ${k.keyid}${k.keyid === r.root ? '  root' : `  added by ${k.added_by}`}\n`);
     for (const k of r.revoked) ctx.print(`revoked ${k.keyid}\n`);
-    if (r.legacy.length) ctx.print(`note: .artifacts/keys/trusted/ still holds ${r.legacy.length} file(s); they are not trusted and may be deleted\n`);
+    if (r.legacy.length)
+      ctx.print(`note: .artifacts/keys/trusted/ still holds ${r.legacy.length} file(s); they are not trusted and may be deleted\n`);
   });
 }
 

@@ -7,6 +7,10 @@ import { renderFindingsHuman, writeHuman } from '../render.js';
 export async function mergeDriver(ctx: Ctx, base: string, ours: string, theirs: string): Promise<number> {
   const r = await runMergeDriver(base, ours, theirs);
   if (r.conflicts.length === 0) return 0;
-  writeHuman(ctx.out, 'stderr', `artifacts: artifacts_index.json cannot be merged automatically:\n${renderFindingsHuman(ctx.out, r.conflicts)}`);
+  writeHuman(
+    ctx.out,
+    'stderr',
+    `artifacts: artifacts_index.json cannot be merged automatically:\n${renderFindingsHuman(ctx.out, r.conflicts)}`,
+  );
   return 1;
 }

@@ -13,7 +13,11 @@ export async function route(ctx: Ctx, file: string | undefined): Promise<number>
 
 export async function check(ctx: Ctx): Promise<number> {
   const r = await routeCheck(await ctx.repo());
-  return ctx.report(r.findings, `${r.routes} routes, ${r.commands} commands, ${r.artifacts} artifacts: no conflicts`, { routes: r.routes, commands: r.commands, artifacts: r.artifacts });
+  return ctx.report(r.findings, `${r.routes} routes, ${r.commands} commands, ${r.artifacts} artifacts: no conflicts`, {
+    routes: r.routes,
+    commands: r.commands,
+    artifacts: r.artifacts,
+  });
 }
 
 export async function table(ctx: Ctx): Promise<number> {
@@ -22,7 +26,9 @@ export async function table(ctx: Ctx): Promise<number> {
   if (routing.findings.length > 0) return ctx.report(routing.findings, '');
   const routes = routing.routes.map((r) => {
     const directories = routeDirectories(r);
-    return r.dirs !== undefined ? { kind: r.kind, dirs: r.dirs, directories } : { kind: r.kind, path: r.path, directory: directories[0], directories };
+    return r.dirs !== undefined
+      ? { kind: r.kind, dirs: r.dirs, directories }
+      : { kind: r.kind, path: r.path, directory: directories[0], directories };
   });
   return ctx.result({ routes }, () => ctx.print(routeTable(routing)));
 }

@@ -18,28 +18,49 @@ export async function list(ctx: Ctx, o: Scope): Promise<number> {
   const unverified = await unverifiedSnapshots(repo, new Date());
   const rows = all.map((s) => {
     const problem = unverified.get(s.file);
-    return { framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot?.action, created_at: s.snapshot?.created_at, artifacts: s.snapshot?.artifacts.length, held: !!s.hold, released: s.released, verified: problem === undefined, ...(problem ? { problem } : {}) };
+    return {
+      framework: s.framework,
+      stage: s.stage,
+      seq: s.seq,
+      id: s.id,
+      action: s.snapshot?.action,
+      created_at: s.snapshot?.created_at,
+      artifacts: s.snapshot?.artifacts.length,
+      held: !!s.hold,
+      released: s.released,
+      verified: problem === undefined,
+      ...(problem ? { problem } : {}),
+    };
   });
   return ctx.result({ snapshots: rows }, () => {
-    for (const r of rows) ctx.print(`${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}${r.verified ? '' : `  UNVERIFIED (${r.problem ?? ''})`}\n`);
+    for (const r of rows)
+      ctx.print(
+        `${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}${r.verified ? '' : `  UNVERIFIED (${r.problem ?? ''})`}\n`,
+      );
   });
 }
 
 export async function show(ctx: Ctx, ref: string, o: Scope): Promise<number> {
   const s = await resolveSnapshot(await ctx.repo(), ref, scopeOf(o));
-  return ctx.result({ id: s.id, file: s.file, snapshot: s.snapshot ?? null, held: s.hold ?? null, released: s.released }, () => ctx.print(`${s.file}\nid ${s.id}\n${JSON.stringify(s.snapshot, null, 2)}\n`));
+  return ctx.result({ id: s.id, file: s.file, snapshot: s.snapshot ?? null, held: s.hold ?? null, released: s.released }, () =>
+    ctx.print(`${s.file}\nid ${s.id}\n${JSON.stringify(s.snapshot, null, 2)}\n`),
+  );
 }
 
 export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const reports = await verifySnapshots(await ctx.repo(), { now: new Date(), ...(scopeOf(o) ?? {}) });
   const findings = reports.flatMap((r) => r.findings);
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
-  return ctx.report(findings, `${count} snapshot(s) in ${reports.length} chain(s) verified`, { chains: reports.map((r) => ({ framework: r.framework, stage: r.stage, snapshots: r.snapshots.length })) });
+  return ctx.report(findings, `${count} snapshot(s) in ${reports.length} chain(s) verified`, {
+    chains: reports.map((r) => ({ framework: r.framework, stage: r.stage, snapshots: r.snapshots.length })),
+  });
 }
 
 export async function status(ctx: Ctx, o: { framework: string; stage: string }): Promise<number> {
   const r = await snapshotStatus(await ctx.repo(), o.framework, o.stage, { now: new Date() });
-  return ctx.report(r.findings, r.latest ? `the tree matches ${o.framework}/${o.stage} #${r.latest.seq}` : 'no snapshots yet', { latest: r.latest ?? null });
+  return ctx.report(r.findings, r.latest ? `the tree matches ${o.framework}/${o.stage} #${r.latest.seq}` : 'no snapshots yet', {
+    latest: r.latest ?? null,
+  });
 }
 
 export async function diff(ctx: Ctx, a: string, b: string, o: Scope): Promise<number> {

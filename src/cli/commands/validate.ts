@@ -12,7 +12,9 @@ export async function validate(ctx: Ctx, opts: { format: string; base?: string }
   if (opts.format === 'github') {
     // Annotations are for people: other tools' front matter only with --verbose.
     const shown = humanFindings(ctx, r.findings).shown;
-    process.stdout.write(shown.length ? renderFindingsGithub(shown) : githubNotice(`artifacts validate: no problems in ${r.artifacts} artifacts`));
+    process.stdout.write(
+      shown.length ? renderFindingsGithub(shown) : githubNotice(`artifacts validate: no problems in ${r.artifacts} artifacts`),
+    );
     return exitCodeFor(r.findings);
   }
   if (opts.format === 'sarif') {
@@ -20,5 +22,9 @@ export async function validate(ctx: Ctx, opts: { format: string; base?: string }
     return exitCodeFor(r.findings);
   }
   if (opts.format === 'json') ctx.out.json = true;
-  return ctx.report(r.findings, `${r.artifacts} artifacts valid; routing and index are consistent`, { artifacts: r.artifacts, scanned: r.scanned, checks: r.checks });
+  return ctx.report(r.findings, `${r.artifacts} artifacts valid; routing and index are consistent`, {
+    artifacts: r.artifacts,
+    scanned: r.scanned,
+    checks: r.checks,
+  });
 }

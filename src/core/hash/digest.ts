@@ -56,7 +56,12 @@ export function sha256Hex(data: Uint8Array | string): string {
  * address and the number of bytes hashed. With `check`, the file is a repository file and
  * is opened like every other one (see store/checked-read.ts): never through a final
  * symlink, never a FIFO or device, never outside the repository. */
-export async function digestFile(algo: DigestAlgorithm, file: string, start = 0, check?: DigestCheck): Promise<{ address: string; size: number }> {
+export async function digestFile(
+  algo: DigestAlgorithm,
+  file: string,
+  start = 0,
+  check?: DigestCheck,
+): Promise<{ address: string; size: number }> {
   if (check) {
     const h = (await openChecked(file, { maxBytes: Infinity, ...check }))!;
     try {

@@ -45,15 +45,27 @@ export async function parseContract(text: string, file: string): Promise<{ contr
   for (const [name, st] of Object.entries(c.stages)) {
     if (st.after !== undefined && !Object.hasOwn(c.stages, st.after)) {
       const near = nearest(st.after, stages);
-      findings.push(finding('CONTRACT_INVALID', `stage ${name}: after: ${st.after} is not a stage of ${c.framework}${near ? ` (did you mean "${near}"?)` : ''}`, { path: file, ...(parsed.locate(`/stages/${name}/after`) ?? {}) }));
+      findings.push(
+        finding(
+          'CONTRACT_INVALID',
+          `stage ${name}: after: ${st.after} is not a stage of ${c.framework}${near ? ` (did you mean "${near}"?)` : ''}`,
+          { path: file, ...(parsed.locate(`/stages/${name}/after`) ?? {}) },
+        ),
+      );
     }
     const slots = new Set<string>();
     st.inputs.forEach((inp, i) => {
       const loc = parsed.locate(`/stages/${name}/inputs/${i}`) ?? {};
-      if (slots.has(inp.slot)) findings.push(finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" is declared twice`, { path: file, ...loc }));
+      if (slots.has(inp.slot))
+        findings.push(finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" is declared twice`, { path: file, ...loc }));
       slots.add(inp.slot);
       if (c.allowed_kinds && !c.allowed_kinds.includes(inp.kind)) {
-        findings.push(finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" takes kind "${inp.kind}", which allowed_kinds does not list`, { path: file, ...loc }));
+        findings.push(
+          finding('CONTRACT_INVALID', `stage ${name}: slot "${inp.slot}" takes kind "${inp.kind}", which allowed_kinds does not list`, {
+            path: file,
+            ...loc,
+          }),
+        );
       }
     });
   }
@@ -64,7 +76,9 @@ export async function parseContract(text: string, file: string): Promise<{ contr
     let s: string | undefined = start;
     while (s !== undefined && Object.hasOwn(c.stages, s)) {
       if (seen.has(s)) {
-        findings.push(finding('CONTRACT_INVALID', `stages form a cycle through "after:" (${[...seen].join(' -> ')} -> ${s})`, { path: file }));
+        findings.push(
+          finding('CONTRACT_INVALID', `stages form a cycle through "after:" (${[...seen].join(' -> ')} -> ${s})`, { path: file }),
+        );
         cycle = true;
         break;
       }
@@ -88,9 +102,13 @@ export async function loadContract(repo: Repo, framework: string): Promise<Frame
   if (text === undefined) {
     const known = (await listContractFiles(repo)).map((f) => f.replace(/\.yaml$/, ''));
     const near = nearest(framework, known);
-    throw new ArtifactsError('FRAMEWORK_NOT_FOUND', `no contract ${rel} for framework "${framework}"${near ? ` (did you mean "${near}"?)` : ''}`, {
-      details: { known },
-    });
+    throw new ArtifactsError(
+      'FRAMEWORK_NOT_FOUND',
+      `no contract ${rel} for framework "${framework}"${near ? ` (did you mean "${near}"?)` : ''}`,
+      {
+        details: { known },
+      },
+    );
   }
   const { contract, findings } = await parseContract(text, rel);
   if (!contract) throw new ArtifactsError('CONTRACT_INVALID', `${rel} is invalid`, { findings });
@@ -103,14 +121,24 @@ export async function loadContract(repo: Repo, framework: string): Promise<Frame
 /** A contract's text under the checked-read rules: a FIFO, a directory, a symlink or an
  * oversized file in its place is CONTRACT_INVALID, never a hang. */
 async function readContract(repo: Repo, rel: string, allowMissing: boolean): Promise<string | undefined> {
-  const bytes = await readChecked(join(repo.root, rel), { root: repo.root, maxBytes: READ_LIMITS.config, code: 'CONTRACT_INVALID', label: rel, allowMissing });
+  const bytes = await readChecked(join(repo.root, rel), {
+    root: repo.root,
+    maxBytes: READ_LIMITS.config,
+    code: 'CONTRACT_INVALID',
+    label: rel,
+    allowMissing,
+  });
   return bytes?.toString('utf8');
 }
 
 /** The contract files; a frameworks directory that leads outside the repository is
  * refused (its file names are not the repository's to list). */
 async function listContractFiles(repo: Repo): Promise<string[]> {
-  const names = await readdirChecked(join(repo.root, repo.config.frameworks), { root: repo.root, code: 'CONTRACT_INVALID', label: repo.config.frameworks });
+  const names = await readdirChecked(join(repo.root, repo.config.frameworks), {
+    root: repo.root,
+    code: 'CONTRACT_INVALID',
+    label: repo.config.frameworks,
+  });
   return names.filter((f) => f.endsWith('.yaml'));
 }
 
@@ -140,7 +168,13 @@ export async function loadAllContracts(repo: Repo): Promise<{ contracts: Framewo
     findings.push(...fs);
     if (!contract) continue;
     if (`${contract.framework}.yaml` !== name) {
-      findings.push(finding('CONTRACT_INVALID', `${rel} declares framework "${contract.framework}"; the file must be named ${contract.framework}.yaml`, { path: rel }));
+      findings.push(
+        finding(
+          'CONTRACT_INVALID',
+          `${rel} declares framework "${contract.framework}"; the file must be named ${contract.framework}.yaml`,
+          { path: rel },
+        ),
+      );
       continue;
     }
     contracts.push(contract);
@@ -153,5 +187,8 @@ export function stageOf(contract: FrameworkContract, stage: string): Stage {
   if (Object.hasOwn(contract.stages, stage)) return contract.stages[stage]!;
   const names = Object.keys(contract.stages);
   const near = nearest(stage, names);
-  throw new ArtifactsError('STAGE_NOT_FOUND', `framework ${contract.framework} has no stage "${stage}"${near ? ` (did you mean "${near}"?)` : ''}; stages: ${names.join(', ')}`);
+  throw new ArtifactsError(
+    'STAGE_NOT_FOUND',
+    `framework ${contract.framework} has no stage "${stage}"${near ? ` (did you mean "${near}"?)` : ''}; stages: ${names.join(', ')}`,
+  );
 }

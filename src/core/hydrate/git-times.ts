@@ -52,7 +52,11 @@ function commitTimes(root: string, wanted: ReadonlySet<string>): Promise<Map<str
       return;
     }
     // --relative: paths relative to the root (and only those under it); -z: no quoting.
-    const child = spawn('git', ['log', '-z', '--format=%x01%ct', '--name-only', '--no-renames', '--relative'], { cwd: root, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', ['log', '-z', '--format=%x01%ct', '--name-only', '--no-renames', '--relative'], {
+      cwd: root,
+      env: GIT_ENV,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let current = 0;
     let rest = '';
     let done = false;

@@ -57,10 +57,17 @@ export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<Hydrate
   if (!view.doc) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json does not exist: hydration selects from the index');
   const kinds = new Set(stage.inputs.map((i) => i.kind));
   // The index says which files to look at; their bytes say what they are.
-  const verified = await verifyEntriesFromBytes(repo, view.doc.artifacts.filter((e) => e.framework === opts.framework), view.doc.digest_algorithm);
+  const verified = await verifyEntriesFromBytes(
+    repo,
+    view.doc.artifacts.filter((e) => e.framework === opts.framework),
+    view.doc.digest_algorithm,
+  );
   const entries = verified.entries.filter((e) => e.framework === opts.framework);
   const pool = entries.filter((e) => kinds.has(e.kind));
-  const facts = await gitFacts(repo.root, pool.map((e) => e.path));
+  const facts = await gitFacts(
+    repo.root,
+    pool.map((e) => e.path),
+  );
   const uncommitted: string[] = [];
   const candidates: Candidate[] = pool.map((entry) => {
     const committed = facts.git && facts.commitTimes.has(entry.path) && !facts.dirty.has(entry.path);
@@ -76,10 +83,14 @@ export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<Hydrate
       });
     }
     if (uncommitted.length > 0 && !opts.allowDirty) {
-      throw new ArtifactsError('NONDETERMINISTIC_INPUT', `${uncommitted.length} candidate(s) have uncommitted changes: ${uncommitted.join(', ')}`, {
-        findings: uncommitted.map((p) => finding('NONDETERMINISTIC_INPUT', `${p} is not committed as it is on disk`, { path: p })),
-        details: { paths: uncommitted },
-      });
+      throw new ArtifactsError(
+        'NONDETERMINISTIC_INPUT',
+        `${uncommitted.length} candidate(s) have uncommitted changes: ${uncommitted.join(', ')}`,
+        {
+          findings: uncommitted.map((p) => finding('NONDETERMINISTIC_INPUT', `${p} is not committed as it is on disk`, { path: p })),
+          details: { paths: uncommitted },
+        },
+      );
     }
   }
   return {
@@ -100,10 +111,14 @@ export function kindFindings(contract: FrameworkContract, entries: readonly Inde
   return entries
     .filter((e) => e.framework === contract.framework && !allowed.has(e.kind))
     .map((e) =>
-      finding('KIND_NOT_ALLOWED', `${e.id}@${e.version} has kind "${e.kind}", which framework ${contract.framework} does not allow (allowed: ${contract.allowed_kinds!.join(', ')})`, {
-        path: e.path,
-        refs: [`${e.id}@${e.version}`],
-      }),
+      finding(
+        'KIND_NOT_ALLOWED',
+        `${e.id}@${e.version} has kind "${e.kind}", which framework ${contract.framework} does not allow (allowed: ${contract.allowed_kinds!.join(', ')})`,
+        {
+          path: e.path,
+          refs: [`${e.id}@${e.version}`],
+        },
+      ),
     );
 }
 
@@ -145,13 +160,24 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
     const sel = h.hydration.inputs[i]!.selected;
     if (!sel) {
       if (!slot.optional) {
-        findings.push(finding('GATE_MISSING_INPUT', `slot "${slot.slot}" needs an artifact of kind "${slot.kind}"${slot.id ? ` with id ${slot.id}` : ''} in framework ${opts.framework}; none is indexed`, { path: h.contract.file }));
+        findings.push(
+          finding(
+            'GATE_MISSING_INPUT',
+            `slot "${slot.slot}" needs an artifact of kind "${slot.kind}"${slot.id ? ` with id ${slot.id}` : ''} in framework ${opts.framework}; none is indexed`,
+            { path: h.contract.file },
+          ),
+        );
       }
       return;
     }
     const min = slot.min_status ?? 'draft';
     if (STATUS_RANK[sel.status] > STATUS_RANK[min]) {
-      findings.push(finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, { path: sel.path, refs: [`${sel.id}@${sel.version}`] }));
+      findings.push(
+        finding('GATE_STATUS', `slot "${slot.slot}": ${sel.id}@${sel.version} is ${sel.status}, the gate needs at least ${min}`, {
+          path: sel.path,
+          refs: [`${sel.id}@${sel.version}`],
+        }),
+      );
     }
   });
   findings.push(...h.integrity, ...kindFindings(h.contract, h.entries));
@@ -165,26 +191,41 @@ export async function gate(repo: Repo, opts: HydrateOptions & { promotions?: Pro
       const other = promoted.problems.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
       findings.push(...expired);
       if (other.length > 0) {
-        const why = other.slice(0, 3).map((f) => `${f.code}: ${f.message}`).join('; ');
+        const why = other
+          .slice(0, 3)
+          .map((f) => `${f.code}: ${f.message}`)
+          .join('; ');
         findings.push(
-          finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, whose snapshot chain does not verify, so no promotion of it counts (${why}${other.length > 3 ? `; and ${other.length - 3} more` : ''})`, {
-            path: h.contract.file,
-            hint: `Run \`artifacts snapshot verify --framework ${opts.framework} --stage ${stage.after}\` and restore the chain from git history.`,
-          }),
+          finding(
+            'GATE_STAGE_ORDER',
+            `stage ${opts.stage} comes after ${stage.after}, whose snapshot chain does not verify, so no promotion of it counts (${why}${other.length > 3 ? `; and ${other.length - 3} more` : ''})`,
+            {
+              path: h.contract.file,
+              hint: `Run \`artifacts snapshot verify --framework ${opts.framework} --stage ${stage.after}\` and restore the chain from git history.`,
+            },
+          ),
         );
       }
     } else if (promoted === undefined) {
-      findings.push(finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, and no promotion of ${stage.after} is recorded`, { path: h.contract.file }));
+      findings.push(
+        finding('GATE_STAGE_ORDER', `stage ${opts.stage} comes after ${stage.after}, and no promotion of ${stage.after} is recorded`, {
+          path: h.contract.file,
+        }),
+      );
     } else {
       for (const inp of h.hydration.inputs) {
         const then = promoted.get(inp.slot);
         if (then === undefined || !inp.selected) continue;
         if (then !== inp.selected.content_address) {
           findings.push(
-            finding('GATE_STAGE_ORDER', `slot "${inp.slot}" selects ${inp.selected.id}@${inp.selected.version} (${inp.selected.content_address}), but ${stage.after} promoted ${then}`, {
-              path: inp.selected.path,
-              refs: [`${inp.selected.id}@${inp.selected.version}`],
-            }),
+            finding(
+              'GATE_STAGE_ORDER',
+              `slot "${inp.slot}" selects ${inp.selected.id}@${inp.selected.version} (${inp.selected.content_address}), but ${stage.after} promoted ${then}`,
+              {
+                path: inp.selected.path,
+                refs: [`${inp.selected.id}@${inp.selected.version}`],
+              },
+            ),
           );
         }
       }

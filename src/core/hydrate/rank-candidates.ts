@@ -88,7 +88,8 @@ function timeText(c: Candidate): string {
 export function explainLoss(loser: Candidate, winner: Candidate): string {
   const w = ref(winner);
   if (loser.entry.status !== winner.entry.status) return `status ${loser.entry.status} ranks below ${winner.entry.status} (${w})`;
-  if (cmpTime(loser.commit_time, winner.commit_time) !== 0) return `same status; ${timeText(loser)} is older than ${w}'s ${timeText(winner)}`;
+  if (cmpTime(loser.commit_time, winner.commit_time) !== 0)
+    return `same status; ${timeText(loser)} is older than ${w}'s ${timeText(winner)}`;
   if (loser.entry.path !== winner.entry.path) return `same status and time; path ${loser.entry.path} sorts after ${winner.entry.path}`;
   if (loser.entry.id !== winner.entry.id) return `same status, time and path; id ${loser.entry.id} sorts after ${winner.entry.id}`;
   return `same status, time, path and id; version ${loser.entry.version} sorts after ${winner.entry.version}`;
@@ -96,7 +97,9 @@ export function explainLoss(loser: Candidate, winner: Candidate): string {
 
 /** Candidates for one slot: artifacts of the framework with the slot's kind (and id). */
 export function candidatesFor(framework: string, slot: InputSlot, pool: readonly Candidate[]): Candidate[] {
-  return pool.filter((c) => c.entry.framework === framework && c.entry.kind === slot.kind && (slot.id === undefined || c.entry.id === slot.id)).sort(compareCandidates);
+  return pool
+    .filter((c) => c.entry.framework === framework && c.entry.kind === slot.kind && (slot.id === undefined || c.entry.id === slot.id))
+    .sort(compareCandidates);
 }
 
 /** Rank every slot's candidates and build the hydration document. */
@@ -125,7 +128,14 @@ export function selectInputs(framework: string, stageName: string, stage: Stage,
         i === 0
           ? `${c.entry.status}; ${timeText(c)}; ${ranked.length === 1 ? 'the only candidate' : `ranked first of ${ranked.length}`}`
           : explainLoss(c, winner!);
-      decisions.push({ slot: slot.slot, rank: i + 1, candidate: ref(c), path: c.entry.path, outcome: i === 0 ? 'selected' : 'rejected', reason });
+      decisions.push({
+        slot: slot.slot,
+        rank: i + 1,
+        candidate: ref(c),
+        path: c.entry.path,
+        outcome: i === 0 ? 'selected' : 'rejected',
+        reason,
+      });
     });
   }
   return { framework, stage: stageName, inputs, decisions, selection_digest: canonicalDigest(inputs) };

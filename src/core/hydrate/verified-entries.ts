@@ -37,11 +37,23 @@ function regularTarget(realRoot: string, root: string, rel: string): Target {
     return { kind: 'missing' };
   }
   if (!isInside(realRoot, realDir)) {
-    return { kind: 'problem', finding: finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository; it is never opened`, { path: rel }) };
+    return {
+      kind: 'problem',
+      finding: finding(
+        'SYMLINK_OUTSIDE_ROOT',
+        `${rel} is reached through a symlinked directory that leads outside the repository; it is never opened`,
+        { path: rel },
+      ),
+    };
   }
   if (!st.isFile()) {
     const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
-    return { kind: 'problem', finding: finding('FILE_NOT_REGULAR', `${rel} is ${what}; an indexed artifact must be a regular file, and this one is never opened`, { path: rel }) };
+    return {
+      kind: 'problem',
+      finding: finding('FILE_NOT_REGULAR', `${rel} is ${what}; an indexed artifact must be a regular file, and this one is never opened`, {
+        path: rel,
+      }),
+    };
   }
   return { kind: 'file' };
 }
@@ -51,21 +63,40 @@ function regularTarget(realRoot: string, root: string, rel: string): Target {
  * each index entry whose file is a valid artifact at that path) and a finding for every
  * entry that cannot be checked or disagrees with its file.
  */
-export async function verifyEntriesFromBytes(repo: Repo, indexed: readonly IndexEntry[], algorithm: DigestAlgorithm): Promise<VerifiedEntries> {
+export async function verifyEntriesFromBytes(
+  repo: Repo,
+  indexed: readonly IndexEntry[],
+  algorithm: DigestAlgorithm,
+): Promise<VerifiedEntries> {
   const control = controlFilesOf(repo.config);
   const realRoot = realpathSync(repo.root);
-  const ctx: InspectContext = { root: repo.root, algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: cacheFingerprint(repo) };
+  const ctx: InspectContext = {
+    root: repo.root,
+    algorithm,
+    schemasDir: join(repo.root, repo.config.schemas),
+    schemaGeneration: cacheFingerprint(repo),
+  };
   const entries: IndexEntry[] = [];
   const findings: Finding[] = [];
   for (const e of indexed) {
     const why = controlPathProblem(e.path, control);
     if (why) {
-      findings.push(finding('PATH_UNSAFE', `index entry ${e.id}@${e.version} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
+      findings.push(
+        finding('PATH_UNSAFE', `index entry ${e.id}@${e.version} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, {
+          path: e.path,
+          refs: [`${e.id}@${e.version}`],
+        }),
+      );
       continue;
     }
     const t = regularTarget(realRoot, repo.root, e.path);
     if (t.kind === 'missing') {
-      findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
+      findings.push(
+        finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, {
+          path: e.path,
+          refs: [`${e.id}@${e.version}`],
+        }),
+      );
       continue;
     }
     if (t.kind === 'problem') {
@@ -86,7 +117,11 @@ export async function verifyEntriesFromBytes(repo: Repo, indexed: readonly Index
     if (metadataRel === '') continue;
     const r = await inspectFile(ctx, metadataRel, { explicit: true });
     if (r.type !== 'artifact') {
-      findings.push(...(r.type === 'invalid' ? r.findings : [finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact`, { path: e.path })]));
+      findings.push(
+        ...(r.type === 'invalid'
+          ? r.findings
+          : [finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact`, { path: e.path })]),
+      );
       continue;
     }
     const actual = r.entry;

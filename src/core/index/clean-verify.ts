@@ -52,7 +52,8 @@ export function readCleanRecord(repo: Repo): CleanRecord | undefined {
   try {
     const r = readCacheJson(repo.root, join(repo.cacheDir, RECORD_FILE)) as Partial<CleanRecord> | undefined;
     if (r === undefined || r === null || typeof r !== 'object') return undefined;
-    if (r.version !== RECORD_VERSION || typeof r.fingerprint !== 'string' || typeof r.index !== 'string' || typeof r.tree !== 'string') return undefined;
+    if (r.version !== RECORD_VERSION || typeof r.fingerprint !== 'string' || typeof r.index !== 'string' || typeof r.tree !== 'string')
+      return undefined;
     if (typeof r.index_digest !== 'string' || typeof r.indexed !== 'number' || typeof r.scanned !== 'number') return undefined;
     return r as CleanRecord;
   } catch {

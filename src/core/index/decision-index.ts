@@ -21,11 +21,15 @@ export function unsafeEntryFindings(repo: Repo, entries: readonly IndexEntry[]):
     const why = typeof e.path === 'string' ? controlPathProblem(e.path, control) : 'the path is not a string';
     if (why) {
       out.push(
-        finding('PATH_UNSAFE', `index entry ${String(e.id)}@${String(e.version)} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`, {
-          path: String(e.path),
-          refs: [`${String(e.id)}@${String(e.version)}`],
-          hint: 'The index names a path no artifact may have: run `artifacts index rebuild` on a tree you trust.',
-        }),
+        finding(
+          'PATH_UNSAFE',
+          `index entry ${String(e.id)}@${String(e.version)} has the path ${JSON.stringify(e.path)}: ${why}; it is never opened`,
+          {
+            path: String(e.path),
+            refs: [`${String(e.id)}@${String(e.version)}`],
+            hint: 'The index names a path no artifact may have: run `artifacts index rebuild` on a tree you trust.',
+          },
+        ),
       );
     }
   }
@@ -41,13 +45,25 @@ export async function readDecisionIndex(repo: Repo): Promise<IndexView> {
   const view = await readIndexView(repo);
   if (!view.doc) return view;
   if (!view.digestValid) {
-    throw new ArtifactsError('INDEX_DIGEST_MISMATCH', `artifacts_index.json fails its index_digest check (${view.doc.index_digest} does not match the content): refusing to decide anything from it`, {
-      findings: [finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' })],
-    });
+    throw new ArtifactsError(
+      'INDEX_DIGEST_MISMATCH',
+      `artifacts_index.json fails its index_digest check (${view.doc.index_digest} does not match the content): refusing to decide anything from it`,
+      {
+        findings: [
+          finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, {
+            path: 'artifacts_index.json',
+          }),
+        ],
+      },
+    );
   }
   const unsafe = unsafeEntryFindings(repo, view.doc.artifacts);
   if (unsafe.length > 0) {
-    throw new ArtifactsError('PATH_UNSAFE', `artifacts_index.json has ${unsafe.length} entr${unsafe.length === 1 ? 'y' : 'ies'} with unsafe paths: refusing to decide anything from it`, { findings: unsafe });
+    throw new ArtifactsError(
+      'PATH_UNSAFE',
+      `artifacts_index.json has ${unsafe.length} entr${unsafe.length === 1 ? 'y' : 'ies'} with unsafe paths: refusing to decide anything from it`,
+      { findings: unsafe },
+    );
   }
   return view;
 }

@@ -56,7 +56,10 @@ export function canonicalEntry(e: IndexEntry): string {
   let prev = '';
   for (const k in rec) {
     const v = rec[k];
-    const simple = typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+    const simple =
+      typeof v === 'string' ||
+      (typeof v === 'number' && Number.isSafeInteger(v)) ||
+      (Array.isArray(v) && v.every((x) => typeof x === 'string'));
     if (!(k > prev) || !simple) return canonicalJson(e);
     prev = k;
   }
@@ -82,7 +85,11 @@ export function computeIndexDigest(doc: Omit<IndexDocument, 'index_digest'>): st
 
 /** Build a complete document from entries (sorted here; callers need not sort). Every
  * write produces `artifacts-index/2`; `format` exists for reproducing an older record. */
-export function makeIndexDocument(algo: DigestAlgorithm, entries: readonly IndexEntry[], format: IndexFormat = INDEX_FORMAT): IndexDocument {
+export function makeIndexDocument(
+  algo: DigestAlgorithm,
+  entries: readonly IndexEntry[],
+  format: IndexFormat = INDEX_FORMAT,
+): IndexDocument {
   // Entries read from an index already have sorted keys; only new ones need sorting.
   const artifacts = [...entries].sort(compareEntries).map((e) => (keysSorted(e) ? e : (sortKeysDeep(e) as IndexEntry)));
   // Keys in sorted order, so that serializeIndex needs no second pass.
@@ -117,7 +124,10 @@ export function* serializeIndexChunks(doc: IndexDocument, batch = 1000): Generat
     for (let i = 0; i < artifacts.length; i += batch) {
       const part = artifacts
         .slice(i, i + batch)
-        .map((e, k) => `    ${v1 ? JSON.stringify(e, null, 2).replace(/\n/g, '\n    ') : canonicalEntry(e)}${i + k < artifacts.length - 1 ? ',' : ''}\n`);
+        .map(
+          (e, k) =>
+            `    ${v1 ? JSON.stringify(e, null, 2).replace(/\n/g, '\n    ') : canonicalEntry(e)}${i + k < artifacts.length - 1 ? ',' : ''}\n`,
+        );
       yield part.join('');
     }
     yield '  ],\n';
@@ -131,7 +141,13 @@ const ENTRY_OPTIONAL_STRINGS = ['checksum', 'created_at', 'updated_at', 'metadat
 /** Structural check of one parsed entry; throws INDEX_CORRUPT. */
 function checkEntry(e: unknown, i: number): asserts e is IndexEntry {
   const x = e as Record<string, unknown> | null;
-  if (x === null || typeof x !== 'object' || Array.isArray(x) || ENTRY_STRING_FIELDS.some((f) => typeof x[f] !== 'string') || typeof x.size !== 'number') {
+  if (
+    x === null ||
+    typeof x !== 'object' ||
+    Array.isArray(x) ||
+    ENTRY_STRING_FIELDS.some((f) => typeof x[f] !== 'string') ||
+    typeof x.size !== 'number'
+  ) {
     throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is malformed`);
   }
   // Optional fields are used as what they claim to be (times, references): a value of
@@ -148,18 +164,29 @@ function checkEntry(e: unknown, i: number): asserts e is IndexEntry {
  * path), with no path twice: the order is part of the format (a binary search relies on it). */
 function checkOrder(prev: IndexEntry | undefined, e: IndexEntry, i: number, paths: Set<string>): void {
   if (prev !== undefined && compareEntries(prev, e) >= 0) {
-    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i} is out of order or repeated (entries are sorted by id, version, path)`, { details: { path: INDEX_FILE_NAME, problem: 'layout' } });
+    throw new ArtifactsError(
+      'INDEX_CORRUPT',
+      `artifacts_index.json entry ${i} is out of order or repeated (entries are sorted by id, version, path)`,
+      { details: { path: INDEX_FILE_NAME, problem: 'layout' } },
+    );
   }
-  if (paths.has(e.path)) throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: its path is indexed twice`, { details: { path: INDEX_FILE_NAME, problem: 'layout' } });
+  if (paths.has(e.path))
+    throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json entry ${i}: its path is indexed twice`, {
+      details: { path: INDEX_FILE_NAME, problem: 'layout' },
+    });
   paths.add(e.path);
 }
 
 const INDEX_FILE_NAME = 'artifacts_index.json';
 
 function notCanonical(what: string): ArtifactsError {
-  return new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not laid out as an ${INDEX_FORMAT} document (${what}); run \`artifacts index rebuild\``, {
-    details: { path: INDEX_FILE_NAME, problem: 'layout' },
-  });
+  return new ArtifactsError(
+    'INDEX_CORRUPT',
+    `artifacts_index.json is not laid out as an ${INDEX_FORMAT} document (${what}); run \`artifacts index rebuild\``,
+    {
+      details: { path: INDEX_FILE_NAME, problem: 'layout' },
+    },
+  );
 }
 
 /** Parse and structurally check index bytes; throws INDEX_CORRUPT. Does not check the digest.
@@ -175,7 +202,11 @@ export function parseIndex(text: string): IndexDocument {
   if (d === null || typeof d !== 'object' || (d.format !== INDEX_FORMAT && d.format !== INDEX_FORMAT_V1)) {
     throw new ArtifactsError('INDEX_CORRUPT', `artifacts_index.json is not an ${INDEX_FORMAT} (or ${INDEX_FORMAT_V1}) document`);
   }
-  if (!DIGEST_ALGORITHMS.includes(d.digest_algorithm as DigestAlgorithm) || !Array.isArray(d.artifacts) || typeof d.index_digest !== 'string') {
+  if (
+    !DIGEST_ALGORITHMS.includes(d.digest_algorithm as DigestAlgorithm) ||
+    !Array.isArray(d.artifacts) ||
+    typeof d.index_digest !== 'string'
+  ) {
     throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json lacks digest_algorithm, artifacts or index_digest');
   }
   d.artifacts.forEach((e: unknown, i) => checkEntry(e, i));
@@ -235,7 +266,8 @@ export class IndexLines {
           break;
         }
         // "    {...}," or, for the last entry, "    {...}"
-        if (buf[pos] !== 0x20 || buf[pos + 1] !== 0x20 || buf[pos + 2] !== 0x20 || buf[pos + 3] !== 0x20 || buf[pos + 4] !== 0x7b) return undefined;
+        if (buf[pos] !== 0x20 || buf[pos + 1] !== 0x20 || buf[pos + 2] !== 0x20 || buf[pos + 3] !== 0x20 || buf[pos + 4] !== 0x7b)
+          return undefined;
         const comma = buf[nl - 1] === 0x2c;
         const end = comma ? nl - 1 : nl;
         if (buf[end - 1] !== 0x7d) return undefined;
@@ -249,8 +281,10 @@ export class IndexLines {
     }
     // (index_digest: a string JSON.stringify writes as it is, between quotes.)
     const tail = buf.toString('utf8', pos);
-    // eslint-disable-next-line no-control-regex -- a JSON string never holds a raw control character
-    const m = /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f]*)"\n\}\n$/.exec(tail);
+    const m =
+      /^ {2}"digest_algorithm": "([a-z0-9-]+)",\n {2}"format": "artifacts-index\/2",\n {2}"index_digest": "([^"\\\u0000-\u001f]*)"\n\}\n$/.exec(
+        tail,
+      );
     if (!m || !DIGEST_ALGORITHMS.includes(m[1] as DigestAlgorithm)) return undefined;
     return new IndexLines(buf, m[1] as DigestAlgorithm, m[2]!, Uint32Array.from(starts), Uint32Array.from(ends));
   }
@@ -301,7 +335,12 @@ export class IndexLines {
 
   /** The document, parsed and checked. */
   document(opts: { checked?: boolean } = {}): IndexDocument {
-    return { artifacts: opts.checked ? this.checkedEntries() : this.entries(), digest_algorithm: this.digest_algorithm, format: INDEX_FORMAT, index_digest: this.index_digest };
+    return {
+      artifacts: opts.checked ? this.checkedEntries() : this.entries(),
+      digest_algorithm: this.digest_algorithm,
+      format: INDEX_FORMAT,
+      index_digest: this.index_digest,
+    };
   }
 
   /** The entries of bytes already checked line by line (by this tool when it wrote them, or
@@ -393,7 +432,17 @@ export class IndexLines {
       let found = -1;
       let several = false;
       for (let at = this.starts[i]! + 1; at < end - 8; at++) {
-        if (b[at] === 0x22 && b[at + 1] === 0x70 && b[at + 2] === 0x61 && b[at + 3] === 0x74 && b[at + 4] === 0x68 && b[at + 5] === 0x22 && b[at + 6] === 0x3a && b[at + 7] === 0x22 && (b[at - 1] === 0x2c || b[at - 1] === 0x7b)) {
+        if (
+          b[at] === 0x22 &&
+          b[at + 1] === 0x70 &&
+          b[at + 2] === 0x61 &&
+          b[at + 3] === 0x74 &&
+          b[at + 4] === 0x68 &&
+          b[at + 5] === 0x22 &&
+          b[at + 6] === 0x3a &&
+          b[at + 7] === 0x22 &&
+          (b[at - 1] === 0x2c || b[at - 1] === 0x7b)
+        ) {
           if (found >= 0) several = true;
           found = at + 8;
         }
@@ -423,7 +472,11 @@ export class IndexLines {
    * store) by splicing lines: the untouched lines are kept as bytes. Returns the new
    * document's digest and its bytes in pieces.
    */
-  splice(ops: ReadonlyArray<{ op: 'put'; entry: IndexEntry } | { op: 'remove'; path: string }>): { index_digest: string; count: number; chunks: () => Iterable<Uint8Array> } {
+  splice(ops: ReadonlyArray<{ op: 'put'; entry: IndexEntry } | { op: 'remove'; path: string }>): {
+    index_digest: string;
+    count: number;
+    chunks: () => Iterable<Uint8Array>;
+  } {
     const final = new Map<string, IndexEntry | null>();
     for (const op of ops) final.set(op.op === 'put' ? op.entry.path : op.path, op.op === 'put' ? op.entry : null);
     const dropped = new Set<number>();
@@ -433,7 +486,11 @@ export class IndexLines {
       if (old !== undefined) dropped.add(old);
       if (e) {
         const entry = keysSorted(e) ? e : (sortKeysDeep(e) as IndexEntry);
-        inserted.push({ at: this.lowerBound(entry.id, entry.version, entry.path), entry, text: Buffer.from(canonicalEntry(entry), 'utf8') });
+        inserted.push({
+          at: this.lowerBound(entry.id, entry.version, entry.path),
+          entry,
+          text: Buffer.from(canonicalEntry(entry), 'utf8'),
+        });
       }
     }
     inserted.sort((a, b) => a.at - b.at || compareEntries(a.entry, b.entry));
@@ -476,7 +533,11 @@ export class IndexLines {
       for (let k = 0; k < n; k++) {
         const a = seq[k]!;
         if (a < 0) {
-          yield Buffer.concat([Buffer.from('    '), extra.subarray(extraStart[-a - 1], extraStart[-a]), Buffer.from(k < n - 1 ? ',\n' : '\n')]);
+          yield Buffer.concat([
+            Buffer.from('    '),
+            extra.subarray(extraStart[-a - 1], extraStart[-a]),
+            Buffer.from(k < n - 1 ? ',\n' : '\n'),
+          ]);
           continue;
         }
         let b = a;

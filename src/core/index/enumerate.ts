@@ -35,7 +35,14 @@ async function walk(root: string, rel: string, out: string[]): Promise<void> {
 
 /** Is this repository path one the tool owns or configures (never an artifact)? */
 export function isToolPath(repo: Repo, p: string): boolean {
-  return p === INDEX_FILE || p === CONFIG_FILE || p === repo.config.routing || p === repo.config.command_routing || p.startsWith(`${STATE_DIR}/`) || p === STATE_DIR;
+  return (
+    p === INDEX_FILE ||
+    p === CONFIG_FILE ||
+    p === repo.config.routing ||
+    p === repo.config.command_routing ||
+    p.startsWith(`${STATE_DIR}/`) ||
+    p === STATE_DIR
+  );
 }
 
 /** Is `p` a path that could hold artifact metadata, within include/exclude? */

@@ -20,7 +20,11 @@ export interface MergeResult {
 export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, theirs: IndexDocument): MergeResult {
   const conflicts: Finding[] = [];
   if (ours.digest_algorithm !== theirs.digest_algorithm) {
-    conflicts.push(finding('INDEX_CORRUPT', `the two sides use different digest algorithms (${ours.digest_algorithm}, ${theirs.digest_algorithm})`, { hint: 'Rebuild the index on the merged tree: `artifacts index rebuild`.' }));
+    conflicts.push(
+      finding('INDEX_CORRUPT', `the two sides use different digest algorithms (${ours.digest_algorithm}, ${theirs.digest_algorithm})`, {
+        hint: 'Rebuild the index on the merged tree: `artifacts index rebuild`.',
+      }),
+    );
     return { conflicts };
   }
   const o = new Map((base?.artifacts ?? []).map((e) => [e.path, e]));
@@ -38,10 +42,14 @@ export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, th
     else if (entriesEqual(y, z)) take = x;
     else {
       conflicts.push(
-        finding('INDEX_STALE_ENTRY', `${p}: both sides changed it differently (ours ${x ? `${x.id}@${x.version} ${x.content_address}` : 'removed'}, theirs ${y ? `${y.id}@${y.version} ${y.content_address}` : 'removed'})`, {
-          path: p,
-          hint: 'Resolve the artifact file, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
-        }),
+        finding(
+          'INDEX_STALE_ENTRY',
+          `${p}: both sides changed it differently (ours ${x ? `${x.id}@${x.version} ${x.content_address}` : 'removed'}, theirs ${y ? `${y.id}@${y.version} ${y.content_address}` : 'removed'})`,
+          {
+            path: p,
+            hint: 'Resolve the artifact file, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
+          },
+        ),
       );
       continue;
     }
@@ -53,12 +61,16 @@ export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, th
     const prev = byVersion.get(k);
     if (prev && prev.content_address !== e.content_address) {
       conflicts.push(
-        finding('DUPLICATE_VERSION', `${k} has different content on the two sides (${prev.path}: ${prev.content_address}; ${e.path}: ${e.content_address})`, {
-          path: e.path,
-          paths: [...new Set([prev.path, e.path])].sort(compareBytes),
-          refs: [k],
-          hint: 'Give one of them a new version, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
-        }),
+        finding(
+          'DUPLICATE_VERSION',
+          `${k} has different content on the two sides (${prev.path}: ${prev.content_address}; ${e.path}: ${e.content_address})`,
+          {
+            path: e.path,
+            paths: [...new Set([prev.path, e.path])].sort(compareBytes),
+            refs: [k],
+            hint: 'Give one of them a new version, then run `artifacts index rebuild` and `git add artifacts_index.json`.',
+          },
+        ),
       );
     } else byVersion.set(k, e);
   }
@@ -69,7 +81,12 @@ export function mergeIndexes(base: IndexDocument | null, ours: IndexDocument, th
 /** Read one side of the merge. git hands the driver temporary regular files; anything
  * else (a FIFO, a symlink, an oversized file) is INDEX_CORRUPT, never a hang. */
 async function readDoc(file: string): Promise<IndexDocument | null> {
-  const bytes = (await readChecked(file, { root: dirname(file), maxBytes: READ_LIMITS.index, code: 'INDEX_CORRUPT', label: basename(file) }))!;
+  const bytes = (await readChecked(file, {
+    root: dirname(file),
+    maxBytes: READ_LIMITS.index,
+    code: 'INDEX_CORRUPT',
+    label: basename(file),
+  }))!;
   const text = bytes.toString('utf8');
   return text.trim() === '' ? null : parseIndex(text);
 }
@@ -80,10 +97,14 @@ function digestConflicts(sides: ReadonlyArray<[string, IndexDocument | null]>): 
   return sides
     .filter(([, d]) => d !== null && !indexDigestValid(d))
     .map(([side, d]) =>
-      finding('INDEX_DIGEST_MISMATCH', `${side}: artifacts_index.json fails its index_digest check (${d!.index_digest} does not match the content); refusing to merge it`, {
-        path: 'artifacts_index.json',
-        hint: `That side's index was edited by hand or damaged: resolve by checking out a side you trust, then run \`artifacts index rebuild\` and \`git add artifacts_index.json\`.`,
-      }),
+      finding(
+        'INDEX_DIGEST_MISMATCH',
+        `${side}: artifacts_index.json fails its index_digest check (${d!.index_digest} does not match the content); refusing to merge it`,
+        {
+          path: 'artifacts_index.json',
+          hint: `That side's index was edited by hand or damaged: resolve by checking out a side you trust, then run \`artifacts index rebuild\` and \`git add artifacts_index.json\`.`,
+        },
+      ),
     );
 }
 
@@ -97,7 +118,13 @@ function unsafePathConflicts(sides: ReadonlyArray<[string, IndexDocument | null]
     for (const e of d?.artifacts ?? []) {
       const problem = controlPathProblem(e.path, control);
       if (problem) {
-        out.push(finding('PATH_UNSAFE', `${side}: the index entry ${JSON.stringify(e.path)} is unsafe (${problem}); refusing to merge it`, { path: 'artifacts_index.json', paths: [e.path], exit: EXIT.INTEGRITY }));
+        out.push(
+          finding('PATH_UNSAFE', `${side}: the index entry ${JSON.stringify(e.path)} is unsafe (${problem}); refusing to merge it`, {
+            path: 'artifacts_index.json',
+            paths: [e.path],
+            exit: EXIT.INTEGRITY,
+          }),
+        );
       }
     }
   }
@@ -112,12 +139,14 @@ export async function runMergeDriver(base: string, ours: string, theirs: string)
     ['our side (ours)', a],
     ['their side (theirs)', b],
   ]);
-  refused.push(...unsafePathConflicts([
-    ['our side (ours)', a],
-    ['their side (theirs)', b],
-  ]));
+  refused.push(
+    ...unsafePathConflicts([
+      ['our side (ours)', a],
+      ['their side (theirs)', b],
+    ]),
+  );
   if (refused.length > 0) return { conflicts: refused };
-  if (!a || !b) return { merged: (a ?? b) ?? undefined, conflicts: [] };
+  if (!a || !b) return { merged: a ?? b ?? undefined, conflicts: [] };
   const r = mergeIndexes(o, a, b);
   // git names %A (a file it made for the driver); the result goes there and nowhere else.
   if (r.merged) await writeFileDurable(ours, serializeIndex(r.merged), { root: dirname(resolve(ours)) });

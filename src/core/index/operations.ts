@@ -44,12 +44,22 @@ function errorsOf(findings: readonly Finding[]): Finding[] {
 
 function fail(findings: Finding[], what: string): never {
   const first = findings[0]!;
-  throw new ArtifactsError(first.code, `${what}: ${findings.length} problem${findings.length === 1 ? '' : 's'} found; nothing was written`, { findings });
+  throw new ArtifactsError(
+    first.code,
+    `${what}: ${findings.length} problem${findings.length === 1 ? '' : 's'} found; nothing was written`,
+    { findings },
+  );
 }
 
 /** A FIFO or device is never opened: reading one would block or never end. */
 function notRegularFinding(rel: string, st: Stats): Finding {
-  const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  const what = st.isFIFO()
+    ? 'a FIFO'
+    : st.isCharacterDevice() || st.isBlockDevice()
+      ? 'a device'
+      : st.isSocket()
+        ? 'a socket'
+        : 'not a regular file';
   return finding('FILE_NOT_REGULAR', `${rel} is ${what}, not a regular file`, { path: rel, paths: [rel] });
 }
 
@@ -136,16 +146,20 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
         }
       }
     }
-    if (meta === rel && !isMarkdownPath(rel) && sidecarTarget(rel) === undefined) throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
+    if (meta === rel && !isMarkdownPath(rel) && sidecarTarget(rel) === undefined)
+      throw new ArtifactsError('USAGE', `${p} is neither Markdown nor a file with an .artifact.yaml/.artifact.json sidecar`);
     explicit.add(meta);
   }
   if (notRegular.length > 0) {
-    throw new ArtifactsError('FILE_NOT_REGULAR', `${notRegular.length} path${notRegular.length === 1 ? ' is' : 's are'} not a regular file; nothing was written`, { findings: notRegular });
+    throw new ArtifactsError(
+      'FILE_NOT_REGULAR',
+      `${notRegular.length} path${notRegular.length === 1 ? ' is' : 's are'} not a regular file; nothing was written`,
+      { findings: notRegular },
+    );
   }
   for (const e of explicit) walked.delete(e);
   return { explicit: [...explicit].sort(compareBytes), walked: [...walked].filter((w) => isCandidatePath(repo, w)).sort(compareBytes) };
 }
-
 
 /**
  * What a non-strict rebuild writes: every valid artifact, except those involved in an
@@ -220,7 +234,14 @@ export function settleEntries(
   return { entries, kept, findings: dedupeFindings(findings) };
 }
 
-function summarize(tx: TransactionResult<unknown>, ops: JournalOp[], previous: Map<string, IndexEntry>, unchanged: string[], findings: Finding[] = [], kept: string[] = []): WriteResult {
+function summarize(
+  tx: TransactionResult<unknown>,
+  ops: JournalOp[],
+  previous: Map<string, IndexEntry>,
+  unchanged: string[],
+  findings: Finding[] = [],
+  kept: string[] = [],
+): WriteResult {
   const added: string[] = [];
   const updated: string[] = [];
   const removed: string[] = [];
@@ -289,7 +310,14 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
     // keep its content and metadata (checkImmutable still judges it against `cur`).
     const gone = opts.update ? new Set<string>() : await missingIndexedPaths(repo, cur, entries);
     if (opts.update) {
-      for (const e of accepted) if (!previous.has(e.path)) findings.push(finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, { path: e.path, hint: `Run \`artifacts index add ${e.path}\` (for a new artifact, or one moved here: it records the move).` }));
+      for (const e of accepted)
+        if (!previous.has(e.path))
+          findings.push(
+            finding('INDEX_NOT_INDEXED', `${e.path} is not indexed yet`, {
+              path: e.path,
+              hint: `Run \`artifacts index add ${e.path}\` (for a new artifact, or one moved here: it records the move).`,
+            }),
+          );
       accepted = accepted.filter((e) => previous.has(e.path));
     }
     // Judge duplicates and collisions on the merged result, but only those that involve the
@@ -312,18 +340,22 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
       const touchedRefs = new Set(accepted.map((e) => `${e.id}@${e.version}`));
       const touchedPaths = new Set(accepted.map((e) => e.path));
       const conflicts = errorsOf(
-        checkCollection(merged, cur).filter((f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || pathsOf(f).some((p) => touchedPaths.has(p))),
+        checkCollection(merged, cur).filter(
+          (f) => (f.refs ?? []).some((r) => touchedRefs.has(r)) || pathsOf(f).some((p) => touchedPaths.has(p)),
+        ),
       );
       for (const f of conflicts) {
         const stale = f.code === 'DUPLICATE_VERSION' ? pathsOf(f).find((p) => gone.has(p) && !touchedPaths.has(p)) : undefined;
-        if (stale) f.hint = `${stale} is only an index entry whose file is missing: run \`artifacts index rebuild\` (or \`artifacts index remove ${stale}\`), then add the file again.`;
+        if (stale)
+          f.hint = `${stale} is only an index entry whose file is missing: run \`artifacts index rebuild\` (or \`artifacts index remove ${stale}\`), then add the file again.`;
       }
       findings.push(...conflicts);
       if (conflicts.length === 0 || opts.strict) break;
       const out = new Set<string>();
       for (const f of conflicts) {
         for (const p of pathsOf(f)) if (touchedPaths.has(p)) out.add(p);
-        for (const r of f.refs ?? []) for (const e of accepted) if (`${e.id}@${e.version}` === r && !entriesEqual(previous.get(e.path), e)) out.add(e.path);
+        for (const r of f.refs ?? [])
+          for (const e of accepted) if (`${e.id}@${e.version}` === r && !entriesEqual(previous.get(e.path), e)) out.add(e.path);
       }
       if (out.size === 0) break;
       accepted = accepted.filter((e) => !out.has(e.path));
@@ -459,10 +491,20 @@ export interface MigrateResult {
  */
 export async function indexMigrate(repo: Repo): Promise<MigrateResult> {
   const none: MigrateResult = { changed: false, from: null, to: INDEX_FORMAT, before: null, after: null, entries: 0 };
-  if (!(await lstat(repo.indexPath).then(() => true, () => false))) return none;
+  if (
+    !(await lstat(repo.indexPath).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return none;
   const tx = await runTransaction(repo, (current) => {
-    if (!indexPresent(current)) throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json was removed while `index migrate` waited for the lock');
-    if (!current.digestValid) throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to migrate it', { hint: 'Run `artifacts index verify` to see what changed, then `artifacts index rebuild` (which writes artifacts-index/2).' });
+    if (!indexPresent(current))
+      throw new ArtifactsError('INDEX_NOT_FOUND', 'artifacts_index.json was removed while `index migrate` waited for the lock');
+    if (!current.digestValid)
+      throw new ArtifactsError('INDEX_DIGEST_MISMATCH', 'artifacts_index.json fails its index_digest check; refusing to migrate it', {
+        hint: 'Run `artifacts index verify` to see what changed, then `artifacts index rebuild` (which writes artifacts-index/2).',
+      });
     const from = current.lines ? INDEX_FORMAT : current.doc!.format;
     const entries = current.lines ? current.lines.count : current.doc!.artifacts.length;
     // No operation: an artifacts-index/1 document is rewritten whole, in the new format.
@@ -483,35 +525,47 @@ export async function indexMigrate(repo: Repo): Promise<MigrateResult> {
  * ```
  */
 export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & WriteOptions = {}): Promise<WriteResult & { count: number }> {
-  const [scan, routing] = await Promise.all([scanFiles(repo, { useCache: opts.useCache ?? true }), loadRouting(repo.root, repo.config.routing, repo.config.command_routing)]);
+  const [scan, routing] = await Promise.all([
+    scanFiles(repo, { useCache: opts.useCache ?? true }),
+    loadRouting(repo.root, repo.config.routing, repo.config.command_routing),
+  ]);
   const routeFindings = checkArtifactRoutes(routing, scan.entries);
   if (opts.strict) {
     const pre = errorsOf([...scan.findings, ...routeFindings, ...checkCollection(scan.entries, [])]);
     if (pre.length > 0) fail(pre, 'index rebuild');
   }
-  const tx = await runTransaction(repo, (current) => {
-    const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
-    const previous = new Map(cur.map((e) => [e.path, e]));
-    let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
-    if (opts.strict) {
-      // Duplicates and collisions were judged on the scan above; only immutability depends on
-      // the index found under the lock.
-      const immut = errorsOf(checkImmutable(scan.entries, cur));
-      if (immut.length > 0) fail(immut, 'index rebuild');
-    } else {
-      // Every valid artifact goes in; invalid ones are reported, and indexed entries of
-      // files that are invalid now are kept as they were (see settleEntries).
-      settled = settleEntries(scan.entries, routeFindings, scan.invalid, cur);
-    }
-    const next = new Set(settled.entries.map((e) => e.path));
-    const ops = [
-      ...settled.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
-      ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
-    ];
-    // (`ops` is what changed, for the summary; the transaction puts every entry.)
-    return Promise.resolve({ reset: true, ops: settled.entries.map((entry): JournalOp => ({ op: 'put', entry })), algorithm: repo.config.digest_algorithm, result: { ops, previous, settled } });
-    // A rebuild never needs the old index: one that cannot even be parsed is replaced.
-  }, { replaceCorrupt: true });
+  const tx = await runTransaction(
+    repo,
+    (current) => {
+      const cur = current.doc && current.digestValid ? current.doc.artifacts : [];
+      const previous = new Map(cur.map((e) => [e.path, e]));
+      let settled: { entries: IndexEntry[]; kept: string[]; findings: Finding[] } = { entries: scan.entries, kept: [], findings: [] };
+      if (opts.strict) {
+        // Duplicates and collisions were judged on the scan above; only immutability depends on
+        // the index found under the lock.
+        const immut = errorsOf(checkImmutable(scan.entries, cur));
+        if (immut.length > 0) fail(immut, 'index rebuild');
+      } else {
+        // Every valid artifact goes in; invalid ones are reported, and indexed entries of
+        // files that are invalid now are kept as they were (see settleEntries).
+        settled = settleEntries(scan.entries, routeFindings, scan.invalid, cur);
+      }
+      const next = new Set(settled.entries.map((e) => e.path));
+      const ops = [
+        ...settled.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
+        ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
+      ];
+      // (`ops` is what changed, for the summary; the transaction puts every entry.)
+      return Promise.resolve({
+        reset: true,
+        ops: settled.entries.map((entry): JournalOp => ({ op: 'put', entry })),
+        algorithm: repo.config.digest_algorithm,
+        result: { ops, previous, settled },
+      });
+      // A rebuild never needs the old index: one that cannot even be parsed is replaced.
+    },
+    { replaceCorrupt: true },
+  );
   const { ops, previous, settled } = tx.result;
   const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
   const unchanged = settled.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
@@ -563,17 +617,40 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   const noJournal = journalEmpty(repo);
   const view = await readIndexView(repo);
   if (view.pendingRecords > 0) {
-    findings.push(finding('JOURNAL_PENDING', `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`, { path: '.artifacts/journal' }));
+    findings.push(
+      finding(
+        'JOURNAL_PENDING',
+        `${view.pendingRecords} interrupted transaction(s) in .artifacts/journal are not applied to artifacts_index.json`,
+        { path: '.artifacts/journal' },
+      ),
+    );
   }
   const scan = await scanFiles(repo, { listing, expected: new Map((view.doc?.artifacts ?? []).map((e) => [e.path, e])) });
   findings.push(...scan.findings);
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {
-    if (scan.entries.length > 0) findings.push(finding('INDEX_NOT_FOUND', `artifacts_index.json does not exist but ${scan.entries.length} artifact(s) were found`, { path: 'artifacts_index.json' }));
-    return { findings, indexed: 0, scanned: scan.entries.length, index_digest: null, entries: scan.entries, indexedEntries: [], files: filesOf(scan) };
+    if (scan.entries.length > 0)
+      findings.push(
+        finding('INDEX_NOT_FOUND', `artifacts_index.json does not exist but ${scan.entries.length} artifact(s) were found`, {
+          path: 'artifacts_index.json',
+        }),
+      );
+    return {
+      findings,
+      indexed: 0,
+      scanned: scan.entries.length,
+      index_digest: null,
+      entries: scan.entries,
+      indexedEntries: [],
+      files: filesOf(scan),
+    };
   }
   if (!view.digestValid) {
-    findings.push(finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, { path: 'artifacts_index.json' }));
+    findings.push(
+      finding('INDEX_DIGEST_MISMATCH', `index_digest ${view.doc.index_digest} does not match the index content`, {
+        path: 'artifacts_index.json',
+      }),
+    );
   }
   // Another digest algorithm makes every content address differ: one finding says so, not
   // one per entry. Approved versions cannot be compared across algorithms, so `index
@@ -601,17 +678,29 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
     const now = scanned.get(e.path);
     if (now) {
       if (!algorithmChanged && !entriesEqual(now, e)) {
-        const what = now.content_address !== e.content_address ? `content changed (${e.content_address} -> ${now.content_address})` : 'metadata changed';
+        const what =
+          now.content_address !== e.content_address
+            ? `content changed (${e.content_address} -> ${now.content_address})`
+            : 'metadata changed';
         findings.push(finding('INDEX_STALE_ENTRY', `${e.path}: ${what}`, { path: e.path, hint: staleHint(e, now) }));
       }
       continue;
     }
     if (invalidPaths.has(e.path)) continue; // its metadata findings are already reported
     const st = await lstat(resolve(repo.root, e.path)).catch(() => undefined);
-    if (!st) findings.push(finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: `Restore the file (\`git checkout -- ${e.path}\`), or drop the entry: \`artifacts index remove ${e.id}@${e.version}\` (or \`artifacts index rebuild\`).` }));
+    if (!st)
+      findings.push(
+        finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, {
+          path: e.path,
+          refs: [`${e.id}@${e.version}`],
+          hint: `Restore the file (\`git checkout -- ${e.path}\`), or drop the entry: \`artifacts index remove ${e.id}@${e.version}\` (or \`artifacts index rebuild\`).`,
+        }),
+      );
     else if (!st.isFile()) {
       const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
-      findings.push(finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${what}; it is never opened`, { path: e.path }));
+      findings.push(
+        finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${what}; it is never opened`, { path: e.path }),
+      );
     } else {
       findings.push(
         finding('INDEX_STALE_ENTRY', `${e.path} is indexed but is no longer an artifact in scope`, {
@@ -625,13 +714,34 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   const unindexed = scan.entries.filter((e) => !indexedPaths.has(e.path));
   const hints = await unindexedHints(repo, unindexed);
   for (const e of unindexed) {
-    findings.push(finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, { path: e.path, refs: [`${e.id}@${e.version}`], hint: hints.get(e.path) ?? `Run \`artifacts index add ${e.path}\`.` }));
+    findings.push(
+      finding('INDEX_UNINDEXED', `${e.path} (${e.id}@${e.version}) is not in the index`, {
+        path: e.path,
+        refs: [`${e.id}@${e.version}`],
+        hint: hints.get(e.path) ?? `Run \`artifacts index add ${e.path}\`.`,
+      }),
+    );
   }
   moveHints(findings, view.doc.artifacts, scan.entries);
   if (findings.length === 0 && scan.treeStamp && indexStamp && noJournal) {
-    await writeCleanRecord(repo, { fingerprint, index: indexStamp, index_digest: view.doc.index_digest, indexed: view.doc.artifacts.length, scanned: scan.entries.length, tree: scan.treeStamp });
+    await writeCleanRecord(repo, {
+      fingerprint,
+      index: indexStamp,
+      index_digest: view.doc.index_digest,
+      indexed: view.doc.artifacts.length,
+      scanned: scan.entries.length,
+      tree: scan.treeStamp,
+    });
   }
-  return { findings, indexed: view.doc.artifacts.length, scanned: scan.entries.length, index_digest: view.doc.index_digest, entries: scan.entries, indexedEntries: view.doc.artifacts, files: filesOf(scan) };
+  return {
+    findings,
+    indexed: view.doc.artifacts.length,
+    scanned: scan.entries.length,
+    index_digest: view.doc.index_digest,
+    entries: scan.entries,
+    indexedEntries: view.doc.artifacts,
+    files: filesOf(scan),
+  };
 }
 
 /** A file moved without the index: an INDEX_MISSING_FILE entry and an INDEX_UNINDEXED file
@@ -659,7 +769,10 @@ function moveHints(findings: Finding[], indexed: readonly IndexEntry[], scanned:
     const old = indexedAt.get(from);
     const now = scannedAt.get(to);
     if (!old || !now) continue;
-    const changed = old.content_address !== now.content_address || (old.metadata_address ?? '') !== (now.metadata_address ?? '') || now.status !== 'approved';
+    const changed =
+      old.content_address !== now.content_address ||
+      (old.metadata_address ?? '') !== (now.metadata_address ?? '') ||
+      now.status !== 'approved';
     if (old.status === 'approved' && changed) {
       const hint = `${ref} was moved from ${from} to ${to} and changed on the way, but it is approved, so it cannot change: restore its approved content in ${to}, or bump \`version\` in ${to}; then run \`artifacts index add ${to}\` (it records the move).`;
       gone[0]!.hint = hint;
@@ -668,7 +781,8 @@ function moveHints(findings: Finding[], indexed: readonly IndexEntry[], scanned:
     }
     gone[0]!.hint = `${ref} was moved to ${to}: run \`artifacts index add ${to}\` (it records the move and drops this entry), or \`artifacts index rebuild\`.`;
     if (/route fix|would refuse/.test(came[0]!.hint ?? '')) gone[0]!.hint = `${ref} was moved to ${to}. ${came[0]!.hint}`;
-    else came[0]!.hint = `${ref} was moved here from ${from}: run \`artifacts index add ${to}\` (it records the move), or \`artifacts index rebuild\`.`;
+    else
+      came[0]!.hint = `${ref} was moved here from ${from}: run \`artifacts index add ${to}\` (it records the move), or \`artifacts index rebuild\`.`;
   }
 }
 
@@ -703,7 +817,10 @@ async function unindexedHints(repo: Repo, entries: readonly IndexEntry[]): Promi
       const entry = byPath.get(f.path);
       const route = entry && routeFor(routing, entry.kind);
       const to = entry && route ? canonicalPathFor(route, entry) : undefined;
-      out.set(f.path, `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '\`artifacts index rebuild\`'}.`);
+      out.set(
+        f.path,
+        `It is not at its route's path: run \`artifacts route fix\` first (it moves the file${to ? ` to ${to}` : ''}), then ${to ? `\`artifacts index add ${to}\`` : '`artifacts index rebuild`'}.`,
+      );
     } else {
       out.set(f.path, `\`artifacts index add\` would refuse it (${f.code}): ${f.hint ?? ''} Then run \`artifacts index add ${f.path}\`.`);
     }

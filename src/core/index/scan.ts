@@ -74,7 +74,13 @@ function workerLimits(files: number, heapMb: number | undefined): { maxOldGenera
   return { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: Math.min(8, old) };
 }
 
-function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (n: number) => void, heapMb: number | undefined): Promise<Inspection[]> {
+function runWorker(
+  ctx: InspectContext,
+  files: string[],
+  explicit: boolean,
+  onProgress: (n: number) => void,
+  heapMb: number | undefined,
+): Promise<Inspection[]> {
   return new Promise((resolve, reject) => {
     const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit }, resourceLimits: workerLimits(files.length, heapMb) });
     const results: Inspection[] = [];
@@ -90,7 +96,12 @@ function runWorker(ctx: InspectContext, files: string[], explicit: boolean, onPr
   });
 }
 
-function inspectInProcess(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void): Promise<Inspection[]> {
+function inspectInProcess(
+  ctx: InspectContext,
+  files: string[],
+  explicit: boolean,
+  onProgress: (done: number) => void,
+): Promise<Inspection[]> {
   let done = 0;
   return mapLimit(files, 16, async (f) => {
     const r = await inspectFile(ctx, f, { explicit });
@@ -100,10 +111,17 @@ function inspectInProcess(ctx: InspectContext, files: string[], explicit: boolea
 }
 
 /** Inspect files, across worker threads when there are many (parsing YAML is CPU-bound). */
-async function inspectMany(ctx: InspectContext, files: string[], explicit: boolean, onProgress: (done: number) => void, heapMb: number | undefined): Promise<Inspection[]> {
+async function inspectMany(
+  ctx: InspectContext,
+  files: string[],
+  explicit: boolean,
+  onProgress: (done: number) => void,
+  heapMb: number | undefined,
+): Promise<Inspection[]> {
   const workers = Math.min(availableParallelism(), 8);
   // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
-  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL))) return inspectInProcess(ctx, files, explicit, onProgress);
+  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL)))
+    return inspectInProcess(ctx, files, explicit, onProgress);
   // Contiguous chunks keep each worker's reads within a few directories.
   const size = Math.ceil(files.length / workers);
   const chunks = Array.from({ length: workers }, (_, k) => files.slice(k * size, (k + 1) * size));
@@ -192,12 +210,16 @@ export async function loadArtifactScope(repo: Repo, indexed?: Iterable<string>):
 function foreignWarning(path: string, findings: readonly Finding[]): Finding {
   const first = findings[0];
   const more = findings.length > 1 ? ` (and ${findings.length - 1} more problem${findings.length === 2 ? '' : 's'})` : '';
-  return finding('FOREIGN_FRONT_MATTER_INVALID', `front matter without id or kind (not an artifact) cannot be read: ${first ? `${first.code}: ${first.message}` : 'unreadable'}${more}`, {
-    severity: 'warning',
-    path,
-    ...(first?.line !== undefined ? { line: first.line } : {}),
-    ...(first?.column !== undefined ? { column: first.column } : {}),
-  });
+  return finding(
+    'FOREIGN_FRONT_MATTER_INVALID',
+    `front matter without id or kind (not an artifact) cannot be read: ${first ? `${first.code}: ${first.message}` : 'unreadable'}${more}`,
+    {
+      severity: 'warning',
+      path,
+      ...(first?.line !== undefined ? { line: first.line } : {}),
+      ...(first?.column !== undefined ? { column: first.column } : {}),
+    },
+  );
 }
 
 /** Is `file` reached through one of these directories (repository paths)? */
@@ -224,7 +246,12 @@ export function metadataFiles(listed: readonly string[]): string[] {
  * the same directories (a directory swapped for a symlink changes it). `tree` is undefined
  * when any stamp is racy or missing.
  */
-export function stampTree(repo: Repo, files: readonly string[], git: boolean, scanStartMs: number): { stamps: StampKey[]; tree: string | undefined; symlinkedDirs: Set<string> } {
+export function stampTree(
+  repo: Repo,
+  files: readonly string[],
+  git: boolean,
+  scanStartMs: number,
+): { stamps: StampKey[]; tree: string | undefined; symlinkedDirs: Set<string> } {
   const rootSlash = repo.root.endsWith(sep) ? repo.root : repo.root + sep;
   const h = createHash('sha256');
   h.update(`artifacts-tree/1 ${git ? 'git' : 'walk'}\n`);
@@ -263,7 +290,12 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
   const fingerprint = cacheFingerprint(repo);
   const cache = useCache ? new StatCache(repo, fingerprint).load() : undefined;
   const scanStart = now();
-  const ctx = { root: repo.root, algorithm: repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: fingerprint };
+  const ctx = {
+    root: repo.root,
+    algorithm: repo.config.digest_algorithm,
+    schemasDir: join(repo.root, repo.config.schemas),
+    schemaGeneration: fingerprint,
+  };
   // Stamps are taken before any file is read: a change during the scan shows up as a
   // different stamp next time, never as a stale result under a fresh stamp.
   const stamped = cache ? stampTree(repo, files, listed.git, scanStart) : undefined;
@@ -283,15 +315,22 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
       continue;
     }
     const expected = opts.expected?.get(sidecarTarget(f) ?? f);
-    const decoded = expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
-      ? { type: 'artifact' as const, entry: expected, findings: [] }
-      : tryDecodeResult(hit);
+    const decoded =
+      expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
+        ? { type: 'artifact' as const, entry: expected, findings: [] }
+        : tryDecodeResult(hit);
     if (decoded === undefined) misses.push({ i, stamp });
     else results[i] = decoded;
   }
   repo.progress?.('inspecting', files.length - misses.length, files.length);
   const hits = files.length - misses.length;
-  const inspected = await inspectMany(ctx, misses.map((m) => files[m.i]!), opts.explicit ?? false, (done) => repo.progress?.('inspecting', hits + done, files.length), repo.workerHeapMb);
+  const inspected = await inspectMany(
+    ctx,
+    misses.map((m) => files[m.i]!),
+    opts.explicit ?? false,
+    (done) => repo.progress?.('inspecting', hits + done, files.length),
+    repo.workerHeapMb,
+  );
   repo.progress?.('inspecting', files.length, files.length);
   misses.forEach(({ i, stamp }, k) => {
     results[i] = inspected[k]!;
@@ -344,7 +383,8 @@ export function checkCollection(entries: readonly IndexEntry[], previous: readon
     for (const [k, es] of [...byVersion].sort((a, b) => compareBytes(a[0], b[0]))) {
       if (!Array.isArray(es)) continue;
       const paths = es.map((e) => e.path).sort(compareBytes);
-      for (const p of paths.slice(1)) out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p, paths, refs: [k] }));
+      for (const p of paths.slice(1))
+        out.push(finding('DUPLICATE_VERSION', `${k} is claimed by ${paths.join(' and ')}`, { path: p, paths, refs: [k] }));
     }
   }
   // Paths that are one file on a case-insensitive or normalizing file system (macOS, Windows).
@@ -376,14 +416,19 @@ export function checkImmutable(entries: readonly IndexEntry[], previous: readonl
   for (const e of entries) {
     const old = approved.get(`${e.id}@${e.version}`);
     if (!old) continue;
-    const changed = old.content_address !== e.content_address || (old.metadata_address ?? '') !== (e.metadata_address ?? '') || e.status !== 'approved';
+    const changed =
+      old.content_address !== e.content_address || (old.metadata_address ?? '') !== (e.metadata_address ?? '') || e.status !== 'approved';
     if (changed) {
       out.push(
-        finding('VERSION_IMMUTABLE', `${e.id}@${e.version} is approved and indexed; its content changed (${old.content_address} -> ${e.content_address})`, {
-          path: e.path,
-          paths: old.path === e.path ? [e.path] : [old.path, e.path].sort(compareBytes),
-          refs: [`${e.id}@${e.version}`],
-        }),
+        finding(
+          'VERSION_IMMUTABLE',
+          `${e.id}@${e.version} is approved and indexed; its content changed (${old.content_address} -> ${e.content_address})`,
+          {
+            path: e.path,
+            paths: old.path === e.path ? [e.path] : [old.path, e.path].sort(compareBytes),
+            refs: [`${e.id}@${e.version}`],
+          },
+        ),
       );
     }
   }

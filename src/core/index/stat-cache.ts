@@ -81,7 +81,10 @@ export function tryDecodeResult(s: string): Inspection | undefined {
   const x = r as { type?: unknown; entry?: unknown; findings?: unknown; metadataPath?: unknown } | null;
   if (x === null || typeof x !== 'object') return undefined;
   if (x.type === 'not-artifact') return r as Inspection;
-  if (x.type === 'artifact') return x.entry !== null && typeof x.entry === 'object' && typeof (x.entry as { path?: unknown }).path === 'string' ? (r as Inspection) : undefined;
+  if (x.type === 'artifact')
+    return x.entry !== null && typeof x.entry === 'object' && typeof (x.entry as { path?: unknown }).path === 'string'
+      ? (r as Inspection)
+      : undefined;
   if (x.type === 'invalid') return Array.isArray(x.findings) && typeof x.metadataPath === 'string' ? (r as Inspection) : undefined;
   return undefined;
 }

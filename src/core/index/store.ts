@@ -12,7 +12,15 @@ import { cacheWriteFailed, removeFileDurable, sweepTemps, writeFileDurable } fro
 import { appendRecord, clearJournal, readJournal, type JournalOp, type JournalRecord } from '../store/journal.js';
 import { acquireLock, type LockHandle } from '../store/lock.js';
 import { cacheIdentity, stampOf, stampSettled, stampString, type FileStamp } from '../stamp.js';
-import { INDEX_FORMAT_V1, IndexLines, indexDigestValid, makeIndexDocument, parseIndex, serializeIndexChunks, type IndexDocument } from './document.js';
+import {
+  INDEX_FORMAT_V1,
+  IndexLines,
+  indexDigestValid,
+  makeIndexDocument,
+  parseIndex,
+  serializeIndexChunks,
+  type IndexDocument,
+} from './document.js';
 
 /** Pieces produced synchronously, handed to the durable writer as an async iterable. */
 function asAsync<T>(it: Iterable<T>): AsyncIterable<T> {
@@ -25,9 +33,11 @@ function asAsync<T>(it: Iterable<T>): AsyncIterable<T> {
 }
 
 function indexBytes(doc: IndexDocument): AsyncIterable<Uint8Array> {
-  return asAsync((function* () {
-    for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
-  })());
+  return asAsync(
+    (function* () {
+      for (const c of serializeIndexChunks(doc)) yield Buffer.from(c, 'utf8');
+    })(),
+  );
 }
 
 export interface IndexState {
@@ -68,11 +78,20 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
   }
   if (st.isSymbolicLink()) throw new ArtifactsError('SYMLINK_REFUSED', 'refusing to read artifacts_index.json: it is a symlink');
   if (st.isDirectory()) {
-    throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is a directory, not the index file', { hint: INDEX_DIRECTORY_HINT, details: { path: INDEX_FILE, problem: 'not-regular' } });
+    throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is a directory, not the index file', {
+      hint: INDEX_DIRECTORY_HINT,
+      details: { path: INDEX_FILE, problem: 'not-regular' },
+    });
   }
   const stampBefore = stampOf(repo.indexPath);
   try {
-    const bytes = readCheckedSync(repo.indexPath, { root: repo.root, maxBytes: READ_LIMITS.index, code: 'INDEX_CORRUPT', label: INDEX_FILE, allowMissing: true });
+    const bytes = readCheckedSync(repo.indexPath, {
+      root: repo.root,
+      maxBytes: READ_LIMITS.index,
+      code: 'INDEX_CORRUPT',
+      label: INDEX_FILE,
+      allowMissing: true,
+    });
     if (bytes === undefined) return { doc: null, digestValid: true };
     const lines = IndexLines.scan(bytes);
     if (lines) return linesState(repo, bytes, lines, stampBefore, opts);
@@ -80,14 +99,18 @@ export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Pr
     try {
       text = bytes.toString('utf8');
     } catch {
-      throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is too large to parse', { details: { path: INDEX_FILE, problem: 'too-large' } });
+      throw new ArtifactsError('INDEX_CORRUPT', 'artifacts_index.json is too large to parse', {
+        details: { path: INDEX_FILE, problem: 'too-large' },
+      });
     }
     const doc = parseIndex(text);
     return { doc, digestValid: digestValidMemo(repo, doc, stampBefore), bytes };
   } catch (e) {
     if (e instanceof ArtifactsError && e.code === 'INDEX_CORRUPT') {
-      if (opts.replaceCorrupt && e.details.problem !== 'symlink' && e.details.problem !== 'outside') return { doc: null, digestValid: true };
-      if (e.details.type === 'directory') throw new ArtifactsError('INDEX_CORRUPT', e.message, { hint: INDEX_DIRECTORY_HINT, details: e.details });
+      if (opts.replaceCorrupt && e.details.problem !== 'symlink' && e.details.problem !== 'outside')
+        return { doc: null, digestValid: true };
+      if (e.details.type === 'directory')
+        throw new ArtifactsError('INDEX_CORRUPT', e.message, { hint: INDEX_DIRECTORY_HINT, details: e.details });
     }
     throw e;
   }
@@ -135,14 +158,20 @@ function memoKey(stamp: FileStamp | undefined): string | undefined {
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
 async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   const key = memoKey(stampOf(repo.indexPath));
-  if (key) await writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(cacheWriteFailed);
+  if (key)
+    await writeFileDurable(
+      join(repo.cacheDir, 'index-digest.json'),
+      JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }),
+      { root: repo.root, durable: false },
+    ).catch(cacheWriteFailed);
 }
 
 function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boolean {
   const key = memoKey(stamp);
   if (!key) return false;
   try {
-    const memo = readCacheJson(repo.root, join(repo.cacheDir, 'index-digest.json')) as { identity?: unknown; stamp?: unknown; index_digest?: unknown } | undefined;
+    const memo = readCacheJson(repo.root, join(repo.cacheDir, 'index-digest.json')) as
+      { identity?: unknown; stamp?: unknown; index_digest?: unknown } | undefined;
     return !!memo && memo.identity === cacheIdentity('digestMemo') && memo.stamp === key && memo.index_digest === digest;
   } catch {
     return false; // no memo
@@ -152,7 +181,11 @@ function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boo
 function rememberValid(repo: Repo, stamp: FileStamp | undefined, digest: string): void {
   const key = memoKey(stamp);
   if (key && stamp && stampSettled(stamp)) {
-    void writeFileDurable(join(repo.cacheDir, 'index-digest.json'), JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }), { root: repo.root, durable: false }).catch(() => undefined);
+    void writeFileDurable(
+      join(repo.cacheDir, 'index-digest.json'),
+      JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }),
+      { root: repo.root, durable: false },
+    ).catch(() => undefined);
   }
 }
 
@@ -186,14 +219,20 @@ function replay(current: IndexDocument | null, r: JournalRecord): IndexDocument 
 }
 
 /** The pending (not yet applied) records, in order, and the state they lead to. */
-function pendingFrom(current: IndexDocument | null, records: readonly JournalRecord[]): { pending: JournalRecord[]; result: IndexDocument | null } {
+function pendingFrom(
+  current: IndexDocument | null,
+  records: readonly JournalRecord[],
+): { pending: JournalRecord[]; result: IndexDocument | null } {
   let doc = current;
   const pending: JournalRecord[] = [];
   for (const r of records) {
     const cur = doc?.index_digest ?? null;
     if (cur === r.after) continue; // already applied: the crash came after the rename
     if (cur !== r.before) {
-      throw new ArtifactsError('JOURNAL_MISMATCH', `journal transaction ${r.txid} expects index ${r.before ?? '(none)'} but found ${cur ?? '(none)'}`);
+      throw new ArtifactsError(
+        'JOURNAL_MISMATCH',
+        `journal transaction ${r.txid} expects index ${r.before ?? '(none)'} but found ${cur ?? '(none)'}`,
+      );
     }
     doc = replay(doc, r);
     pending.push(r);
@@ -247,10 +286,14 @@ async function recoverLocked(repo: Repo, opts: { discard?: boolean; deep?: boole
     // (or nothing) is ever cleared; anything else in its place is for a person to remove.
     const st = await lstat(repo.journalPath).catch(() => undefined);
     if (st && !st.isFile()) {
-      throw new ArtifactsError('JOURNAL_CORRUPT', `.artifacts/journal is ${st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : 'not a regular file'}; refusing to clear it`, {
-        hint: 'Remove .artifacts/journal yourself after checking what it is, then run `artifacts index rebuild`.',
-        details: { path: '.artifacts/journal', problem: st.isSymbolicLink() ? 'symlink' : 'not-regular' },
-      });
+      throw new ArtifactsError(
+        'JOURNAL_CORRUPT',
+        `.artifacts/journal is ${st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : 'not a regular file'}; refusing to clear it`,
+        {
+          hint: 'Remove .artifacts/journal yourself after checking what it is, then run `artifacts index rebuild`.',
+          details: { path: '.artifacts/journal', problem: st.isSymbolicLink() ? 'symlink' : 'not-regular' },
+        },
+      );
     }
     await clearJournal(repo.root, repo.journalPath);
     return { replayed: [], discardedTailBytes: 0, alreadyApplied: 0 };
@@ -315,7 +358,8 @@ function nextIndex(current: IndexState, p: TransactionPlan<unknown>, algorithm: 
     return {
       index_digest: s.index_digest,
       bytes: () => asAsync(s.chunks()),
-      artifacts: () => makeIndexDocument(algorithm, applyOps(current.doc?.artifacts ?? [], p.ops)).artifacts };
+      artifacts: () => makeIndexDocument(algorithm, applyOps(current.doc?.artifacts ?? [], p.ops)).artifacts,
+    };
   }
   const base = p.reset ? [] : (current.doc?.artifacts ?? []);
   const doc = makeIndexDocument(algorithm, applyOps(base, p.ops));

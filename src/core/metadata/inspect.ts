@@ -112,10 +112,17 @@ export async function validateMetadata(
           // `not`/`if` around such a reference) recurses until the stack runs out, for any
           // metadata: that is a broken schema, reported as such (the same on every thread,
           // since metadata nesting is capped).
-          out.push(finding('KIND_SCHEMA_INVALID', `schema for kind "${m.kind}" cannot be used: validating with it failed (${e instanceof RangeError ? 'it recurses without end' : (e as Error).message})`, { path }));
+          out.push(
+            finding(
+              'KIND_SCHEMA_INVALID',
+              `schema for kind "${m.kind}" cannot be used: validating with it failed (${e instanceof RangeError ? 'it recurses without end' : (e as Error).message})`,
+              { path },
+            ),
+          );
           valid = true;
         }
-        if (!valid) out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema`, data: m }));
+        if (!valid)
+          out.push(...schemaFindings(validate.errors ?? [], { path, locate: parsed.locate, schemaName: `${m.kind} schema`, data: m }));
       }
     }
   }
@@ -134,7 +141,14 @@ interface Opened {
 function readFinding(e: unknown, rel: string, tooLarge: ErrorCode = 'FILE_TOO_LARGE'): Finding {
   if (!isArtifactsError(e)) throw e;
   const problem = readProblemOf(e);
-  const code: ErrorCode = problem === 'too-large' ? tooLarge : problem === 'timeout' ? 'READ_TIMEOUT' : problem === 'outside' ? 'SYMLINK_OUTSIDE_ROOT' : 'FILE_NOT_REGULAR';
+  const code: ErrorCode =
+    problem === 'too-large'
+      ? tooLarge
+      : problem === 'timeout'
+        ? 'READ_TIMEOUT'
+        : problem === 'outside'
+          ? 'SYMLINK_OUTSIDE_ROOT'
+          : 'FILE_NOT_REGULAR';
   return finding(code, e.message, { path: rel });
 }
 
@@ -224,7 +238,9 @@ function checkTarget(ctx: InspectContext, rel: string): Target | Finding | undef
   let st = lstatQuiet(abs);
   if (!st) return undefined;
   if (!dirInside(ctx, dirname(abs))) {
-    return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository`, { path: rel });
+    return finding('SYMLINK_OUTSIDE_ROOT', `${rel} is reached through a symlinked directory that leads outside the repository`, {
+      path: rel,
+    });
   }
   let open = abs;
   if (st.isSymbolicLink()) {
@@ -252,7 +268,7 @@ function notRegular(rel: string, t: { what: string }): Finding {
 /** The index entry, built with its keys already in sorted order (the index's order), so
  * that writing a large index needs no second, re-keyed copy of every entry. */
 function buildEntry(meta: Record<string, unknown>, path: string, address: string, size: number, metadataAddress?: string): IndexEntry {
-  const str = (k: string) => (typeof meta[k] === 'string' ? (meta[k]) : undefined);
+  const str = (k: string) => (typeof meta[k] === 'string' ? meta[k] : undefined);
   const checksum = str('checksum');
   const created = str('created_at');
   const updated = str('updated_at');
@@ -274,7 +290,12 @@ function buildEntry(meta: Record<string, unknown>, path: string, address: string
   };
 }
 
-async function checkChecksum(meta: Record<string, unknown>, compute: (algo: DigestAlgorithm) => Promise<string>, path: string, parsed: SafeYamlResult): Promise<Finding[]> {
+async function checkChecksum(
+  meta: Record<string, unknown>,
+  compute: (algo: DigestAlgorithm) => Promise<string>,
+  path: string,
+  parsed: SafeYamlResult,
+): Promise<Finding[]> {
   if (typeof meta.checksum !== 'string') return [];
   const declared = parseAddress(meta.checksum);
   if (!declared) return []; // the schema reports the malformed value
@@ -295,7 +316,11 @@ async function checkChecksum(meta: Record<string, unknown>, compute: (algo: Dige
  * (`F.artifact.yaml`) inspects the artifact F it describes; `explicit` makes a file without
  * artifact metadata a finding instead of being ignored.
  */
-export async function inspectFile(ctx: InspectContext, rel: string, opts: { explicit?: boolean; content?: Buffer } = {}): Promise<Inspection> {
+export async function inspectFile(
+  ctx: InspectContext,
+  rel: string,
+  opts: { explicit?: boolean; content?: Buffer } = {},
+): Promise<Inspection> {
   const target = sidecarTarget(rel);
   if (target !== undefined) return inspectSidecar(ctx, target, rel, opts.content);
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
@@ -323,7 +348,7 @@ export async function inspectFile(ctx: InspectContext, rel: string, opts: { expl
  * expand into this mapping, possibly naming both). One linear pass, no regular expression.
  */
 export function namesIdOrKind(text: string): boolean {
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     let i = start;
@@ -350,18 +375,46 @@ async function inspectMarkdown(ctx: InspectContext, rel: string, opened: Opened,
   // A front matter problem: `text` is what the metadata block holds (or may hold), judged
   // for `id:`/`kind:` keys to tell artifact metadata from another tool's front matter.
   const problem = (findings: Finding[], text: string | undefined): Inspection =>
-    text !== undefined && namesIdOrKind(text) ? { type: 'invalid', findings, metadataPath: rel } : { type: 'invalid', findings, metadataPath: rel, foreign: true };
+    text !== undefined && namesIdOrKind(text)
+      ? { type: 'invalid', findings, metadataPath: rel }
+      : { type: 'invalid', findings, metadataPath: rel, foreign: true };
   const head = () => data.toString('latin1', 0, Math.min(data.length, METADATA_LIMIT + 4096));
   switch (fm.kind) {
     case 'none':
-      return explicit ? { type: 'invalid', findings: [finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, { path: rel, hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.' })], metadataPath: rel } : { type: 'not-artifact' };
+      return explicit
+        ? {
+            type: 'invalid',
+            findings: [
+              finding('METADATA_NOT_MAPPING', `${rel} has no front matter and no sidecar: it is not an artifact`, {
+                path: rel,
+                hint: 'Add YAML front matter (--- ... ---) or an F.artifact.yaml sidecar.',
+              }),
+            ],
+            metadataPath: rel,
+          }
+        : { type: 'not-artifact' };
     case 'language':
-      return problem([finding('FRONT_MATTER_LANGUAGE', `front matter language ${JSON.stringify(fm.language.slice(0, 40))} is not allowed (it is never evaluated)`, { path: rel, line: 1, column: 1 })], head());
+      return problem(
+        [
+          finding(
+            'FRONT_MATTER_LANGUAGE',
+            `front matter language ${JSON.stringify(fm.language.slice(0, 40))} is not allowed (it is never evaluated)`,
+            { path: rel, line: 1, column: 1 },
+          ),
+        ],
+        head(),
+      );
     case 'unterminated':
       // (A Markdown file may also simply begin with a `---` thematic break.)
-      return problem([finding('FRONT_MATTER_UNTERMINATED', 'front matter opened with --- is never closed', { path: rel, line: 1, column: 1 })], head());
+      return problem(
+        [finding('FRONT_MATTER_UNTERMINATED', 'front matter opened with --- is never closed', { path: rel, line: 1, column: 1 })],
+        head(),
+      );
     case 'too-large':
-      return problem([finding('METADATA_TOO_LARGE', `front matter is larger than ${METADATA_LIMIT} bytes`, { path: rel, line: 2 })], head());
+      return problem(
+        [finding('METADATA_TOO_LARGE', `front matter is larger than ${METADATA_LIMIT} bytes`, { path: rel, line: 2 })],
+        head(),
+      );
     case 'ok':
       break;
   }
@@ -397,9 +450,16 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   if (!sc.regular) return invalid(notRegular(sidecarRel, sc));
   let raw: Buffer | undefined;
   try {
-    raw = readCheckedSync(sc.abs, { root: ctx.root, maxBytes: METADATA_LIMIT, code: 'FILE_NOT_REGULAR', label: sidecarRel, parentChecked: true });
+    raw = readCheckedSync(sc.abs, {
+      root: ctx.root,
+      maxBytes: METADATA_LIMIT,
+      code: 'FILE_NOT_REGULAR',
+      label: sidecarRel,
+      parentChecked: true,
+    });
   } catch (e) {
-    if (readProblemOf(e) === 'too-large') return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
+    if (readProblemOf(e) === 'too-large')
+      return invalid(finding('METADATA_TOO_LARGE', `sidecar is larger than ${METADATA_LIMIT} bytes`, { path: sidecarRel }));
     return invalid(readFinding(e, sidecarRel));
   }
   if (raw === undefined) return { type: 'not-artifact' };
@@ -408,16 +468,20 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   if (parsed.findings.length > 0) return { type: 'invalid', findings: parsed.findings, metadataPath: sidecarRel };
   const findings = await validateMetadata(ctx, parsed.value, parsed, sidecarRel);
   const t = content ? { abs: join(ctx.root, target), size: content.length, regular: true as const } : checkTarget(ctx, target);
-  if (t === undefined) findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
+  if (t === undefined)
+    findings.push(finding('SIDECAR_ORPHAN', `${sidecarRel} describes ${target}, which does not exist`, { path: sidecarRel }));
   else if ('code' in t) findings.push(t);
   else if (!t.regular) {
-    findings.push(finding('FILE_NOT_REGULAR', `${sidecarRel} describes ${target}, which is ${t.what}, not a regular file`, { path: sidecarRel }));
+    findings.push(
+      finding('FILE_NOT_REGULAR', `${sidecarRel} describes ${target}, which is ${t.what}, not a regular file`, { path: sidecarRel }),
+    );
   }
   if (findings.length > 0 || t === undefined || 'code' in t || !t.regular) return { type: 'invalid', findings, metadataPath: sidecarRel };
   const m = parsed.value as Record<string, unknown>;
   // The described file is streamed (it may be large) through the checked open.
   const check = { root: ctx.root, code: 'FILE_NOT_REGULAR' as const, label: target };
-  const digestOf = async (algo: DigestAlgorithm) => (content ? digestBytes(algo, content) : (await digestFile(algo, t.abs, 0, check)).address);
+  const digestOf = async (algo: DigestAlgorithm) =>
+    content ? digestBytes(algo, content) : (await digestFile(algo, t.abs, 0, check)).address;
   let address: string;
   try {
     address = await digestOf(ctx.algorithm);
@@ -425,12 +489,7 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
     return invalid({ ...readFinding(e, target), path: sidecarRel });
   }
   const size = t.size;
-  const sumFindings = await checkChecksum(
-    m,
-    async (algo) => (algo === ctx.algorithm ? address : digestOf(algo)),
-    sidecarRel,
-    parsed,
-  );
+  const sumFindings = await checkChecksum(m, async (algo) => (algo === ctx.algorithm ? address : digestOf(algo)), sidecarRel, parsed);
   if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: sidecarRel };
   const entry = buildEntry(m, target, address, size, await digestBytes(ctx.algorithm, raw));
   return { type: 'artifact', entry, findings: [] };

@@ -47,11 +47,13 @@ export function linearEngine(RE2JS: typeof RE2JSClass, budget: () => { left: num
       );
     }
     const size = re.programSize();
-    if (size > PATTERN_MAX_PROGRAM) throw new Error(`pattern ${excerpt(pattern)} is too complex (${size} > ${PATTERN_MAX_PROGRAM} RE2 instructions)`);
+    if (size > PATTERN_MAX_PROGRAM)
+      throw new Error(`pattern ${excerpt(pattern)} is too complex (${size} > ${PATTERN_MAX_PROGRAM} RE2 instructions)`);
     const b = budget();
     if (b) {
       b.left -= size;
-      if (b.left < 0) throw new Error(`the schema's patterns are too complex together (more than ${SCHEMA_PATTERN_BUDGET} RE2 instructions)`);
+      if (b.left < 0)
+        throw new Error(`the schema's patterns are too complex together (more than ${SCHEMA_PATTERN_BUDGET} RE2 instructions)`);
     }
     // ajv keys compiled patterns by toString(): keep it distinct per pattern and flags.
     return { test: (s: string) => re.test(s), toString: () => `re2/${flags}/${pattern}` };

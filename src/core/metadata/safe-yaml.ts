@@ -186,7 +186,8 @@ export function yamlProblemInUserTerms(text: string, code: string, libraryMessag
       return 'a tab is used for indentation: YAML indents with spaces only';
     case 'MISSING_CHAR':
       if (/quote/i.test(libraryMessage)) return 'a quoted value is never closed (missing closing quote)';
-      if (/map values/i.test(libraryMessage)) return 'a line is not "key: value" (a wrongly indented continuation line? indent it under its key, or quote the value)';
+      if (/map values/i.test(libraryMessage))
+        return 'a line is not "key: value" (a wrongly indented continuation line? indent it under its key, or quote the value)';
       break;
     case 'UNEXPECTED_TOKEN':
       return 'unexpected text: this line is not "key: value", a list item or a continuation';
@@ -194,7 +195,10 @@ export function yamlProblemInUserTerms(text: string, code: string, libraryMessag
       break;
   }
   // The library's first line, without any advice about its own API.
-  const first = libraryMessage.split('\n')[0]!.replace(/;?\s*(?:please\s+)?use\s+YAML\.\w+\(\)\.?/gi, '').trim();
+  const first = libraryMessage
+    .split('\n')[0]!
+    .replace(/;?\s*(?:please\s+)?use\s+YAML\.\w+\(\)\.?/gi, '')
+    .trim();
   return first.length > 0 ? first : 'the YAML could not be read';
 }
 
@@ -296,15 +300,23 @@ export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): P
     Pair(_k, p) {
       const key = isScalar(p.key) ? p.key.value : undefined;
       if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
-        findings.push(finding('METADATA_FORBIDDEN_KEY', `key ${quoteExcerpt(key)} is not allowed`, at({ offset: (p.key as Node).range?.[0] })));
+        findings.push(
+          finding('METADATA_FORBIDDEN_KEY', `key ${quoteExcerpt(key)} is not allowed`, at({ offset: (p.key as Node).range?.[0] })),
+        );
       } else if (p.key !== null && !isScalar(p.key)) {
-        findings.push(finding('METADATA_PARSE', 'a key that is a list or a mapping (a complex `? ` key) is not allowed: keys must be plain names', at({ offset: (p.key as Node).range?.[0] })));
+        findings.push(
+          finding(
+            'METADATA_PARSE',
+            'a key that is a list or a mapping (a complex `? ` key) is not allowed: keys must be plain names',
+            at({ offset: (p.key as Node).range?.[0] }),
+          ),
+        );
       }
     },
   });
 
   const nodeAt = (pointer: string): Node | undefined => {
-    if (pointer === '' || pointer === '/') return (doc.contents ?? undefined);
+    if (pointer === '' || pointer === '/') return doc.contents ?? undefined;
     const segs = pointer.split('/').slice(1).map(unescapePointer);
     let node: unknown = doc.contents;
     for (const s of segs) {

@@ -185,7 +185,12 @@ function excerpt(s: string): string {
 /** Turn ajv errors into findings with a JSON pointer and, through `locate`, a line. */
 export function schemaFindings(
   errors: readonly AjvError[],
-  opts: { path?: string | undefined; locate?: (pointer: string) => { line: number; column: number } | undefined; schemaName: string; data?: unknown },
+  opts: {
+    path?: string | undefined;
+    locate?: (pointer: string) => { line: number; column: number } | undefined;
+    schemaName: string;
+    data?: unknown;
+  },
 ): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
@@ -217,7 +222,10 @@ export function schemaFindings(
       const given = opts.data === undefined ? undefined : valueAt(opts.data, pointer);
       if (typeof given === 'string') {
         message = `${excerpt(given)} ${message}`;
-        const near = closestValue(given, allowed.filter((v): v is string => typeof v === 'string'));
+        const near = closestValue(
+          given,
+          allowed.filter((v): v is string => typeof v === 'string'),
+        );
         if (near !== undefined) {
           message += ` (did you mean "${near}"?)`;
           hint = `Did you mean \`${near}\`? Write ${pointer.slice(1) || 'the value'}: ${near}`;

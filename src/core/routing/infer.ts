@@ -5,7 +5,16 @@ import { posix } from 'node:path';
 import type { Finding } from '../errors.js';
 import type { IndexEntry } from '../index/entry.js';
 import { compareBytes, type ControlFiles } from '../paths.js';
-import { checkArtifactRoutes, checkRouteTable, dirProblems, expandTemplate, routeDirectory, templateProblems, type Route, type Routing } from './routes.js';
+import {
+  checkArtifactRoutes,
+  checkRouteTable,
+  dirProblems,
+  expandTemplate,
+  routeDirectory,
+  templateProblems,
+  type Route,
+  type Routing,
+} from './routes.js';
 
 type Entry = Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>;
 
@@ -123,7 +132,10 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
   };
   // A file's directory holds a brace, a control character or a device name: no route
   // can name it (the route check refuses it); such files are left misplaced for route fix.
-  visit(common, own.filter((e) => dirProblems(posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path), control).length === 0).map((e) => e.path));
+  visit(
+    common,
+    own.filter((e) => dirProblems(posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path), control).length === 0).map((e) => e.path),
+  );
   if (out.length === 0) {
     const at = stranded ?? '';
     const kind = own[0]!.kind;
@@ -137,7 +149,11 @@ export function narrowestDirs(own: readonly Entry[], counts: ReadonlyMap<string,
  * Routes that fit the artifacts of a tree, one per kind (sorted by kind), and what the
  * route check will report about them (empty on an already-organised tree).
  */
-export function inferRoutes(entries: readonly Entry[], control: ControlFiles, files: { routingFile: string; commandFile: string }): { routes: Route[]; findings: Finding[] } {
+export function inferRoutes(
+  entries: readonly Entry[],
+  control: ControlFiles,
+  files: { routingFile: string; commandFile: string },
+): { routes: Route[]; findings: Finding[] } {
   const byKind = new Map<string, Entry[]>();
   for (const e of [...entries].sort((a, b) => compareBytes(a.path, b.path))) {
     const list = byKind.get(e.kind);
@@ -151,7 +167,15 @@ export function inferRoutes(entries: readonly Entry[], control: ControlFiles, fi
     const template = fittingTemplate(own, counts, control);
     routes.push(template !== undefined ? { kind, path: template } : { kind, dirs: narrowestDirs(own, counts, control) });
   }
-  const routing: Routing = { routes, commands: [], present: true, routingFile: files.routingFile, commandFile: files.commandFile, findings: [], control };
+  const routing: Routing = {
+    routes,
+    commands: [],
+    present: true,
+    routingFile: files.routingFile,
+    commandFile: files.commandFile,
+    findings: [],
+    control,
+  };
   return { routes, findings: [...checkRouteTable(routing), ...checkArtifactRoutes(routing, entries as IndexEntry[])] };
 }
 
@@ -160,7 +184,13 @@ export function inferRoutes(entries: readonly Entry[], control: ControlFiles, fi
 export function routingFileText(routes: readonly Route[]): string {
   const lines = ['---', 'description: Where each artifact kind lives'];
   if (routes.length === 0) {
-    lines.push('routes: []', '# - kind: plan', '#   path: docs/plans/{framework}/{id}.md', '# - kind: doc', '#   dirs: [content/, guides/]');
+    lines.push(
+      'routes: []',
+      '# - kind: plan',
+      '#   path: docs/plans/{framework}/{id}.md',
+      '# - kind: doc',
+      '#   dirs: [content/, guides/]',
+    );
   } else {
     lines.push('routes:');
     for (const r of routes) {

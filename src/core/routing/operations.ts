@@ -12,7 +12,17 @@ import { compareBytes, controlPathProblem, insideWorkTree, lstatQuiet, pathExist
 import type { Repo } from '../repo.js';
 import { checkStateDirs } from '../index/store.js';
 import { checkDirConfined, ensureDirConfined, fsyncDir, moveFileDurable } from '../store/durable-write.js';
-import { canonicalPathFor, canonicalPathProblem, checkArtifactRoutes, checkRouteTable, loadRouting, routeFor, routeLabel, routeProblems, type Routing } from './routes.js';
+import {
+  canonicalPathFor,
+  canonicalPathProblem,
+  checkArtifactRoutes,
+  checkRouteTable,
+  loadRouting,
+  routeFor,
+  routeLabel,
+  routeProblems,
+  type Routing,
+} from './routes.js';
 import { git } from '../git.js';
 
 export function repoRouting(repo: Repo): Promise<Routing> {
@@ -34,7 +44,10 @@ export async function routeCheck(repo: Repo): Promise<{ findings: Finding[]; rou
 }
 
 /** `artifacts route <file>`: the canonical path of one artifact file. */
-export async function canonicalPathOf(repo: Repo, file: string): Promise<{ path: string; canonical: string; kind: string; matches: boolean }> {
+export async function canonicalPathOf(
+  repo: Repo,
+  file: string,
+): Promise<{ path: string; canonical: string; kind: string; matches: boolean }> {
   const { explicit } = await resolveArtifactPaths(repo, [file]);
   const scan = await scanFiles(repo, { files: explicit, explicit: true });
   const entry = scan.entries[0];
@@ -47,13 +60,19 @@ export async function canonicalPathOf(repo: Repo, file: string): Promise<{ path:
   if (!route) {
     const invalid = routing.routes.find((r) => r.kind === entry.kind);
     if (invalid) {
-      throw new ArtifactsError('ROUTE_INVALID_PATH', `the route for kind "${entry.kind}" (${routeLabel(invalid)}) ${routeProblems(invalid, routing.control).join(', ')}`);
+      throw new ArtifactsError(
+        'ROUTE_INVALID_PATH',
+        `the route for kind "${entry.kind}" (${routeLabel(invalid)}) ${routeProblems(invalid, routing.control).join(', ')}`,
+      );
     }
     throw new ArtifactsError('UNROUTED_KIND', `kind "${entry.kind}" has no route in ${routing.routingFile}`);
   }
   const canonical = canonicalPathFor(route, entry);
   const unsafe = canonicalPathProblem(routing, canonical);
-  if (unsafe) throw new ArtifactsError('PATH_UNSAFE', `the canonical path of ${entry.path} would be ${JSON.stringify(canonical)}: ${unsafe}`, { details: { path: entry.path, canonical } });
+  if (unsafe)
+    throw new ArtifactsError('PATH_UNSAFE', `the canonical path of ${entry.path} would be ${JSON.stringify(canonical)}: ${unsafe}`, {
+      details: { path: entry.path, canonical },
+    });
   return { path: entry.path, canonical, kind: entry.kind, matches: canonical === entry.path };
 }
 
@@ -79,7 +98,12 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
   // variable) stops the whole fix: the routing must be corrected before anything moves.
   const findings: Finding[] = routing.routes
     .filter((r) => routeProblems(r, control).length > 0)
-    .map((r) => finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${routeLabel(r)} ${routeProblems(r, control).join(', ')}`, { path: routing.routingFile, ...(r.line !== undefined ? { line: r.line } : {}) }));
+    .map((r) =>
+      finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${routeLabel(r)} ${routeProblems(r, control).join(', ')}`, {
+        path: routing.routingFile,
+        ...(r.line !== undefined ? { line: r.line } : {}),
+      }),
+    );
   const targets = new Set<string>();
   const sidecarOf = new Map(scan.files.filter((f) => sidecarTarget(f) !== undefined).map((f) => [sidecarTarget(f)!, f]));
   for (const e of [...scan.entries].sort((a, b) => compareBytes(a.path, b.path))) {
@@ -91,7 +115,12 @@ export async function planRouteFix(repo: Repo): Promise<{ moves: RouteMove[]; fi
     const scTo = sc ? to + sc.slice(e.path.length) : undefined;
     const unsafe = controlPathProblem(to, control) ?? (scTo !== undefined ? controlPathProblem(scTo, control) : undefined);
     if (unsafe) {
-      findings.push(finding('PATH_UNSAFE', `refusing to move ${e.path} to ${JSON.stringify(to)}: ${unsafe}`, { path: e.path, hint: `Fix the route for kind "${e.kind}" in ${routing.routingFile}; route fix never writes into .git/ or the tool's own files.` }));
+      findings.push(
+        finding('PATH_UNSAFE', `refusing to move ${e.path} to ${JSON.stringify(to)}: ${unsafe}`, {
+          path: e.path,
+          hint: `Fix the route for kind "${e.kind}" in ${routing.routingFile}; route fix never writes into .git/ or the tool's own files.`,
+        }),
+      );
       continue;
     }
     if (targets.has(to) || pathExists(join(repo.root, to)) || (scTo !== undefined && pathExists(join(repo.root, scTo)))) {
@@ -139,7 +168,11 @@ async function gitIndexBelow(root: string): Promise<{ prefix: string; entries: M
 /** Move git's index entries of moved files to their new paths in one `update-index`
  * batch: the entry keeps its staged blob and mode (what `git mv` does; a change not yet
  * staged stays unstaged), then one refresh re-reads the stat data of the moved files. */
-async function moveGitIndexEntries(root: string, index: { prefix: string; entries: Map<string, GitIndexEntry[]> }, done: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
+async function moveGitIndexEntries(
+  root: string,
+  index: { prefix: string; entries: Map<string, GitIndexEntry[]> },
+  done: ReadonlyArray<{ from: string; to: string }>,
+): Promise<void> {
   const records: string[] = [];
   for (const { from, to } of done) {
     const entries = index.entries.get(from);
@@ -148,9 +181,16 @@ async function moveGitIndexEntries(root: string, index: { prefix: string; entrie
     for (const e of entries) records.push(`${e.mode} ${e.oid}\t${index.prefix}${to}`);
   }
   if (records.length === 0) return;
-  await git(root, ['update-index', '-z', '--index-info'], { input: records.join('\0') + '\0' }).catch((e: { code?: unknown; stderr?: string }) => {
-    throw new ArtifactsError('IO_ERROR', `git update-index failed (exit ${String(e.code)}): ${String(e.stderr ?? '').trim().slice(0, 4096)}`);
-  });
+  await git(root, ['update-index', '-z', '--index-info'], { input: records.join('\0') + '\0' }).catch(
+    (e: { code?: unknown; stderr?: string }) => {
+      throw new ArtifactsError(
+        'IO_ERROR',
+        `git update-index failed (exit ${String(e.code)}): ${String(e.stderr ?? '')
+          .trim()
+          .slice(0, 4096)}`,
+      );
+    },
+  );
   // Stat data only: a failure leaves entries git re-checks by content, never wrong ones.
   await git(root, ['update-index', '-q', '--unmerged', '--refresh']).catch(() => undefined);
 }
@@ -223,7 +263,11 @@ export async function checkRouteFix(repo: Repo, plan: { moves: readonly RouteMov
 
 /** The checks made before the first move, shared by the real run and the rehearsal; with
  * `dryRun` off it also makes the destination directories. Returns the files to move. */
-async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] }, dryRun: boolean): Promise<{ files: Array<{ from: string; to: string }>; index: Awaited<ReturnType<typeof gitIndexBelow>> }> {
+async function preflightRouteFix(
+  repo: Repo,
+  plan: { moves: readonly RouteMove[]; findings?: readonly Finding[] },
+  dryRun: boolean,
+): Promise<{ files: Array<{ from: string; to: string }>; index: Awaited<ReturnType<typeof gitIndexBelow>> }> {
   const { moves } = plan;
   const root = repo.root;
   const control = controlFilesOf(repo.config);
@@ -238,17 +282,31 @@ async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]
       const link = p === undefined || problem ? undefined : symlinkOnTheWay(root, p);
       if (link !== undefined && linkStaysInside(root, link)) {
         refusals.push(
-          finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${p} lies beyond the symbolic link ${JSON.stringify(link)}`, {
+          finding(
+            'PATH_UNSAFE',
+            `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${p} lies beyond the symbolic link ${JSON.stringify(link)}`,
+            {
+              path: m.from,
+              paths: [m.from, m.to],
+              hint: `Replace the symbolic link ${link} with a real directory (or change the route); route fix, like git, never moves a file through a link.`,
+            },
+          ),
+        );
+      } else if (problem)
+        refusals.push(
+          finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, {
             path: m.from,
             paths: [m.from, m.to],
-            hint: `Replace the symbolic link ${link} with a real directory (or change the route); route fix, like git, never moves a file through a link.`,
           }),
         );
-      } else if (problem) refusals.push(finding('PATH_UNSAFE', `refusing to move ${m.from} to ${JSON.stringify(m.to)}: ${problem}`, { path: m.from, paths: [m.from, m.to] }));
     }
   }
   if (refusals.length > 0) {
-    throw new ArtifactsError(refusals[0]!.code, 'route fix refused: a route leads into .git/ or onto the tool\'s own files; nothing was moved', { findings: refusals });
+    throw new ArtifactsError(
+      refusals[0]!.code,
+      "route fix refused: a route leads into .git/ or onto the tool's own files; nothing was moved",
+      { findings: refusals },
+    );
   }
   if (moves.length === 0) return { files: [], index: undefined };
   await checkStateDirs(repo, { dryRun });
@@ -266,13 +324,24 @@ async function preflightRouteFix(repo: Repo, plan: { moves: readonly RouteMove[]
     // A symbolic link is never moved: its relative target would mean something else at the
     // new depth (a sidecar link would then describe another file, or one outside).
     if (lstatQuiet(join(root, f.from))?.isSymbolicLink()) {
-      blocked.push(finding('FILE_NOT_REGULAR', `refusing to move ${f.from}: it is a symbolic link, whose target would change meaning at ${f.to}`, { path: f.from, hint: 'Replace the link with the file it points to, then run route fix again.' }));
+      blocked.push(
+        finding('FILE_NOT_REGULAR', `refusing to move ${f.from}: it is a symbolic link, whose target would change meaning at ${f.to}`, {
+          path: f.from,
+          hint: 'Replace the link with the file it points to, then run route fix again.',
+        }),
+      );
     }
     if (index?.entries.get(f.from)?.some((e) => e.stage !== '0')) {
-      blocked.push(finding('USAGE', `${f.from} has an unresolved merge conflict`, { path: f.from, hint: 'Resolve the conflict and stage the file, then run route fix again.' }));
+      blocked.push(
+        finding('USAGE', `${f.from} has an unresolved merge conflict`, {
+          path: f.from,
+          hint: 'Resolve the conflict and stage the file, then run route fix again.',
+        }),
+      );
     }
   }
-  if (blocked.length > 0) throw new ArtifactsError(blocked[0]!.code, `route fix refused: ${blocked[0]!.message}; nothing was moved`, { findings: blocked });
+  if (blocked.length > 0)
+    throw new ArtifactsError(blocked[0]!.code, `route fix refused: ${blocked[0]!.message}; nothing was moved`, { findings: blocked });
   // Every destination directory is made (or, rehearsing, judged) through the confined walk
   // before the first move: a symlink on the way that leads outside the repository (or into
   // .git) refuses the fix while nothing has moved.

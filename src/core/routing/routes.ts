@@ -48,7 +48,12 @@ export interface Routing {
 
 /** The control files a routing table is judged against. */
 export function routingControl(routing: Pick<Routing, 'routingFile' | 'commandFile' | 'control'>): ControlFiles {
-  return routing.control ?? { files: [INDEX_FILE, `${INDEX_FILE}.lock`, CONFIG_FILE, routing.routingFile, routing.commandFile], dirs: [STATE_DIR] };
+  return (
+    routing.control ?? {
+      files: [INDEX_FILE, `${INDEX_FILE}.lock`, CONFIG_FILE, routing.routingFile, routing.commandFile],
+      dirs: [STATE_DIR],
+    }
+  );
 }
 
 // Stand-ins for the variables when a template's literal part is judged: an ordinary name,
@@ -63,7 +68,10 @@ const LITERAL_PROBES: ReadonlyArray<Record<TemplateVariable, string>> = [
 /** Why a template's fixed part reaches `.git/` or the tool's own files, if it does. */
 function literalControlProblem(template: string, control: ControlFiles): string | undefined {
   for (const probe of LITERAL_PROBES) {
-    const p = controlPathProblem(template.replace(/\{(id|version|framework|kind|ext)\}/g, (_m, v: TemplateVariable) => probe[v]), control);
+    const p = controlPathProblem(
+      template.replace(/\{(id|version|framework|kind|ext)\}/g, (_m, v: TemplateVariable) => probe[v]),
+      control,
+    );
     if (p) return p;
   }
   return undefined;
@@ -203,8 +211,6 @@ export function canonicalPathFor(route: Route, entry: Pick<IndexEntry, 'id' | 'v
   return set.first ? `${set.first}/${name}` : name;
 }
 
-
-
 /** The canonical path of an artifact under a route template. */
 export function expandTemplate(template: string, entry: Pick<IndexEntry, 'id' | 'version' | 'framework' | 'kind' | 'path'>): string {
   const vars: Record<TemplateVariable, string> = {
@@ -237,14 +243,26 @@ export async function parseRoutingText(text: string, file: string): Promise<{ ro
   const findings: Finding[] = [];
   const fm = splitFrontMatter(Buffer.from(text, 'utf8'));
   if (fm.kind !== 'ok') {
-    return { routes: [], findings: [finding('ROUTING_INVALID', `${file} has no readable YAML front matter with a routes list`, { path: file, line: 1 })] };
+    return {
+      routes: [],
+      findings: [finding('ROUTING_INVALID', `${file} has no readable YAML front matter with a routes list`, { path: file, line: 1 })],
+    };
   }
   const parsed = await parseSafeYaml(fm.text.toString('utf8'), { path: file, lineOffset: fm.firstLine - 1 });
   if (parsed.findings.length > 0) return { routes: [], findings: parsed.findings.map((f) => ({ ...f, code: 'ROUTING_INVALID' as const })) };
   const v = parsed.value as { routes?: unknown } | null;
   const list = v && typeof v === 'object' ? v.routes : undefined;
   if (list === undefined) return { routes: [], findings };
-  if (!Array.isArray(list)) return { routes: [], findings: [finding('ROUTING_INVALID', '`routes` must be a list of {kind, path} or {kind, dirs}', { path: file, ...(parsed.locate('/routes') ?? {}) })] };
+  if (!Array.isArray(list))
+    return {
+      routes: [],
+      findings: [
+        finding('ROUTING_INVALID', '`routes` must be a list of {kind, path} or {kind, dirs}', {
+          path: file,
+          ...(parsed.locate('/routes') ?? {}),
+        }),
+      ],
+    };
   const routes: Route[] = [];
   list.forEach((r: unknown, i) => {
     const loc = parsed.locate(`/routes/${i}`);
@@ -253,7 +271,12 @@ export async function parseRoutingText(text: string, file: string): Promise<{ ro
     const problem = routeEntryProblem(rr);
     if (problem) {
       const who = typeof rr.kind === 'string' ? ` (kind ${JSON.stringify(rr.kind)})` : '';
-      findings.push(finding('ROUTING_INVALID', `route ${i + 1}${who} ${problem}`, { ...where, hint: 'Give each route a kind and exactly one of `path: <template>` or `dirs: [<directory>, ...]` ("" is the repository root).' }));
+      findings.push(
+        finding('ROUTING_INVALID', `route ${i + 1}${who} ${problem}`, {
+          ...where,
+          hint: 'Give each route a kind and exactly one of `path: <template>` or `dirs: [<directory>, ...]` ("" is the repository root).',
+        }),
+      );
       return;
     }
     const base = { kind: rr.kind as string, ...(loc ? { line: loc.line } : {}) };
@@ -266,16 +289,23 @@ export async function parseRoutingText(text: string, file: string): Promise<{ ro
 export function parseCommandMatrix(text: string, file: string): { commands: CommandRoute[]; findings: Finding[] } {
   // The parser's own message would quote the text: never echo a routing file into CI logs.
   const parsed = parseJsonQuiet(text);
-  if (!parsed.ok) return { commands: [], findings: [finding('ROUTING_INVALID', `${file} is not valid JSON (${parsed.error})`, { path: file })] };
+  if (!parsed.ok)
+    return { commands: [], findings: [finding('ROUTING_INVALID', `${file} is not valid JSON (${parsed.error})`, { path: file })] };
   const v = parsed.value;
   const cmds = (v as { commands?: unknown })?.commands;
-  if (!Array.isArray(cmds)) return { commands: [], findings: [finding('ROUTING_INVALID', `${file} must hold {"version": 1, "commands": [...]}`, { path: file })] };
+  if (!Array.isArray(cmds))
+    return { commands: [], findings: [finding('ROUTING_INVALID', `${file} must hold {"version": 1, "commands": [...]}`, { path: file })] };
   const commands: CommandRoute[] = [];
   const findings: Finding[] = [];
   cmds.forEach((c: unknown, i) => {
     const cc = c as Partial<CommandRoute>;
     if (!cc || typeof cc.command !== 'string' || typeof cc.kind !== 'string' || typeof cc.writes !== 'string') {
-      findings.push(finding('ROUTING_INVALID', `command ${i + 1} needs string fields command, kind and writes`, { path: file, pointer: `/commands/${i}` }));
+      findings.push(
+        finding('ROUTING_INVALID', `command ${i + 1} needs string fields command, kind and writes`, {
+          path: file,
+          pointer: `/commands/${i}`,
+        }),
+      );
       return;
     }
     commands.push({ command: cc.command, kind: cc.kind, writes: cc.writes });
@@ -287,7 +317,9 @@ export function parseCommandMatrix(text: string, file: string): { commands: Comm
  * the finding that says why it cannot be read (a FIFO, a symlink, too large...). */
 async function readRoutingFile(root: string, file: string): Promise<string | undefined | Finding> {
   try {
-    return (await readChecked(join(root, file), { root, maxBytes: READ_LIMITS.config, code: 'ROUTING_INVALID', label: file, allowMissing: true }))?.toString('utf8');
+    return (
+      await readChecked(join(root, file), { root, maxBytes: READ_LIMITS.config, code: 'ROUTING_INVALID', label: file, allowMissing: true })
+    )?.toString('utf8');
   } catch (e) {
     if (isArtifactsError(e)) return finding('ROUTING_INVALID', e.message, { path: file });
     throw e;
@@ -315,8 +347,10 @@ export async function loadRouting(root: string, routingFile: string, commandFile
  * overlapping routes gives a bounded report (and bounded work), never millions of lines. */
 export const CONFLICT_FINDINGS_CAP = 200;
 
-const DIRS_HINT = 'List directories relative to the repository root with / separators: no `..`, nothing under .git/ or .artifacts/, not the tool\'s own files; "" is the root.';
-const ROOT_HINT = 'The repository root ("") holds every other directory, so it overlaps every other route: list the directories where the kind lives instead (as `artifacts init` does).';
+const DIRS_HINT =
+  'List directories relative to the repository root with / separators: no `..`, nothing under .git/ or .artifacts/, not the tool\'s own files; "" is the root.';
+const ROOT_HINT =
+  'The repository root ("") holds every other directory, so it overlaps every other route: list the directories where the kind lives instead (as `artifacts init` does).';
 
 /** Conflicts among the routes and the command matrix (no artifacts involved). Each listed
  * directory of a `dirs:` route is one of the route's directories; two directories of the
@@ -332,9 +366,13 @@ export function checkRouteTable(routing: Routing): Finding[] {
     const problems = routeProblems(r, control);
     if (problems.length > 0) {
       const hint = r.dirs !== undefined ? { hint: DIRS_HINT } : {};
-      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${shortList(problems)}`, { ...at(r), ...hint }));
-    }
-    else valid.push(r);
+      out.push(
+        finding('ROUTE_INVALID_PATH', `route for kind "${r.kind}": ${r.path !== undefined ? `${r.path} ` : ''}${shortList(problems)}`, {
+          ...at(r),
+          ...hint,
+        }),
+      );
+    } else valid.push(r);
   }
   const byKind = new Map<string, Route[]>();
   for (const r of routing.routes) {
@@ -343,7 +381,8 @@ export function checkRouteTable(routing: Routing): Finding[] {
     else byKind.set(r.kind, [r]);
   }
   for (const [kind, rs] of byKind) {
-    if (rs.length > 1) out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${shortList(rs, 5, routeLabel)}`, at(rs[1]!)));
+    if (rs.length > 1)
+      out.push(finding('ROUTE_DUPLICATE_KIND', `kind "${kind}" has ${rs.length} routes: ${shortList(rs, 5, routeLabel)}`, at(rs[1]!)));
   }
 
   const counts = new Map<string, number>();
@@ -406,7 +445,10 @@ export function checkRouteTable(routing: Routing): Finding[] {
       const spellings = lower.get(ldb) ?? new Map<string, { i: number; kind: string }>();
       for (const [dir, { i, kind }] of spellings) {
         if (kind === b.kind || dir === db || caseOfPath.has(`${i},${j}`)) continue;
-        if (!add(finding('ROUTE_CASE_COLLISION', `route directories ${dir} ("${kind}") and ${db} ("${b.kind}") differ only by case`, at(b)))) break;
+        if (
+          !add(finding('ROUTE_CASE_COLLISION', `route directories ${dir} ("${kind}") and ${db} ("${b.kind}") differ only by case`, at(b)))
+        )
+          break;
       }
       const ex = exact.get(db) ?? new Map<string, number>();
       if (!ex.has(b.kind)) ex.set(b.kind, j);
@@ -466,7 +508,13 @@ export function checkRouteTable(routing: Routing): Finding[] {
     if (own === undefined) {
       add(finding('UNROUTED_KIND', `command ${c.command} writes kind "${c.kind}", which has no route`, where));
     } else if (ownDepth < 0) {
-      add(finding('COMMAND_DRIFT', `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route ${own.length === 1 ? `directory is ${own[0] || '.'}` : `directories are ${shortList(own, 5, (d) => d || '.')}`}`, { ...where, hint: `Set "writes": "${own[0]}" for ${c.command}, or change the route.` }));
+      add(
+        finding(
+          'COMMAND_DRIFT',
+          `command ${c.command} writes "${c.kind}" to ${c.writes}, but its route ${own.length === 1 ? `directory is ${own[0] || '.'}` : `directories are ${shortList(own, 5, (d) => d || '.')}`}`,
+          { ...where, hint: `Set "writes": "${own[0]}" for ${c.command}, or change the route.` },
+        ),
+      );
     }
     // Another kind's directory holds `writes`, and no deeper directory of the command's
     // own kind does.
@@ -477,22 +525,39 @@ export function checkRouteTable(routing: Routing): Finding[] {
         if (kind === c.kind || reported.has(kind)) continue;
         reported.add(kind);
         // Past the cap, one more is enough to say that some were left out.
-        if (!add(finding('COMMAND_COLLISION', `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`, where))) break;
+        if (
+          !add(
+            finding(
+              'COMMAND_COLLISION',
+              `command ${c.command} writes "${c.kind}" into ${c.writes}, which is routed to kind "${kind}"`,
+              where,
+            ),
+          )
+        )
+          break;
       }
     });
   }
   for (const code of [...dropped.keys()].sort(compareBytes)) {
-    out.push(finding(code as Finding['code'], `further ${code} conflicts are not listed (only the first ${CONFLICT_FINDINGS_CAP} are)`, { path: file }));
+    out.push(
+      finding(code as Finding['code'], `further ${code} conflicts are not listed (only the first ${CONFLICT_FINDINGS_CAP} are)`, {
+        path: file,
+      }),
+    );
   }
   return out;
 }
 
 function overlap(a: Route, da: string, b: Route, db: string, where: { path: string; line?: number }): Finding {
   const root = da === '' || db === '';
-  return finding('ROUTE_OVERLAP', `directories of "${a.kind}" (${da || '.'}) and "${b.kind}" (${db || '.'}) ${da === db ? 'are the same' : 'are nested'}`, {
-    ...where,
-    ...(root ? { hint: ROOT_HINT } : {}),
-  });
+  return finding(
+    'ROUTE_OVERLAP',
+    `directories of "${a.kind}" (${da || '.'}) and "${b.kind}" (${db || '.'}) ${da === db ? 'are the same' : 'are nested'}`,
+    {
+      ...where,
+      ...(root ? { hint: ROOT_HINT } : {}),
+    },
+  );
 }
 
 const routesByKind = new WeakMap<Routing, Map<string, Route | undefined>>();
@@ -527,15 +592,30 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
   for (const e of sorted) {
     const route = routeFor(routing, e.kind);
     if (!route) {
-      if (!listed.has(e.kind)) out.push(finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, { path: e.path, refs: [`${e.id}@${e.version}`] }));
+      if (!listed.has(e.kind))
+        out.push(
+          finding('UNROUTED_KIND', `${e.id}@${e.version} has kind "${e.kind}", which has no route`, {
+            path: e.path,
+            refs: [`${e.id}@${e.version}`],
+          }),
+        );
       continue;
     }
     const canonical = canonicalPathFor(route, e);
     const unsafe = canonicalPathProblem(routing, canonical);
     if (unsafe) {
-      out.push(finding('ROUTE_INVALID_PATH', `route for kind "${e.kind}" (${routeLabel(route)}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`, { path: e.path }));
+      out.push(
+        finding(
+          'ROUTE_INVALID_PATH',
+          `route for kind "${e.kind}" (${routeLabel(route)}) expands to ${JSON.stringify(canonical)} for ${e.path}, which is unsafe: ${unsafe}`,
+          { path: e.path },
+        ),
+      );
     } else if (canonical !== e.path) {
-      const why = route.dirs !== undefined ? `${e.path} is not below any directory of kind "${e.kind}" (${shortList(route.dirs, 3, (d) => normaliseRouteDir(d) || '.')}); it belongs at ${canonical}` : `${e.path} should be at ${canonical}`;
+      const why =
+        route.dirs !== undefined
+          ? `${e.path} is not below any directory of kind "${e.kind}" (${shortList(route.dirs, 3, (d) => normaliseRouteDir(d) || '.')}); it belongs at ${canonical}`
+          : `${e.path} should be at ${canonical}`;
       out.push(finding('ROUTE_MISMATCH', why, { path: e.path, hint: `Run \`artifacts route fix\` to move it to ${canonical}.` }));
     }
   }
@@ -547,7 +627,9 @@ export function checkArtifactRoutes(routing: Routing, entries: readonly IndexEnt
 export function routeTable(routing: Routing): string {
   const rows = routing.routes.map((r) =>
     r.dirs !== undefined
-      ? `| ${r.kind} | any file below a directory | ${routeDirectories(r).map((d) => `\`${d || '.'}\``).join(', ')} |`
+      ? `| ${r.kind} | any file below a directory | ${routeDirectories(r)
+          .map((d) => `\`${d || '.'}\``)
+          .join(', ')} |`
       : `| ${r.kind} | \`${r.path ?? ''}\` | \`${routeDirectory(r.path ?? '') || '.'}\` |`,
   );
   return ['| kind | path template | directory |', '| --- | --- | --- |', ...rows].join('\n') + '\n';

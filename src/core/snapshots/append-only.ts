@@ -31,11 +31,16 @@ function fetchHint(ref: string): string {
 /** Resolve REF to a commit id, or throw BASE_REF_MISSING (exit 2) with the fetch command. */
 async function resolveBase(repo: Repo, ref: string): Promise<string> {
   // A ref is never an option: `--base --upload-pack=…` must not reach git as a flag.
-  if (ref === '' || ref.startsWith('-') || /[\0\s]/.test(ref)) throw new ArtifactsError('USAGE', `--base needs a git revision, not ${JSON.stringify(ref)}`);
+  if (ref === '' || ref.startsWith('-') || /[\0\s]/.test(ref))
+    throw new ArtifactsError('USAGE', `--base needs a git revision, not ${JSON.stringify(ref)}`);
   try {
     return (await git(repo.root, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
   } catch {
-    throw new ArtifactsError('BASE_REF_MISSING', `the base revision ${ref} is not present in this clone: append-only records cannot be compared with it`, { hint: fetchHint(ref), details: { ref } });
+    throw new ArtifactsError(
+      'BASE_REF_MISSING',
+      `the base revision ${ref} is not present in this clone: append-only records cannot be compared with it`,
+      { hint: fetchHint(ref), details: { ref } },
+    );
   }
 }
 
@@ -78,8 +83,12 @@ export async function appendOnlyFindings(repo: Repo, ref: string): Promise<Findi
 }
 
 function notAppendOnly(path: string, ref: string, what: string): Finding {
-  return finding('RECORD_NOT_APPEND_ONLY', `${path} exists in ${ref}, and this change ${what}: snapshot, channel and trust records are append-only`, {
-    path,
-    hint: `Restore it (\`git checkout ${ref} -- ${path}\`) and append a new record instead.`,
-  });
+  return finding(
+    'RECORD_NOT_APPEND_ONLY',
+    `${path} exists in ${ref}, and this change ${what}: snapshot, channel and trust records are append-only`,
+    {
+      path,
+      hint: `Restore it (\`git checkout ${ref} -- ${path}\`) and append a new record instead.`,
+    },
+  );
 }

@@ -66,7 +66,13 @@ export async function readMarks(repo: Repo): Promise<MarksRead> {
   if (!pathExists(markPath(repo)) || (await markTracked(repo))) return { ok: true, marks };
   let bytes: Buffer | undefined;
   try {
-    bytes = await readChecked(markPath(repo), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'STORE_FILE_INVALID', label: LABEL, allowMissing: true });
+    bytes = await readChecked(markPath(repo), {
+      root: repo.root,
+      maxBytes: READ_LIMITS.record,
+      code: 'STORE_FILE_INVALID',
+      label: LABEL,
+      allowMissing: true,
+    });
   } catch (e) {
     if (isArtifactsError(e)) return damaged(e.message);
     throw e;
@@ -75,12 +81,20 @@ export async function readMarks(repo: Repo): Promise<MarksRead> {
   const parsed = parseJsonQuiet(bytes.toString('utf8'));
   if (!parsed.ok) return damaged(`${LABEL} is not JSON (${parsed.error})`);
   const doc = parsed.value as { format?: unknown; chains?: unknown };
-  if (doc === null || typeof doc !== 'object' || doc.format !== FORMAT || doc.chains === null || typeof doc.chains !== 'object' || Array.isArray(doc.chains)) {
+  if (
+    doc === null ||
+    typeof doc !== 'object' ||
+    doc.format !== FORMAT ||
+    doc.chains === null ||
+    typeof doc.chains !== 'object' ||
+    Array.isArray(doc.chains)
+  ) {
     return damaged(`${LABEL} is not an ${FORMAT} document`);
   }
   for (const [k, v] of Object.entries(doc.chains as Record<string, unknown>)) {
     const m = v as Partial<Mark> | null;
-    if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0 || typeof m.id !== 'string') return damaged(`${LABEL} has a malformed mark for ${JSON.stringify(k)}`);
+    if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0 || typeof m.id !== 'string')
+      return damaged(`${LABEL} has a malformed mark for ${JSON.stringify(k)}`);
     marks.set(k, { seq: m.seq as number, id: m.id });
   }
   return { ok: true, marks };
@@ -92,14 +106,23 @@ export function highWaterFindings(marks: Marks, framework: string, stage: string
   if (!mark || snapshots.length >= mark.seq) return [];
   const dir = `.artifacts/snapshots/${framework}/${stage}`;
   return [
-    finding('SNAPSHOT_ROLLBACK', `${framework}/${stage} has ${snapshots.length} snapshot(s), but this clone has seen it verify with ${mark.seq} (the last was ${mark.id}): newer snapshots were removed`, {
-      path: dir,
-    }),
+    finding(
+      'SNAPSHOT_ROLLBACK',
+      `${framework}/${stage} has ${snapshots.length} snapshot(s), but this clone has seen it verify with ${mark.seq} (the last was ${mark.id}): newer snapshots were removed`,
+      {
+        path: dir,
+      },
+    ),
   ];
 }
 
 /** Marks findings for one chain: the mark file's own problem, or SNAPSHOT_ROLLBACK. */
-export async function chainMarkFindings(repo: Repo, framework: string, stage: string, snapshots: readonly StoredSnapshot[]): Promise<Finding[]> {
+export async function chainMarkFindings(
+  repo: Repo,
+  framework: string,
+  stage: string,
+  snapshots: readonly StoredSnapshot[],
+): Promise<Finding[]> {
   const read = await readMarks(repo);
   return read.ok ? highWaterFindings(read.marks, framework, stage, snapshots) : [read.finding];
 }
@@ -108,7 +131,10 @@ export async function chainMarkFindings(repo: Repo, framework: string, stage: st
  * Raise the marks of chains that verified, or were just extended, to their current length.
  * Never lowers a mark, never drops one, never replaces a damaged file.
  */
-export async function raiseMarks(repo: Repo, chains: ReadonlyArray<{ framework: string; stage: string; snapshots: readonly StoredSnapshot[] }>): Promise<void> {
+export async function raiseMarks(
+  repo: Repo,
+  chains: ReadonlyArray<{ framework: string; stage: string; snapshots: readonly StoredSnapshot[] }>,
+): Promise<void> {
   const seen = chains.flatMap((c) => {
     const last = c.snapshots[c.snapshots.length - 1];
     return last ? [{ key: chainKey(c.framework, c.stage), mark: { seq: c.snapshots.length, id: last.id } }] : [];
@@ -127,5 +153,8 @@ export async function raiseMarks(repo: Repo, chains: ReadonlyArray<{ framework: 
   if (!changed) return;
   const out: Record<string, Mark> = {};
   for (const k of [...read.marks.keys()].sort()) out[k] = read.marks.get(k)!;
-  await writeFileDurable(markPath(repo), `${JSON.stringify({ format: FORMAT, chains: out }, null, 2)}\n`, { root: repo.root, faultHook: repo.faultHook });
+  await writeFileDurable(markPath(repo), `${JSON.stringify({ format: FORMAT, chains: out }, null, 2)}\n`, {
+    root: repo.root,
+    faultHook: repo.faultHook,
+  });
 }

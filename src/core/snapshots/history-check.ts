@@ -49,7 +49,9 @@ export async function deletedSnapshots(repo: Repo): Promise<DeletionScan> {
       // -m: a merge commit is diffed against each parent, so a deletion made while
       // resolving a merge is seen too (a plain merge never shows as a deletion: the file
       // is still there in its result).
-      git(repo.root, ['log', '-m', '--relative', '--diff-filter=D', '--name-only', '-z', '--format=', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
+      git(repo.root, ['log', '-m', '--relative', '--diff-filter=D', '--name-only', '-z', '--format=', 'HEAD', '--', SNAPSHOTS_DIR]).then(
+        splitZ,
+      ),
       git(repo.root, ['ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
     ]);
   } catch {
@@ -74,7 +76,10 @@ function deletedFinding(d: DeletionScan['deleted'][number]): Finding {
   const where = d.how === 'head' ? 'is committed in HEAD' : 'existed in the history of HEAD';
   return finding('SNAPSHOT_DELETED', `${d.path} ${where} and is gone: snapshots are append-only, a deleted one hides a promotion`, {
     path: d.path,
-    hint: d.how === 'head' ? `Restore it: \`git checkout HEAD -- ${d.path}\`.` : `Restore it from the commit before its deletion: \`git log --diff-filter=D -- ${d.path}\`, then \`git checkout <commit>^ -- ${d.path}\`.`,
+    hint:
+      d.how === 'head'
+        ? `Restore it: \`git checkout HEAD -- ${d.path}\`.`
+        : `Restore it from the commit before its deletion: \`git log --diff-filter=D -- ${d.path}\`, then \`git checkout <commit>^ -- ${d.path}\`.`,
   });
 }
 
@@ -83,8 +88,13 @@ function deletedFinding(d: DeletionScan['deleted'][number]): Finding {
  * snapshot files, high-water marks (raised afterwards for every chain that verified), and
  * a note when the clone is shallow. Chains that exist only as deletions get a report.
  */
-export async function checkHistory(repo: Repo, reports: ChainReport[], scope: { framework?: string | undefined; stage?: string | undefined }): Promise<ChainReport[]> {
-  const inScope = (framework: string, stage: string) => !(scope.framework && scope.stage) || (scope.framework === framework && scope.stage === stage);
+export async function checkHistory(
+  repo: Repo,
+  reports: ChainReport[],
+  scope: { framework?: string | undefined; stage?: string | undefined },
+): Promise<ChainReport[]> {
+  const inScope = (framework: string, stage: string) =>
+    !(scope.framework && scope.stage) || (scope.framework === framework && scope.stage === stage);
   const out = [...reports];
   const reportFor = (framework: string, stage: string): ChainReport => {
     let r = out.find((x) => x.framework === framework && x.stage === stage);
@@ -108,7 +118,10 @@ export async function checkHistory(repo: Repo, reports: ChainReport[], scope: { 
   } else (out[0] ?? reportFor('', '')).findings.push(marks.finding);
   if (scan.shallow) {
     (out[0] ?? reportFor('', '')).findings.push(
-      finding('HISTORY_SHALLOW', 'this clone is shallow: snapshot files deleted in commits it does not have cannot be detected', { severity: 'info', path: SNAPSHOTS_DIR }),
+      finding('HISTORY_SHALLOW', 'this clone is shallow: snapshot files deleted in commits it does not have cannot be detected', {
+        severity: 'info',
+        path: SNAPSHOTS_DIR,
+      }),
     );
   }
   if (marks.ok) {
@@ -116,7 +129,10 @@ export async function checkHistory(repo: Repo, reports: ChainReport[], scope: { 
     await raiseMarks(repo, clean).catch((e: unknown) => {
       // A read-only checkout still verifies; it only cannot remember what it saw.
       (out[0] ?? reportFor('', '')).findings.push(
-        finding('IO_ERROR', `could not record the snapshot high-water marks in .artifacts/cache/: ${(e as Error).message}`, { severity: 'warning', path: '.artifacts/cache' }),
+        finding('IO_ERROR', `could not record the snapshot high-water marks in .artifacts/cache/: ${(e as Error).message}`, {
+          severity: 'warning',
+          path: '.artifacts/cache',
+        }),
       );
     });
   }
@@ -132,7 +148,13 @@ function splitKey(key: string): [string, string] | [undefined, undefined] {
  * One chain verified for a decision (gate's `after:` stage, promote, rollback): signatures
  * by trusted keys, canonical bytes, links, expiry, and this clone's high-water mark.
  */
-export async function verifyChainForDecision(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
+export async function verifyChainForDecision(
+  repo: Repo,
+  framework: string,
+  stage: string,
+  opts: VerifyOptions,
+  trustSource?: TrustSource,
+): Promise<ChainReport> {
   const report = await verifyChain(repo, framework, stage, opts, trustSource);
   report.findings.push(...(await chainMarkFindings(repo, framework, stage, report.snapshots)));
   return report;

@@ -42,7 +42,9 @@ export function parsePublicKeyPem(pem: string, file = 'public key'): Uint8Array 
 
 /** Load a PKCS#8 PEM private key file. Errors never include the key material. */
 export async function loadSigningKey(file: string): Promise<SigningKey> {
-  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: `the signing key ${file}` })).toString('utf8');
+  const pem = (await readUserFile(file, { maxBytes: READ_LIMITS.key, code: 'KEY_INVALID', label: `the signing key ${file}` })).toString(
+    'utf8',
+  );
   let seed: Uint8Array;
   try {
     const key = createPrivateKey(pem);

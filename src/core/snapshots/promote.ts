@@ -9,7 +9,17 @@ import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { putObjectFromFile } from '../store/objects.js';
 import { blobIds } from './git-objects.js';
-import { draftSnapshot, encodeSnapshot, listSnapshots, rfc3339, snapshotFile, snapshotId, writeSignedSnapshot, type Snapshot, type SnapshotArtifact } from './snapshot-store.js';
+import {
+  draftSnapshot,
+  encodeSnapshot,
+  listSnapshots,
+  rfc3339,
+  snapshotFile,
+  snapshotId,
+  writeSignedSnapshot,
+  type Snapshot,
+  type SnapshotArtifact,
+} from './snapshot-store.js';
 import type { Signer } from '../trust/signer.js';
 import { raiseMarks } from './high-water.js';
 import { verifyChainForDecision } from './history-check.js';
@@ -66,34 +76,65 @@ function checkTime(label: string, v: string | undefined): void {
 }
 
 /** Build the snapshot (no writes). Throws GATE_FAILED (with the findings) if the gate fails. */
-async function planPromotion(repo: Repo, opts: PromoteOptions): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[]; publicKey: Uint8Array }> {
+async function planPromotion(
+  repo: Repo,
+  opts: PromoteOptions,
+): Promise<{ snapshot: Snapshot; sources: SnapshotArtifact[]; publicKey: Uint8Array }> {
   checkTime('--at', opts.at);
   checkTime('--expires-at', opts.expiresAt);
   // A promotion that is expired when it is made would only fail every later check.
   const created = opts.at ? Date.parse(opts.at) : opts.now.getTime();
   if (opts.expiresAt !== undefined && !(Date.parse(opts.expiresAt) > created)) {
-    throw new ArtifactsError('USAGE', `--expires-at ${opts.expiresAt} is not after the promotion's time (${new Date(created).toISOString()}): the snapshot would be expired from the start`);
+    throw new ArtifactsError(
+      'USAGE',
+      `--expires-at ${opts.expiresAt} is not after the promotion's time (${new Date(created).toISOString()}): the snapshot would be expired from the start`,
+    );
   }
   // A snapshot signed by a key the trust chain does not vouch for would only fail the next
   // verify: refuse before anything is written.
   const trust = await requireTrust(repo);
   const publicKey = assertMaySign(trust, opts.signer.keyid, `sign a snapshot of ${opts.framework}/${opts.stage}`);
-  const g = await gate(repo, { framework: opts.framework, stage: opts.stage, deterministic: true, allowDirty: opts.allowDirty ?? false, promotions: snapshotPromotions(repo, opts.now) });
-  if (!g.passed) throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, { findings: g.findings });
+  const g = await gate(repo, {
+    framework: opts.framework,
+    stage: opts.stage,
+    deterministic: true,
+    allowDirty: opts.allowDirty ?? false,
+    promotions: snapshotPromotions(repo, opts.now),
+  });
+  if (!g.passed)
+    throw new ArtifactsError('GATE_FAILED', `gate ${opts.framework}/${opts.stage} did not pass: nothing was promoted`, {
+      findings: g.findings,
+    });
   // A chain that no longer verifies must not be extended: the new parent link would
   // vouch for tampered history.
   const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false }, async () => trust);
   const integrity = chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED');
-  if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, { findings: integrity });
+  if (integrity.length > 0)
+    throw new ArtifactsError(integrity[0]!.code, `the existing snapshot chain of ${opts.framework}/${opts.stage} does not verify`, {
+      findings: integrity,
+    });
   // Kind and size as the hashed bytes give them, never as the index claims.
   const byPath = new Map(g.entries.map((e) => [e.path, e]));
   const selected = g.hydration.inputs.filter((i) => i.selected !== null);
-  const blobs = await blobIds(repo.root, selected.map((i) => i.selected!.path));
+  const blobs = await blobIds(
+    repo.root,
+    selected.map((i) => i.selected!.path),
+  );
   const artifacts: SnapshotArtifact[] = selected.map((i) => {
     const sel = i.selected!;
     const e = byPath.get(sel.path)!;
     const blob = blobs.get(sel.path);
-    return { slot: i.slot, id: sel.id, version: sel.version, kind: e.kind, status: sel.status, path: sel.path, content_address: sel.content_address, size: e.size, ...(blob ? { git_blob: blob } : {}) };
+    return {
+      slot: i.slot,
+      id: sel.id,
+      version: sel.version,
+      kind: e.kind,
+      status: sel.status,
+      path: sel.path,
+      content_address: sel.content_address,
+      size: e.size,
+      ...(blob ? { git_blob: blob } : {}),
+    };
   });
   const last = chain.snapshots[chain.snapshots.length - 1];
   const snapshot = draftSnapshot(
@@ -135,7 +176,9 @@ export async function promote(repo: Repo, opts: PromoteOptions): Promise<Promote
     await lock.assertHeld();
     const written = await writeSignedSnapshot(repo, snapshot, opts.signer, publicKey);
     // After the commit point: a mark that cannot be recorded only weakens later detection.
-    await raiseMarks(repo, [{ framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) }]).catch(() => undefined);
+    await raiseMarks(repo, [
+      { framework: snapshot.framework, stage: snapshot.stage, snapshots: await listSnapshots(repo, snapshot.framework, snapshot.stage) },
+    ]).catch(() => undefined);
     return { dryRun: false, snapshot, id: written.id, file: written.file, objectsWritten, findings: [] };
   });
 }

@@ -11,12 +11,22 @@ import { allSnapshots, type SnapshotArtifact, type StoredSnapshot } from './snap
 import { verifySnapshots } from './verify-chain.js';
 
 /** `snapshot status`: each promoted artifact of the latest snapshot missing or changed on disk. */
-export async function snapshotStatus(repo: Repo, framework: string, stage: string, opts: { now: Date }): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
+export async function snapshotStatus(
+  repo: Repo,
+  framework: string,
+  stage: string,
+  opts: { now: Date },
+): Promise<{ latest?: { seq: number; id: string }; findings: Finding[] }> {
   // Drift is measured against a verified record only: a forged latest snapshot could
   // otherwise hide drift (or invent it, and prompt a rollback).
   const chain = await verifyChainForDecision(repo, framework, stage, { now: opts.now, objects: false });
   const integrity = chain.findings.filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
-  if (integrity.length > 0) throw new ArtifactsError(integrity[0]!.code, `the snapshot chain of ${framework}/${stage} does not verify: no drift can be measured against it`, { findings: integrity });
+  if (integrity.length > 0)
+    throw new ArtifactsError(
+      integrity[0]!.code,
+      `the snapshot chain of ${framework}/${stage} does not verify: no drift can be measured against it`,
+      { findings: integrity },
+    );
   const list = chain.snapshots;
   const last = list[list.length - 1];
   if (!last?.snapshot) return { findings: [] };
@@ -26,7 +36,13 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
   for (const a of last.snapshot.artifacts) {
     const abs = join(repo.root, a.path);
     if (!pathExists(abs)) {
-      findings.push(finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, { path: a.path, refs: [`${a.id}@${a.version}`], hint }));
+      findings.push(
+        finding('SNAPSHOT_DRIFT', `${a.path} (${a.id}@${a.version}) was promoted in ${framework}/${stage} #${last.seq} and is missing`, {
+          path: a.path,
+          refs: [`${a.id}@${a.version}`],
+          hint,
+        }),
+      );
       continue;
     }
     const algo = parseAddress(a.content_address)?.algo;
@@ -40,7 +56,14 @@ export async function snapshotStatus(repo: Repo, framework: string, stage: strin
         now = `(${e.message})`;
       }
     }
-    if (now !== a.content_address) findings.push(finding('SNAPSHOT_DRIFT', `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`, { path: a.path, hint }));
+    if (now !== a.content_address)
+      findings.push(
+        finding(
+          'SNAPSHOT_DRIFT',
+          `${a.path} differs from what ${framework}/${stage} #${last.seq} promoted (${a.content_address} -> ${now})`,
+          { path: a.path, hint },
+        ),
+      );
   }
   return { latest: { seq: last.seq, id: last.id }, findings };
 }
@@ -61,7 +84,8 @@ export function diffSnapshots(a: StoredSnapshot, b: StoredSnapshot): SnapshotDif
   for (const [k, x] of right) {
     const y = left.get(k);
     if (!y) out.added.push(x);
-    else if (y.content_address !== x.content_address || y.id !== x.id || y.version !== x.version || y.path !== x.path) out.changed.push({ from: y, to: x });
+    else if (y.content_address !== x.content_address || y.id !== x.id || y.version !== x.version || y.path !== x.path)
+      out.changed.push({ from: y, to: x });
     else out.unchanged.push(x);
   }
   for (const [k, y] of left) if (!right.has(k)) out.removed.push(y);
@@ -73,7 +97,18 @@ export interface HistoryResult {
   versions: Array<{ version: string; status: string; path: string; content_address: string; created_at?: string; updated_at?: string }>;
   /** `verified: false` (with `problem`) for a snapshot whose signature or chain does not
    * verify: listed, because it is in the repository, but never evidence. */
-  snapshots: Array<{ framework: string; stage: string; seq: number; id: string; action: string; created_at: string; version: string; content_address: string; verified: boolean; problem?: string }>;
+  snapshots: Array<{
+    framework: string;
+    stage: string;
+    seq: number;
+    id: string;
+    action: string;
+    created_at: string;
+    version: string;
+    content_address: string;
+    verified: boolean;
+    problem?: string;
+  }>;
 }
 
 /**
@@ -118,7 +153,18 @@ export async function history(repo: Repo, id: string, opts: { now: Date }): Prom
     for (const a of s.snapshot?.artifacts ?? []) {
       if (a.id !== id) continue;
       const problem = unverified.get(s.file);
-      snapshots.push({ framework: s.framework, stage: s.stage, seq: s.seq, id: s.id, action: s.snapshot!.action, created_at: s.snapshot!.created_at, version: a.version, content_address: a.content_address, verified: problem === undefined, ...(problem ? { problem } : {}) });
+      snapshots.push({
+        framework: s.framework,
+        stage: s.stage,
+        seq: s.seq,
+        id: s.id,
+        action: s.snapshot!.action,
+        created_at: s.snapshot!.created_at,
+        version: a.version,
+        content_address: a.content_address,
+        verified: problem === undefined,
+        ...(problem ? { problem } : {}),
+      });
     }
   }
   return { id, versions, snapshots };

@@ -27,7 +27,11 @@ export function durationSeconds(s: string): number {
 }
 
 /** The policy for a framework/stage: "F/S", then "F/*", then "*". */
-export function policyFor(retention: Record<string, RetentionPolicy>, framework: string, stage: string): { key: string; policy: RetentionPolicy } | undefined {
+export function policyFor(
+  retention: Record<string, RetentionPolicy>,
+  framework: string,
+  stage: string,
+): { key: string; policy: RetentionPolicy } | undefined {
   for (const key of [`${framework}/${stage}`, `${framework}/*`, '*']) {
     const p = retention[key];
     if (p && (p.keep_last !== undefined || p.keep_within !== undefined)) return { key, policy: p };
@@ -50,7 +54,12 @@ export function decideRetention(snapshots: readonly StoredSnapshot[], policy: Re
       return keep(`created ${s.snapshot!.created_at}, within ${policy.keep_within} (policy "${key}")`);
     }
     if (s.released) return { ...base, decision: 'release', reason: 'already released' };
-    const why = [policy.keep_last !== undefined ? `not among the last ${policy.keep_last}` : undefined, within !== undefined ? `older than ${policy.keep_within}` : undefined].filter(Boolean).join(' and ');
+    const why = [
+      policy.keep_last !== undefined ? `not among the last ${policy.keep_last}` : undefined,
+      within !== undefined ? `older than ${policy.keep_within}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return { ...base, decision: 'release', reason: `${why} (policy "${key}")` };
   });
 }
@@ -70,7 +79,8 @@ export async function prune(repo: Repo, opts: { now: Date; dryRun?: boolean }): 
   for (const { framework, stage, p } of policies) {
     const snaps = await listSnapshots(repo, framework, stage);
     if (!p) {
-      for (const s of snaps) out.push({ framework, stage, seq: s.seq, id: s.id, decision: 'keep', reason: 'no retention policy applies to this stage' });
+      for (const s of snaps)
+        out.push({ framework, stage, seq: s.seq, id: s.id, decision: 'keep', reason: 'no retention policy applies to this stage' });
       continue;
     }
     const decisions = decideRetention(snaps, p.policy, p.key, opts.now);
@@ -95,7 +105,11 @@ export function retainedSeqs(repo: Repo, snapshots: readonly StoredSnapshot[], n
   const first = snapshots[0];
   const p = first ? policyFor(repo.config.retention, first.framework, first.stage) : undefined;
   if (!p) return new Set(snapshots.map((s) => s.seq));
-  const keep = new Set(decideRetention(snapshots, p.policy, p.key, now).filter((d) => d.decision === 'keep').map((d) => d.seq));
+  const keep = new Set(
+    decideRetention(snapshots, p.policy, p.key, now)
+      .filter((d) => d.decision === 'keep')
+      .map((d) => d.seq),
+  );
   for (const s of snapshots) if (!s.released) keep.add(s.seq);
   return keep;
 }
@@ -110,12 +124,16 @@ export async function gc(repo: Repo, opts: { now: Date; dryRun?: boolean }): Pro
   const reports = await verifySnapshots(repo, { now: opts.now, objects: false });
   const doubts = reports.flatMap((r) => r.findings).filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
   if (doubts.length > 0) {
-    throw new ArtifactsError(doubts[0]!.code, 'the snapshot chains do not verify: gc deletes nothing until they do', { findings: doubts, exit: EXIT.INTEGRITY });
+    throw new ArtifactsError(doubts[0]!.code, 'the snapshot chains do not verify: gc deletes nothing until they do', {
+      findings: doubts,
+      exit: EXIT.INTEGRITY,
+    });
   }
   for (const { framework, stage } of await listStages(repo)) {
     const snaps = await listSnapshots(repo, framework, stage);
     // An unreadable snapshot keeps everything: never delete on doubt.
-    if (snaps.some((s) => !s.snapshot || !Array.isArray(s.snapshot.artifacts))) return { deleted: [], kept: (await listObjects(repo)).length };
+    if (snaps.some((s) => !s.snapshot || !Array.isArray(s.snapshot.artifacts)))
+      return { deleted: [], kept: (await listObjects(repo)).length };
     const keep = retainedSeqs(repo, snaps, opts.now);
     for (const s of snaps) {
       if (!keep.has(s.seq)) continue;

@@ -18,7 +18,17 @@ import type { JournalOp } from '../store/journal.js';
 import { putObjectBytes, readObject } from '../store/objects.js';
 import { readBlobs } from './git-objects.js';
 import type { LockHandle } from '../store/lock.js';
-import { draftSnapshot, encodeSnapshot, listSnapshots, resolveSnapshot, rfc3339, seqName, snapshotId, writeSignedSnapshot, type SnapshotDraft } from './snapshot-store.js';
+import {
+  draftSnapshot,
+  encodeSnapshot,
+  listSnapshots,
+  resolveSnapshot,
+  rfc3339,
+  seqName,
+  snapshotId,
+  writeSignedSnapshot,
+  type SnapshotDraft,
+} from './snapshot-store.js';
 import { raiseMarks } from './high-water.js';
 import { verifyChainForDecision } from './history-check.js';
 import type { Signer } from '../trust/signer.js';
@@ -60,7 +70,8 @@ export interface RollbackResult {
 
 /** Refuse paths that leave the root or pass through a symlink or a non-directory. */
 function pathProblem(root: string, rel: string): string | undefined {
-  if (rel.startsWith('/') || rel.includes('\\') || rel.split('/').some((s) => s === '..' || s === '.' || s === '')) return 'is not a clean relative path';
+  if (rel.startsWith('/') || rel.includes('\\') || rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
+    return 'is not a clean relative path';
   const segs = rel.split('/');
   let cur = root;
   for (let i = 0; i < segs.length; i++) {
@@ -111,7 +122,12 @@ export async function planRollback(repo: Repo, opts: RollbackOptions): Promise<R
   const findings: Finding[] = [];
   // The rollback appends a snapshot signed by this key: refuse an untrusted one up front.
   const trust = await requireTrust(repo);
-  const signerKey = opts.signer ? { keyid: opts.signer.keyid, publicKey: assertMaySign(trust, opts.signer.keyid, `sign a rollback snapshot of ${opts.framework}/${opts.stage}`) } : undefined;
+  const signerKey = opts.signer
+    ? {
+        keyid: opts.signer.keyid,
+        publicKey: assertMaySign(trust, opts.signer.keyid, `sign a rollback snapshot of ${opts.framework}/${opts.stage}`),
+      }
+    : undefined;
   const chain = await verifyChainForDecision(repo, opts.framework, opts.stage, { now: opts.now, objects: false }, async () => trust);
   findings.push(...chain.findings.filter((f) => f.code !== 'SNAPSHOT_EXPIRED'));
   const target = await resolveSnapshot(repo, opts.to, { framework: opts.framework, stage: opts.stage });
@@ -121,7 +137,10 @@ export async function planRollback(repo: Repo, opts: RollbackOptions): Promise<R
     findings.push(finding('SNAPSHOT_EXPIRED', `${target.file}: the rollback target expired at ${snap.expires_at}`, { path: target.file }));
   }
   // Bytes: the object store first, then git's object database.
-  const fromGit = await readBlobs(repo.root, snap.artifacts.filter((a) => a.git_blob).map((a) => a.git_blob!));
+  const fromGit = await readBlobs(
+    repo.root,
+    snap.artifacts.filter((a) => a.git_blob).map((a) => a.git_blob!),
+  );
   const steps: RollbackStep[] = [];
   const contents = new Map<string, Buffer>();
   for (const a of snap.artifacts) {
@@ -141,21 +160,31 @@ export async function planRollback(repo: Repo, opts: RollbackOptions): Promise<R
         source = 'git';
       }
     }
-    if (!bytes) findings.push(finding('OBJECT_MISSING', `no intact copy of ${a.path} (${a.content_address}) in the object store or in git`, { path: a.path }));
+    if (!bytes)
+      findings.push(
+        finding('OBJECT_MISSING', `no intact copy of ${a.path} (${a.content_address}) in the object store or in git`, { path: a.path }),
+      );
     // A path into .git/ or onto the tool's own files is never restored, signed or not
     // (the chain check reports it as an integrity failure of the snapshot).
     const control = typeof a.path === 'string' ? controlPathProblem(a.path, controlFilesOf(repo.config)) : 'the path is not a string';
     const problem = control ?? pathProblem(repo.root, a.path);
     if (control) {
       if (!findings.some((f) => f.code === 'PATH_UNSAFE' && f.path === target.file)) {
-        findings.push(finding('PATH_UNSAFE', `${target.file}: cannot restore ${JSON.stringify(a.path)}: ${control}`, { path: target.file, exit: EXIT.INTEGRITY }));
+        findings.push(
+          finding('PATH_UNSAFE', `${target.file}: cannot restore ${JSON.stringify(a.path)}: ${control}`, {
+            path: target.file,
+            exit: EXIT.INTEGRITY,
+          }),
+        );
       }
     } else if (problem) findings.push(finding('PATH_UNSAFE', `cannot restore ${a.path}: it ${problem}`, { path: a.path }));
     let action: RollbackStep['action'] = bytes && !problem ? 'write' : 'blocked';
     if (action === 'write' && pathExists(join(repo.root, a.path))) {
       const algo = parseAddress(a.content_address)!.algo;
       // Checked open: a FIFO or device at the path is never read (it is replaced).
-      const now = await digestFile(algo, join(repo.root, a.path), 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path }).catch(() => undefined);
+      const now = await digestFile(algo, join(repo.root, a.path), 0, { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path }).catch(
+        () => undefined,
+      );
       if (now?.address === a.content_address) action = 'unchanged';
     }
     if (bytes && !control) contents.set(a.path, bytes);
@@ -163,7 +192,12 @@ export async function planRollback(repo: Repo, opts: RollbackOptions): Promise<R
   }
   // The index entries the restored files will have, judged before anything is written.
   const view = await readDecisionIndex(repo);
-  const ctx = { root: repo.root, algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm, schemasDir: join(repo.root, repo.config.schemas), schemaGeneration: cacheFingerprint(repo) };
+  const ctx = {
+    root: repo.root,
+    algorithm: view.doc?.digest_algorithm ?? repo.config.digest_algorithm,
+    schemasDir: join(repo.root, repo.config.schemas),
+    schemaGeneration: cacheFingerprint(repo),
+  };
   const ops: JournalOp[] = [];
   for (const a of snap.artifacts) {
     const bytes = contents.get(a.path);
@@ -191,11 +225,19 @@ export async function planRollback(repo: Repo, opts: RollbackOptions): Promise<R
     artifacts: snap.artifacts,
     selection_digest: snap.selection_digest,
   };
-  const result: RollbackResult = { dryRun: !!opts.dryRun, target: { seq: target.seq, id: target.id }, steps, findings, ...(opts.signer ? {} : { key_required: true }) };
+  const result: RollbackResult = {
+    dryRun: !!opts.dryRun,
+    target: { seq: target.seq, id: target.id },
+    steps,
+    findings,
+    ...(opts.signer ? {} : { key_required: true }),
+  };
   // The id the rehearsal reports: that of the snapshot this signer would sign now (a
   // rehearsal without a signer cannot know it, the id depends on the signer).
   if (!findings.some((f) => f.severity === 'error')) {
-    const planned = opts.signer ? snapshotId(encodeSnapshot(draftSnapshot({ ...draft, index_digest: view.doc?.index_digest ?? '' }, opts.signer.keyid))) : undefined;
+    const planned = opts.signer
+      ? snapshotId(encodeSnapshot(draftSnapshot({ ...draft, index_digest: view.doc?.index_digest ?? '' }, opts.signer.keyid)))
+      : undefined;
     result.snapshot = { seq, ...(planned ? { id: planned } : {}), file: '(not written)' };
   }
   return { framework: opts.framework, stage: opts.stage, result, contents, ops, draft, ...(signerKey ? { signerKey } : {}) };
@@ -210,20 +252,33 @@ export async function applyRollback(repo: Repo, plan: RollbackPlan, signer: Sign
   const { result, contents } = plan;
   const errors = result.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
-    throw new ArtifactsError(errors[0]!.code, `rollback of ${plan.framework}/${plan.stage} to ${seqName(result.target.seq)} refused: nothing was changed`, { findings: result.findings });
+    throw new ArtifactsError(
+      errors[0]!.code,
+      `rollback of ${plan.framework}/${plan.stage} to ${seqName(result.target.seq)} refused: nothing was changed`,
+      { findings: result.findings },
+    );
   }
   if (!plan.signerKey || signer.keyid !== plan.signerKey.keyid) {
     throw new ArtifactsError('USAGE', 'a rollback plan is applied with the signer it was made for (pass the same signer to planRollback)');
   }
-  for (const st of result.steps) if (st.source === 'git') await putObjectBytes(repo, parseAddress(st.content_address)!.algo, contents.get(st.path)!);
+  for (const st of result.steps)
+    if (st.source === 'git') await putObjectBytes(repo, parseAddress(st.content_address)!.algo, contents.get(st.path)!);
   for (const st of result.steps) {
-    if (st.action === 'write') await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { root: repo.root, faultHook: repo.faultHook });
+    if (st.action === 'write')
+      await writeFileDurable(join(repo.root, st.path), contents.get(st.path)!, { root: repo.root, faultHook: repo.faultHook });
   }
   const tx = await runTransaction(repo, async () => ({ ops: [...plan.ops] }), { heldLock: lock });
   await lock.assertHeld();
-  const written = await writeSignedSnapshot(repo, draftSnapshot({ ...plan.draft, index_digest: tx.after }, signer.keyid), signer, plan.signerKey.publicKey);
+  const written = await writeSignedSnapshot(
+    repo,
+    draftSnapshot({ ...plan.draft, index_digest: tx.after }, signer.keyid),
+    signer,
+    plan.signerKey.publicKey,
+  );
   // After the commit point: a mark that cannot be recorded only weakens later detection.
-  await raiseMarks(repo, [{ framework: plan.framework, stage: plan.stage, snapshots: await listSnapshots(repo, plan.framework, plan.stage) }]).catch(() => undefined);
+  await raiseMarks(repo, [
+    { framework: plan.framework, stage: plan.stage, snapshots: await listSnapshots(repo, plan.framework, plan.stage) },
+  ]).catch(() => undefined);
   return { ...result, snapshot: { seq: plan.draft.seq, ...written }, index_digest: tx.after };
 }
 
@@ -243,7 +298,11 @@ export async function applyRollback(repo: Repo, plan: RollbackPlan, signer: Sign
 export async function rollback(repo: Repo, opts: RollbackOptions): Promise<RollbackResult> {
   return withIndexLock(repo, async (lock) => {
     // Only a rehearsal may go without a signer; it then checks everything else.
-    if (!opts.signer && !opts.dryRun) throw new ArtifactsError('KEY_MISSING', 'no signing key: a rollback appends a signed snapshot; pass --key FILE or set ARTIFACTS_SIGNING_KEY (only --dry-run works without one)');
+    if (!opts.signer && !opts.dryRun)
+      throw new ArtifactsError(
+        'KEY_MISSING',
+        'no signing key: a rollback appends a signed snapshot; pass --key FILE or set ARTIFACTS_SIGNING_KEY (only --dry-run works without one)',
+      );
     const plan = await planRollback(repo, opts);
     if (opts.dryRun) return plan.result;
     return applyRollback(repo, plan, opts.signer!, lock);

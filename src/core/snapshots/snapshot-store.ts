@@ -105,12 +105,20 @@ export function snapshotFile(framework: string, stage: string, seq: number): str
  * checked against `publicKey`, the key the trust chain holds for the signer, before
  * anything is written.
  */
-export async function writeSignedSnapshot(repo: Repo, snapshot: Snapshot, signer: Signer, publicKey: Uint8Array): Promise<{ id: string; file: string }> {
+export async function writeSignedSnapshot(
+  repo: Repo,
+  snapshot: Snapshot,
+  signer: Signer,
+  publicKey: Uint8Array,
+): Promise<{ id: string; file: string }> {
   const bytes = encodeSnapshot(snapshot);
   const sig = await signVerified(signer, bytes, publicKey, `sign snapshot ${snapshot.seq} of ${snapshot.framework}/${snapshot.stage}`);
   const dir = stageDir(repo, snapshot.framework, snapshot.stage);
   const base = seqName(snapshot.seq);
-  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, { root: repo.root, faultHook: repo.faultHook });
+  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, {
+    root: repo.root,
+    faultHook: repo.faultHook,
+  });
   await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
   return { id: snapshotId(bytes), file: snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq) };
 }
@@ -140,7 +148,8 @@ export function snapshotShapeProblem(v: unknown): string | undefined {
   if (!Number.isSafeInteger(s.seq) || (s.seq as number) < 1) return 'has no positive integer "seq"';
   if (!(s.parent === null || typeof s.parent === 'string')) return '"parent" is neither a digest nor null';
   if (s.action !== 'promote' && s.action !== 'rollback') return '"action" is neither promote nor rollback';
-  for (const k of ['expires_at', 'rollback_of'] as const) if (s[k] !== undefined && typeof s[k] !== 'string') return `"${k}" is not a string`;
+  for (const k of ['expires_at', 'rollback_of'] as const)
+    if (s[k] !== undefined && typeof s[k] !== 'string') return `"${k}" is not a string`;
   const signer = s.signer as { keyid?: unknown } | null;
   if (signer === null || typeof signer !== 'object' || typeof signer.keyid !== 'string') return 'has no "signer.keyid"';
   if (!Array.isArray(s.artifacts)) return 'has no "artifacts" list';
@@ -161,7 +170,9 @@ export function snapshotShapeProblem(v: unknown): string | undefined {
 export async function listSnapshots(repo: Repo, framework: string, stage: string): Promise<StoredSnapshot[]> {
   const dir = stageDir(repo, framework, stage);
   const rel = `${SNAPSHOTS_DIR}/${framework}/${stage}`;
-  const names = (await readdirChecked(dir, { root: repo.root, code: 'SNAPSHOT_INVALID', label: rel })).filter((n) => /^\d{6}\.json$/.test(n));
+  const names = (await readdirChecked(dir, { root: repo.root, code: 'SNAPSHOT_INVALID', label: rel })).filter((n) =>
+    /^\d{6}\.json$/.test(n),
+  );
   const read = (n: string, code: 'SNAPSHOT_INVALID' | 'SIGNATURE_INVALID' | 'HOLD_INVALID', allowMissing: boolean) =>
     readChecked(join(dir, n), { root: repo.root, maxBytes: READ_LIMITS.record, code, label: `${rel}/${n}`, allowMissing });
   const out: StoredSnapshot[] = [];

@@ -43,7 +43,13 @@ async function isShallow(root: string): Promise<boolean> {
   );
 }
 
-export async function verifyChain(repo: Repo, framework: string, stage: string, opts: VerifyOptions, trustSource?: TrustSource): Promise<ChainReport> {
+export async function verifyChain(
+  repo: Repo,
+  framework: string,
+  stage: string,
+  opts: VerifyOptions,
+  trustSource?: TrustSource,
+): Promise<ChainReport> {
   const snapshots = await listSnapshots(repo, framework, stage);
   const findings: Finding[] = [];
   // An empty chain needs no trust chain. A missing or broken one is reported, and the
@@ -77,11 +83,14 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     } catch {
       canonical = undefined;
     }
-    if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0) broken('is not in RFC 8785 canonical form (edited after signing?)');
-    if (snap.format !== SNAPSHOT_FORMAT || snap.framework !== framework || snap.stage !== stage) broken(`does not belong to ${framework}/${stage}`);
+    if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0)
+      broken('is not in RFC 8785 canonical form (edited after signing?)');
+    if (snap.format !== SNAPSHOT_FORMAT || snap.framework !== framework || snap.stage !== stage)
+      broken(`does not belong to ${framework}/${stage}`);
     if (snap.seq !== s.seq) broken(`says seq ${String(snap.seq)} but is stored as ${s.seq}`);
     const expectedParent = i === 0 ? null : snapshots[i - 1]!.id;
-    if (snap.parent !== expectedParent) broken(`parent is ${String(snap.parent)}, expected ${String(expectedParent)} (the previous snapshot's digest)`);
+    if (snap.parent !== expectedParent)
+      broken(`parent is ${String(snap.parent)}, expected ${String(expectedParent)} (the previous snapshot's digest)`);
     // Signature: a key the trust chain vouches for at this point of this chain, a strict
     // 64-byte signature, over these exact bytes.
     const sig = decodeSignature(s.signature);
@@ -91,14 +100,21 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       // (Without a verified trust chain no signer can be judged: reported once above.)
       const signer = snapshotSignerKey(trust, keyid, { framework, stage }, chainIds, i);
       if ('problem' in signer) findings.push(finding('KEY_NOT_TRUSTED', `${s.file} ${signer.problem}`, at));
-      else if (!verifyStrict(s.bytes, sig, signer.publicKey)) findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
+      else if (!verifyStrict(s.bytes, sig, signer.publicKey))
+        findings.push(finding('SIGNATURE_INVALID', `${s.file}: signature does not verify with trusted key ${String(keyid)}`, at));
     }
     if (snap.expires_at !== undefined && !(Date.parse(snap.expires_at) > opts.now.getTime())) {
       // Only the newest snapshot's expiry is the chain's state (TUF's freeze check); an
       // older one expiring is history, said but not an error (gate, rollback and resolve
       // judge the snapshot they use themselves).
       if (i === snapshots.length - 1) findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at}`, at));
-      else findings.push(finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at} (superseded by a later snapshot)`, { ...at, severity: 'info' }));
+      else
+        findings.push(
+          finding('SNAPSHOT_EXPIRED', `${s.file}: expired at ${snap.expires_at} (superseded by a later snapshot)`, {
+            ...at,
+            severity: 'info',
+          }),
+        );
     }
     // A valid signature does not make a path safe: rollback writes each artifact to its
     // recorded path, so one naming .git/ or the tool's own files fails verification.
@@ -108,7 +124,14 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
       // ...and so does one that the work tree sends elsewhere through a symbolic link (a
       // committed `lnk -> .git` makes `lnk/config` git's configuration).
       if (typeof p === 'string' && !problem) problem = linkedPathProblem(repo.root, p, control);
-      if (problem) findings.push(finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, { ...at, exit: EXIT.INTEGRITY, hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.' }));
+      if (problem)
+        findings.push(
+          finding('PATH_UNSAFE', `${s.file}: artifact path ${JSON.stringify(p)} is unsafe: ${problem}`, {
+            ...at,
+            exit: EXIT.INTEGRITY,
+            hint: 'A snapshot may only name ordinary paths inside the repository; restore .artifacts/snapshots from a trusted clone and rotate the key that signed this one.',
+          }),
+        );
     }
     if (opts.objects !== false && retained.has(s.seq) && Array.isArray(snap.artifacts)) {
       for (const a of snap.artifacts) objectChecks.push({ s, address: a.content_address, git_blob: a.git_blob, path: a.path });
@@ -127,14 +150,19 @@ export async function verifyChain(repo: Repo, framework: string, stage: string, 
     const shallow = absent.some(Boolean) && (await isShallow(repo.root));
     objectChecks.forEach((c, i) => {
       const at = { path: c.s.file };
-      if (states[i] === 'corrupt') findings.push(finding('OBJECT_CORRUPT', `${c.s.file}: object ${c.address} (${c.path}) does not match its address`, at));
+      if (states[i] === 'corrupt')
+        findings.push(finding('OBJECT_CORRUPT', `${c.s.file}: object ${c.address} (${c.path}) does not match its address`, at));
       else if (absent[i] && shallow) {
         findings.push(
-          finding('OBJECT_MISSING', `${c.s.file}: object ${c.address} (${c.path}) is not in the object store, and this shallow clone lacks the history that may hold it: not checked`, {
-            ...at,
-            severity: 'warning',
-            hint: 'Fetch the full history (`git fetch --unshallow`) to check every kept object.',
-          }),
+          finding(
+            'OBJECT_MISSING',
+            `${c.s.file}: object ${c.address} (${c.path}) is not in the object store, and this shallow clone lacks the history that may hold it: not checked`,
+            {
+              ...at,
+              severity: 'warning',
+              hint: 'Fetch the full history (`git fetch --unshallow`) to check every kept object.',
+            },
+          ),
         );
       } else if (absent[i]) {
         findings.push(finding('OBJECT_MISSING', `${c.s.file}: object ${c.address} (${c.path}) is in neither the object store nor git`, at));

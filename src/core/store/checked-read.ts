@@ -92,7 +92,10 @@ export function readProblem(opts: CheckedReadOptions, path: string, problem: Rea
   // A path that leads out of the repository is named for what it is, whatever the file;
   // how grave it is (the exit status) stays that of the kind of file being read.
   if (problem === 'outside') {
-    return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details, exit: CATALOGUE[opts.code].exit });
+    return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', `${label} ${PROBLEM_TEXT[problem]}${extra}`, {
+      details,
+      exit: CATALOGUE[opts.code].exit,
+    });
   }
   return new ArtifactsError(opts.code, `${label} ${PROBLEM_TEXT[problem]}${extra}`, { details });
 }

@@ -88,14 +88,7 @@ export function withWriteFs<T>(fs: WriteFs, fn: () => Promise<T>): Promise<T> {
 
 /** Named points of the write protocol, where tests inject crashes or faults. */
 export type FaultPoint =
-  | 'journal-append'
-  | 'journal-fsync'
-  | 'temp-write'
-  | 'temp-fsync'
-  | 'rename'
-  | 'dir-fsync'
-  | 'journal-commit'
-  | 'before-release';
+  'journal-append' | 'journal-fsync' | 'temp-write' | 'temp-fsync' | 'rename' | 'dir-fsync' | 'journal-commit' | 'before-release';
 
 /** Called after each protocol step; a test hook may kill the process or throw. */
 export type FaultHook = (point: FaultPoint, file: string) => void;
@@ -164,7 +157,10 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 function outside(message: string, details: Record<string, unknown>): ArtifactsError {
-  return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', message, { details, hint: 'Replace the symlink with a real directory inside the repository (`rm LINK && mkdir LINK`); the tool never writes through a link that leads outside.' });
+  return new ArtifactsError('SYMLINK_OUTSIDE_ROOT', message, {
+    details,
+    hint: 'Replace the symlink with a real directory inside the repository (`rm LINK && mkdir LINK`); the tool never writes through a link that leads outside.',
+  });
 }
 
 function intoGit(what: string, details: Record<string, unknown>, link = false): ArtifactsError {
@@ -179,7 +175,9 @@ async function locate(root: string, target: string): Promise<{ lexRoot: string; 
   const lexRoot = resolve(root);
   const rel = relative(lexRoot, resolve(target));
   if (climbsOut(rel)) {
-    throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${target}: it is outside ${lexRoot}`, { details: { root: lexRoot, target } });
+    throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${target}: it is outside ${lexRoot}`, {
+      details: { root: lexRoot, target },
+    });
   }
   const segs = rel === '' ? [] : rel.split(sep);
   if (segs.some(isGitSegment)) throw intoGit(rel.split(sep).join('/'), { target });
@@ -279,7 +277,10 @@ async function assertConfined(root: string, dir: string, file: string): Promise<
   }
   const rel = relative(realRoot, realDir);
   if (climbsOut(rel)) {
-    throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${basename(file)}: its directory now resolves outside the repository (${realDir})`);
+    throw new ArtifactsError(
+      'PATH_UNSAFE',
+      `refusing to write ${basename(file)}: its directory now resolves outside the repository (${realDir})`,
+    );
   }
   if (rel !== '' && rel.split(sep).some(isGitSegment)) throw intoGit(basename(file), { file });
 }
@@ -291,7 +292,12 @@ async function existingMode(file: string): Promise<number | undefined> {
 }
 
 /** Write `data` to a new temp file next to `file`, fsynced; returns its path. */
-async function writeTemp(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions, mode: number | undefined): Promise<string> {
+async function writeTemp(
+  file: string,
+  data: Uint8Array | string | AsyncIterable<Uint8Array>,
+  opts: DurableOptions,
+  mode: number | undefined,
+): Promise<string> {
   const fs = wfs();
   const tmp = join(dirname(file), tempName(basename(file)));
   let fh: WriteHandle | undefined;
@@ -318,7 +324,11 @@ async function writeTemp(file: string, data: Uint8Array | string | AsyncIterable
 }
 
 /** Atomically replace `file` with `data` (bytes, text, or a stream of chunks), durably. */
-export async function writeFileDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions): Promise<void> {
+export async function writeFileDurable(
+  file: string,
+  data: Uint8Array | string | AsyncIterable<Uint8Array>,
+  opts: DurableOptions,
+): Promise<void> {
   const dir = dirname(file);
   const fs = wfs();
   await locate(opts.root, file);
@@ -352,7 +362,11 @@ export async function writeFileDurable(file: string, data: Uint8Array | string |
  * anything is at the name: of two concurrent writers exactly one wins, and there is no
  * window between a check and a rename. Returns false when someone else's file was there.
  */
-export async function writeFileExclusiveDurable(file: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: DurableOptions): Promise<boolean> {
+export async function writeFileExclusiveDurable(
+  file: string,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  opts: DurableOptions,
+): Promise<boolean> {
   const dir = dirname(file);
   const fs = wfs();
   await locate(opts.root, file);
@@ -381,7 +395,11 @@ export async function writeFileExclusiveDurable(file: string, data: Uint8Array |
 }
 
 /** Append bytes to a file and fsync it (the journal). Never follows a symlink. */
-export async function appendDurable(file: string, data: Uint8Array | string | AsyncIterable<Uint8Array>, opts: DurableOptions): Promise<void> {
+export async function appendDurable(
+  file: string,
+  data: Uint8Array | string | AsyncIterable<Uint8Array>,
+  opts: DurableOptions,
+): Promise<void> {
   const fs = wfs();
   await locate(opts.root, file);
   await walkConfined(opts.root, dirname(file), true, true);
@@ -457,13 +475,15 @@ export async function removeFileDurable(file: string, opts: ConfinedOptions & { 
 export async function moveFileDurable(from: string, to: string, opts: ConfinedOptions & { durable?: boolean }): Promise<void> {
   await locate(opts.root, from);
   await locate(opts.root, to);
-  if (!(await walkConfined(opts.root, dirname(from), false, false))) throw ioError('rename', from, Object.assign(new Error('missing'), { code: 'ENOENT' }));
+  if (!(await walkConfined(opts.root, dirname(from), false, false)))
+    throw ioError('rename', from, Object.assign(new Error('missing'), { code: 'ENOENT' }));
   await walkConfined(opts.root, dirname(to), true, true);
   await assertConfined(opts.root, dirname(to), to);
   try {
     await wfs().link(from, to);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${basename(to)}`, { details: { to } });
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new ArtifactsError('ROUTE_TARGET_EXISTS', `refusing to overwrite ${basename(to)}`, { details: { to } });
     throw ioError('link', to, e);
   }
   await wfs().unlink(from);
@@ -503,7 +523,10 @@ function pidAlive(pid: number): boolean {
  * writer's temp is never taken away from it). A symlinked directory met on the way that
  * leads outside the root is refused, like a write through it would be.
  */
-export async function sweepTemps(dir: string, opts: ConfinedOptions & { recursive?: boolean; now?: number; descend?: (dir: string) => boolean; dryRun?: boolean }): Promise<string[]> {
+export async function sweepTemps(
+  dir: string,
+  opts: ConfinedOptions & { recursive?: boolean; now?: number; descend?: (dir: string) => boolean; dryRun?: boolean },
+): Promise<string[]> {
   const removed: string[] = [];
   if (!(await walkConfined(opts.root, dir, false, false))) return removed;
   const { realRoot } = await locate(opts.root, dir);

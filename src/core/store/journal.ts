@@ -47,7 +47,13 @@ export function* encodeRecordChunks(r: JournalRecord, batch = 1000): Generator<s
   // Everything up to the entries array, which is the last key in the record.
   yield emit(headJson.slice(0, -2));
   for (let i = 0; i < entries.length; i += batch) {
-    yield emit((i > 0 ? ',' : '') + entries.slice(i, i + batch).map((e) => JSON.stringify(e)).join(','));
+    yield emit(
+      (i > 0 ? ',' : '') +
+        entries
+          .slice(i, i + batch)
+          .map((e) => JSON.stringify(e))
+          .join(','),
+    );
   }
   yield emit(']}');
   yield `\t${h.digest('hex')}\n`;
@@ -61,8 +67,14 @@ function decodeLine(line: string): JournalRecord | undefined {
   try {
     const r = JSON.parse(json) as JournalRecord;
     // A record is repository content too: one of the wrong shape is damaged, never a crash.
-    if (r === null || typeof r !== 'object' || typeof r.txid !== 'string' || typeof r.after !== 'string' || !Array.isArray(r.entries)) return undefined;
-    if (!(r.before === null || typeof r.before === 'string') || typeof r.reset !== 'boolean' || !DIGEST_ALGORITHMS.includes(r.digest_algorithm)) return undefined;
+    if (r === null || typeof r !== 'object' || typeof r.txid !== 'string' || typeof r.after !== 'string' || !Array.isArray(r.entries))
+      return undefined;
+    if (
+      !(r.before === null || typeof r.before === 'string') ||
+      typeof r.reset !== 'boolean' ||
+      !DIGEST_ALGORITHMS.includes(r.digest_algorithm)
+    )
+      return undefined;
     if (!r.entries.every(opShapeValid)) return undefined;
     return r;
   } catch {
@@ -121,7 +133,13 @@ export async function readJournal(file: string, root: string): Promise<JournalSt
     if (isArtifactsError(e)) throw e;
     throw new ArtifactsError('JOURNAL_CORRUPT', `.artifacts/journal could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const bytes = await readChecked(file, { root, maxBytes: READ_LIMITS.index, code: 'JOURNAL_CORRUPT', label: '.artifacts/journal', allowMissing: true });
+  const bytes = await readChecked(file, {
+    root,
+    maxBytes: READ_LIMITS.index,
+    code: 'JOURNAL_CORRUPT',
+    label: '.artifacts/journal',
+    allowMissing: true,
+  });
   if (bytes === undefined) return { records: [], discardedTailBytes: 0 };
   let text: string;
   try {

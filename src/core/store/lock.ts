@@ -120,11 +120,17 @@ function holderAlive(o: Owner): boolean {
  * expected shape: anything else counts as no owner. */
 async function readOwner(lockDir: string): Promise<Owner | undefined> {
   try {
-    const bytes = await readChecked(join(lockDir, OWNER_FILE), { root: dirname(lockDir), maxBytes: OWNER_MAX_BYTES, code: 'LOCK_INVALID', allowMissing: true });
+    const bytes = await readChecked(join(lockDir, OWNER_FILE), {
+      root: dirname(lockDir),
+      maxBytes: OWNER_MAX_BYTES,
+      code: 'LOCK_INVALID',
+      allowMissing: true,
+    });
     if (!bytes) return undefined;
     const parsed = parseJsonQuiet(bytes.toString('utf8'));
     const o = parsed.ok ? (parsed.value as (Partial<Owner> & { token?: unknown }) | null) : null;
-    if (o === null || typeof o !== 'object' || typeof o.host !== 'string' || !Number.isSafeInteger(o.pid) || typeof o.since !== 'string') return undefined;
+    if (o === null || typeof o !== 'object' || typeof o.host !== 'string' || !Number.isSafeInteger(o.pid) || typeof o.since !== 'string')
+      return undefined;
     // Earlier versions of the tool called the nonce `token` and recorded no start time.
     const nonce = typeof o.nonce === 'string' ? o.nonce : typeof o.token === 'string' ? o.token : undefined;
     if (nonce === undefined) return undefined;
@@ -148,8 +154,14 @@ async function assertLockSane(lockDir: string, tracked: () => Promise<boolean>):
     return; // gone meanwhile
   }
   const name = basename(lockDir);
-  if (st.isSymbolicLink()) throw new ArtifactsError('LOCK_INVALID', `${name} is a symlink, not a lock this tool made; it is never followed or removed`, { details: { path: name, problem: 'symlink' } });
-  if (!st.isDirectory()) throw new ArtifactsError('LOCK_INVALID', `${name} is not a directory, so it is not a lock this tool made`, { details: { path: name, problem: 'not-regular' } });
+  if (st.isSymbolicLink())
+    throw new ArtifactsError('LOCK_INVALID', `${name} is a symlink, not a lock this tool made; it is never followed or removed`, {
+      details: { path: name, problem: 'symlink' },
+    });
+  if (!st.isDirectory())
+    throw new ArtifactsError('LOCK_INVALID', `${name} is not a directory, so it is not a lock this tool made`, {
+      details: { path: name, problem: 'not-regular' },
+    });
   if (await tracked()) {
     throw new ArtifactsError('LOCK_INVALID', `${name}/ is tracked by git: committed content is never a live lock`, {
       hint: `Remove it from the repository (\`git rm -r --cached ${name}\`, then commit), and delete the directory after checking no artifacts process runs.`,
@@ -253,10 +265,17 @@ async function tryCreate(lockDir: string, owner: Owner): Promise<boolean> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    throw new ArtifactsError('IO_ERROR', `could not take the index lock (${code ?? (e as Error).message})`, { cause: e, details: { op: 'mkdir', errno: code ?? 'EIO' } });
+    throw new ArtifactsError('IO_ERROR', `could not take the index lock (${code ?? (e as Error).message})`, {
+      cause: e,
+      details: { op: 'mkdir', errno: code ?? 'EIO' },
+    });
   }
   try {
-    const h = await fs.open(join(lockDir, OWNER_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    const h = await fs.open(
+      join(lockDir, OWNER_FILE),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
     try {
       await h.write(JSON.stringify(owner));
     } finally {
@@ -267,7 +286,10 @@ async function tryCreate(lockDir: string, owner: Owner): Promise<boolean> {
     // period): take it away again, and report.
     await removeGrave(lockDir).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ArtifactsError('IO_ERROR', `could not record the index lock's owner (${code ?? (e as Error).message})`, { cause: e, details: { op: 'write', errno: code ?? 'EIO' } });
+    throw new ArtifactsError('IO_ERROR', `could not record the index lock's owner (${code ?? (e as Error).message})`, {
+      cause: e,
+      details: { op: 'write', errno: code ?? 'EIO' },
+    });
   }
   return true;
 }
@@ -281,7 +303,13 @@ export async function acquireLock(target: string, opts: LockOptions): Promise<Lo
   const tracked = trackedOnce(lockDir);
   let delay = 10;
   for (;;) {
-    const owner: Owner = { pid: process.pid, host: hostname(), start: selfStart, nonce: randomBytes(12).toString('hex'), since: new Date(t.now()).toISOString() };
+    const owner: Owner = {
+      pid: process.pid,
+      host: hostname(),
+      start: selfStart,
+      nonce: randomBytes(12).toString('hex'),
+      since: new Date(t.now()).toISOString(),
+    };
     // Registered before the record exists: a concurrent acquisition in this process must
     // never judge it a leftover of ours.
     heldNonces.add(owner.nonce);
@@ -341,7 +369,8 @@ function holding(lockDir: string, owner: Owner, t: Timing): LockHandle {
       for (let attempt = 0; ; attempt++) {
         const found = await readOwner(lockDir);
         if (found?.nonce === owner.nonce) return;
-        if (found !== undefined || attempt === 4) throw new ArtifactsError('LOCK_COMPROMISED', 'index lock was taken over by another process');
+        if (found !== undefined || attempt === 4)
+          throw new ArtifactsError('LOCK_COMPROMISED', 'index lock was taken over by another process');
         await sleep(20);
       }
     },
@@ -361,7 +390,9 @@ function holding(lockDir: string, owner: Owner, t: Timing): LockHandle {
         }
         // Taken over between the check and the rename: it is the new holder's, put it back.
         if ((await readOwner(grave))?.nonce !== owner.nonce) {
-          await activeWriteFs().rename(grave, lockDir).catch(() => undefined);
+          await activeWriteFs()
+            .rename(grave, lockDir)
+            .catch(() => undefined);
           return;
         }
         await removeGrave(grave).catch(() => undefined);

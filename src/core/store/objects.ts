@@ -106,7 +106,13 @@ export type ObjectState = 'ok' | 'missing' | 'corrupt';
 /** How an object is opened: a regular file inside the repository (never a FIFO, a device,
  * a directory or a symlink), of the recorded size when the caller knows it. */
 function objectReadOptions(repo: Repo, address: string, expectedSize?: number) {
-  return { root: repo.root, maxBytes: expectedSize ?? Infinity, code: 'OBJECT_CORRUPT' as const, label: `object ${address}`, allowMissing: true };
+  return {
+    root: repo.root,
+    maxBytes: expectedSize ?? Infinity,
+    code: 'OBJECT_CORRUPT' as const,
+    label: `object ${address}`,
+    allowMissing: true,
+  };
 }
 
 /** Is the object present and intact? Streamed: an object may be large. Anything other than
@@ -131,7 +137,8 @@ export async function readObject(repo: Repo, address: string, expectedSize?: num
   if (!h) return undefined;
   try {
     const { algo } = parseAddress(address)!;
-    if ((await digestHandle(algo, h.fh)).address !== address) throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} does not match its address`);
+    if ((await digestHandle(algo, h.fh)).address !== address)
+      throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} does not match its address`);
     const bytes = Buffer.allocUnsafe(h.size);
     let n = 0;
     while (n < h.size) {
@@ -140,7 +147,8 @@ export async function readObject(repo: Repo, address: string, expectedSize?: num
       n += bytesRead;
     }
     // Read twice: the second read must hold the bytes that were verified.
-    if (n !== h.size || (await digestBytes(algo, bytes)) !== address) throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} changed while it was read`);
+    if (n !== h.size || (await digestBytes(algo, bytes)) !== address)
+      throw new ArtifactsError('OBJECT_CORRUPT', `object ${address} changed while it was read`);
     return bytes;
   } finally {
     await h.fh.close().catch(() => undefined);

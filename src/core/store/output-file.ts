@@ -49,7 +49,7 @@ export async function writeOutputFile(repo: Repo, file: string, data: string | U
     const problem = rel === undefined ? undefined : controlPathProblem(rel, control);
     if (problem) {
       throw new ArtifactsError('PATH_UNSAFE', `refusing to write ${file}: ${problem}`, {
-        hint: 'Write the output outside the repository or to an ordinary path inside it; .git/ and the tool\'s own files are never output targets.',
+        hint: "Write the output outside the repository or to an ordinary path inside it; .git/ and the tool's own files are never output targets.",
         details: { path: rel },
       });
     }

@@ -23,9 +23,13 @@ export async function signVerified(signer: Signer, bytes: Uint8Array, publicKey:
   const raw: unknown = await signer.sign(bytes);
   const sig = raw instanceof Uint8Array ? raw : undefined;
   if (sig === undefined || sig.length !== 64 || !verifyStrict(bytes, sig, publicKey)) {
-    throw new ArtifactsError('KEY_INVALID', `the signer for key ${signer.keyid} returned a signature that does not verify with that key: refusing to ${what}; nothing was written`, {
-      hint: 'The signer signs with another key than the key id it names, or it is broken: check its configuration.',
-    });
+    throw new ArtifactsError(
+      'KEY_INVALID',
+      `the signer for key ${signer.keyid} returned a signature that does not verify with that key: refusing to ${what}; nothing was written`,
+      {
+        hint: 'The signer signs with another key than the key id it names, or it is broken: check its configuration.',
+      },
+    );
   }
   return sig;
 }

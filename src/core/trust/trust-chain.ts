@@ -111,16 +111,25 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
     canonical = undefined;
   }
   // The signature covers these exact bytes; a record that is not canonical was edited.
-  if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0) broken('is not in RFC 8785 canonical form (edited after signing?)');
+  if (canonical === undefined || Buffer.compare(Buffer.from(canonical, 'utf8'), s.bytes) !== 0)
+    broken('is not in RFC 8785 canonical form (edited after signing?)');
   const r = value as unknown as TrustRecord;
   if (r.format !== TRUST_FORMAT) broken(`format must be "${String(TRUST_FORMAT)}"`);
   if (r.seq !== s.seq) broken(`says seq ${String(r.seq)} but is stored as ${s.seq}`);
-  if (typeof r.created_at !== 'string' || !RFC3339.test(r.created_at) || Number.isNaN(Date.parse(r.created_at))) broken('created_at must be an RFC 3339 date-time');
-  if (!isPlainObject(r.signer) || !exactKeys(r.signer, ['keyid']) || !isKeyId(r.signer.keyid)) broken('signer must be { "keyid": <64 hex digits> }');
+  if (typeof r.created_at !== 'string' || !RFC3339.test(r.created_at) || Number.isNaN(Date.parse(r.created_at)))
+    broken('created_at must be an RFC 3339 date-time');
+  if (!isPlainObject(r.signer) || !exactKeys(r.signer, ['keyid']) || !isKeyId(r.signer.keyid))
+    broken('signer must be { "keyid": <64 hex digits> }');
   if (!Array.isArray(r.keys) || r.keys.length === 0) broken('keys must list at least one trusted key');
   const publicKeys = new Map<string, Uint8Array>();
   for (const k of r.keys as unknown[]) {
-    if (!isPlainObject(k) || !exactKeys(k, ['keyid', 'public_key', 'added_by']) || !isKeyId(k.keyid) || !isKeyId(k.added_by) || typeof k.public_key !== 'string') {
+    if (
+      !isPlainObject(k) ||
+      !exactKeys(k, ['keyid', 'public_key', 'added_by']) ||
+      !isKeyId(k.keyid) ||
+      !isKeyId(k.added_by) ||
+      typeof k.public_key !== 'string'
+    ) {
       broken('each key must be { keyid, public_key, added_by } with 64-hex-digit key ids and an SPKI PEM');
     }
     const entry = k as TrustedKeyEntry;
@@ -143,7 +152,8 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
     }
     const rev = v as TrustRevocation;
     for (const [chain, id] of Object.entries(rev.last_valid)) {
-      if (!CHAIN_NAME.test(chain) || typeof id !== 'string' || !DIGEST.test(id)) broken(`revocation of ${rev.keyid}: "${chain}" must map a framework/stage to a sha256: snapshot id`);
+      if (!CHAIN_NAME.test(chain) || typeof id !== 'string' || !DIGEST.test(id))
+        broken(`revocation of ${rev.keyid}: "${chain}" must map a framework/stage to a sha256: snapshot id`);
     }
     if (seen.has(rev.keyid)) broken(`key ${rev.keyid} is revoked twice`);
     if (publicKeys.has(rev.keyid)) broken(`key ${rev.keyid} is both trusted and revoked`);
@@ -159,7 +169,8 @@ function parseRecord(s: StoredTrustRecord): { record: TrustRecord; publicKeys: M
  * trusts, strict Ed25519. Throws TRUST_ROOT_MISMATCH or TRUST_CHAIN_BROKEN.
  */
 export function verifyTrustChain(stored: readonly StoredTrustRecord[], pin: string | undefined): TrustState {
-  if (stored.length === 0) throw new ArtifactsError('TRUST_NOT_INITIALIZED', 'the repository has no trust chain (.artifacts/keys/trust/ has no records)');
+  if (stored.length === 0)
+    throw new ArtifactsError('TRUST_NOT_INITIALIZED', 'the repository has no trust chain (.artifacts/keys/trust/ has no records)');
   const records: TrustState['records'] = [];
   // Every public key any record listed: a revoked key's old snapshots still need it.
   const everKnown = new Map<string, Uint8Array>();
@@ -181,7 +192,8 @@ export function verifyTrustChain(stored: readonly StoredTrustRecord[], pin: stri
         if (pin !== undefined) fail('TRUST_ROOT_MISMATCH', s.file, `the first trust record does not list the pinned root ${pin}`);
         broken(`the first record must be self-signed, but its signer ${signer} is not among its keys`);
       }
-      for (const k of record.keys) if (k.added_by !== signer) broken(`key ${k.keyid} says it was added by ${k.added_by}, but the record is signed by ${signer}`);
+      for (const k of record.keys)
+        if (k.added_by !== signer) broken(`key ${k.keyid} says it was added by ${k.added_by}, but the record is signed by ${signer}`);
     } else {
       if (record.parent !== prev.id) broken(`parent is ${String(record.parent)}, expected ${prev.id} (the previous record's digest)`);
       // Threshold 1: any key the previous record trusts (and so has not revoked) may sign.
@@ -203,7 +215,8 @@ export function verifyTrustChain(stored: readonly StoredTrustRecord[], pin: stri
       }
       const prevRevoked = new Set(prev.record.revoked.map((v) => v.keyid));
       for (const v of record.revoked) {
-        if (!prevRevoked.has(v.keyid) && !prevKeys.has(v.keyid)) broken(`revokes ${v.keyid}, which record ${prev.record.seq} does not trust`);
+        if (!prevRevoked.has(v.keyid) && !prevKeys.has(v.keyid))
+          broken(`revokes ${v.keyid}, which record ${prev.record.seq} does not trust`);
       }
     }
     const sig = decodeSignature(s.signature);

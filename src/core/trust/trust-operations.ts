@@ -43,11 +43,27 @@ async function readPublicKeyFile(file: string): Promise<Uint8Array> {
 
 function nextRecord(trust: TrustState, keys: TrustedKeyEntry[], revoked: TrustRevocation[], signer: Signer, now: Date): TrustRecord {
   const last = trust.records[trust.records.length - 1]!;
-  return { format: TRUST_FORMAT, seq: last.seq + 1, parent: last.id, created_at: rfc3339(now), keys: [...keys].sort(byKeyid), revoked: [...revoked].sort(byKeyid), signer: { keyid: signer.keyid } };
+  return {
+    format: TRUST_FORMAT,
+    seq: last.seq + 1,
+    parent: last.id,
+    created_at: rfc3339(now),
+    keys: [...keys].sort(byKeyid),
+    revoked: [...revoked].sort(byKeyid),
+    signer: { keyid: signer.keyid },
+  };
 }
 
 function firstRecord(keys: TrustedKeyEntry[], signer: Signer, now: Date): TrustRecord {
-  return { format: TRUST_FORMAT, seq: 1, parent: null, created_at: rfc3339(now), keys: [...keys].sort(byKeyid), revoked: [], signer: { keyid: signer.keyid } };
+  return {
+    format: TRUST_FORMAT,
+    seq: 1,
+    parent: null,
+    created_at: rfc3339(now),
+    keys: [...keys].sort(byKeyid),
+    revoked: [],
+    signer: { keyid: signer.keyid },
+  };
 }
 
 /** Starting a chain: the signer becomes the root, so it must agree with a pin if one is set. */
@@ -76,14 +92,18 @@ export async function trustKey(repo: Repo, pubFile: string, signer: Signer, now:
     const trust = await loadTrust(repo);
     if (!trust) {
       if (keyid !== signer.keyid) {
-        throw new ArtifactsError('TRUST_NOT_INITIALIZED', `there is no trust chain yet, and its first record must be self-signed: sign ${pubFile} with its own private key (keys trust ROOT.pub --key ROOT.key), then add other keys`);
+        throw new ArtifactsError(
+          'TRUST_NOT_INITIALIZED',
+          `there is no trust chain yet, and its first record must be self-signed: sign ${pubFile} with its own private key (keys trust ROOT.pub --key ROOT.key), then add other keys`,
+        );
       }
       assertRootMatchesPin(repo, signer);
       const w = await writeTrustRecord(repo, firstRecord([entryFor(raw, signer.keyid)], signer, now), signer, raw, () => lock.assertHeld());
       return { keyid, seq: 1, ...w, created: true };
     }
     const signerKey = assertMaySign(trust, signer.keyid, 'sign a trust record');
-    if (trust.revoked.has(keyid)) throw new ArtifactsError('USAGE', `key ${keyid} was revoked and cannot be trusted again; generate a new key`);
+    if (trust.revoked.has(keyid))
+      throw new ArtifactsError('USAGE', `key ${keyid} was revoked and cannot be trusted again; generate a new key`);
     const last = trust.records[trust.records.length - 1]!.record;
     if (trust.trusted.has(keyid)) throw new ArtifactsError('USAGE', `key ${keyid} is already trusted (record ${last.seq})`);
     const record = nextRecord(trust, [...last.keys, entryFor(raw, signer.keyid)], last.revoked, signer, now);
@@ -117,7 +137,12 @@ async function lastValidOf(repo: Repo, keyid: string, publicKey: Uint8Array): Pr
  * await revokeKey(repo, 'c0ffee…', await loadSigner('/secure/root.key'), new Date());
  * ```
  */
-export async function revokeKey(repo: Repo, keyid: string, signer: Signer, now: Date): Promise<TrustChange & { last_valid: Record<string, string> }> {
+export async function revokeKey(
+  repo: Repo,
+  keyid: string,
+  signer: Signer,
+  now: Date,
+): Promise<TrustChange & { last_valid: Record<string, string> }> {
   const id = keyid.trim().toLowerCase();
   return withIndexLock(repo, async (lock) => {
     const trust = await loadTrust(repo);
@@ -125,9 +150,17 @@ export async function revokeKey(repo: Repo, keyid: string, signer: Signer, now: 
     const signerKey = assertMaySign(trust, signer.keyid, 'sign a trust record');
     const last = trust.records[trust.records.length - 1]!.record;
     const pk = trust.trusted.get(id);
-    if (!pk) throw new ArtifactsError('USAGE', `key ${keyid} is not in the current trust record${trust.revoked.has(id) ? ' (it is already revoked)' : ''}`);
+    if (!pk)
+      throw new ArtifactsError(
+        'USAGE',
+        `key ${keyid} is not in the current trust record${trust.revoked.has(id) ? ' (it is already revoked)' : ''}`,
+      );
     const keys = last.keys.filter((k) => k.keyid !== id);
-    if (keys.length === 0) throw new ArtifactsError('USAGE', `refusing to revoke ${id}: it is the only trusted key, and a chain with no trusted key can never be extended; trust its replacement first`);
+    if (keys.length === 0)
+      throw new ArtifactsError(
+        'USAGE',
+        `refusing to revoke ${id}: it is the only trusted key, and a chain with no trusted key can never be extended; trust its replacement first`,
+      );
     const last_valid = await lastValidOf(repo, id, pk);
     const record = nextRecord(trust, keys, [...last.revoked, { keyid: id, last_valid }], signer, now);
     const w = await writeTrustRecord(repo, record, signer, signerKey, () => lock.assertHeld());
@@ -146,9 +179,14 @@ export async function revokeKey(repo: Repo, keyid: string, signer: Signer, now: 
  * console.log(r.migrated, r.skipped);
  * ```
  */
-export async function migrateLegacyKeys(repo: Repo, signer: Signer, now: Date): Promise<TrustChange & { migrated: string[]; skipped: Array<{ file: string; reason: string }> }> {
+export async function migrateLegacyKeys(
+  repo: Repo,
+  signer: Signer,
+  now: Date,
+): Promise<TrustChange & { migrated: string[]; skipped: Array<{ file: string; reason: string }> }> {
   return withIndexLock(repo, async (lock) => {
-    if (await loadTrust(repo)) throw new ArtifactsError('USAGE', `the repository already has a trust chain (${TRUST_DIR}/): there is nothing to migrate`);
+    if (await loadTrust(repo))
+      throw new ArtifactsError('USAGE', `the repository already has a trust chain (${TRUST_DIR}/): there is nothing to migrate`);
     const dir = join(repo.root, LEGACY_TRUSTED_DIR);
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.pub')).sort();
     const keys = new Map<string, Uint8Array>();
@@ -166,12 +204,20 @@ export async function migrateLegacyKeys(repo: Repo, signer: Signer, now: Date): 
     }
     if (keys.size === 0) throw new ArtifactsError('USAGE', `no usable keys in ${LEGACY_TRUSTED_DIR}/ to migrate`);
     if (!keys.has(signer.keyid)) {
-      throw new ArtifactsError('KEY_NOT_TRUSTED', `the signing key ${signer.keyid} is not among the keys of ${LEGACY_TRUSTED_DIR}/: sign the first record with one of them`, {
-        findings: [finding('KEY_NOT_TRUSTED', `${signer.keyid} is not in ${LEGACY_TRUSTED_DIR}/`)],
-      });
+      throw new ArtifactsError(
+        'KEY_NOT_TRUSTED',
+        `the signing key ${signer.keyid} is not among the keys of ${LEGACY_TRUSTED_DIR}/: sign the first record with one of them`,
+        {
+          findings: [finding('KEY_NOT_TRUSTED', `${signer.keyid} is not in ${LEGACY_TRUSTED_DIR}/`)],
+        },
+      );
     }
     assertRootMatchesPin(repo, signer);
-    const record = firstRecord([...keys.values()].map((raw) => entryFor(raw, signer.keyid)), signer, now);
+    const record = firstRecord(
+      [...keys.values()].map((raw) => entryFor(raw, signer.keyid)),
+      signer,
+      now,
+    );
     const w = await writeTrustRecord(repo, record, signer, keys.get(signer.keyid)!, () => lock.assertHeld());
     return { keyid: signer.keyid, seq: 1, ...w, created: true, migrated: [...keys.keys()].sort(), skipped };
   });
@@ -203,5 +249,13 @@ export async function listTrust(repo: Repo): Promise<TrustListing> {
   const trust = await loadTrust(repo);
   if (!trust) return { initialized: false, pinned: false, records: 0, trusted: [], revoked: [], legacy };
   const last = trust.records[trust.records.length - 1]!.record;
-  return { initialized: true, root: trust.root, pinned: trust.pinned, records: trust.records.length, trusted: last.keys.map((k) => ({ keyid: k.keyid, added_by: k.added_by })), revoked: last.revoked, legacy };
+  return {
+    initialized: true,
+    root: trust.root,
+    pinned: trust.pinned,
+    records: trust.records.length,
+    trusted: last.keys.map((k) => ({ keyid: k.keyid, added_by: k.added_by })),
+    revoked: last.revoked,
+    legacy,
+  };
 }

@@ -9,7 +9,17 @@ import { seqName } from '../snapshots/snapshot-store.js';
 import { READ_LIMITS, readChecked } from '../store/checked-read.js';
 import { writeFileDurable, writeFileExclusiveDurable } from '../store/durable-write.js';
 import { signVerified, type Signer } from './signer.js';
-import { encodeTrustRecord, isKeyId, MAX_TRUST_RECORDS, recordId, TRUST_DIR, verifyTrustChain, type StoredTrustRecord, type TrustRecord, type TrustState } from './trust-chain.js';
+import {
+  encodeTrustRecord,
+  isKeyId,
+  MAX_TRUST_RECORDS,
+  recordId,
+  TRUST_DIR,
+  verifyTrustChain,
+  type StoredTrustRecord,
+  type TrustRecord,
+  type TrustState,
+} from './trust-chain.js';
 
 /** The pinned root key id, if any: the Repo's pin (flag or environment, set by the
  * caller) before the config's `trust_root` (repository content, the weakest source). */
@@ -53,10 +63,20 @@ export async function readTrustRecords(repo: Repo): Promise<StoredTrustRecord[]>
     const base = n.slice(0, 6);
     const file = `${TRUST_DIR}/${n}`;
     const read = (name: string, allowMissing: boolean) =>
-      readChecked(join(dir, name), { root: repo.root, maxBytes: READ_LIMITS.record, code: 'TRUST_CHAIN_BROKEN', label: `${TRUST_DIR}/${name}`, allowMissing }).catch((e: unknown) => {
+      readChecked(join(dir, name), {
+        root: repo.root,
+        maxBytes: READ_LIMITS.record,
+        code: 'TRUST_CHAIN_BROKEN',
+        label: `${TRUST_DIR}/${name}`,
+        allowMissing,
+      }).catch((e: unknown) => {
         // A record that cannot be read safely (a symlink, a FIFO, too large) breaks the chain.
         if (!isArtifactsError(e)) throw e;
-        throw new ArtifactsError(e.code, e.message, { details: e.details, exit: e.exitCode, findings: [findingOf(e, { path: `${TRUST_DIR}/${name}` })] });
+        throw new ArtifactsError(e.code, e.message, {
+          details: e.details,
+          exit: e.exitCode,
+          findings: [findingOf(e, { path: `${TRUST_DIR}/${name}` })],
+        });
       });
     const bytes = (await read(n, false))!;
     const sig = await read(`${base}.sig`, true);
@@ -80,10 +100,14 @@ export async function loadTrust(repo: Repo): Promise<TrustState | undefined> {
   if (pin === undefined && !warned.has(repo)) {
     warned.add(repo);
     repo.warn?.(
-      finding('TRUST_ROOT_UNPINNED', `no trust root is pinned: trusting the self-signed root ${state.root} of ${TRUST_DIR}/000001.json, which is only as strong as the repository`, {
-        severity: 'warning',
-        path: `${TRUST_DIR}/000001.json`,
-      }),
+      finding(
+        'TRUST_ROOT_UNPINNED',
+        `no trust root is pinned: trusting the self-signed root ${state.root} of ${TRUST_DIR}/000001.json, which is only as strong as the repository`,
+        {
+          severity: 'warning',
+          path: `${TRUST_DIR}/000001.json`,
+        },
+      ),
     );
   }
   return state;
@@ -93,9 +117,15 @@ export async function loadTrust(repo: Repo): Promise<TrustState | undefined> {
 export async function requireTrust(repo: Repo): Promise<TrustState> {
   const state = await loadTrust(repo);
   if (!state) {
-    throw new ArtifactsError('TRUST_NOT_INITIALIZED', `the repository has snapshots to sign or verify but no trust chain (${TRUST_DIR}/ has no records)`, {
-      findings: [finding('TRUST_NOT_INITIALIZED', `no trust chain in ${TRUST_DIR}/: no snapshot signature can be trusted`, { path: TRUST_DIR })],
-    });
+    throw new ArtifactsError(
+      'TRUST_NOT_INITIALIZED',
+      `the repository has snapshots to sign or verify but no trust chain (${TRUST_DIR}/ has no records)`,
+      {
+        findings: [
+          finding('TRUST_NOT_INITIALIZED', `no trust chain in ${TRUST_DIR}/: no snapshot signature can be trusted`, { path: TRUST_DIR }),
+        ],
+      },
+    );
   }
   return state;
 }
@@ -116,7 +146,13 @@ export function assertMaySign(trust: TrustState, keyid: string, what: string): U
  * written). The signature is written first, then the record bytes by exclusive create:
  * the .json appearing is the commit point, and a second writer of the same seq loses.
  */
-export async function writeTrustRecord(repo: Repo, record: TrustRecord, signer: Signer, publicKey: Uint8Array, beforeCommit?: () => Promise<void>): Promise<{ id: string; file: string }> {
+export async function writeTrustRecord(
+  repo: Repo,
+  record: TrustRecord,
+  signer: Signer,
+  publicKey: Uint8Array,
+  beforeCommit?: () => Promise<void>,
+): Promise<{ id: string; file: string }> {
   const bytes = encodeTrustRecord(record);
   const sig = await signVerified(signer, bytes, publicKey, `sign trust record ${record.seq}`);
   const dir = join(repo.root, TRUST_DIR);
@@ -124,11 +160,18 @@ export async function writeTrustRecord(repo: Repo, record: TrustRecord, signer: 
   const file = `${TRUST_DIR}/${base}.json`;
   // A .sig without its .json is what a killed writer leaves: it is not part of the chain.
   const st = await lstat(join(dir, `${base}.json`)).catch(() => undefined);
-  if (st) throw new ArtifactsError('TRUST_CHAIN_BROKEN', `${file} already exists: another process appended to the trust chain; run the command again`);
+  if (st)
+    throw new ArtifactsError(
+      'TRUST_CHAIN_BROKEN',
+      `${file} already exists: another process appended to the trust chain; run the command again`,
+    );
   const opts = { root: repo.root, faultHook: repo.faultHook, beforeCommit };
   await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, opts);
   if (!(await writeFileExclusiveDurable(join(dir, `${base}.json`), bytes, opts))) {
-    throw new ArtifactsError('TRUST_CHAIN_BROKEN', `${file} appeared while this record was being written: another process appended to the trust chain; run the command again`);
+    throw new ArtifactsError(
+      'TRUST_CHAIN_BROKEN',
+      `${file} appeared while this record was being written: another process appended to the trust chain; run the command again`,
+    );
   }
   return { id: recordId(bytes), file };
 }

@@ -2,7 +2,16 @@
 // tool's own files. Pure.
 import { sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { climbsOut, compareBytes, controlPathProblem, foldSegment, isGitSegment, isInside, segmentNameProblem, toRepoPath } from '../../../src/core/paths.js';
+import {
+  climbsOut,
+  compareBytes,
+  controlPathProblem,
+  foldSegment,
+  isGitSegment,
+  isInside,
+  segmentNameProblem,
+  toRepoPath,
+} from '../../../src/core/paths.js';
 
 const CONTROL = { files: ['artifacts_index.json', 'artifacts.config.yaml'], dirs: ['.artifacts'] };
 
@@ -25,7 +34,8 @@ describe('paths', () => {
   });
 
   test('.git in any case, normalisation, ignorable characters, trailing dots, short name', () => {
-    for (const s of ['.git', '.GIT', '.git.', '.git ', '.g\u200cit', 'GIT~1', '\uFF0Egit']) expect(isGitSegment(s), JSON.stringify(s)).toBe(true);
+    for (const s of ['.git', '.GIT', '.git.', '.git ', '.g\u200cit', 'GIT~1', '\uFF0Egit'])
+      expect(isGitSegment(s), JSON.stringify(s)).toBe(true);
     for (const s of ['.gitignore', 'git', '.gît']) expect(isGitSegment(s), JSON.stringify(s)).toBe(false);
     expect(foldSegment('ABC. .')).toBe('abc');
   });

@@ -7,7 +7,17 @@ import type { IndexEntry } from '../../../../src/core/metadata/inspect.js';
 
 const addr = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 function e(id: string, content = 'a', extra: Partial<IndexEntry> = {}): IndexEntry {
-  return { id, version: '1.0.0', status: 'draft', framework: 'fwk-001', kind: 'plan', path: `docs/plans/fwk-001/${id}.md`, content_address: addr(content), size: 10, ...extra };
+  return {
+    id,
+    version: '1.0.0',
+    status: 'draft',
+    framework: 'fwk-001',
+    kind: 'plan',
+    path: `docs/plans/fwk-001/${id}.md`,
+    content_address: addr(content),
+    size: 10,
+    ...extra,
+  };
 }
 const doc = (...entries: IndexEntry[]) => makeIndexDocument('sha256', entries);
 const ids = (r: ReturnType<typeof mergeIndexes>) => r.merged?.artifacts.map((x) => x.id);

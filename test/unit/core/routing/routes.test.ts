@@ -2,7 +2,17 @@
 // Pure functions: no repository, no git.
 import { describe, expect, test } from 'vitest';
 import { controlFilesOf, DEFAULT_CONFIG } from '../../../../src/core/config.js';
-import { canonicalPathFor, dirProblems, expandTemplate, normaliseRouteDir, routeDirectories, routeDirectory, routeLabel, routeProblems, templateProblems } from '../../../../src/core/routing/routes.js';
+import {
+  canonicalPathFor,
+  dirProblems,
+  expandTemplate,
+  normaliseRouteDir,
+  routeDirectories,
+  routeDirectory,
+  routeLabel,
+  routeProblems,
+  templateProblems,
+} from '../../../../src/core/routing/routes.js';
 
 const CONTROL = controlFilesOf(DEFAULT_CONFIG);
 const entry = { id: 'p1', version: '1.2.0', framework: 'fwk-001', kind: 'plan', path: 'somewhere/else/p1.md' };
@@ -29,7 +39,7 @@ describe('route templates', () => {
     expect(templateProblems(template)).toContain(problem);
   });
 
-  test('a template whose fixed part reaches .git or the tool\'s own files is unsafe', () => {
+  test("a template whose fixed part reaches .git or the tool's own files is unsafe", () => {
     expect(templateProblems('.git/hooks/{id}', CONTROL)[0]).toMatch(/^is unsafe: .*\.git/);
     expect(templateProblems('.GIT/{id}.md', CONTROL)[0]).toMatch(/^is unsafe/);
     expect(templateProblems('.artifacts/{id}.md', CONTROL)[0]).toMatch(/^is unsafe: .*\.artifacts/);
@@ -38,7 +48,7 @@ describe('route templates', () => {
     expect(templateProblems('.artifacts/{id}.md')).toEqual([]);
   });
 
-  test('expansion fills every variable; {ext} comes from the artifact\'s own path', () => {
+  test("expansion fills every variable; {ext} comes from the artifact's own path", () => {
     expect(expandTemplate('docs/plans/{framework}/{id}.md', entry)).toBe('docs/plans/fwk-001/p1.md');
     expect(expandTemplate('x/{kind}/{id}-{version}{ext}', entry)).toBe('x/plan/p1-1.2.0.md');
     expect(expandTemplate('x/{id}{ext}', { ...entry, path: 'a/weights' })).toBe('x/p1');
@@ -61,7 +71,7 @@ describe('dirs routes', () => {
     expect(routeDirectories({ kind: 'plan', path: 'docs/{id}.md' })).toEqual(['docs']);
   });
 
-  test('a listed directory follows the rules of a template\'s fixed part', () => {
+  test("a listed directory follows the rules of a template's fixed part", () => {
     expect(dirProblems('docs/plans', CONTROL)).toEqual([]);
     expect(dirProblems('', CONTROL)).toEqual([]);
     expect(dirProblems('a\0b').join()).toContain('NUL');

@@ -9,7 +9,17 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 function snaps(createdDaysAgo: number[], extra: Partial<Record<number, Partial<StoredSnapshot>>> = {}): StoredSnapshot[] {
   return createdDaysAgo.map((days, i) => {
     const created_at = new Date(NOW.getTime() - days * 86_400_000).toISOString();
-    return { framework: 'fwk-001', stage: 'release', seq: i + 1, file: `s${i + 1}.json`, released: false, bytes: Buffer.alloc(0), id: `sha256:${i + 1}`, snapshot: { created_at } as StoredSnapshot['snapshot'], ...extra[i] };
+    return {
+      framework: 'fwk-001',
+      stage: 'release',
+      seq: i + 1,
+      file: `s${i + 1}.json`,
+      released: false,
+      bytes: Buffer.alloc(0),
+      id: `sha256:${i + 1}`,
+      snapshot: { created_at } as StoredSnapshot['snapshot'],
+      ...extra[i],
+    };
   });
 }
 const decisions = (d: ReturnType<typeof decideRetention>) => d.map((x) => x.decision);
@@ -32,7 +42,13 @@ describe('retention', () => {
   });
 
   test('keep_last keeps the newest n and releases the rest', () => {
-    expect(decisions(decideRetention(snaps([50, 40, 30, 20, 10]), { keep_last: 2 }, '*', NOW))).toEqual(['release', 'release', 'release', 'keep', 'keep']);
+    expect(decisions(decideRetention(snaps([50, 40, 30, 20, 10]), { keep_last: 2 }, '*', NOW))).toEqual([
+      'release',
+      'release',
+      'release',
+      'keep',
+      'keep',
+    ]);
   });
 
   test('keep_within keeps what is young enough; the latest is always kept', () => {
@@ -49,7 +65,16 @@ describe('retention', () => {
   });
 
   test('a held snapshot is kept; an already released one stays released; an unparseable date is not young', () => {
-    const d = decideRetention(snaps([100, 100, 100, 1, 0], { 0: { hold: { reason: 'audit' } }, 1: { released: true }, 2: { snapshot: { created_at: 'garbage' } as StoredSnapshot['snapshot'] } }), { keep_within: '30d' }, '*', NOW);
+    const d = decideRetention(
+      snaps([100, 100, 100, 1, 0], {
+        0: { hold: { reason: 'audit' } },
+        1: { released: true },
+        2: { snapshot: { created_at: 'garbage' } as StoredSnapshot['snapshot'] },
+      }),
+      { keep_within: '30d' },
+      '*',
+      NOW,
+    );
     expect(d.map((x) => `${x.decision}: ${x.reason}`)).toEqual([
       'keep: held: audit',
       'release: already released',
