@@ -27,8 +27,14 @@ function mtimes(dir: string, keep: (name: string) => boolean, pick: (a: number, 
 }
 
 export function buildIsStale(): boolean {
-  const built = mtimes(join(PROJECT, 'dist'), (n) => n.endsWith('.js'), Math.min, Infinity);
-  if (built === Infinity) return true;
+  // The last outputs of a build (the library entry, then the command-line bundle): files a
+  // build no longer writes (of a module since removed) may linger in dist/ and must not count.
+  let built: number;
+  try {
+    built = Math.min(statSync(join(PROJECT, 'dist/index.js')).mtimeMs, statSync(join(PROJECT, 'dist/bundle/main.js')).mtimeMs);
+  } catch {
+    return true;
+  }
   const inputs = Math.max(
     mtimes(join(PROJECT, 'src'), (n) => n.endsWith('.ts'), Math.max, 0),
     mtimes(join(PROJECT, 'schemas'), () => true, Math.max, 0),

@@ -98,7 +98,9 @@ describe('one cache identity', () => {
     await indexRebuild(await openRepo({ cwd: dir }));
     // An index whose digest no longer matches its content ...
     const indexPath = join(dir, 'artifacts_index.json');
-    writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('"id": "p1"', '"id": "px"'));
+    const edited = readFileSync(indexPath, 'utf8').replace(/"size": ?(\d+)/, (_m, n: string) => `"size":${Number(n) + 1}`);
+    expect(edited).not.toBe(readFileSync(indexPath, 'utf8'));
+    writeFileSync(indexPath, edited);
     const doc = JSON.parse(readFileSync(indexPath, 'utf8')) as { index_digest: string };
     const repo = await openRepo({ cwd: dir });
     expect((await readIndexFile(repo)).digestValid).toBe(false);
