@@ -1,6 +1,6 @@
 // Build once before the suite. Most tests run the built CLI (dist/), so a suite started
 // right after an edit of src/ would otherwise test the previous build. The build runs only
-// when some input is newer than the oldest file of the build (`npm test` builds first, and
+// when some input is newer than the last outputs of the build (`npm test` builds first, and
 // then nothing is rebuilt here).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const PROJECT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 
-/** Newest (or oldest) mtime of the files under `dir` whose name passes `keep`. */
+/** Newest mtime of the files under `dir` whose name passes `keep`. */
 function mtimes(dir: string, keep: (name: string) => boolean, pick: (a: number, b: number) => number, start: number): number {
   let acc = start;
   let entries;
