@@ -26,16 +26,25 @@ export interface VerifiedEntries {
 type Target = { kind: 'file' } | { kind: 'missing' } | { kind: 'problem'; finding: Finding };
 
 /** A regular file inside the repository's real path, reached without symlinks? */
-function regularTarget(realRoot: string, root: string, rel: string): Target {
+function regularTarget(realRoot: string, root: string, rel: string, realDirs: Map<string, string | undefined>): Target {
   const abs = join(root, rel);
   const st = lstatQuiet(abs);
   if (!st) return { kind: 'missing' };
-  let realDir: string;
-  try {
-    realDir = realpathSync(dirname(abs));
-  } catch {
-    return { kind: 'missing' };
+  // One realpath per directory (artifacts share directories; each realpath is an lstat per
+  // segment). The file itself is opened later with the checked-read rules, which judge its
+  // directory again at that moment.
+  const dir = dirname(abs);
+  if (!realDirs.has(dir)) {
+    let real: string | undefined;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      real = undefined;
+    }
+    realDirs.set(dir, real);
   }
+  const realDir = realDirs.get(dir);
+  if (realDir === undefined) return { kind: 'missing' };
   if (!isInside(realRoot, realDir)) {
     return {
       kind: 'problem',
@@ -78,6 +87,7 @@ export async function verifyEntriesFromBytes(
   };
   const entries: IndexEntry[] = [];
   const findings: Finding[] = [];
+  const realDirs = new Map<string, string | undefined>();
   for (const e of indexed) {
     const why = controlPathProblem(e.path, control);
     if (why) {
@@ -89,7 +99,7 @@ export async function verifyEntriesFromBytes(
       );
       continue;
     }
-    const t = regularTarget(realRoot, repo.root, e.path);
+    const t = regularTarget(realRoot, repo.root, e.path, realDirs);
     if (t.kind === 'missing') {
       findings.push(
         finding('INDEX_MISSING_FILE', `${e.path} (${e.id}@${e.version}) is indexed but missing`, {
@@ -106,7 +116,7 @@ export async function verifyEntriesFromBytes(
     // The metadata lives in a sidecar when there is one; it must be a regular file too.
     let metadataRel = e.path;
     for (const s of SIDECAR_SUFFIXES) {
-      const sc = regularTarget(realRoot, repo.root, e.path + s);
+      const sc = regularTarget(realRoot, repo.root, e.path + s, realDirs);
       if (sc.kind === 'missing') continue;
       if (sc.kind === 'problem') {
         findings.push(sc.finding);
