@@ -54,21 +54,10 @@ execFileSync('git', ['checkout', '--', 'docs/plans/fwk-001/plan-checkout.md'], {
 artifacts('Restore it; the index verifies again', ['index', 'verify']);
 execFileSync('git', ['add', '-A'], { cwd: dir, env });
 execFileSync('git', ['commit', '-q', '-m', 'index the demo artifacts'], { cwd: dir, env });
-artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', [
-  'hydrate',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
-  '--deterministic',
-]);
-artifacts('Gate design-review: every input present and at its minimum status', [
-  'gate',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
-]);
+/** The stage most steps below work on. */
+const DR = ['--framework', 'fwk-001', '--stage', 'design-review'];
+artifacts('Select the inputs of the design-review stage, deterministically, with the audit log', ['hydrate', ...DR, '--deterministic']);
+artifacts('Gate design-review: every input present and at its minimum status', ['gate', ...DR]);
 artifacts(
   'Gate release: the scorecard is still a draft, and design-review was never promoted (exit 1)',
   ['gate', '--framework', 'fwk-001', '--stage', 'release'],
@@ -100,15 +89,7 @@ artifacts('The root trusts the release key: record 2 of the chain', [
 ]);
 env.ARTIFACTS_TRUST_ROOT = rootKeyid ?? '';
 artifacts('Pin the root (ARTIFACTS_TRUST_ROOT) and list the trusted keys', ['keys', 'list']);
-artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', [
-  'promote',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
-  '--key',
-  key,
-]);
+artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', ['promote', ...DR, '--key', key]);
 artifacts('Verify every snapshot: signatures, chain, objects', ['snapshot', 'verify', '--all']);
 const risk = join(dir, 'docs/risks/fwk-001/risk-register.md');
 writeFileSync(risk, readFileSync(risk, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
@@ -117,22 +98,11 @@ execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], {
   cwd: dir,
   env: { ...env, GIT_COMMITTER_DATE: '2026-03-02T09:00:00Z', GIT_AUTHOR_DATE: '2026-03-02T09:00:00Z' },
 });
-artifacts('Promote again: snapshot 2 chains to snapshot 1', [
-  'promote',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
-  '--key',
-  key,
-]);
+artifacts('Promote again: snapshot 2 chains to snapshot 1', ['promote', ...DR, '--key', key]);
 artifacts('What changed between the two promotions', ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']);
 artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', [
   'rollback',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
+  ...DR,
   '--to',
   'previous',
   '--key',
@@ -141,10 +111,7 @@ artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change
 ]);
 artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', [
   'rollback',
-  '--framework',
-  'fwk-001',
-  '--stage',
-  'design-review',
+  ...DR,
   '--to',
   'previous',
   '--key',

@@ -172,6 +172,23 @@ function guard(dir: string): { check: () => void; outside: string } {
   };
 }
 
+/** A first trust record, self-signed by the attacker's key, trusting only that key. */
+function forgeAttackerRoot(dir: string): void {
+  forgeTrustRecord(
+    dir,
+    {
+      format: 'artifacts-trust/1',
+      seq: 1,
+      parent: null,
+      created_at: '2026-04-01T00:00:00Z',
+      keys: [keyEntry('attacker', 'attacker')],
+      revoked: [],
+      signer: { keyid: ids.attacker },
+    },
+    'attacker',
+  );
+}
+
 describe('the legacy key directory is no longer a root of trust', () => {
   test('a pull request adding its own .pub to .artifacts/keys/trusted/ cannot sign: verify and promote → KEY_NOT_TRUSTED (exit 4)', () => {
     const dir = promoted();
@@ -394,19 +411,7 @@ describe('pinning the root', () => {
   function hijacked(): string {
     const dir = promoted();
     rmSync(join(dir, TRUST), { recursive: true });
-    forgeTrustRecord(
-      dir,
-      {
-        format: 'artifacts-trust/1',
-        seq: 1,
-        parent: null,
-        created_at: '2026-04-01T00:00:00Z',
-        keys: [keyEntry('attacker', 'attacker')],
-        revoked: [],
-        signer: { keyid: ids.attacker },
-      },
-      'attacker',
-    );
+    forgeAttackerRoot(dir);
     forgeSnapshot(dir, 'attacker');
     return dir;
   }
@@ -436,19 +441,7 @@ describe('pinning the root', () => {
 
   test('only record 1 rewritten: the later records no longer link → TRUST_CHAIN_BROKEN without a pin, TRUST_ROOT_MISMATCH with one', () => {
     const dir = promoted();
-    forgeTrustRecord(
-      dir,
-      {
-        format: 'artifacts-trust/1',
-        seq: 1,
-        parent: null,
-        created_at: '2026-04-01T00:00:00Z',
-        keys: [keyEntry('attacker', 'attacker')],
-        revoked: [],
-        signer: { keyid: ids.attacker },
-      },
-      'attacker',
-    );
+    forgeAttackerRoot(dir);
     const unpinned = verify(dir);
     expect([unpinned.code, errorCode(unpinned)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
     const pinned = verify(dir, { ARTIFACTS_TRUST_ROOT: ids.root! });
