@@ -100,23 +100,9 @@ execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], {
 });
 artifacts('Promote again: snapshot 2 chains to snapshot 1', ['promote', ...DR, '--key', key]);
 artifacts('What changed between the two promotions', ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']);
-artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', [
-  'rollback',
-  ...DR,
-  '--to',
-  'previous',
-  '--key',
-  key,
-  '--dry-run',
-]);
-artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', [
-  'rollback',
-  ...DR,
-  '--to',
-  'previous',
-  '--key',
-  key,
-]);
+const rollbackToPrevious = ['rollback', ...DR, '--to', 'previous', '--key', key];
+artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', [...rollbackToPrevious, '--dry-run']);
+artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', rollbackToPrevious);
 artifacts('Verify the chain of three snapshots', ['snapshot', 'verify', '--all']);
 artifacts('The index matches the restored tree', ['index', 'verify']);
 artifacts('The audit trail of the risk register', ['history', 'risk-register']);

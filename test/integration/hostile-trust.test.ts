@@ -172,6 +172,11 @@ function guard(dir: string): { check: () => void; outside: string } {
   };
 }
 
+/** `rollback` of design-review to snapshot 1, signed with `key` (options follow). */
+function rollbackToFirst(key: string): string[] {
+  return ['--json', 'rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', keyFile(key)];
+}
+
 /** A first trust record, self-signed by the attacker's key, trusting only that key. */
 function forgeAttackerRoot(dir: string): void {
   forgeTrustRecord(
@@ -338,19 +343,7 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
       const before = repoDigest(dir);
       const p = promote(dir, 'release', '2026-03-02T10:00:00Z');
       expect([p.code, errorCode(p)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
-      const rb = cli(dir, [
-        '--json',
-        'rollback',
-        '--framework',
-        'fwk-001',
-        '--stage',
-        'design-review',
-        '--to',
-        '1',
-        '--key',
-        keyFile('release'),
-        '--dry-run',
-      ]);
+      const rb = cli(dir, [...rollbackToFirst('release'), '--dry-run']);
       expect([rb.code, errorCode(rb)]).toEqual([4, 'TRUST_CHAIN_BROKEN']);
       const k = cli(dir, ['--json', 'keys', 'trust', pubFile('spare'), '--key', keyFile('root')]);
       expect(k.code).toBe(4);
@@ -583,19 +576,7 @@ describe('promote and rollback refuse a key the chain does not trust, before wri
     const g = guard(dir);
     const before = repoDigest(dir);
     for (const extra of [[], ['--dry-run']]) {
-      const r = cli(dir, [
-        '--json',
-        'rollback',
-        '--framework',
-        'fwk-001',
-        '--stage',
-        'design-review',
-        '--to',
-        '1',
-        '--key',
-        keyFile('attacker'),
-        ...extra,
-      ]);
+      const r = cli(dir, [...rollbackToFirst('attacker'), ...extra]);
       expect([r.code, errorCode(r)]).toEqual([4, 'KEY_NOT_TRUSTED']);
     }
     expect(repoDigest(dir)).toBe(before);
