@@ -9,7 +9,8 @@ const execFileP = promisify(execFile);
 /** The environment of every git process the tool starts. GIT_OPTIONAL_LOCKS=0: commands
  * that only read (status) must not refresh and rewrite .git/index as a side effect; the
  * tool never changes anything under .git/ except the index entries of the files `route fix`
- * moves (one `git update-index` batch). */
+ * moves (one `git update-index` batch) and the merge-driver settings `init` installs
+ * (`git config`). */
 export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_OPTIONAL_LOCKS: '0' };
 
 /** Run `git <args>` in `cwd`, with `input` on its standard input if given, and return its
@@ -22,6 +23,15 @@ export async function git(cwd: string, args: readonly string[], opts: { input?: 
   }
   const { stdout } = await running;
   return stdout;
+}
+
+/** Does git track anything at or below `path` (relative to `cwd`)? Committed content is
+ * never the tool's own state (a lock, a high-water mark). False outside a work tree. */
+export async function gitTracks(cwd: string, path: string): Promise<boolean> {
+  return git(cwd, ['ls-files', '-z', '--', path]).then(
+    (out) => out.length > 0,
+    () => false,
+  );
 }
 
 /** Is `root` inside a git work tree? */

@@ -12,6 +12,7 @@ import { cacheFingerprint } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES, type InspectContext } from '../metadata/inspect.js';
 import type { IndexEntry } from '../index/entry.js';
 import { controlPathProblem, isInside, lstatQuiet } from '../paths.js';
+import { kindOf } from '../store/checked-read.js';
 import type { Repo } from '../repo.js';
 
 /** The facts a decision rests on, compared between the index and the bytes. */
@@ -56,7 +57,7 @@ function regularTarget(realRoot: string, root: string, rel: string, realDirs: Ma
     };
   }
   if (!st.isFile()) {
-    const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
+    const what = kindOf(st);
     return {
       kind: 'problem',
       finding: finding('FILE_NOT_REGULAR', `${rel} is ${what}; an indexed artifact must be a regular file, and this one is never opened`, {

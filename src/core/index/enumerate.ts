@@ -1,6 +1,7 @@
 // Which files may be artifacts: in a git work tree, one `git ls-files` for tracked plus
 // untracked-not-ignored files; elsewhere a directory walk that skips .git, node_modules and
 // .artifacts. Then the config's include/exclude patterns.
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
@@ -23,14 +24,32 @@ async function gitListFiles(root: string): Promise<string[] | undefined> {
   }
 }
 
-async function walk(root: string, rel: string, out: string[]): Promise<void> {
-  const entries = await readdir(join(root, rel), { withFileTypes: true });
+/**
+ * Repository paths below `rel` whose directory entry `keep` accepts, never entering `.git`,
+ * `node_modules` or the state directory and never following a symbolic link. With
+ * `skipUnreadable`, a directory that cannot be listed is passed over instead of failing.
+ */
+export async function walkTree(
+  root: string,
+  rel: string,
+  keep: (e: Dirent) => boolean,
+  opts: { skipUnreadable?: boolean } = {},
+  out: string[] = [],
+): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(join(root, rel), { withFileTypes: true });
+  } catch (e) {
+    if (opts.skipUnreadable) return out;
+    throw e;
+  }
   for (const e of entries) {
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
-      if (!WALK_SKIP.has(e.name)) await walk(root, p, out);
-    } else if (e.isFile() || e.isSymbolicLink()) out.push(p);
+      if (!WALK_SKIP.has(e.name)) await walkTree(root, p, keep, opts, out);
+    } else if (keep(e)) out.push(p);
   }
+  return out;
 }
 
 /** Is this repository path one the tool owns or configures (never an artifact)? */
@@ -60,8 +79,7 @@ export async function listCandidates(repo: Repo): Promise<{ files: string[]; git
   let files = await gitListFiles(repo.root);
   const git = files !== undefined;
   if (!files) {
-    files = [];
-    await walk(repo.root, '', files);
+    files = await walkTree(repo.root, '', (e) => e.isFile() || e.isSymbolicLink());
   }
   let out = files.filter((f) => isCandidatePath(repo, f));
   // git lists tracked files in byte order, then untracked ones, and an unmerged path once per

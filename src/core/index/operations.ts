@@ -1,14 +1,15 @@
 // The index commands as library functions: add, update, remove, rebuild, verify.
 import { realpathSync, type Stats } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ArtifactsError, dedupeFindings, finding, pathsOf, type Finding } from '../errors.js';
 import { isMarkdownPath, sidecarTarget, SIDECAR_SUFFIXES, type IndexEntry } from '../metadata/inspect.js';
 import { compareBytes, isInside, toRepoPath } from '../paths.js';
+import { kindOf } from '../store/checked-read.js';
 import type { Repo } from '../repo.js';
 import { canonicalPathFor, checkArtifactRoutes, loadRouting, routeFor } from '../routing/routes.js';
 import type { JournalOp } from '../store/journal.js';
-import { isCandidatePath, listCandidates } from './enumerate.js';
+import { isCandidatePath, listCandidates, walkTree } from './enumerate.js';
 import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { unsafeEntryFindings } from './decision-index.js';
@@ -53,43 +54,19 @@ function fail(findings: Finding[], what: string): never {
 
 /** A FIFO or device is never opened: reading one would block or never end. */
 function notRegularFinding(rel: string, st: Stats): Finding {
-  const what = st.isFIFO()
-    ? 'a FIFO'
-    : st.isCharacterDevice() || st.isBlockDevice()
-      ? 'a device'
-      : st.isSocket()
-        ? 'a socket'
-        : 'not a regular file';
-  return finding('FILE_NOT_REGULAR', `${rel} is ${what}, not a regular file`, { path: rel, paths: [rel] });
+  return finding('FILE_NOT_REGULAR', `${rel} is ${kindOf(st)}, not a regular file`, { path: rel, paths: [rel] });
 }
 
-/** FIFOs, devices and sockets below `dir` whose names make them metadata files (never
+/** FIFOs, devices and sockets below `rel` whose names make them metadata files (never
  * following a symbolic link, never entering .git, node_modules or the state directory). */
-async function specialFilesBelow(repo: Repo, dir: string): Promise<Array<{ rel: string; st: Stats }>> {
+async function specialFilesBelow(repo: Repo, rel: string): Promise<Array<{ rel: string; st: Stats }>> {
+  const special = await walkTree(repo.root, rel, (e) => !e.isFile() && !e.isSymbolicLink(), { skipUnreadable: true });
   const out: Array<{ rel: string; st: Stats }> = [];
-  const todo = [dir];
-  while (todo.length > 0) {
-    const d = todo.pop()!;
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const abs = resolve(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.git' && e.name !== 'node_modules' && abs !== repo.stateDir) todo.push(abs);
-        continue;
-      }
-      if (e.isFile() || e.isSymbolicLink()) continue;
-      const rel = toRepoPath(repo.root, abs);
-      if (!isCandidatePath(repo, rel)) continue;
-      const st = await lstat(abs).catch(() => undefined);
-      if (st) out.push({ rel, st });
-    }
+  for (const p of special.filter((f) => isCandidatePath(repo, f)).sort(compareBytes)) {
+    const st = await lstat(resolve(repo.root, p)).catch(() => undefined);
+    if (st) out.push({ rel: p, st });
   }
-  return out.sort((a, b) => compareBytes(a.rel, b.rel));
+  return out;
 }
 
 /** Resolve user paths (absolute, or relative to the root) to metadata files to inspect. */
@@ -126,7 +103,7 @@ export async function resolveArtifactPaths(repo: Repo, paths: readonly string[])
       for (const c of candidates) if (c.startsWith(prefix)) walked.add(c);
       // git lists no FIFO, device or socket: look for metadata-named ones in the directory
       // named, so that a walk reports them as a named file would be.
-      for (const w of await specialFilesBelow(repo, abs)) notRegular.push(notRegularFinding(w.rel, w.st));
+      for (const w of await specialFilesBelow(repo, rel)) notRegular.push(notRegularFinding(w.rel, w.st));
       continue;
     }
     if (!st.isFile()) {
@@ -697,9 +674,10 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
         }),
       );
     else if (!st.isFile()) {
-      const what = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
       findings.push(
-        finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${what}; it is never opened`, { path: e.path }),
+        finding('FILE_NOT_REGULAR', `${e.path} (${e.id}@${e.version}) is indexed but is ${kindOf(st)}; it is never opened`, {
+          path: e.path,
+        }),
       );
     } else {
       findings.push(

@@ -155,15 +155,19 @@ function memoKey(stamp: FileStamp | undefined): string | undefined {
   return stamp ? stampString(stamp) : undefined;
 }
 
+/** Write the memo: `digest` is the verified index_digest of the file with stamp `key`. */
+function writeDigestMemo(repo: Repo, key: string, digest: string): Promise<void> {
+  return writeFileDurable(
+    join(repo.cacheDir, 'index-digest.json'),
+    JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }),
+    { root: repo.root, durable: false },
+  );
+}
+
 /** After our own rename the index file is a new inode holding exactly the bytes we wrote. */
 async function rememberDigest(repo: Repo, digest: string): Promise<void> {
   const key = memoKey(stampOf(repo.indexPath));
-  if (key)
-    await writeFileDurable(
-      join(repo.cacheDir, 'index-digest.json'),
-      JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }),
-      { root: repo.root, durable: false },
-    ).catch(cacheWriteFailed);
+  if (key) await writeDigestMemo(repo, key, digest).catch(cacheWriteFailed);
 }
 
 function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boolean {
@@ -181,11 +185,7 @@ function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boo
 function rememberValid(repo: Repo, stamp: FileStamp | undefined, digest: string): void {
   const key = memoKey(stamp);
   if (key && stamp && stampSettled(stamp)) {
-    void writeFileDurable(
-      join(repo.cacheDir, 'index-digest.json'),
-      JSON.stringify({ identity: cacheIdentity('digestMemo'), stamp: key, index_digest: digest }),
-      { root: repo.root, durable: false },
-    ).catch(() => undefined);
+    void writeDigestMemo(repo, key, digest).catch(() => undefined);
   }
 }
 

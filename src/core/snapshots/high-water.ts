@@ -9,7 +9,7 @@
 // content, not this clone's memory (a pull request could commit one to fail every fresh
 // clone's verification): it is neither read nor written.
 import { join, relative, sep } from 'node:path';
-import { git } from '../git.js';
+import { gitTracks } from '../git.js';
 import { pathExists } from '../paths.js';
 import { finding, type Finding, isArtifactsError } from '../errors.js';
 import type { Repo } from '../repo.js';
@@ -50,13 +50,16 @@ export function chainKey(framework: string, stage: string): string {
   return `${framework}/${stage}`;
 }
 
-/** Does git track the mark file? Outside a git work tree nothing is tracked. */
-async function markTracked(repo: Repo): Promise<boolean> {
-  const rel = relative(repo.root, markPath(repo)).split(sep).join('/');
-  return git(repo.root, ['ls-files', '-z', '--', rel]).then(
-    (out) => out.length > 0,
-    () => false,
-  );
+/** Does git track the mark file? Asked once per repository (one git process, however many
+ * chains a command checks). */
+const trackedMarks = new WeakMap<Repo, Promise<boolean>>();
+function markTracked(repo: Repo): Promise<boolean> {
+  let answer = trackedMarks.get(repo);
+  if (!answer) {
+    answer = gitTracks(repo.root, relative(repo.root, markPath(repo)).split(sep).join('/'));
+    trackedMarks.set(repo, answer);
+  }
+  return answer;
 }
 
 /** Read the marks; a missing file is no marks, a damaged one a finding, a tracked one

@@ -77,6 +77,7 @@ function fileTypeOf(st: Stats): FileType {
 
 /** What a file that is not a regular file is, for messages. */
 export function kindOf(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symlink';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';

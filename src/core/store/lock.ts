@@ -28,7 +28,7 @@ import { hostname } from 'node:os';
 import { constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
-import { git } from '../git.js';
+import { gitTracks } from '../git.js';
 import { now as clockNow } from '../stamp.js';
 import { parseJsonQuiet, readChecked } from './checked-read.js';
 import { activeWriteFs } from './durable-write.js';
@@ -174,11 +174,7 @@ async function assertLockSane(lockDir: string, tracked: () => Promise<boolean>):
  * lock is found taken; outside a git work tree nothing is tracked. */
 function trackedOnce(lockDir: string): () => Promise<boolean> {
   let answer: Promise<boolean> | undefined;
-  return () =>
-    (answer ??= git(dirname(lockDir), ['ls-files', '-z', '--', basename(lockDir)]).then(
-      (out) => out.length > 0,
-      () => false,
-    ));
+  return () => (answer ??= gitTracks(dirname(lockDir), basename(lockDir)));
 }
 
 interface Timing {
