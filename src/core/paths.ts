@@ -77,11 +77,6 @@ export function pathExists(p: string): boolean {
   return lstatQuiet(p) !== undefined;
 }
 
-/** Resolve a user-supplied path against a base directory. */
-export function resolveFrom(base: string, p: string): string {
-  return resolve(base, p);
-}
-
 /** Rank of a UTF-16 code unit such that ranks compare like UTF-8 bytes (code points):
  * surrogates (astral characters) sort after U+E000..U+FFFF. */
 function rank(c: number): number {

@@ -18,7 +18,6 @@ interface AjvLike {
   compile(schema: unknown): ValidateFn;
 }
 
-let ajvPromise: Promise<AjvLike> | undefined;
 /** The pattern budget of the schema being compiled (compiling is synchronous). */
 let patternBudget: { left: number } | undefined;
 
@@ -42,12 +41,6 @@ function createAjv(): Promise<AjvLike> {
     addFormats(ajv, ['date-time', 'date', 'uri']);
     return ajv;
   })();
-}
-
-/** One shared ajv instance for the tool's own schemas. */
-export function getAjv(): Promise<AjvLike> {
-  ajvPromise ??= createAjv();
-  return ajvPromise;
 }
 
 /**
@@ -112,7 +105,6 @@ export function compileSchemaFile(cache: KindSchemaCache, file: string): Promise
 }
 
 export const BASE_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'framework-artifact.schema.json');
-export const CONFIG_SCHEMA_FILE = join(PACKAGE_SCHEMAS_DIR, 'config.schema.json');
 
 /** Validators for the shipped schemas, compiled ahead of time (scripts/gen-validators.mjs)
  * so that the common path never loads the ajv compiler. */

@@ -175,9 +175,3 @@ export async function writeTrustRecord(
   }
   return { id: recordId(bytes), file };
 }
-
-/** The keys the current trust record trusts, by key id (empty without a trust chain). Use
- * {@link snapshotSignerKey} to judge a snapshot: revoked keys keep their old snapshots. */
-export async function trustedKeys(repo: Repo): Promise<Map<string, Uint8Array>> {
-  return (await loadTrust(repo))?.trusted ?? new Map();
-}
