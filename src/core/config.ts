@@ -9,7 +9,7 @@ import { writeFileDurable } from './store/durable-write.js';
 import { parseJsonQuiet, readChecked, readCheckedSync, READ_LIMITS } from './store/checked-read.js';
 import { git } from './git.js';
 import { GLOB_MAX_ALTERNATIVES, GLOB_MAX_LENGTH, GLOB_MAX_TOTAL_ALTERNATIVES, globAlternatives, globProblem } from './glob.js';
-import { cacheIdentity, stampOf, stampSettled, stampString } from './stamp.js';
+import { cacheIdentity, type FileStamp, stampOf, stampSettled, stampString } from './stamp.js';
 
 export const CONFIG_FILE = 'artifacts.config.yaml';
 export const INDEX_FILE = 'artifacts_index.json';
@@ -111,31 +111,9 @@ export async function loadConfig(root: string): Promise<{ config: ArtifactsConfi
   });
   if (bytes === undefined) return { config: { ...DEFAULT_CONFIG }, present: false };
   const text = bytes.toString('utf8');
-  // A validated config is remembered by the file's (size, mtime, ctime, inode) so that
-  // commands on an unchanged repository need not load the YAML parser at all. The memo is
-  // a cache: one that cannot be read, does not have the expected shape or was written under
-  // another cache identity (another version of the tool, whose schema may differ) is ignored.
-  const memoFile = join(root, STATE_DIR, 'cache', 'config.json');
-  const stamp = st && stampString(st);
-  const identity = cacheIdentity('configMemo');
-  if (stamp) {
-    const memo = readCacheJson(root, memoFile) as { identity?: unknown; stamp?: unknown; text?: unknown; config?: unknown } | undefined;
-    if (
-      memo &&
-      memo.identity === identity &&
-      memo.stamp === stamp &&
-      memo.text === text &&
-      memo.config !== null &&
-      typeof memo.config === 'object' &&
-      !Array.isArray(memo.config)
-    ) {
-      return { config: memo.config as ArtifactsConfig, present: true };
-    }
-  }
-  const config = await parseConfig(text);
-  if (stamp && stampSettled(st)) {
-    await writeFileDurable(memoFile, JSON.stringify({ identity, stamp, text, config }), { root, durable: false }).catch(() => undefined);
-  }
+  const config = await memoizedParse(root, 'configMemo', st, text, parseConfig, (v): v is ArtifactsConfig => {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  });
   return { config, present: true };
 }
 
@@ -228,6 +206,36 @@ export function controlFilesOf(config: ArtifactsConfig): ControlFiles {
 /** The JSON value of one of the tool's cache files, or undefined when it is absent,
  * unreadable (a FIFO, a symlink, too large) or not JSON: a bad cache is ignored, never an
  * error, and never blocks. */
+/**
+ * The result of `parse(text)` for a repository file, remembered in `.artifacts/cache/` by the
+ * file's stamp (size, mtime, ctime, inode) and its text, so that commands on an unchanged
+ * repository need not load the YAML parser at all. The memo is a cache: one that cannot be
+ * read, does not have the expected shape (`accept`), names another text or stamp, or was
+ * written under another cache identity (another version of the tool, whose schemas may
+ * differ) is ignored. A file changed within the racy window is not remembered.
+ */
+export async function memoizedParse<T>(
+  root: string,
+  cache: 'configMemo' | 'routingMemo',
+  st: FileStamp | undefined,
+  text: string,
+  parse: (text: string) => Promise<T>,
+  accept: (v: unknown) => v is T,
+): Promise<T> {
+  const memoFile = join(root, STATE_DIR, 'cache', cache === 'configMemo' ? 'config.json' : 'routing.json');
+  const stamp = st && stampString(st);
+  const identity = cacheIdentity(cache);
+  if (stamp) {
+    const memo = readCacheJson(root, memoFile) as { identity?: unknown; stamp?: unknown; text?: unknown; result?: unknown } | undefined;
+    if (memo && memo.identity === identity && memo.stamp === stamp && memo.text === text && accept(memo.result)) return memo.result;
+  }
+  const result = await parse(text);
+  if (st && stampSettled(st)) {
+    await writeFileDurable(memoFile, JSON.stringify({ identity, stamp, text, result }), { root, durable: false }).catch(() => undefined);
+  }
+  return result;
+}
+
 export function readCacheJson(root: string, file: string): unknown {
   try {
     const bytes = readCheckedSync(file, { root, maxBytes: READ_LIMITS.cache, code: 'STORE_FILE_INVALID', allowMissing: true });

@@ -26,14 +26,16 @@ export const RACY_WINDOW_MS = 2_000;
 export const FORMAT_VERSIONS = {
   /** artifacts_index.json (reading accepts every supported format; this names the rules). 2: artifacts-index/2. */
   index: 2,
-  /** .artifacts/cache/stat-cache.json. 4: invalid inspections carry `foreign`. */
-  statCache: 4,
+  /** .artifacts/cache/stat-cache. 4: invalid inspections carry `foreign`; 5: one record per line (was stat-cache.json). */
+  statCache: 5,
   /** .artifacts/cache/clean-verify.json. */
   cleanVerify: 2,
   /** .artifacts/cache/index-digest.json. */
   digestMemo: 1,
-  /** .artifacts/cache/config.json. */
-  configMemo: 1,
+  /** .artifacts/cache/config.json. 2: the parse-memo record ({identity, stamp, text, result}). */
+  configMemo: 2,
+  /** .artifacts/cache/routing.json: the parsed routes of artifact_routing.mdc. */
+  routingMemo: 1,
 } as const;
 
 export interface Clock {

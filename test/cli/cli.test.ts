@@ -136,7 +136,7 @@ describe('stat cache', () => {
   test('a damaged cache is ignored and rebuilt', () => {
     const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a') });
     expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-    writeFileSync(join(dir, '.artifacts/cache/stat-cache.json'), '{not json');
+    writeFileSync(join(dir, '.artifacts/cache/stat-cache'), '{not json');
     expect(run(dir, ['index', 'verify']).code).toBe(0);
     expect(run(dir, ['index', 'rebuild']).code).toBe(0);
   });

@@ -1,5 +1,5 @@
 // One cache identity (src/core/stamp.ts): the stat cache, the clean-verification record, the
-// index-digest memo and the config memo each serve a record only under the identity it was
+// index-digest memo, the config memo and the routing memo each serve a record only under the identity it was
 // written under — package version, format versions, configuration and schema fingerprint.
 // Each test shows the cache in use, then the same record ignored once the identity changes
 // (another package version injected). The clock is moved past the racy window, never waited.
@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSyn
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
+import { loadRouting } from '../../src/core/routing/routes.js';
 import { indexRebuild, indexVerify, indexVerifySummary } from '../../src/core/index/operations.js';
 import { cacheFingerprint } from '../../src/core/index/scan.js';
 import { StatCache, stampFiles } from '../../src/core/index/stat-cache.js';
@@ -124,12 +125,41 @@ describe('one cache identity', () => {
       identity: cacheIdentity('configMemo'),
       stamp: stampString(stampOf(file, { follow: true })!),
       text,
-      config: { ...(await loadConfig(dir)).config, digest_algorithm: 'blake3' },
+      result: { ...(await loadConfig(dir)).config, digest_algorithm: 'blake3' },
     };
     writeFileSync(join(dir, '.artifacts/cache/config.json'), JSON.stringify(memo));
     expect((await loadConfig(dir)).config.digest_algorithm, 'the memo is used').toBe('blake3');
     upgrade();
     expect((await loadConfig(dir)).config.digest_algorithm, 'a memo from another version is not').toBe('sha256');
+  });
+
+  test('routing memo: the parsed routes are remembered for this stamp and text only', async () => {
+    const dir = repoWith({});
+    const file = join(dir, 'artifact_routing.mdc');
+    const load = () => loadRouting(dir, 'artifact_routing.mdc', 'routing_matrix.json');
+    const kinds = async () => (await load()).routes.map((r) => r.kind);
+    const real = await kinds();
+    expect(real.length).toBeGreaterThan(0);
+    settle();
+    await load();
+    const written = JSON.parse(readFileSync(join(dir, '.artifacts/cache/routing.json'), 'utf8')) as { result: { routes: unknown[] } };
+    expect(written.result.routes.length, 'a settled routing file is remembered').toBe(real.length);
+    // A memo for exactly this file that says something else shows whether it is consulted.
+    const forged = {
+      identity: cacheIdentity('routingMemo'),
+      stamp: stampString(stampOf(file, { follow: true })!),
+      text: readFileSync(file, 'utf8'),
+      result: { routes: [{ kind: 'memo-only', path: 'x/{id}.md' }], findings: [] },
+    };
+    writeFileSync(join(dir, '.artifacts/cache/routing.json'), JSON.stringify(forged));
+    expect(await kinds(), 'the memo is used').toEqual(['memo-only']);
+    writeFileSync(join(dir, '.artifacts/cache/routing.json'), JSON.stringify({ ...forged, text: 'other' }));
+    expect(await kinds(), 'a memo of another text is not').toEqual(real);
+    writeFileSync(join(dir, '.artifacts/cache/routing.json'), JSON.stringify({ ...forged, result: { routes: 'x' } }));
+    expect(await kinds(), 'a memo of another shape is not').toEqual(real);
+    writeFileSync(join(dir, '.artifacts/cache/routing.json'), JSON.stringify(forged));
+    upgrade();
+    expect(await kinds(), 'a memo from another version is not').toEqual(real);
   });
 });
 
@@ -142,7 +172,7 @@ describe('stat cache', () => {
     const repo = await openRepo({ cwd: dir });
     await indexRebuild(repo);
     expect((await indexVerify(repo)).findings).toEqual([]);
-    expect(readFileSync(join(dir, '.artifacts/cache/stat-cache.json'), 'utf8')).toContain('docs/plans/fwk-001/a.md');
+    expect(readFileSync(join(dir, '.artifacts/cache/stat-cache'), 'utf8')).toContain('docs/plans/fwk-001/a.md');
     const st = statSync(file);
     writeFileSync(file, plan('a', {}, 'BBBB\n'));
     utimesSync(file, st.atime, st.mtime);

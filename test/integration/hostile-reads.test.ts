@@ -586,7 +586,7 @@ describe('module-level caches are per repository', () => {
     expect(runBounded(dir, ['index', 'rebuild']).code).toBe(0);
     const cache = join(dir, '.artifacts/cache');
     mkdirSync(cache, { recursive: true });
-    for (const f of ['config.json', 'stat-cache.json', 'clean-verify.json', 'index-digest.json']) {
+    for (const f of ['config.json', 'stat-cache', 'clean-verify.json', 'index-digest.json']) {
       execFileSync('rm', ['-rf', join(cache, f)]);
       mkfifo(join(cache, f));
     }
@@ -595,7 +595,7 @@ describe('module-level caches are per repository', () => {
     expect(r.code).toBe(0);
     for (const [f, text] of [
       ['config.json', '{"stamp": 1, "config": 5}'],
-      ['stat-cache.json', '[1,2'],
+      ['stat-cache', '[1,2'],
       ['clean-verify.json', 'null'],
       ['index-digest.json', '"x"'],
     ] as const) {

@@ -202,13 +202,13 @@ describe('recovery sweeps the temp files of killed writers', () => {
     const outside = testdir({ 'victim.txt': 'do not touch\n' });
     const gone = [
       `.artifacts_index.json.${dead}.0123456789ab.tmp`,
-      `.artifacts/cache/.stat-cache.json.${dead}.0123456789ab.tmp`,
+      `.artifacts/cache/.stat-cache.${dead}.0123456789ab.tmp`,
       `${DR}/.000002.json.${dead}.00000000beef.tmp`,
       `.artifacts/objects/sha256/.deadbeef.${dead}.abcdefabcdef.tmp`,
     ];
     const stale = `.artifacts/.journal.${process.pid}.aaaaaaaaaaaa.tmp`;
     const kept = [
-      `.artifacts/cache/.stat-cache.json.${process.pid}.0123456789ab.tmp`,
+      `.artifacts/cache/.stat-cache.${process.pid}.0123456789ab.tmp`,
       '.artifacts/cache/.notes.tmp',
       `.artifacts/cache/.x.${dead}.tmp`,
     ];

@@ -6,6 +6,7 @@ import { parseJsonQuiet } from '../store/checked-read.js';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
 import { createHash } from 'node:crypto';
+import { isAscii } from 'node:buffer';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../hash/digest.js';
 import type { IndexEntry } from '../metadata/inspect.js';
 import { compareBytes } from '../paths.js';
@@ -415,42 +416,50 @@ export class IndexLines {
   }
 
   /**
-   * The lines whose path, case-folded and NFC-normalised, is one of `folded`: one pass over
-   * the bytes of the lines. In a line, `"path":"` right after `{` or `,` opens a member named
-   * path (a quote inside a string is escaped); a line with exactly one such member has it at
-   * the top level, and its value is read in place — an ASCII value without escapes is
-   * compared without making a string unless its length is a wanted key's. A line with
-   * none or several (an extra field holding an object) is parsed.
+   * The lines whose path, case-folded and NFC-normalised, is one of `folded`. The bytes are
+   * searched (natively) for `"path":"`; right after `{` or `,` it opens a member named path
+   * (a quote inside a string is escaped). A line with exactly one such member has it at the
+   * top level, and its value is read in place: an ASCII value without escapes folds to its
+   * own bytes lower-cased, so it is compared byte by byte with the wanted ASCII keys without
+   * making a string. A line with none or several (an extra field holding an object) is parsed.
    */
   findFolded(folded: ReadonlySet<string>): number[] {
     const out: number[] = [];
-    if (folded.size === 0) return out;
-    const lengths = new Set([...folded].map((k) => Buffer.byteLength(k)));
+    const n = this.count;
+    if (folded.size === 0 || n === 0) return out;
     const b = this.buf;
-    for (let i = 0; i < this.count; i++) {
-      const end = this.ends[i]!;
-      let found = -1;
-      let several = false;
-      for (let at = this.starts[i]! + 1; at < end - 8; at++) {
-        if (
-          b[at] === 0x22 &&
-          b[at + 1] === 0x70 &&
-          b[at + 2] === 0x61 &&
-          b[at + 3] === 0x74 &&
-          b[at + 4] === 0x68 &&
-          b[at + 5] === 0x22 &&
-          b[at + 6] === 0x3a &&
-          b[at + 7] === 0x22 &&
-          (b[at - 1] === 0x2c || b[at - 1] === 0x7b)
-        ) {
-          if (found >= 0) several = true;
-          found = at + 8;
-        }
-      }
-      if (found < 0 || several) {
+    const { starts, ends } = this;
+    // For each line: -1 no member found, -2 several, else the offset of the value.
+    const value = new Int32Array(n).fill(-1);
+    const needle = PATH_MEMBER;
+    const last = ends[n - 1]!;
+    let i = 0;
+    for (let at = b.indexOf(needle, starts[0]); at >= 0 && at < last; at = b.indexOf(needle, at + 1)) {
+      while (ends[i]! <= at) i++;
+      if (at < starts[i]! + 1 || at >= ends[i]! - 8) continue;
+      const before = b[at - 1];
+      if (before !== 0x2c && before !== 0x7b) continue;
+      value[i] = value[i] === -1 ? at + 8 : -2;
+    }
+    const asciiKeys = [...folded].filter((k) => /^[\x00-\x7f]*$/.test(k)).map((k) => Buffer.from(k, 'latin1'));
+    const asciiLengths = new Set(asciiKeys.map((k) => k.length));
+    const matches = (at: number, len: number) =>
+      asciiLengths.has(len) && asciiKeys.some((k) => k.length === len && sameFoldedAscii(b, at, k));
+    // In a file of ASCII without a backslash (the usual index), every value is plain and ends
+    // at the next quote: found natively, compared only when its length is a wanted key's.
+    const simple = isAscii(b) && b.indexOf(0x5c) < 0;
+    for (let i = 0; i < n; i++) {
+      const found = value[i]!;
+      if (found < 0) {
         if (folded.has(foldPath(this.entry(i).path))) out.push(i);
         continue;
       }
+      if (simple) {
+        const q = b.indexOf(0x22, found);
+        if (matches(found, q - found)) out.push(i);
+        continue;
+      }
+      const end = ends[i]!;
       let plain = true;
       let j = found;
       for (; j < end; j++) {
@@ -459,9 +468,12 @@ export class IndexLines {
         if (c === 0x5c || c >= 0x80) plain = false;
         if (c === 0x5c) j++;
       }
-      // An ASCII path folds to a string of its own length.
-      if (plain && !lengths.has(j - found)) continue;
-      const p = plain ? b.toString('latin1', found, j) : (JSON.parse(b.toString('utf8', found - 1, j + 1)) as string);
+      if (plain) {
+        // An ASCII path folds to ASCII of its own length: only ASCII keys of that length.
+        if (matches(found, j - found)) out.push(i);
+        continue;
+      }
+      const p = JSON.parse(b.toString('utf8', found - 1, j + 1)) as string;
       if (folded.has(foldPath(p))) out.push(i);
     }
     return out;
@@ -574,6 +586,18 @@ const CHUNK = 65536;
 
 /** The folded form of a path: two paths with the same one are one file on a
  * case-insensitive or normalizing file system. */
+const PATH_MEMBER = Buffer.from('"path":"', 'latin1');
+
+/** Do the ASCII bytes b[at, at + key.length), lower-cased, equal `key`? */
+function sameFoldedAscii(b: Buffer, at: number, key: Buffer): boolean {
+  for (let k = 0; k < key.length; k++) {
+    let c = b[at + k]!;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== key[k]) return false;
+  }
+  return true;
+}
+
 export function foldPath(p: string): string {
   return p.normalize('NFC').toLowerCase();
 }

@@ -6,10 +6,9 @@
 // moment its inspection started may change again within the same timestamp tick, so such
 // a result is not cached.
 //
-// Each record is one string, "<stamps>\n<result>", and results are parsed only when used:
-// verifying an unchanged 10,000-file tree then costs a string comparison per file instead
-// of rebuilding 10,000 objects.
-import { readCacheJson } from '../config.js';
+// Records are lines whose results are parsed only when used: verifying an unchanged
+// 10,000-file tree costs a comparison of stamps per file instead of rebuilding 10,000
+// objects.
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import type { Inspection } from '../metadata/inspect.js';
@@ -18,19 +17,13 @@ import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { cacheIdentity, racyWindowMs } from '../stamp.js';
 import { lstatQuiet } from '../paths.js';
+import { READ_LIMITS, readCheckedSync } from '../store/checked-read.js';
 
 /** A result inspected in this run: encoded only when the cache is saved, so that a cold
  * scan does not hold every entry twice (as an object and as its canonical string). */
 interface FreshRecord {
   stamps: string;
   result: Inspection;
-}
-
-interface CacheFile {
-  /** The cache identity (stamp.ts) it was written under: package and format versions and
-   * the fingerprint of the digest algorithm and schemas. */
-  identity: string;
-  entries: Record<string, string>;
 }
 
 /** The cache key of a file's stamp, and whether the stamp is too recent to be trusted. */
@@ -89,59 +82,107 @@ export function tryDecodeResult(s: string): Inspection | undefined {
   return undefined;
 }
 
+/**
+ * The cache file, `.artifacts/cache/stat-cache`: a first line `{"identity":...}`, then one
+ * line per file, `<path as a JSON string> TAB <stamps> TAB <encoded result>`. None of the
+ * three holds a raw tab or newline (JSON escapes them; stamps are digits and punctuation),
+ * so the file is read as lines without parsing it whole: a record is located by offsets,
+ * its stamps compared in place, and its result decoded only when used. At 100,000 files
+ * the file is tens of megabytes; parsed whole it cost several times that in memory.
+ */
 export class StatCache {
   private readonly file: string;
   private readonly root: string;
-  private entries: Record<string, string | FreshRecord> = Object.create(null) as Record<string, string | FreshRecord>;
-  private dirty = false;
   private readonly identity: string;
+  /** The file's bytes, and per path the offsets of its record's two tabs and its end. */
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly stored = new Map<string, number>();
+  private tabs: Uint32Array = new Uint32Array(0);
+  private lineStarts: Uint32Array = new Uint32Array(0);
+  private lineEnds: Uint32Array = new Uint32Array(0);
+  /** Records of this run (null: dropped), over the stored ones. */
+  private readonly fresh = new Map<string, FreshRecord | null>();
+  private dirty = false;
 
   /** `fingerprint`: what every cached inspection depends on besides the file's stamps. */
   constructor(repo: Repo, fingerprint: string) {
-    this.file = join(repo.cacheDir, 'stat-cache.json');
+    this.file = join(repo.cacheDir, STAT_CACHE_FILE);
     this.root = repo.root;
     this.identity = cacheIdentity('statCache', fingerprint);
   }
 
   load(): this {
+    let buf: Buffer | undefined;
     try {
-      const data = readCacheJson(this.root, this.file) as CacheFile | undefined;
-      if (data && data.identity === this.identity && data.entries && typeof data.entries === 'object') {
-        this.entries = Object.assign(Object.create(null) as Record<string, string | FreshRecord>, data.entries);
-      }
+      buf = readCheckedSync(this.file, { root: this.root, maxBytes: READ_LIMITS.cache, code: 'STORE_FILE_INVALID', allowMissing: true });
     } catch {
-      // no cache or a damaged one: start empty
+      buf = undefined; // unreadable: start empty
     }
+    if (!buf) return this;
+    const head = Buffer.from(`${JSON.stringify({ identity: this.identity })}\n`, 'utf8');
+    if (buf.length < head.length || !buf.subarray(0, head.length).equals(head)) return this;
+    const tabs: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (let pos = head.length; pos < buf.length;) {
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl < 0) break; // a torn last line: a miss
+      const t1 = buf.indexOf(0x09, pos);
+      const t2 = t1 >= 0 && t1 < nl ? buf.indexOf(0x09, t1 + 1) : -1;
+      if (t2 > t1 && t2 < nl) {
+        const key = pathOfRecord(buf, pos, t1);
+        if (key !== undefined) {
+          this.stored.set(key, tabs.length >> 1);
+          tabs.push(t1, t2);
+          starts.push(pos);
+          ends.push(nl);
+        }
+      }
+      pos = nl + 1;
+    }
+    this.buf = buf;
+    this.tabs = Uint32Array.from(tabs);
+    this.lineStarts = Uint32Array.from(starts);
+    this.lineEnds = Uint32Array.from(ends);
     return this;
   }
 
   /** The encoded result cached for `key` when its stamps are unchanged. */
   get(key: string, stamps: string | undefined): string | undefined {
     if (stamps === undefined) return undefined;
-    const rec = this.entries[key];
-    if (rec !== undefined && typeof rec !== 'string') return rec.stamps === stamps ? encodeResult(rec.result) : undefined;
-    if (rec === undefined || !rec.startsWith(stamps) || rec.charCodeAt(stamps.length) !== 10) return undefined;
-    return rec.slice(stamps.length + 1);
+    const rec = this.fresh.get(key);
+    if (rec !== undefined) return rec !== null && rec.stamps === stamps ? encodeResult(rec.result) : undefined;
+    const i = this.stored.get(key);
+    if (i === undefined) return undefined;
+    const t1 = this.tabs[2 * i]!;
+    const t2 = this.tabs[2 * i + 1]!;
+    if (t2 - t1 - 1 !== stamps.length || this.buf.toString('latin1', t1 + 1, t2) !== stamps) return undefined;
+    return this.buf.toString('utf8', t2 + 1, this.lineEnds[i]);
   }
 
   /** Remember a result, unless a stamp is racy (too close to the scan's start). */
   set(key: string, stamp: StampKey, result: Inspection): void {
     if (stamp.key === undefined || stamp.racy) {
-      if (this.entries[key] !== undefined) {
-        delete this.entries[key];
+      if (this.has(key)) {
+        this.fresh.set(key, null);
         this.dirty = true;
       }
       return;
     }
-    this.entries[key] = { stamps: stamp.key, result };
+    this.fresh.set(key, { stamps: stamp.key, result });
     this.dirty = true;
+  }
+
+  private has(key: string): boolean {
+    const rec = this.fresh.get(key);
+    return rec !== undefined ? rec !== null : this.stored.has(key);
   }
 
   /** Drop entries for files that no longer exist in the scan. */
   retainOnly(keys: Set<string>): void {
-    for (const k of Object.keys(this.entries)) {
-      if (!keys.has(k)) {
-        delete this.entries[k];
+    for (const k of [...this.stored.keys(), ...this.fresh.keys()]) {
+      if (!keys.has(k) && this.has(k)) {
+        this.fresh.set(k, null);
         this.dirty = true;
       }
     }
@@ -149,23 +190,26 @@ export class StatCache {
 
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const { identity, entries } = this;
-    // Streamed in pieces: for a large tree the cache is tens of megabytes.
+    const { identity, stored, fresh, buf, lineStarts, lineEnds } = this;
+    // Streamed in pieces; a stored record that this run kept is copied as bytes.
     async function* chunks(): AsyncIterable<Uint8Array> {
-      yield Buffer.from(`{"identity":${JSON.stringify(identity)},"entries":{`);
-      let first = true;
+      yield Buffer.from(`${JSON.stringify({ identity })}\n`, 'utf8');
       let part: string[] = [];
-      for (const k in entries) {
-        const rec = entries[k]!;
-        const text = typeof rec === 'string' ? rec : `${rec.stamps}\n${encodeResult(rec.result)}`;
-        part.push(`${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(text)}`);
-        first = false;
-        if (part.length === 1000) {
-          yield Buffer.from(part.join(''));
-          part = [];
-        }
+      const flush = function* (): Iterable<Uint8Array> {
+        if (part.length > 0) yield Buffer.from(part.join(''), 'utf8');
+        part = [];
+      };
+      for (const [k, i] of stored) {
+        if (fresh.has(k)) continue;
+        yield* flush();
+        yield buf.subarray(lineStarts[i], lineEnds[i]! + 1);
       }
-      yield Buffer.from(`${part.join('')}}}`);
+      for (const [k, rec] of fresh) {
+        if (rec === null) continue;
+        part.push(`${JSON.stringify(k)}\t${rec.stamps}\t${encodeResult(rec.result)}\n`);
+        if (part.length === 1000) yield* flush();
+      }
+      yield* flush();
     }
     try {
       await writeFileDurable(this.file, chunks(), { root: this.root, durable: false });
@@ -173,5 +217,21 @@ export class StatCache {
     } catch {
       // The cache is an accelerator: failing to save it must not fail the command.
     }
+  }
+}
+
+/** The stat cache's file name in `.artifacts/cache/`. */
+export const STAT_CACHE_FILE = 'stat-cache';
+
+/** The path a record names: its first field, a JSON string; undefined if it is not one. */
+function pathOfRecord(buf: Buffer, start: number, end: number): string | undefined {
+  if (buf[start] !== 0x22 || buf[end - 1] !== 0x22 || end - start < 2) return undefined;
+  const bs = buf.indexOf(0x5c, start);
+  if (bs < 0 || bs >= end) return buf.toString('utf8', start + 1, end - 1);
+  try {
+    const v: unknown = JSON.parse(buf.toString('utf8', start, end));
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
   }
 }

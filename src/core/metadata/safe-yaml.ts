@@ -3,6 +3,7 @@
 // YAML 1.2, so sidecar .json files go through here too and get duplicate-key checks.
 import type { Document, Node } from 'yaml';
 import { finding, type Finding } from '../errors.js';
+import { parseFlatYaml } from './flat-yaml.js';
 
 // `<<` is YAML 1.1's merge key: other readers merge the mapping it names into this one, so
 // `<<: {id: x, ...}` would be an artifact to them and a plain key here. Refused.
@@ -209,8 +210,14 @@ async function loadYaml(): Promise<typeof import('yaml')> {
   return (await import('yaml')).default;
 }
 
-/** Parse YAML safely. */
+/** Parse YAML safely: flat front matter by {@link parseFlatYaml}, the rest by the YAML
+ * library ({@link parseYamlDocument}); both give the same result where the first applies. */
 export async function parseSafeYaml(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
+  return parseFlatYaml(text, opts.lineOffset) ?? parseYamlDocument(text, opts);
+}
+
+/** Parse YAML safely with the YAML library. */
+export async function parseYamlDocument(text: string, opts: SafeYamlOptions = {}): Promise<SafeYamlResult> {
   const { Lexer, LineCounter, parseDocument, visit, isMap, isSeq, isScalar } = await loadYaml();
   const lineOffset = opts.lineOffset ?? 0;
   // Depth is judged before the parser sees the text, so that the verdict is a pure function

@@ -6,7 +6,8 @@ import { finding, type Finding, isArtifactsError } from '../errors.js';
 import { splitFrontMatter } from '../metadata/front-matter.js';
 import { parseSafeYaml } from '../metadata/safe-yaml.js';
 import type { IndexEntry } from '../index/entry.js';
-import { CONFIG_FILE, INDEX_FILE, STATE_DIR } from '../config.js';
+import { CONFIG_FILE, INDEX_FILE, memoizedParse, STATE_DIR } from '../config.js';
+import { stampOf } from '../stamp.js';
 import { compareBytes, controlPathProblem, segmentNameProblem, type ControlFiles } from '../paths.js';
 import { parseJsonQuiet, readChecked, READ_LIMITS } from '../store/checked-read.js';
 
@@ -330,7 +331,21 @@ async function readRoutingFile(root: string, file: string): Promise<string | und
 export async function loadRouting(root: string, routingFile: string, commandFile: string, control?: ControlFiles): Promise<Routing> {
   const [rt, ct] = await Promise.all([readRoutingFile(root, routingFile), readRoutingFile(root, commandFile)]);
   const unreadable = [rt, ct].filter((x): x is Finding => typeof x === 'object');
-  const r = typeof rt === 'string' ? await parseRoutingText(rt, routingFile) : { routes: [], findings: [] };
+  const r =
+    typeof rt === 'string'
+      ? await memoizedParse(
+          root,
+          'routingMemo',
+          stampOf(join(root, routingFile), { follow: true }),
+          rt,
+          (text) => parseRoutingText(text, routingFile),
+          (v): v is { routes: Route[]; findings: Finding[] } =>
+            v !== null &&
+            typeof v === 'object' &&
+            Array.isArray((v as { routes?: unknown }).routes) &&
+            Array.isArray((v as { findings?: unknown }).findings),
+        )
+      : { routes: [], findings: [] };
   const c = typeof ct === 'string' ? parseCommandMatrix(ct, commandFile) : { commands: [], findings: [] };
   return {
     routes: r.routes,
