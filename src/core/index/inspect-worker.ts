@@ -5,19 +5,23 @@ import { inspectFile, type InspectContext, type Inspection } from '../metadata/i
 
 interface Job {
   ctx: InspectContext;
-  files: string[];
   explicit: boolean;
 }
 
+// The files come in one message (the worker starts before they are known).
 const job = workerData as Job;
 // Results go back in batches, so that neither thread holds two copies of a large scan.
 const BATCH = 500;
-let batch: Inspection[] = [];
-for (const f of job.files) {
-  batch.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
-  if (batch.length === BATCH) {
-    parentPort!.postMessage({ batch });
-    batch = [];
-  }
-}
-parentPort!.postMessage({ batch, done: true });
+parentPort!.once('message', (m: { files: string[] }) => {
+  void (async () => {
+    let batch: Inspection[] = [];
+    for (const f of m.files) {
+      batch.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
+      if (batch.length === BATCH) {
+        parentPort!.postMessage({ batch });
+        batch = [];
+      }
+    }
+    parentPort!.postMessage({ batch, done: true });
+  })();
+});

@@ -74,26 +74,55 @@ function workerLimits(files: number, heapMb: number | undefined): { maxOldGenera
   return { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: Math.min(8, old) };
 }
 
-function runWorker(
-  ctx: InspectContext,
-  files: string[],
-  explicit: boolean,
-  onProgress: (n: number) => void,
-  heapMb: number | undefined,
-): Promise<Inspection[]> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: { ctx, files, explicit }, resourceLimits: workerLimits(files.length, heapMb) });
-    const results: Inspection[] = [];
-    w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
-      for (const r of m.batch) results.push(r);
-      onProgress(results.length);
-      if (m.done) resolve(results);
+/**
+ * Inspection workers started before the list of files they will read is known, so that
+ * their start (loading the inspection modules, about the time it takes to stamp 10,000
+ * files) overlaps the stamping of the tree. Each waits for one message naming its files.
+ */
+export class InspectPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  /** Start one worker per core (at most 8), or none where workers cannot help. `files`:
+   * the most files the pool may be given (sizes the workers' heaps). */
+  static start(ctx: InspectContext, explicit: boolean, files: number, heapMb: number | undefined): InspectPool | undefined {
+    const n = Math.min(availableParallelism(), 8);
+    // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
+    if (files < WORKER_THRESHOLD || n < 2 || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
+    const limits = workerLimits(Math.ceil(files / n), heapMb);
+    const workers = Array.from({ length: n }, () => new Worker(WORKER_URL, { workerData: { ctx, explicit }, resourceLimits: limits }));
+    // An idle worker never keeps the process alive (an error before the files are handed
+    // out must not leave it waiting); a working one does.
+    for (const w of workers) w.unref();
+    return new InspectPool(workers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Inspect `files` on worker k (once per worker). */
+  run(k: number, files: string[], onProgress: (n: number) => void): Promise<Inspection[]> {
+    const w = this.workers[k]!;
+    w.ref();
+    return new Promise((resolve, reject) => {
+      const results: Inspection[] = [];
+      w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
+        for (const r of m.batch) results.push(r);
+        onProgress(results.length);
+        if (m.done) resolve(results);
+      });
+      w.once('error', reject);
+      w.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`inspection worker exited with code ${code}`));
+      });
+      w.postMessage({ files });
     });
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`inspection worker exited with code ${code}`));
-    });
-  });
+  }
+
+  /** Stop the workers (those that had nothing to do, or are done). */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+  }
 }
 
 function inspectInProcess(
@@ -117,29 +146,36 @@ async function inspectMany(
   explicit: boolean,
   onProgress: (done: number) => void,
   heapMb: number | undefined,
+  started?: InspectPool,
 ): Promise<Inspection[]> {
-  const workers = Math.min(availableParallelism(), 8);
-  // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
-  if (files.length < WORKER_THRESHOLD || workers < 2 || !existsSync(fileURLToPath(WORKER_URL)))
+  if (files.length < WORKER_THRESHOLD) {
+    started?.close();
     return inspectInProcess(ctx, files, explicit, onProgress);
-  // Contiguous chunks keep each worker's reads within a few directories.
-  const size = Math.ceil(files.length / workers);
-  const chunks = Array.from({ length: workers }, (_, k) => files.slice(k * size, (k + 1) * size));
-  const perWorker = chunks.map(() => 0);
-  const report = (k: number) => (n: number) => {
-    perWorker[k] = n;
-    onProgress(perWorker.reduce((a, b) => a + b, 0));
-  };
-  const parts = await Promise.all(
-    chunks.map((c, k) =>
-      runWorker(ctx, c, explicit, report(k), heapMb).catch((e: unknown) => {
-        // A worker that ran out of its capped heap: do its share here instead.
-        if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
-        return inspectInProcess(ctx, c, explicit, report(k));
-      }),
-    ),
-  );
-  return parts.flat();
+  }
+  const pool = started ?? InspectPool.start(ctx, explicit, files.length, heapMb);
+  if (!pool) return inspectInProcess(ctx, files, explicit, onProgress);
+  try {
+    // Contiguous chunks keep each worker's reads within a few directories.
+    const size = Math.ceil(files.length / pool.size);
+    const chunks = Array.from({ length: pool.size }, (_, k) => files.slice(k * size, (k + 1) * size));
+    const perWorker = chunks.map(() => 0);
+    const report = (k: number) => (n: number) => {
+      perWorker[k] = n;
+      onProgress(perWorker.reduce((a, b) => a + b, 0));
+    };
+    const parts = await Promise.all(
+      chunks.map((c, k) =>
+        pool.run(k, c, report(k)).catch((e: unknown) => {
+          // A worker that ran out of its capped heap: do its share here instead.
+          if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
+          return inspectInProcess(ctx, c, explicit, report(k));
+        }),
+      ),
+    );
+    return parts.flat();
+  } finally {
+    pool.close();
+  }
 }
 
 /** The stamps that decide whether a cached inspection still holds: the file's, and for a
@@ -296,6 +332,12 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     schemasDir: join(repo.root, repo.config.schemas),
     schemaGeneration: fingerprint,
   };
+  // A cold scan of many files (no cache, or one that knows few of them) starts its workers
+  // now, so that they load while the tree is stamped.
+  const pool =
+    files.length >= WORKER_THRESHOLD && (!cache || cache.size < files.length / 2)
+      ? InspectPool.start(ctx, opts.explicit ?? false, files.length, repo.workerHeapMb)
+      : undefined;
   // Stamps are taken before any file is read: a change during the scan shows up as a
   // different stamp next time, never as a stale result under a fresh stamp.
   const stamped = cache ? stampTree(repo, files, listed.git, scanStart) : undefined;
@@ -330,6 +372,7 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     opts.explicit ?? false,
     (done) => repo.progress?.('inspecting', hits + done, files.length),
     repo.workerHeapMb,
+    pool,
   );
   repo.progress?.('inspecting', files.length, files.length);
   misses.forEach(({ i, stamp }, k) => {

@@ -10,7 +10,7 @@
 // 10,000-file tree costs a comparison of stamps per file instead of rebuilding 10,000
 // objects.
 import { join } from 'node:path';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalEntry } from './document.js';
 import type { Inspection } from '../metadata/inspect.js';
 import type { IndexEntry } from './entry.js';
 import type { Repo } from '../repo.js';
@@ -53,7 +53,7 @@ export function stampFiles(absPaths: readonly string[], scanStartMs: number): St
 
 /** Serialise a result; an artifact's entry is written in canonical form ("A" + JSON). */
 export function encodeResult(r: Inspection): string {
-  if (r.type === 'artifact') return `A${canonicalJson(r.entry)}`;
+  if (r.type === 'artifact') return `A${canonicalEntry(r.entry)}`;
   return `R${JSON.stringify(r)}`;
 }
 
@@ -147,6 +147,11 @@ export class StatCache {
     return this;
   }
 
+  /** How many files the stored cache knows. */
+  get size(): number {
+    return this.stored.size;
+  }
+
   /** The encoded result cached for `key` when its stamps are unchanged. */
   get(key: string, stamps: string | undefined): string | undefined {
     if (stamps === undefined) return undefined;
@@ -199,11 +204,20 @@ export class StatCache {
         if (part.length > 0) yield Buffer.from(part.join(''), 'utf8');
         part = [];
       };
+      // Kept stored lines are copied in runs of adjacent lines.
+      let from = -1;
+      let to = -1;
       for (const [k, i] of stored) {
         if (fresh.has(k)) continue;
-        yield* flush();
-        yield buf.subarray(lineStarts[i], lineEnds[i]! + 1);
+        if (lineStarts[i] === to) {
+          to = lineEnds[i]! + 1;
+          continue;
+        }
+        if (from >= 0) yield buf.subarray(from, to);
+        from = lineStarts[i]!;
+        to = lineEnds[i]! + 1;
       }
+      if (from >= 0) yield buf.subarray(from, to);
       for (const [k, rec] of fresh) {
         if (rec === null) continue;
         part.push(`${JSON.stringify(k)}\t${rec.stamps}\t${encodeResult(rec.result)}\n`);
@@ -226,8 +240,12 @@ export const STAT_CACHE_FILE = 'stat-cache';
 /** The path a record names: its first field, a JSON string; undefined if it is not one. */
 function pathOfRecord(buf: Buffer, start: number, end: number): string | undefined {
   if (buf[start] !== 0x22 || buf[end - 1] !== 0x22 || end - start < 2) return undefined;
-  const bs = buf.indexOf(0x5c, start);
-  if (bs < 0 || bs >= end) return buf.toString('utf8', start + 1, end - 1);
+  let escaped = false;
+  for (let i = start + 1; i < end - 1; i++) {
+    const c = buf[i]!;
+    if (c === 0x5c || c === 0x22 || c < 0x20) escaped = true; // JSON.parse decides
+  }
+  if (!escaped) return buf.toString('utf8', start + 1, end - 1);
   try {
     const v: unknown = JSON.parse(buf.toString('utf8', start, end));
     return typeof v === 'string' ? v : undefined;
