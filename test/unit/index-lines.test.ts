@@ -14,7 +14,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 const entryArb: fc.Arbitrary<IndexEntry> = fc
   .record({
-    id: fc.constantFrom('a', 'b', 'plan-x', 'é', 'a@b'),
+    id: fc.constantFrom('a', 'b', 'plan-x', 'é', 'a@b', 'r/2026-01/'),
     version: fc.constantFrom('1.0.0', '10.0.0', '9.0.0', '2'),
     status: fc.constantFrom('draft', 'approved'),
     path: fc.constantFrom(
@@ -28,6 +28,11 @@ const entryArb: fc.Arbitrary<IndexEntry> = fc
       'docs/"q".md',
       'docs/x\\y.md',
       'd/\u2028.md',
+      // Letter-free runs long enough to be searched for instead of reading every line.
+      'docs/2026-01/a.md',
+      'docs/2026-01/A.md',
+      'x/2026-01/\u212a.md',
+      'x/2026-01/k.md',
     ),
     size: fc.integer({ min: 0, max: 1e9 }),
     derived: fc.option(
@@ -281,8 +286,56 @@ describe('artifacts-index/2 line reader', () => {
         expect(lines.findVersion(probe.id, probe.version)).toEqual(
           doc.artifacts.flatMap((e, i) => (e.id === probe.id && e.version === probe.version ? [i] : [])),
         );
-        const keys = new Set([foldPath(probe.path), foldPath('docs/A.md')]);
-        expect(lines.findFolded(keys)).toEqual(doc.artifacts.flatMap((e, i) => (keys.has(foldPath(e.path)) ? [i] : [])));
+        for (const keys of [new Set([foldPath(probe.path)]), new Set([foldPath(probe.path), foldPath('docs/A.md')])])
+          expect(lines.findFolded(keys)).toEqual(doc.artifacts.flatMap((e, i) => (keys.has(foldPath(e.path)) ? [i] : [])));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('in an ASCII index without escapes, the folded-path search by letter-free runs finds what a scan finds', () => {
+    // Every path ASCII, no backslash anywhere: the search takes the run-based way.
+    const asciiPath = fc.constantFrom(
+      'docs/2026-01/a.md',
+      'docs/2026-01/A.md',
+      'DOCS/2026-01/A.MD',
+      'x/2026-01/k.md',
+      'x/2026-01/K.md',
+      'docs/a.md',
+      'docs/A.md',
+      'q/0042-adr.md',
+    );
+    const asciiEntry = fc
+      .record({
+        id: fc.constantFrom('a', 'b', 'r-2026-01/a.md'),
+        path: asciiPath,
+        extra: fc.option(fc.constantFrom<Record<string, unknown>>({ a: { path: 'docs/2026-01/a.md' } }, { note: 'x/2026-01/K.md' }), {
+          nil: undefined,
+        }),
+      })
+      .map(({ id, path, extra }) => ({
+        ...extra,
+        id,
+        version: '1',
+        status: 'draft' as const,
+        framework: 'f',
+        kind: 'k',
+        path,
+        content_address: `sha256:${createHash('sha256').update(path).digest('hex')}`,
+        size: 1,
+      }));
+    fc.assert(
+      fc.property(fc.uniqueArray(asciiEntry, { selector: (e) => e.path, minLength: 1, maxLength: 8 }), asciiPath, (es, probe) => {
+        const doc = makeIndexDocument('sha256', es);
+        const buf = Buffer.from(serializeIndex(doc), 'utf8');
+        expect(buf.includes(0x5c)).toBe(false);
+        const lines = IndexLines.scan(buf)!;
+        for (const keys of [
+          new Set([foldPath(probe)]),
+          new Set([foldPath(probe), foldPath('x/2026-01/k.md')]),
+          new Set([foldPath('docs/a.md')]),
+        ])
+          expect(lines.findFolded(keys)).toEqual(doc.artifacts.flatMap((e, i) => (keys.has(foldPath(e.path)) ? [i] : [])));
       }),
       { numRuns: RUNS },
     );

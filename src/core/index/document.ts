@@ -294,6 +294,11 @@ export class IndexLines {
     return this.starts.length;
   }
 
+  /** Where the canonical text of entry i lies in {@link buf}. */
+  range(i: number): { start: number; end: number } {
+    return { start: this.starts[i]!, end: this.ends[i]! };
+  }
+
   /** The canonical text of entry i. */
   line(i: number): string {
     return this.buf.toString('utf8', this.starts[i], this.ends[i]);
@@ -345,20 +350,22 @@ export class IndexLines {
   }
 
   /** The entries of bytes already checked line by line (by this tool when it wrote them, or
-   * by {@link validate} since: the digest memo names the file's stamp). One JSON.parse of the
-   * whole text is several times faster than one per line. */
+   * by {@link validate} since: the digest memo names the file's stamp). One JSON.parse per
+   * batch of lines (the bytes between two lines are JSON whitespace and a comma) is several
+   * times faster than one per line, and never holds the whole text as one string. */
   private checkedEntries(): IndexEntry[] {
-    let text: string;
-    try {
-      text = this.buf.toString('utf8');
-    } catch {
-      return this.entries(); // longer than the longest string: line by line
+    const out = new Array<IndexEntry>(this.count);
+    for (let i = 0; i < this.count; i += PARSE_BATCH) {
+      const j = Math.min(this.count, i + PARSE_BATCH);
+      const parsed = parseJsonQuiet(`[${this.buf.toString('utf8', this.starts[i], this.ends[j - 1])}]`);
+      const part = parsed.ok ? parsed.value : undefined;
+      if (!Array.isArray(part) || part.length !== j - i) return this.entries();
+      part.forEach((e: unknown, k) => {
+        checkEntry(e, i + k);
+        out[i + k] = e;
+      });
     }
-    const parsed = parseJsonQuiet(text);
-    const artifacts = parsed.ok ? (parsed.value as { artifacts?: unknown }).artifacts : undefined;
-    if (!Array.isArray(artifacts) || artifacts.length !== this.count) return this.entries();
-    artifacts.forEach((e: unknown, i) => checkEntry(e, i));
-    return artifacts as IndexEntry[];
+    return out;
   }
 
   /** index_digest of these bytes, streamed: the lines are already canonical, so the
@@ -428,6 +435,15 @@ export class IndexLines {
     const n = this.count;
     if (folded.size === 0 || n === 0) return out;
     const b = this.buf;
+    // In a file of ASCII without a backslash (the usual index) every path is written as it
+    // is, and a path that folds to an ASCII key holds the key's letter-free runs verbatim:
+    // the lines holding its longest such run are the only candidates (a few native searches
+    // instead of a look at every line).
+    const simple = isAscii(b) && b.indexOf(0x5c) < 0;
+    if (simple) {
+      const candidates = this.linesHoldingRuns(folded);
+      if (candidates) return candidates.filter((i) => folded.has(foldPath(this.entry(i).path)));
+    }
     const { starts, ends } = this;
     // For each line: -1 no member found, -2 several, else the offset of the value.
     const value = new Int32Array(n).fill(-1);
@@ -445,9 +461,8 @@ export class IndexLines {
     const asciiLengths = new Set(asciiKeys.map((k) => k.length));
     const matches = (at: number, len: number) =>
       asciiLengths.has(len) && asciiKeys.some((k) => k.length === len && sameFoldedAscii(b, at, k));
-    // In a file of ASCII without a backslash (the usual index), every value is plain and ends
-    // at the next quote: found natively, compared only when its length is a wanted key's.
-    const simple = isAscii(b) && b.indexOf(0x5c) < 0;
+    // In such a file every value is plain and ends at the next quote: found natively, and
+    // compared only when its length is a wanted key's.
     for (let i = 0; i < n; i++) {
       const found = value[i]!;
       if (found < 0) {
@@ -477,6 +492,25 @@ export class IndexLines {
       if (folded.has(foldPath(p))) out.push(i);
     }
     return out;
+  }
+
+  /** The lines (ascending) holding the longest letter-free run of each ASCII key, or
+   * undefined when a key has no run long enough to be a selective search. (A non-ASCII
+   * key matches no path of an ASCII file: an ASCII path folds to ASCII.) */
+  private linesHoldingRuns(folded: ReadonlySet<string>): number[] | undefined {
+    const picked = new Set<number>();
+    const last = this.ends[this.count - 1]!;
+    for (const k of folded) {
+      if (!/^[\x00-\x7f]*$/.test(k)) continue;
+      const run = (k.match(/[^A-Za-z]+/g) ?? []).reduce((a, r) => (r.length > a.length ? r : a), '');
+      if (run.length < MIN_RUN) return undefined;
+      const needle = Buffer.from(run, 'latin1');
+      for (let at = this.buf.indexOf(needle, this.starts[0]); at >= 0 && at < last; at = this.buf.indexOf(needle, at + 1)) {
+        const i = this.lineAt(at);
+        if (i !== undefined) picked.add(i);
+      }
+    }
+    return [...picked].sort((a, b) => a - b);
   }
 
   /**
@@ -587,6 +621,10 @@ const CHUNK = 65536;
 /** The folded form of a path: two paths with the same one are one file on a
  * case-insensitive or normalizing file system. */
 const PATH_MEMBER = Buffer.from('"path":"', 'latin1');
+/** Lines parsed by one JSON.parse when the bytes are known good. */
+const PARSE_BATCH = 2000;
+/** The shortest letter-free run of a path searched for instead of reading every line. */
+const MIN_RUN = 4;
 
 /** Do the ASCII bytes b[at, at + key.length), lower-cased, equal `key`? */
 function sameFoldedAscii(b: Buffer, at: number, key: Buffer): boolean {

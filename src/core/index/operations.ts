@@ -10,12 +10,12 @@ import type { Repo } from '../repo.js';
 import { canonicalPathFor, checkArtifactRoutes, loadRouting, routeFor } from '../routing/routes.js';
 import type { JournalOp } from '../store/journal.js';
 import { isCandidatePath, listCandidates, walkTree } from './enumerate.js';
-import { checkCollection, checkImmutable, metadataFiles, scanFiles, stampTree } from './scan.js';
+import { checkCollection, checkImmutable, type ExpectedEntries, metadataFiles, scanFiles, stampTree } from './scan.js';
 import { journalEmpty, readCleanRecord, settledIndexStamp, verifyFingerprint, writeCleanRecord } from './clean-verify.js';
 import { unsafeEntryFindings } from './decision-index.js';
 import { now } from '../stamp.js';
 import { entriesEqual, foldPath, INDEX_FORMAT, type IndexFormat } from './document.js';
-import { applyOps, readIndexView, runTransaction, type IndexState, type TransactionResult } from './store.js';
+import { applyOps, readIndexView, runTransaction, type IndexState, type IndexView, type TransactionResult } from './store.js';
 
 export interface WriteResult {
   changed: boolean;
@@ -346,6 +346,29 @@ export async function indexAdd(repo: Repo, paths: readonly string[], opts: { upd
   return summarize(tx, r.ops, r.previous, r.unchanged, r.findings);
 }
 
+/** The index's entries by path, for a scan; with the file's lines, their canonical bytes. */
+function expectedEntries(view: IndexView): ExpectedEntries {
+  const arts = view.doc?.artifacts ?? [];
+  const at = new Map<string, number>();
+  arts.forEach((e, i) => at.set(e.path, i));
+  const lines = view.lines && view.lines.count === arts.length ? view.lines : undefined;
+  return {
+    get: (p) => {
+      const i = at.get(p);
+      return i === undefined ? undefined : arts[i];
+    },
+    keys: () => at.keys(),
+    ...(lines
+      ? {
+          text: (p: string) => {
+            const i = at.get(p);
+            return i === undefined ? undefined : { buf: lines.buf, ...lines.range(i) };
+          },
+        }
+      : {}),
+  };
+}
+
 /** Is there an index file (without parsing an `artifacts-index/2` one)? */
 function indexPresent(current: IndexState): boolean {
   return current.lines !== undefined || current.doc !== null;
@@ -592,7 +615,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
   const fingerprint = verifyFingerprint(repo);
   const indexStamp = settledIndexStamp(repo, now());
   const noJournal = journalEmpty(repo);
-  const view = await readIndexView(repo);
+  const view = await readIndexView(repo, { keepLines: true });
   if (view.pendingRecords > 0) {
     findings.push(
       finding(
@@ -602,7 +625,7 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
       ),
     );
   }
-  const scan = await scanFiles(repo, { listing, expected: new Map((view.doc?.artifacts ?? []).map((e) => [e.path, e])) });
+  const scan = await scanFiles(repo, { listing, expected: expectedEntries(view) });
   findings.push(...scan.findings);
   findings.push(...checkCollection(scan.entries, []));
   if (!view.doc) {
@@ -644,7 +667,8 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
       }),
     );
   }
-  const scanned = new Map(scan.entries.map((e) => [e.path, e]));
+  const scanned = new Map<string, IndexEntry>();
+  for (const e of scan.entries) scanned.set(e.path, e);
   const invalidPaths = new Set(scan.findings.map((f) => (f.path ? (sidecarTarget(f.path) ?? f.path) : '')));
   const unsafeFindings = unsafeEntryFindings(repo, view.doc.artifacts);
   findings.push(...unsafeFindings);
@@ -688,7 +712,8 @@ export async function indexVerify(repo: Repo, opts: { listing?: Promise<{ files:
       );
     }
   }
-  const indexedPaths = new Set(view.doc.artifacts.map((e) => e.path));
+  const indexedPaths = new Set<string>();
+  for (const e of view.doc.artifacts) indexedPaths.add(e.path);
   const unindexed = scan.entries.filter((e) => !indexedPaths.has(e.path));
   const hints = await unindexedHints(repo, unindexed);
   for (const e of unindexed) {

@@ -187,6 +187,15 @@ function stampsFor(rootSlash: string, file: string, scanStart: number): StampKey
   return stampFiles(target === undefined ? [rootSlash + file] : [rootSlash + file, rootSlash + target], scanStart);
 }
 
+/** The entries a scan expects to find (the index), by path. */
+export interface ExpectedEntries {
+  get(path: string): IndexEntry | undefined;
+  keys(): Iterable<string>;
+  /** Where the canonical text of the entry at `path` lies, when the caller has it as bytes:
+   * a cache hit is then compared with it byte for byte, without decoding the record. */
+  text?(path: string): { buf: Buffer; start: number; end: number } | undefined;
+}
+
 export interface ScanOptions {
   /** Restrict to these metadata files (repo-relative); default: the whole tree. */
   files?: string[];
@@ -194,7 +203,7 @@ export interface ScanOptions {
   explicit?: boolean;
   useCache?: boolean;
   /** Entries the caller expects (the index, by path): cache hits equal to them are reused. */
-  expected?: Map<string, IndexEntry>;
+  expected?: ExpectedEntries;
   /** A tree listing already under way (lets callers overlap the git process with reads). */
   listing?: Promise<{ files: string[]; git: boolean }>;
   /** Where unreadable front matter is an error rather than another tool's business
@@ -280,41 +289,47 @@ export function metadataFiles(listed: readonly string[]): string[] {
  * Stamp every metadata file (and each directory on the way to one) and digest the lot:
  * two trees with the same digest hold the same files with the same stamps, reached through
  * the same directories (a directory swapped for a symlink changes it). `tree` is undefined
- * when any stamp is racy or missing.
+ * when any stamp is racy or missing. Each file's stamp goes to `visit` as it is taken (with
+ * whether the file lies below a symlinked directory), so that a scan of 100,000 files keeps
+ * only the stamps it still needs.
  */
 export function stampTree(
   repo: Repo,
   files: readonly string[],
   git: boolean,
   scanStartMs: number,
-): { stamps: StampKey[]; tree: string | undefined; symlinkedDirs: Set<string> } {
+  visit: (i: number, stamp: StampKey, viaSymlink: boolean) => void = () => undefined,
+): { tree: string | undefined; symlinkedDirs: Set<string> } {
   const rootSlash = repo.root.endsWith(sep) ? repo.root : repo.root + sep;
+  const dirs = new Set<string>();
+  for (const f of files) {
+    for (let d = f.lastIndexOf('/'); d > 0 && !dirs.has(f.slice(0, d)); d = f.lastIndexOf('/', d - 1)) dirs.add(f.slice(0, d));
+  }
+  const symlinkedDirs = new Set<string>();
+  let dirPart = '';
+  for (const d of [...dirs].sort(compareBytes)) {
+    const st = lstatQuiet(rootSlash + d);
+    if (st?.isSymbolicLink()) symlinkedDirs.add(d);
+    dirPart += `${d}/\0${st ? `${st.isSymbolicLink() ? 'L' : st.isDirectory() ? 'D' : 'F'}${st.ino}` : '-'}\n`;
+  }
   const h = createHash('sha256');
   h.update(`artifacts-tree/1 ${git ? 'git' : 'walk'}\n`);
   let trusted = true;
-  const stamps = new Array<StampKey>(files.length);
   let part = '';
-  const dirs = new Set<string>();
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     const st = stampsFor(rootSlash, f, scanStartMs);
-    stamps[i] = st;
     if (st.racy || st.key === undefined) trusted = false;
     part += `${f}\0${st.key}\n`;
     if (part.length > 65536) {
       h.update(part);
       part = '';
     }
-    for (let d = f.lastIndexOf('/'); d > 0 && !dirs.has(f.slice(0, d)); d = f.lastIndexOf('/', d - 1)) dirs.add(f.slice(0, d));
+    visit(i, st, symlinkedDirs.size > 0 && throughSymlink(f, symlinkedDirs));
   }
   h.update(part);
-  const symlinkedDirs = new Set<string>();
-  for (const d of [...dirs].sort(compareBytes)) {
-    const st = lstatQuiet(rootSlash + d);
-    if (st?.isSymbolicLink()) symlinkedDirs.add(d);
-    h.update(`${d}/\0${st ? `${st.isSymbolicLink() ? 'L' : st.isDirectory() ? 'D' : 'F'}${st.ino}` : '-'}\n`);
-  }
-  return { stamps, tree: trusted ? h.digest('hex') : undefined, symlinkedDirs };
+  h.update(dirPart);
+  return { tree: trusted ? h.digest('hex') : undefined, symlinkedDirs };
 }
 
 /** Inspect metadata files and return valid entries plus all findings. */
@@ -339,31 +354,39 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
       ? InspectPool.start(ctx, opts.explicit ?? false, files.length, repo.workerHeapMb)
       : undefined;
   // Stamps are taken before any file is read: a change during the scan shows up as a
-  // different stamp next time, never as a stale result under a fresh stamp.
-  const stamped = cache ? stampTree(repo, files, listed.git, scanStart) : undefined;
-  // Cache hits are resolved synchronously; only misses pay for file I/O. A hit whose
-  // canonical entry equals the expected (indexed) entry reuses that object unparsed.
+  // different stamp next time, never as a stale result under a fresh stamp. Cache hits are
+  // resolved as the stamps are taken; only misses keep theirs and pay for file I/O. A hit
+  // whose canonical entry equals the expected (indexed) entry reuses that object unparsed.
   const results = new Array<Inspection>(files.length);
   const misses: Array<{ i: number; stamp: StampKey | undefined }> = [];
-  for (let i = 0; i < files.length; i++) {
+  const resolveHit = (i: number, stamp: StampKey, viaSymlink: boolean): void => {
     const f = files[i]!;
-    const stamp = stamped?.stamps[i];
     // A file reached through a symlinked directory is judged afresh every time: its stamps
     // do not say where the directory leads.
-    const viaSymlink = stamped !== undefined && stamped.symlinkedDirs.size > 0 && throughSymlink(f, stamped.symlinkedDirs);
-    const hit = stamp && !viaSymlink ? cache?.get(f, stamp.key) : undefined;
-    if (hit === undefined) {
+    if (viaSymlink || stamp.key === undefined) {
       misses.push({ i, stamp });
-      continue;
+      return;
     }
-    const expected = opts.expected?.get(sidecarTarget(f) ?? f);
+    const target = sidecarTarget(f) ?? f;
+    const text = opts.expected?.text?.(target);
+    if (text && cache!.holdsArtifact(f, stamp.key, text.buf, text.start, text.end)) {
+      results[i] = { type: 'artifact', entry: opts.expected!.get(target)!, findings: [] };
+      return;
+    }
+    const hit = cache!.get(f, stamp.key);
+    const expected = hit === undefined ? undefined : opts.expected?.get(target);
     const decoded =
-      expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
-        ? { type: 'artifact' as const, entry: expected, findings: [] }
-        : tryDecodeResult(hit);
+      hit === undefined
+        ? undefined
+        : expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
+          ? { type: 'artifact' as const, entry: expected, findings: [] }
+          : tryDecodeResult(hit);
     if (decoded === undefined) misses.push({ i, stamp });
     else results[i] = decoded;
-  }
+  };
+  let stamped: { tree: string | undefined } | undefined;
+  if (cache) stamped = stampTree(repo, files, listed.git, scanStart, resolveHit);
+  else for (let i = 0; i < files.length; i++) misses.push({ i, stamp: undefined });
   repo.progress?.('inspecting', files.length - misses.length, files.length);
   const hits = files.length - misses.length;
   const inspected = await inspectMany(
@@ -380,7 +403,7 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
     if (stamp) cache?.set(files[i]!, stamp, inspected[k]!);
   });
   if (cache) {
-    if (!opts.files) cache.retainOnly(new Set(files));
+    if (!opts.files) cache.retainOnly(files);
     await cache.save();
   }
   // Unreadable front matter that names neither id nor kind is an error only within the

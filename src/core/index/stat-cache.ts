@@ -16,7 +16,7 @@ import type { IndexEntry } from './entry.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { cacheIdentity, racyWindowMs } from '../stamp.js';
-import { lstatQuiet } from '../paths.js';
+import { compareBytes, lstatQuiet } from '../paths.js';
 import { READ_LIMITS, readCheckedSync } from '../store/checked-read.js';
 
 /** A result inspected in this run: encoded only when the cache is saved, so that a cold
@@ -84,22 +84,27 @@ export function tryDecodeResult(s: string): Inspection | undefined {
 
 /**
  * The cache file, `.artifacts/cache/stat-cache`: a first line `{"identity":...}`, then one
- * line per file, `<path as a JSON string> TAB <stamps> TAB <encoded result>`. None of the
- * three holds a raw tab or newline (JSON escapes them; stamps are digits and punctuation),
- * so the file is read as lines without parsing it whole: a record is located by offsets,
- * its stamps compared in place, and its result decoded only when used. At 100,000 files
- * the file is tens of megabytes; parsed whole it cost several times that in memory.
+ * line per file in path order (paths.compareBytes), `<path as a JSON string> TAB <stamps>
+ * TAB <encoded result>`. None of the three holds a raw tab or newline (JSON escapes them;
+ * stamps are digits and punctuation), so the file is read as lines without parsing it
+ * whole: a record is found by a search that starts where the previous one ended (scans ask
+ * in path order), its stamps are compared in place, and its result is decoded only when
+ * used. At 100,000 files the file is tens of megabytes; parsed whole, or held as a map of
+ * its paths, it cost several times that in memory. A file whose lines are out of order is
+ * not one this tool wrote: it is ignored.
  */
 export class StatCache {
   private readonly file: string;
   private readonly root: string;
   private readonly identity: string;
-  /** The file's bytes, and per path the offsets of its record's two tabs and its end. */
+  /** The file's bytes, and per record the offsets of its start, its two tabs and its end. */
   private buf: Buffer = Buffer.alloc(0);
-  private readonly stored = new Map<string, number>();
+  private count = 0;
+  private starts: Uint32Array = new Uint32Array(0);
   private tabs: Uint32Array = new Uint32Array(0);
-  private lineStarts: Uint32Array = new Uint32Array(0);
-  private lineEnds: Uint32Array = new Uint32Array(0);
+  private ends: Uint32Array = new Uint32Array(0);
+  /** Where the last search ended: the next one, usually for the next path, starts there. */
+  private hint = 0;
   /** Records of this run (null: dropped), over the stored ones. */
   private readonly fresh = new Map<string, FreshRecord | null>();
   private dirty = false;
@@ -121,35 +126,92 @@ export class StatCache {
     if (!buf) return this;
     const head = Buffer.from(`${JSON.stringify({ identity: this.identity })}\n`, 'utf8');
     if (buf.length < head.length || !buf.subarray(0, head.length).equals(head)) return this;
-    const tabs: number[] = [];
     const starts: number[] = [];
+    const tabs: number[] = [];
     const ends: number[] = [];
-    for (let pos = head.length; pos < buf.length;) {
+    let prev: string | undefined;
+    for (let pos = head.length; pos < buf.length; ) {
       const nl = buf.indexOf(0x0a, pos);
       if (nl < 0) break; // a torn last line: a miss
       const t1 = buf.indexOf(0x09, pos);
       const t2 = t1 >= 0 && t1 < nl ? buf.indexOf(0x09, t1 + 1) : -1;
-      if (t2 > t1 && t2 < nl) {
-        const key = pathOfRecord(buf, pos, t1);
-        if (key !== undefined) {
-          this.stored.set(key, tabs.length >> 1);
-          tabs.push(t1, t2);
-          starts.push(pos);
-          ends.push(nl);
-        }
+      const key = t2 > t1 && t2 < nl ? pathOfRecord(buf, pos, t1) : undefined;
+      if (key !== undefined) {
+        if (prev !== undefined && compareBytes(prev, key) >= 0) return this; // out of order: not ours
+        prev = key;
+        starts.push(pos);
+        tabs.push(t1, t2);
+        ends.push(nl);
       }
       pos = nl + 1;
     }
     this.buf = buf;
+    this.count = starts.length;
+    this.starts = Uint32Array.from(starts);
     this.tabs = Uint32Array.from(tabs);
-    this.lineStarts = Uint32Array.from(starts);
-    this.lineEnds = Uint32Array.from(ends);
+    this.ends = Uint32Array.from(ends);
     return this;
   }
 
   /** How many files the stored cache knows. */
   get size(): number {
-    return this.stored.size;
+    return this.count;
+  }
+
+  private keyAt(i: number): string {
+    return pathOfRecord(this.buf, this.starts[i]!, this.tabs[2 * i]!)!;
+  }
+
+  /** The stored record of `key`, or -1: a galloping search from where the last one ended,
+   * then a binary search (a scan in path order costs a probe or two a file). */
+  private find(key: string): number {
+    const n = this.count;
+    const h = Math.min(this.hint, n);
+    let lo = 0;
+    let hi = h;
+    const at = h < n ? this.keyAt(h) : undefined;
+    if (at === key) {
+      this.hint = h + 1;
+      return h;
+    }
+    if (at !== undefined && compareBytes(at, key) < 0) {
+      // Ahead of the hint: gallop (1, 2, 4... records on) to a record at or after the key.
+      lo = h + 1;
+      hi = n;
+      for (let step = 1; lo < n; step *= 2) {
+        const probe = Math.min(n - 1, h + step);
+        if (compareBytes(this.keyAt(probe), key) >= 0) {
+          hi = probe + 1;
+          break;
+        }
+        lo = probe + 1;
+      }
+    } else if (h > 0 && compareBytes(this.keyAt(h - 1), key) < 0) {
+      // Between the previous record and the hint: not stored.
+      this.hint = h;
+      return -1;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(this.keyAt(mid), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < n && this.keyAt(lo) === key) {
+      this.hint = lo + 1;
+      return lo;
+    }
+    this.hint = lo;
+    return -1;
+  }
+
+  /** The stored record of `key` under exactly these stamps, or -1. */
+  private storedWith(key: string, stamps: string): number {
+    if (this.fresh.has(key)) return -1;
+    const i = this.find(key);
+    if (i < 0) return -1;
+    const t1 = this.tabs[2 * i]!;
+    const t2 = this.tabs[2 * i + 1]!;
+    return t2 - t1 - 1 === stamps.length && this.buf.toString('latin1', t1 + 1, t2) === stamps ? i : -1;
   }
 
   /** The encoded result cached for `key` when its stamps are unchanged. */
@@ -157,12 +219,17 @@ export class StatCache {
     if (stamps === undefined) return undefined;
     const rec = this.fresh.get(key);
     if (rec !== undefined) return rec !== null && rec.stamps === stamps ? encodeResult(rec.result) : undefined;
-    const i = this.stored.get(key);
-    if (i === undefined) return undefined;
-    const t1 = this.tabs[2 * i]!;
+    const i = this.storedWith(key, stamps);
+    return i < 0 ? undefined : this.buf.toString('utf8', this.tabs[2 * i + 1]! + 1, this.ends[i]);
+  }
+
+  /** Is the stored record for `key`, under these stamps, the artifact whose canonical text
+   * is `text[start, end)`? (Compared as bytes: no string is made.) */
+  holdsArtifact(key: string, stamps: string, text: Buffer, start: number, end: number): boolean {
+    const i = this.storedWith(key, stamps);
+    if (i < 0) return false;
     const t2 = this.tabs[2 * i + 1]!;
-    if (t2 - t1 - 1 !== stamps.length || this.buf.toString('latin1', t1 + 1, t2) !== stamps) return undefined;
-    return this.buf.toString('utf8', t2 + 1, this.lineEnds[i]);
+    return this.buf[t2 + 1] === 0x41 /* A */ && this.buf.compare(text, start, end, t2 + 2, this.ends[i]) === 0;
   }
 
   /** Remember a result, unless a stamp is racy (too close to the scan's start). */
@@ -180,50 +247,80 @@ export class StatCache {
 
   private has(key: string): boolean {
     const rec = this.fresh.get(key);
-    return rec !== undefined ? rec !== null : this.stored.has(key);
+    return rec !== undefined ? rec !== null : this.find(key) >= 0;
   }
 
-  /** Drop entries for files that no longer exist in the scan. */
-  retainOnly(keys: Set<string>): void {
-    for (const k of [...this.stored.keys(), ...this.fresh.keys()]) {
-      if (!keys.has(k) && this.has(k)) {
-        this.fresh.set(k, null);
-        this.dirty = true;
+  /** Drop entries for files that are not among `files` (a whole-tree scan's list). Both
+   * are in path order (the scan's list is sorted), so one walk over the two compares them
+   * without a set of 100,000 paths; an unsorted list is looked up in a set instead. */
+  retainOnly(files: readonly string[]): void {
+    const drop = (k: string) => {
+      this.fresh.set(k, null);
+      this.dirty = true;
+    };
+    let sorted = true;
+    for (let j = 1; j < files.length && sorted; j++) sorted = compareBytes(files[j - 1]!, files[j]!) < 0;
+    const keys = sorted ? undefined : new Set(files);
+    let j = 0;
+    for (let i = 0; i < this.count; i++) {
+      const k = this.keyAt(i);
+      let kept: boolean;
+      if (keys) kept = keys.has(k);
+      else {
+        while (j < files.length && compareBytes(files[j]!, k) < 0) j++;
+        kept = j < files.length && files[j] === k;
       }
+      if (!kept && !this.fresh.has(k)) drop(k);
+    }
+    if (this.fresh.size > 0) {
+      const all = keys ?? new Set(files);
+      for (const [k, rec] of this.fresh) if (rec !== null && !all.has(k)) drop(k);
     }
   }
 
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const { identity, stored, fresh, buf, lineStarts, lineEnds } = this;
-    // Streamed in pieces; a stored record that this run kept is copied as bytes.
+    const { identity, fresh, buf, starts, ends, count } = this;
+    const keyAt = (i: number) => this.keyAt(i);
+    const added = [...fresh.keys()].sort(compareBytes);
+    // Stored records and this run's merged in path order; a kept stored record is copied as
+    // bytes, in runs of adjacent lines.
     async function* chunks(): AsyncIterable<Uint8Array> {
       yield Buffer.from(`${JSON.stringify({ identity })}\n`, 'utf8');
       let part: string[] = [];
-      const flush = function* (): Iterable<Uint8Array> {
+      let from = -1;
+      let to = -1;
+      const flushRun = function* (): Iterable<Uint8Array> {
+        if (from >= 0) yield buf.subarray(from, to);
+        from = -1;
+      };
+      const flushPart = function* (): Iterable<Uint8Array> {
         if (part.length > 0) yield Buffer.from(part.join(''), 'utf8');
         part = [];
       };
-      // Kept stored lines are copied in runs of adjacent lines.
-      let from = -1;
-      let to = -1;
-      for (const [k, i] of stored) {
-        if (fresh.has(k)) continue;
-        if (lineStarts[i] === to) {
-          to = lineEnds[i]! + 1;
-          continue;
+      let a = 0;
+      for (let i = 0; i <= count; i++) {
+        const k = i < count ? keyAt(i) : undefined;
+        // This run's records that sort before the stored one.
+        while (a < added.length && (k === undefined || compareBytes(added[a]!, k) <= 0)) {
+          const key = added[a++]!;
+          const rec = fresh.get(key)!;
+          if (rec === null) continue;
+          yield* flushRun();
+          part.push(`${JSON.stringify(key)}\t${rec.stamps}\t${encodeResult(rec.result)}\n`);
+          if (part.length === 1000) yield* flushPart();
         }
-        if (from >= 0) yield buf.subarray(from, to);
-        from = lineStarts[i]!;
-        to = lineEnds[i]! + 1;
+        if (k === undefined || fresh.has(k)) continue;
+        yield* flushPart();
+        if (from >= 0 && starts[i] === to) to = ends[i]! + 1;
+        else {
+          yield* flushRun();
+          from = starts[i]!;
+          to = ends[i]! + 1;
+        }
       }
-      if (from >= 0) yield buf.subarray(from, to);
-      for (const [k, rec] of fresh) {
-        if (rec === null) continue;
-        part.push(`${JSON.stringify(k)}\t${rec.stamps}\t${encodeResult(rec.result)}\n`);
-        if (part.length === 1000) yield* flush();
-      }
-      yield* flush();
+      yield* flushRun();
+      yield* flushPart();
     }
     try {
       await writeFileDurable(this.file, chunks(), { root: this.root, durable: false });

@@ -61,6 +61,8 @@ export interface ReadIndexOptions {
   /** Check an `artifacts-index/2` file line by line without keeping its parsed entries
    * (they are parsed again only if `doc` is used). */
   lazy?: boolean;
+  /** A reader that also keeps the lines (their bytes), to compare entries as bytes. */
+  keepLines?: boolean;
 }
 
 const INDEX_DIRECTORY_HINT =
@@ -130,7 +132,7 @@ function linesState(repo: Repo, bytes: Buffer, lines: IndexLines, stamp: FileSta
     const doc = lines.document({ checked: memo });
     const digestValid = memo || lines.computeDigest() === lines.index_digest;
     if (digestValid && !memo) rememberValid(repo, stamp, lines.index_digest);
-    return { doc, digestValid };
+    return opts.keepLines ? { doc, digestValid, lines } : { doc, digestValid };
   }
   let digestValid = memo;
   if (!memo) {
@@ -247,8 +249,8 @@ export interface IndexView extends IndexState {
 
 /** What a reader sees: the index plus any committed journal record, applied in memory.
  * Readers never take the lock: the rename guarantees they see the old or the new file. */
-export async function readIndexView(repo: Repo): Promise<IndexView> {
-  const state = await readIndexFile(repo);
+export async function readIndexView(repo: Repo, opts: Pick<ReadIndexOptions, 'keepLines'> = {}): Promise<IndexView> {
+  const state = await readIndexFile(repo, opts);
   const journal = await readJournal(repo.journalPath, repo.root);
   if (journal.records.length === 0) return { ...state, pendingRecords: 0 };
   const { pending, result } = pendingFrom(state.doc, journal.records);
