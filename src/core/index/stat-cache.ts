@@ -130,7 +130,7 @@ export class StatCache {
     const tabs: number[] = [];
     const ends: number[] = [];
     let prev: string | undefined;
-    for (let pos = head.length; pos < buf.length; ) {
+    for (let pos = head.length; pos < buf.length;) {
       const nl = buf.indexOf(0x0a, pos);
       if (nl < 0) break; // a torn last line: a miss
       const t1 = buf.indexOf(0x09, pos);
