@@ -157,15 +157,8 @@ export function controlPathProblem(rel: string, control: ControlFiles): string |
   if (rel.includes('\0')) return 'the path contains a NUL byte';
   if (rel.includes('\\')) return 'the path contains a backslash';
   if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel)) return 'the path is absolute';
-  const segs = rel.split('/');
-  for (const s of segs) {
-    if (s === '..' || foldSegment(s) === '..') return 'the path has a `..` segment';
-    if (isGitSegment(s)) return 'the path reaches into .git/';
-  }
-  const folded = segs
-    .filter((s) => s !== '' && s !== '.')
-    .map(foldSegment)
-    .join('/');
+  const folded = simpleFolded(rel) ?? foldedPath(rel);
+  if (typeof folded !== 'string') return folded.problem;
   const fc = foldControl(control);
   for (const [d, fd] of fc.dirs) {
     if (folded === fd || folded.startsWith(`${fd}/`)) return `the path lies under the tool's own ${d}/ directory`;
@@ -175,6 +168,29 @@ export function controlPathProblem(rel: string, control: ControlFiles): string |
     if (folded === ff || folded.startsWith(`${ff}/`)) return `the path names the tool's own file ${f}`;
   }
   return undefined;
+}
+
+/** The folded form of a path of printable ASCII whose segments are all non-empty and end
+ * in neither a dot nor a space (so none is `.` or `..`), and which reaches no `.git`: its
+ * lower case, since foldSegment of such a segment is its lower case. Undefined otherwise. */
+function simpleFolded(rel: string): string | undefined {
+  if (!PRINTABLE_ASCII.test(rel) || /(?:^|\/)(?:\/|$)|[. ](?:\/|$)/.test(rel)) return undefined;
+  const lower = rel.toLowerCase();
+  return /(?:^|\/)(?:\.git|git~1)(?:\/|$)/.test(lower) ? undefined : lower;
+}
+
+/** The folded form of any path (segments folded, empty and `.` ones dropped), or the
+ * problem of a `..` or `.git` segment. */
+function foldedPath(rel: string): string | { problem: string } {
+  const segs = rel.split('/');
+  for (const s of segs) {
+    if (s === '..' || foldSegment(s) === '..') return { problem: 'the path has a `..` segment' };
+    if (isGitSegment(s)) return { problem: 'the path reaches into .git/' };
+  }
+  return segs
+    .filter((s) => s !== '' && s !== '.')
+    .map(foldSegment)
+    .join('/');
 }
 
 /**

@@ -148,8 +148,9 @@ describe('npm pack', () => {
     writeFileSync(
       probe,
       `import { Worker } from 'node:worker_threads';
-const w = new Worker(process.argv[2], { workerData: { ctx: { root: process.cwd(), algorithm: 'sha256', schemasDir: process.cwd() + '/schemas' }, files: ['docs/plans/fwk-001/plan-checkout.md'], explicit: false } });
-w.on('message', (m) => { if (m.done) console.log(m.batch.map((r) => r.entry?.id).join(',')); });
+const w = new Worker(process.argv[2], { workerData: { ctx: { root: process.cwd(), algorithm: 'sha256', schemasDir: process.cwd() + '/schemas' }, explicit: false } });
+w.on('message', (m) => { console.log(m.results.map((r) => r.entry?.id).join(',')); void w.terminate(); });
+w.postMessage({ files: ['docs/plans/fwk-001/plan-checkout.md'] });
 w.on('error', (e) => { console.error(e); process.exitCode = 1; });
 `,
     );

@@ -1,5 +1,6 @@
 // Worker thread entry: inspect a batch of files (read, parse, validate, hash) and post the
-// results back. Scans of large trees split their cache misses across one worker per core.
+// results back. Scans of large trees share their cache misses between the calling thread
+// and one worker for each other core.
 import { parentPort, workerData } from 'node:worker_threads';
 import { inspectFile, type InspectContext, type Inspection } from '../metadata/inspect.js';
 
@@ -8,20 +9,13 @@ interface Job {
   explicit: boolean;
 }
 
-// The files come in one message (the worker starts before they are known).
+// Files come in batches, each answered with its results (the worker starts before the
+// files are known, and takes a batch at a time so that all threads finish together).
 const job = workerData as Job;
-// Results go back in batches, so that neither thread holds two copies of a large scan.
-const BATCH = 500;
-parentPort!.once('message', (m: { files: string[] }) => {
+parentPort!.on('message', (m: { files: string[] }) => {
   void (async () => {
-    let batch: Inspection[] = [];
-    for (const f of m.files) {
-      batch.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
-      if (batch.length === BATCH) {
-        parentPort!.postMessage({ batch });
-        batch = [];
-      }
-    }
-    parentPort!.postMessage({ batch, done: true });
+    const results: Inspection[] = [];
+    for (const f of m.files) results.push(await inspectFile(job.ctx, f, { explicit: job.explicit }));
+    parentPort!.postMessage({ results });
   })();
 });

@@ -66,6 +66,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
 const WORKER_URL = new URL('./inspect-worker.js', import.meta.url);
 /** Below this many files, starting worker threads costs more than it saves. */
 const WORKER_THRESHOLD = 400;
+/** Above this many files the calling thread leaves inspection to the workers. */
+const LOCAL_LIMIT = 25_000;
 
 /** A worker's heap is capped so that garbage from parsing is collected early instead of
  * growing each worker's memory; the cap grows with its share of paths (~0.5 KB each). */
@@ -77,50 +79,120 @@ function workerLimits(files: number, heapMb: number | undefined): { maxOldGenera
 /**
  * Inspection workers started before the list of files they will read is known, so that
  * their start (loading the inspection modules, about the time it takes to stamp 10,000
- * files) overlaps the stamping of the tree. Each waits for one message naming its files.
+ * files) overlaps the stamping of the tree. One per core but one: the calling thread, idle
+ * otherwise, inspects too (up to LOCAL_LIMIT files). Work goes out in batches from one queue, so that every thread
+ * stays busy to the end; each worker answers a batch with its results.
  */
 export class InspectPool {
-  private constructor(private readonly workers: Worker[]) {}
+  /** Per worker: the error it failed with, and what to tell when it fails while working. */
+  private readonly failed: Array<Error | undefined> = [];
+  private readonly onFail: Array<((e: Error) => void) | undefined> = [];
+  private closing = false;
 
-  /** Start one worker per core (at most 8), or none where workers cannot help. `files`:
-   * the most files the pool may be given (sizes the workers' heaps). */
+  private constructor(
+    private readonly workers: Worker[],
+    /** Does the calling thread inspect too? */
+    private readonly local: boolean,
+  ) {}
+
+  /** Start the workers, or none where they cannot help. `files`: the most files the pool
+   * may be given (sizes the workers' heaps, and decides whether this thread joins in: for
+   * more than {@link LOCAL_LIMIT} files its heap, which has no cap, would hold the garbage
+   * of parsing tens of thousands of files next to the results, so workers do it all). */
   static start(ctx: InspectContext, explicit: boolean, files: number, heapMb: number | undefined): InspectPool | undefined {
-    const n = Math.min(availableParallelism(), 8);
+    const local = files <= LOCAL_LIMIT;
+    const n = Math.min(availableParallelism(), 8) - (local ? 1 : 0);
     // Running from TypeScript sources (tests) there is no compiled worker file: stay in-process.
-    if (files < WORKER_THRESHOLD || n < 2 || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
-    const limits = workerLimits(Math.ceil(files / n), heapMb);
+    if (files < WORKER_THRESHOLD || n < 1 || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
+    const limits = workerLimits(Math.ceil(files / (n + (local ? 1 : 0))), heapMb);
     const workers = Array.from({ length: n }, () => new Worker(WORKER_URL, { workerData: { ctx, explicit }, resourceLimits: limits }));
     // An idle worker never keeps the process alive (an error before the files are handed
     // out must not leave it waiting); a working one does.
-    for (const w of workers) w.unref();
-    return new InspectPool(workers);
-  }
-
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** Inspect `files` on worker k (once per worker). */
-  run(k: number, files: string[], onProgress: (n: number) => void): Promise<Inspection[]> {
-    const w = this.workers[k]!;
-    w.ref();
-    return new Promise((resolve, reject) => {
-      const results: Inspection[] = [];
-      w.on('message', (m: { batch: Inspection[]; done?: boolean }) => {
-        for (const r of m.batch) results.push(r);
-        onProgress(results.length);
-        if (m.done) resolve(results);
+    const pool = new InspectPool(workers, local);
+    workers.forEach((w, k) => {
+      w.unref();
+      // Listened to from the start: a worker can fail while it loads, before it has work.
+      w.on('error', (e: Error) => {
+        pool.failed[k] = e;
+        pool.onFail[k]?.(e);
       });
-      w.once('error', reject);
-      w.once('exit', (code) => {
-        if (code !== 0) reject(new Error(`inspection worker exited with code ${code}`));
+      w.on('exit', (code) => {
+        if (code !== 0 && !pool.closing) {
+          const e = pool.failed[k] ?? new Error(`inspection worker exited with code ${code}`);
+          pool.failed[k] = e;
+          pool.onFail[k]?.(e);
+        }
       });
-      w.postMessage({ files });
     });
+    return pool;
+  }
+
+  /** Inspect `files` on the workers and, through `here`, on this thread; results in order.
+   * A worker that runs out of its capped heap (before or during its work) hands its batch
+   * back, and the batches left are done here. */
+  async run(
+    files: readonly string[],
+    here: (batch: string[]) => Promise<Inspection[]>,
+    onProgress: (done: number) => void,
+  ): Promise<Inspection[]> {
+    const out = new Array<Inspection>(files.length);
+    let next = 0;
+    let done = 0;
+    const returned: Array<{ at: number; batch: string[] }> = [];
+    // Batches small enough that the threads finish together, large enough that a message
+    // costs little against the work it carries.
+    const threads = this.workers.length + (this.local ? 1 : 0);
+    const size = Math.max(32, Math.min(256, Math.ceil(files.length / (8 * threads))));
+    const take = (): { at: number; batch: string[] } | undefined => {
+      if (returned.length > 0) return returned.pop();
+      if (next >= files.length) return undefined;
+      const at = next;
+      next = Math.min(files.length, next + size);
+      return { at, batch: files.slice(at, next) };
+    };
+    const store = (at: number, results: Inspection[]) => {
+      results.forEach((r, k) => (out[at + k] = r));
+      done += results.length;
+      onProgress(done);
+    };
+    const onWorker = (k: number) =>
+      new Promise<void>((resolve, reject) => {
+        const w = this.workers[k]!;
+        let current: { at: number; batch: string[] } | undefined;
+        const stop = (e: (Error & { code?: string }) | undefined) => {
+          w.off('message', onMessage);
+          if (current) returned.push(current);
+          current = undefined;
+          if (e && e.code !== 'ERR_WORKER_OUT_OF_MEMORY') reject(e);
+          else resolve();
+        };
+        const feed = () => {
+          current = take();
+          if (current) w.postMessage({ files: current.batch });
+          else stop(undefined);
+        };
+        const onMessage = (m: { results: Inspection[] }) => {
+          store(current!.at, m.results);
+          feed();
+        };
+        if (this.failed[k]) return stop(this.failed[k]);
+        w.ref();
+        w.on('message', onMessage);
+        this.onFail[k] = stop;
+        feed();
+      });
+    const local = async () => {
+      for (let job = take(); job; job = take()) store(job.at, await here(job.batch));
+    };
+    await Promise.all([...this.workers.map((_, k) => onWorker(k)), ...(this.local ? [local()] : [])]);
+    // Batches handed back by workers that failed, when this thread was not working.
+    await local();
+    return out;
   }
 
   /** Stop the workers (those that had nothing to do, or are done). */
   close(): void {
+    this.closing = true;
     for (const w of this.workers) void w.terminate();
   }
 }
@@ -155,24 +227,7 @@ async function inspectMany(
   const pool = started ?? InspectPool.start(ctx, explicit, files.length, heapMb);
   if (!pool) return inspectInProcess(ctx, files, explicit, onProgress);
   try {
-    // Contiguous chunks keep each worker's reads within a few directories.
-    const size = Math.ceil(files.length / pool.size);
-    const chunks = Array.from({ length: pool.size }, (_, k) => files.slice(k * size, (k + 1) * size));
-    const perWorker = chunks.map(() => 0);
-    const report = (k: number) => (n: number) => {
-      perWorker[k] = n;
-      onProgress(perWorker.reduce((a, b) => a + b, 0));
-    };
-    const parts = await Promise.all(
-      chunks.map((c, k) =>
-        pool.run(k, c, report(k)).catch((e: unknown) => {
-          // A worker that ran out of its capped heap: do its share here instead.
-          if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
-          return inspectInProcess(ctx, c, explicit, report(k));
-        }),
-      ),
-    );
-    return parts.flat();
+    return await pool.run(files, (batch) => inspectInProcess(ctx, batch, explicit, () => undefined), onProgress);
   } finally {
     pool.close();
   }
@@ -428,7 +483,15 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
       }
     }
   }
-  return { entries, findings, files, invalid, foreign, git: listed.git, treeStamp: opts.files ? undefined : stamped?.tree };
+  return {
+    entries,
+    findings,
+    files,
+    invalid,
+    foreign,
+    git: listed.git,
+    treeStamp: opts.files ? undefined : stamped?.tree,
+  };
 }
 
 /** Collection checks: DUPLICATE_VERSION among `entries`, VERSION_IMMUTABLE against `previous`. */

@@ -1,6 +1,7 @@
 // Path helpers (src/core/paths.ts): byte order, containment, .git in every disguise, the
 // tool's own files. Pure.
 import { sep } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   climbsOut,
@@ -65,5 +66,63 @@ describe('paths', () => {
   test('an ordinary path has no problem', () => {
     expect(controlPathProblem('docs/plans/a.md', CONTROL)).toBeUndefined();
     expect(controlPathProblem('./docs/a.md', CONTROL)).toBeUndefined();
+  });
+
+  test('the quick fold of plain ASCII paths answers as the segment-by-segment fold does', () => {
+    // The rule before the quick path: fold every segment, then compare with the control names.
+    const reference = (rel: string): string | undefined => {
+      if (rel === '' || rel === '.') return 'the path is empty';
+      if (rel.includes('\0')) return 'the path contains a NUL byte';
+      if (rel.includes('\\')) return 'the path contains a backslash';
+      if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel)) return 'the path is absolute';
+      const segs = rel.split('/');
+      for (const s of segs) {
+        if (s === '..' || foldSegment(s) === '..') return 'the path has a `..` segment';
+        if (isGitSegment(s)) return 'the path reaches into .git/';
+      }
+      const folded = segs
+        .filter((s) => s !== '' && s !== '.')
+        .map(foldSegment)
+        .join('/');
+      for (const d of CONTROL.dirs) {
+        const fd = foldSegment(d);
+        if (folded === fd || folded.startsWith(`${fd}/`)) return `the path lies under the tool's own ${d}/ directory`;
+      }
+      for (const f of CONTROL.files) {
+        const ff = f.split('/').map(foldSegment).join('/');
+        if (folded === ff || folded.startsWith(`${ff}/`)) return `the path names the tool's own file ${f}`;
+      }
+      return undefined;
+    };
+    const piece = fc.constantFrom(
+      'a',
+      'A',
+      'docs',
+      '.',
+      '..',
+      ' ',
+      '/',
+      '//',
+      '.git',
+      '.GIT',
+      'Git~1',
+      'git~1x',
+      '.artifacts',
+      '.ARTIFACTS',
+      'artifacts_index.json',
+      'Artifacts.Config.YAML',
+      'c:',
+      '\u200c',
+      'é',
+      '~',
+      '-',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 7 }), (parts) => {
+        const rel = parts.join('');
+        expect([rel, controlPathProblem(rel, CONTROL)]).toEqual([rel, reference(rel)]);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
