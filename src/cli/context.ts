@@ -8,7 +8,7 @@ import { CommanderError } from 'commander';
 import { CATALOGUE, exitCodeFor, isArtifactsError, type Finding } from '../core/errors.js';
 import type { Repo } from '../core/repo.js';
 import { faultHookFromEnv } from './fault.js';
-import { paint, progressRenderer, renderFindingsHuman, summaryLine, writeHuman, type OutputOptions } from './render.js';
+import { paint, printable, progressRenderer, renderFindingsHuman, summaryLine, writeHuman, type OutputOptions } from './render.js';
 
 export interface GlobalOpts {
   root?: string;
@@ -125,7 +125,12 @@ export async function runCommand(command: string, args: unknown[], load: () => P
         trustRoot: g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT,
         warn: (w) => {
           warnings.push(w);
-          if (!out.json) writeHuman(out, 'stderr', `${paint(out, 'yellow', 'warning')} ${w.code}: ${w.message}\n  hint: ${w.hint ?? ''}\n`);
+          if (!out.json)
+            writeHuman(
+              out,
+              'stderr',
+              `${paint(out, 'yellow', 'warning')} ${w.code}: ${printable(w.message)}\n  hint: ${printable(w.hint ?? '')}\n`,
+            );
         },
       }));
     },
@@ -153,7 +158,7 @@ function reportError(ctx: Ctx, e: unknown): number {
   const { out, command } = ctx;
   if (e instanceof CommanderError) {
     if (out.json) ctx.emit({ ok: false, error: { code: 'USAGE', message: e.message, hint: CATALOGUE.USAGE.hint, exit: 2 } });
-    else writeHuman(out, 'stderr', `artifacts: ${e.message}\n`);
+    else writeHuman(out, 'stderr', `artifacts: ${printable(e.message)}\n`);
     return 2;
   }
   if (isArtifactsError(e)) {
@@ -164,8 +169,9 @@ function reportError(ctx: Ctx, e: unknown): number {
     } else {
       if (e.findings.length > 0)
         writeHuman(out, 'stderr', renderFindingsHuman(out, e.findings) + summaryLine(out, e.findings, '', command));
-      writeHuman(out, 'stderr', `${paint(out, 'red', 'error')} ${e.code}: ${e.message}\n`);
-      if (e.findings.length === 0) writeHuman(out, 'stderr', `  hint: ${e.hint}\n`);
+      // (The message and hint may quote repository text: a file name with a newline.)
+      writeHuman(out, 'stderr', `${paint(out, 'red', 'error')} ${e.code}: ${printable(e.message)}\n`);
+      if (e.findings.length === 0) writeHuman(out, 'stderr', `  hint: ${printable(e.hint)}\n`);
     }
     return exit;
   }

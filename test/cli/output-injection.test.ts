@@ -8,6 +8,8 @@ import { BIN, gitInit, testdir, writeTree } from '../helpers.js';
 const CONTRACT =
   'framework: f\nallowed_kinds: [plan, risk-register]\nstages:\n  s:\n    inputs:\n      - slot: r\n        kind: risk-register\n';
 
+const BAD = 'docs/risks/c\nFORGED: all artifacts valid\u001b[31m.md';
+
 test('file names with newlines, workflow commands and escapes are shown escaped by every command that prints them', () => {
   const dir = testdir({
     'artifact_routing.mdc':
@@ -18,6 +20,8 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
     'docs/risks/a\n::warning file=x::INJECTED\u001b[31mRED\u001b]0;t\u0007.md':
       '---\nid: inj\nversion: "1"\nstatus: approved\nframework: f\nkind: risk-register\n---\n',
     'x/b\n::error::INJ_B.md': '---\nid: injb\nversion: "1"\nstatus: approved\nframework: f\nkind: plan\n---\n',
+    // Invalid: commands naming it end with an error whose message quotes the name.
+    [BAD]: '---\nid: injc\nversion: 1\nstatus: draft\nframework: f\nkind: risk-register\n---\n',
   });
   gitInit(dir);
   const commands = [
@@ -30,6 +34,9 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
     ['gate', '--framework', 'f', '--stage', 's'],
     ['history', 'inj'],
     ['lineage', 'inj'],
+    ['route', BAD],
+    ['index', 'add', BAD],
+    ['validate', BAD],
   ];
   for (const args of commands) {
     const r = spawnSync(process.execPath, [BIN, ...args], {
@@ -43,5 +50,7 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
     for (const line of out.split('\n')) expect(line.trimStart().startsWith('::'), `${args.join(' ')}: ${JSON.stringify(line)}`).toBe(false);
     expect(out, args.join(' ')).not.toContain('\u001b');
     expect(out, args.join(' ')).not.toContain('\u0007');
+    // Nor can a name forge an ordinary line: its newline is shown escaped.
+    for (const line of out.split('\n')) expect(line.startsWith('FORGED'), `${args.join(' ')}: ${JSON.stringify(line)}`).toBe(false);
   }
 });

@@ -261,6 +261,9 @@ describe('index add keeps collection findings (selected by subject, not by messa
   test.each([
     ['letter case', 'notes/Read-Me.md', 'notes/read-me.md'],
     ['Unicode normalization (NFC and NFD)', 'notes/caf\u00e9.md', 'notes/cafe\u0301.md'],
+    // toLowerCase makes a word-final capital sigma a final sigma: still the same letter.
+    ['a word-final capital sigma', 'notes/\u0391\u03a3-0042.md', 'notes/\u03b1\u03c3-0042.md'],
+    ['letter case, with a letter-free run searched for', 'notes/ADR/0042-x.md', 'notes/adr/0042-X.md'],
   ])('two files differing only by %s are PATH_COLLISION, added together or one after the other', (_name, a, b) => {
     const dir = bare({ [a]: note('one'), [b]: note('two') });
     const both = guarded(dir, () => cli(dir, ['index', 'add', a, b]));

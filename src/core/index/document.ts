@@ -637,7 +637,8 @@ function sameFoldedAscii(b: Buffer, at: number, key: Buffer): boolean {
 }
 
 export function foldPath(p: string): string {
-  return p.normalize('NFC').toLowerCase();
+  // (A final sigma is a sigma: toLowerCase turns a word-final capital sigma into ς.)
+  return p.normalize('NFC').toLowerCase().replace(/ς/g, 'σ');
 }
 
 /** index_digest over canonical lines: `{"artifacts":[` + the lines joined by commas + the
