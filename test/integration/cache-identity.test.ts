@@ -14,7 +14,7 @@ import { StatCache, stampFiles } from '../../src/core/index/stat-cache.js';
 import { readIndexFile } from '../../src/core/index/store.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
 import { cacheIdentity, packageVersion, setClockForTests, stampOf, stampString } from '../../src/core/stamp.js';
-import { plan, repoWith } from '../helpers.js';
+import { git, plan, repoWith, testdir } from '../helpers.js';
 
 const restores: Array<() => void> = [];
 afterEach(() => {
@@ -179,5 +179,36 @@ describe('stat cache', () => {
     expect(statSync(file).size).toBe(st.size);
     const r = await indexVerify(await openRepo({ cwd: dir }));
     expect(r.findings[0]?.code).toBe('INDEX_STALE_ENTRY');
+  });
+});
+
+describe('committed caches', () => {
+  test('a stat-cache record forged for a changed file and committed is a miss in a clone: the change is found', async () => {
+    const dir = repoWith({ 'docs/plans/fwk-001/a.md': plan('a', {}, 'AAAA\n') });
+    const file = join(dir, 'docs/plans/fwk-001/a.md');
+    settle();
+    await indexRebuild(await openRepo({ cwd: dir }));
+    expect((await indexVerify(await openRepo({ cwd: dir }))).findings).toEqual([]);
+    // The attacker changes the artifact and points the old record at the new file's stamp.
+    writeFileSync(file, plan('a', {}, 'CHANGED BODY\n'));
+    const st = statSync(file);
+    const cacheFile = join(dir, '.artifacts/cache/stat-cache');
+    const forged = readFileSync(cacheFile, 'utf8').replace(
+      /("docs\/plans\/fwk-001\/a\.md"\t)[^\t]*/,
+      `$1${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino};`,
+    );
+    writeFileSync(cacheFile, forged);
+    expect((await indexVerify(await openRepo({ cwd: dir }))).findings, 'the forgery answers where it was made').toEqual([]);
+    git(dir, 'add', '-A');
+    git(dir, 'add', '-f', '.artifacts/cache/stat-cache');
+    git(dir, 'commit', '-qm', 'forged cache');
+    // In the attacker's own checkout the forgery answers (someone who can write the work tree
+    // can change anything); in any other checkout the stamps (inode, times to the
+    // microsecond) differ, so the record is never used.
+    const clone = testdir();
+    git(clone, 'clone', '-q', dir, '.');
+    expect(readFileSync(join(clone, '.artifacts/cache/stat-cache'), 'utf8')).toBe(forged);
+    const codes = (await indexVerify(await openRepo({ cwd: clone }))).findings.map((f) => f.code);
+    expect(codes).toContain('INDEX_STALE_ENTRY');
   });
 });
