@@ -212,3 +212,34 @@ describe('committed caches', () => {
     expect(codes).toContain('INDEX_STALE_ENTRY');
   });
 });
+
+describe('damaged stat-cache records', () => {
+  test('a record whose result names another file is a miss: the tree is judged as it is', async () => {
+    const files: Record<string, string> = {};
+    for (const id of ['a1', 'a2', 'a3']) files[`docs/plans/fwk-001/${id}.md`] = plan(id);
+    const dir = repoWith(files);
+    settle();
+    const first = await indexRebuild(await openRepo({ cwd: dir }));
+    expect(first.findings).toEqual([]);
+    const index = readFileSync(join(dir, 'artifacts_index.json'), 'utf8');
+    const cacheFile = join(dir, '.artifacts/cache/stat-cache');
+    const text = readFileSync(cacheFile, 'utf8');
+    const line = text.split('\n').find((l) => l.startsWith('"docs/plans/fwk-001/a2.md"'))!;
+    // Its own stamps kept; its entry re-pointed at a1's path (and, in a second forgery, an
+    // invalid result whose finding is about a1).
+    const forgeries = [
+      line.replace('"path":"docs/plans/fwk-001/a2.md"', '"path":"docs/plans/fwk-001/a1.md"'),
+      `${line.split('\t').slice(0, 2).join('\t')}\tR${JSON.stringify({
+        type: 'invalid',
+        metadataPath: 'docs/plans/fwk-001/a2.md',
+        findings: [{ code: 'METADATA_PARSE', severity: 'error', message: 'forged', path: 'docs/plans/fwk-001/a1.md' }],
+      })}`,
+    ];
+    for (const forged of forgeries) {
+      writeFileSync(cacheFile, text.replace(line, forged));
+      const r = await indexRebuild(await openRepo({ cwd: dir }));
+      expect(r.findings, forged).toEqual([]);
+      expect(readFileSync(join(dir, 'artifacts_index.json'), 'utf8')).toBe(index);
+    }
+  });
+});

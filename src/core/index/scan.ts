@@ -436,7 +436,15 @@ export async function scanFiles(repo: Repo, opts: ScanOptions = {}): Promise<Sca
         : expected && hit.startsWith('A') && hit.slice(1) === canonicalEntry(expected)
           ? { type: 'artifact' as const, entry: expected, findings: [] }
           : tryDecodeResult(hit);
-    if (decoded === undefined) misses.push({ i, stamp });
+    // A record is about its own file: one whose result names another path is damaged.
+    const own =
+      decoded !== undefined &&
+      (decoded.type === 'artifact'
+        ? decoded.entry.path === target
+        : decoded.type === 'invalid'
+          ? decoded.metadataPath === f && decoded.findings.every((x) => x.path === undefined || x.path === f || x.path === target)
+          : true);
+    if (!own) misses.push({ i, stamp });
     else results[i] = decoded;
   };
   let stamped: { tree: string | undefined } | undefined;
