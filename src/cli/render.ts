@@ -24,6 +24,15 @@ export function printable(s: string): string {
   );
 }
 
+/** A line of human output whose interpolated values (file names, ids, reasons: repository
+ * text) are shown escaped, so that no value can start a line of its own:
+ * h`moved ${from} -> ${to}\n`. */
+export function h(strings: TemplateStringsArray, ...values: unknown[]): string {
+  let out = strings[0]!;
+  values.forEach((v, i) => (out += printable(String(v)) + strings[i + 1]!));
+  return out;
+}
+
 /** Write human output to stdout or stderr: every human line goes through here. */
 export function writeHuman(o: Pick<OutputOptions, 'color'>, stream: 'stdout' | 'stderr', s: string): void {
   (stream === 'stdout' ? process.stdout : process.stderr).write(printableOutput(s, o.color));
@@ -194,11 +203,12 @@ export function progressRenderer(enabled: boolean): ((phase: string, done: numbe
 
 /** The selection as a table, then the audit log. */
 export function renderHydration(o: OutputOptions, h: Hydration, uncommitted: readonly string[]): string {
+  // (Every value from the repository escaped: a file name cannot start a line of its own.)
   const rows = h.inputs.map((i) => [
-    i.slot,
-    i.selected ? `${i.selected.id}@${i.selected.version}` : '(none)',
-    i.selected?.status ?? '',
-    i.selected?.path ?? '',
+    printable(i.slot),
+    i.selected ? printable(`${i.selected.id}@${i.selected.version}`) : '(none)',
+    printable(i.selected?.status ?? ''),
+    printable(i.selected?.path ?? ''),
     String(i.candidates),
   ]);
   const head = ['slot', 'selected', 'status', 'path', 'candidates'];
@@ -208,12 +218,12 @@ export function renderHydration(o: OutputOptions, h: Hydration, uncommitted: rea
       .map((x, c) => x.padEnd(widths[c]!))
       .join('  ')
       .trimEnd();
-  const out = [`${paint(o, 'bold', `${h.framework} / ${h.stage}`)}`, line(head), ...rows.map(line), '', 'decisions:'];
+  const out = [`${paint(o, 'bold', printable(`${h.framework} / ${h.stage}`))}`, line(head), ...rows.map(line), '', 'decisions:'];
   for (const d of h.decisions)
     out.push(
-      `  ${d.slot} #${d.rank} ${d.candidate} ${d.outcome === 'selected' ? paint(o, 'green', d.outcome) : paint(o, 'dim', d.outcome)}: ${d.reason}`,
+      `  ${printable(`${d.slot} #${d.rank} ${d.candidate}`)} ${d.outcome === 'selected' ? paint(o, 'green', d.outcome) : paint(o, 'dim', d.outcome)}: ${printable(d.reason)}`,
     );
-  if (uncommitted.length) out.push('', `uncommitted candidates (ranked by updated_at): ${uncommitted.join(', ')}`);
+  if (uncommitted.length) out.push('', `uncommitted candidates (ranked by updated_at): ${printable(uncommitted.join(', '))}`);
   out.push('', `selection_digest ${h.selection_digest}`);
   return `${out.join('\n')}\n`;
 }

@@ -19,6 +19,9 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
   writeTree(dir, {
     'docs/risks/a\n::warning file=x::INJECTED\u001b[31mRED\u001b]0;t\u0007.md':
       '---\nid: inj\nversion: "1"\nstatus: approved\nframework: f\nkind: risk-register\n---\n',
+    // A later version of the same artifact: hydrate and gate select it, history lists it.
+    'docs/risks/d\nFORGED: gate passed, 0 errors.md':
+      '---\nid: inj\nversion: "2"\nstatus: approved\nframework: f\nkind: risk-register\n---\n',
     'x/b\n::error::INJ_B.md': '---\nid: injb\nversion: "1"\nstatus: approved\nframework: f\nkind: plan\n---\n',
     // Invalid: commands naming it end with an error whose message quotes the name.
     [BAD]: '---\nid: injc\nversion: 1\nstatus: draft\nframework: f\nkind: risk-register\n---\n',
@@ -36,7 +39,6 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
     ['lineage', 'inj'],
     ['route', BAD],
     ['index', 'add', BAD],
-    ['validate', BAD],
   ];
   for (const args of commands) {
     const r = spawnSync(process.execPath, [BIN, ...args], {
@@ -51,6 +53,8 @@ test('file names with newlines, workflow commands and escapes are shown escaped 
     expect(out, args.join(' ')).not.toContain('\u001b');
     expect(out, args.join(' ')).not.toContain('\u0007');
     // Nor can a name forge an ordinary line: its newline is shown escaped.
+    if (['hydrate', 'history'].includes(args[0]!) || args.includes(BAD))
+      expect(out, `${args.join(' ')} names the file`).toContain('\\nFORGED');
     for (const line of out.split('\n')) expect(line.startsWith('FORGED'), `${args.join(' ')}: ${JSON.stringify(line)}`).toBe(false);
   }
 });

@@ -3,7 +3,7 @@
 // snapshot artifact paths (even under a valid signature) and `hydrate --out`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -232,7 +232,7 @@ function putObject(dir: string, bytes: Buffer): string {
 }
 
 /** A snapshot signed by the trusted key, appended to framework/stage, naming `path`. */
-async function forgeSnapshot(dir: string, stage: string, path: string, bytes: Buffer): Promise<void> {
+async function forgeSnapshot(dir: string, stage: string, path: string, bytes: Buffer, gitBlob?: string): Promise<void> {
   const signing = await loadSigningKey(key);
   const snapshot = {
     format: 'artifacts-snapshot/1',
@@ -252,6 +252,7 @@ async function forgeSnapshot(dir: string, stage: string, path: string, bytes: Bu
         path,
         content_address: putObject(dir, bytes),
         size: bytes.length,
+        ...(gitBlob ? { git_blob: gitBlob } : {}),
       },
     ],
     selection_digest: `sha256:${'0'.repeat(64)}`,
@@ -265,6 +266,24 @@ async function forgeSnapshot(dir: string, stage: string, path: string, bytes: Bu
     [`.artifacts/snapshots/fwk-001/${stage}/000001.sig`]: `${sig}\n`,
   });
 }
+
+describe('a signed snapshot whose git blob holds other bytes', () => {
+  test('snapshot verify reports OBJECT_CORRUPT when the object is only in git and the blob does not match', async () => {
+    const dir = demo();
+    writeTree(dir, { 'docs/decoy.md': 'decoy bytes\n' });
+    git(dir, 'add', 'docs/decoy.md');
+    commitAt(dir, '2026-03-01T09:30:00Z', 'decoy');
+    const decoyBlob = git(dir, 'rev-parse', 'HEAD:docs/decoy.md').trim();
+    const bytes = Buffer.from('the promoted bytes\n');
+    await forgeSnapshot(dir, 'design-review', 'docs/plans/fwk-001/evil.md', bytes, decoyBlob);
+    // A clone of this repository has no object store: the blob is where the bytes come from.
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    rmSync(join(dir, `.artifacts/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`));
+    const r = cli(dir, ['snapshot', 'verify', '--all']);
+    expect(r.code).toBe(4);
+    expect(codes(r)).toContain('OBJECT_CORRUPT');
+  });
+});
 
 describe('a snapshot signed by a trusted key still may not name .git/ or a control path', () => {
   test('.git/config with core.fsmonitor: verify exits 4 with PATH_UNSAFE; rollback and --dry-run refuse; git status runs nothing', async () => {

@@ -4,7 +4,7 @@ import { exitCodeFor } from '../../core/errors.js';
 import { indexAdd, indexMigrate, indexRebuild, indexRemove, indexVerifySummary, type WriteResult } from '../../core/index/operations.js';
 import { recoverIndex } from '../../core/index/store.js';
 import { abs, hasProblems, humanFindings, relToRoot, type Ctx } from '../context.js';
-import { renderFindingsHuman, writeHuman } from '../render.js';
+import { h, renderFindingsHuman, writeHuman } from '../render.js';
 
 export async function add(ctx: Ctx, paths: string[], o: { strict?: boolean }): Promise<number> {
   return writeSummary(ctx, 'index add', await indexAdd(await ctx.repo(), paths.map(abs), { strict: !!o.strict }));
@@ -68,21 +68,21 @@ function writeSummary(ctx: Ctx, what: string, r: WriteResult & { count?: number 
         if (!ctx.out.quiet || hasProblems(shown)) writeHuman(ctx.out, 'stdout', renderFindingsHuman(ctx.out, shown));
         if (note) ctx.print(note);
       }
-      if (r.recovered.replayed.length > 0) ctx.print(`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);
+      if (r.recovered.replayed.length > 0) ctx.print(h`recovered: replayed ${r.recovered.replayed.length} interrupted transaction(s)\n`);
       const parts = [`${r.added.length} added`, `${r.updated.length} updated`, `${r.removed.length} removed`];
       if (r.count !== undefined) parts.unshift(`${r.count} artifacts`);
-      ctx.print(`${what}: ${parts.join(', ')}${r.changed ? '' : ' (index unchanged)'}\n`);
+      ctx.print(h`${what}: ${parts.join(', ')}${r.changed ? '' : ' (index unchanged)'}\n`);
       if (ctx.out.verbose) {
-        for (const p of r.added) ctx.print(`  + ${p}\n`);
-        for (const p of r.updated) ctx.print(`  ~ ${p}\n`);
-        for (const p of r.removed) ctx.print(`  - ${p}\n`);
+        for (const p of r.added) ctx.print(h`  + ${p}\n`);
+        for (const p of r.updated) ctx.print(h`  ~ ${p}\n`);
+        for (const p of r.removed) ctx.print(h`  - ${p}\n`);
       }
       const failed = new Set(r.findings.filter((f) => f.severity === 'error' && f.path !== undefined).map((f) => f.path)).size;
       if (failed > 0)
         ctx.print(
           `${failed} file${failed === 1 ? '' : 's'} with problems not indexed${r.kept.length > 0 ? ` (${r.kept.length} kept as previously indexed)` : ''}; --strict writes nothing when any file fails\n`,
         );
-      ctx.print(`index_digest ${r.after}\n`);
+      ctx.print(h`index_digest ${r.after}\n`);
     },
     exitCodeFor(r.findings),
   );

@@ -2,6 +2,7 @@
 import { promote as promoteStage } from '../../core/snapshots/promote.js';
 import type { Ctx } from '../context.js';
 import { signingKey } from '../signing-key.js';
+import { h } from '../render.js';
 
 export async function promote(
   ctx: Ctx,
@@ -21,9 +22,9 @@ export async function promote(
   });
   return ctx.result({ dry_run: r.dryRun, id: r.id, file: r.file, objects_written: r.objectsWritten, snapshot: r.snapshot }, () => {
     ctx.print(
-      `${r.dryRun ? 'would write' : 'wrote'} ${r.file} (seq ${r.snapshot.seq}, ${r.snapshot.artifacts.length} artifacts${r.dryRun ? '' : `, ${r.objectsWritten} new objects`})\n`,
+      h`${r.dryRun ? 'would write' : 'wrote'} ${r.file} (seq ${r.snapshot.seq}, ${r.snapshot.artifacts.length} artifacts${r.dryRun ? '' : `, ${r.objectsWritten} new objects`})\n`,
     );
-    for (const a of r.snapshot.artifacts) ctx.print(`  ${a.slot}: ${a.id}@${a.version} ${a.content_address}\n`);
-    ctx.print(`snapshot ${r.id}\n`);
+    for (const a of r.snapshot.artifacts) ctx.print(h`  ${a.slot}: ${a.id}@${a.version} ${a.content_address}\n`);
+    ctx.print(h`snapshot ${r.id}\n`);
   });
 }

@@ -3,6 +3,7 @@ import { exitCodeFor } from '../../core/errors.js';
 import { rollback as rollbackStage } from '../../core/snapshots/rollback.js';
 import type { Ctx } from '../context.js';
 import { signingKey } from '../signing-key.js';
+import { h } from '../render.js';
 
 export async function rollback(
   ctx: Ctx,
@@ -26,10 +27,10 @@ export async function rollback(
   return ctx.result(
     { ...r, key_checked: key !== undefined, ...(r.key_required ? { note: keyNote } : {}) },
     () => {
-      ctx.print(`${r.dryRun ? 'rehearsal: ' : ''}rollback of ${o.framework}/${o.stage} to #${r.target.seq} (${r.target.id})\n`);
-      if (r.key_required) ctx.print(`note: ${keyNote}\n`);
-      for (const st of r.steps) ctx.print(`  ${st.action.padEnd(9)} ${st.path} from ${st.source}\n`);
-      if (r.snapshot && !r.dryRun) ctx.print(`wrote ${r.snapshot.file} (seq ${r.snapshot.seq}, action rollback)\n`);
+      ctx.print(h`${r.dryRun ? 'rehearsal: ' : ''}rollback of ${o.framework}/${o.stage} to #${r.target.seq} (${r.target.id})\n`);
+      if (r.key_required) ctx.print(h`note: ${keyNote}\n`);
+      for (const st of r.steps) ctx.print(h`  ${st.action.padEnd(9)} ${st.path} from ${st.source}\n`);
+      if (r.snapshot && !r.dryRun) ctx.print(h`wrote ${r.snapshot.file} (seq ${r.snapshot.seq}, action rollback)\n`);
       ctx.printFindings(r.findings);
       ctx.print(
         code === 0

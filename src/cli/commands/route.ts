@@ -4,11 +4,12 @@ import { exitCodeFor } from '../../core/errors.js';
 import { applyRouteFix, canonicalPathOf, checkRouteFix, planRouteFix, repoRouting, routeCheck } from '../../core/routing/operations.js';
 import { routeDirectories, routeTable } from '../../core/routing/routes.js';
 import { abs, type Ctx } from '../context.js';
+import { h } from '../render.js';
 
 export async function route(ctx: Ctx, file: string | undefined): Promise<number> {
   if (!file) throw new CommanderError(2, 'artifacts.usage', 'route: give a file, or one of: check, table, fix');
   const r = await canonicalPathOf(await ctx.repo(), abs(file));
-  return ctx.result({ ...r }, () => ctx.print(`${r.canonical}\n`));
+  return ctx.result({ ...r }, () => ctx.print(h`${r.canonical}\n`));
 }
 
 export async function check(ctx: Ctx): Promise<number> {
@@ -42,7 +43,7 @@ export async function fix(ctx: Ctx, opts: { dryRun?: boolean }): Promise<number>
   return ctx.result(
     { ok: plan.findings.length === 0, dry_run: !!opts.dryRun, moves: plan.moves, findings: plan.findings },
     () => {
-      for (const m of plan.moves) ctx.print(`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);
+      for (const m of plan.moves) ctx.print(h`${opts.dryRun ? 'would move' : 'moved'} ${m.from} -> ${m.to}\n`);
       if (plan.moves.length === 0) ctx.print('every artifact is at its canonical path\n');
       ctx.printFindings(plan.findings);
     },

@@ -4,6 +4,7 @@ import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
 import type { Ctx } from '../context.js';
+import { h } from '../render.js';
 
 interface Scope {
   framework?: string;
@@ -35,7 +36,7 @@ export async function list(ctx: Ctx, o: Scope): Promise<number> {
   return ctx.result({ snapshots: rows }, () => {
     for (const r of rows)
       ctx.print(
-        `${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}${r.verified ? '' : `  UNVERIFIED (${r.problem ?? ''})`}\n`,
+        h`${r.framework}/${r.stage} #${r.seq}  ${r.action}  ${r.created_at}  ${r.artifacts} artifacts  ${r.id}${r.held ? '  held' : ''}${r.released ? '  released' : ''}${r.verified ? '' : `  UNVERIFIED (${r.problem ?? ''})`}\n`,
       );
   });
 }
@@ -43,7 +44,8 @@ export async function list(ctx: Ctx, o: Scope): Promise<number> {
 export async function show(ctx: Ctx, ref: string, o: Scope): Promise<number> {
   const s = await resolveSnapshot(await ctx.repo(), ref, scopeOf(o));
   return ctx.result({ id: s.id, file: s.file, snapshot: s.snapshot ?? null, held: s.hold ?? null, released: s.released }, () =>
-    ctx.print(`${s.file}\nid ${s.id}\n${JSON.stringify(s.snapshot, null, 2)}\n`),
+    // (JSON escapes every control character inside its strings: its own line breaks stay.)
+    ctx.print(h`${s.file}\nid ${s.id}\n` + `${JSON.stringify(s.snapshot, null, 2)}\n`),
   );
 }
 
@@ -67,9 +69,9 @@ export async function diff(ctx: Ctx, a: string, b: string, o: Scope): Promise<nu
   const repo = await ctx.repo();
   const d = diffSnapshots(await resolveSnapshot(repo, a, scopeOf(o)), await resolveSnapshot(repo, b, scopeOf(o)));
   return ctx.result({ ...d }, () => {
-    for (const x of d.added) ctx.print(`+ ${x.slot}: ${x.id}@${x.version}\n`);
-    for (const x of d.removed) ctx.print(`- ${x.slot}: ${x.id}@${x.version}\n`);
-    for (const x of d.changed) ctx.print(`~ ${x.to.slot}: ${x.from.id}@${x.from.version} -> ${x.to.id}@${x.to.version}\n`);
+    for (const x of d.added) ctx.print(h`+ ${x.slot}: ${x.id}@${x.version}\n`);
+    for (const x of d.removed) ctx.print(h`- ${x.slot}: ${x.id}@${x.version}\n`);
+    for (const x of d.changed) ctx.print(h`~ ${x.to.slot}: ${x.from.id}@${x.from.version} -> ${x.to.id}@${x.to.version}\n`);
     if (!d.added.length && !d.removed.length && !d.changed.length) ctx.print('no differences\n');
   });
 }
@@ -77,7 +79,7 @@ export async function diff(ctx: Ctx, a: string, b: string, o: Scope): Promise<nu
 export async function prune(ctx: Ctx, o: { dryRun?: boolean }): Promise<number> {
   const r = await pruneSnapshots(await ctx.repo(), { now: new Date(), dryRun: !!o.dryRun });
   return ctx.result({ dry_run: !!o.dryRun, decisions: r }, () => {
-    for (const d of r) ctx.print(`${d.framework}/${d.stage} #${d.seq}  ${o.dryRun ? 'would ' : ''}${d.decision}: ${d.reason}\n`);
+    for (const d of r) ctx.print(h`${d.framework}/${d.stage} #${d.seq}  ${o.dryRun ? 'would ' : ''}${d.decision}: ${d.reason}\n`);
   });
 }
 
@@ -85,12 +87,14 @@ export async function hold(ctx: Ctx, ref: string, o: Scope & { reason: string })
   const repo = await ctx.repo();
   const s = await resolveSnapshot(repo, ref, scopeOf(o));
   await writeHold(repo, s, o.reason);
-  return ctx.result({ id: s.id, held: true, reason: o.reason }, () => ctx.print(`held ${s.framework}/${s.stage} #${s.seq}: ${o.reason}\n`));
+  return ctx.result({ id: s.id, held: true, reason: o.reason }, () =>
+    ctx.print(h`held ${s.framework}/${s.stage} #${s.seq}: ${o.reason}\n`),
+  );
 }
 
 export async function unhold(ctx: Ctx, ref: string, o: Scope): Promise<number> {
   const repo = await ctx.repo();
   const s = await resolveSnapshot(repo, ref, scopeOf(o));
   await writeHold(repo, s, undefined);
-  return ctx.result({ id: s.id, held: false }, () => ctx.print(`released the hold on ${s.framework}/${s.stage} #${s.seq}\n`));
+  return ctx.result({ id: s.id, held: false }, () => ctx.print(h`released the hold on ${s.framework}/${s.stage} #${s.seq}\n`));
 }

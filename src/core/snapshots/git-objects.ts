@@ -16,7 +16,9 @@ export async function blobIds(root: string, paths: readonly string[]): Promise<M
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`git hash-object failed: ${stderr.trim()}`))));
-    child.stdin.end(paths.map((p) => `${p}\n`).join(''));
+    // One path a line, each C-quoted as git reads it: a name holding a line break or
+    // starting with a quote must name its own file, never another one.
+    child.stdin.end(paths.map((p) => `${cQuote(p)}\n`).join(''));
   });
   ids
     .trim()
@@ -25,6 +27,16 @@ export async function blobIds(root: string, paths: readonly string[]): Promise<M
       if (id) out.set(paths[i]!, id);
     });
   return out;
+}
+
+/** A path as a C-style quoted string (git's `unquote_c_style`): backslash, quote and every
+ * control character escaped, other bytes as they are. */
+export function cQuote(path: string): string {
+  const body = path.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => {
+    if (c === '\\' || c === '"') return `\\${c}`;
+    return `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+  });
+  return `"${body}"`;
 }
 
 /** Contents of git blobs by id (missing ids are absent from the map). */

@@ -8,6 +8,7 @@ import { EXIT, finding, type Finding, findingOf, isArtifactsError } from '../err
 import { controlPathProblem, linkedPathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { checkObject } from '../store/objects.js';
+import { digestBytes, parseAddress } from '../hash/digest.js';
 import { decodeSignature, verifyStrict } from './ed25519.js';
 import { readBlobs } from './git-objects.js';
 import { checkHistory } from './history-check.js';
@@ -145,13 +146,28 @@ export async function verifyChain(
       objectChecks.filter((_c, i) => states[i] === 'missing' && _c.git_blob).map((c) => c.git_blob!),
     );
     const absent = objectChecks.map((c, i) => states[i] === 'missing' && !(c.git_blob && fromGit.has(c.git_blob)));
+    // A blob found in git must hold the bytes the snapshot addresses (a signed snapshot
+    // naming another file's blob would restore the wrong bytes).
+    await Promise.all(
+      objectChecks.map(async (c, i) => {
+        const bytes = states[i] === 'missing' && c.git_blob ? fromGit.get(c.git_blob) : undefined;
+        const addr = bytes && parseAddress(c.address);
+        if (bytes && (!addr || (await digestBytes(addr.algo, bytes)) !== c.address)) states[i] = 'corrupt';
+      }),
+    );
     // A shallow clone (CI's default checkout) lacks the commits that hold older blobs: what it
     // cannot see is said, not reported as missing.
     const shallow = absent.some(Boolean) && (await isShallow(repo.root));
     objectChecks.forEach((c, i) => {
       const at = { path: c.s.file };
       if (states[i] === 'corrupt')
-        findings.push(finding('OBJECT_CORRUPT', `${c.s.file}: object ${c.address} (${c.path}) does not match its address`, at));
+        findings.push(
+          finding(
+            'OBJECT_CORRUPT',
+            `${c.s.file}: object ${c.address} (${c.path}) does not match its address${c.git_blob && fromGit.has(c.git_blob) ? ` (git blob ${c.git_blob})` : ''}`,
+            at,
+          ),
+        );
       else if (absent[i] && shallow) {
         findings.push(
           finding(
