@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { exitCodeFor } from '../../src/core/errors.js';
 import { openRepo } from '../../src/core/repo.js';
+import { loadSigner } from '../../src/core/snapshots/keys.js';
+import { rollback } from '../../src/core/snapshots/rollback.js';
 import { verifySnapshots } from '../../src/core/snapshots/verify-chain.js';
 import { commitAt, copyFixture, fromTemplate, git, read, run, runJson, testdir } from '../helpers.js';
 import { indexVerifyExit } from '../support/library.js';
@@ -486,9 +488,15 @@ describe('SIGKILL during promote and rollback', () => {
         }
         kills++;
         if (st.seqs === 2) {
-          // Not committed: a rerun finishes the job.
-          const again = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key]);
-          expect(again.code, again.stderr + again.stdout).toBe(0);
+          // Not committed: a rerun (through the library, as the command runs it) finishes the job.
+          const again = await rollback(await openRepo({ cwd: dir }), {
+            framework: 'fwk-001',
+            stage: 'design-review',
+            to: '1',
+            signer: await loadSigner(key),
+            now: new Date(),
+          });
+          expect(exitCodeFor(again.findings), JSON.stringify(again.findings)).toBe(0);
         }
         expect(await chainState(dir)).toEqual({ code: 0, seqs: 3 });
         expect(await indexVerifyExit(dir), `${point}:${n}`).toBe(0);
