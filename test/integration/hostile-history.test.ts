@@ -405,8 +405,13 @@ describe('item 5: signing and gating use verified facts only', () => {
   });
 });
 
-/** Two promotions of design-review: the risk register at v4, then at v5. */
+/** Two promotions of design-review: the risk register at v4, then at v5 (built once per
+ * variant, copied). */
 function twoPromotions(commit = true): string {
+  return fromTemplate(`two-promotions:${commit}`, () => buildTwoPromotions(commit));
+}
+
+function buildTwoPromotions(commit: boolean): string {
   const dir = demo();
   expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
   newRiskVersion(dir, '5', 'medium');
@@ -559,11 +564,29 @@ describe('item 6: deleting or replaying history is detected', () => {
   });
 
   describe('validate --base: snapshot, channel and trust records are append-only at merge time', () => {
+    /** twoPromotions(), validated, on a new branch `change` (built once, copied). */
     function branch(): string {
-      const dir = twoPromotions();
-      expect(cli(dir, ['validate']).code).toBe(0);
-      git(dir, 'checkout', '-q', '-b', 'change');
-      return dir;
+      return fromTemplate('branch', () => {
+        const dir = twoPromotions();
+        expect(cli(dir, ['validate']).code).toBe(0);
+        git(dir, 'checkout', '-q', '-b', 'change');
+        return dir;
+      });
+    }
+
+    /** twoPromotions() with a trust and a channel record committed on main, on a new branch
+     * `change` (built once, copied). */
+    function withRecords(): string {
+      return fromTemplate('records', () => {
+        const dir = twoPromotions();
+        mkdirSync(join(dir, '.artifacts/keys/trust'), { recursive: true });
+        mkdirSync(join(dir, '.artifacts/channels/prod'), { recursive: true });
+        writeFileSync(join(dir, '.artifacts/keys/trust/000001.json'), '{"format":"artifacts-trust/1"}');
+        writeFileSync(join(dir, '.artifacts/channels/prod/000001.json'), '{"format":"artifacts-channel/1"}');
+        commitAt(dir, '2026-03-03T00:00:00Z', 'records');
+        git(dir, 'checkout', '-q', '-b', 'change');
+        return dir;
+      });
     }
     const attacks: Array<[string, (dir: string) => void]> = [
       [
@@ -582,13 +605,7 @@ describe('item 6: deleting or replaying history is detected', () => {
     ];
     for (const [name, attack] of attacks) {
       test(`${name} → RECORD_NOT_APPEND_ONLY, exit 4`, () => {
-        const dir = twoPromotions();
-        mkdirSync(join(dir, '.artifacts/keys/trust'), { recursive: true });
-        mkdirSync(join(dir, '.artifacts/channels/prod'), { recursive: true });
-        writeFileSync(join(dir, '.artifacts/keys/trust/000001.json'), '{"format":"artifacts-trust/1"}');
-        writeFileSync(join(dir, '.artifacts/channels/prod/000001.json'), '{"format":"artifacts-channel/1"}');
-        commitAt(dir, '2026-03-03T00:00:00Z', 'records');
-        git(dir, 'checkout', '-q', '-b', 'change');
+        const dir = withRecords();
         attack(dir);
         const check = guard(dir);
         const v = cli(dir, ['validate', '--base', 'main']);
@@ -643,15 +660,23 @@ describe('item 8: retention never deletes what it keeps', () => {
     'digest_algorithm: sha256\nrouting: artifact_routing.mdc\ncommand_routing: routing_matrix.json\nretention:\n  "*": { keep_last: 1 }\n';
   const wide = narrow.replace('keep_last: 1', 'keep_last: 10');
 
+  /** Three promotions under the narrow policy, then a prune (built once, copied). */
+  function pruned(): string {
+    return fromTemplate('pruned', () => {
+      const dir = demo(narrow);
+      expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
+      // Versions 5 and 6 are never committed: their bytes live only in the object store.
+      newRiskVersion(dir, '5', 'medium');
+      expect(promote(dir, 'design-review', ['--at', '2026-03-02T10:00:00Z', '--allow-dirty']).code).toBe(0);
+      newRiskVersion(dir, '6', 'high');
+      expect(promote(dir, 'design-review', ['--at', '2026-03-03T10:00:00Z', '--allow-dirty']).code).toBe(0);
+      expect(cli(dir, ['snapshot', 'prune']).code).toBe(0);
+      return dir;
+    });
+  }
+
   test('stale .released markers do not let gc delete objects a widened policy keeps; verify checks kept objects', () => {
-    const dir = demo(narrow);
-    expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
-    // Versions 5 and 6 are never committed: their bytes live only in the object store.
-    newRiskVersion(dir, '5', 'medium');
-    expect(promote(dir, 'design-review', ['--at', '2026-03-02T10:00:00Z', '--allow-dirty']).code).toBe(0);
-    newRiskVersion(dir, '6', 'high');
-    expect(promote(dir, 'design-review', ['--at', '2026-03-03T10:00:00Z', '--allow-dirty']).code).toBe(0);
-    expect(cli(dir, ['snapshot', 'prune']).code).toBe(0);
+    const dir = pruned();
     expect(existsSync(join(dir, DR, '000002.released'))).toBe(true);
     const before = objectCount(dir);
 
@@ -674,13 +699,7 @@ describe('item 8: retention never deletes what it keeps', () => {
   });
 
   test('a hold keeps objects even with a .released marker and a narrow policy', () => {
-    const dir = demo(narrow);
-    expect(promote(dir, 'design-review', ['--at', '2026-03-01T10:00:00Z']).code).toBe(0);
-    newRiskVersion(dir, '5', 'medium');
-    expect(promote(dir, 'design-review', ['--at', '2026-03-02T10:00:00Z', '--allow-dirty']).code).toBe(0);
-    newRiskVersion(dir, '6', 'high');
-    expect(promote(dir, 'design-review', ['--at', '2026-03-03T10:00:00Z', '--allow-dirty']).code).toBe(0);
-    expect(cli(dir, ['snapshot', 'prune']).code).toBe(0);
+    const dir = pruned();
     expect(cli(dir, ['snapshot', 'hold', 'fwk-001/design-review/2', '--reason', 'audit']).code).toBe(0);
     const gc = cli(dir, ['gc']);
     expect(gc.code).toBe(0);

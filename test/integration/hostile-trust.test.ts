@@ -323,10 +323,17 @@ describe('forged trust records → TRUST_CHAIN_BROKEN (exit 4)', () => {
       },
     ],
   ];
-  for (const [name, tamper] of cases) {
-    test(name, () => {
+  /** promoted() once `snapshot verify --all` has passed in it (built once, copied): each
+   * forgery starts from a chain that verifies. */
+  const verified = () =>
+    fromTemplate('promoted-verified', () => {
       const dir = promoted();
       expect(verify(dir).code).toBe(0);
+      return dir;
+    });
+  for (const [name, tamper] of cases) {
+    test(name, () => {
+      const dir = verified();
       const g = guard(dir);
       tamper(dir);
       for (const env of [{}, { ARTIFACTS_TRUST_ROOT: ids.root! }] as Array<Record<string, string>>) {

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { commitAt, copyFixture, git, run, runJson, testdir } from '../helpers.js';
+import { commitAt, copyFixture, fromTemplate, git, run, runJson, testdir } from '../helpers.js';
 import { treeChecksum } from '../support/hostile.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -26,8 +26,13 @@ function checksum(dir: string): string {
   return treeChecksum(dir, (rel) => rel === '.git/index' || rel === '.git/index.lock' || rel === '.artifacts/cache');
 }
 
-/** The demo repository with `release` trusted and two promotions of design-review. */
+/** The demo repository with `release` trusted and two promotions of design-review (built
+ * once, copied). */
 function twoPromotions(): string {
+  return fromTemplate('two-promotions', buildTwoPromotions);
+}
+
+function buildTwoPromotions(): string {
   const dir = copyFixture('demo');
   git(dir, 'init', '-q', '-b', 'main');
   expect(run(dir, ['index', 'rebuild']).code).toBe(0);

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { exitCodeFor } from '../../src/core/errors.js';
 import { openRepo } from '../../src/core/repo.js';
+import { loadSigner } from '../../src/core/snapshots/keys.js';
+import { rollback } from '../../src/core/snapshots/rollback.js';
 import { verifySnapshots } from '../../src/core/snapshots/verify-chain.js';
 import { commitAt, copyFixture, fromTemplate, git, read, run, runJson, testdir } from '../helpers.js';
+import { indexVerifyExit } from '../support/library.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const RISK = 'docs/risks/fwk-001/risk-register.md';
@@ -222,10 +225,17 @@ describe('tampering is caught (exit 4)', () => {
       },
     ],
   ];
-  for (const [name, code, tamper] of cases) {
-    test(`${name} → ${code}`, () => {
+  /** twoPromotions() once `snapshot verify --all` has passed in it (built once, copied):
+   * each tampering starts from a chain that verifies. */
+  const verified = () =>
+    fromTemplate('two-promotions-verified', () => {
       const dir = twoPromotions();
       expect(verifyCodes(dir)).toEqual({ code: 0, codes: [] });
+      return dir;
+    });
+  for (const [name, code, tamper] of cases) {
+    test(`${name} → ${code}`, () => {
+      const dir = verified();
       tamper(dir);
       const r = verifyCodes(dir);
       expect(r.code).toBe(4);
@@ -422,7 +432,8 @@ describe('SIGKILL during promote and rollback', () => {
   const POINTS = ['journal-append', 'journal-fsync', 'temp-write', 'temp-fsync', 'rename', 'dir-fsync', 'journal-commit', 'before-release'];
 
   /** What `snapshot verify --all` reports (exit code, snapshots in all chains), through the
-   * library: these loops are about the write protocol, not the command line. */
+   * library: these loops are about the write protocol, not the command line (and so is the
+   * exit status of `index verify`, indexVerifyExit). Only the killed command is a process. */
   async function chainState(dir: string): Promise<{ code: number; seqs: number }> {
     const reports = await verifySnapshots(await openRepo({ cwd: dir }), { now: new Date() });
     return { code: exitCodeFor(reports.flatMap((r) => r.findings)), seqs: reports.reduce((n, r) => n + r.snapshots.length, 0) };
@@ -440,7 +451,7 @@ describe('SIGKILL during promote and rollback', () => {
         const after = await chainState(dir);
         expect(after.code, `${point}:${n}`).toBe(0);
         expect([before, before + 1]).toContain(after.seqs);
-        expect(run(dir, ['index', 'verify']).code).toBe(0);
+        expect(await indexVerifyExit(dir), `${point}:${n}`).toBe(0);
         if (r.signal !== 'SIGKILL') {
           expect(r.code).toBe(0);
           expect(after.seqs).toBe(before + 1);
@@ -470,19 +481,25 @@ describe('SIGKILL during promote and rollback', () => {
         const st = await chainState(dir);
         expect(st.code, `${point}:${n}`).toBe(0);
         expect([2, 3]).toContain(st.seqs);
-        expect(run(dir, ['index', 'verify']).code, `${point}:${n}`).not.toBe(4);
+        expect(await indexVerifyExit(dir), `${point}:${n}`).not.toBe(4);
         if (r.signal !== 'SIGKILL') {
           expect(r.code).toBe(0);
           break;
         }
         kills++;
         if (st.seqs === 2) {
-          // Not committed: a rerun finishes the job.
-          const again = run(dir, ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--key', key]);
-          expect(again.code, again.stderr + again.stdout).toBe(0);
+          // Not committed: a rerun (through the library, as the command runs it) finishes the job.
+          const again = await rollback(await openRepo({ cwd: dir }), {
+            framework: 'fwk-001',
+            stage: 'design-review',
+            to: '1',
+            signer: await loadSigner(key),
+            now: new Date(),
+          });
+          expect(exitCodeFor(again.findings), JSON.stringify(again.findings)).toBe(0);
         }
         expect(await chainState(dir)).toEqual({ code: 0, seqs: 3 });
-        expect(run(dir, ['index', 'verify']).code).toBe(0);
+        expect(await indexVerifyExit(dir), `${point}:${n}`).toBe(0);
         for (const a of target.artifacts) {
           expect(`sha256:${spawnSync('sha256sum', [join(dir, a.path)], { encoding: 'utf8' }).stdout.split(' ')[0]}`).toBe(
             a.content_address,
