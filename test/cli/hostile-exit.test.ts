@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../../src/core/errors.js';
 import { computeIndexDigest, parseIndex, serializeIndex } from '../../src/core/index/document.js';
-import { BIN, CONTRACT, plan, repoWith, testdir } from '../helpers.js';
+import { BIN, CONTRACT, fromTemplate, plan, repoWith, testdir } from '../helpers.js';
 
 const P = 'docs/plans/fwk-001';
 const S = '.artifacts/snapshots/fwk-001/design-review';
@@ -201,10 +201,16 @@ function writeTree(dir: string, files: Record<string, string>): void {
 }
 
 describe('malformed repository content: a code and a documented exit status, never 70', () => {
-  for (const c of cases) {
-    test(`${c.name} → ${c.code} (exit ${c.exit})`, () => {
+  /** One approved plan and a contract, indexed (built once, copied). */
+  const indexed = () =>
+    fromTemplate('indexed', () => {
       const dir = repoWith({ [`${P}/ok.md`]: plan('ok', { status: 'approved' }), 'frameworks/fwk-001.yaml': CONTRACT });
       expect(cli(dir, ['index', 'rebuild']).code).toBe(0);
+      return dir;
+    });
+  for (const c of cases) {
+    test(`${c.name} → ${c.code} (exit ${c.exit})`, () => {
+      const dir = indexed();
       c.setup(dir);
       const r = cli(dir, ['--json', ...c.args]);
       expect(r.signal).toBeNull();

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFile
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseSafeYaml } from '../../src/core/metadata/safe-yaml.js';
-import { plan, read, repoWith, runJson, testdir, writeTree } from '../helpers.js';
+import { fromTemplate, plan, read, repoWith, runJson, testdir, writeTree } from '../helpers.js';
 
 const META = 'version: "1.0.0"\nstatus: draft\nframework: fwk-001\nkind: plan\n';
 const P = 'docs/plans/fwk-001';
@@ -106,11 +106,19 @@ const cases: Case[] = [
   },
 ];
 
+/** One plan, indexed (built once, copied). */
+function indexed(): string {
+  return fromTemplate('indexed', () => {
+    const dir = repoWith({ [`${P}/ok.md`]: plan('ok') });
+    expect(runJson(dir, ['index', 'rebuild']).code).toBe(0);
+    return dir;
+  });
+}
+
 describe('hostile metadata', () => {
   for (const c of cases) {
     test(`${c.name} → ${c.code}, index unchanged`, () => {
-      const dir = repoWith({ [`${P}/ok.md`]: plan('ok') });
-      expect(runJson(dir, ['index', 'rebuild']).code).toBe(0);
+      const dir = indexed();
       const before = read(dir, 'artifacts_index.json');
       writeTree(dir, { [c.file]: c.content });
       const t0 = Date.now();
@@ -157,8 +165,7 @@ describe('hostile metadata', () => {
 describe('hostile paths', () => {
   test('an artifact symlink pointing outside the repository is reported and not read', () => {
     const outside = testdir({ 'secret.md': plan('secret') });
-    const dir = repoWith({ [`${P}/ok.md`]: plan('ok') });
-    expect(runJson(dir, ['index', 'rebuild']).code).toBe(0);
+    const dir = indexed();
     const before = read(dir, 'artifacts_index.json');
     symlinkSync(join(outside, 'secret.md'), join(dir, P, 'secret.md'));
     const add = runJson(dir, ['index', 'add', `${P}/secret.md`]);
