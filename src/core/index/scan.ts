@@ -191,9 +191,10 @@ export class InspectPool {
   }
 
   /** Stop the workers (those that had nothing to do, or are done). */
-  close(): void {
+  async close(): Promise<void> {
     this.closing = true;
-    for (const w of this.workers) void w.terminate();
+    // Awaited: a large scan's next step should not run while the workers' heaps still exist.
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
@@ -221,7 +222,7 @@ async function inspectMany(
   started?: InspectPool,
 ): Promise<Inspection[]> {
   if (files.length < WORKER_THRESHOLD) {
-    started?.close();
+    await started?.close();
     return inspectInProcess(ctx, files, explicit, onProgress);
   }
   const pool = started ?? InspectPool.start(ctx, explicit, files.length, heapMb);
@@ -229,7 +230,7 @@ async function inspectMany(
   try {
     return await pool.run(files, (batch) => inspectInProcess(ctx, batch, explicit, () => undefined), onProgress);
   } finally {
-    pool.close();
+    await pool.close();
   }
 }
 
