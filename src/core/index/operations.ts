@@ -550,25 +550,31 @@ export async function indexRebuild(repo: Repo, opts: { useCache?: boolean } & Wr
         // files that are invalid now are kept as they were (see settleEntries).
         settled = settleEntries(scan.entries, routeFindings, scan.invalid, cur);
       }
-      const next = new Set(settled.entries.map((e) => e.path));
-      const ops = [
-        ...settled.entries.filter((e) => !entriesEqual(previous.get(e.path), e)).map((entry): JournalOp => ({ op: 'put', entry })),
-        ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path })),
-      ];
-      // (`ops` is what changed, for the summary; the transaction puts every entry.)
+      // The transaction puts every entry; `ops` (for the summary) is what changed: the puts
+      // of new or changed entries (the same operation objects) and the removals. At 100,000
+      // entries each extra list or set of paths costs megabytes: none is made when the
+      // index was empty.
+      const puts = settled.entries.map((entry): JournalOp => ({ op: 'put', entry }));
+      let ops = puts;
+      let unchanged: string[] = [];
+      if (previous.size > 0) {
+        const next = new Set(settled.entries.map((e) => e.path));
+        ops = puts.filter((o) => o.op === 'put' && !entriesEqual(previous.get(o.entry.path), o.entry));
+        const changed = new Set(ops.map((o) => (o.op === 'put' ? o.entry.path : '')));
+        unchanged = settled.entries.filter((e) => !changed.has(e.path)).map((e) => e.path);
+        ops = [...ops, ...[...previous.keys()].filter((p) => !next.has(p)).map((path): JournalOp => ({ op: 'remove', path }))];
+      }
       return Promise.resolve({
         reset: true,
-        ops: settled.entries.map((entry): JournalOp => ({ op: 'put', entry })),
+        ops: puts,
         algorithm: repo.config.digest_algorithm,
-        result: { ops, previous, settled },
+        result: { ops, previous, settled, unchanged },
       });
       // A rebuild never needs the old index: one that cannot even be parsed is replaced.
     },
     { replaceCorrupt: true },
   );
-  const { ops, previous, settled } = tx.result;
-  const written = new Set(ops.flatMap((o) => (o.op === 'put' ? [o.entry.path] : [])));
-  const unchanged = settled.entries.filter((e) => !written.has(e.path)).map((e) => e.path);
+  const { ops, previous, settled, unchanged } = tx.result;
   const findings = dedupeFindings([...scan.findings, ...routeFindings, ...settled.findings]);
   return { ...summarize(tx, ops, previous, unchanged, findings, settled.kept), count: settled.entries.length };
 }
