@@ -379,6 +379,21 @@ export const CATALOGUE = {
     hint: 'An artifact cannot be derived from itself, directly or indirectly: fix derived_from.',
     exit: EXIT.FINDINGS,
   },
+  CHANNEL_INVALID: {
+    title: 'A rollout channel record is malformed, unsigned, or breaks the chain',
+    hint: 'Channel records are canonical JSON, signed by a trusted key and hash-chained like snapshots: restore the channel directory from git history.',
+    exit: EXIT.INTEGRITY,
+  },
+  CHANNEL_NOT_FOUND: {
+    title: 'No such rollout channel',
+    hint: 'List channels with `artifacts channel list`; create one with `artifacts channel create NAME --framework F --stage S --key K`.',
+    exit: EXIT.USAGE,
+  },
+  CHANNEL_EXISTS: {
+    title: 'A rollout channel of that name already exists',
+    hint: 'Channel names are unique in a repository: pick another name, or use the existing channel.',
+    exit: EXIT.FINDINGS,
+  },
   SNAPSHOT_INVALID: {
     title: 'A snapshot file is malformed',
     hint: 'Snapshots are canonical JSON written by promote and rollback: restore the file from git history.',

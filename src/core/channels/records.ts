@@ -1,0 +1,243 @@
+// Rollout channel records (SPEC §13): `.artifacts/channels/<NAME>/<seq6>.json` and `.sig`,
+// canonical JSON, hash-chained (each names its predecessor's id) and signed by a trusted
+// key exactly like snapshots. Every record carries the channel's whole state (`stable`,
+// and the rollout in progress), so the newest verified record answers every question.
+import { join } from 'node:path';
+import { canonicalJson } from '../canonical-json.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { sha256Hex } from '../hash/digest.js';
+import type { Repo } from '../repo.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
+import { signVerified, type Signer } from '../trust/signer.js';
+import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
+import type { TrustState } from '../trust/trust-chain.js';
+import { BUCKETING } from './bucket.js';
+
+export const CHANNELS_DIR = '.artifacts/channels';
+export const CHANNEL_FORMAT = 'artifacts-channel/1';
+
+export type ChannelAction = 'create' | 'start' | 'advance' | 'pause' | 'resume' | 'abort' | 'complete' | 'switch' | 'promote';
+export const CHANNEL_ACTIONS: readonly ChannelAction[] = [
+  'create',
+  'start',
+  'advance',
+  'pause',
+  'resume',
+  'abort',
+  'complete',
+  'switch',
+  'promote',
+];
+
+export type RolloutStrategy = 'direct' | 'canary' | 'blue-green';
+
+/** A rollout in progress. */
+export interface Rollout {
+  /** The target's snapshot id (also the default seed of the bucket rule). */
+  id: string;
+  strategy: RolloutStrategy;
+  target: string;
+  /** Basis points, strictly increasing, ending at 10000 (canary); [] otherwise. */
+  steps: number[];
+  step_index: number;
+  paused: boolean;
+  seed: string;
+  step_started_at: string;
+  /** Blue/green: whether the rollout's own target is live (an odd number of switches); the
+   * `target` is then the idle colour (the previous stable). */
+  switched?: boolean;
+}
+
+export interface ChannelRecord {
+  format: typeof CHANNEL_FORMAT;
+  channel: string;
+  framework: string;
+  stage: string;
+  health_stage: string | null;
+  bucketing: typeof BUCKETING;
+  seq: number;
+  parent: string | null;
+  action: ChannelAction;
+  created_at: string;
+  signer: { keyid: string };
+  /** The snapshot id every unit runs when no rollout gives it the target. */
+  stable: string | null;
+  rollout: Rollout | null;
+}
+
+export interface StoredChannelRecord {
+  channel: string;
+  seq: number;
+  file: string;
+  bytes: Buffer;
+  id: string;
+  record?: ChannelRecord;
+  invalid?: string;
+  signature?: string;
+}
+
+/** A channel name: a plain name, as framework and stage names are. */
+export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export function channelNameProblem(name: string): string | undefined {
+  if (!CHANNEL_NAME.test(name) || name.endsWith('.') || name.includes('..')) {
+    return `channel name ${JSON.stringify(name.slice(0, 40))} is not a plain name (letters, digits, '_', '.', '-'; at most 128)`;
+  }
+  return undefined;
+}
+
+export function recordId(bytes: Uint8Array): string {
+  return `sha256:${sha256Hex(bytes)}`;
+}
+
+export function encodeChannelRecord(r: ChannelRecord): Buffer {
+  return Buffer.from(canonicalJson(r), 'utf8');
+}
+
+function channelDir(repo: Repo, name: string): string {
+  return join(repo.root, CHANNELS_DIR, name);
+}
+
+export function channelRecordFile(name: string, seq: number): string {
+  return `${CHANNELS_DIR}/${name}/${String(seq).padStart(6, '0')}.json`;
+}
+
+const ID = /^sha256:[0-9a-f]{64}$/;
+
+/** Why a parsed value is not a channel record of the expected shape, if it is not. */
+export function channelRecordProblem(v: unknown): string | undefined {
+  const r = v as Partial<ChannelRecord> | null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return 'is not a JSON object';
+  if (r.format !== CHANNEL_FORMAT) return `has format ${JSON.stringify(r.format)}, not ${CHANNEL_FORMAT}`;
+  for (const k of ['channel', 'framework', 'stage', 'created_at'] as const) if (typeof r[k] !== 'string') return `lacks ${k}`;
+  if (r.bucketing !== BUCKETING) return `has bucketing ${JSON.stringify(r.bucketing)}, not ${BUCKETING}`;
+  if (r.health_stage !== null && typeof r.health_stage !== 'string') return 'has a health_stage that is neither a name nor null';
+  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return 'has no valid seq';
+  if (r.parent !== null && !(typeof r.parent === 'string' && ID.test(r.parent))) return 'has a parent that is not a record id';
+  if (!CHANNEL_ACTIONS.includes(r.action as ChannelAction)) return `has an unknown action ${JSON.stringify(r.action)}`;
+  if (!r.signer || typeof r.signer !== 'object' || typeof r.signer.keyid !== 'string') return 'names no signer';
+  if (r.stable !== null && !(typeof r.stable === 'string' && ID.test(r.stable))) return 'has a stable that is not a snapshot id';
+  if (r.rollout !== null) {
+    const o = r.rollout as Partial<Rollout> | undefined;
+    if (!o || typeof o !== 'object') return 'has a rollout that is not an object';
+    if (!(typeof o.target === 'string' && ID.test(o.target)) || !(typeof o.id === 'string' && ID.test(o.id)))
+      return 'has a rollout without a valid id and target';
+    if (!['direct', 'canary', 'blue-green'].includes(o.strategy as string)) return 'has a rollout of an unknown strategy';
+    if (
+      !Array.isArray(o.steps) ||
+      !o.steps.every((x, i, a) => Number.isSafeInteger(x) && x > 0 && x <= 10_000 && (i === 0 || x > a[i - 1]!))
+    )
+      return 'has rollout steps that are not strictly increasing basis points';
+    if (o.steps.length > 0 && o.steps[o.steps.length - 1] !== 10_000) return 'has rollout steps that do not end at 100 %';
+    if (!Number.isSafeInteger(o.step_index) || o.step_index! < 0 || (o.steps.length > 0 && o.step_index! >= o.steps.length))
+      return 'has a rollout step_index out of range';
+    if (typeof o.paused !== 'boolean' || typeof o.seed !== 'string' || typeof o.step_started_at !== 'string')
+      return 'has an incomplete rollout';
+  }
+  return undefined;
+}
+
+/** The records of one channel in seq order, read under the checked-read rules. */
+export async function listChannelRecords(repo: Repo, name: string): Promise<StoredChannelRecord[]> {
+  const rel = `${CHANNELS_DIR}/${name}`;
+  const dir = channelDir(repo, name);
+  const names = (await readdirChecked(dir, { root: repo.root, code: 'CHANNEL_INVALID', label: rel })).filter((n) =>
+    /^\d{6}\.json$/.test(n),
+  );
+  names.sort();
+  const out: StoredChannelRecord[] = [];
+  for (const n of names) {
+    const base = n.slice(0, 6);
+    const read = (f: string, allowMissing: boolean) =>
+      readChecked(join(dir, f), {
+        root: repo.root,
+        maxBytes: READ_LIMITS.record,
+        code: 'CHANNEL_INVALID',
+        label: `${rel}/${f}`,
+        allowMissing,
+      });
+    const bytes = (await read(n, false))!;
+    const parsed = parseJsonQuiet(bytes.toString('utf8'));
+    const invalid = parsed.ok ? channelRecordProblem(parsed.value) : `is not valid JSON (${parsed.error})`;
+    const sig = await read(`${base}.sig`, true);
+    out.push({
+      channel: name,
+      seq: Number(base),
+      file: `${rel}/${n}`,
+      bytes,
+      id: recordId(bytes),
+      ...(invalid === undefined ? { record: (parsed as { value: ChannelRecord }).value } : { invalid }),
+      ...(sig ? { signature: sig.toString('utf8') } : {}),
+    });
+  }
+  return out;
+}
+
+/** The names of the channels (directories under .artifacts/channels/), sorted. */
+export async function listChannelNames(repo: Repo): Promise<string[]> {
+  const names = await readdirChecked(join(repo.root, CHANNELS_DIR), { root: repo.root, code: 'CHANNEL_INVALID', label: CHANNELS_DIR });
+  return names.filter((n) => channelNameProblem(n) === undefined).sort();
+}
+
+/**
+ * Verify a channel's chain: every record canonical, of the expected shape, of this channel,
+ * numbered 1..n without a gap, naming its predecessor's id, and signed by a key the trust
+ * chain trusts. Findings are CHANNEL_INVALID (exit 4); an empty list of findings means the
+ * newest record is a verified fact.
+ */
+export function verifyChannelRecords(name: string, stored: readonly StoredChannelRecord[], trust: TrustState): Finding[] {
+  const out: Finding[] = [];
+  const bad = (s: StoredChannelRecord, why: string) => out.push(finding('CHANNEL_INVALID', `${s.file} ${why}`, { path: s.file }));
+  if (stored.length === 0) out.push(finding('CHANNEL_INVALID', `channel ${name} has no records`, { path: `${CHANNELS_DIR}/${name}` }));
+  stored.forEach((s, i) => {
+    if (s.seq !== i + 1) return bad(s, `is record ${s.seq} where record ${i + 1} should be (a record is missing)`);
+    const r = s.record;
+    if (!r) return bad(s, s.invalid ?? 'is not a channel record');
+    if (!encodeChannelRecord(r).equals(s.bytes)) return bad(s, 'is not in its canonical form');
+    if (r.channel !== name) return bad(s, `belongs to channel ${JSON.stringify(r.channel)}`);
+    if (r.seq !== s.seq) return bad(s, `says it is record ${r.seq}`);
+    const prev = stored[i - 1];
+    if ((i === 0 ? null : prev!.id) !== r.parent) return bad(s, 'does not name the record before it as its parent');
+    if ((i === 0) !== (r.action === 'create')) return bad(s, i === 0 ? 'does not create the channel' : 'creates the channel again');
+    if (i > 0 && prev!.record && (prev!.record.framework !== r.framework || prev!.record.stage !== r.stage))
+      return bad(s, 'changes the framework or stage the channel follows');
+    const key = trust.trusted.get(r.signer.keyid);
+    if (!key) return bad(s, `is signed by ${r.signer.keyid}, which the trust chain rooted at ${trust.root} does not trust`);
+    const sig = s.signature === undefined ? undefined : decodeSignature(s.signature);
+    if (!sig || !verifyStrict(s.bytes, sig, key)) return bad(s, 'has no valid signature by its signer');
+    return undefined;
+  });
+  return out;
+}
+
+/** Write a signed record: signature first, then the record (the commit point). */
+export async function writeSignedChannelRecord(
+  repo: Repo,
+  record: ChannelRecord,
+  signer: Signer,
+  publicKey: Uint8Array,
+): Promise<{ id: string; file: string }> {
+  const bytes = encodeChannelRecord(record);
+  const sig = await signVerified(signer, bytes, publicKey, `sign record ${record.seq} of channel ${record.channel}`);
+  const dir = channelDir(repo, record.channel);
+  const base = String(record.seq).padStart(6, '0');
+  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, {
+    root: repo.root,
+    faultHook: repo.faultHook,
+  });
+  await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
+  return { id: recordId(bytes), file: channelRecordFile(record.channel, record.seq) };
+}
+
+/** The channel's verified records, or CHANNEL_NOT_FOUND / CHANNEL_INVALID. */
+export async function verifiedChannel(repo: Repo, name: string, trust: TrustState): Promise<StoredChannelRecord[]> {
+  const problem = channelNameProblem(name);
+  if (problem) throw new ArtifactsError('USAGE', problem);
+  const stored = await listChannelRecords(repo, name);
+  if (stored.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
+  const findings = verifyChannelRecords(name, stored, trust);
+  if (findings.length > 0)
+    throw new ArtifactsError('CHANNEL_INVALID', `channel ${name} does not verify: no answer is given from it`, { findings });
+  return stored;
+}

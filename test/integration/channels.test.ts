@@ -1,0 +1,152 @@
+// Rollout channels (SPEC §13), through the library: signed, hash-chained records; canary,
+// blue/green and direct rollouts; the ladder by reference; resolve as a pure function of the
+// verified records; tampering refused.
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  channelCreate,
+  resolveUnits,
+  rolloutAbort,
+  rolloutAdvance,
+  rolloutComplete,
+  rolloutStart,
+  rolloutSwitch,
+} from '../../src/core/channels/operations.js';
+import { listChannelRecords } from '../../src/core/channels/records.js';
+import { openRepo, type Repo } from '../../src/core/repo.js';
+import { loadSigner } from '../../src/core/snapshots/keys.js';
+import type { Signer } from '../../src/core/trust/signer.js';
+import { commitAt, copyFixture, fromTemplate, git, run, testdir } from '../helpers.js';
+
+const RISK = 'docs/risks/fwk-001/risk-register.md';
+let keyDir = '';
+let signer: Signer;
+let stranger: Signer;
+
+beforeAll(async () => {
+  keyDir = testdir();
+  for (const n of ['release', 'stranger']) expect(run(keyDir, ['keys', 'generate', '--out', join(keyDir, n)]).code).toBe(0);
+  signer = await loadSigner(join(keyDir, 'release.key'));
+  stranger = await loadSigner(join(keyDir, 'stranger.key'));
+}, 60_000);
+
+/** The demo repository with `release` trusted and two promotions of design-review. */
+function twoPromotions(): string {
+  const template = fromTemplate('channels-two-promotions', () => {
+    const dir = copyFixture('demo');
+    git(dir, 'init', '-q', '-b', 'main');
+    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+    expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'release.key')]).code).toBe(0);
+    commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
+    const promote = (at: string) =>
+      run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', join(keyDir, 'release.key'), '--at', at]);
+    expect(promote('2026-03-01T10:00:00Z').code).toBe(0);
+    const p = join(dir, RISK);
+    writeFileSync(p, readFileSync(p, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
+    expect(run(dir, ['index', 'update', RISK]).code).toBe(0);
+    commitAt(dir, '2026-03-02T09:00:00Z', 'risk register v5');
+    expect(promote('2026-03-02T10:00:00Z').code).toBe(0);
+    return dir;
+  });
+  const dir = testdir();
+  cpSync(template, dir, { recursive: true });
+  return dir;
+}
+
+const now = new Date('2026-03-03T10:00:00Z');
+const units = Array.from({ length: 2000 }, (_, i) => `tenant-${i}`);
+
+async function setup(): Promise<{ repo: Repo; first: string; second: string }> {
+  const repo = await openRepo({ cwd: twoPromotions() });
+  await channelCreate(repo, { name: 'prod', framework: 'fwk-001', stage: 'design-review', signer, now });
+  const direct = await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/1', signer, now });
+  const first = direct.record.stable!;
+  const second = (await rolloutStart(repo, { channel: 'prod', to: 'latest', strategy: 'canary', steps: '5,25,50,100', signer, now })).record
+    .rollout!.target;
+  return { repo, first, second };
+}
+
+describe('rollout channels', () => {
+  test('canary: start, advance x3 to completion; every unit moves monotonically; resolve is pure', async () => {
+    const { repo, first, second } = await setup();
+    expect(first).not.toBe(second);
+    let had = new Set<string>();
+    for (const step of [0.05, 0.25, 0.5]) {
+      const r = await resolveUnits(repo, 'prod', units);
+      const on = new Set(r.filter((x) => x.snapshot === second).map((x) => x.unit));
+      for (const u of had) expect(on.has(u)).toBe(true);
+      expect(Math.abs(on.size / units.length - step)).toBeLessThan(0.03);
+      expect(r.every((x) => x.snapshot === (on.has(x.unit) ? second : first))).toBe(true);
+      // Pure: the same answer twice.
+      expect(await resolveUnits(repo, 'prod', units)).toEqual(r);
+      had = on;
+      await rolloutAdvance(repo, { channel: 'prod', signer, now });
+    }
+    // At 100 % every unit runs the target; `complete` makes it the stable snapshot.
+    expect((await resolveUnits(repo, 'prod', units)).every((x) => x.snapshot === second && x.variant === 'target')).toBe(true);
+    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    expect((await resolveUnits(repo, 'prod', units)).every((x) => x.snapshot === second && x.variant === 'stable')).toBe(true);
+    const records = await listChannelRecords(repo, 'prod');
+    expect(records.map((r) => r.record!.action)).toEqual(['create', 'start', 'start', 'advance', 'advance', 'advance', 'complete']);
+  });
+
+  test('canary abort at any step returns every unit to the previous stable', async () => {
+    const { repo, first } = await setup();
+    await rolloutAdvance(repo, { channel: 'prod', signer, now });
+    await rolloutAbort(repo, { channel: 'prod', signer, now });
+    expect((await resolveUnits(repo, 'prod', units)).every((x) => x.snapshot === first)).toBe(true);
+  });
+
+  test('blue/green: start keeps every unit on stable, switch moves all, a second switch flips back, complete closes', async () => {
+    const { repo, first, second } = await setup();
+    await rolloutAbort(repo, { channel: 'prod', signer, now });
+    await rolloutStart(repo, { channel: 'prod', to: 'latest', strategy: 'blue-green', signer, now });
+    const all = async (id: string) => expect((await resolveUnits(repo, 'prod', units)).every((x) => x.snapshot === id)).toBe(true);
+    await all(first);
+    await rolloutSwitch(repo, { channel: 'prod', signer, now });
+    await all(second);
+    await rolloutSwitch(repo, { channel: 'prod', signer, now });
+    await all(first);
+    await rolloutSwitch(repo, { channel: 'prod', signer, now });
+    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    await all(second);
+  });
+
+  test('ladder: a rollout to channel:OTHER takes exactly what that channel runs', async () => {
+    const { repo } = await setup();
+    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    const prodStable = (await resolveUnits(repo, 'prod', ['x']))[0]!.snapshot;
+    await channelCreate(repo, { name: 'next', framework: 'fwk-001', stage: 'design-review', signer, now });
+    await rolloutStart(repo, { channel: 'next', to: 'channel:prod', signer, now });
+    expect((await resolveUnits(repo, 'next', ['x']))[0]!.snapshot).toBe(prodStable);
+    await expect(rolloutStart(repo, { channel: 'next', to: 'channel:nowhere', signer, now })).rejects.toMatchObject({
+      code: 'CHANNEL_NOT_FOUND',
+    });
+  });
+
+  test('a tampered, reordered, deleted or untrusted-signed record: no answer (exit 4)', async () => {
+    const { repo } = await setup();
+    const dir = repo.root;
+    const cases: Record<string, (f: (n: number, ext?: string) => string) => void> = {
+      tampered: (f) => writeFileSync(f(2), readFileSync(f(2), 'utf8').replace('"action":"start"', '"action":"abort"')),
+      emptied: (f) => writeFileSync(f(2), ''),
+      deleted: (f) => rmSync(f(2)),
+      reordered: (f) => {
+        const a = readFileSync(f(2));
+        writeFileSync(f(2), readFileSync(f(3)));
+        writeFileSync(f(3), a);
+      },
+      'signature of another record': (f) => writeFileSync(f(3, 'sig'), readFileSync(f(2, 'sig'))),
+    };
+    for (const [name, damage] of Object.entries(cases)) {
+      const copy = testdir();
+      cpSync(dir, copy, { recursive: true });
+      damage((n, ext = 'json') => join(copy, `.artifacts/channels/prod/00000${n}.${ext}`));
+      const r = await openRepo({ cwd: copy });
+      await expect(resolveUnits(r, 'prod', ['x']), name).rejects.toMatchObject({ code: 'CHANNEL_INVALID', exitCode: 4 });
+    }
+    // A key the trust chain does not trust may not write a record.
+    await expect(rolloutAbort(repo, { channel: 'prod', signer: stranger, now })).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
+  });
+});
