@@ -74,3 +74,19 @@ export { gc, prune } from './core/snapshots/retention.js';
 export type { PruneDecision } from './core/snapshots/retention.js';
 export { lineage, lineageDot, lineageMermaid, lineageText } from './core/lineage.js';
 export type { LineageGraph } from './core/lineage.js';
+
+// Rollout channels (SPEC §13): channel create | list | verify, rollout start | advance |
+// abort | complete | switch | status, resolve.
+export {
+  channelCreate,
+  resolveUnits,
+  rolloutAbort,
+  rolloutAdvance,
+  rolloutComplete,
+  rolloutStart,
+  rolloutSwitch,
+} from './core/channels/operations.js';
+export type { ChannelActionResult, Resolution, ResolvedArtifact } from './core/channels/operations.js';
+export { listChannelNames, listChannelRecords, verifyChannelRecords } from './core/channels/records.js';
+export type { ChannelRecord, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
+export { bucketOf } from './core/channels/bucket.js';

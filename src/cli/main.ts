@@ -233,6 +233,82 @@ function registerSnapshotCommands(program: Command): void {
     'artifacts promote --framework fwk-001 --stage design-review --key ~/.config/artifacts/release.key',
   ).action(run('promote', async () => (await import('./commands/promote.js')).promote));
 
+  const channel = example(
+    program.command('channel').description('rollout channels: which promoted snapshot each unit runs'),
+    'artifacts channel create prod --framework fwk-001 --stage release --key release.key',
+  );
+  example(
+    channel
+      .command('create')
+      .description('create a channel that follows the promotions of one framework/stage (a signed record)')
+      .argument('<name>', 'channel name')
+      .requiredOption('--framework <framework>', 'framework')
+      .requiredOption('--stage <stage>', 'stage')
+      .option('--health-stage <stage>', 'a stage whose gate must pass before a rollout advances')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--dry-run', 'print the record without writing it'),
+    'artifacts channel create prod --framework fwk-001 --stage release --key release.key',
+  ).action(run('channel create', async () => (await import('./commands/channel.js')).create));
+  example(channel.command('list').description('every channel, its stable snapshot and rollout'), 'artifacts channel list --json').action(
+    run('channel list', async () => (await import('./commands/channel.js')).list),
+  );
+  example(
+    channel
+      .command('verify')
+      .description('verify the signed, hash-chained records of one or every channel')
+      .argument('[name]', 'channel name (default: every channel)'),
+    'artifacts channel verify prod',
+  ).action(run('channel verify', async () => (await import('./commands/channel.js')).verify));
+  const rollout = example(
+    program.command('rollout').description('move a channel to another snapshot: direct, canary or blue-green'),
+    'artifacts rollout start --channel prod --to channel:staging --key release.key',
+  );
+  const signed = (c: Command) =>
+    c
+      .requiredOption('--channel <name>', 'channel')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--dry-run', 'print the record without writing it');
+  example(
+    signed(rollout.command('start').description('start a rollout to REF: F/S/SEQ, sha256:<id>, latest, or channel:OTHER'))
+      .requiredOption('--to <ref>', 'target snapshot')
+      .option('--strategy <strategy>', 'direct, canary or blue-green', 'direct')
+      .option('--steps <percents>', 'canary steps, strictly increasing, ending at 100', '5,25,50,100')
+      .option('--seed <seed>', 'bucket seed (default: the target id)'),
+    'artifacts rollout start --channel prod --to latest --strategy canary --steps 5,25,50,100 --key release.key',
+  ).action(run('rollout start', async () => (await import('./commands/channel.js')).start));
+  example(
+    signed(rollout.command('advance').description('the next canary step (advancing past 100 % completes)')),
+    'artifacts rollout advance --channel prod --key release.key',
+  ).action(run('rollout advance', async () => (await import('./commands/channel.js')).advance));
+  example(
+    signed(rollout.command('abort').description('end the rollout; every unit back on the stable snapshot')),
+    'artifacts rollout abort --channel prod --key release.key',
+  ).action(run('rollout abort', async () => (await import('./commands/channel.js')).abort));
+  example(
+    signed(rollout.command('complete').description('make the target stable for every unit (blue/green: close the flip-back window)')),
+    'artifacts rollout complete --channel prod --key release.key',
+  ).action(run('rollout complete', async () => (await import('./commands/channel.js')).complete));
+  example(
+    signed(rollout.command('switch').description('blue/green: make the idle colour live for every unit; again to flip back')),
+    'artifacts rollout switch --channel prod --key release.key',
+  ).action(run('rollout switch', async () => (await import('./commands/channel.js')).switchColour));
+  example(
+    rollout
+      .command('status')
+      .description('stable, target, step, fraction of units and history of a channel')
+      .requiredOption('--channel <name>', 'channel'),
+    'artifacts rollout status --channel prod --json',
+  ).action(run('rollout status', async () => (await import('./commands/channel.js')).status));
+  example(
+    program
+      .command('resolve')
+      .description('which snapshot a unit runs, from the verified channel records')
+      .requiredOption('--channel <name>', 'channel')
+      .option('--unit <id>', 'one unit (tenant, host, region)')
+      .option('--units <file>', 'a file of units, one per line'),
+    'artifacts resolve --channel prod --unit tenant-42 --json',
+  ).action(run('resolve', async () => (await import('./commands/channel.js')).resolve));
+
   example(
     program
       .command('rollback')

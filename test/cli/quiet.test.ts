@@ -107,6 +107,34 @@ const rows: Array<[string, Row]> = [
   ['lineage', { args: () => ['lineage', 'plan-search'] }],
   ['rollback', { args: () => ['rollback', ...STAGE, '--to', 'previous', '--dry-run'] }],
   ['gc', { args: () => ['gc', '--dry-run'] }],
+  ['channel create', { args: () => ['channel', 'create', 'prod', ...STAGE, '--key', key()] }],
+  ['channel list', { args: () => ['channel', 'list'] }],
+  ['channel verify', { args: () => ['channel', 'verify'] }],
+  [
+    'rollout start',
+    {
+      args: () => ['rollout', 'start', '--channel', 'prod', '--to', 'latest', '--strategy', 'canary', '--steps', '50,100', '--key', key()],
+    },
+  ],
+  ['resolve', { args: () => ['resolve', '--channel', 'prod', '--unit', 'tenant-1'] }],
+  ['rollout status', { args: () => ['rollout', 'status', '--channel', 'prod'] }],
+  ['rollout advance', { args: () => ['rollout', 'advance', '--channel', 'prod', '--key', key()] }],
+  ['rollout complete', { args: () => ['rollout', 'complete', '--channel', 'prod', '--key', key()] }],
+  [
+    'rollout switch',
+    {
+      before: () =>
+        expect(
+          run(
+            dir,
+            ['rollout', 'start', '--channel', 'prod', '--to', 'fwk-001/design-review/1', '--strategy', 'blue-green', '--key', key()],
+            env,
+          ).code,
+        ).toBe(0),
+      args: () => ['rollout', 'switch', '--channel', 'prod', '--key', key()],
+    },
+  ],
+  ['rollout abort', { args: () => ['rollout', 'abort', '--channel', 'prod', '--key', key()] }],
   [
     'index add',
     {

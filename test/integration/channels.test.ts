@@ -150,3 +150,31 @@ describe('rollout channels', () => {
     await expect(rolloutAbort(repo, { channel: 'prod', signer: stranger, now })).rejects.toMatchObject({ code: 'KEY_NOT_TRUSTED' });
   });
 });
+
+describe('resolve on the command line', () => {
+  test('the same bytes in 3 runs and in two clones at different paths; a tampered record: exit 4, no answer', async () => {
+    const { repo } = await setup();
+    git(repo.root, 'add', '-A');
+    commitAt(repo.root, '2026-03-03T11:00:00Z', 'channels');
+    const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+    const unitsFile = join(testdir(), 'units.txt');
+    writeFileSync(unitsFile, `${units.slice(0, 300).join('\r\n')}\r\n`);
+    const answer = (dir: string) => run(dir, ['--json', 'resolve', '--channel', 'prod', '--units', unitsFile], env);
+    const first = answer(repo.root);
+    expect(first.code, first.stderr).toBe(0);
+    const doc = JSON.parse(first.stdout) as { answers: Array<{ unit: string; artifacts: unknown[] }> };
+    expect(doc.answers.map((a) => a.unit)).toEqual(units.slice(0, 300));
+    expect(doc.answers.every((a) => a.artifacts.length > 0)).toBe(true);
+    for (let i = 0; i < 2; i++) expect(answer(repo.root).stdout).toBe(first.stdout);
+    for (const name of ['clone-a', 'deeper/clone-b']) {
+      const clone = join(testdir(), name);
+      git(testdir(), 'clone', '-q', repo.root, clone);
+      expect(answer(clone).stdout).toBe(first.stdout);
+    }
+    const f = join(repo.root, '.artifacts/channels/prod/000003.json');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('"canary"', '"direct"'));
+    const bad = answer(repo.root);
+    expect(bad.code).toBe(4);
+    expect((JSON.parse(bad.stdout) as { answers?: unknown }).answers).toBeUndefined();
+  });
+});

@@ -4,7 +4,7 @@ import { ArtifactsError } from '../errors.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { verifyChain } from '../snapshots/verify-chain.js';
-import { listSnapshots, rfc3339, type StoredSnapshot } from '../snapshots/snapshot-store.js';
+import { listSnapshots, resolveSnapshot, rfc3339, type StoredSnapshot } from '../snapshots/snapshot-store.js';
 import type { Signer } from '../trust/signer.js';
 import { assertMaySign, requireTrust } from '../trust/trust-store.js';
 import type { TrustState } from '../trust/trust-chain.js';
@@ -226,22 +226,51 @@ export async function rolloutSwitch(repo: Repo, o: Common & { channel: string })
   });
 }
 
+export interface ResolvedArtifact {
+  id: string;
+  version: string;
+  path: string;
+  content_address: string;
+}
+
 export interface Resolution {
   unit: string;
   snapshot: string | null;
   variant: 'stable' | 'target';
+  artifacts: ResolvedArtifact[];
   channel_record: { seq: number; id: string };
 }
 
-/** What each unit runs, from the channel's newest verified record (a pure function of it). */
+/** What each unit runs, from the channel's newest verified record and the verified
+ * snapshots it names (a pure function of them: the same bytes on every machine). */
 export async function resolveUnits(repo: Repo, channel: string, units: Iterable<string>): Promise<Resolution[]> {
   const trust = await requireTrust(repo);
   const stored = await verifiedChannel(repo, channel, trust);
   const last = stored[stored.length - 1]!;
   const head = last.record!;
   const at = { seq: last.seq, id: last.id };
+  const contents = new Map<string, ResolvedArtifact[]>();
+  const artifactsOf = async (id: string | null): Promise<ResolvedArtifact[]> => {
+    if (id === null) return [];
+    let list = contents.get(id);
+    if (!list) {
+      const snap = await resolveSnapshot(repo, id);
+      await verifiedSnapshots(repo, snap.framework, snap.stage);
+      list = (snap.snapshot?.artifacts ?? []).map((a) => ({
+        id: a.id,
+        version: a.version,
+        path: a.path,
+        content_address: a.content_address,
+      }));
+      contents.set(id, list);
+    }
+    return list;
+  };
   const out: Resolution[] = [];
-  for (const unit of units) out.push({ unit, ...pick(head, unit), channel_record: at });
+  for (const unit of units) {
+    const p = pick(head, unit);
+    out.push({ unit, ...p, artifacts: await artifactsOf(p.snapshot), channel_record: at });
+  }
   return out;
 }
 

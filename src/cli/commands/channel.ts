@@ -1,0 +1,171 @@
+// `artifacts channel ...`, `artifacts rollout ...` and `artifacts resolve`: rollout channels.
+import { readFile } from 'node:fs/promises';
+import {
+  channelCreate,
+  resolveUnits,
+  rolloutAbort,
+  rolloutAdvance,
+  rolloutComplete,
+  rolloutStart,
+  rolloutSwitch,
+  type ChannelActionResult,
+} from '../../core/channels/operations.js';
+import { listChannelNames, listChannelRecords, verifyChannelRecords, type Rollout } from '../../core/channels/records.js';
+import { unitOf } from '../../core/channels/bucket.js';
+import { ArtifactsError, type Finding } from '../../core/errors.js';
+import { requireTrust } from '../../core/trust/trust-store.js';
+import type { Ctx } from '../context.js';
+import { h } from '../render.js';
+import { signingKey } from '../signing-key.js';
+
+type Signed = { key?: string; dryRun?: boolean };
+
+function printAction(ctx: Ctx, r: ChannelActionResult): number {
+  const rec = r.record;
+  return ctx.result({ dry_run: r.dryRun, id: r.id || null, file: r.file || null, record: rec }, () => {
+    ctx.print(h`${r.dryRun ? 'would write' : 'wrote'} record ${rec.seq} of channel ${rec.channel} (${rec.action})\n`);
+    ctx.print(h`stable ${rec.stable ?? '(none)'}\n`);
+    if (rec.rollout) {
+      const o = rec.rollout;
+      const step = o.steps.length ? ` step ${o.step_index + 1}/${o.steps.length} (${o.steps[o.step_index]! / 100} %)` : '';
+      ctx.print(h`rollout ${o.strategy} to ${o.target}${step}${o.paused ? ' paused' : ''}\n`);
+    }
+  });
+}
+
+export async function create(
+  ctx: Ctx,
+  name: string,
+  o: Signed & { framework: string; stage: string; healthStage?: string },
+): Promise<number> {
+  const repo = await ctx.repo();
+  const signer = await signingKey(o.key);
+  return printAction(
+    ctx,
+    await channelCreate(repo, {
+      name,
+      framework: o.framework,
+      stage: o.stage,
+      ...(o.healthStage ? { healthStage: o.healthStage } : {}),
+      signer,
+      dryRun: !!o.dryRun,
+    }),
+  );
+}
+
+export async function list(ctx: Ctx): Promise<number> {
+  const repo = await ctx.repo();
+  const rows: Array<{
+    name: string;
+    framework: string | null;
+    stage: string | null;
+    records: number;
+    stable: string | null;
+    rollout: Rollout | null;
+  }> = [];
+  for (const name of await listChannelNames(repo)) {
+    const records = await listChannelRecords(repo, name);
+    const head = records[records.length - 1]?.record;
+    rows.push({
+      name,
+      framework: head?.framework ?? null,
+      stage: head?.stage ?? null,
+      records: records.length,
+      stable: head?.stable ?? null,
+      rollout: head?.rollout ?? null,
+    });
+  }
+  return ctx.result({ channels: rows }, () => {
+    if (rows.length === 0) ctx.print('no channels\n');
+    for (const r of rows)
+      ctx.print(
+        h`${r.name}  ${r.framework}/${r.stage}  ${r.records} record(s)  stable ${r.stable ?? '(none)'}${r.rollout ? `  rollout ${r.rollout.strategy}` : ''}\n`,
+      );
+  });
+}
+
+export async function verify(ctx: Ctx, name: string | undefined): Promise<number> {
+  const repo = await ctx.repo();
+  const trust = await requireTrust(repo);
+  const names = name ? [name] : await listChannelNames(repo);
+  const findings: Finding[] = [];
+  for (const n of names) findings.push(...verifyChannelRecords(n, await listChannelRecords(repo, n), trust));
+  return ctx.report(findings, `${names.length} channel(s) verified`, { channels: names });
+}
+
+export async function start(
+  ctx: Ctx,
+  o: Signed & { channel: string; to: string; strategy?: string; steps?: string; seed?: string },
+): Promise<number> {
+  const strategy = o.strategy ?? 'direct';
+  if (!['direct', 'canary', 'blue-green'].includes(strategy))
+    throw new ArtifactsError('USAGE', `--strategy ${JSON.stringify(strategy)} is not direct, canary or blue-green`);
+  const repo = await ctx.repo();
+  const signer = await signingKey(o.key);
+  return printAction(
+    ctx,
+    await rolloutStart(repo, {
+      channel: o.channel,
+      to: o.to,
+      strategy: strategy as 'direct' | 'canary' | 'blue-green',
+      ...(o.steps ? { steps: o.steps } : {}),
+      ...(o.seed ? { seed: o.seed } : {}),
+      signer,
+      dryRun: !!o.dryRun,
+    }),
+  );
+}
+
+function action(fn: typeof rolloutAdvance) {
+  return async (ctx: Ctx, o: Signed & { channel: string }): Promise<number> => {
+    const repo = await ctx.repo();
+    const signer = await signingKey(o.key);
+    return printAction(ctx, await fn(repo, { channel: o.channel, signer, dryRun: !!o.dryRun }));
+  };
+}
+
+export const advance = action(rolloutAdvance);
+export const abort = action(rolloutAbort);
+export const complete = action(rolloutComplete);
+export const switchColour = action(rolloutSwitch);
+
+export async function status(ctx: Ctx, o: { channel: string }): Promise<number> {
+  const repo = await ctx.repo();
+  const trust = await requireTrust(repo);
+  const records = await listChannelRecords(repo, o.channel);
+  if (records.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${o.channel}`);
+  const findings = verifyChannelRecords(o.channel, records, trust);
+  if (findings.length > 0) return ctx.report(findings, '', {});
+  const head = records[records.length - 1]!.record!;
+  const r = head.rollout;
+  const fraction = r ? (r.strategy === 'canary' ? r.steps[r.step_index]! / 10_000 : 0) : null;
+  const history = records.map((s) => ({
+    seq: s.seq,
+    action: s.record!.action,
+    created_at: s.record!.created_at,
+    stable: s.record!.stable,
+  }));
+  return ctx.result({ channel: o.channel, stable: head.stable, rollout: r, fraction, history }, () => {
+    ctx.print(h`channel ${o.channel} follows ${head.framework}/${head.stage}\nstable ${head.stable ?? '(none)'}\n`);
+    if (r)
+      ctx.print(
+        h`rollout ${r.strategy} to ${r.target}: ${Math.round((fraction ?? 0) * 1000) / 10} % of units${r.paused ? ', paused' : ''}\n`,
+      );
+    for (const x of history) ctx.print(h`  #${x.seq} ${x.action} ${x.created_at}\n`);
+  });
+}
+
+export async function resolve(ctx: Ctx, o: { channel: string; unit?: string; units?: string }): Promise<number> {
+  if (!!o.unit === !!o.units) throw new ArtifactsError('USAGE', 'give exactly one of --unit ID and --units FILE');
+  const units = o.unit
+    ? [unitOf(o.unit)]
+    : (await readFile(o.units!, 'utf8'))
+        .split('\n')
+        .filter((l, i, a) => !(i === a.length - 1 && l === ''))
+        .map(unitOf);
+  const repo = await ctx.repo();
+  const answers = await resolveUnits(repo, o.channel, units);
+  return ctx.result({ channel: o.channel, answers }, () => {
+    for (const a of answers) ctx.print(h`${a.unit}  ${a.variant}  ${a.snapshot ?? '(none)'}\n`);
+  });
+}
