@@ -384,6 +384,16 @@ export const CATALOGUE = {
     hint: 'Channel records are canonical JSON, signed by a trusted key and hash-chained like snapshots: restore the channel directory from git history.',
     exit: EXIT.INTEGRITY,
   },
+  CHANNEL_STALE: {
+    title: 'The channel moved on while this action was being decided',
+    hint: 'Another writer appended a record first: look at `artifacts rollout status`, then run the action again if it still applies.',
+    exit: EXIT.FINDINGS,
+  },
+  ROLLOUT_HEALTH_FAILED: {
+    title: "The channel's health stage does not pass: the rollout may not move on",
+    hint: "Fix what the health stage's gate reports (its findings are listed), then run the action again.",
+    exit: EXIT.FINDINGS,
+  },
   CHANNEL_NOT_FOUND: {
     title: 'No such rollout channel',
     hint: 'List channels with `artifacts channel list`; create one with `artifacts channel create NAME --framework F --stage S --key K`.',

@@ -178,3 +178,36 @@ describe('resolve on the command line', () => {
     expect((JSON.parse(bad.stdout) as { answers?: unknown }).answers).toBeUndefined();
   });
 });
+
+describe('health and concurrency', () => {
+  test('a failing health stage refuses advance and switch with its findings and writes nothing; a passing one lets it advance', async () => {
+    const { repo } = await setup();
+    const contract = join(repo.root, 'frameworks/fwk-001.yaml');
+    const original = readFileSync(contract, 'utf8');
+    const health = (id: string) =>
+      `${original.trimEnd()}\n  health:\n    inputs:\n      - slot: evidence\n        kind: plan\n        id: ${id}\n`;
+    writeFileSync(contract, health('no-such-evidence'));
+    await channelCreate(repo, { name: 'watched', framework: 'fwk-001', stage: 'design-review', healthStage: 'health', signer, now });
+    await rolloutStart(repo, { channel: 'watched', to: 'latest', strategy: 'canary', steps: '10,100', signer, now });
+    const before = (await listChannelRecords(repo, 'watched')).length;
+    const refused = await rolloutAdvance(repo, { channel: 'watched', signer, now }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ROLLOUT_HEALTH_FAILED', exitCode: 1 });
+    expect((refused as { findings: Array<{ code: string }> }).findings.map((f) => f.code)).toContain('GATE_MISSING_INPUT');
+    expect((await listChannelRecords(repo, 'watched')).length).toBe(before);
+    writeFileSync(contract, health('plan-checkout'));
+    await rolloutAdvance(repo, { channel: 'watched', signer, now });
+    expect((await listChannelRecords(repo, 'watched')).length).toBe(before + 1);
+  });
+
+  test('two advances decided at once append one record; the other is CHANNEL_STALE', async () => {
+    const { repo } = await setup();
+    const before = (await listChannelRecords(repo, 'prod')).length;
+    const results = await Promise.allSettled([
+      rolloutAdvance(repo, { channel: 'prod', signer, now }),
+      rolloutAdvance(repo, { channel: 'prod', signer, now }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'CHANNEL_STALE' } });
+    expect((await listChannelRecords(repo, 'prod')).length).toBe(before + 1);
+  });
+});

@@ -1,6 +1,7 @@
 // Channel actions (SPEC §13): each appends one signed record, under the repository lock,
 // after verifying the channel's chain; `resolve` answers from the newest verified record.
 import { ArtifactsError } from '../errors.js';
+import { gate } from '../hydrate/hydrate.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { verifyChain } from '../snapshots/verify-chain.js';
@@ -45,12 +46,20 @@ async function append(
     trust: TrustState,
   ) => Promise<Omit<ChannelRecord, 'format' | 'channel' | 'seq' | 'parent' | 'action' | 'created_at' | 'signer' | 'bucketing'>>,
 ): Promise<ChannelActionResult> {
+  // The action is decided against the head seen now; under the lock the head must still be
+  // that record, so that two writers deciding at once append one record, not two.
+  const seen = (await listChannelRecords(repo, name)).length;
   return withIndexLock(repo, async (lock) => {
     const trust = await requireTrust(repo);
     const publicKey = assertMaySign(trust, o.signer.keyid, `${action} channel ${name}`);
     const stored = await verifiedChannel(repo, name, trust);
     const last = stored[stored.length - 1]!;
     const head = last.record!;
+    if (stored.length !== seen)
+      throw new ArtifactsError(
+        'CHANNEL_STALE',
+        `channel ${name} gained record ${head.seq} while this ${action} was being decided: nothing was written`,
+      );
     const state = await next(head, trust);
     const record: ChannelRecord = {
       format: CHANNEL_FORMAT,
@@ -178,10 +187,24 @@ export async function rolloutStart(
   });
 }
 
+/** The channel's health stage, when it has one, must pass its gate before a rollout moves on
+ * (ROLLOUT_HEALTH_FAILED with the gate's findings; nothing is written). */
+async function requireHealth(repo: Repo, head: ChannelRecord): Promise<void> {
+  if (!head.health_stage) return;
+  const g = await gate(repo, { framework: head.framework, stage: head.health_stage });
+  if (!g.passed)
+    throw new ArtifactsError(
+      'ROLLOUT_HEALTH_FAILED',
+      `the health stage ${head.framework}/${head.health_stage} of channel ${head.channel} does not pass its gate: the rollout stays where it is`,
+      { findings: g.findings },
+    );
+}
+
 /** `rollout advance`: the next canary step; the last step completes (stable := target). */
 export async function rolloutAdvance(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
   return append(repo, o.channel, 'advance', o, async (head) => {
     const r = active(head, 'advance');
+    await requireHealth(repo, head);
     if (r.strategy !== 'canary')
       throw new ArtifactsError('USAGE', `a ${r.strategy} rollout does not advance in steps (use rollout switch)`);
     if (r.paused) throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is paused (rollout resume first)`);
@@ -216,6 +239,7 @@ export async function rolloutSwitch(repo: Repo, o: Common & { channel: string })
   return append(repo, o.channel, 'switch', o, async (head) => {
     const r = active(head, 'switch');
     if (r.strategy !== 'blue-green') throw new ArtifactsError('USAGE', `only a blue-green rollout switches (this one is ${r.strategy})`);
+    await requireHealth(repo, head);
     return {
       framework: head.framework,
       stage: head.stage,
