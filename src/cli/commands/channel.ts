@@ -1,8 +1,9 @@
 // `artifacts channel ...`, `artifacts rollout ...` and `artifacts resolve`: rollout channels.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import {
   channelCreate,
-  resolveUnits,
+  channelResolver,
   rolloutAbort,
   rolloutAdvance,
   rolloutComplete,
@@ -15,7 +16,7 @@ import { unitOf } from '../../core/channels/bucket.js';
 import { ArtifactsError, type Finding } from '../../core/errors.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
-import { h } from '../render.js';
+import { h, printable } from '../render.js';
 import { signingKey } from '../signing-key.js';
 
 type Signed = { key?: string; dryRun?: boolean };
@@ -157,15 +158,63 @@ export async function status(ctx: Ctx, o: { channel: string }): Promise<number> 
 
 export async function resolve(ctx: Ctx, o: { channel: string; unit?: string; units?: string }): Promise<number> {
   if (!!o.unit === !!o.units) throw new ArtifactsError('USAGE', 'give exactly one of --unit ID and --units FILE');
-  const units = o.unit
-    ? [unitOf(o.unit)]
-    : (await readFile(o.units!, 'utf8'))
-        .split('\n')
-        .filter((l, i, a) => !(i === a.length - 1 && l === ''))
-        .map(unitOf);
   const repo = await ctx.repo();
-  const answers = await resolveUnits(repo, o.channel, units);
-  return ctx.result({ channel: o.channel, answers }, () => {
-    for (const a of answers) ctx.print(h`${a.unit}  ${a.variant}  ${a.snapshot ?? '(none)'}\n`);
-  });
+  const resolver = await channelResolver(repo, o.channel);
+  if (o.unit) {
+    const a = resolver.answer(unitOf(o.unit));
+    return ctx.result({ channel: o.channel, answers: [a] }, () => ctx.print(h`${a.unit}  ${a.variant}  ${a.snapshot ?? '(none)'}\n`));
+  }
+  // A units file streams: one answer a line as it is read, in bounded memory (a million
+  // units resolve in seconds). The artifacts of each possible snapshot are encoded once.
+  const json = ctx.out.json;
+  // What follows the unit in an answer, per snapshot and variant, encoded once.
+  const record = JSON.stringify(resolver.channel_record);
+  const tails = new Map<string, string>();
+  const tail = (snapshot: string | null, variant: string) => {
+    const k = `${snapshot} ${variant}`;
+    let t = tails.get(k);
+    if (t === undefined) {
+      const artifacts = JSON.stringify(snapshot ? (resolver.artifacts.get(snapshot) ?? []) : []);
+      t = json
+        ? `,"snapshot":${JSON.stringify(snapshot)},"variant":"${variant}","artifacts":${artifacts},"channel_record":${record}}`
+        : `  ${variant}  ${snapshot ?? '(none)'}\n`;
+      tails.set(k, t);
+    }
+    return t;
+  };
+  const lines = () => createInterface({ input: createReadStream(o.units!), crlfDelay: Infinity });
+  // Every line is checked before the first answer is written: a bad line is a usage error
+  // with no partial output (one JSON document, or none).
+  let count = 0;
+  for await (const line of lines()) {
+    count++;
+    try {
+      unitOf(line);
+    } catch (e) {
+      throw new ArtifactsError('USAGE', `${o.units}: line ${count}: ${(e as Error).message}`);
+    }
+  }
+  const input = lines();
+  let buf = json
+    ? `{\n  "command": "resolve",\n  "ok": true,\n  "channel": ${JSON.stringify(o.channel)},\n  "channel_record": ${record},\n  "answers": [`
+    : '';
+  let n = 0;
+  const flush = async () => {
+    if (buf.length === 0 || ctx.out.quiet) return void (buf = '');
+    const ok = process.stdout.write(buf);
+    buf = '';
+    if (!ok) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  for await (const line of input) {
+    const unit = unitOf(line);
+    const a = resolver.choose(unit);
+    buf += json
+      ? `${n > 0 ? ',' : ''}\n    {"unit":${JSON.stringify(unit)}${tail(a.snapshot, a.variant)}`
+      : `${printable(unit)}${tail(a.snapshot, a.variant)}`;
+    n++;
+    if (buf.length > 1 << 20) await flush();
+  }
+  if (json) buf += `${n > 0 ? '\n  ' : ''}]\n}\n`;
+  await flush();
+  return 0;
 }

@@ -265,37 +265,51 @@ export interface Resolution {
   channel_record: { seq: number; id: string };
 }
 
-/** What each unit runs, from the channel's newest verified record and the verified
- * snapshots it names (a pure function of them: the same bytes on every machine). */
-export async function resolveUnits(repo: Repo, channel: string, units: Iterable<string>): Promise<Resolution[]> {
+/** A channel's answer for any unit, once the channel and the snapshots it names are
+ * verified: `answer(unit)` is then a pure function of the unit (no I/O). */
+export interface Resolver {
+  channel_record: { seq: number; id: string };
+  /** The artifacts of each snapshot an answer can name. */
+  artifacts: ReadonlyMap<string, ResolvedArtifact[]>;
+  answer(unit: string): Resolution;
+  /** The snapshot and variant of `unit` alone (no object per answer: for streams). */
+  choose(unit: string): { snapshot: string | null; variant: 'stable' | 'target' };
+}
+
+/** Verify channel `channel` (and the snapshots its newest record names) and return its
+ * resolver. */
+export async function channelResolver(repo: Repo, channel: string): Promise<Resolver> {
   const trust = await requireTrust(repo);
   const stored = await verifiedChannel(repo, channel, trust);
   const last = stored[stored.length - 1]!;
   const head = last.record!;
   const at = { seq: last.seq, id: last.id };
   const contents = new Map<string, ResolvedArtifact[]>();
-  const artifactsOf = async (id: string | null): Promise<ResolvedArtifact[]> => {
-    if (id === null) return [];
-    let list = contents.get(id);
-    if (!list) {
-      const snap = await resolveSnapshot(repo, id);
-      await verifiedSnapshots(repo, snap.framework, snap.stage);
-      list = (snap.snapshot?.artifacts ?? []).map((a) => ({
-        id: a.id,
-        version: a.version,
-        path: a.path,
-        content_address: a.content_address,
-      }));
-      contents.set(id, list);
-    }
-    return list;
-  };
-  const out: Resolution[] = [];
-  for (const unit of units) {
-    const p = pick(head, unit);
-    out.push({ unit, ...p, artifacts: await artifactsOf(p.snapshot), channel_record: at });
+  for (const id of [head.stable, head.rollout?.target]) {
+    if (!id || contents.has(id)) continue;
+    const snap = await resolveSnapshot(repo, id);
+    await verifiedSnapshots(repo, snap.framework, snap.stage);
+    contents.set(
+      id,
+      (snap.snapshot?.artifacts ?? []).map((a) => ({ id: a.id, version: a.version, path: a.path, content_address: a.content_address })),
+    );
   }
-  return out;
+  return {
+    channel_record: at,
+    artifacts: contents,
+    choose: (unit) => pick(head, unit),
+    answer: (unit) => {
+      const p = pick(head, unit);
+      return { unit, ...p, artifacts: p.snapshot ? contents.get(p.snapshot)! : [], channel_record: at };
+    },
+  };
+}
+
+/** What each unit runs, from the channel's newest verified record and the verified
+ * snapshots it names (a pure function of them: the same bytes on every machine). */
+export async function resolveUnits(repo: Repo, channel: string, units: Iterable<string>): Promise<Resolution[]> {
+  const r = await channelResolver(repo, channel);
+  return [...units].map((u) => r.answer(u));
 }
 
 /** The variant a unit gets under a channel's state. */
