@@ -211,3 +211,17 @@ describe('health and concurrency', () => {
     expect((await listChannelRecords(repo, 'prod')).length).toBe(before + 1);
   });
 });
+
+describe('snapshot verify --all', () => {
+  test('verifies the channel records too: a tampered one is exit 4', async () => {
+    const { repo } = await setup();
+    const ok = run(repo.root, ['--json', 'snapshot', 'verify', '--all']);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect((JSON.parse(ok.stdout) as { channels: string[] }).channels).toEqual(['prod']);
+    const f = join(repo.root, '.artifacts/channels/prod/000002.json');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('"direct"', '"canary"').replace('"start"', '"abort"'));
+    const bad = run(repo.root, ['--json', 'snapshot', 'verify', '--all']);
+    expect(bad.code).toBe(4);
+    expect(bad.stdout).toContain('CHANNEL_INVALID');
+  });
+});

@@ -3,6 +3,8 @@ import { diffSnapshots, snapshotStatus, unverifiedSnapshots } from '../../core/s
 import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
+import { listChannelNames, listChannelRecords, verifyChannelRecords } from '../../core/channels/records.js';
+import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
 
@@ -50,12 +52,24 @@ export async function show(ctx: Ctx, ref: string, o: Scope): Promise<number> {
 }
 
 export async function verify(ctx: Ctx, o: Scope): Promise<number> {
-  const reports = await verifySnapshots(await ctx.repo(), { now: new Date(), ...(scopeOf(o) ?? {}) });
+  const repo = await ctx.repo();
+  const reports = await verifySnapshots(repo, { now: new Date(), ...(scopeOf(o) ?? {}) });
   const findings = reports.flatMap((r) => r.findings);
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
-  return ctx.report(findings, `${count} snapshot(s) in ${reports.length} chain(s) verified`, {
-    chains: reports.map((r) => ({ framework: r.framework, stage: r.stage, snapshots: r.snapshots.length })),
-  });
+  // With --all, the rollout channels' records too: signed and hash-chained the same way.
+  const channels = scopeOf(o) ? [] : await listChannelNames(repo);
+  if (channels.length > 0) {
+    const trust = await requireTrust(repo);
+    for (const name of channels) findings.push(...verifyChannelRecords(name, await listChannelRecords(repo, name), trust));
+  }
+  return ctx.report(
+    findings,
+    `${count} snapshot(s) in ${reports.length} chain(s)${channels.length ? ` and ${channels.length} channel(s)` : ''} verified`,
+    {
+      chains: reports.map((r) => ({ framework: r.framework, stage: r.stage, snapshots: r.snapshots.length })),
+      channels,
+    },
+  );
 }
 
 export async function status(ctx: Ctx, o: { framework: string; stage: string }): Promise<number> {
