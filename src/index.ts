@@ -83,6 +83,7 @@ export {
   rolloutAbort,
   rolloutAdvance,
   rolloutComplete,
+  rolloutPause,
   rolloutStart,
   rolloutSwitch,
 } from './core/channels/operations.js';
@@ -90,3 +91,5 @@ export type { ChannelActionResult, Resolution, ResolvedArtifact } from './core/c
 export { listChannelNames, listChannelRecords, verifyChannelRecords } from './core/channels/records.js';
 export type { ChannelRecord, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
 export { bucketOf } from './core/channels/bucket.js';
+export { channelResolver } from './core/channels/operations.js';
+export type { Resolver } from './core/channels/operations.js';

@@ -293,6 +293,14 @@ function registerSnapshotCommands(program: Command): void {
     'artifacts rollout switch --channel prod --key release.key',
   ).action(run('rollout switch', async () => (await import('./commands/channel.js')).switchColour));
   example(
+    signed(rollout.command('pause').description('pause a canary: it does not advance until resumed')),
+    'artifacts rollout pause --channel prod --key release.key',
+  ).action(run('rollout pause', async () => (await import('./commands/channel.js')).pause));
+  example(
+    signed(rollout.command('resume').description('resume a paused canary')),
+    'artifacts rollout resume --channel prod --key release.key',
+  ).action(run('rollout resume', async () => (await import('./commands/channel.js')).resume));
+  example(
     rollout
       .command('status')
       .description('stable, target, step, fraction of units and history of a channel')
@@ -305,7 +313,10 @@ function registerSnapshotCommands(program: Command): void {
       .description('which snapshot a unit runs, from the verified channel records')
       .requiredOption('--channel <name>', 'channel')
       .option('--unit <id>', 'one unit (tenant, host, region)')
-      .option('--units <file>', 'a file of units, one per line'),
+      .option('--units <file>', 'a file of units, one per line')
+      .option('--stable', 'the stable snapshot, without a unit')
+      .option('--variant <variant>', 'preview: the idle colour of a blue/green rollout, for every unit')
+      .option('--min-seq <n>', 'refuse (CHANNEL_STALE) a channel whose newest record is older than N'),
     'artifacts resolve --channel prod --unit tenant-42 --json',
   ).action(run('resolve', async () => (await import('./commands/channel.js')).resolve));
 

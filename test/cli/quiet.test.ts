@@ -118,6 +118,8 @@ const rows: Array<[string, Row]> = [
   ],
   ['resolve', { args: () => ['resolve', '--channel', 'prod', '--unit', 'tenant-1'] }],
   ['rollout status', { args: () => ['rollout', 'status', '--channel', 'prod'] }],
+  ['rollout pause', { args: () => ['rollout', 'pause', '--channel', 'prod', '--key', key()] }],
+  ['rollout resume', { args: () => ['rollout', 'resume', '--channel', 'prod', '--key', key()] }],
   ['rollout advance', { args: () => ['rollout', 'advance', '--channel', 'prod', '--key', key()] }],
   ['rollout complete', { args: () => ['rollout', 'complete', '--channel', 'prod', '--key', key()] }],
   [

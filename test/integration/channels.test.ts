@@ -12,6 +12,7 @@ import {
   rolloutComplete,
   rolloutStart,
   rolloutSwitch,
+  rolloutPause,
 } from '../../src/core/channels/operations.js';
 import { listChannelRecords } from '../../src/core/channels/records.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
@@ -223,5 +224,32 @@ describe('snapshot verify --all', () => {
     const bad = run(repo.root, ['--json', 'snapshot', 'verify', '--all']);
     expect(bad.code).toBe(4);
     expect(bad.stdout).toContain('CHANNEL_INVALID');
+  });
+});
+
+describe('resolve options and pause', () => {
+  test('--stable, --variant preview, --min-seq; a paused canary does not advance until resumed', async () => {
+    const { repo, first, second } = await setup();
+    const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+    const doc = (args: string[]) => {
+      const r = run(repo.root, ['--json', 'resolve', '--channel', 'prod', ...args], env);
+      return {
+        code: r.code,
+        doc: JSON.parse(r.stdout) as { answers?: Array<{ snapshot: string | null; variant: string }>; error?: { code: string } },
+      };
+    };
+    expect(doc(['--stable']).doc.answers![0]).toMatchObject({ snapshot: first, variant: 'stable' });
+    expect(doc(['--stable', '--min-seq', '3']).code).toBe(0);
+    const stale = doc(['--stable', '--min-seq', '4']);
+    expect([stale.code, stale.doc.error?.code]).toEqual([1, 'CHANNEL_STALE']);
+    expect(doc(['--unit', 'x', '--variant', 'preview']).code).toBe(2); // a canary has no idle colour
+    await rolloutPause(repo, { channel: 'prod', signer, now });
+    await expect(rolloutAdvance(repo, { channel: 'prod', signer, now })).rejects.toMatchObject({ code: 'USAGE' });
+    await rolloutPause(repo, { channel: 'prod', signer, now, resume: true });
+    await rolloutAdvance(repo, { channel: 'prod', signer, now });
+    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/1', strategy: 'blue-green', signer, now });
+    expect(doc(['--unit', 'x', '--variant', 'preview']).doc.answers![0]).toMatchObject({ snapshot: first, variant: 'target' });
+    expect(doc(['--unit', 'x']).doc.answers![0]).toMatchObject({ snapshot: second, variant: 'stable' });
   });
 });

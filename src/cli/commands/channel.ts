@@ -7,6 +7,7 @@ import {
   rolloutAbort,
   rolloutAdvance,
   rolloutComplete,
+  rolloutPause,
   rolloutStart,
   rolloutSwitch,
   type ChannelActionResult,
@@ -126,6 +127,8 @@ function action(fn: typeof rolloutAdvance) {
 }
 
 export const advance = action(rolloutAdvance);
+export const pause = action((repo, o) => rolloutPause(repo, o));
+export const resume = action((repo, o) => rolloutPause(repo, { ...o, resume: true }));
 export const abort = action(rolloutAbort);
 export const complete = action(rolloutComplete);
 export const switchColour = action(rolloutSwitch);
@@ -156,10 +159,30 @@ export async function status(ctx: Ctx, o: { channel: string }): Promise<number> 
   });
 }
 
-export async function resolve(ctx: Ctx, o: { channel: string; unit?: string; units?: string }): Promise<number> {
-  if (!!o.unit === !!o.units) throw new ArtifactsError('USAGE', 'give exactly one of --unit ID and --units FILE');
+export async function resolve(
+  ctx: Ctx,
+  o: { channel: string; unit?: string; units?: string; stable?: boolean; variant?: string; minSeq?: string },
+): Promise<number> {
+  if ([o.unit, o.units, o.stable].filter(Boolean).length !== 1)
+    throw new ArtifactsError('USAGE', 'give exactly one of --unit ID, --units FILE and --stable');
+  if (o.variant !== undefined && o.variant !== 'preview') throw new ArtifactsError('USAGE', '--variant takes only preview');
+  if (o.minSeq !== undefined && !/^[1-9]\d{0,9}$/.test(o.minSeq)) throw new ArtifactsError('USAGE', '--min-seq takes a record number');
   const repo = await ctx.repo();
-  const resolver = await channelResolver(repo, o.channel);
+  const resolver = await channelResolver(repo, o.channel, {
+    ...(o.minSeq ? { minSeq: Number(o.minSeq) } : {}),
+    ...(o.variant === 'preview' ? { preview: true } : {}),
+  });
+  if (o.stable) {
+    // The stable snapshot, without a unit: what a unit outside any rollout runs.
+    const a = {
+      unit: null,
+      snapshot: resolver.stable,
+      variant: 'stable' as const,
+      artifacts: resolver.stable ? (resolver.artifacts.get(resolver.stable) ?? []) : [],
+      channel_record: resolver.channel_record,
+    };
+    return ctx.result({ channel: o.channel, answers: [a] }, () => ctx.print(h`stable  ${a.snapshot ?? '(none)'}\n`));
+  }
   if (o.unit) {
     const a = resolver.answer(unitOf(o.unit));
     return ctx.result({ channel: o.channel, answers: [a] }, () => ctx.print(h`${a.unit}  ${a.variant}  ${a.snapshot ?? '(none)'}\n`));

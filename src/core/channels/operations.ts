@@ -214,6 +214,17 @@ export async function rolloutAdvance(repo: Repo, o: Common & { channel: string }
   });
 }
 
+/** `rollout pause` / `resume`: a paused canary does not advance. */
+export async function rolloutPause(repo: Repo, o: Common & { channel: string; resume?: boolean }): Promise<ChannelActionResult> {
+  const action = o.resume ? 'resume' : 'pause';
+  return append(repo, o.channel, action, o, async (head) => {
+    const r = active(head, action);
+    if (r.paused === !o.resume)
+      throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is ${r.paused ? 'already paused' : 'not paused'}`);
+    return { framework: head.framework, stage: head.stage, health_stage: head.health_stage, stable: head.stable, rollout: { ...r, paused: !o.resume } };
+  });
+}
+
 /** `rollout abort`: the rollout ends, stable unchanged (a blue/green target not yet
  * switched to is dropped; after a switch, the live colour stays). */
 export async function rolloutAbort(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
@@ -272,17 +283,23 @@ export interface Resolver {
   /** The artifacts of each snapshot an answer can name. */
   artifacts: ReadonlyMap<string, ResolvedArtifact[]>;
   answer(unit: string): Resolution;
+  /** The channel's stable snapshot. */
+  stable: string | null;
   /** The snapshot and variant of `unit` alone (no object per answer: for streams). */
   choose(unit: string): { snapshot: string | null; variant: 'stable' | 'target' };
 }
 
 /** Verify channel `channel` (and the snapshots its newest record names) and return its
  * resolver. */
-export async function channelResolver(repo: Repo, channel: string): Promise<Resolver> {
+export async function channelResolver(repo: Repo, channel: string, opts: { minSeq?: number; preview?: boolean } = {}): Promise<Resolver> {
   const trust = await requireTrust(repo);
   const stored = await verifiedChannel(repo, channel, trust);
   const last = stored[stored.length - 1]!;
   const head = last.record!;
+  if (opts.minSeq !== undefined && last.seq < opts.minSeq)
+    throw new ArtifactsError('CHANNEL_STALE', `channel ${channel} is at record ${last.seq}, older than the required ${opts.minSeq}: this checkout is behind`);
+  if (opts.preview && head.rollout?.strategy !== 'blue-green')
+    throw new ArtifactsError('USAGE', `channel ${channel} has no blue/green rollout whose idle colour could be previewed`);
   const at = { seq: last.seq, id: last.id };
   const contents = new Map<string, ResolvedArtifact[]>();
   for (const id of [head.stable, head.rollout?.target]) {
@@ -294,12 +311,15 @@ export async function channelResolver(repo: Repo, channel: string): Promise<Reso
       (snap.snapshot?.artifacts ?? []).map((a) => ({ id: a.id, version: a.version, path: a.path, content_address: a.content_address })),
     );
   }
+  // The idle colour of a blue/green rollout, for every unit (`resolve --variant preview`).
+  const preview = { snapshot: head.rollout?.target ?? null, variant: 'target' as const };
   return {
     channel_record: at,
+    stable: head.stable,
     artifacts: contents,
-    choose: (unit) => pick(head, unit),
+    choose: (unit) => (opts.preview ? preview : pick(head, unit)),
     answer: (unit) => {
-      const p = pick(head, unit);
+      const p = opts.preview ? preview : pick(head, unit);
       return { unit, ...p, artifacts: p.snapshot ? contents.get(p.snapshot)! : [], channel_record: at };
     },
   };
