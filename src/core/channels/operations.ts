@@ -221,7 +221,13 @@ export async function rolloutPause(repo: Repo, o: Common & { channel: string; re
     const r = active(head, action);
     if (r.paused === !o.resume)
       throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is ${r.paused ? 'already paused' : 'not paused'}`);
-    return { framework: head.framework, stage: head.stage, health_stage: head.health_stage, stable: head.stable, rollout: { ...r, paused: !o.resume } };
+    return {
+      framework: head.framework,
+      stage: head.stage,
+      health_stage: head.health_stage,
+      stable: head.stable,
+      rollout: { ...r, paused: !o.resume },
+    };
   });
 }
 
@@ -297,7 +303,10 @@ export async function channelResolver(repo: Repo, channel: string, opts: { minSe
   const last = stored[stored.length - 1]!;
   const head = last.record!;
   if (opts.minSeq !== undefined && last.seq < opts.minSeq)
-    throw new ArtifactsError('CHANNEL_STALE', `channel ${channel} is at record ${last.seq}, older than the required ${opts.minSeq}: this checkout is behind`);
+    throw new ArtifactsError(
+      'CHANNEL_STALE',
+      `channel ${channel} is at record ${last.seq}, older than the required ${opts.minSeq}: this checkout is behind`,
+    );
   if (opts.preview && head.rollout?.strategy !== 'blue-green')
     throw new ArtifactsError('USAGE', `channel ${channel} has no blue/green rollout whose idle colour could be previewed`);
   const at = { seq: last.seq, id: last.id };
