@@ -318,6 +318,29 @@ const WALKS: Walk[] = [
     fill: (cmd) => cmd.replace('ROOT.pub', pub('root')).replace('ROOT.key', key('root')),
   },
   {
+    name: 'resolve on a channel that does not exist',
+    code: 'CHANNEL_NOT_FOUND',
+    fixture: promoted,
+    probe: ['resolve', '--channel', 'prod', '--stable'],
+    fill: (cmd) =>
+      cmd.replace('NAME --framework F --stage S --key K', `prod --framework fwk-001 --stage design-review --key ${key('root')}`),
+    steps: 2,
+  },
+  {
+    name: 'resolve of a channel older than required',
+    code: 'CHANNEL_STALE',
+    fixture: () => {
+      const dir = promoted();
+      expect(run(dir, ['channel', 'create', 'prod', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('root')]).code).toBe(
+        0,
+      );
+      return dir;
+    },
+    probe: ['resolve', '--channel', 'prod', '--stable', '--min-seq', '9'],
+    fill: (cmd) => cmd.replace(/^rollout status$/, 'rollout status --channel prod'),
+    resolves: false,
+  },
+  {
     name: 'a snapshot that does not exist',
     code: 'SNAPSHOT_NOT_FOUND',
     fixture: promoted,
@@ -376,6 +399,9 @@ const WALKS: Walk[] = [
 /** Codes whose hint names no `artifacts` command to run, and why. */
 const NO_COMMAND: Partial<Record<ErrorCode, string>> = {
   FOREIGN_FRONT_MATTER_INVALID: 'a warning about a file that is not an artifact: nothing to run',
+  CHANNEL_INVALID: 'restore the channel records from git history',
+  CHANNEL_EXISTS: 'pick another channel name',
+  ROLLOUT_HEALTH_FAILED: "fix what the health stage's gate reports",
   METADATA_PARSE: 'edit the file',
   METADATA_TOO_LARGE: 'edit the file',
   METADATA_NOT_MAPPING: 'edit the file',
