@@ -253,3 +253,23 @@ describe('resolve options and pause', () => {
     expect(doc(['--unit', 'x']).doc.answers![0]).toMatchObject({ snapshot: second, variant: 'stable' });
   });
 });
+
+describe('rollback and channels', () => {
+  test('a stable snapshot superseded by a rollback keeps resolving; rollout status says so', async () => {
+    const { repo, first } = await setup();
+    await rolloutAbort(repo, { channel: 'prod', signer, now });
+    git(repo.root, 'add', '-A');
+    commitAt(repo.root, '2026-03-03T11:00:00Z', 'channels');
+    const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+    const rb = run(
+      repo.root,
+      ['rollback', '--framework', 'fwk-001', '--stage', 'design-review', '--to', '1', '--at', '2026-03-03T12:00:00Z'],
+      env,
+    );
+    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
+    expect((await resolveUnits(repo, 'prod', ['x']))[0]!.snapshot).toBe(first);
+    const st = run(repo.root, ['--json', 'rollout', 'status', '--channel', 'prod'], env);
+    expect(st.code, st.stderr).toBe(0);
+    expect((JSON.parse(st.stdout) as { superseded_by: { seq: number } | null }).superseded_by).toMatchObject({ seq: 3 });
+  });
+});

@@ -16,6 +16,7 @@ import { listChannelNames, listChannelRecords, verifyChannelRecords, type Rollou
 import { unitOf } from '../../core/channels/bucket.js';
 import { ArtifactsError, type Finding } from '../../core/errors.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
+import { listSnapshots, resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
 import type { Ctx } from '../context.js';
 import { h, printable } from '../render.js';
 import { signingKey } from '../signing-key.js';
@@ -149,7 +150,24 @@ export async function status(ctx: Ctx, o: { channel: string }): Promise<number> 
     created_at: s.record!.created_at,
     stable: s.record!.stable,
   }));
-  return ctx.result({ channel: o.channel, stable: head.stable, rollout: r, fraction, history }, () => {
+  // A stable snapshot that a later rollback of its stage superseded keeps being resolved
+  // until a new rollout: say so.
+  let superseded: { by: string; seq: number } | null = null;
+  if (head.stable) {
+    const stable = await resolveSnapshot(repo, head.stable).catch(() => undefined);
+    if (stable) {
+      const later = (await listSnapshots(repo, stable.framework, stable.stage)).filter(
+        (x) => x.seq > stable.seq && x.snapshot?.action === 'rollback',
+      );
+      const last = later[later.length - 1];
+      if (last) superseded = { by: last.id, seq: last.seq };
+    }
+  }
+  return ctx.result({ channel: o.channel, stable: head.stable, superseded_by: superseded, rollout: r, fraction, history }, () => {
+    if (superseded)
+      ctx.print(
+        h`note: a rollback (#${superseded.seq}, ${superseded.by}) superseded the stable snapshot; this channel runs it until a new rollout\n`,
+      );
     ctx.print(h`channel ${o.channel} follows ${head.framework}/${head.stage}\nstable ${head.stable ?? '(none)'}\n`);
     if (r)
       ctx.print(
