@@ -18,9 +18,9 @@ import { listChannelRecords } from '../../src/core/channels/records.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
 import { loadSigner } from '../../src/core/snapshots/keys.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, copyFixture, fromTemplate, git, run, testdir } from '../helpers.js';
+import { commitAt, fromTemplate, git, run, testdir } from '../helpers.js';
+import { buildTwoPromotions } from '../support/two-promotions.js';
 
-const RISK = 'docs/risks/fwk-001/risk-register.md';
 let keyDir = '';
 let signer: Signer;
 let stranger: Signer;
@@ -34,22 +34,7 @@ beforeAll(async () => {
 
 /** The demo repository with `release` trusted and two promotions of design-review. */
 function twoPromotions(): string {
-  const template = fromTemplate('channels-two-promotions', () => {
-    const dir = copyFixture('demo');
-    git(dir, 'init', '-q', '-b', 'main');
-    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-    expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'release.key')]).code).toBe(0);
-    commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
-    const promote = (at: string) =>
-      run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', join(keyDir, 'release.key'), '--at', at]);
-    expect(promote('2026-03-01T10:00:00Z').code).toBe(0);
-    const p = join(dir, RISK);
-    writeFileSync(p, readFileSync(p, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
-    expect(run(dir, ['index', 'update', RISK]).code).toBe(0);
-    commitAt(dir, '2026-03-02T09:00:00Z', 'risk register v5');
-    expect(promote('2026-03-02T10:00:00Z').code).toBe(0);
-    return dir;
-  });
+  const template = fromTemplate('channels-two-promotions', () => buildTwoPromotions(keyDir));
   const dir = testdir();
   cpSync(template, dir, { recursive: true });
   return dir;

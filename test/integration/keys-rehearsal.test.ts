@@ -4,8 +4,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { commitAt, copyFixture, fromTemplate, git, run, runJson, testdir } from '../helpers.js';
+import { commitAt, fromTemplate, git, run, runJson, testdir } from '../helpers.js';
 import { treeChecksum } from '../support/hostile.js';
+import { buildTwoPromotions as buildTwoPromotionsIn } from '../support/two-promotions.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
 const RISK = 'docs/risks/fwk-001/risk-register.md';
@@ -33,20 +34,7 @@ function twoPromotions(): string {
 }
 
 function buildTwoPromotions(): string {
-  const dir = copyFixture('demo');
-  git(dir, 'init', '-q', '-b', 'main');
-  expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-  expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key('release')]).code).toBe(0);
-  commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
-  const promote = (at: string) =>
-    run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('release'), '--at', at]);
-  expect(promote('2026-03-01T10:00:00Z').code).toBe(0);
-  const p = join(dir, RISK);
-  writeFileSync(p, readFileSync(p, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
-  expect(run(dir, ['index', 'update', RISK]).code).toBe(0);
-  commitAt(dir, '2026-03-02T09:00:00Z', 'risk register v5');
-  expect(promote('2026-03-02T10:00:00Z').code).toBe(0);
-  return dir;
+  return buildTwoPromotionsIn(keyDir);
 }
 
 describe('rollback --dry-run without a key', () => {
