@@ -100,6 +100,26 @@ execFileSync('git', ['commit', '-q', '-am', 'risk register v5'], {
 });
 artifacts('Promote again: snapshot 2 chains to snapshot 1', ['promote', ...DR, '--key', key]);
 artifacts('What changed between the two promotions', ['snapshot', 'diff', 'fwk-001/design-review/1', 'fwk-001/design-review/2']);
+// A rollout channel: prod runs snapshot 1, then a canary of snapshot 2 to 25 % of units.
+const CH = ['--channel', 'prod', '--key', key];
+artifacts('Create a rollout channel that follows design-review (a signed record)', ['channel', 'create', 'prod', ...DR, '--key', key]);
+artifacts('Put every unit of prod on snapshot 1', ['rollout', 'start', ...CH, '--to', 'fwk-001/design-review/1']);
+artifacts('Start a canary of the latest snapshot: 25 %, then 50 %, then 100 %', [
+  'rollout',
+  'start',
+  ...CH,
+  '--to',
+  'latest',
+  '--strategy',
+  'canary',
+  '--steps',
+  '25,50,100',
+]);
+for (const unit of ['tenant-1', 'tenant-2', 'tenant-3', 'tenant-4'])
+  artifacts(`Which snapshot ${unit} runs (the same answer on every machine)`, ['resolve', '--channel', 'prod', '--unit', unit]);
+artifacts('Advance the canary to 50 %', ['rollout', 'advance', ...CH]);
+artifacts('Abort: every unit back on snapshot 1', ['rollout', 'abort', ...CH]);
+artifacts('The channel: stable snapshot and history', ['rollout', 'status', '--channel', 'prod']);
 const rollbackToPrevious = ['rollback', ...DR, '--to', 'previous', '--key', key];
 artifacts('Rehearse a rollback to the previous snapshot: verify and plan, change nothing', [...rollbackToPrevious, '--dry-run']);
 artifacts('Roll back for real: restore the bytes, re-index, append a signed rollback snapshot', rollbackToPrevious);
