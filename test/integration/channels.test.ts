@@ -14,7 +14,8 @@ import {
   rolloutSwitch,
   rolloutPause,
 } from '../../src/core/channels/operations.js';
-import { listChannelRecords } from '../../src/core/channels/records.js';
+import { listChannelRecords, verifyChannelRecords } from '../../src/core/channels/records.js';
+import { requireTrust } from '../../src/core/trust/trust-store.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
 import { loadSigner } from '../../src/core/snapshots/keys.js';
 import type { Signer } from '../../src/core/trust/signer.js';
@@ -257,4 +258,37 @@ describe('rollback and channels', () => {
     expect(st.code, st.stderr).toBe(0);
     expect((JSON.parse(st.stdout) as { superseded_by: { seq: number } | null }).superseded_by).toMatchObject({ seq: 3 });
   });
+});
+
+describe('SIGKILL during a channel action', () => {
+  for (const point of ['temp-write', 'temp-fsync', 'rename', 'dir-fsync']) {
+    test(`rollout advance killed at each ${point}: the old chain or the new one, and a rerun completes`, async () => {
+      const { repo } = await setup();
+      const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+      const state = async () => {
+        const r = await openRepo({ cwd: repo.root });
+        const records = await listChannelRecords(r, 'prod');
+        const trust = await requireTrust(r);
+        return { n: records.length, findings: verifyChannelRecords('prod', records, trust) };
+      };
+      const before = (await state()).n;
+      let kills = 0;
+      for (let n = 1; n < 10; n++) {
+        const r = run(repo.root, ['rollout', 'advance', '--channel', 'prod'], { ...env, ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
+        const after = await state();
+        expect(after.findings, `${point}:${n}`).toEqual([]);
+        expect([before, before + 1]).toContain(after.n);
+        if (r.signal !== 'SIGKILL') {
+          expect(r.code, r.stderr).toBe(0);
+          expect(after.n).toBe(before + 1);
+          break;
+        }
+        kills++;
+        // Killed after the record's rename: the action is complete (and verifies).
+        if (after.n === before + 1) break;
+      }
+      expect(kills).toBeGreaterThan(0);
+      expect((await state()).n).toBe(before + 1);
+    });
+  }
 });
