@@ -5,11 +5,10 @@
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
-import { sha256Hex } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
-import { writeFileDurable } from '../store/durable-write.js';
 import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
-import { signVerified, type Signer } from '../trust/signer.js';
+import type { Signer } from '../trust/signer.js';
+import { snapshotId, writeSignedRecord } from '../snapshots/snapshot-store.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import type { TrustState } from '../trust/trust-chain.js';
 import { BUCKETING } from './bucket.js';
@@ -87,9 +86,8 @@ export function channelNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-export function recordId(bytes: Uint8Array): string {
-  return `sha256:${sha256Hex(bytes)}`;
-}
+/** A record's id: as a snapshot's, the SHA-256 of its bytes. */
+export const recordId = snapshotId;
 
 export function encodeChannelRecord(r: ChannelRecord): Buffer {
   return Buffer.from(canonicalJson(r), 'utf8');
@@ -219,14 +217,15 @@ export async function writeSignedChannelRecord(
   publicKey: Uint8Array,
 ): Promise<{ id: string; file: string }> {
   const bytes = encodeChannelRecord(record);
-  const sig = await signVerified(signer, bytes, publicKey, `sign record ${record.seq} of channel ${record.channel}`);
-  const dir = channelDir(repo, record.channel);
-  const base = String(record.seq).padStart(6, '0');
-  await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, {
-    root: repo.root,
-    faultHook: repo.faultHook,
-  });
-  await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
+  await writeSignedRecord(
+    repo,
+    channelDir(repo, record.channel),
+    record.seq,
+    bytes,
+    signer,
+    publicKey,
+    `sign record ${record.seq} of channel ${record.channel}`,
+  );
   return { id: recordId(bytes), file: channelRecordFile(record.channel, record.seq) };
 }
 

@@ -112,15 +112,40 @@ export async function writeSignedSnapshot(
   publicKey: Uint8Array,
 ): Promise<{ id: string; file: string }> {
   const bytes = encodeSnapshot(snapshot);
-  const sig = await signVerified(signer, bytes, publicKey, `sign snapshot ${snapshot.seq} of ${snapshot.framework}/${snapshot.stage}`);
   const dir = stageDir(repo, snapshot.framework, snapshot.stage);
-  const base = seqName(snapshot.seq);
+  await writeSignedRecord(
+    repo,
+    dir,
+    snapshot.seq,
+    bytes,
+    signer,
+    publicKey,
+    `sign snapshot ${snapshot.seq} of ${snapshot.framework}/${snapshot.stage}`,
+  );
+  return { id: snapshotId(bytes), file: snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq) };
+}
+
+/**
+ * Write `<dir>/<seq6>.sig` then `<dir>/<seq6>.json` (the commit point): how every signed,
+ * hash-chained record (snapshots, channel records) is written. The signature is checked
+ * against `publicKey` before anything is written.
+ */
+export async function writeSignedRecord(
+  repo: Repo,
+  dir: string,
+  seq: number,
+  bytes: Buffer,
+  signer: Signer,
+  publicKey: Uint8Array,
+  what: string,
+): Promise<void> {
+  const sig = await signVerified(signer, bytes, publicKey, what);
+  const base = seqName(seq);
   await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, {
     root: repo.root,
     faultHook: repo.faultHook,
   });
   await writeFileDurable(join(dir, `${base}.json`), bytes, { root: repo.root, faultHook: repo.faultHook });
-  return { id: snapshotId(bytes), file: snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq) };
 }
 
 /** Every framework/stage that has a snapshot directory. A snapshot directory that is a
