@@ -1,6 +1,7 @@
 // Rollout channels (SPEC §13), through the library: signed, hash-chained records; canary,
 // blue/green and direct rollouts; the ladder by reference; resolve as a pure function of the
 // verified records; tampering refused.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -14,12 +15,12 @@ import {
   rolloutSwitch,
   rolloutPause,
 } from '../../src/core/channels/operations.js';
-import { listChannelRecords, verifyChannelRecords } from '../../src/core/channels/records.js';
+import { listChannelRecords, verifyChannelRecords, writeSignedChannelRecord } from '../../src/core/channels/records.js';
 import { requireTrust } from '../../src/core/trust/trust-store.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
 import { loadSigner } from '../../src/core/snapshots/keys.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, fromTemplate, git, run, testdir } from '../helpers.js';
+import { BIN, commitAt, fromTemplate, git, run, testdir } from '../helpers.js';
 import { buildTwoPromotions } from '../support/two-promotions.js';
 
 let keyDir = '';
@@ -291,4 +292,49 @@ describe('SIGKILL during a channel action', () => {
       expect((await state()).n).toBe(before + 1);
     });
   }
+});
+
+describe('hostile inputs to resolve and verify', () => {
+  test('a units file that is missing, a FIFO, /dev/zero or not UTF-8: a usage error at once, never a hang or a crash', async () => {
+    const { repo } = await setup();
+    const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+    const d = testdir();
+    const fifo = join(d, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(join(d, 'latin1.txt'), Buffer.from([0xff, 0x0a, 0xfe, 0x0a]));
+    for (const f of [join(d, 'missing.txt'), fifo, '/dev/zero', join(d, 'latin1.txt')]) {
+      const r = spawnSync(process.execPath, [BIN, '--json', 'resolve', '--channel', 'prod', '--units', f], {
+        cwd: repo.root,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect([f, r.status]).toEqual([f, 2]);
+      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe('USAGE');
+    }
+  });
+
+  test('a signed, chained record whose stable names no snapshot: channel verify and snapshot verify --all exit 4, resolve gives no answer', async () => {
+    const { repo } = await setup();
+    const stored = await listChannelRecords(repo, 'prod');
+    const head = stored[stored.length - 1]!;
+    const forged = {
+      ...head.record!,
+      seq: head.seq + 1,
+      parent: head.id,
+      action: 'abort' as const,
+      stable: `sha256:${'1'.repeat(64)}`,
+      rollout: null,
+    };
+    await writeSignedChannelRecord(repo, forged, signer, (await requireTrust(repo)).trusted.get(signer.keyid)!);
+    for (const args of [
+      ['channel', 'verify'],
+      ['snapshot', 'verify', '--all'],
+      ['resolve', '--channel', 'prod', '--stable'],
+    ]) {
+      const r = run(repo.root, ['--json', ...args]);
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 4]);
+      expect(r.stdout).toContain('CHANNEL_INVALID');
+    }
+  });
 });

@@ -1,6 +1,9 @@
 // `artifacts channel ...`, `artifacts rollout ...` and `artifacts resolve`: rollout channels.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { isUtf8 } from 'node:buffer';
+import { readUserFile } from '../../core/store/checked-read.js';
+
+/** The largest units file read (about ten million units). */
+const UNITS_FILE_LIMIT = 512 * 1024 * 1024;
 import {
   channelCreate,
   channelResolver,
@@ -12,7 +15,13 @@ import {
   rolloutSwitch,
   type ChannelActionResult,
 } from '../../core/channels/operations.js';
-import { listChannelNames, listChannelRecords, verifyChannelRecords, type Rollout } from '../../core/channels/records.js';
+import {
+  danglingSnapshotFindings,
+  listChannelNames,
+  listChannelRecords,
+  verifyChannelRecords,
+  type Rollout,
+} from '../../core/channels/records.js';
 import { unitOf } from '../../core/channels/bucket.js';
 import { ArtifactsError, type Finding } from '../../core/errors.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
@@ -92,7 +101,10 @@ export async function verify(ctx: Ctx, name: string | undefined): Promise<number
   const trust = await requireTrust(repo);
   const names = name ? [name] : await listChannelNames(repo);
   const findings: Finding[] = [];
-  for (const n of names) findings.push(...verifyChannelRecords(n, await listChannelRecords(repo, n), trust));
+  for (const n of names) {
+    const records = await listChannelRecords(repo, n);
+    findings.push(...verifyChannelRecords(n, records, trust), ...(await danglingSnapshotFindings(repo, records)));
+  }
   return ctx.report(findings, `${names.length} channel(s) verified`, { channels: names });
 }
 
@@ -223,19 +235,21 @@ export async function resolve(
     }
     return t;
   };
-  const lines = () => createInterface({ input: createReadStream(o.units!), crlfDelay: Infinity });
+  // The units file is read under the checked-read rules (a regular file, bounded: a FIFO or
+  // /dev/zero is refused, never read) and must be UTF-8: a unit is the exact text of a line.
+  const bytes = await readUserFile(o.units!, { maxBytes: UNITS_FILE_LIMIT, code: 'USAGE', label: o.units! });
+  if (!isUtf8(bytes)) throw new ArtifactsError('USAGE', `${o.units} is not UTF-8: a unit is the exact UTF-8 text of a line`);
+  const text = bytes.toString('utf8');
+  const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   // Every line is checked before the first answer is written: a bad line is a usage error
   // with no partial output (one JSON document, or none).
-  let count = 0;
-  for await (const line of lines()) {
-    count++;
+  const input = all.map((line, k) => {
     try {
-      unitOf(line);
+      return unitOf(line);
     } catch (e) {
-      throw new ArtifactsError('USAGE', `${o.units}: line ${count}: ${(e as Error).message}`);
+      throw new ArtifactsError('USAGE', `${o.units}: line ${k + 1}: ${(e as Error).message}`);
     }
-  }
-  const input = lines();
+  });
   let buf = json
     ? `{\n  "command": "resolve",\n  "ok": true,\n  "channel": ${JSON.stringify(o.channel)},\n  "channel_record": ${record},\n  "answers": [`
     : '';
@@ -246,8 +260,7 @@ export async function resolve(
     buf = '';
     if (!ok) await new Promise((r) => process.stdout.once('drain', r));
   };
-  for await (const line of input) {
-    const unit = unitOf(line);
+  for (const unit of input) {
     const a = resolver.choose(unit);
     buf += json
       ? `${n > 0 ? ',' : ''}\n    {"unit":${JSON.stringify(unit)}${tail(a.snapshot, a.variant)}`

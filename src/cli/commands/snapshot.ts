@@ -3,7 +3,7 @@ import { diffSnapshots, snapshotStatus, unverifiedSnapshots } from '../../core/s
 import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
-import { listChannelNames, listChannelRecords, verifyChannelRecords } from '../../core/channels/records.js';
+import { danglingSnapshotFindings, listChannelNames, listChannelRecords, verifyChannelRecords } from '../../core/channels/records.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
@@ -60,7 +60,10 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const channels = scopeOf(o) ? [] : await listChannelNames(repo);
   if (channels.length > 0) {
     const trust = await requireTrust(repo);
-    for (const name of channels) findings.push(...verifyChannelRecords(name, await listChannelRecords(repo, name), trust));
+    for (const name of channels) {
+      const records = await listChannelRecords(repo, name);
+      findings.push(...verifyChannelRecords(name, records, trust), ...(await danglingSnapshotFindings(repo, records)));
+    }
   }
   return ctx.report(
     findings,

@@ -8,7 +8,7 @@ import { ArtifactsError, finding, type Finding } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
 import type { Signer } from '../trust/signer.js';
-import { snapshotId, writeSignedRecord } from '../snapshots/snapshot-store.js';
+import { allSnapshots, snapshotId, writeSignedRecord } from '../snapshots/snapshot-store.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import type { TrustState } from '../trust/trust-chain.js';
 import { BUCKETING } from './bucket.js';
@@ -209,6 +209,24 @@ export function verifyChannelRecords(name: string, stored: readonly StoredChanne
   return out;
 }
 
+/** Snapshots a channel's records name (stable, rollout target) that no snapshot chain of
+ * the repository holds: CHANNEL_INVALID (a signed record pointing nowhere is not a fact). */
+export async function danglingSnapshotFindings(repo: Repo, stored: readonly StoredChannelRecord[]): Promise<Finding[]> {
+  const ids = new Set((await allSnapshots(repo)).map((s) => s.id));
+  const out: Finding[] = [];
+  for (const s of stored) {
+    const r = s.record;
+    if (!r) continue;
+    for (const id of new Set([r.stable, r.rollout?.target, r.rollout?.id])) {
+      if (id && !ids.has(id))
+        out.push(
+          finding('CHANNEL_INVALID', `${s.file} names snapshot ${id}, which no snapshot chain of this repository holds`, { path: s.file }),
+        );
+    }
+  }
+  return out;
+}
+
 /** Write a signed record: signature first, then the record (the commit point). */
 export async function writeSignedChannelRecord(
   repo: Repo,
@@ -236,6 +254,7 @@ export async function verifiedChannel(repo: Repo, name: string, trust: TrustStat
   const stored = await listChannelRecords(repo, name);
   if (stored.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
   const findings = verifyChannelRecords(name, stored, trust);
+  if (findings.length === 0) findings.push(...(await danglingSnapshotFindings(repo, stored)));
   if (findings.length > 0)
     throw new ArtifactsError('CHANNEL_INVALID', `channel ${name} does not verify: no answer is given from it`, { findings });
   return stored;
