@@ -240,16 +240,26 @@ export async function resolve(
   const bytes = await readUserFile(o.units!, { maxBytes: UNITS_FILE_LIMIT, code: 'USAGE', label: o.units! });
   if (!isUtf8(bytes)) throw new ArtifactsError('USAGE', `${o.units} is not UTF-8: a unit is the exact UTF-8 text of a line`);
   const text = bytes.toString('utf8');
-  const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
-  // Every line is checked before the first answer is written: a bad line is a usage error
-  // with no partial output (one JSON document, or none).
-  const input = all.map((line, k) => {
-    try {
-      return unitOf(line);
-    } catch (e) {
-      throw new ArtifactsError('USAGE', `${o.units}: line ${k + 1}: ${(e as Error).message}`);
+  // Lines are walked in place (no array of a million strings): once to check every line
+  // before the first answer is written (a bad line is a usage error with no partial output),
+  // then to answer.
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  function* units(): Generator<string> {
+    let k = 0;
+    for (let at = 0; at <= end; k++) {
+      let nl = text.indexOf('\n', at);
+      if (nl < 0 || nl > end) nl = end;
+      const line = text.slice(at, nl);
+      try {
+        yield unitOf(line);
+      } catch (e) {
+        throw new ArtifactsError('USAGE', `${o.units}: line ${k + 1}: ${(e as Error).message}`);
+      }
+      at = nl + 1;
     }
-  });
+  }
+  for (const _unit of units());
+  const input = units();
   let buf = json
     ? `{\n  "command": "resolve",\n  "ok": true,\n  "channel": ${JSON.stringify(o.channel)},\n  "channel_record": ${record},\n  "answers": [`
     : '';
