@@ -76,7 +76,7 @@ export { lineage, lineageDot, lineageMermaid, lineageText } from './core/lineage
 export type { LineageGraph } from './core/lineage.js';
 
 // Rollout channels (SPEC §13): channel create | list | verify, rollout start | advance |
-// abort | complete | switch | status, resolve.
+// abort | complete | switch | promote | status, resolve.
 export {
   channelCreate,
   resolveUnits,
@@ -84,12 +84,15 @@ export {
   rolloutAdvance,
   rolloutComplete,
   rolloutPause,
+  rolloutPromote,
   rolloutStart,
   rolloutSwitch,
+  healthFindings,
+  parseStepPlan,
 } from './core/channels/operations.js';
-export type { ChannelActionResult, Resolution, ResolvedArtifact } from './core/channels/operations.js';
+export type { ChannelActionResult, Cohorts, Resolution, ResolveOptions, ResolvedArtifact } from './core/channels/operations.js';
 export { listChannelNames, listChannelRecords, verifyChannelRecords } from './core/channels/records.js';
-export type { ChannelRecord, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
+export type { ChannelRecord, Evidence, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
 export { bucketOf } from './core/channels/bucket.js';
 export { channelResolver } from './core/channels/operations.js';
 export type { Resolver } from './core/channels/operations.js';

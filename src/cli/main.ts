@@ -272,13 +272,23 @@ function registerSnapshotCommands(program: Command): void {
     signed(rollout.command('start').description('start a rollout to REF: F/S/SEQ, sha256:<id>, latest, or channel:OTHER'))
       .requiredOption('--to <ref>', 'target snapshot')
       .option('--strategy <strategy>', 'direct, canary or blue-green', 'direct')
-      .option('--steps <percents>', 'canary steps, strictly increasing, ending at 100', '5,25,50,100')
-      .option('--seed <seed>', 'bucket seed (default: the target id)'),
+      .option(
+        '--steps <percents>',
+        'canary steps, strictly increasing, ending at 100, each with an optional bake time (default 5,25,50,100)',
+      )
+      .option('--seed <seed>', 'bucket seed, to keep a cohort across rollouts (default: the target id)')
+      .option('--include <file>', 'canary: units (one a line) always on the target')
+      .option('--exclude <file>', 'canary: units (one a line) never on the target'),
     'artifacts rollout start --channel prod --to latest --strategy canary --steps 5,25,50,100 --key release.key',
+    'artifacts rollout start --channel prod --to channel:staging --strategy canary --steps 5@1h,25@1h,50@30m,100 --key release.key',
   ).action(run('rollout start', async () => (await import('./commands/channel.js')).start));
   example(
-    signed(rollout.command('advance').description('the next canary step (advancing past 100 % completes)')),
+    signed(rollout.command('advance').description('the next canary step (advancing past 100 % completes)')).option(
+      '--on-fail <action>',
+      'when the health stage fails: abort or pause (writes that signed record, then exits 1)',
+    ),
     'artifacts rollout advance --channel prod --key release.key',
+    'artifacts rollout advance --channel prod --on-fail abort --key release.key',
   ).action(run('rollout advance', async () => (await import('./commands/channel.js')).advance));
   example(
     signed(rollout.command('abort').description('end the rollout; every unit back on the stable snapshot')),
@@ -301,6 +311,14 @@ function registerSnapshotCommands(program: Command): void {
     'artifacts rollout resume --channel prod --key release.key',
   ).action(run('rollout resume', async () => (await import('./commands/channel.js')).resume));
   example(
+    signed(
+      rollout.command('promote').description('emergency: make the target stable for every unit now, skipping steps and the health gate'),
+    )
+      .option('--full', 'required: promote to every unit at once')
+      .requiredOption('--reason <text>', 'why (recorded in the signed record)'),
+    'artifacts rollout promote --channel prod --full --reason "fix for incident 4711" --key release.key',
+  ).action(run('rollout promote', async () => (await import('./commands/channel.js')).promote));
+  example(
     rollout
       .command('status')
       .description('stable, target, step, fraction of units and history of a channel')
@@ -316,6 +334,7 @@ function registerSnapshotCommands(program: Command): void {
       .option('--units <file>', 'a file of units, one per line')
       .option('--stable', 'the stable snapshot, without a unit')
       .option('--variant <variant>', 'preview: the idle colour of a blue/green rollout, for every unit')
+      .option('--at <seq|time>', 'answer as of a record: its number, or a time (RFC 3339)')
       .option('--min-seq <n>', 'refuse (CHANNEL_STALE) a channel whose newest record is older than N'),
     'artifacts resolve --channel prod --unit tenant-42 --json',
   ).action(run('resolve', async () => (await import('./commands/channel.js')).resolve));

@@ -394,6 +394,16 @@ export const CATALOGUE = {
     hint: "Fix what the health stage's gate reports (its findings are listed), then run the action again.",
     exit: EXIT.FINDINGS,
   },
+  ROLLOUT_BAKE_PENDING: {
+    title: 'The current rollout step has not baked for its minimum time',
+    hint: 'Wait until the time the message names (the step was given a bake time with --steps P@DURATION), then advance again.',
+    exit: EXIT.FINDINGS,
+  },
+  ROLLOUT_EVIDENCE_STALE: {
+    title: 'Health evidence does not belong to this rollout step',
+    hint: "Produce new evidence for this step: its metadata names `rollout: <rollout id>` and `step: <step_index>` (see `artifacts rollout status`), and it is committed after the step's channel record.",
+    exit: EXIT.FINDINGS,
+  },
   CHANNEL_NOT_FOUND: {
     title: 'No such rollout channel',
     hint: 'List channels with `artifacts channel list`; create one with `artifacts channel create NAME --framework F --stage S --key K`.',

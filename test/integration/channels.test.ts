@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   channelCreate,
+  channelResolver,
   resolveUnits,
   rolloutAbort,
   rolloutAdvance,
@@ -168,25 +169,6 @@ describe('resolve on the command line', () => {
 });
 
 describe('health and concurrency', () => {
-  test('a failing health stage refuses advance and switch with its findings and writes nothing; a passing one lets it advance', async () => {
-    const { repo } = await setup();
-    const contract = join(repo.root, 'frameworks/fwk-001.yaml');
-    const original = readFileSync(contract, 'utf8');
-    const health = (id: string) =>
-      `${original.trimEnd()}\n  health:\n    inputs:\n      - slot: evidence\n        kind: plan\n        id: ${id}\n`;
-    writeFileSync(contract, health('no-such-evidence'));
-    await channelCreate(repo, { name: 'watched', framework: 'fwk-001', stage: 'design-review', healthStage: 'health', signer, now });
-    await rolloutStart(repo, { channel: 'watched', to: 'latest', strategy: 'canary', steps: '10,100', signer, now });
-    const before = (await listChannelRecords(repo, 'watched')).length;
-    const refused = await rolloutAdvance(repo, { channel: 'watched', signer, now }).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: 'ROLLOUT_HEALTH_FAILED', exitCode: 1 });
-    expect((refused as { findings: Array<{ code: string }> }).findings.map((f) => f.code)).toContain('GATE_MISSING_INPUT');
-    expect((await listChannelRecords(repo, 'watched')).length).toBe(before);
-    writeFileSync(contract, health('plan-checkout'));
-    await rolloutAdvance(repo, { channel: 'watched', signer, now });
-    expect((await listChannelRecords(repo, 'watched')).length).toBe(before + 1);
-  });
-
   test('two advances decided at once append one record; the other is CHANNEL_STALE', async () => {
     const { repo } = await setup();
     const before = (await listChannelRecords(repo, 'prod')).length;
@@ -289,6 +271,73 @@ describe('SIGKILL during a channel action', () => {
         if (after.n === before + 1) break;
       }
       expect(kills).toBeGreaterThan(0);
+      expect((await state()).n).toBe(before + 1);
+    });
+  }
+});
+
+describe('SIGKILL during every other channel action', () => {
+  // Each action, killed at each of its writes (the cohort file, the signature, the record):
+  // the channel verifies with the old head or the new one, never anything else.
+  const unitsFile = () => {
+    const f = join(testdir(), 'include.txt');
+    writeFileSync(f, 'tenant-1\ntenant-2\n');
+    return f;
+  };
+  const actions: Array<[string, (dir: string) => string[], (repo: Repo) => Promise<unknown>]> = [
+    ['channel create', () => ['channel', 'create', 'second', '--framework', 'fwk-001', '--stage', 'design-review'], async () => undefined],
+    [
+      'rollout start with a cohort',
+      () => ['rollout', 'start', '--channel', 'prod', '--to', 'latest', '--strategy', 'canary', '--include', unitsFile()],
+      (repo) => rolloutAbort(repo, { channel: 'prod', signer, now }),
+    ],
+    ['rollout pause', () => ['rollout', 'pause', '--channel', 'prod'], async () => undefined],
+    ['rollout abort', () => ['rollout', 'abort', '--channel', 'prod'], async () => undefined],
+    ['rollout promote', () => ['rollout', 'promote', '--channel', 'prod', '--full', '--reason', 'incident'], async () => undefined],
+  ];
+  for (const [name, args, prepare] of actions) {
+    test(`${name} killed at each write point: the old chain or the new one`, async () => {
+      const { repo } = await setup();
+      await prepare(repo);
+      const env = { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') };
+      const channel = name === 'channel create' ? 'second' : 'prod';
+      const state = async () => {
+        const r = await openRepo({ cwd: repo.root });
+        const records = await listChannelRecords(r, channel);
+        if (records.length === 0) return { n: 0, ok: true };
+        const ok = await channelResolver(r, channel).then(
+          () => true,
+          () => false,
+        );
+        return { n: records.length, ok: ok && verifyChannelRecords(channel, records, await requireTrust(r)).length === 0 };
+      };
+      const before = (await state()).n;
+      let kills = 0;
+      for (const point of ['temp-write', 'rename']) {
+        for (let n = 1; n < 10; n++) {
+          if ((await state()).n === before + 1) break;
+          const r = run(repo.root, args(repo.root), { ...env, ARTIFACTS_FAULT_INJECT: `${point}:${n}` });
+          const after = await state();
+          expect(after.ok, `${point}:${n}`).toBe(true);
+          expect([before, before + 1]).toContain(after.n);
+          if (r.signal !== 'SIGKILL') {
+            expect(r.code, r.stderr).toBe(0);
+            break;
+          }
+          kills++;
+        }
+        if ((await state()).n === before + 1) {
+          // Start over from the old head for the next kind of write point.
+          if (point === 'temp-write') {
+            const { repo: fresh } = await setup();
+            await prepare(fresh);
+            cpSync(fresh.root, repo.root, { recursive: true, force: true });
+            rmSync(join(repo.root, `.artifacts/channels/${channel}/${String(before + 1).padStart(6, '0')}.json`), { force: true });
+            rmSync(join(repo.root, `.artifacts/channels/${channel}/${String(before + 1).padStart(6, '0')}.sig`), { force: true });
+          }
+        }
+      }
+      expect(kills).toBeGreaterThan(1);
       expect((await state()).n).toBe(before + 1);
     });
   }

@@ -1,9 +1,5 @@
 // `artifacts channel ...`, `artifacts rollout ...` and `artifacts resolve`: rollout channels.
-import { isUtf8 } from 'node:buffer';
-import { readUserFile } from '../../core/store/checked-read.js';
-
-/** The largest units file read (about ten million units). */
-const UNITS_FILE_LIMIT = 512 * 1024 * 1024;
+import { readUnitsFile, unitLines } from '../../core/channels/cohorts.js';
 import {
   channelCreate,
   channelResolver,
@@ -11,6 +7,7 @@ import {
   rolloutAdvance,
   rolloutComplete,
   rolloutPause,
+  rolloutPromote,
   rolloutStart,
   rolloutSwitch,
   type ChannelActionResult,
@@ -32,6 +29,8 @@ import { signingKey } from '../signing-key.js';
 
 type Signed = { key?: string; dryRun?: boolean };
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
+
 function printAction(ctx: Ctx, r: ChannelActionResult): number {
   const rec = r.record;
   return ctx.result({ dry_run: r.dryRun, id: r.id || null, file: r.file || null, record: rec }, () => {
@@ -42,6 +41,10 @@ function printAction(ctx: Ctx, r: ChannelActionResult): number {
       const step = o.steps.length ? ` step ${o.step_index + 1}/${o.steps.length} (${o.steps[o.step_index]! / 100} %)` : '';
       ctx.print(h`rollout ${o.strategy} to ${o.target}${step}${o.paused ? ' paused' : ''}\n`);
     }
+    if (rec.gate_bypassed)
+      ctx.print(
+        h`emergency promote: gate bypassed${rec.skipped_steps?.length ? `, skipped steps ${rec.skipped_steps.map((x) => `${x / 100} %`).join(', ')}` : ''}; reason: ${rec.reason ?? ''}\n`,
+      );
   });
 }
 
@@ -110,7 +113,7 @@ export async function verify(ctx: Ctx, name: string | undefined): Promise<number
 
 export async function start(
   ctx: Ctx,
-  o: Signed & { channel: string; to: string; strategy?: string; steps?: string; seed?: string },
+  o: Signed & { channel: string; to: string; strategy?: string; steps?: string; seed?: string; include?: string; exclude?: string },
 ): Promise<number> {
   const strategy = o.strategy ?? 'direct';
   if (!['direct', 'canary', 'blue-green'].includes(strategy))
@@ -124,7 +127,9 @@ export async function start(
       to: o.to,
       strategy: strategy as 'direct' | 'canary' | 'blue-green',
       ...(o.steps ? { steps: o.steps } : {}),
-      ...(o.seed ? { seed: o.seed } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.include !== undefined ? { include: o.include } : {}),
+      ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
       signer,
       dryRun: !!o.dryRun,
     }),
@@ -139,7 +144,28 @@ function action(fn: typeof rolloutAdvance) {
   };
 }
 
-export const advance = action(rolloutAdvance);
+export async function advance(ctx: Ctx, o: Signed & { channel: string; onFail?: string }): Promise<number> {
+  if (o.onFail !== undefined && o.onFail !== 'abort' && o.onFail !== 'pause')
+    throw new ArtifactsError('USAGE', `--on-fail ${JSON.stringify(o.onFail)} is not abort or pause`);
+  const repo = await ctx.repo();
+  const signer = await signingKey(o.key);
+  return printAction(
+    ctx,
+    await rolloutAdvance(repo, {
+      channel: o.channel,
+      signer,
+      dryRun: !!o.dryRun,
+      ...(o.onFail ? { onFail: o.onFail } : {}),
+    }),
+  );
+}
+
+export async function promote(ctx: Ctx, o: Signed & { channel: string; full?: boolean; reason: string }): Promise<number> {
+  if (!o.full) throw new ArtifactsError('USAGE', 'rollout promote is the emergency path to every unit at once: say so with --full');
+  const repo = await ctx.repo();
+  const signer = await signingKey(o.key);
+  return printAction(ctx, await rolloutPromote(repo, { channel: o.channel, reason: o.reason, signer, dryRun: !!o.dryRun }));
+}
 export const pause = action((repo, o) => rolloutPause(repo, o));
 export const resume = action((repo, o) => rolloutPause(repo, { ...o, resume: true }));
 export const abort = action(rolloutAbort);
@@ -155,13 +181,30 @@ export async function status(ctx: Ctx, o: { channel: string }): Promise<number> 
   if (findings.length > 0) return ctx.report(findings, '', {});
   const head = records[records.length - 1]!.record!;
   const r = head.rollout;
-  const fraction = r ? (r.strategy === 'canary' ? r.steps[r.step_index]! / 10_000 : 0) : null;
-  const history = records.map((s) => ({
-    seq: s.seq,
-    action: s.record!.action,
-    created_at: s.record!.created_at,
-    stable: s.record!.stable,
-  }));
+  const fractionOf = (x: Rollout | null) => (x ? (x.strategy === 'canary' ? x.steps[x.step_index]! / 10_000 : 0) : null);
+  const fraction = fractionOf(r);
+  // Each record as an auditor reads it: who decided what, when, and what units ran then.
+  const history = records.map((s) => {
+    const x = s.record!;
+    return {
+      seq: s.seq,
+      id: s.id,
+      action: x.action,
+      created_at: x.created_at,
+      signer: x.signer.keyid,
+      stable: x.stable,
+      target: x.rollout?.target ?? null,
+      step_index: x.rollout ? x.rollout.step_index : null,
+      fraction: fractionOf(x.rollout),
+      ...(x.evidence ? { evidence: x.evidence } : {}),
+      ...(x.action === 'promote' ? { reason: x.reason, skipped_steps: x.skipped_steps, gate_bypassed: x.gate_bypassed } : {}),
+    };
+  });
+  const bakeSeconds = r?.bake?.[r.step_index] ?? 0;
+  const bakeEndsAt =
+    r && bakeSeconds > 0 ? new Date(Date.parse(r.step_started_at) + bakeSeconds * 1000).toISOString().replace('.000Z', 'Z') : null;
+  // What the health stage's evidence must name for this step to advance.
+  const evidenceFor = r && head.health_stage ? { stage: head.health_stage, rollout: r.id, step: r.step_index } : null;
   // A stable snapshot that a later rollback of its stage superseded keeps being resolved
   // until a new rollout: say so.
   let superseded: { by: string; seq: number } | null = null;
@@ -175,30 +218,55 @@ export async function status(ctx: Ctx, o: { channel: string }): Promise<number> 
       if (last) superseded = { by: last.id, seq: last.seq };
     }
   }
-  return ctx.result({ channel: o.channel, stable: head.stable, superseded_by: superseded, rollout: r, fraction, history }, () => {
-    if (superseded)
-      ctx.print(
-        h`note: a rollback (#${superseded.seq}, ${superseded.by}) superseded the stable snapshot; this channel runs it until a new rollout\n`,
-      );
-    ctx.print(h`channel ${o.channel} follows ${head.framework}/${head.stage}\nstable ${head.stable ?? '(none)'}\n`);
-    if (r)
-      ctx.print(
-        h`rollout ${r.strategy} to ${r.target}: ${Math.round((fraction ?? 0) * 1000) / 10} % of units${r.paused ? ', paused' : ''}\n`,
-      );
-    for (const x of history) ctx.print(h`  #${x.seq} ${x.action} ${x.created_at}\n`);
-  });
+  return ctx.result(
+    {
+      channel: o.channel,
+      stable: head.stable,
+      superseded_by: superseded,
+      rollout: r,
+      fraction,
+      bake_ends_at: bakeEndsAt,
+      evidence_for: evidenceFor,
+      history,
+    },
+    () => {
+      if (superseded)
+        ctx.print(
+          h`note: a rollback (#${superseded.seq}, ${superseded.by}) superseded the stable snapshot; this channel runs it until a new rollout\n`,
+        );
+      ctx.print(h`channel ${o.channel} follows ${head.framework}/${head.stage}\nstable ${head.stable ?? '(none)'}\n`);
+      if (r)
+        ctx.print(
+          h`rollout ${r.strategy} to ${r.target}: ${Math.round((fraction ?? 0) * 1000) / 10} % of units${r.paused ? ', paused' : ''}\n`,
+        );
+      if (bakeEndsAt) ctx.print(h`step ${r!.step_index + 1} bakes until ${bakeEndsAt}\n`);
+      if (evidenceFor)
+        ctx.print(h`health evidence (${evidenceFor.stage}) must name rollout: ${evidenceFor.rollout} and step: ${evidenceFor.step}\n`);
+      for (const x of history)
+        ctx.print(
+          h`  #${x.seq} ${x.action} ${x.created_at} by ${x.signer}${x.target ? ` target ${x.target}` : ''}${x.fraction !== null && x.target ? ` at ${x.fraction * 100} %` : ''}${x.action === 'promote' ? ` (gate bypassed: ${x.reason ?? ''})` : ''}\n`,
+        );
+    },
+  );
 }
 
 export async function resolve(
   ctx: Ctx,
-  o: { channel: string; unit?: string; units?: string; stable?: boolean; variant?: string; minSeq?: string },
+  o: { channel: string; unit?: string; units?: string; stable?: boolean; variant?: string; minSeq?: string; at?: string },
 ): Promise<number> {
   if ([o.unit, o.units, o.stable].filter(Boolean).length !== 1)
     throw new ArtifactsError('USAGE', 'give exactly one of --unit ID, --units FILE and --stable');
   if (o.variant !== undefined && o.variant !== 'preview') throw new ArtifactsError('USAGE', '--variant takes only preview');
   if (o.minSeq !== undefined && !/^[1-9]\d{0,9}$/.test(o.minSeq)) throw new ArtifactsError('USAGE', '--min-seq takes a record number');
+  let at: number | Date | undefined;
+  if (o.at !== undefined) {
+    if (/^[1-9]\d{0,9}$/.test(o.at)) at = Number(o.at);
+    else if (RFC3339.test(o.at) && !Number.isNaN(Date.parse(o.at))) at = new Date(o.at);
+    else throw new ArtifactsError('USAGE', `--at ${JSON.stringify(o.at.slice(0, 40))} is neither a record number nor an RFC 3339 time`);
+  }
   const repo = await ctx.repo();
   const resolver = await channelResolver(repo, o.channel, {
+    ...(at !== undefined ? { at } : {}),
     ...(o.minSeq ? { minSeq: Number(o.minSeq) } : {}),
     ...(o.variant === 'preview' ? { preview: true } : {}),
   });
@@ -237,29 +305,12 @@ export async function resolve(
   };
   // The units file is read under the checked-read rules (a regular file, bounded: a FIFO or
   // /dev/zero is refused, never read) and must be UTF-8: a unit is the exact text of a line.
-  const bytes = await readUserFile(o.units!, { maxBytes: UNITS_FILE_LIMIT, code: 'USAGE', label: o.units! });
-  if (!isUtf8(bytes)) throw new ArtifactsError('USAGE', `${o.units} is not UTF-8: a unit is the exact UTF-8 text of a line`);
-  const text = bytes.toString('utf8');
   // Lines are walked in place (no array of a million strings): once to check every line
   // before the first answer is written (a bad line is a usage error with no partial output),
   // then to answer.
-  const end = text.endsWith('\n') ? text.length - 1 : text.length;
-  function* units(): Generator<string> {
-    let k = 0;
-    for (let at = 0; at <= end; k++) {
-      let nl = text.indexOf('\n', at);
-      if (nl < 0 || nl > end) nl = end;
-      const line = text.slice(at, nl);
-      try {
-        yield unitOf(line);
-      } catch (e) {
-        throw new ArtifactsError('USAGE', `${o.units}: line ${k + 1}: ${(e as Error).message}`);
-      }
-      at = nl + 1;
-    }
-  }
-  for (const _unit of units());
-  const input = units();
+  const text = await readUnitsFile(o.units!);
+  for (const _unit of unitLines(text, o.units!));
+  const input = unitLines(text, o.units!);
   let buf = json
     ? `{\n  "command": "resolve",\n  "ok": true,\n  "channel": ${JSON.stringify(o.channel)},\n  "channel_record": ${record},\n  "answers": [`
     : '';

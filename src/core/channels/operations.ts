@@ -1,7 +1,12 @@
 // Channel actions (SPEC §13): each appends one signed record, under the repository lock,
 // after verifying the channel's chain; `resolve` answers from the newest verified record.
-import { ArtifactsError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import { git } from '../git.js';
 import { gate } from '../hydrate/hydrate.js';
+import { inspectFile } from '../metadata/inspect.js';
+import { cacheFingerprint } from '../index/scan.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { verifyChain } from '../snapshots/verify-chain.js';
@@ -10,16 +15,20 @@ import type { Signer } from '../trust/signer.js';
 import { assertMaySign, requireTrust } from '../trust/trust-store.js';
 import type { TrustState } from '../trust/trust-chain.js';
 import { ALL_UNITS, BUCKETING, bucketOf } from './bucket.js';
+import { loadCohort, readCohortFile, storeCohort, type Cohort } from './cohorts.js';
 import {
   CHANNEL_FORMAT,
   channelNameProblem,
+  listChannelNames,
   listChannelRecords,
   verifiedChannel,
   writeSignedChannelRecord,
   type ChannelAction,
   type ChannelRecord,
+  type Evidence,
   type Rollout,
   type RolloutStrategy,
+  type StoredChannelRecord,
 } from './records.js';
 
 export interface ChannelActionResult {
@@ -35,16 +44,26 @@ interface Common {
   dryRun?: boolean;
 }
 
+/** What a channel's next record holds besides the fields every record has. */
+type State = Omit<ChannelRecord, 'format' | 'channel' | 'seq' | 'parent' | 'action' | 'created_at' | 'signer' | 'bucketing'>;
+
+/** A decision of an action: the state to record; optionally another action to record it
+ * as (`advance --on-fail abort`), files to write before the record, and an error to raise
+ * once the record is written. */
+interface Decision {
+  state: State;
+  action?: ChannelAction;
+  before?: () => Promise<void>;
+  error?: (written: { seq: number; dryRun: boolean }) => ArtifactsError;
+}
+
 /** Append the record `next(head)` makes of the channel's newest verified record. */
 async function append(
   repo: Repo,
   name: string,
   action: ChannelAction,
   o: Common,
-  next: (
-    head: ChannelRecord,
-    trust: TrustState,
-  ) => Promise<Omit<ChannelRecord, 'format' | 'channel' | 'seq' | 'parent' | 'action' | 'created_at' | 'signer' | 'bucketing'>>,
+  next: (head: ChannelRecord, trust: TrustState, stored: StoredChannelRecord[]) => Promise<State | Decision>,
 ): Promise<ChannelActionResult> {
   // The action is decided against the head seen now; under the lock the head must still be
   // that record, so that two writers deciding at once append one record, not two.
@@ -60,23 +79,35 @@ async function append(
         'CHANNEL_STALE',
         `channel ${name} gained record ${head.seq} while this ${action} was being decided: nothing was written`,
       );
-    const state = await next(head, trust);
+    const made = await next(head, trust, stored);
+    const d: Decision = 'state' in made ? made : { state: made };
     const record: ChannelRecord = {
       format: CHANNEL_FORMAT,
       channel: name,
-      ...state,
+      ...d.state,
       bucketing: BUCKETING,
       seq: head.seq + 1,
       parent: last.id,
-      action,
+      action: d.action ?? action,
       created_at: rfc3339(o.now ?? new Date()),
       signer: { keyid: o.signer.keyid },
     };
-    if (o.dryRun) return { record, id: '', file: '', dryRun: true };
+    if (o.dryRun) {
+      if (d.error) throw d.error({ seq: record.seq, dryRun: true });
+      return { record, id: '', file: '', dryRun: true };
+    }
+    await lock.assertHeld();
+    await d.before?.();
     await lock.assertHeld();
     const w = await writeSignedChannelRecord(repo, record, o.signer, publicKey);
+    if (d.error) throw d.error({ seq: record.seq, dryRun: false });
     return { record, ...w, dryRun: false };
   });
+}
+
+/** The fields every later record copies from the one before. */
+function base(head: ChannelRecord) {
+  return { framework: head.framework, stage: head.stage, health_stage: head.health_stage };
 }
 
 /** `artifacts channel create NAME --framework F --stage S [--health-stage H] --key K`. */
@@ -90,6 +121,9 @@ export async function channelCreate(
     const trust = await requireTrust(repo);
     const publicKey = assertMaySign(trust, o.signer.keyid, `create channel ${o.name}`);
     if ((await listChannelRecords(repo, o.name)).length > 0) throw new ArtifactsError('CHANNEL_EXISTS', `channel ${o.name} already exists`);
+    // Names that differ only in case are one directory on a case-insensitive file system.
+    const twin = (await listChannelNames(repo)).find((n) => n !== o.name && n.toLowerCase() === o.name.toLowerCase());
+    if (twin) throw new ArtifactsError('CHANNEL_EXISTS', `channel ${twin} exists: ${o.name} differs from it only in case`);
     const record: ChannelRecord = {
       format: CHANNEL_FORMAT,
       channel: o.name,
@@ -148,14 +182,36 @@ async function resolveRef(repo: Repo, head: ChannelRecord, ref: string, trust: T
 
 /** Steps as given (`5,25,50,100`) in basis points: strictly increasing, ending at 100 %. */
 export function parseSteps(text: string): number[] {
-  const steps = text.split(',').map((s) => {
-    const m = /^\s*(\d{1,3}(?:\.\d{1,2})?)\s*$/.exec(s);
-    if (!m) throw new ArtifactsError('USAGE', `step ${JSON.stringify(s)} is not a percentage`);
-    return Math.round(Number(m[1]) * 100);
-  });
+  return parseStepPlan(text).steps;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A bake time: `90s`, `30m`, `1h`, `1h30m`, `2d` (at most a year), in seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(?:\d{1,6}[smhd])+$/.exec(text);
+  if (!m)
+    throw new ArtifactsError('USAGE', `bake time ${JSON.stringify(text.slice(0, 40))} is not a duration (such as 90s, 30m, 1h, 1h30m, 2d)`);
+  let seconds = 0;
+  for (const [, n, u] of text.matchAll(/(\d+)([smhd])/g)) seconds += Number(n) * DURATION_UNITS[u!]!;
+  if (seconds > 366 * 86_400) throw new ArtifactsError('USAGE', `bake time ${text} is longer than a year`);
+  return seconds;
+}
+
+/** Steps with their bake times (`5@1h,25@1h,50@30m,100`): basis points, strictly
+ * increasing and ending at 100 %, and the minimum seconds each step runs before `advance`. */
+export function parseStepPlan(text: string): { steps: number[]; bake: number[] } {
+  const steps: number[] = [];
+  const bake: number[] = [];
+  for (const s of text.split(',')) {
+    const m = /^\s*(\d{1,3}(?:\.\d{1,2})?)(?:@([0-9smhd]{1,40}))?\s*$/.exec(s);
+    if (!m) throw new ArtifactsError('USAGE', `step ${JSON.stringify(s.slice(0, 40))} is not a percentage (with an optional @bake time)`);
+    steps.push(Math.round(Number(m[1]) * 100));
+    bake.push(m[2] === undefined ? 0 : parseDuration(m[2]));
+  }
   if (!steps.every((x, i) => x > 0 && x <= ALL_UNITS && (i === 0 || x > steps[i - 1]!)) || steps[steps.length - 1] !== ALL_UNITS)
     throw new ArtifactsError('USAGE', 'steps must strictly increase and end at 100');
-  return steps;
+  return { steps, bake };
 }
 
 function active(head: ChannelRecord, what: string): Rollout {
@@ -163,54 +219,212 @@ function active(head: ChannelRecord, what: string): Rollout {
   return head.rollout;
 }
 
-/** `rollout start --channel NAME --to REF [--strategy direct|canary|blue-green] [--steps ...]`. */
+/** `rollout start --channel NAME --to REF [--strategy direct|canary|blue-green] [--steps ...]
+ * [--seed S] [--include FILE] [--exclude FILE]`. */
 export async function rolloutStart(
   repo: Repo,
-  o: Common & { channel: string; to: string; strategy?: RolloutStrategy; steps?: string; seed?: string },
+  o: Common & {
+    channel: string;
+    to: string;
+    strategy?: RolloutStrategy;
+    steps?: string;
+    seed?: string;
+    /** Units files: units always (include) or never (exclude) on the target. */
+    include?: string;
+    exclude?: string;
+  },
 ): Promise<ChannelActionResult> {
   const strategy = o.strategy ?? 'direct';
+  if (strategy !== 'canary' && (o.include !== undefined || o.exclude !== undefined || o.steps !== undefined))
+    throw new ArtifactsError('USAGE', `--steps, --include and --exclude belong to a canary rollout, not ${strategy}`);
+  if (o.seed !== undefined && (o.seed === '' || o.seed.length > 256 || /[\0\n\r]/.test(o.seed)))
+    throw new ArtifactsError('USAGE', '--seed takes one line of text (at most 256 characters)');
+  const plan = strategy === 'canary' ? parseStepPlan(o.steps ?? '5,25,50,100') : { steps: [], bake: [] };
+  // The cohort files are read (and checked) before the lock is taken.
+  const include = o.include !== undefined ? await readCohortFile(o.include) : undefined;
+  const exclude = o.exclude !== undefined ? await readCohortFile(o.exclude) : undefined;
+  if (include && exclude) {
+    const both = [...include.units].find((u) => exclude.units.has(u));
+    if (both !== undefined) throw new ArtifactsError('USAGE', `unit ${JSON.stringify(both.slice(0, 80))} is both included and excluded`);
+  }
   return append(repo, o.channel, 'start', o, async (head, trust) => {
     if (head.rollout)
       throw new ArtifactsError('USAGE', `channel ${o.channel} already has a rollout in progress (abort or complete it first)`);
     const target = await resolveRef(repo, head, o.to, trust);
-    const base = { framework: head.framework, stage: head.stage, health_stage: head.health_stage };
-    if (strategy === 'direct') return { ...base, stable: target, rollout: null };
+    if (strategy === 'direct') return { ...base(head), stable: target, rollout: null };
     if (strategy === 'blue-green' && !head.stable)
       throw new ArtifactsError('USAGE', `channel ${o.channel} has no live snapshot yet: its first rollout is direct or canary`);
-    const steps = strategy === 'canary' ? parseSteps(o.steps ?? '5,25,50,100') : [];
-    const at = rfc3339(o.now ?? new Date());
+    if (target === head.stable)
+      throw new ArtifactsError('USAGE', `channel ${o.channel} already runs ${target}: there is nothing to roll out`);
+    const rollout: Rollout = {
+      id: target,
+      strategy,
+      target,
+      steps: plan.steps,
+      step_index: 0,
+      paused: false,
+      seed: o.seed ?? target,
+      step_started_at: rfc3339(o.now ?? new Date()),
+      ...(plan.bake.some((x) => x > 0) ? { bake: plan.bake } : {}),
+      ...(include ? { include: include.digest } : {}),
+      ...(exclude ? { exclude: exclude.digest } : {}),
+    };
+    const cohorts = [include, exclude].filter((c): c is Cohort => c !== undefined);
     return {
-      ...base,
-      stable: head.stable,
-      rollout: { id: target, strategy, target, steps, step_index: 0, paused: false, seed: o.seed ?? target, step_started_at: at },
+      state: { ...base(head), stable: head.stable, rollout },
+      before: async () => {
+        for (const c of cohorts) await storeCohort(repo, c);
+      },
     };
   });
 }
 
-/** The channel's health stage, when it has one, must pass its gate before a rollout moves on
- * (ROLLOUT_HEALTH_FAILED with the gate's findings; nothing is written). */
-async function requireHealth(repo: Repo, head: ChannelRecord): Promise<void> {
-  if (!head.health_stage) return;
-  const g = await gate(repo, { framework: head.framework, stage: head.health_stage });
-  if (!g.passed)
-    throw new ArtifactsError(
-      'ROLLOUT_HEALTH_FAILED',
-      `the health stage ${head.framework}/${head.health_stage} of channel ${head.channel} does not pass its gate: the rollout stays where it is`,
-      { findings: g.findings },
-    );
+/** The record that began the rollout's current step: the newest record that is not a
+ * pause or resume (start, advance or switch). */
+function stepRecord(stored: readonly StoredChannelRecord[]): StoredChannelRecord {
+  let i = stored.length - 1;
+  while (i > 0 && ['pause', 'resume'].includes(stored[i]!.record!.action)) i--;
+  return stored[i]!;
 }
 
-/** `rollout advance`: the next canary step; the last step completes (stable := target). */
-export async function rolloutAdvance(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
-  return append(repo, o.channel, 'advance', o, async (head) => {
+/** Where an artifact's metadata lives: its sidecar when it has one, else the file itself. */
+function metadataPathOf(root: string, path: string): string {
+  for (const s of ['.artifact.yaml', '.artifact.json']) if (existsSync(join(root, path + s))) return path + s;
+  return path;
+}
+
+/** The commit that first added `file` (on the current branch's history), if any. */
+async function addingCommit(root: string, file: string): Promise<string | undefined> {
+  const out = await git(root, ['--literal-pathspecs', 'log', '--format=%H', '--diff-filter=A', '--', file]).catch(() => '');
+  const lines = out.trim().split('\n').filter(Boolean);
+  return lines[lines.length - 1];
+}
+
+/** The newest commit that changed any of `files`, if any. */
+async function lastCommit(root: string, files: readonly string[]): Promise<string | undefined> {
+  const out = await git(root, ['--literal-pathspecs', 'log', '-1', '--format=%H', '--', ...files]).catch(() => '');
+  return out.trim() || undefined;
+}
+
+async function isStrictAncestor(root: string, a: string, b: string): Promise<boolean> {
+  if (a === b) return false;
+  return git(root, ['merge-base', '--is-ancestor', a, b]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The channel's health stage, when it has one, judged for the current step: its gate must
+ * pass, and every input it selects must be evidence of this rollout and step (metadata
+ * `rollout: <rollout id>` and `step: <step_index>`), committed as it is on disk, in a commit
+ * after the one that added the step's record. Evidence of an earlier step or another
+ * rollout never passes again. Returns the findings (none: healthy) and the evidence.
+ */
+export async function healthFindings(
+  repo: Repo,
+  stored: readonly StoredChannelRecord[],
+): Promise<{ findings: Finding[]; evidence: Evidence[] }> {
+  const head = stored[stored.length - 1]!.record!;
+  if (!head.health_stage) return { findings: [], evidence: [] };
+  const r = head.rollout!;
+  const g = await gate(repo, { framework: head.framework, stage: head.health_stage });
+  const findings = g.findings.filter((f) => f.severity === 'error');
+  const evidence: Evidence[] = [];
+  const step = stepRecord(stored);
+  const stepCommit = await addingCommit(repo.root, step.file);
+  const ctx = {
+    root: repo.root,
+    algorithm: g.index.digest_algorithm,
+    schemasDir: join(repo.root, repo.config.schemas),
+    schemaGeneration: cacheFingerprint(repo),
+  };
+  const stale = (path: string, why: string) =>
+    findings.push(
+      finding('ROLLOUT_EVIDENCE_STALE', `${path} is not health evidence of this step: ${why}`, {
+        path,
+        hint: `Health evidence names \`rollout: ${r.id}\` and \`step: ${r.step_index}\` in its metadata and is committed after ${step.file}.`,
+      }),
+    );
+  for (const input of g.hydration.inputs) {
+    const sel = input.selected;
+    if (!sel) continue;
+    evidence.push({ id: sel.id, version: sel.version, path: sel.path, content_address: sel.content_address });
+    const metaPath = metadataPathOf(repo.root, sel.path);
+    const seen = await inspectFile(ctx, metaPath, { explicit: true, withMeta: true });
+    const meta = seen.type === 'artifact' ? (seen.meta ?? {}) : {};
+    if (meta.rollout !== r.id) stale(sel.path, `its metadata names rollout ${JSON.stringify(meta.rollout ?? null)}, not ${r.id}`);
+    else if (meta.step !== r.step_index && meta.step !== String(r.step_index))
+      stale(sel.path, `its metadata names step ${JSON.stringify(meta.step ?? null)}, not ${r.step_index}`);
+    else if (g.uncommitted.includes(sel.path)) stale(sel.path, 'it is not committed as it is on disk');
+    else if (!stepCommit) stale(sel.path, `${step.file} is not committed, so no evidence can follow it (commit the channel record first)`);
+    else {
+      const ev = await lastCommit(repo.root, [...new Set([sel.path, metaPath])]);
+      if (!ev || !(await isStrictAncestor(repo.root, stepCommit, ev)))
+        stale(sel.path, `it was not committed after ${step.file} (record ${step.seq}, commit ${stepCommit.slice(0, 12)})`);
+    }
+  }
+  return { findings, evidence };
+}
+
+function healthError(head: ChannelRecord, findings: Finding[], after = ''): ArtifactsError {
+  return new ArtifactsError(
+    'ROLLOUT_HEALTH_FAILED',
+    `the health stage ${head.framework}/${head.health_stage} of channel ${head.channel} does not pass for this step${after || ': the rollout stays where it is'}`,
+    { findings },
+  );
+}
+
+/** `rollout advance [--on-fail abort|pause]`: the next canary step; the last step completes
+ * (stable := target). Refused while the step bakes (ROLLOUT_BAKE_PENDING) or while the
+ * health stage fails (ROLLOUT_HEALTH_FAILED; with --on-fail, the signed abort or pause
+ * record is written first). */
+export async function rolloutAdvance(
+  repo: Repo,
+  o: Common & { channel: string; onFail?: 'abort' | 'pause' },
+): Promise<ChannelActionResult> {
+  return append(repo, o.channel, 'advance', o, async (head, _trust, stored) => {
     const r = active(head, 'advance');
-    await requireHealth(repo, head);
     if (r.strategy !== 'canary')
       throw new ArtifactsError('USAGE', `a ${r.strategy} rollout does not advance in steps (use rollout switch)`);
     if (r.paused) throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is paused (rollout resume first)`);
-    const base = { framework: head.framework, stage: head.stage, health_stage: head.health_stage };
-    if (r.step_index + 1 >= r.steps.length) return { ...base, stable: r.target, rollout: null };
-    return { ...base, stable: head.stable, rollout: { ...r, step_index: r.step_index + 1, step_started_at: rfc3339(o.now ?? new Date()) } };
+    const now = o.now ?? new Date();
+    const bake = r.bake?.[r.step_index] ?? 0;
+    const ends = Date.parse(r.step_started_at) + bake * 1000;
+    if (bake > 0 && now.getTime() < ends) {
+      const left = Math.ceil((ends - now.getTime()) / 1000);
+      throw new ArtifactsError(
+        'ROLLOUT_BAKE_PENDING',
+        `step ${r.step_index + 1} (${r.steps[r.step_index]! / 100} %) of channel ${o.channel} bakes until ${rfc3339(new Date(ends))} (${left} s to go): nothing was written`,
+        { details: { step_index: r.step_index, bake_ends_at: rfc3339(new Date(ends)), seconds_left: left } },
+      );
+    }
+    const health = await healthFindings(repo, stored);
+    const evidence = head.health_stage ? { evidence: health.evidence } : {};
+    if (health.findings.length > 0) {
+      if (!o.onFail) throw healthError(head, health.findings);
+      const state: State =
+        o.onFail === 'abort'
+          ? { ...base(head), stable: head.stable, rollout: null }
+          : { ...base(head), stable: head.stable, rollout: { ...r, paused: true } };
+      return {
+        state,
+        action: o.onFail,
+        error: (w) =>
+          healthError(
+            head,
+            health.findings,
+            `: ${w.dryRun ? 'would write' : 'wrote'} record ${w.seq} (${o.onFail === 'abort' ? 'the rollout is aborted' : 'the rollout is paused'})`,
+          ),
+      };
+    }
+    if (r.step_index + 1 >= r.steps.length) return { ...base(head), stable: r.target, rollout: null, ...evidence };
+    return {
+      ...base(head),
+      stable: head.stable,
+      rollout: { ...r, step_index: r.step_index + 1, step_started_at: rfc3339(now) },
+      ...evidence,
+    };
   });
 }
 
@@ -221,13 +435,7 @@ export async function rolloutPause(repo: Repo, o: Common & { channel: string; re
     const r = active(head, action);
     if (r.paused === !o.resume)
       throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is ${r.paused ? 'already paused' : 'not paused'}`);
-    return {
-      framework: head.framework,
-      stage: head.stage,
-      health_stage: head.health_stage,
-      stable: head.stable,
-      rollout: { ...r, paused: !o.resume },
-    };
+    return { ...base(head), stable: head.stable, rollout: { ...r, paused: !o.resume } };
   });
 }
 
@@ -236,7 +444,7 @@ export async function rolloutPause(repo: Repo, o: Common & { channel: string; re
 export async function rolloutAbort(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
   return append(repo, o.channel, 'abort', o, async (head) => {
     active(head, 'abort');
-    return { framework: head.framework, stage: head.stage, health_stage: head.health_stage, stable: head.stable, rollout: null };
+    return { ...base(head), stable: head.stable, rollout: null };
   });
 }
 
@@ -246,23 +454,44 @@ export async function rolloutComplete(repo: Repo, o: Common & { channel: string 
   return append(repo, o.channel, 'complete', o, async (head) => {
     const r = active(head, 'complete');
     const stable = r.strategy === 'blue-green' ? head.stable : r.target;
-    return { framework: head.framework, stage: head.stage, health_stage: head.health_stage, stable, rollout: null };
+    return { ...base(head), stable, rollout: null };
+  });
+}
+
+/** `rollout promote --full --reason TEXT`: the emergency path. The rollout's own target
+ * becomes stable for every unit at once, without bake or health gate; the record says why,
+ * which canary steps were skipped, and `gate_bypassed: true`. */
+export async function rolloutPromote(repo: Repo, o: Common & { channel: string; reason: string }): Promise<ChannelActionResult> {
+  const reason = o.reason.trim();
+  if (reason === '' || reason.length > 1000 || /[\0-\x08\x0b-\x1f\x7f]/.test(reason))
+    throw new ArtifactsError('USAGE', '--reason takes a non-empty text (at most 1,000 characters, no control characters)');
+  return append(repo, o.channel, 'promote', o, async (head) => {
+    const r = active(head, 'promote');
+    return {
+      ...base(head),
+      // The rollout's own target (a blue/green `target` is the idle colour after a switch).
+      stable: r.id,
+      rollout: null,
+      reason,
+      skipped_steps: r.strategy === 'canary' ? r.steps.slice(r.step_index + 1) : [],
+      gate_bypassed: true,
+    };
   });
 }
 
 /** `rollout switch` (blue/green): the idle colour goes live for every unit (stable := target,
  * the previous stable becomes the idle colour); a second switch flips back. */
 export async function rolloutSwitch(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
-  return append(repo, o.channel, 'switch', o, async (head) => {
+  return append(repo, o.channel, 'switch', o, async (head, _trust, stored) => {
     const r = active(head, 'switch');
     if (r.strategy !== 'blue-green') throw new ArtifactsError('USAGE', `only a blue-green rollout switches (this one is ${r.strategy})`);
-    await requireHealth(repo, head);
+    const health = await healthFindings(repo, stored);
+    if (health.findings.length > 0) throw healthError(head, health.findings);
     return {
-      framework: head.framework,
-      stage: head.stage,
-      health_stage: head.health_stage,
+      ...base(head),
       stable: r.target,
-      rollout: { ...r, target: head.stable!, switched: !r.switched },
+      rollout: { ...r, target: head.stable!, switched: !r.switched, step_started_at: rfc3339(o.now ?? new Date()) },
+      ...(head.health_stage ? { evidence: health.evidence } : {}),
     };
   });
 }
@@ -295,18 +524,29 @@ export interface Resolver {
   choose(unit: string): { snapshot: string | null; variant: 'stable' | 'target' };
 }
 
-/** Verify channel `channel` (and the snapshots its newest record names) and return its
+/** Options of a resolver. */
+export interface ResolveOptions {
+  /** Refuse (CHANNEL_STALE) a channel whose newest record is older than this seq. */
+  minSeq?: number;
+  /** Answer the idle colour of a blue/green rollout for every unit. */
+  preview?: boolean;
+  /** Answer as of a record: its seq, or a time (the newest record created at or before it). */
+  at?: number | Date;
+}
+
+/** Verify channel `channel` (and the snapshots the answering record names) and return its
  * resolver. */
-export async function channelResolver(repo: Repo, channel: string, opts: { minSeq?: number; preview?: boolean } = {}): Promise<Resolver> {
+export async function channelResolver(repo: Repo, channel: string, opts: ResolveOptions = {}): Promise<Resolver> {
   const trust = await requireTrust(repo);
   const stored = await verifiedChannel(repo, channel, trust);
-  const last = stored[stored.length - 1]!;
-  const head = last.record!;
-  if (opts.minSeq !== undefined && last.seq < opts.minSeq)
+  const newest = stored[stored.length - 1]!;
+  if (opts.minSeq !== undefined && newest.seq < opts.minSeq)
     throw new ArtifactsError(
       'CHANNEL_STALE',
-      `channel ${channel} is at record ${last.seq}, older than the required ${opts.minSeq}: this checkout is behind`,
+      `channel ${channel} is at record ${newest.seq}, older than the required ${opts.minSeq}: this checkout is behind`,
     );
+  const last = recordAt(stored, channel, opts.at);
+  const head = last.record!;
   if (opts.preview && head.rollout?.strategy !== 'blue-green')
     throw new ArtifactsError('USAGE', `channel ${channel} has no blue/green rollout whose idle colour could be previewed`);
   const at = { seq: last.seq, id: last.id };
@@ -320,35 +560,67 @@ export async function channelResolver(repo: Repo, channel: string, opts: { minSe
       (snap.snapshot?.artifacts ?? []).map((a) => ({ id: a.id, version: a.version, path: a.path, content_address: a.content_address })),
     );
   }
+  const what = `record ${last.seq} of channel ${channel}`;
+  const cohorts: Cohorts = {
+    ...(head.rollout?.include ? { include: await loadCohort(repo, head.rollout.include, what) } : {}),
+    ...(head.rollout?.exclude ? { exclude: await loadCohort(repo, head.rollout.exclude, what) } : {}),
+  };
   // The idle colour of a blue/green rollout, for every unit (`resolve --variant preview`).
   const preview = { snapshot: head.rollout?.target ?? null, variant: 'target' as const };
   return {
     channel_record: at,
     stable: head.stable,
     artifacts: contents,
-    choose: (unit) => (opts.preview ? preview : pick(head, unit)),
+    choose: (unit) => (opts.preview ? preview : pick(head, unit, cohorts)),
     answer: (unit) => {
-      const p = opts.preview ? preview : pick(head, unit);
+      const p = opts.preview ? preview : pick(head, unit, cohorts);
       return { unit, ...p, artifacts: p.snapshot ? contents.get(p.snapshot)! : [], channel_record: at };
     },
   };
 }
 
+/** The record that answers as of `at` (a seq, or the newest record created at or before a
+ * time); the newest record when `at` is not given. */
+function recordAt(stored: readonly StoredChannelRecord[], channel: string, at: number | Date | undefined): StoredChannelRecord {
+  if (at === undefined) return stored[stored.length - 1]!;
+  if (typeof at === 'number') {
+    const hit = stored.find((s) => s.seq === at);
+    if (!hit) throw new ArtifactsError('CHANNEL_NOT_FOUND', `channel ${channel} has no record ${at} (its newest is ${stored.length})`);
+    return hit;
+  }
+  let hit: StoredChannelRecord | undefined;
+  for (const s of stored) if (Date.parse(s.record!.created_at) <= at.getTime()) hit = s;
+  if (!hit)
+    throw new ArtifactsError(
+      'CHANNEL_NOT_FOUND',
+      `channel ${channel} did not exist at ${rfc3339(at)} (it was created at ${stored[0]!.record!.created_at})`,
+    );
+  return hit;
+}
+
 /** What each unit runs, from the channel's newest verified record and the verified
  * snapshots it names (a pure function of them: the same bytes on every machine). */
-export async function resolveUnits(repo: Repo, channel: string, units: Iterable<string>): Promise<Resolution[]> {
-  const r = await channelResolver(repo, channel);
+export async function resolveUnits(repo: Repo, channel: string, units: Iterable<string>, opts: ResolveOptions = {}): Promise<Resolution[]> {
+  const r = await channelResolver(repo, channel, opts);
   return [...units].map((u) => r.answer(u));
 }
 
-/** The variant a unit gets under a channel's state. */
-export function pick(head: ChannelRecord, unit: string): { snapshot: string | null; variant: 'stable' | 'target' } {
+/** A canary's cohorts: units always (include) or never (exclude) on the target. */
+export interface Cohorts {
+  include?: ReadonlySet<string>;
+  exclude?: ReadonlySet<string>;
+}
+
+/** The variant a unit gets under a channel's state (cohorts first, then the bucket rule). */
+export function pick(head: ChannelRecord, unit: string, cohorts: Cohorts = {}): { snapshot: string | null; variant: 'stable' | 'target' } {
   const r = head.rollout;
   if (!r) return { snapshot: head.stable, variant: 'stable' };
   // Blue/green: every unit runs the live colour (stable); the idle one is only a preview.
   if (r.strategy === 'blue-green') return { snapshot: head.stable, variant: 'stable' };
+  const target = { snapshot: r.target, variant: 'target' as const };
+  const stable = { snapshot: head.stable, variant: 'stable' as const };
+  if (cohorts.include?.has(unit)) return target;
+  if (cohorts.exclude?.has(unit)) return stable;
   const bp = r.steps[r.step_index] ?? 0;
-  return bucketOf(head.channel, r.seed, unit) < bp
-    ? { snapshot: r.target, variant: 'target' }
-    : { snapshot: head.stable, variant: 'stable' };
+  return bucketOf(head.channel, r.seed, unit) < bp ? target : stable;
 }

@@ -12,6 +12,7 @@ import { allSnapshots, snapshotId, writeSignedRecord } from '../snapshots/snapsh
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import type { TrustState } from '../trust/trust-chain.js';
 import { BUCKETING } from './bucket.js';
+import { loadCohort } from './cohorts.js';
 
 export const CHANNELS_DIR = '.artifacts/channels';
 export const CHANNEL_FORMAT = 'artifacts-channel/1';
@@ -46,6 +47,20 @@ export interface Rollout {
   /** Blue/green: whether the rollout's own target is live (an odd number of switches); the
    * `target` is then the idle colour (the previous stable). */
   switched?: boolean;
+  /** Canary: the minimum time (seconds) each step bakes before `advance`, when any is set. */
+  bake?: number[];
+  /** Canary cohorts: digests of the units files of units always (`include`) or never
+   * (`exclude`) on the target, applied before bucketing (stored in .artifacts/cohorts/). */
+  include?: string;
+  exclude?: string;
+}
+
+/** Health evidence an `advance` or `switch` accepted: the health stage's selected inputs. */
+export interface Evidence {
+  id: string;
+  version: string;
+  path: string;
+  content_address: string;
 }
 
 export interface ChannelRecord {
@@ -63,6 +78,12 @@ export interface ChannelRecord {
   /** The snapshot id every unit runs when no rollout gives it the target. */
   stable: string | null;
   rollout: Rollout | null;
+  /** `advance`/`switch` through a health stage: the evidence its gate passed on. */
+  evidence?: Evidence[];
+  /** `promote` (the emergency path): why, the canary steps not taken, and that no gate ran. */
+  reason?: string;
+  skipped_steps?: number[];
+  gate_bypassed?: boolean;
 }
 
 export interface StoredChannelRecord {
@@ -132,7 +153,37 @@ export function channelRecordProblem(v: unknown): string | undefined {
       return 'has a rollout step_index out of range';
     if (typeof o.paused !== 'boolean' || typeof o.seed !== 'string' || typeof o.step_started_at !== 'string')
       return 'has an incomplete rollout';
+    if (Number.isNaN(Date.parse(o.step_started_at))) return 'has a step_started_at that is not a time';
+    if (
+      o.bake !== undefined &&
+      !(Array.isArray(o.bake) && o.bake.length === o.steps.length && o.bake.every((x) => Number.isSafeInteger(x) && x >= 0))
+    )
+      return 'has bake times that are not one count of seconds per step';
+    for (const k of ['include', 'exclude'] as const)
+      if (o[k] !== undefined && !(typeof o[k] === 'string' && ID.test(o[k]))) return `has a rollout ${k} that is not a sha256 digest`;
+    if ((o.include !== undefined || o.exclude !== undefined) && o.strategy !== 'canary')
+      return 'has cohorts on a rollout that is not a canary';
   }
+  if (r.evidence !== undefined) {
+    if (
+      !Array.isArray(r.evidence) ||
+      !r.evidence.every(
+        (e) =>
+          e &&
+          typeof e === 'object' &&
+          ['id', 'version', 'path', 'content_address'].every((k) => typeof (e as unknown as Record<string, unknown>)[k] === 'string'),
+      )
+    )
+      return 'has evidence that is not a list of artifacts';
+  }
+  const promote = r.action === 'promote';
+  if (promote) {
+    if (typeof r.reason !== 'string' || r.reason.trim() === '') return 'is a promote without a reason';
+    if (r.gate_bypassed !== true) return 'is a promote that does not record gate_bypassed';
+    if (!Array.isArray(r.skipped_steps) || !r.skipped_steps.every((x) => Number.isSafeInteger(x) && x > 0 && x <= 10_000))
+      return 'is a promote without its skipped_steps';
+  } else if (r.reason !== undefined || r.gate_bypassed !== undefined || r.skipped_steps !== undefined)
+    return `is a ${String(r.action)} that carries promote fields`;
   return undefined;
 }
 
@@ -213,6 +264,7 @@ export function verifyChannelRecords(name: string, stored: readonly StoredChanne
  * the repository holds: CHANNEL_INVALID (a signed record pointing nowhere is not a fact). */
 export async function danglingSnapshotFindings(repo: Repo, stored: readonly StoredChannelRecord[]): Promise<Finding[]> {
   const ids = new Set((await allSnapshots(repo)).map((s) => s.id));
+  const cohorts = new Set<string>();
   const out: Finding[] = [];
   for (const s of stored) {
     const r = s.record;
@@ -222,6 +274,14 @@ export async function danglingSnapshotFindings(repo: Repo, stored: readonly Stor
         out.push(
           finding('CHANNEL_INVALID', `${s.file} names snapshot ${id}, which no snapshot chain of this repository holds`, { path: s.file }),
         );
+    }
+    // The cohorts a record names must be there, holding the bytes of their digest.
+    for (const digest of new Set([r.rollout?.include, r.rollout?.exclude])) {
+      if (!digest || cohorts.has(digest)) continue;
+      cohorts.add(digest);
+      await loadCohort(repo, digest, s.file).catch((e: unknown) =>
+        out.push(finding('CHANNEL_INVALID', (e as Error).message, { path: s.file })),
+      );
     }
   }
   return out;

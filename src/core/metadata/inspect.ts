@@ -18,7 +18,12 @@ export type { ArtifactStatus, IndexEntry } from '../index/entry.js';
 
 export type Inspection =
   | { type: 'not-artifact' }
-  | { type: 'artifact'; entry: IndexEntry; findings: Finding[] }
+  | {
+      type: 'artifact';
+      entry: IndexEntry;
+      findings: Finding[];
+      /** With `withMeta`: the parsed metadata. */ meta?: Record<string, unknown>;
+    }
   /** `foreign`: Markdown front matter that could not be read as metadata (broken or refused
    * YAML, not a mapping, another language) and does not name `id` or `kind` at its top
    * level: it may belong to another tool. Whether that is an error depends on where the
@@ -319,8 +324,14 @@ async function checkChecksum(
 export async function inspectFile(
   ctx: InspectContext,
   rel: string,
-  opts: { explicit?: boolean; content?: Buffer } = {},
+  opts: { explicit?: boolean; content?: Buffer; withMeta?: boolean } = {},
 ): Promise<Inspection> {
+  const r = await inspectAny(ctx, rel, opts);
+  if (!opts.withMeta && r.type === 'artifact') delete r.meta;
+  return r;
+}
+
+async function inspectAny(ctx: InspectContext, rel: string, opts: { explicit?: boolean; content?: Buffer }): Promise<Inspection> {
   const target = sidecarTarget(rel);
   if (target !== undefined) return inspectSidecar(ctx, target, rel, opts.content);
   const invalid = (f: Finding): Inspection => ({ type: 'invalid', findings: [f], metadataPath: rel });
@@ -439,7 +450,7 @@ async function inspectMarkdown(ctx: InspectContext, rel: string, opened: Opened,
   const address = await bodyDigest(ctx.algorithm, opened, 0);
   const sumFindings = await checkChecksum(m, (algo) => bodyDigest(algo, opened, fm.bodyOffset), rel, parsed);
   if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: rel };
-  return { type: 'artifact', entry: buildEntry(m, rel, address, size), findings: [] };
+  return { type: 'artifact', entry: buildEntry(m, rel, address, size), findings: [], meta: m };
 }
 
 async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: string, content?: Buffer): Promise<Inspection> {
@@ -492,5 +503,5 @@ async function inspectSidecar(ctx: InspectContext, target: string, sidecarRel: s
   const sumFindings = await checkChecksum(m, async (algo) => (algo === ctx.algorithm ? address : digestOf(algo)), sidecarRel, parsed);
   if (sumFindings.length > 0) return { type: 'invalid', findings: sumFindings, metadataPath: sidecarRel };
   const entry = buildEntry(m, target, address, size, await digestBytes(ctx.algorithm, raw));
-  return { type: 'artifact', entry, findings: [] };
+  return { type: 'artifact', entry, findings: [], meta: m };
 }
