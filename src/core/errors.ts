@@ -401,7 +401,7 @@ export const CATALOGUE = {
   },
   ROLLOUT_EVIDENCE_STALE: {
     title: 'Health evidence does not belong to this rollout step',
-    hint: "Produce new evidence for this step: its metadata names `rollout: <rollout id>` and `step: <step_index>` (see `artifacts rollout status`), and it is committed after the step's channel record.",
+    hint: "Produce new evidence for this step: its metadata names `rollout: <rollout id>` and `step: <step_index>` (rollout status shows both), and it is committed after the step's channel record.",
     exit: EXIT.FINDINGS,
   },
   CHANNEL_NOT_FOUND: {

@@ -138,6 +138,20 @@ const rows: Array<[string, Row]> = [
   ],
   ['rollout abort', { args: () => ['rollout', 'abort', '--channel', 'prod', '--key', key()] }],
   [
+    'rollout promote',
+    {
+      before: () =>
+        expect(
+          run(
+            dir,
+            ['rollout', 'start', '--channel', 'prod', '--to', 'latest', '--strategy', 'canary', '--steps', '50,100', '--key', key()],
+            env,
+          ).code,
+        ).toBe(0),
+      args: () => ['rollout', 'promote', '--channel', 'prod', '--full', '--reason', 'incident', '--key', key()],
+    },
+  ],
+  [
     'index add',
     {
       before: () =>

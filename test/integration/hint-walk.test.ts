@@ -402,6 +402,8 @@ const NO_COMMAND: Partial<Record<ErrorCode, string>> = {
   CHANNEL_INVALID: 'restore the channel records from git history',
   CHANNEL_EXISTS: 'pick another channel name',
   ROLLOUT_HEALTH_FAILED: "fix what the health stage's gate reports",
+  ROLLOUT_BAKE_PENDING: 'wait for the time the message names',
+  ROLLOUT_EVIDENCE_STALE: 'produce and commit new health evidence for this step',
   METADATA_PARSE: 'edit the file',
   METADATA_TOO_LARGE: 'edit the file',
   METADATA_NOT_MAPPING: 'edit the file',

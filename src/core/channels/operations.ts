@@ -254,8 +254,6 @@ export async function rolloutStart(
     if (strategy === 'direct') return { ...base(head), stable: target, rollout: null };
     if (strategy === 'blue-green' && !head.stable)
       throw new ArtifactsError('USAGE', `channel ${o.channel} has no live snapshot yet: its first rollout is direct or canary`);
-    if (target === head.stable)
-      throw new ArtifactsError('USAGE', `channel ${o.channel} already runs ${target}: there is nothing to roll out`);
     const rollout: Rollout = {
       id: target,
       strategy,
