@@ -71,6 +71,21 @@ const INDEX_DIRECTORY_HINT =
 /** Read artifacts_index.json as it is on disk (no journal applied). Every problem with the
  * file is an ArtifactsError with a code (INDEX_CORRUPT, SYMLINK_REFUSED), exit 4. */
 export async function readIndexFile(repo: Repo, opts: ReadIndexOptions = {}): Promise<IndexState> {
+  try {
+    return await readIndexFileNow(repo, opts);
+  } finally {
+    // A digest memo this read started is written before the read returns: no write of the
+    // library outlives the call that made it (a caller may remove the repository next).
+    const pending = memoWrites.get(repo);
+    memoWrites.delete(repo);
+    await pending;
+  }
+}
+
+/** Digest memo writes started by a read, awaited before that read returns. */
+const memoWrites = new WeakMap<Repo, Promise<void>>();
+
+async function readIndexFileNow(repo: Repo, opts: ReadIndexOptions): Promise<IndexState> {
   let st;
   try {
     st = await lstat(repo.indexPath);
@@ -187,7 +202,9 @@ function memoSays(repo: Repo, stamp: FileStamp | undefined, digest: string): boo
 function rememberValid(repo: Repo, stamp: FileStamp | undefined, digest: string): void {
   const key = memoKey(stamp);
   if (key && stamp && stampSettled(stamp)) {
-    void writeDigestMemo(repo, key, digest).catch(() => undefined);
+    const before = memoWrites.get(repo);
+    const write = writeDigestMemo(repo, key, digest).catch(() => undefined);
+    memoWrites.set(repo, before ? before.then(() => write) : write);
   }
 }
 
