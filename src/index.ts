@@ -91,7 +91,7 @@ export {
   parseStepPlan,
 } from './core/channels/operations.js';
 export type { ChannelActionResult, Cohorts, Resolution, ResolveOptions, ResolvedArtifact } from './core/channels/operations.js';
-export { listChannelNames, listChannelRecords, verifyChannelRecords } from './core/channels/records.js';
+export { listChannelNames, listChannelRecords, verifyAllChannels, verifyChannel, verifyChannelRecords } from './core/channels/records.js';
 export type { ChannelRecord, Evidence, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
 export { bucketOf } from './core/channels/bucket.js';
 export { channelResolver } from './core/channels/operations.js';

@@ -15,6 +15,7 @@ import {
   rolloutStart,
   rolloutSwitch,
   rolloutPause,
+  rolloutPromote,
 } from '../../src/core/channels/operations.js';
 import { listChannelRecords, verifyChannelRecords, writeSignedChannelRecord } from '../../src/core/channels/records.js';
 import { requireTrust } from '../../src/core/trust/trust-store.js';
@@ -104,7 +105,9 @@ describe('rollout channels', () => {
 
   test('ladder: a rollout to channel:OTHER takes exactly what that channel runs', async () => {
     const { repo } = await setup();
-    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    // A canary completes only at 100 %; before that, the audited emergency path.
+    await expect(rolloutComplete(repo, { channel: 'prod', signer, now })).rejects.toMatchObject({ code: 'USAGE' });
+    await rolloutPromote(repo, { channel: 'prod', reason: 'test', signer, now });
     const prodStable = (await resolveUnits(repo, 'prod', ['x']))[0]!.snapshot;
     await channelCreate(repo, { name: 'next', framework: 'fwk-001', stage: 'design-review', signer, now });
     await rolloutStart(repo, { channel: 'next', to: 'channel:prod', signer, now });
@@ -216,7 +219,7 @@ describe('resolve options and pause', () => {
     await expect(rolloutAdvance(repo, { channel: 'prod', signer, now })).rejects.toMatchObject({ code: 'USAGE' });
     await rolloutPause(repo, { channel: 'prod', signer, now, resume: true });
     await rolloutAdvance(repo, { channel: 'prod', signer, now });
-    await rolloutComplete(repo, { channel: 'prod', signer, now });
+    await rolloutPromote(repo, { channel: 'prod', reason: 'test', signer, now });
     await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/1', strategy: 'blue-green', signer, now });
     expect(doc(['--unit', 'x', '--variant', 'preview']).doc.answers![0]).toMatchObject({ snapshot: first, variant: 'target' });
     expect(doc(['--unit', 'x']).doc.answers![0]).toMatchObject({ snapshot: second, variant: 'stable' });

@@ -12,22 +12,26 @@ import {
   rolloutSwitch,
   type ChannelActionResult,
 } from '../../core/channels/operations.js';
-import {
-  danglingSnapshotFindings,
-  listChannelNames,
-  listChannelRecords,
-  verifyChannelRecords,
-  type Rollout,
-} from '../../core/channels/records.js';
+import { listChannelNames, verifyAllChannels, verifyChannel, type Rollout } from '../../core/channels/records.js';
 import { unitOf } from '../../core/channels/bucket.js';
 import { ArtifactsError, type Finding } from '../../core/errors.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import { listSnapshots, resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
 import type { Ctx } from '../context.js';
-import { h, printable } from '../render.js';
+import { h, printable, printableOutput } from '../render.js';
 import { signingKey } from '../signing-key.js';
 
 type Signed = { key?: string; dryRun?: boolean };
+
+/** Is an RFC 3339 time (already of the right form) a real one: no February 30th, no hour 24? */
+function realTime(text: string): boolean {
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) return false;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(text)!;
+  const [y, mo, d, hh, mi, ss] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && hh < 24 && mi < 60 && ss < 60;
+}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
 
@@ -70,45 +74,59 @@ export async function create(
 
 export async function list(ctx: Ctx): Promise<number> {
   const repo = await ctx.repo();
+  const names = await listChannelNames(repo);
+  const trust = names.length > 0 ? await requireTrust(repo) : undefined;
   const rows: Array<{
     name: string;
+    verified: boolean;
     framework: string | null;
     stage: string | null;
     records: number;
     stable: string | null;
     rollout: Rollout | null;
   }> = [];
-  for (const name of await listChannelNames(repo)) {
-    const records = await listChannelRecords(repo, name);
-    const head = records[records.length - 1]?.record;
+  const findings: Finding[] = [];
+  for (const name of names) {
+    // Only a verified record is shown as the channel's state; a channel that does not
+    // verify is listed as such (and the listing exits 4).
+    const v = await verifyChannel(repo, name, trust!);
+    findings.push(...v.findings);
+    const head = v.findings.length === 0 ? v.records[v.records.length - 1]?.record : undefined;
     rows.push({
       name,
+      verified: v.findings.length === 0,
       framework: head?.framework ?? null,
       stage: head?.stage ?? null,
-      records: records.length,
+      records: v.records.length,
       stable: head?.stable ?? null,
       rollout: head?.rollout ?? null,
     });
   }
-  return ctx.result({ channels: rows }, () => {
+  const print = () => {
     if (rows.length === 0) ctx.print('no channels\n');
     for (const r of rows)
       ctx.print(
-        h`${r.name}  ${r.framework}/${r.stage}  ${r.records} record(s)  stable ${r.stable ?? '(none)'}${r.rollout ? `  rollout ${r.rollout.strategy}` : ''}\n`,
+        r.verified
+          ? h`${r.name}  ${r.framework}/${r.stage}  ${r.records} record(s)  stable ${r.stable ?? '(none)'}${r.rollout ? `  rollout ${r.rollout.strategy}` : ''}\n`
+          : h`${r.name}  DOES NOT VERIFY (${r.records} record(s)): run \`artifacts channel verify ${r.name}\`\n`,
       );
-  });
+  };
+  if (findings.length > 0) {
+    print();
+    return ctx.report(findings, '', { channels: rows });
+  }
+  return ctx.result({ channels: rows }, print);
 }
 
 export async function verify(ctx: Ctx, name: string | undefined): Promise<number> {
   const repo = await ctx.repo();
-  const trust = await requireTrust(repo);
-  const names = name ? [name] : await listChannelNames(repo);
-  const findings: Finding[] = [];
-  for (const n of names) {
-    const records = await listChannelRecords(repo, n);
-    findings.push(...verifyChannelRecords(n, records, trust), ...(await danglingSnapshotFindings(repo, records)));
+  if (name !== undefined) {
+    const v = await verifyChannel(repo, name, await requireTrust(repo));
+    if (v.records.length === 0 && v.findings.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
+    return ctx.report(v.findings, '1 channel(s) verified', { channels: [name] });
   }
-  return ctx.report(findings, `${names.length} channel(s) verified`, { channels: names });
+  const all = await verifyAllChannels(repo, () => requireTrust(repo));
+  return ctx.report(all.findings, `${all.names.length} channel(s) verified`, { channels: all.names });
 }
 
 export async function start(
@@ -175,13 +193,13 @@ export const switchColour = action(rolloutSwitch);
 export async function status(ctx: Ctx, o: { channel: string }): Promise<number> {
   const repo = await ctx.repo();
   const trust = await requireTrust(repo);
-  const records = await listChannelRecords(repo, o.channel);
-  if (records.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${o.channel}`);
-  const findings = verifyChannelRecords(o.channel, records, trust);
+  const { records, findings } = await verifyChannel(repo, o.channel, trust);
+  if (records.length === 0 && findings.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${o.channel}`);
   if (findings.length > 0) return ctx.report(findings, '', {});
   const head = records[records.length - 1]!.record!;
   const r = head.rollout;
-  const fractionOf = (x: Rollout | null) => (x ? (x.strategy === 'canary' ? x.steps[x.step_index]! / 10_000 : 0) : null);
+  // The fraction of units on the rollout's own target (blue/green: all once switched).
+  const fractionOf = (x: Rollout | null) => (x ? (x.strategy === 'canary' ? x.steps[x.step_index]! / 10_000 : x.switched ? 1 : 0) : null);
   const fraction = fractionOf(r);
   // Each record as an auditor reads it: who decided what, when, and what units ran then.
   const history = records.map((s) => {
@@ -261,7 +279,7 @@ export async function resolve(
   let at: number | Date | undefined;
   if (o.at !== undefined) {
     if (/^[1-9]\d{0,9}$/.test(o.at)) at = Number(o.at);
-    else if (RFC3339.test(o.at) && !Number.isNaN(Date.parse(o.at))) at = new Date(o.at);
+    else if (RFC3339.test(o.at) && realTime(o.at)) at = new Date(o.at);
     else throw new ArtifactsError('USAGE', `--at ${JSON.stringify(o.at.slice(0, 40))} is neither a record number nor an RFC 3339 time`);
   }
   const repo = await ctx.repo();
@@ -317,7 +335,9 @@ export async function resolve(
   let n = 0;
   const flush = async () => {
     if (buf.length === 0 || ctx.out.quiet) return void (buf = '');
-    const ok = process.stdout.write(buf);
+    // Human lines go through the same filter as all human output (no line of a unit's text
+    // may read as a CI workflow command); JSON is JSON.
+    const ok = process.stdout.write(json ? buf : printableOutput(buf, ctx.out.color));
     buf = '';
     if (!ok) await new Promise((r) => process.stdout.once('drain', r));
   };

@@ -3,7 +3,7 @@ import { diffSnapshots, snapshotStatus, unverifiedSnapshots } from '../../core/s
 import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
-import { danglingSnapshotFindings, listChannelNames, listChannelRecords, verifyChannelRecords } from '../../core/channels/records.js';
+import { verifyAllChannels } from '../../core/channels/records.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
@@ -57,13 +57,11 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const findings = reports.flatMap((r) => r.findings);
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
   // With --all, the rollout channels' records too: signed and hash-chained the same way.
-  const channels = scopeOf(o) ? [] : await listChannelNames(repo);
-  if (channels.length > 0) {
-    const trust = await requireTrust(repo);
-    for (const name of channels) {
-      const records = await listChannelRecords(repo, name);
-      findings.push(...verifyChannelRecords(name, records, trust), ...(await danglingSnapshotFindings(repo, records)));
-    }
+  let channels: string[] = [];
+  if (!scopeOf(o)) {
+    const all = await verifyAllChannels(repo, () => requireTrust(repo));
+    channels = all.names;
+    findings.push(...all.findings);
   }
   return ctx.report(
     findings,

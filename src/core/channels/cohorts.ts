@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ArtifactsError, type ErrorCode } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { readChecked, readUserFile } from '../store/checked-read.js';
-import { writeFileExclusiveDurable } from '../store/durable-write.js';
+import { writeFileDurable, writeFileExclusiveDurable } from '../store/durable-write.js';
 import { unitOf } from './bucket.js';
 
 export const COHORTS_DIR = '.artifacts/cohorts';
@@ -17,8 +17,9 @@ export const COHORTS_DIR = '.artifacts/cohorts';
 /** The largest cohort file (about a million units). */
 export const COHORT_LIMIT = 64 * 1024 * 1024;
 
-/** The largest units file `resolve --units` reads (about ten million units). */
-export const UNITS_FILE_LIMIT = 512 * 1024 * 1024;
+/** The largest units file `resolve --units` reads (about ten million units; below the
+ * longest string V8 makes, about 512 MiB, so that a file under the limit is never a crash). */
+export const UNITS_FILE_LIMIT = 500 * 1024 * 1024;
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
@@ -33,9 +34,11 @@ export function isCohortDigest(v: unknown): v is string {
  */
 export function* unitLines(text: string, label: string, code: ErrorCode = 'USAGE'): Generator<string> {
   const end = text.endsWith('\n') ? text.length - 1 : text.length;
-  if (text.length === 0) return;
+  // A byte-order mark some editors put first marks the encoding; it is not part of a unit.
+  const start = text.startsWith('\uFEFF') ? 1 : 0;
+  if (text.length === start) return;
   let k = 0;
-  for (let at = 0; at <= end; k++) {
+  for (let at = start; at <= end; k++) {
     let nl = text.indexOf('\n', at);
     if (nl < 0 || nl > end) nl = end;
     const line = text.slice(at, nl);
@@ -75,9 +78,22 @@ function cohortPath(repo: Repo, digest: string): string {
   return join(repo.root, COHORTS_DIR, DIGEST.exec(digest)![1]!);
 }
 
-/** Store a cohort under its digest (a file already there is checked when read). */
+/** Store a cohort under its digest. Something already at that name (a planted file, a
+ * FIFO) is replaced unless it holds exactly these bytes: the record about to be signed must
+ * never name a cohort that does not verify. */
 export async function storeCohort(repo: Repo, c: Cohort): Promise<void> {
-  await writeFileExclusiveDurable(cohortPath(repo, c.digest), c.bytes, { root: repo.root, faultHook: repo.faultHook });
+  const file = cohortPath(repo, c.digest);
+  const opts = { root: repo.root, faultHook: repo.faultHook };
+  if (await writeFileExclusiveDurable(file, c.bytes, opts)) return;
+  const there = await readChecked(file, {
+    root: repo.root,
+    maxBytes: COHORT_LIMIT,
+    code: 'CHANNEL_INVALID',
+    label: file,
+    allowMissing: true,
+  }).catch(() => undefined);
+  if (there?.equals(c.bytes)) return;
+  await writeFileDurable(file, c.bytes, opts);
 }
 
 /** The units of the cohort a record names, read under the checked-read rules and checked

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import { git } from '../git.js';
 import { gate } from '../hydrate/hydrate.js';
+import { loadContract, stageOf } from '../hydrate/contract.js';
 import { inspectFile } from '../metadata/inspect.js';
 import { cacheFingerprint } from '../index/scan.js';
 import { withIndexLock } from '../index/store.js';
@@ -79,6 +80,13 @@ async function append(
         'CHANNEL_STALE',
         `channel ${name} gained record ${head.seq} while this ${action} was being decided: nothing was written`,
       );
+    const at = o.now ?? new Date();
+    if (at.getTime() < Date.parse(head.created_at))
+      throw new ArtifactsError(
+        'USAGE',
+        `this machine's clock (${rfc3339(at)}) is behind the channel's newest record (${head.created_at}): records are in time order, so nothing was written`,
+        { hint: 'Fix the clock (NTP), then run the action again.' },
+      );
     const made = await next(head, trust, stored);
     const d: Decision = 'state' in made ? made : { state: made };
     const record: ChannelRecord = {
@@ -89,7 +97,7 @@ async function append(
       seq: head.seq + 1,
       parent: last.id,
       action: d.action ?? action,
-      created_at: rfc3339(o.now ?? new Date()),
+      created_at: rfc3339(at),
       signer: { keyid: o.signer.keyid },
     };
     if (o.dryRun) {
@@ -117,6 +125,10 @@ export async function channelCreate(
 ): Promise<ChannelActionResult> {
   const problem = channelNameProblem(o.name);
   if (problem) throw new ArtifactsError('USAGE', problem);
+  // The stage (and the health stage) must be stages of the framework's contract.
+  const contract = await loadContract(repo, o.framework);
+  stageOf(contract, o.stage);
+  if (o.healthStage !== undefined) stageOf(contract, o.healthStage);
   return withIndexLock(repo, async (lock) => {
     const trust = await requireTrust(repo);
     const publicKey = assertMaySign(trust, o.signer.keyid, `create channel ${o.name}`);
@@ -164,6 +176,20 @@ async function resolveRef(repo: Repo, head: ChannelRecord, ref: string, trust: T
     const stored = await verifiedChannel(repo, other, trust);
     const stable = stored[stored.length - 1]!.record!.stable;
     if (!stable) throw new ArtifactsError('USAGE', `channel ${other} has no stable snapshot yet: nothing to take from it`);
+    // The ladder moves one snapshot of one stage through channels that follow that stage,
+    // and only a snapshot whose chain verifies now.
+    const snap = await resolveSnapshot(repo, stable);
+    if (snap.framework !== head.framework || snap.stage !== head.stage)
+      throw new ArtifactsError(
+        'USAGE',
+        `channel ${other} runs a snapshot of ${snap.framework}/${snap.stage}; channel ${head.channel} follows ${head.framework}/${head.stage}`,
+      );
+    const snaps = await verifiedSnapshots(repo, head.framework, head.stage);
+    if (!snaps.some((s) => s.id === stable))
+      throw new ArtifactsError(
+        'SNAPSHOT_NOT_FOUND',
+        `channel ${other} runs ${stable}, which is not a verified snapshot of ${head.framework}/${head.stage}`,
+      );
     return stable;
   }
   const snaps = await verifiedSnapshots(repo, head.framework, head.stage);
@@ -298,10 +324,31 @@ async function addingCommit(root: string, file: string): Promise<string | undefi
   return lines[lines.length - 1];
 }
 
-/** The newest commit that changed any of `files`, if any. */
-async function lastCommit(root: string, files: readonly string[]): Promise<string | undefined> {
-  const out = await git(root, ['--literal-pathspecs', 'log', '-1', '--format=%H', '--', ...files]).catch(() => '');
-  return out.trim() || undefined;
+/**
+ * The newest commit that changed the content of any of `files` (a change of mode only, such
+ * as `chmod +x`, does not count: it does not make old evidence new), if any.
+ */
+async function lastContentCommit(root: string, files: readonly string[]): Promise<string | undefined> {
+  const out = await git(root, [
+    '--literal-pathspecs',
+    'log',
+    '-z',
+    '--no-renames',
+    '--raw',
+    '--no-abbrev',
+    '--format=%x01%H',
+    '--',
+    ...files,
+  ]).catch(() => '');
+  // Each commit: \x01<hash>, then raw lines ":<mode> <mode> <old blob> <new blob> <status>" \0 <path> \0.
+  for (const chunk of out.split('\x01').slice(1)) {
+    const [hash, ...rest] = chunk.split('\0');
+    for (let i = 0; i + 1 < rest.length; i += 2) {
+      const m = /^:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) /.exec(rest[i]!.trim());
+      if (m && m[1] !== m[2]) return hash!.trim();
+    }
+  }
+  return undefined;
 }
 
 async function isStrictAncestor(root: string, a: string, b: string): Promise<boolean> {
@@ -344,10 +391,18 @@ export async function healthFindings(
         hint: `Health evidence names \`rollout: ${r.id}\` and \`step: ${r.step_index}\` in its metadata and is committed after ${step.file}.`,
       }),
     );
+  // Evidence an earlier record of this channel already accepted never passes again (the
+  // rollout id is the target's snapshot id, so a restarted rollout has the same one).
+  const used = new Map<string, number>();
+  for (const x of stored) for (const e of x.record?.evidence ?? []) if (!used.has(e.content_address)) used.set(e.content_address, x.seq);
   for (const input of g.hydration.inputs) {
     const sel = input.selected;
     if (!sel) continue;
     evidence.push({ id: sel.id, version: sel.version, path: sel.path, content_address: sel.content_address });
+    if (used.has(sel.content_address)) {
+      stale(sel.path, `record ${used.get(sel.content_address)} of this channel already accepted these very bytes`);
+      continue;
+    }
     const metaPath = metadataPathOf(repo.root, sel.path);
     const seen = await inspectFile(ctx, metaPath, { explicit: true, withMeta: true });
     const meta = seen.type === 'artifact' ? (seen.meta ?? {}) : {};
@@ -357,7 +412,7 @@ export async function healthFindings(
     else if (g.uncommitted.includes(sel.path)) stale(sel.path, 'it is not committed as it is on disk');
     else if (!stepCommit) stale(sel.path, `${step.file} is not committed, so no evidence can follow it (commit the channel record first)`);
     else {
-      const ev = await lastCommit(repo.root, [...new Set([sel.path, metaPath])]);
+      const ev = await lastContentCommit(repo.root, [...new Set([sel.path, metaPath])]);
       if (!ev || !(await isStrictAncestor(repo.root, stepCommit, ev)))
         stale(sel.path, `it was not committed after ${step.file} (record ${step.seq}, commit ${stepCommit.slice(0, 12)})`);
     }
@@ -431,6 +486,8 @@ export async function rolloutPause(repo: Repo, o: Common & { channel: string; re
   const action = o.resume ? 'resume' : 'pause';
   return append(repo, o.channel, action, o, async (head) => {
     const r = active(head, action);
+    if (r.strategy !== 'canary')
+      throw new ArtifactsError('USAGE', `only a canary pauses (this rollout is ${r.strategy}: it moves only when switched)`);
     if (r.paused === !o.resume)
       throw new ArtifactsError('USAGE', `the rollout of channel ${o.channel} is ${r.paused ? 'already paused' : 'not paused'}`);
     return { ...base(head), stable: head.stable, rollout: { ...r, paused: !o.resume } };
@@ -451,6 +508,11 @@ export async function rolloutAbort(repo: Repo, o: Common & { channel: string }):
 export async function rolloutComplete(repo: Repo, o: Common & { channel: string }): Promise<ChannelActionResult> {
   return append(repo, o.channel, 'complete', o, async (head) => {
     const r = active(head, 'complete');
+    if (r.strategy === 'canary' && r.step_index < r.steps.length - 1)
+      throw new ArtifactsError(
+        'USAGE',
+        `the canary of channel ${o.channel} is at ${r.steps[r.step_index]! / 100} %, not 100 %: advance it (bake times and the health stage apply), or use the audited emergency path \`rollout promote --full --reason TEXT\``,
+      );
     const stable = r.strategy === 'blue-green' ? head.stable : r.target;
     return { ...base(head), stable, rollout: null };
   });
@@ -461,8 +523,16 @@ export async function rolloutComplete(repo: Repo, o: Common & { channel: string 
  * which canary steps were skipped, and `gate_bypassed: true`. */
 export async function rolloutPromote(repo: Repo, o: Common & { channel: string; reason: string }): Promise<ChannelActionResult> {
   const reason = o.reason.trim();
-  if (reason === '' || reason.length > 1000 || /[\0-\x08\x0b-\x1f\x7f]/.test(reason))
-    throw new ArtifactsError('USAGE', '--reason takes a non-empty text (at most 1,000 characters, no control characters)');
+  if (
+    reason === '' ||
+    reason.length > 1000 ||
+    /[\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/.test(reason) ||
+    !reason.isWellFormed()
+  )
+    throw new ArtifactsError(
+      'USAGE',
+      '--reason takes one line of text (at most 1,000 characters, no control or bidirectional formatting characters)',
+    );
   return append(repo, o.channel, 'promote', o, async (head) => {
     const r = active(head, 'promote');
     return {

@@ -10,6 +10,8 @@ import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../sto
 import type { Signer } from '../trust/signer.js';
 import { allSnapshots, snapshotId, writeSignedRecord } from '../snapshots/snapshot-store.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
+import { deletedRecordFiles } from '../snapshots/history-check.js';
+import { stat } from 'node:fs/promises';
 import type { TrustState } from '../trust/trust-chain.js';
 import { BUCKETING } from './bucket.js';
 import { loadCohort } from './cohorts.js';
@@ -107,6 +109,53 @@ export function channelNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Framework and stage names, as contracts name them. */
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** The longest bake time a step may carry (seconds): a year. */
+export const MAX_BAKE = 366 * 86_400;
+
+/** An RFC 3339 UTC time as records carry it (`2026-03-03T10:00:00Z`), of a real date. */
+export function isTime(v: unknown): v is string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/.test(v)) return false;
+  const t = Date.parse(v);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 19) === v.slice(0, 19);
+}
+
+const RECORD_KEYS = new Set([
+  'format',
+  'channel',
+  'framework',
+  'stage',
+  'health_stage',
+  'bucketing',
+  'seq',
+  'parent',
+  'action',
+  'created_at',
+  'signer',
+  'stable',
+  'rollout',
+  'evidence',
+  'reason',
+  'skipped_steps',
+  'gate_bypassed',
+]);
+const ROLLOUT_KEYS = new Set([
+  'id',
+  'strategy',
+  'target',
+  'steps',
+  'step_index',
+  'paused',
+  'seed',
+  'step_started_at',
+  'switched',
+  'bake',
+  'include',
+  'exclude',
+]);
+
 /** A record's id: as a snapshot's, the SHA-256 of its bytes. */
 export const recordId = snapshotId;
 
@@ -129,7 +178,12 @@ export function channelRecordProblem(v: unknown): string | undefined {
   const r = v as Partial<ChannelRecord> | null;
   if (r === null || typeof r !== 'object' || Array.isArray(r)) return 'is not a JSON object';
   if (r.format !== CHANNEL_FORMAT) return `has format ${JSON.stringify(r.format)}, not ${CHANNEL_FORMAT}`;
+  const unknown = Object.keys(r).find((k) => !RECORD_KEYS.has(k));
+  if (unknown !== undefined) return `has a field ${JSON.stringify(unknown.slice(0, 40))} that ${CHANNEL_FORMAT} does not define`;
   for (const k of ['channel', 'framework', 'stage', 'created_at'] as const) if (typeof r[k] !== 'string') return `lacks ${k}`;
+  if (!isTime(r.created_at)) return 'has a created_at that is not an RFC 3339 time';
+  for (const k of ['framework', 'stage'] as const) if (!PLAIN.test(r[k]!)) return `has a ${k} that is not a plain name`;
+  if (typeof r.health_stage === 'string' && !PLAIN.test(r.health_stage)) return 'has a health_stage that is not a plain name';
   if (r.bucketing !== BUCKETING) return `has bucketing ${JSON.stringify(r.bucketing)}, not ${BUCKETING}`;
   if (r.health_stage !== null && typeof r.health_stage !== 'string') return 'has a health_stage that is neither a name nor null';
   if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return 'has no valid seq';
@@ -139,24 +193,36 @@ export function channelRecordProblem(v: unknown): string | undefined {
   if (r.stable !== null && !(typeof r.stable === 'string' && ID.test(r.stable))) return 'has a stable that is not a snapshot id';
   if (r.rollout !== null) {
     const o = r.rollout as Partial<Rollout> | undefined;
-    if (!o || typeof o !== 'object') return 'has a rollout that is not an object';
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return 'has a rollout that is not an object';
+    const unknownKey = Object.keys(o).find((k) => !ROLLOUT_KEYS.has(k));
+    if (unknownKey !== undefined)
+      return `has a rollout field ${JSON.stringify(unknownKey.slice(0, 40))} that ${CHANNEL_FORMAT} does not define`;
     if (!(typeof o.target === 'string' && ID.test(o.target)) || !(typeof o.id === 'string' && ID.test(o.id)))
       return 'has a rollout without a valid id and target';
-    if (!['direct', 'canary', 'blue-green'].includes(o.strategy as string)) return 'has a rollout of an unknown strategy';
+    if (!['canary', 'blue-green'].includes(o.strategy as string)) return 'has a rollout in progress that is neither canary nor blue-green';
     if (
       !Array.isArray(o.steps) ||
       !o.steps.every((x, i, a) => Number.isSafeInteger(x) && x > 0 && x <= 10_000 && (i === 0 || x > a[i - 1]!))
     )
       return 'has rollout steps that are not strictly increasing basis points';
     if (o.steps.length > 0 && o.steps[o.steps.length - 1] !== 10_000) return 'has rollout steps that do not end at 100 %';
+    if ((o.strategy === 'canary') !== o.steps.length > 0)
+      return 'has rollout steps that do not fit its strategy (a canary has steps, blue/green none)';
+    if (o.strategy === 'blue-green' && r.stable === null) return 'has a blue/green rollout without a live (stable) snapshot';
     if (!Number.isSafeInteger(o.step_index) || o.step_index! < 0 || (o.steps.length > 0 && o.step_index! >= o.steps.length))
       return 'has a rollout step_index out of range';
     if (typeof o.paused !== 'boolean' || typeof o.seed !== 'string' || typeof o.step_started_at !== 'string')
       return 'has an incomplete rollout';
-    if (Number.isNaN(Date.parse(o.step_started_at))) return 'has a step_started_at that is not a time';
+    if (o.switched !== undefined && (typeof o.switched !== 'boolean' || o.strategy !== 'blue-green'))
+      return 'has a switched flag that is not a blue/green boolean';
+    if (!isTime(o.step_started_at)) return 'has a step_started_at that is not an RFC 3339 time';
     if (
       o.bake !== undefined &&
-      !(Array.isArray(o.bake) && o.bake.length === o.steps.length && o.bake.every((x) => Number.isSafeInteger(x) && x >= 0))
+      !(
+        Array.isArray(o.bake) &&
+        o.bake.length === o.steps.length &&
+        o.bake.every((x) => Number.isSafeInteger(x) && x >= 0 && x <= MAX_BAKE)
+      )
     )
       return 'has bake times that are not one count of seconds per step';
     for (const k of ['include', 'exclude'] as const)
@@ -187,10 +253,22 @@ export function channelRecordProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** A channel directory (or the channels directory) that exists and is anything but a
+ * directory is CHANNEL_INVALID: it is never taken for "no records". */
+async function mustBeDirectory(path: string, label: string): Promise<void> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new ArtifactsError('CHANNEL_INVALID', `${label} cannot be read (${e.code ?? 'error'})`);
+  });
+  if (st && !st.isDirectory()) throw new ArtifactsError('CHANNEL_INVALID', `${label} is not a directory: channel records live in one`);
+}
+
 /** The records of one channel in seq order, read under the checked-read rules. */
 export async function listChannelRecords(repo: Repo, name: string): Promise<StoredChannelRecord[]> {
   const rel = `${CHANNELS_DIR}/${name}`;
   const dir = channelDir(repo, name);
+  await mustBeDirectory(join(repo.root, CHANNELS_DIR), CHANNELS_DIR);
+  await mustBeDirectory(dir, rel);
   const names = (await readdirChecked(dir, { root: repo.root, code: 'CHANNEL_INVALID', label: rel })).filter((n) =>
     /^\d{6}\.json$/.test(n),
   );
@@ -225,6 +303,7 @@ export async function listChannelRecords(repo: Repo, name: string): Promise<Stor
 
 /** The names of the channels (directories under .artifacts/channels/), sorted. */
 export async function listChannelNames(repo: Repo): Promise<string[]> {
+  await mustBeDirectory(join(repo.root, CHANNELS_DIR), CHANNELS_DIR);
   const names = await readdirChecked(join(repo.root, CHANNELS_DIR), { root: repo.root, code: 'CHANNEL_INVALID', label: CHANNELS_DIR });
   return names.filter((n) => channelNameProblem(n) === undefined).sort();
 }
@@ -243,12 +322,21 @@ export function verifyChannelRecords(name: string, stored: readonly StoredChanne
     if (s.seq !== i + 1) return bad(s, `is record ${s.seq} where record ${i + 1} should be (a record is missing)`);
     const r = s.record;
     if (!r) return bad(s, s.invalid ?? 'is not a channel record');
-    if (!encodeChannelRecord(r).equals(s.bytes)) return bad(s, 'is not in its canonical form');
+    let canonical: Buffer;
+    try {
+      canonical = encodeChannelRecord(r);
+    } catch {
+      // (A lone surrogate, nesting too deep to encode: no canonical form at all.)
+      return bad(s, 'has no canonical form');
+    }
+    if (!canonical.equals(s.bytes)) return bad(s, 'is not in its canonical form');
     if (r.channel !== name) return bad(s, `belongs to channel ${JSON.stringify(r.channel)}`);
     if (r.seq !== s.seq) return bad(s, `says it is record ${r.seq}`);
     const prev = stored[i - 1];
     if ((i === 0 ? null : prev!.id) !== r.parent) return bad(s, 'does not name the record before it as its parent');
     if ((i === 0) !== (r.action === 'create')) return bad(s, i === 0 ? 'does not create the channel' : 'creates the channel again');
+    if (i > 0 && prev!.record && Date.parse(r.created_at) < Date.parse(prev!.record.created_at))
+      return bad(s, `was created at ${r.created_at}, before the record it follows (${prev!.record.created_at})`);
     if (i > 0 && prev!.record && (prev!.record.framework !== r.framework || prev!.record.stage !== r.stage))
       return bad(s, 'changes the framework or stage the channel follows');
     const key = trust.trusted.get(r.signer.keyid);
@@ -307,15 +395,64 @@ export async function writeSignedChannelRecord(
   return { id: recordId(bytes), file: channelRecordFile(record.channel, record.seq) };
 }
 
-/** The channel's verified records, or CHANNEL_NOT_FOUND / CHANNEL_INVALID. */
-export async function verifiedChannel(repo: Repo, name: string, trust: TrustState): Promise<StoredChannelRecord[]> {
+const RECORD_FILE = /^\.artifacts\/channels\/([^/]+)\/(\d{6})\.json$/;
+
+/** Channel records that git history (or HEAD) had and the working tree lacks: a channel
+ * from which its newest records were removed still links and verifies, so git is asked. */
+export async function deletedChannelRecordFindings(repo: Repo, name?: string): Promise<Finding[]> {
+  const scan = await deletedRecordFiles(repo, name === undefined ? CHANNELS_DIR : `${CHANNELS_DIR}/${name}`, RECORD_FILE);
+  return scan.deleted.map((d) =>
+    finding(
+      'CHANNEL_INVALID',
+      `${d.path} ${d.how === 'head' ? 'is in the last commit' : 'was committed'} and is gone: channel records are append-only, a deleted one hides an action`,
+      { path: d.path, hint: `Restore it: \`git checkout HEAD -- ${d.path}\` (or from the commit that deleted it).` },
+    ),
+  );
+}
+
+/**
+ * Everything known about one channel's integrity: its records verified as a chain
+ * ({@link verifyChannelRecords}), the snapshots and cohorts they name present and intact,
+ * and no record that git knew of missing. An empty list of findings means the newest record
+ * is a verified fact.
+ */
+export async function verifyChannel(
+  repo: Repo,
+  name: string,
+  trust: TrustState,
+): Promise<{ records: StoredChannelRecord[]; findings: Finding[] }> {
   const problem = channelNameProblem(name);
   if (problem) throw new ArtifactsError('USAGE', problem);
-  const stored = await listChannelRecords(repo, name);
-  if (stored.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
-  const findings = verifyChannelRecords(name, stored, trust);
-  if (findings.length === 0) findings.push(...(await danglingSnapshotFindings(repo, stored)));
+  const records = await listChannelRecords(repo, name);
+  const findings = records.length === 0 ? [] : verifyChannelRecords(name, records, trust);
+  if (records.length > 0 && findings.length === 0) findings.push(...(await danglingSnapshotFindings(repo, records)));
+  findings.push(...(await deletedChannelRecordFindings(repo, name)));
+  return { records, findings };
+}
+
+/** Every channel of the repository verified (as {@link verifyChannel}), and no channel
+ * record that git knew of missing, even of a channel whose directory is gone. */
+export async function verifyAllChannels(repo: Repo, trust: () => Promise<TrustState>): Promise<{ names: string[]; findings: Finding[] }> {
+  const names = await listChannelNames(repo);
+  const findings: Finding[] = [];
+  if (names.length > 0) {
+    const t = await trust();
+    for (const name of names) {
+      const records = await listChannelRecords(repo, name);
+      const own = verifyChannelRecords(name, records, t);
+      findings.push(...own);
+      if (own.length === 0) findings.push(...(await danglingSnapshotFindings(repo, records)));
+    }
+  }
+  findings.push(...(await deletedChannelRecordFindings(repo)));
+  return { names, findings };
+}
+
+/** The channel's verified records, or CHANNEL_NOT_FOUND / CHANNEL_INVALID. */
+export async function verifiedChannel(repo: Repo, name: string, trust: TrustState): Promise<StoredChannelRecord[]> {
+  const { records, findings } = await verifyChannel(repo, name, trust);
+  if (records.length === 0 && findings.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
   if (findings.length > 0)
     throw new ArtifactsError('CHANNEL_INVALID', `channel ${name} does not verify: no answer is given from it`, { findings });
-  return stored;
+  return records;
 }

@@ -6,6 +6,7 @@ import type { IndexDocument } from '../index/document.js';
 import type { IndexEntry } from '../index/entry.js';
 import type { Repo } from '../repo.js';
 import { loadContract, stageOf, type FrameworkContract } from './contract.js';
+import { SIDECAR_SUFFIXES } from '../metadata/inspect.js';
 import { gitFacts } from './git-times.js';
 import { selectInputs, STATUS_RANK, type Candidate, type Hydration } from './rank-candidates.js';
 import { verifyEntriesFromBytes } from './verified-entries.js';
@@ -70,7 +71,9 @@ export async function hydrate(repo: Repo, opts: HydrateOptions): Promise<Hydrate
   );
   const uncommitted: string[] = [];
   const candidates: Candidate[] = pool.map((entry) => {
-    const committed = facts.git && facts.commitTimes.has(entry.path) && !facts.dirty.has(entry.path);
+    // A sidecar holds the artifact's metadata: a changed or untracked one is uncommitted too.
+    const dirty = [entry.path, ...SIDECAR_SUFFIXES.map((x) => entry.path + x)].some((p) => facts.dirty.has(p));
+    const committed = facts.git && facts.commitTimes.has(entry.path) && !dirty;
     if (committed) return { entry, commit_time: facts.commitTimes.get(entry.path)!, time_source: 'git' };
     if (facts.git) uncommitted.push(entry.path);
     const t = epochSeconds(entry.updated_at);

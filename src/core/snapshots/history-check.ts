@@ -32,6 +32,23 @@ function splitZ(out: string): string[] {
  * in HEAD itself (one `git ls-tree`) and are missing now.
  */
 export async function deletedSnapshots(repo: Repo): Promise<DeletionScan> {
+  const scan = await deletedRecordFiles(repo, SNAPSHOTS_DIR, SNAPSHOT_FILE);
+  return {
+    git: scan.git,
+    shallow: scan.shallow,
+    deleted: scan.deleted.map((d) => ({ framework: d.match[1]!, stage: d.match[2]!, path: d.path, how: d.how })),
+  };
+}
+
+/**
+ * Record files under `dir` (repository-relative) whose path matches `pattern` that existed
+ * in the history of HEAD or in HEAD itself and are missing from the working tree now.
+ */
+export async function deletedRecordFiles(
+  repo: Repo,
+  dir: string,
+  pattern: RegExp,
+): Promise<{ git: boolean; shallow: boolean; deleted: Array<{ path: string; how: 'history' | 'head'; match: RegExpExecArray }> }> {
   let shallow: boolean;
   try {
     const [inside, sh] = (await git(repo.root, ['rev-parse', '--is-inside-work-tree', '--is-shallow-repository'])).trim().split('\n');
@@ -49,22 +66,32 @@ export async function deletedSnapshots(repo: Repo): Promise<DeletionScan> {
       // -m: a merge commit is diffed against each parent, so a deletion made while
       // resolving a merge is seen too (a plain merge never shows as a deletion: the file
       // is still there in its result).
-      git(repo.root, ['log', '-m', '--relative', '--diff-filter=D', '--name-only', '-z', '--format=', 'HEAD', '--', SNAPSHOTS_DIR]).then(
-        splitZ,
-      ),
-      git(repo.root, ['ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', SNAPSHOTS_DIR]).then(splitZ),
+      git(repo.root, [
+        '--literal-pathspecs',
+        'log',
+        '-m',
+        '--relative',
+        '--diff-filter=D',
+        '--name-only',
+        '-z',
+        '--format=',
+        'HEAD',
+        '--',
+        dir,
+      ]).then(splitZ),
+      git(repo.root, ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--name-only', 'HEAD', '--', dir]).then(splitZ),
     ]);
   } catch {
     return { git: false, shallow, deleted: [] };
   }
   const seen = new Set<string>();
-  const deleted: DeletionScan['deleted'] = [];
+  const deleted: Array<{ path: string; how: 'history' | 'head'; match: RegExpExecArray }> = [];
   const consider = (path: string, how: 'history' | 'head') => {
-    const m = SNAPSHOT_FILE.exec(path);
+    const m = pattern.exec(path);
     if (!m || seen.has(path)) return;
     seen.add(path);
     if (lstatQuiet(join(repo.root, path))) return;
-    deleted.push({ framework: m[1]!, stage: m[2]!, path, how });
+    deleted.push({ path, how, match: m });
   };
   for (const p of tracked) consider(p, 'head');
   for (const p of logged) consider(p, 'history');
