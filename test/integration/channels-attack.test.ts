@@ -1,7 +1,7 @@
 // Rollout channels against a hostile repository or a careless operator: each case was found
 // by an outside review, and each test fails on the build before its fix.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -14,18 +14,17 @@ import {
 } from '../../src/core/channels/operations.js';
 import { listChannelRecords, writeSignedChannelRecord, type ChannelRecord } from '../../src/core/channels/records.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
-import { loadSigner } from '../../src/core/snapshots/keys.js';
 import { requireTrust } from '../../src/core/trust/trust-store.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, fromTemplate, git, run, testdir } from '../helpers.js';
-import { buildTwoPromotions } from '../support/two-promotions.js';
+import { commitAt, git, run, testdir } from '../helpers.js';
+import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
 
 let keyDir = '';
 let signer: Signer;
 beforeAll(async () => {
-  keyDir = testdir();
-  expect(run(keyDir, ['keys', 'generate', '--out', join(keyDir, 'release')]).code).toBe(0);
-  signer = await loadSigner(join(keyDir, 'release.key'));
+  const k = await generateSigners(['release']);
+  keyDir = k.keyDir;
+  signer = k.signers.get('release')!;
 }, 60_000);
 
 const t0 = new Date('2026-03-03T10:00:00Z');
@@ -33,12 +32,7 @@ const env = () => ({ ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') });
 
 /** Channel `prod` on snapshot 1, a canary to snapshot 2 at 5 %. */
 async function canary(healthStage?: string): Promise<{ repo: Repo; first: string; second: string }> {
-  const dir = testdir();
-  cpSync(
-    fromTemplate('channels-two-promotions', () => buildTwoPromotions(keyDir)),
-    dir,
-    { recursive: true },
-  );
+  const dir = twoPromotionsCopy(keyDir);
   if (healthStage) {
     const contract = join(dir, 'frameworks/fwk-001.yaml');
     writeFileSync(

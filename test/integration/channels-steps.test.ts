@@ -1,7 +1,7 @@
 // Rollout channels (SPEC §13), the parts that make a rollout safe to run: bake times,
 // health evidence bound to the rollout and step, --on-fail, the emergency promote, seeds
 // and cohorts, answers as of a record, and --dry-run for every action.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -17,26 +17,20 @@ import {
 import { bucketOf } from '../../src/core/channels/bucket.js';
 import { listChannelRecords } from '../../src/core/channels/records.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
-import { loadSigner } from '../../src/core/snapshots/keys.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, fromTemplate, run, testdir } from '../helpers.js';
-import { buildTwoPromotions } from '../support/two-promotions.js';
+import { commitAt, run, testdir } from '../helpers.js';
+import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
 
 let keyDir = '';
 let signer: Signer;
 
 beforeAll(async () => {
-  keyDir = testdir();
-  expect(run(keyDir, ['keys', 'generate', '--out', join(keyDir, 'release')]).code).toBe(0);
-  signer = await loadSigner(join(keyDir, 'release.key'));
+  const k = await generateSigners(['release']);
+  keyDir = k.keyDir;
+  signer = k.signers.get('release')!;
 }, 60_000);
 
-function twoPromotions(): string {
-  const template = fromTemplate('channels-two-promotions', () => buildTwoPromotions(keyDir));
-  const dir = testdir();
-  cpSync(template, dir, { recursive: true });
-  return dir;
-}
+const twoPromotions = () => twoPromotionsCopy(keyDir);
 
 const t0 = new Date('2026-03-03T10:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);

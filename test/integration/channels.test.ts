@@ -20,29 +20,23 @@ import {
 import { listChannelRecords, verifyChannelRecords, writeSignedChannelRecord } from '../../src/core/channels/records.js';
 import { requireTrust } from '../../src/core/trust/trust-store.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
-import { loadSigner } from '../../src/core/snapshots/keys.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { BIN, commitAt, fromTemplate, git, run, testdir } from '../helpers.js';
-import { buildTwoPromotions } from '../support/two-promotions.js';
+import { BIN, commitAt, git, run, testdir } from '../helpers.js';
+import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
 
 let keyDir = '';
 let signer: Signer;
 let stranger: Signer;
 
 beforeAll(async () => {
-  keyDir = testdir();
-  for (const n of ['release', 'stranger']) expect(run(keyDir, ['keys', 'generate', '--out', join(keyDir, n)]).code).toBe(0);
-  signer = await loadSigner(join(keyDir, 'release.key'));
-  stranger = await loadSigner(join(keyDir, 'stranger.key'));
+  const k = await generateSigners(['release', 'stranger']);
+  keyDir = k.keyDir;
+  signer = k.signers.get('release')!;
+  stranger = k.signers.get('stranger')!;
 }, 60_000);
 
 /** The demo repository with `release` trusted and two promotions of design-review. */
-function twoPromotions(): string {
-  const template = fromTemplate('channels-two-promotions', () => buildTwoPromotions(keyDir));
-  const dir = testdir();
-  cpSync(template, dir, { recursive: true });
-  return dir;
-}
+const twoPromotions = () => twoPromotionsCopy(keyDir);
 
 const now = new Date('2026-03-03T10:00:00Z');
 const units = Array.from({ length: 2000 }, (_, i) => `tenant-${i}`);

@@ -1,9 +1,11 @@
 // A shared set-up: the demo repository with the key `<keyDir>/release` trusted and two
 // promotions of fwk-001/design-review (the second after the risk register went to v5).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { commitAt, copyFixture, git, run } from '../helpers.js';
+import { loadSigner } from '../../src/core/snapshots/keys.js';
+import type { Signer } from '../../src/core/trust/signer.js';
+import { commitAt, copyFixture, fromTemplate, git, run, testdir } from '../helpers.js';
 
 export const RISK = 'docs/risks/fwk-001/risk-register.md';
 
@@ -22,4 +24,26 @@ export function buildTwoPromotions(keyDir: string): string {
   commitAt(dir, '2026-03-02T09:00:00Z', 'risk register v5');
   expect(promote('2026-03-02T10:00:00Z').code).toBe(0);
   return dir;
+}
+
+/** A fresh copy of the two-promotions repository (its template is built once per run). */
+export function twoPromotionsCopy(keyDir: string): string {
+  const dir = testdir();
+  cpSync(
+    fromTemplate('channels-two-promotions', () => buildTwoPromotions(keyDir)),
+    dir,
+    { recursive: true },
+  );
+  return dir;
+}
+
+/** Generate the named key pairs in a fresh directory and load their signers. */
+export async function generateSigners(names: readonly string[]): Promise<{ keyDir: string; signers: Map<string, Signer> }> {
+  const keyDir = testdir();
+  const signers = new Map<string, Signer>();
+  for (const n of names) {
+    expect(run(keyDir, ['keys', 'generate', '--out', join(keyDir, n)]).code).toBe(0);
+    signers.set(n, await loadSigner(join(keyDir, `${n}.key`)));
+  }
+  return { keyDir, signers };
 }
