@@ -339,6 +339,31 @@ function registerSnapshotCommands(program: Command): void {
     'artifacts resolve --channel prod --unit tenant-42 --json',
   ).action(run('resolve', async () => (await import('./commands/channel.js')).resolve));
 
+  const attest = example(
+    program.command('attest').description('in-toto attestations (DSSE) of snapshots and channel records'),
+    'artifacts attest verify .artifacts/snapshots/fwk-001/release/000003.intoto.json --subject models/churn/1.0.0/churn.onnx',
+  );
+  example(
+    attest
+      .command('verify')
+      .description('verify an attestation against the trust root, and that each --subject file is an attested subject')
+      .argument('<file>', 'a DSSE envelope (.intoto.json)')
+      .option(
+        '--subject <path>',
+        'a file whose SHA-256 must be that of the subject of its name (repeatable)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      ),
+    'artifacts attest verify .artifacts/snapshots/fwk-001/release/000003.intoto.json --subject docs/plans/fwk-001/plan-checkout.md',
+  ).action(run('attest verify', async () => (await import('./commands/attest.js')).verify));
+  example(
+    attest
+      .command('backfill')
+      .description('write the attestation of every verified snapshot and channel record that has none')
+      .option('--key <file>', 'private key (default: $ARTIFACTS_SIGNING_KEY)')
+      .option('--dry-run', 'list what would be written'),
+    'artifacts attest backfill --key ~/.config/artifacts/release.key',
+  ).action(run('attest backfill', async () => (await import('./commands/attest.js')).backfill));
+
   example(
     program
       .command('rollback')

@@ -449,6 +449,21 @@ export const CATALOGUE = {
     hint: 'Run `git fetch --unshallow` for a full check of deleted snapshots.',
     exit: EXIT.OK,
   },
+  ATTESTATION_INVALID: {
+    title: 'An attestation is not a verified in-toto statement of its record',
+    hint: 'An attestation is a DSSE envelope of an in-toto Statement, signed with a trusted key over its PAE: restore it from git history, or remove it and write it again with `artifacts attest backfill --key K`.',
+    exit: EXIT.INTEGRITY,
+  },
+  ATTESTATION_MISSING: {
+    title: 'A snapshot or channel record has no attestation',
+    hint: 'Write statements for older records with `artifacts attest backfill --key K`.',
+    exit: EXIT.OK,
+  },
+  ATTESTATION_SUBJECT: {
+    title: 'A file is not an attested subject, or its digest differs from the attested one',
+    hint: 'The file changed after it was attested, or the attestation is of something else: compare `sha256sum FILE` with the subjects in the statement.',
+    exit: EXIT.INTEGRITY,
+  },
   KEY_NOT_TRUSTED: {
     title: 'The key is not trusted by the pinned trust root',
     hint: 'If it is your own key, add it to the trust chain with `artifacts keys trust KEY.pub --key SIGNER` (SIGNER: a key the chain trusts); a snapshot signed by a key you do not know is not to be trusted. Check the --trust-root pin too.',

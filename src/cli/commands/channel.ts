@@ -13,6 +13,7 @@ import {
   type ChannelActionResult,
 } from '../../core/channels/operations.js';
 import { listChannelNames, verifyAllChannels, verifyChannel, type Rollout } from '../../core/channels/records.js';
+import { channelAttestationFindings } from '../../core/attest/attestations.js';
 import { unitOf } from '../../core/channels/bucket.js';
 import { ArtifactsError, type Finding } from '../../core/errors.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
@@ -121,11 +122,18 @@ export async function list(ctx: Ctx): Promise<number> {
 export async function verify(ctx: Ctx, name: string | undefined): Promise<number> {
   const repo = await ctx.repo();
   if (name !== undefined) {
-    const v = await verifyChannel(repo, name, await requireTrust(repo));
+    const trust = await requireTrust(repo);
+    const v = await verifyChannel(repo, name, trust);
     if (v.records.length === 0 && v.findings.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
+    v.findings.push(...(await channelAttestationFindings(repo, trust, v.records)));
     return ctx.report(v.findings, '1 channel(s) verified', { channels: [name] });
   }
   const all = await verifyAllChannels(repo, () => requireTrust(repo));
+  if (all.names.length > 0) {
+    const trust = await requireTrust(repo);
+    for (const n of all.names)
+      all.findings.push(...(await channelAttestationFindings(repo, trust, (await verifyChannel(repo, n, trust)).records)));
+  }
   return ctx.report(all.findings, `${all.names.length} channel(s) verified`, { channels: all.names });
 }
 

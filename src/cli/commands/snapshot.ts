@@ -3,7 +3,8 @@ import { diffSnapshots, snapshotStatus, unverifiedSnapshots } from '../../core/s
 import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
-import { verifyAllChannels } from '../../core/channels/records.js';
+import { listChannelRecords, verifyAllChannels } from '../../core/channels/records.js';
+import { channelAttestationFindings, snapshotAttestationFindings } from '../../core/attest/attestations.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
@@ -56,12 +57,19 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const reports = await verifySnapshots(repo, { now: new Date(), ...(scopeOf(o) ?? {}) });
   const findings = reports.flatMap((r) => r.findings);
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
+  // Each snapshot's attestation (a missing one is a warning: `attest backfill` writes it).
+  const trust = count > 0 ? await requireTrust(repo).catch(() => undefined) : undefined;
+  if (trust) for (const r of reports) findings.push(...(await snapshotAttestationFindings(repo, trust, r.snapshots)));
   // With --all, the rollout channels' records too: signed and hash-chained the same way.
   let channels: string[] = [];
   if (!scopeOf(o)) {
     const all = await verifyAllChannels(repo, () => requireTrust(repo));
     channels = all.names;
     findings.push(...all.findings);
+    if (channels.length > 0) {
+      const t = await requireTrust(repo);
+      for (const name of channels) findings.push(...(await channelAttestationFindings(repo, t, await listChannelRecords(repo, name))));
+    }
   }
   return ctx.report(
     findings,

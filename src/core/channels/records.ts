@@ -8,7 +8,7 @@ import { ArtifactsError, finding, type Finding } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { parseJsonQuiet, readChecked, readdirChecked, READ_LIMITS } from '../store/checked-read.js';
 import type { Signer } from '../trust/signer.js';
-import { allSnapshots, snapshotId, writeSignedRecord } from '../snapshots/snapshot-store.js';
+import { allSnapshots, resolveSnapshot, snapshotId, writeSignedRecord, type Snapshot } from '../snapshots/snapshot-store.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import { deletedRecordFiles } from '../snapshots/history-check.js';
 import { stat } from 'node:fs/promises';
@@ -383,6 +383,16 @@ export async function writeSignedChannelRecord(
   publicKey: Uint8Array,
 ): Promise<{ id: string; file: string }> {
   const bytes = encodeChannelRecord(record);
+  // Its in-toto statement: what the record makes this environment run.
+  const snapshots = new Map<string, Snapshot>();
+  for (const id of [record.stable, record.rollout?.target]) {
+    if (!id || snapshots.has(id)) continue;
+    const snap = (await resolveSnapshot(repo, id)).snapshot;
+    if (snap) snapshots.set(id, snap);
+  }
+  const { channelStatement } = await import('../attest/statements.js');
+  const { encodeAttestation } = await import('../attest/attestations.js');
+  const attestation = await encodeAttestation(await channelStatement(repo, record, recordId(bytes), snapshots), signer, publicKey);
   await writeSignedRecord(
     repo,
     channelDir(repo, record.channel),
@@ -391,6 +401,7 @@ export async function writeSignedChannelRecord(
     signer,
     publicKey,
     `sign record ${record.seq} of channel ${record.channel}`,
+    attestation,
   );
   return { id: recordId(bytes), file: channelRecordFile(record.channel, record.seq) };
 }

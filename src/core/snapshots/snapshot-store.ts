@@ -113,6 +113,14 @@ export async function writeSignedSnapshot(
 ): Promise<{ id: string; file: string }> {
   const bytes = encodeSnapshot(snapshot);
   const dir = stageDir(repo, snapshot.framework, snapshot.stage);
+  // Its in-toto statement (SLSA provenance), from the commit the promotion was made at.
+  const { snapshotStatement, headCommit } = await import('../attest/statements.js');
+  const { encodeAttestation } = await import('../attest/attestations.js');
+  const attestation = await encodeAttestation(
+    await snapshotStatement(repo, snapshot, snapshotId(bytes), await headCommit(repo)),
+    signer,
+    publicKey,
+  );
   await writeSignedRecord(
     repo,
     dir,
@@ -121,14 +129,17 @@ export async function writeSignedSnapshot(
     signer,
     publicKey,
     `sign snapshot ${snapshot.seq} of ${snapshot.framework}/${snapshot.stage}`,
+    attestation,
   );
   return { id: snapshotId(bytes), file: snapshotFile(snapshot.framework, snapshot.stage, snapshot.seq) };
 }
 
 /**
- * Write `<dir>/<seq6>.sig` then `<dir>/<seq6>.json` (the commit point): how every signed,
- * hash-chained record (snapshots, channel records) is written. The signature is checked
- * against `publicKey` before anything is written.
+ * Write `<dir>/<seq6>.intoto.json` (its attestation, when given), `<dir>/<seq6>.sig`, then
+ * `<dir>/<seq6>.json` (the commit point): how every signed, hash-chained record (snapshots,
+ * channel records) is written. A crash before the commit point leaves files the next writer
+ * of that seq replaces. The signature is checked against `publicKey` before anything is
+ * written.
  */
 export async function writeSignedRecord(
   repo: Repo,
@@ -138,9 +149,11 @@ export async function writeSignedRecord(
   signer: Signer,
   publicKey: Uint8Array,
   what: string,
+  attestation?: Buffer,
 ): Promise<void> {
   const sig = await signVerified(signer, bytes, publicKey, what);
   const base = seqName(seq);
+  if (attestation) await writeFileDurable(join(dir, `${base}.intoto.json`), attestation, { root: repo.root, faultHook: repo.faultHook });
   await writeFileDurable(join(dir, `${base}.sig`), `${Buffer.from(sig).toString('base64')}\n`, {
     root: repo.root,
     faultHook: repo.faultHook,

@@ -1,0 +1,263 @@
+// Attestations on disk (SPEC §14): `<seq6>.intoto.json` next to every snapshot and channel
+// record, a DSSE envelope of an in-toto Statement signed with the record's key; checked by
+// `attest verify`, `snapshot verify` and `channel verify`, and written for older records by
+// `attest backfill`.
+import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
+import { ArtifactsError, finding, type Finding } from '../errors.js';
+import type { Repo } from '../repo.js';
+import { parseJsonQuiet, READ_LIMITS, readChecked, readUserFile } from '../store/checked-read.js';
+import type { Signer } from '../trust/signer.js';
+import type { TrustState } from '../trust/trust-chain.js';
+import { envelopeProblem, IN_TOTO_PAYLOAD_TYPE, signEnvelope, signatureVerifies, strictBase64, type DsseEnvelope } from './dsse.js';
+import { DEPLOYMENT_PREDICATE, SLSA_PROVENANCE_V1, STATEMENT_TYPE, type Statement } from './statements.js';
+import type { Snapshot } from '../snapshots/snapshot-store.js';
+
+export const ATTESTATION_SUFFIX = '.intoto.json';
+
+/** `<dir>/000012.json` → `<dir>/000012.intoto.json`. */
+export function attestationPathOf(recordFile: string): string {
+  return recordFile.replace(/\.json$/, ATTESTATION_SUFFIX);
+}
+
+/** The envelope bytes of a statement: its canonical JSON, signed in DSSE. */
+export async function encodeAttestation(statement: Statement, signer: Signer, publicKey: Uint8Array): Promise<Buffer> {
+  return signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(statement), 'utf8'), signer, publicKey);
+}
+
+export interface VerifiedAttestation {
+  statement: Statement;
+  /** The trusted key whose signature verified. */
+  keyid: string;
+  envelope: DsseEnvelope;
+}
+
+function invalid(label: string, why: string): ArtifactsError {
+  return new ArtifactsError('ATTESTATION_INVALID', `${label} ${why}`);
+}
+
+/** Why a parsed payload is not an in-toto Statement v1, if it is not. */
+export function statementProblem(v: unknown): string | undefined {
+  const s = v as Partial<Statement> | null;
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) return 'is not a JSON object';
+  if (s._type !== STATEMENT_TYPE) return `has _type ${JSON.stringify(s._type)}, not ${STATEMENT_TYPE}`;
+  if (typeof s.predicateType !== 'string' || s.predicateType === '') return 'has no predicateType';
+  if (!Array.isArray(s.subject)) return 'has no subject list';
+  for (const x of s.subject) {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return 'has a subject that is not an object';
+    const d = x.digest as unknown;
+    if (d === null || typeof d !== 'object' || Array.isArray(d) || Object.keys(d).length === 0) return 'has a subject without a digest';
+    if (!Object.values(d).every((h) => typeof h === 'string' && /^[0-9a-f]+$/.test(h)))
+      return 'has a subject digest that is not lowercase hex';
+    if (x.name !== undefined && typeof x.name !== 'string') return 'has a subject whose name is not text';
+  }
+  if (s.predicate !== undefined && (s.predicate === null || typeof s.predicate !== 'object' || Array.isArray(s.predicate)))
+    return 'has a predicate that is not an object';
+  return undefined;
+}
+
+/**
+ * Verify an envelope's bytes: a DSSE envelope of an in-toto Statement, signed over its PAE
+ * by a key the trust chain trusts. A signature only by keys the chain does not know is
+ * KEY_NOT_TRUSTED; anything else wrong is ATTESTATION_INVALID (both exit 4).
+ */
+export function verifyAttestationBytes(bytes: Buffer, trust: TrustState, label: string): VerifiedAttestation {
+  const parsed = parseJsonQuiet(bytes.toString('utf8'));
+  if (!parsed.ok) throw invalid(label, `is not JSON (${parsed.error})`);
+  const problem = envelopeProblem(parsed.value);
+  if (problem) throw invalid(label, `is not a DSSE envelope: it ${problem}`);
+  const e = parsed.value as DsseEnvelope;
+  if (e.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    throw invalid(label, `has payloadType ${JSON.stringify(e.payloadType.slice(0, 80))}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+  let keyid: string | undefined;
+  let known = false;
+  for (const s of e.signatures) {
+    const key = trust.trusted.get(s.keyid);
+    if (!key) continue;
+    known = true;
+    if (signatureVerifies(e, s, key)) {
+      keyid = s.keyid;
+      break;
+    }
+  }
+  if (!keyid) {
+    if (!known)
+      throw new ArtifactsError(
+        'KEY_NOT_TRUSTED',
+        `${label} is signed by ${e.signatures.map((s) => JSON.stringify(s.keyid.slice(0, 80))).join(', ')}, which the trust chain rooted at ${trust.root} does not trust`,
+      );
+    throw invalid(label, 'has no signature that verifies over its payload with a trusted key');
+  }
+  const payload = strictBase64(e.payload)!;
+  const statement = parseJsonQuiet(payload.toString('utf8'));
+  if (!statement.ok) throw invalid(label, `has a payload that is not JSON (${statement.error})`);
+  const bad = statementProblem(statement.value);
+  if (bad) throw invalid(label, `has a payload that is not an in-toto Statement v1: it ${bad}`);
+  return { statement: statement.value as Statement, keyid, envelope: e };
+}
+
+/** Read and verify an attestation file a user names. */
+export async function verifyAttestationFile(path: string, trust: TrustState): Promise<VerifiedAttestation> {
+  const bytes = await readUserFile(path, { maxBytes: READ_LIMITS.record, code: 'USAGE', label: path });
+  return verifyAttestationBytes(bytes, trust, path);
+}
+
+/** SHA-256 of a file a user names (a regular file, streamed). */
+async function sha256OfUserFile(path: string): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new ArtifactsError('USAGE', `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ArtifactsError('USAGE', `${path} is not a regular file`);
+    const h = createHash('sha256');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let pos = 0; ;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    return h.digest('hex');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Check that each file is a subject of the statement: a subject whose name is the file's
+ * path (relative to `root` when the file is inside it, or a trailing part of the path given,
+ * as when files were pulled into another directory) and whose SHA-256 is the file's.
+ * Findings are ATTESTATION_SUBJECT (exit 4): a changed file, or a path no subject names.
+ */
+export async function subjectFindings(statement: Statement, paths: readonly string[], cwd: string, root?: string): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    const rel =
+      root && !relative(root, abs).startsWith('..') && !isAbsolute(relative(root, abs))
+        ? relative(root, abs).split(sep).join('/')
+        : undefined;
+    const given = abs.split(sep).join('/');
+    const named = statement.subject.filter(
+      (s) => typeof s.name === 'string' && s.name !== '' && (s.name === rel || given.endsWith(`/${s.name}`)),
+    );
+    if (named.length === 0) {
+      out.push(finding('ATTESTATION_SUBJECT', `${p} is not a subject of this attestation (no subject is named ${rel ?? p})`, { path: p }));
+      continue;
+    }
+    const digest = await sha256OfUserFile(abs);
+    if (!named.some((s) => s.digest?.sha256 === digest))
+      out.push(
+        finding(
+          'ATTESTATION_SUBJECT',
+          `${p} has SHA-256 ${digest}, not the attested ${named.map((s) => s.digest?.sha256 ?? '(none)').join(' or ')}: the file changed`,
+          {
+            path: p,
+          },
+        ),
+      );
+  }
+  return out;
+}
+
+/**
+ * The attestation findings of a record: ATTESTATION_MISSING (a warning) when the record has
+ * none; ATTESTATION_INVALID when it does not verify or does not describe this record (its
+ * invocation or record id, its predicate type, its subjects' names and digests).
+ */
+export async function recordAttestationFindings(
+  repo: Repo,
+  recordFile: string,
+  trust: TrustState,
+  expect: { id: string; kind: 'snapshot'; snapshot: Snapshot } | { id: string; kind: 'channel' },
+): Promise<Finding[]> {
+  const file = attestationPathOf(recordFile);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readChecked(resolve(repo.root, file), {
+      root: repo.root,
+      maxBytes: READ_LIMITS.record,
+      code: 'ATTESTATION_INVALID',
+      label: file,
+      allowMissing: true,
+    });
+  } catch (e) {
+    return [finding('ATTESTATION_INVALID', (e as Error).message, { path: file })];
+  }
+  if (!bytes)
+    return [
+      finding('ATTESTATION_MISSING', `${recordFile} has no attestation (${file})`, {
+        path: recordFile,
+        severity: 'warning',
+        hint: 'Write statements for older records with `artifacts attest backfill --key K`.',
+      }),
+    ];
+  let v: VerifiedAttestation;
+  try {
+    v = verifyAttestationBytes(bytes, trust, file);
+  } catch (e) {
+    return [
+      finding((e as ArtifactsError).code === 'KEY_NOT_TRUSTED' ? 'KEY_NOT_TRUSTED' : 'ATTESTATION_INVALID', (e as Error).message, {
+        path: file,
+      }),
+    ];
+  }
+  const why = describesRecord(v.statement, expect);
+  return why ? [finding('ATTESTATION_INVALID', `${file} ${why}`, { path: file })] : [];
+}
+
+/** Why a verified statement does not describe the record, if it does not. */
+function describesRecord(
+  s: Statement,
+  expect: { id: string; kind: 'snapshot'; snapshot: Snapshot } | { id: string; kind: 'channel' },
+): string | undefined {
+  const p = s.predicate as Record<string, Record<string, unknown> | undefined>;
+  if (expect.kind === 'channel') {
+    if (s.predicateType !== DEPLOYMENT_PREDICATE) return `has predicateType ${s.predicateType}, not ${DEPLOYMENT_PREDICATE}`;
+    return (p.record as { id?: unknown } | undefined)?.id === expect.id ? undefined : 'describes another channel record';
+  }
+  if (s.predicateType !== SLSA_PROVENANCE_V1) return `has predicateType ${s.predicateType}, not ${SLSA_PROVENANCE_V1}`;
+  const meta = (p.runDetails as { metadata?: { invocationId?: unknown } } | undefined)?.metadata;
+  if (meta?.invocationId !== expect.id) return 'describes another snapshot (its invocationId differs)';
+  const want = new Map<string, string>();
+  for (const a of expect.snapshot.artifacts) want.set(a.path, a.content_address);
+  if (s.subject.length !== want.size) return `has ${s.subject.length} subject(s); the snapshot has ${want.size} artifact(s)`;
+  for (const x of s.subject) {
+    const address = want.get(x.name ?? '');
+    if (address === undefined) return `has a subject ${JSON.stringify(x.name)} the snapshot does not hold`;
+    const [algo, hex] = address.split(':');
+    if (x.digest?.[algo!] !== hex) return `attests ${x.name} with another digest than the snapshot's ${address}`;
+  }
+  return undefined;
+}
+
+/** The attestation findings of every snapshot of verified chains. */
+export async function snapshotAttestationFindings(
+  repo: Repo,
+  trust: TrustState,
+  snapshots: ReadonlyArray<{ file: string; id: string; snapshot?: Snapshot }>,
+): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const s of snapshots)
+    if (s.snapshot)
+      out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'snapshot', snapshot: s.snapshot })));
+  return out;
+}
+
+/** The attestation findings of a channel's records. */
+export async function channelAttestationFindings(
+  repo: Repo,
+  trust: TrustState,
+  records: ReadonlyArray<{ file: string; id: string }>,
+): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const s of records) out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'channel' })));
+  return out;
+}
