@@ -94,5 +94,28 @@ export type { ChannelActionResult, Cohorts, Resolution, ResolveOptions, Resolved
 export { listChannelNames, listChannelRecords, verifyAllChannels, verifyChannel, verifyChannelRecords } from './core/channels/records.js';
 export type { ChannelRecord, Evidence, Rollout, RolloutStrategy, StoredChannelRecord } from './core/channels/records.js';
 export { bucketOf } from './core/channels/bucket.js';
+
+// Attestations (SPEC §14): in-toto Statements in DSSE envelopes, next to every snapshot
+// and channel record.
+export { attestBackfill } from './core/attest/backfill.js';
+export type { BackfillResult } from './core/attest/backfill.js';
+export {
+  attestationPathOf,
+  encodeAttestation,
+  subjectFindings,
+  verifyAttestationBytes,
+  verifyAttestationFile,
+} from './core/attest/attestations.js';
+export type { VerifiedAttestation } from './core/attest/attestations.js';
+export {
+  channelStatement,
+  snapshotStatement,
+  DEPLOYMENT_PREDICATE,
+  PROMOTION_BUILD_TYPE,
+  SLSA_PROVENANCE_V1,
+} from './core/attest/statements.js';
+export type { Statement, ResourceDescriptor } from './core/attest/statements.js';
+export { pae, IN_TOTO_PAYLOAD_TYPE } from './core/attest/dsse.js';
+export type { DsseEnvelope } from './core/attest/dsse.js';
 export { channelResolver } from './core/channels/operations.js';
 export type { Resolver } from './core/channels/operations.js';

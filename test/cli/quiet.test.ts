@@ -137,6 +137,8 @@ const rows: Array<[string, Row]> = [
     },
   ],
   ['rollout abort', { args: () => ['rollout', 'abort', '--channel', 'prod', '--key', key()] }],
+  ['attest verify', { args: () => ['attest', 'verify', '.artifacts/snapshots/fwk-001/design-review/000001.intoto.json'] }],
+  ['attest backfill', { args: () => ['attest', 'backfill', '--key', key()] }],
   [
     'rollout promote',
     {

@@ -17,7 +17,8 @@ import {
   rolloutPause,
   rolloutPromote,
 } from '../../src/core/channels/operations.js';
-import { listChannelRecords, verifyChannelRecords, writeSignedChannelRecord } from '../../src/core/channels/records.js';
+import { encodeChannelRecord, listChannelRecords, verifyChannelRecords } from '../../src/core/channels/records.js';
+import { writeSignedRecord } from '../../src/core/snapshots/snapshot-store.js';
 import { requireTrust } from '../../src/core/trust/trust-store.js';
 import { openRepo, type Repo } from '../../src/core/repo.js';
 import type { Signer } from '../../src/core/trust/signer.js';
@@ -372,7 +373,16 @@ describe('hostile inputs to resolve and verify', () => {
       stable: `sha256:${'1'.repeat(64)}`,
       rollout: null,
     };
-    await writeSignedChannelRecord(repo, forged, signer, (await requireTrust(repo)).trusted.get(signer.keyid)!);
+    // (Written as the writer writes records, without the attestation, which needs the snapshot.)
+    await writeSignedRecord(
+      repo,
+      join(repo.root, '.artifacts/channels/prod'),
+      forged.seq,
+      encodeChannelRecord(forged),
+      signer,
+      (await requireTrust(repo)).trusted.get(signer.keyid)!,
+      'forge',
+    );
     for (const args of [
       ['channel', 'verify'],
       ['snapshot', 'verify', '--all'],

@@ -318,6 +318,33 @@ const WALKS: Walk[] = [
     fill: (cmd) => cmd.replace('ROOT.pub', pub('root')).replace('ROOT.key', key('root')),
   },
   {
+    name: 'a snapshot whose attestation is missing',
+    code: 'ATTESTATION_MISSING',
+    fixture: () => {
+      const dir = promoted();
+      rmSync(join(dir, DR, '000001.intoto.json'));
+      return dir;
+    },
+    probe: ['snapshot', 'verify', '--all'],
+    fill: (cmd) => cmd.replace('--key K', `--key ${key('root')}`),
+  },
+  {
+    name: 'a snapshot whose attestation does not verify',
+    code: 'ATTESTATION_INVALID',
+    fixture: () => {
+      const dir = promoted();
+      writeFileSync(
+        join(dir, DR, '000001.intoto.json'),
+        '{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[]}\n',
+      );
+      return dir;
+    },
+    probe: ['snapshot', 'verify', '--all'],
+    // The hint: remove it and write it again.
+    before: (dir) => rmSync(join(dir, DR, '000001.intoto.json')),
+    fill: (cmd) => cmd.replace('--key K', `--key ${key('root')}`),
+  },
+  {
     name: 'resolve on a channel that does not exist',
     code: 'CHANNEL_NOT_FOUND',
     fixture: promoted,
@@ -403,6 +430,7 @@ const NO_COMMAND: Partial<Record<ErrorCode, string>> = {
   CHANNEL_EXISTS: 'pick another channel name',
   ROLLOUT_HEALTH_FAILED: "fix what the health stage's gate reports",
   ROLLOUT_BAKE_PENDING: 'wait for the time the message names',
+  ATTESTATION_SUBJECT: 'compare the file with the attested subjects',
   ROLLOUT_EVIDENCE_STALE: 'produce and commit new health evidence for this step',
   METADATA_PARSE: 'edit the file',
   METADATA_TOO_LARGE: 'edit the file',

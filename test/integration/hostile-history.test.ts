@@ -318,7 +318,7 @@ describe('item 5: signing and gating use verified facts only', () => {
       expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(4);
       expect(codes(r), args[0]).toContain('INDEX_DIGEST_MISMATCH');
     }
-    expect(readdirSync(join(dir, DR)).sort()).toEqual(['000001.json', '000001.sig']);
+    expect(readdirSync(join(dir, DR)).sort()).toEqual(['000001.intoto.json', '000001.json', '000001.sig']);
     check();
   });
 

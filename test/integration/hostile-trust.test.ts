@@ -116,7 +116,7 @@ const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex'
 /** Append a snapshot by hand (what an attacker with a key, but not the tool, can do). */
 function forgeSnapshot(dir: string, key: string, claimedKeyid = ids[key]!): void {
   const names = readdirSync(join(dir, DR))
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => /^\d{6}\.json$/.test(n))
     .sort();
   const lastBytes = readFileSync(join(dir, DR, names[names.length - 1]!));
   const last = JSON.parse(lastBytes.toString('utf8')) as Record<string, unknown>;

@@ -64,18 +64,18 @@ function checksum(dir: string): string {
 const stage = { framework: 'fwk-001', stage: 'design-review' };
 
 describe('a pluggable signer', () => {
-  test('promote, rollback and a trust record each ask the signer once, and the results verify', async () => {
+  test('promote and rollback each ask the signer twice (the snapshot, its attestation), a trust record once, and the results verify', async () => {
     const dir = demo();
     const repo: Repo = await openRepo({ cwd: dir });
     const signer = counting(await loadSigner(key('release')));
     const p = await promote(repo, { ...stage, signer, now: NOW, at: '2026-03-01T10:00:00Z' });
-    expect(signer.calls).toBe(1);
+    expect(signer.calls).toBe(2);
     expect(p.snapshot.signer.keyid).toBe(signer.keyid);
     const r = await rollback(repo, { ...stage, to: '1', signer, now: NOW, at: '2026-03-01T11:00:00Z' });
-    expect(signer.calls).toBe(2);
+    expect(signer.calls).toBe(4);
     expect(r.snapshot?.seq).toBe(2);
     const t = await trustKey(repo, join(keyDir, 'stranger.pub'), signer, NOW);
-    expect(signer.calls).toBe(3);
+    expect(signer.calls).toBe(5);
     expect(t.seq).toBe(2);
     expect((await listTrust(repo)).trusted).toHaveLength(2);
     // What the signer signed verifies as any key file's signature does.

@@ -459,7 +459,7 @@ describe('SIGKILL during promote and rollback', () => {
         }
         kills++;
       }
-      expect(kills).toBe(5); // two objects, the signature, the snapshot, the high-water mark
+      expect(kills).toBe(6); // two objects, the attestation, the signature, the snapshot, the high-water mark
       expect(promote(dir).code).toBe(0);
       expect((await chainState(dir)).code).toBe(0);
     });

@@ -9,7 +9,7 @@ import { signingKey } from '../signing-key.js';
 export async function verify(ctx: Ctx, file: string, o: { subject?: string[] }): Promise<number> {
   const repo = await ctx.repo();
   const trust = await requireTrust(repo);
-  const v = await verifyAttestationFile(file, trust);
+  const v = await verifyAttestationFile(file, trust, repo);
   const subjects = o.subject ?? [];
   const findings = await subjectFindings(v.statement, subjects, process.cwd(), repo.root);
   const predicate = v.statement.predicate as { runDetails?: { metadata?: { invocationId?: string } }; record?: { id?: string } };

@@ -125,7 +125,7 @@ export async function verify(ctx: Ctx, name: string | undefined): Promise<number
     const trust = await requireTrust(repo);
     const v = await verifyChannel(repo, name, trust);
     if (v.records.length === 0 && v.findings.length === 0) throw new ArtifactsError('CHANNEL_NOT_FOUND', `no channel ${name}`);
-    v.findings.push(...(await channelAttestationFindings(repo, trust, v.records)));
+    if (v.findings.length === 0) v.findings.push(...(await channelAttestationFindings(repo, trust, v.records)));
     return ctx.report(v.findings, '1 channel(s) verified', { channels: [name] });
   }
   const all = await verifyAllChannels(repo, () => requireTrust(repo));

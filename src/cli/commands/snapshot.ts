@@ -3,7 +3,7 @@ import { diffSnapshots, snapshotStatus, unverifiedSnapshots } from '../../core/s
 import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
-import { listChannelRecords, verifyAllChannels } from '../../core/channels/records.js';
+import { verifyAllChannels, verifyChannel } from '../../core/channels/records.js';
 import { channelAttestationFindings, snapshotAttestationFindings } from '../../core/attest/attestations.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
@@ -59,7 +59,10 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
   // Each snapshot's attestation (a missing one is a warning: `attest backfill` writes it).
   const trust = count > 0 ? await requireTrust(repo).catch(() => undefined) : undefined;
-  if (trust) for (const r of reports) findings.push(...(await snapshotAttestationFindings(repo, trust, r.snapshots)));
+  // (Only of chains that verify: a chain that does not is reported as itself.)
+  if (trust)
+    for (const r of reports)
+      if (!r.findings.some((f) => f.severity === 'error')) findings.push(...(await snapshotAttestationFindings(repo, trust, r)));
   // With --all, the rollout channels' records too: signed and hash-chained the same way.
   let channels: string[] = [];
   if (!scopeOf(o)) {
@@ -68,7 +71,10 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
     findings.push(...all.findings);
     if (channels.length > 0) {
       const t = await requireTrust(repo);
-      for (const name of channels) findings.push(...(await channelAttestationFindings(repo, t, await listChannelRecords(repo, name))));
+      for (const name of channels) {
+        const v = await verifyChannel(repo, name, t);
+        if (v.findings.length === 0) findings.push(...(await channelAttestationFindings(repo, t, v.records)));
+      }
     }
   }
   return ctx.report(

@@ -11,7 +11,7 @@ import { ArtifactsError, finding, type Finding } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { parseJsonQuiet, READ_LIMITS, readChecked, readUserFile } from '../store/checked-read.js';
 import type { Signer } from '../trust/signer.js';
-import type { TrustState } from '../trust/trust-chain.js';
+import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { envelopeProblem, IN_TOTO_PAYLOAD_TYPE, signEnvelope, signatureVerifies, strictBase64, type DsseEnvelope } from './dsse.js';
 import { DEPLOYMENT_PREDICATE, SLSA_PROVENANCE_V1, STATEMENT_TYPE, type Statement } from './statements.js';
 import type { Snapshot } from '../snapshots/snapshot-store.js';
@@ -64,7 +64,13 @@ export function statementProblem(v: unknown): string | undefined {
  * by a key the trust chain trusts. A signature only by keys the chain does not know is
  * KEY_NOT_TRUSTED; anything else wrong is ATTESTATION_INVALID (both exit 4).
  */
-export function verifyAttestationBytes(bytes: Buffer, trust: TrustState, label: string): VerifiedAttestation {
+export function verifyAttestationBytes(
+  bytes: Buffer,
+  trust: TrustState,
+  label: string,
+  /** Keys that may also sign this attestation (a revoked key, for a record it validly signed). */
+  extra: ReadonlyMap<string, Uint8Array> = new Map(),
+): VerifiedAttestation {
   const parsed = parseJsonQuiet(bytes.toString('utf8'));
   if (!parsed.ok) throw invalid(label, `is not JSON (${parsed.error})`);
   const problem = envelopeProblem(parsed.value);
@@ -75,7 +81,7 @@ export function verifyAttestationBytes(bytes: Buffer, trust: TrustState, label: 
   let keyid: string | undefined;
   let known = false;
   for (const s of e.signatures) {
-    const key = trust.trusted.get(s.keyid);
+    const key = trust.trusted.get(s.keyid) ?? extra.get(s.keyid);
     if (!key) continue;
     known = true;
     if (signatureVerifies(e, s, key)) {
@@ -99,10 +105,54 @@ export function verifyAttestationBytes(bytes: Buffer, trust: TrustState, label: 
   return { statement: statement.value as Statement, keyid, envelope: e };
 }
 
-/** Read and verify an attestation file a user names. */
-export async function verifyAttestationFile(path: string, trust: TrustState): Promise<VerifiedAttestation> {
+/** Read and verify an attestation file a user names. A key revoked since is accepted for
+ * the provenance of a snapshot of this repository that it validly signed (at or before its
+ * last valid snapshot), as `snapshot verify` accepts the snapshot itself. */
+export async function verifyAttestationFile(path: string, trust: TrustState, repo?: Repo): Promise<VerifiedAttestation> {
   const bytes = await readUserFile(path, { maxBytes: READ_LIMITS.record, code: 'USAGE', label: path });
-  return verifyAttestationBytes(bytes, trust, path);
+  const extra = repo ? await revokedSigners(repo, trust, bytes) : undefined;
+  const v = verifyAttestationBytes(bytes, trust, path, extra?.keys);
+  if (extra && !trust.trusted.has(v.keyid)) {
+    const meta = (v.statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } }).runDetails?.metadata;
+    if (v.statement.predicateType !== SLSA_PROVENANCE_V1 || meta?.invocationId !== extra.snapshot)
+      throw new ArtifactsError(
+        'KEY_NOT_TRUSTED',
+        `${path} is signed by ${v.keyid}, which was revoked, and is not the provenance of a snapshot it validly signed`,
+      );
+  }
+  return v;
+}
+
+/** For an envelope signed by a revoked key: that key, when the (not yet verified) statement
+ * names a snapshot of this repository the key validly signed. */
+async function revokedSigners(
+  repo: Repo,
+  trust: TrustState,
+  bytes: Buffer,
+): Promise<{ keys: Map<string, Uint8Array>; snapshot: string } | undefined> {
+  const parsed = parseJsonQuiet(bytes.toString('utf8'));
+  if (!parsed.ok || envelopeProblem(parsed.value)) return undefined;
+  const e = parsed.value as DsseEnvelope;
+  const keyid = e.signatures.find((s) => trust.revoked.has(s.keyid))?.keyid;
+  if (!keyid) return undefined;
+  const st = parseJsonQuiet(strictBase64(e.payload)?.toString('utf8') ?? '');
+  const id = st.ok
+    ? (st.value as { predicate?: { runDetails?: { metadata?: { invocationId?: unknown } } } })?.predicate?.runDetails?.metadata
+        ?.invocationId
+    : undefined;
+  if (typeof id !== 'string') return undefined;
+  const { allSnapshots, listSnapshots } = await import('../snapshots/snapshot-store.js');
+  const hit = (await allSnapshots(repo)).find((s) => s.id === id);
+  if (!hit?.snapshot || hit.snapshot.signer.keyid !== keyid) return undefined;
+  const chain = await listSnapshots(repo, hit.framework, hit.stage);
+  const k = snapshotSignerKey(
+    trust,
+    keyid,
+    hit,
+    chain.map((c) => c.id),
+    chain.findIndex((c) => c.id === id),
+  );
+  return 'publicKey' in k ? { keys: new Map([[keyid, k.publicKey]]), snapshot: id } : undefined;
 }
 
 /** SHA-256 of a file a user names (a regular file, streamed). */
@@ -177,6 +227,7 @@ export async function recordAttestationFindings(
   recordFile: string,
   trust: TrustState,
   expect: { id: string; kind: 'snapshot'; snapshot: Snapshot } | { id: string; kind: 'channel' },
+  extra: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<Finding[]> {
   const file = attestationPathOf(recordFile);
   let bytes: Buffer | undefined;
@@ -201,7 +252,7 @@ export async function recordAttestationFindings(
     ];
   let v: VerifiedAttestation;
   try {
-    v = verifyAttestationBytes(bytes, trust, file);
+    v = verifyAttestationBytes(bytes, trust, file, extra);
   } catch (e) {
     return [
       finding((e as ArtifactsError).code === 'KEY_NOT_TRUSTED' ? 'KEY_NOT_TRUSTED' : 'ATTESTATION_INVALID', (e as Error).message, {
@@ -238,16 +289,22 @@ function describesRecord(
   return undefined;
 }
 
-/** The attestation findings of every snapshot of verified chains. */
+/** The attestation findings of the snapshots of a chain that verified: each attestation
+ * is judged with the key that validly signed its snapshot (a revoked key too, for a
+ * snapshot at or before its last valid one). */
 export async function snapshotAttestationFindings(
   repo: Repo,
   trust: TrustState,
-  snapshots: ReadonlyArray<{ file: string; id: string; snapshot?: Snapshot }>,
+  chain: { framework: string; stage: string; snapshots: ReadonlyArray<{ file: string; id: string; snapshot?: Snapshot }> },
 ): Promise<Finding[]> {
   const out: Finding[] = [];
-  for (const s of snapshots)
-    if (s.snapshot)
-      out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'snapshot', snapshot: s.snapshot })));
+  const ids = chain.snapshots.map((s) => s.id);
+  for (const [i, s] of chain.snapshots.entries()) {
+    if (!s.snapshot) continue;
+    const signer = snapshotSignerKey(trust, s.snapshot.signer.keyid, chain, ids, i);
+    const extra = new Map<string, Uint8Array>('publicKey' in signer ? [[s.snapshot.signer.keyid, signer.publicKey]] : []);
+    out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'snapshot', snapshot: s.snapshot }, extra)));
+  }
   return out;
 }
 

@@ -4,9 +4,8 @@
 //   PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body
 // with LEN the ASCII decimal byte length.
 import { canonicalJson } from '../canonical-json.js';
-import { ArtifactsError } from '../errors.js';
 import { verifyStrict } from '../snapshots/ed25519.js';
-import type { Signer } from '../trust/signer.js';
+import { signVerified, type Signer } from '../trust/signer.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
@@ -31,13 +30,7 @@ export function pae(payloadType: string, payload: Uint8Array): Buffer {
  * the same payload and key give the same bytes). The signature is checked against
  * `publicKey` (the key the trust chain holds for the signer) before it is returned. */
 export async function signEnvelope(payloadType: string, payload: Uint8Array, signer: Signer, publicKey: Uint8Array): Promise<Buffer> {
-  const message = pae(payloadType, payload);
-  const sig = Uint8Array.from(await signer.sign(message));
-  if (sig.length !== 64 || !verifyStrict(message, sig, publicKey))
-    throw new ArtifactsError(
-      'SIGNATURE_INVALID',
-      `the signer ${signer.keyid} made an attestation signature its trusted public key does not verify`,
-    );
+  const sig = await signVerified(signer, pae(payloadType, payload), publicKey, 'sign an attestation');
   const envelope: DsseEnvelope = {
     payload: Buffer.from(payload).toString('base64'),
     payloadType,
