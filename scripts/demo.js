@@ -90,7 +90,14 @@ artifacts('The root trusts the release key: record 2 of the chain', [
 env.ARTIFACTS_TRUST_ROOT = rootKeyid ?? '';
 artifacts('Pin the root (ARTIFACTS_TRUST_ROOT) and list the trusted keys', ['keys', 'list']);
 artifacts('Promote design-review: gate, store the artifacts, write a signed snapshot', ['promote', ...DR, '--key', key]);
-artifacts('Verify every snapshot: signatures, chain, objects', ['snapshot', 'verify', '--all']);
+artifacts('Verify every snapshot: signatures, chain, objects, attestations', ['snapshot', 'verify', '--all']);
+artifacts('Check its in-toto attestation (SLSA provenance): signed by a trusted key, and the plan is an attested subject', [
+  'attest',
+  'verify',
+  '.artifacts/snapshots/fwk-001/design-review/000001.intoto.json',
+  '--subject',
+  'docs/plans/fwk-001/plan-checkout.md',
+]);
 const risk = join(dir, 'docs/risks/fwk-001/risk-register.md');
 writeFileSync(risk, readFileSync(risk, 'utf8').replace('version: "4"', 'version: "5"').replace('| low |', '| medium |'));
 artifacts('Raise a risk as version 5 of the register and index it', ['index', 'update', 'docs/risks/fwk-001/risk-register.md']);

@@ -328,3 +328,18 @@ describe('schemas', () => {
     expect(provenance({ ...st.predicate, runDetails: {} })).toBe(false);
   });
 });
+
+describe('append-only', () => {
+  test('validate --base refuses a change that modifies or deletes an attestation', async () => {
+    const dir = await attested();
+    commitAt(dir, '2026-03-03T11:00:00Z', 'records');
+    const att = join(dir, SNAPS, '000001.intoto.json');
+    writeFileSync(att, readFileSync(join(dir, SNAPS, '000002.intoto.json')));
+    const r = run(dir, ['--json', 'validate', '--base', 'HEAD']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toContain('RECORD_NOT_APPEND_ONLY');
+    git(dir, 'checkout', '--', '.');
+    rmSync(join(dir, '.artifacts/channels/prod/000001.intoto.json'));
+    expect(run(dir, ['--json', 'validate', '--base', 'HEAD']).stdout).toContain('RECORD_NOT_APPEND_ONLY');
+  });
+});

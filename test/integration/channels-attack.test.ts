@@ -245,6 +245,27 @@ describe('cohorts', () => {
     expect((await resolveUnits(repo, 'prod', ['tenant-1']))[0]!.variant).toBe('target');
   });
 
+  test('a cohort is append-only: validate --base refuses a change that deletes one', async () => {
+    const { repo } = await canary();
+    await rolloutAbort(repo, { channel: 'prod', signer, now: t0 });
+    const inc = join(testdir(), 'inc.txt');
+    writeFileSync(inc, 'tenant-1\n');
+    const r = await rolloutStart(repo, {
+      channel: 'prod',
+      to: 'latest',
+      strategy: 'canary',
+      steps: '1,100',
+      include: inc,
+      signer,
+      now: t0,
+    });
+    commitAt(repo.root, '2026-03-03T11:00:00Z', 'cohort');
+    rmSync(join(repo.root, '.artifacts/cohorts', r.record.rollout!.include!.slice(7)));
+    const v = run(repo.root, ['--json', 'validate', '--base', 'HEAD']);
+    expect(v.code).toBe(4);
+    expect(v.stdout).toContain('RECORD_NOT_APPEND_ONLY');
+  });
+
   test('a byte-order mark is not part of the first unit', async () => {
     const { repo } = await canary();
     await rolloutAbort(repo, { channel: 'prod', signer, now: t0 });

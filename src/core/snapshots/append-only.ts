@@ -14,7 +14,7 @@ import type { Repo } from '../repo.js';
 import { blobIds } from './git-objects.js';
 import { lstatQuiet } from '../paths.js';
 
-export const APPEND_ONLY_DIRS = ['.artifacts/snapshots', '.artifacts/channels', '.artifacts/keys/trust'] as const;
+export const APPEND_ONLY_DIRS = ['.artifacts/snapshots', '.artifacts/channels', '.artifacts/cohorts', '.artifacts/keys/trust'] as const;
 
 /** Files in the protected directories that may change: holds and retention markers. */
 function mutableByDesign(path: string): boolean {
