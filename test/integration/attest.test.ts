@@ -12,6 +12,7 @@ import { openRepo } from '../../src/core/repo.js';
 import type { Signer } from '../../src/core/trust/signer.js';
 import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
 import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
+import { opensslVerify } from '../support/openssl.js';
 
 let keyDir = '';
 let signer: Signer;
@@ -62,30 +63,12 @@ describe('independent verification', () => {
       expect(e.payloadType).toBe('application/vnd.in-toto+json');
       writeFileSync(join(work, 'pae.bin'), pae(e.payloadType, Buffer.from(e.payload, 'base64')));
       writeFileSync(join(work, 'sig.bin'), Buffer.from(e.signatures[0]!.sig, 'base64'));
-      const verify = (paeFile: string) =>
-        spawnSync(
-          'openssl',
-          [
-            'pkeyutl',
-            '-verify',
-            '-pubin',
-            '-inkey',
-            join(keyDir, 'release.pub'),
-            '-rawin',
-            '-in',
-            paeFile,
-            '-sigfile',
-            join(work, 'sig.bin'),
-          ],
-          {
-            encoding: 'utf8',
-          },
-        );
+      const verify = (paeFile: string) => opensslVerify(join(keyDir, 'release.pub'), paeFile, join(work, 'sig.bin'));
       const ok = verify(join(work, 'pae.bin'));
-      expect([file, ok.status, ok.stdout.trim()]).toEqual([file, 0, 'Signature Verified Successfully']);
+      expect([file, ok.ok, ok.output.trim()]).toEqual([file, true, 'Signature Verified Successfully']);
       // The signature is over the PAE, not the bare payload: openssl refuses that.
       writeFileSync(join(work, 'payload.bin'), Buffer.from(e.payload, 'base64'));
-      expect(verify(join(work, 'payload.bin')).status).not.toBe(0);
+      expect(verify(join(work, 'payload.bin')).ok).toBe(false);
     }
   });
 

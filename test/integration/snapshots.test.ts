@@ -9,6 +9,7 @@ import { loadSigner } from '../../src/core/snapshots/keys.js';
 import { rollback } from '../../src/core/snapshots/rollback.js';
 import { verifySnapshots } from '../../src/core/snapshots/verify-chain.js';
 import { commitAt, copyFixture, fromTemplate, git, read, run, runJson, testdir } from '../helpers.js';
+import { opensslVerify } from '../support/openssl.js';
 import { indexVerifyExit } from '../support/library.js';
 
 const DR = '.artifacts/snapshots/fwk-001/design-review';
@@ -96,24 +97,9 @@ describe('promote and verify', () => {
     }
     const sig = join(keyDir, 'sig.bin');
     writeFileSync(sig, Buffer.from(readFileSync(join(dir, `${DR}/000001.sig`), 'utf8'), 'base64'));
-    const v = spawnSync(
-      'openssl',
-      [
-        'pkeyutl',
-        '-verify',
-        '-pubin',
-        '-inkey',
-        join(keyDir, 'release.pub'),
-        '-rawin',
-        '-in',
-        join(dir, `${DR}/000001.json`),
-        '-sigfile',
-        sig,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(v.stdout + v.stderr).toContain('Signature Verified Successfully');
-    expect(v.status).toBe(0);
+    const v = opensslVerify(join(keyDir, 'release.pub'), join(dir, `${DR}/000001.json`), sig);
+    expect(v.output).toContain('Signature Verified Successfully');
+    expect(v.ok).toBe(true);
   });
 
   test('snapshots are reproducible with --at: the same bytes in a second clone', () => {
