@@ -464,6 +464,36 @@ export const CATALOGUE = {
     hint: 'The file changed after it was attested, or the attestation is of something else: compare `sha256sum FILE` with the subjects in the statement.',
     exit: EXIT.INTEGRITY,
   },
+  REGISTRY_AUTH: {
+    title: 'The registry refused these credentials, or needs some',
+    hint: 'Set ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or log in with docker (auths in ~/.docker/config.json).',
+    exit: EXIT.USAGE,
+  },
+  REGISTRY_UNREACHABLE: {
+    title: 'The registry cannot be reached',
+    hint: 'Check the address and the network; a registry without TLS needs --plain-http (only on a trusted network).',
+    exit: EXIT.FINDINGS,
+  },
+  REGISTRY_ERROR: {
+    title: 'The registry answered with an error',
+    hint: 'The message has the registry\'s answer; run again (a push resumes, skipping blobs already there).',
+    exit: EXIT.FINDINGS,
+  },
+  REGISTRY_INVALID: {
+    title: 'What the registry sent does not verify',
+    hint: 'A manifest, blob, signature or attestation from the registry is not what was signed: nothing was written. Push the snapshot again from a verified repository.',
+    exit: EXIT.INTEGRITY,
+  },
+  REGISTRY_TAG_IMMUTABLE: {
+    title: 'The registry does not let this tag move',
+    hint: 'The repository has immutable tags: push to a new tag, or allow the tag to move.',
+    exit: EXIT.FINDINGS,
+  },
+  OCI_TOO_MANY_LAYERS: {
+    title: 'More artifacts than the per-file layout allows (500 layers)',
+    hint: 'Push with --layout tar: one deterministic tar+gzip layer.',
+    exit: EXIT.USAGE,
+  },
   KEY_NOT_TRUSTED: {
     title: 'The key is not trusted by the pinned trust root',
     hint: 'If it is your own key, add it to the trust chain with `artifacts keys trust KEY.pub --key SIGNER` (SIGNER: a key the chain trusts); a snapshot signed by a key you do not know is not to be trusted. Check the --trust-root pin too.',

@@ -1,7 +1,7 @@
 // Path helpers shared by every module: repository-relative POSIX paths, containment checks,
 // and the location of the files shipped with the package.
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package's shipped `schemas/` directory (works from src/ and from dist/). */
@@ -228,4 +228,23 @@ export function linkedPathProblem(root: string, rel: string, control: ControlFil
     if (problem) return `through the symbolic link ${JSON.stringify(link)} ${problem.replace(/^the path /, 'it ')}`;
   }
   return 'it passes through too many symbolic links';
+}
+
+/** Where a file may be restored or written at `rel` under `root`: a clean relative path
+ * that neither passes through a symlink or a non-directory nor lands on anything but a
+ * regular file; the reason when not. */
+export function restorePathProblem(root: string, rel: string): string | undefined {
+  if (rel.startsWith('/') || rel.includes('\\') || rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
+    return 'is not a clean relative path';
+  const segs = rel.split('/');
+  let cur = root;
+  for (let i = 0; i < segs.length; i++) {
+    cur = join(cur, segs[i]!);
+    const st = lstatQuiet(cur);
+    if (!st) return undefined; // the rest will be created
+    if (st.isSymbolicLink()) return `passes through the symlink ${segs.slice(0, i + 1).join('/')}`;
+    if (i < segs.length - 1 && !st.isDirectory()) return `needs ${segs.slice(0, i + 1).join('/')} to be a directory`;
+    if (i === segs.length - 1 && !st.isFile()) return 'is not a regular file';
+  }
+  return undefined;
 }

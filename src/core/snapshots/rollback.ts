@@ -11,7 +11,7 @@ import { applyOps, runTransaction, withIndexLock } from '../index/store.js';
 import { cacheFingerprint, checkCollection } from '../index/scan.js';
 import { inspectFile, SIDECAR_SUFFIXES } from '../metadata/inspect.js';
 import type { IndexEntry } from '../index/entry.js';
-import { controlPathProblem, pathExists, lstatQuiet } from '../paths.js';
+import { controlPathProblem, pathExists, restorePathProblem as pathProblem } from '../paths.js';
 import type { Repo } from '../repo.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import type { JournalOp } from '../store/journal.js';
@@ -66,23 +66,6 @@ export interface RollbackResult {
   /** A dry run without a key: the real rollback needs `--key` (a key the trust chain trusts). */
   key_required?: boolean;
   index_digest?: string;
-}
-
-/** Refuse paths that leave the root or pass through a symlink or a non-directory. */
-function pathProblem(root: string, rel: string): string | undefined {
-  if (rel.startsWith('/') || rel.includes('\\') || rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
-    return 'is not a clean relative path';
-  const segs = rel.split('/');
-  let cur = root;
-  for (let i = 0; i < segs.length; i++) {
-    cur = join(cur, segs[i]!);
-    const st = lstatQuiet(cur);
-    if (!st) return undefined; // the rest will be created
-    if (st.isSymbolicLink()) return `passes through the symlink ${segs.slice(0, i + 1).join('/')}`;
-    if (i < segs.length - 1 && !st.isDirectory()) return `needs ${segs.slice(0, i + 1).join('/')} to be a directory`;
-    if (i === segs.length - 1 && !st.isFile()) return 'is not a regular file';
-  }
-  return undefined;
 }
 
 function metadataFileFor(root: string, path: string): string {

@@ -1,0 +1,419 @@
+// push, pull, export and import of promoted snapshots (SPEC §15). Push sends a verified
+// snapshot's image (config, one layer per artifact) and its attestation as a referrer.
+// Pull and import verify everything — manifest and config digests, the snapshot's signature
+// by a trusted key, every layer's digest and size, the attestation — before writing any
+// file, then write each artifact at its recorded path.
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ArtifactsError } from '../errors.js';
+import { parseJsonQuiet } from '../store/checked-read.js';
+import { objectPath } from '../store/objects.js';
+import type { Repo } from '../repo.js';
+import { listSnapshots, snapshotShapeProblem, type Snapshot, type StoredSnapshot } from '../snapshots/snapshot-store.js';
+import { verifyChain } from '../snapshots/verify-chain.js';
+import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
+import { requireTrust } from '../trust/trust-store.js';
+import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
+import { controlPathProblem, restorePathProblem } from '../paths.js';
+import { writeFileDurable } from '../store/durable-write.js';
+import { verifyAttestationBytes } from '../attest/attestations.js';
+import { ANNOTATION, EMPTY_DESCRIPTOR, encodeManifest, MEDIA, sha256Digest, snapshotImage, titleProblem, type Descriptor, type Manifest } from './image.js';
+import { credentialsFor, formatRef, parseRef, RegistryClient, type RegistryRef } from './registry.js';
+import { keyIdOf } from '../snapshots/keys.js';
+
+export interface PushOptions {
+  framework: string;
+  stage: string;
+  /** A seq, or 'latest' (default). */
+  seq?: number | 'latest';
+  plainHttp?: boolean;
+  monolithicLimit?: number;
+}
+
+export interface PushResult {
+  ref: string;
+  digest: string;
+  snapshot: string;
+  blobs: { pushed: number; skipped: number };
+  referrer?: string;
+}
+
+/** The verified snapshot `seq` (or the latest) of a framework/stage, with its signer's key. */
+async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: StoredSnapshot; publicKey: Uint8Array }> {
+  const trust = await requireTrust(repo);
+  const report = await verifyChain(repo, o.framework, o.stage, { now: new Date() }, async () => trust);
+  const errors = report.findings.filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
+  if (errors.length > 0)
+    throw new ArtifactsError('SNAPSHOT_INVALID', `the snapshots of ${o.framework}/${o.stage} do not verify: nothing is pushed from them`, { findings: errors });
+  const all = await listSnapshots(repo, o.framework, o.stage);
+  const i = o.seq === undefined || o.seq === 'latest' ? all.length - 1 : all.findIndex((s) => s.seq === o.seq);
+  const s = all[i];
+  if (!s?.snapshot) throw new ArtifactsError('SNAPSHOT_NOT_FOUND', `no snapshot ${o.seq ?? 'latest'} in ${o.framework}/${o.stage}`);
+  const k = snapshotSignerKey(trust, s.snapshot.signer.keyid, o, all.map((x) => x.id), i);
+  if (!('publicKey' in k)) throw new ArtifactsError('KEY_NOT_TRUSTED', `${s.file} ${k.problem}`);
+  return { s, publicKey: k.publicKey };
+}
+
+/** Chunks of a file from `from`, each at most `size` bytes. */
+async function* fileChunks(path: string, from: number, size: number): AsyncIterable<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    for (let pos = from; ; ) {
+      const buf = Buffer.allocUnsafe(size);
+      const { bytesRead } = await fh.read(buf, 0, size, pos);
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* bytesChunks(bytes: Uint8Array, from: number, size: number): AsyncIterable<Uint8Array> {
+  for (let pos = from; pos < bytes.length; pos += size) yield bytes.subarray(pos, Math.min(bytes.length, pos + size));
+}
+
+/** `artifacts push --framework F --stage S [--seq N] REGISTRY/REPO[:TAG]`. */
+export async function push(repo: Repo, target: string, o: PushOptions): Promise<PushResult> {
+  const ref = parseRef(target);
+  const { s, publicKey } = await verifiedSnapshot(repo, o);
+  const image = await snapshotImage(repo, s, publicKey);
+  const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
+  const blobs = { pushed: 0, skipped: 0 };
+  const upload = async (digest: string, size: number, chunks: (from: number, n: number) => AsyncIterable<Uint8Array>) => {
+    if (await client.hasBlob(ref.repository, digest)) {
+      blobs.skipped++;
+      return;
+    }
+    await client.pushBlob(ref.repository, digest, size, chunks, o.monolithicLimit !== undefined ? { monolithicLimit: o.monolithicLimit } : {});
+    blobs.pushed++;
+  };
+  await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesChunks(image.config, f, n));
+  for (const l of image.layers) await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(objectPath(repo, l.address), f, n));
+  if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
+  await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
+  let referrer: string | undefined;
+  if (image.attestation) {
+    const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+    await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
+    await upload(sha256Digest(image.attestation), image.attestation.length, (f, n) => bytesChunks(image.attestation!, f, n));
+    await client.putManifest(ref.repository, r.digest, r.bytes, MEDIA.manifest);
+    await addReferrer(client, ref.repository, image.digest, { mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
+    referrer = r.digest;
+  }
+  return { ref: formatRef({ ...ref, digest: image.digest }), digest: image.digest, snapshot: s.id, blobs, ...(referrer ? { referrer } : {}) };
+}
+
+/** The referrer manifest of an attestation: artifactType DSSE, subject the snapshot manifest. */
+export function referrerManifest(subjectDigest: string, subjectSize: number, envelope: Buffer): { bytes: Buffer; digest: string } {
+  const m: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    artifactType: MEDIA.dsse,
+    config: { ...EMPTY_DESCRIPTOR },
+    layers: [{ mediaType: MEDIA.dsse, digest: sha256Digest(envelope), size: envelope.length }],
+    subject: { mediaType: MEDIA.manifest, digest: subjectDigest, size: subjectSize },
+  };
+  const bytes = encodeManifest(m);
+  return { bytes, digest: sha256Digest(bytes) };
+}
+
+/** Record a referrer: registries with the referrers API index it themselves (the PUT of a
+ * manifest with a subject); others get the tag `sha256-<hex>` holding an image index,
+ * updated read-modify-write. */
+async function addReferrer(client: RegistryClient, repository: string, subject: string, d: Descriptor): Promise<void> {
+  if (await client.referrers(repository, subject)) return;
+  const tag = subject.replace(':', '-');
+  const existing = await client.getManifest(repository, tag);
+  let manifests: Descriptor[] = [];
+  if (existing) {
+    const parsed = parseJsonQuiet(existing.bytes.toString('utf8'));
+    const list = parsed.ok ? (parsed.value as { manifests?: unknown }).manifests : undefined;
+    if (Array.isArray(list)) manifests = list.filter((x): x is Descriptor => !!x && typeof (x as Descriptor).digest === 'string');
+  }
+  if (manifests.some((x) => x.digest === d.digest)) return;
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...manifests, d] }), 'utf8');
+  try {
+    await client.putManifest(repository, tag, index, MEDIA.index);
+  } catch (e) {
+    if (e instanceof ArtifactsError && e.code === 'REGISTRY_ERROR' && /TAG_INVALID|immutable/i.test(e.message))
+      throw new ArtifactsError('REGISTRY_TAG_IMMUTABLE', `the registry does not let the referrers tag ${tag} move: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Where verified bytes come from: a registry, or an OCI image layout on disk. */
+export interface ImageSource {
+  what: string;
+  manifest(): Promise<Buffer>;
+  blob(digest: string, maxBytes: number): Promise<Buffer>;
+  blobChunks(digest: string): AsyncIterable<Uint8Array>;
+  /** Referrer manifests of `digest`. */
+  referrers(digest: string): Promise<Buffer[]>;
+}
+
+export interface PullOptions {
+  /** The signer's key id, pinned from outside (outside a repository, the only root of trust). */
+  trustRoot?: string;
+  repo?: Repo;
+  plainHttp?: boolean;
+}
+
+export interface PulledFile {
+  path: string;
+  digest: string;
+  size: number;
+}
+
+export interface PullResult {
+  snapshot: string;
+  manifest: string;
+  files: PulledFile[];
+  attestation: boolean;
+}
+
+const MAX_CONFIG = 16 * 1024 * 1024;
+
+/** Verify an image from `source` completely, then write its files under `out`. */
+export async function pullImage(source: ImageSource, out: string, o: PullOptions): Promise<PullResult> {
+  const bad = (why: string) => new ArtifactsError('REGISTRY_INVALID', `${source.what}: ${why}; nothing was written`);
+  const manifestBytes = await source.manifest();
+  const manifestDigest = sha256Digest(manifestBytes);
+  const parsed = parseJsonQuiet(manifestBytes.toString('utf8'));
+  if (!parsed.ok) throw bad('the manifest is not JSON');
+  const m = parsed.value as Partial<Manifest>;
+  if (m.schemaVersion !== 2 || m.config?.mediaType !== MEDIA.snapshot || !Array.isArray(m.layers) || typeof m.annotations !== 'object' || !m.annotations)
+    throw bad(`the manifest is not an artifacts snapshot image (artifactType ${MEDIA.snapshot})`);
+  const config = await source.blob(m.config.digest, MAX_CONFIG);
+  if (sha256Digest(config) !== m.config.digest || config.length !== m.config.size) throw bad('the config blob is not the one the manifest names');
+  const snapshotId = m.config.digest;
+  if (m.annotations[ANNOTATION.snapshot] !== snapshotId) throw bad('the manifest names another snapshot than its config');
+  const snapParsed = parseJsonQuiet(config.toString('utf8'));
+  if (!snapParsed.ok || snapshotShapeProblem(snapParsed.value)) throw bad('the config is not a snapshot');
+  const snap = snapParsed.value as Snapshot;
+  // The signature: by a key the local trust chain trusts for this snapshot, or by the key
+  // pinned with --trust-root (whose id is the SHA-256 of the public key the image carries).
+  const keyid = snap.signer.keyid;
+  const sig = decodeSignature(`${m.annotations[ANNOTATION.signature] ?? ''}\n`);
+  let publicKey: Uint8Array | undefined;
+  let trust: TrustState | undefined;
+  if (o.repo) trust = await requireTrust(o.repo).catch(() => undefined);
+  if (trust) {
+    const chain = await listSnapshots(o.repo!, snap.framework, snap.stage).catch(() => []);
+    const idx = chain.findIndex((c) => c.id === snapshotId);
+    const k = snapshotSignerKey(trust, keyid, snap, chain.map((c) => c.id), idx >= 0 ? idx : chain.length);
+    if ('publicKey' in k) publicKey = k.publicKey;
+    else if (!o.trustRoot) throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot ${k.problem}; nothing was written`);
+  }
+  if (!publicKey && o.trustRoot) {
+    const carried = Buffer.from(m.annotations[ANNOTATION.publicKey] ?? '', 'base64');
+    if (keyid !== o.trustRoot)
+      throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot is signed by ${keyid}, not by the pinned ${o.trustRoot}; nothing was written`);
+    if (carried.length !== 32 || keyIdOf(carried) !== keyid) throw bad('the public key the image carries is not the signer\'s');
+    publicKey = Uint8Array.from(carried);
+  }
+  if (!publicKey)
+    throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: no trust root to judge the signer ${keyid} by; nothing was written`, {
+      hint: 'Pull inside a repository whose trust chain trusts the signer, or pin the signer with --trust-root KEYID.',
+    });
+  if (!sig || !verifyStrict(config, sig, publicKey)) throw bad('the snapshot\'s signature does not verify');
+  // When the local chain holds this snapshot's stage, the snapshot must be in it.
+  if (o.repo && trust) {
+    const chain = await listSnapshots(o.repo, snap.framework, snap.stage).catch(() => []);
+    if (chain.length > 0 && !chain.some((c) => c.id === snapshotId) && snap.seq <= chain.length)
+      throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is not the one the local chain holds at that position`);
+  }
+  // Layers: one per artifact, titled with its path, of its digest and size.
+  const seen = new Set<string>();
+  const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
+  const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
+  if (layers.length !== snap.artifacts.length) throw bad(`the manifest has ${layers.length} layer(s) for ${snap.artifacts.length} artifact(s)`);
+  for (const l of layers) {
+    const title = l.annotations?.[ANNOTATION.title];
+    const p = titleProblem(title, seen);
+    if (p) throw bad(`a layer ${p}`);
+    const a = byPath.get(title!);
+    if (!a || a.size !== l.size || l.mediaType !== MEDIA.file) throw bad(`the layer ${title} is not an artifact of the snapshot`);
+    const why = controlPathProblem(title!, { files: [], dirs: ['.artifacts'] }) ?? restorePathProblem(resolve(out), title!);
+    if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
+  }
+  // The attestation the manifest names must be a referrer, verify, and describe these files.
+  const attDigest = m.annotations[ANNOTATION.attestation];
+  let attested = false;
+  if (attDigest) {
+    const refs = await source.referrers(manifestDigest);
+    for (const r of refs) {
+      const rm = parseJsonQuiet(r.toString('utf8'));
+      const layer = rm.ok ? (rm.value as Manifest).layers?.find((x) => x.digest === attDigest) : undefined;
+      if (!layer) continue;
+      const env = await source.blob(attDigest, MAX_CONFIG);
+      if (sha256Digest(env) !== attDigest) throw bad('the attestation blob is not the one the manifest names');
+      const keys = new Map([[keyid, publicKey]]);
+      const v = verifyAttestationBytes(env, trust ?? { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() }, 'the attestation', keys);
+      const meta = (v.statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } }).runDetails?.metadata;
+      if (meta?.invocationId !== snapshotId) throw bad('the attestation describes another snapshot');
+      attested = true;
+      break;
+    }
+    if (!attested) throw bad(`the attestation ${attDigest} the manifest names is not among its referrers`);
+  }
+  // Every layer is fetched to a temporary directory and checked before anything is written.
+  const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
+  try {
+    const files: PulledFile[] = [];
+    for (const [i, l] of layers.entries()) {
+      const a = byPath.get(l.annotations![ANNOTATION.title]!)!;
+      const tmp = join(stage, String(i));
+      const h = createHash('sha256');
+      const fh = await open(tmp, 'w');
+      let n = 0;
+      try {
+        for await (const c of source.blobChunks(l.digest)) {
+          n += c.length;
+          if (n > l.size) throw bad(`the layer ${a.path} is larger than the manifest says`);
+          h.update(c);
+          await fh.write(c);
+        }
+      } finally {
+        await fh.close();
+      }
+      if (n !== l.size || `sha256:${h.digest('hex')}` !== l.digest) throw bad(`the layer ${a.path} is not the blob the manifest names`);
+      const [algo, hex] = a.content_address.split(':');
+      if (algo === 'sha256' ? hex !== l.digest.slice(7) : !(await matchesAddress(tmp, a.content_address)))
+        throw bad(`the layer ${a.path} is not the content the snapshot records`);
+      files.push({ path: a.path, digest: l.digest, size: n });
+    }
+    await mkdir(out, { recursive: true });
+    for (const [i, f] of files.entries()) {
+      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))) as unknown as AsyncIterable<Uint8Array>, { root: resolve(out) });
+    }
+    return { snapshot: snapshotId, manifest: manifestDigest, files, attestation: attested };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+async function matchesAddress(file: string, address: string): Promise<boolean> {
+  const { digestFile } = await import('../hash/digest.js');
+  const [algo] = address.split(':');
+  const got = await digestFile(algo as 'blake3' | 'sha256', file, 0, { root: '/', code: 'REGISTRY_INVALID', label: file }).catch(() => undefined);
+  return got?.address === address;
+}
+
+/** A registry as an image source. */
+export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}): ImageSource {
+  const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  return {
+    what: formatRef(ref),
+    manifest: async () => {
+      const got = await client.getManifest(ref.repository, reference);
+      if (!got) throw new ArtifactsError('SNAPSHOT_NOT_FOUND', `${formatRef(ref)}: no such manifest in the registry`);
+      if (ref.digest && sha256Digest(got.bytes) !== ref.digest)
+        throw new ArtifactsError('REGISTRY_INVALID', `${formatRef(ref)}: the registry sent a manifest of another digest; nothing was written`);
+      return got.bytes;
+    },
+    blob: (d, max) => client.getBlob(ref.repository, d, max),
+    blobChunks: (d) => client.blobChunks(ref.repository, d),
+    referrers: async (d) => {
+      const index = (await client.referrers(ref.repository, d)) ?? (await client.getManifest(ref.repository, d.replace(':', '-')))?.bytes;
+      if (!index) return [];
+      const parsed = parseJsonQuiet(index.toString('utf8'));
+      const list = parsed.ok ? ((parsed.value as { manifests?: Descriptor[] }).manifests ?? []) : [];
+      const out: Buffer[] = [];
+      for (const x of list.slice(0, 64)) {
+        if (x?.artifactType !== MEDIA.dsse || typeof x.digest !== 'string') continue;
+        const got = await client.getManifest(ref.repository, x.digest);
+        if (got && sha256Digest(got.bytes) === x.digest) out.push(got.bytes);
+      }
+      return out;
+    },
+  };
+}
+
+/** `artifacts pull REF --out DIR`. */
+export async function pull(ref: string, out: string, o: PullOptions): Promise<PullResult> {
+  return pullImage(registrySource(parseRef(ref), o.plainHttp ? { plainHttp: true } : {}), out, o);
+}
+
+/** An OCI image layout directory as an image source (`tag`: its ref.name annotation). */
+export function layoutSource(dir: string, tag?: string): ImageSource {
+  const blobPath = (d: string) => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: ${JSON.stringify(d)} is not a sha256 digest`);
+    return join(dir, 'blobs', 'sha256', d.slice(7));
+  };
+  const readBlob = async (d: string, max: number) => {
+    const bytes = await readFile(blobPath(d)).catch(() => {
+      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is missing`);
+    });
+    if (bytes.length > max) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is too large`);
+    if (sha256Digest(bytes) !== d) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} does not hold its digest; nothing was written`);
+    return bytes;
+  };
+  let index: { manifests?: Descriptor[] } | undefined;
+  const loadIndex = async () => {
+    if (index) return index;
+    const parsed = parseJsonQuiet((await readFile(join(dir, 'index.json')).catch(() => Buffer.from(''))).toString('utf8'));
+    if (!parsed.ok) throw new ArtifactsError('USAGE', `${dir} is not an OCI image layout (no readable index.json)`);
+    index = parsed.value as { manifests?: Descriptor[] };
+    return index;
+  };
+  return {
+    what: `oci:${dir}${tag ? `:${tag}` : ''}`,
+    manifest: async () => {
+      const list = ((await loadIndex()).manifests ?? []).filter((x) => x.artifactType === MEDIA.snapshot || x.mediaType === MEDIA.manifest);
+      const hits = tag ? list.filter((x) => x.annotations?.[ANNOTATION.ref] === tag) : list.filter((x) => x.artifactType !== MEDIA.dsse);
+      if (hits.length !== 1)
+        throw new ArtifactsError('USAGE', `${dir}: ${hits.length === 0 ? 'no' : 'more than one'} snapshot manifest${tag ? ` tagged ${tag}` : ''} (name one with --tag)`);
+      return readBlob(hits[0]!.digest, 4 * 1024 * 1024);
+    },
+    blob: readBlob,
+    blobChunks: async function* (d) {
+      yield await readBlob(d, 64 * 1024 * 1024 * 1024);
+    },
+    referrers: async (d) => {
+      const out: Buffer[] = [];
+      for (const x of (await loadIndex()).manifests ?? []) {
+        if (x.artifactType !== MEDIA.dsse) continue;
+        const bytes = await readBlob(x.digest, 4 * 1024 * 1024);
+        const parsed = parseJsonQuiet(bytes.toString('utf8'));
+        if (parsed.ok && (parsed.value as Manifest).subject?.digest === d) out.push(bytes);
+      }
+      return out;
+    },
+  };
+}
+
+/** `artifacts export --framework F --stage S --oci-layout DIR [--tag T]`. */
+export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { tag?: string }): Promise<{ digest: string; tag: string }> {
+  const { s, publicKey } = await verifiedSnapshot(repo, o);
+  const image = await snapshotImage(repo, s, publicKey);
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const put = async (bytes: Uint8Array) => writeFile(join(blobs, sha256Digest(bytes).slice(7)), bytes);
+  await put(image.config);
+  await put(image.manifest);
+  await put(Buffer.from('{}'));
+  for (const l of image.layers) {
+    const bytes = await readFile(objectPath(repo, l.address));
+    if (sha256Digest(bytes) !== l.descriptor.digest) throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);
+    await put(bytes);
+  }
+  const tag = o.tag ?? `${s.snapshot!.stage}-${s.seq}`;
+  const manifests: Descriptor[] = [
+    { mediaType: MEDIA.manifest, digest: image.digest, size: image.manifest.length, artifactType: MEDIA.snapshot, annotations: { [ANNOTATION.ref]: tag } },
+  ];
+  if (image.attestation) {
+    await put(image.attestation);
+    const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+    await put(r.bytes);
+    manifests.push({ mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
+  }
+  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests }));
+  return { digest: image.digest, tag };
+}

@@ -1,0 +1,146 @@
+// A snapshot as an OCI image manifest (SPEC §15): the config is the snapshot's canonical
+// bytes (so the config digest is the snapshot id), one layer per artifact (its SHA-256, its
+// path as the title), annotations carrying the signature, the signer and the attestation
+// digest. Canonical JSON and no timestamps: the same snapshot gives the same manifest
+// digest on every machine.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson } from '../canonical-json.js';
+import { ArtifactsError } from '../errors.js';
+import { parseAddress } from '../hash/digest.js';
+import type { Repo } from '../repo.js';
+import type { StoredSnapshot } from '../snapshots/snapshot-store.js';
+import { artifactDigests } from '../attest/statements.js';
+import { attestationPathOf } from '../attest/attestations.js';
+
+export const MEDIA = {
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  index: 'application/vnd.oci.image.index.v1+json',
+  snapshot: 'application/vnd.artifacts.snapshot.v1+json',
+  file: 'application/vnd.artifacts.file.v1',
+  dsse: 'application/vnd.dsse.envelope.v1+json',
+  empty: 'application/vnd.oci.empty.v1+json',
+  tarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+} as const;
+
+export const ANNOTATION = {
+  title: 'org.opencontainers.image.title',
+  signature: 'dev.artifacts.snapshot.signature',
+  signer: 'dev.artifacts.snapshot.signer',
+  publicKey: 'dev.artifacts.snapshot.signer.public-key',
+  attestation: 'dev.artifacts.snapshot.attestation',
+  snapshot: 'dev.artifacts.snapshot.id',
+  ref: 'org.opencontainers.image.ref.name',
+} as const;
+
+/** The empty descriptor (OCI 1.1): `{}`, for an empty snapshot's layers and a referrer's config. */
+export const EMPTY_DESCRIPTOR = {
+  mediaType: MEDIA.empty,
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+  data: 'e30=',
+} as const;
+
+/** The most layers of the per-file layout (some registries cap layer counts). */
+export const MAX_FILE_LAYERS = 500;
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  artifactType?: string;
+  data?: string;
+}
+
+export interface Manifest {
+  schemaVersion: 2;
+  mediaType: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** A layer and where its bytes are: the object store address of the artifact. */
+export interface FileLayer {
+  descriptor: Descriptor;
+  path: string;
+  address: string;
+}
+
+export interface SnapshotImage {
+  manifest: Buffer;
+  digest: string;
+  config: Buffer;
+  layers: FileLayer[];
+  /** The record's attestation envelope, when it has one. */
+  attestation?: Buffer;
+}
+
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export function encodeManifest(m: Manifest): Buffer {
+  return Buffer.from(canonicalJson(m), 'utf8');
+}
+
+/** The image of a stored snapshot (its signature and attestation read from beside it). */
+export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Uint8Array): Promise<SnapshotImage> {
+  const snap = s.snapshot;
+  if (!snap || s.signature === undefined) throw new ArtifactsError('SNAPSHOT_INVALID', `${s.file} is not a signed snapshot`);
+  if (snap.artifacts.length > MAX_FILE_LAYERS)
+    throw new ArtifactsError('OCI_TOO_MANY_LAYERS', `${s.file} has ${snap.artifacts.length} artifacts; the per-file layout takes at most ${MAX_FILE_LAYERS}`);
+  const layers: FileLayer[] = [];
+  for (const a of [...snap.artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
+    const digests = await artifactDigests(repo, a);
+    layers.push({
+      descriptor: { mediaType: MEDIA.file, digest: `sha256:${digests.sha256}`, size: a.size, annotations: { [ANNOTATION.title]: a.path } },
+      path: a.path,
+      address: a.content_address,
+    });
+  }
+  let attestation: Buffer | undefined;
+  try {
+    attestation = readFileSync(join(repo.root, attestationPathOf(s.file)));
+  } catch {
+    attestation = undefined;
+  }
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    artifactType: MEDIA.snapshot,
+    config: { mediaType: MEDIA.snapshot, digest: s.id, size: s.bytes.length },
+    layers: layers.length > 0 ? layers.map((l) => l.descriptor) : [{ ...EMPTY_DESCRIPTOR }],
+    annotations: {
+      [ANNOTATION.snapshot]: s.id,
+      [ANNOTATION.signature]: s.signature.trim(),
+      [ANNOTATION.signer]: snap.signer.keyid,
+      [ANNOTATION.publicKey]: Buffer.from(publicKey).toString('base64'),
+      ...(attestation ? { [ANNOTATION.attestation]: sha256Digest(attestation) } : {}),
+    },
+  };
+  const bytes = encodeManifest(manifest);
+  return { manifest: bytes, digest: sha256Digest(bytes), config: s.bytes, layers, ...(attestation ? { attestation } : {}) };
+}
+
+/** Check a layer title with the path rules: relative, no `..`, no duplicates. */
+export function titleProblem(title: unknown, seen: Set<string>): string | undefined {
+  if (typeof title !== 'string' || title === '') return 'has no title';
+  if (title.startsWith('/') || /^[A-Za-z]:/.test(title) || title.includes('\\')) return `has the title ${JSON.stringify(title)}, which is not a relative path`;
+  const parts = title.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..')) return `has the title ${JSON.stringify(title)}, which leaves its directory or is not normal`;
+  if (/[\0-\x1f]/.test(title)) return 'has a title with control characters';
+  const key = title.toLowerCase();
+  if (seen.has(key)) return `has the title ${JSON.stringify(title)} twice`;
+  seen.add(key);
+  return undefined;
+}
+
+/** The address algorithm of a content address. */
+export function algoOf(address: string): string {
+  return parseAddress(address)?.algo ?? 'sha256';
+}

@@ -1,0 +1,363 @@
+// The OCI distribution API over the built-in fetch (no registry SDK): blobs (HEAD, chunked
+// and monolithic uploads), manifests, tags, referrers; basic and bearer-token auth.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ArtifactsError } from '../errors.js';
+
+/** `registry[:port]/repository[:tag][@sha256:…]`. */
+export interface RegistryRef {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/** Parse a registry reference; the registry part must name a host (it has a dot or a
+ * port, or is localhost). */
+export function parseRef(ref: string): RegistryRef {
+  const bad = (why: string) =>
+    new ArtifactsError('USAGE', `${JSON.stringify(ref.slice(0, 200))} is not a registry reference (${why})`, {
+      hint: 'Use REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST], for example localhost:5000/team/artifacts:prod.',
+    });
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw bad('the digest is not sha256:<64 hex>');
+  }
+  const slash = rest.indexOf('/');
+  if (slash <= 0) throw bad('no registry host');
+  const registry = rest.slice(0, slash);
+  if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(registry) || !(registry.includes('.') || registry.includes(':') || registry.startsWith('localhost')))
+    throw bad('the first part is not a registry host');
+  let repository = rest.slice(slash + 1);
+  let tag: string | undefined;
+  const colon = repository.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = repository.slice(colon + 1);
+    repository = repository.slice(0, colon);
+    if (!TAG.test(tag)) throw bad('the tag is not a valid tag');
+  }
+  if (!REPOSITORY.test(repository) || repository.length > 255) throw bad('the repository name is not valid');
+  return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+export function formatRef(r: RegistryRef): string {
+  return `${r.registry}/${r.repository}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
+}
+
+/** Is the registry host a loopback address (plain HTTP allowed without --plain-http)? */
+export function isLoopback(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:\d+$/, '');
+  return host === 'localhost' || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** Credentials for a registry: ARTIFACTS_REGISTRY_USER / ARTIFACTS_REGISTRY_PASSWORD, else
+ * `~/.docker/config.json` (`auths[host].auth`, or its username and password). */
+export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  if (env.ARTIFACTS_REGISTRY_USER !== undefined && env.ARTIFACTS_REGISTRY_PASSWORD !== undefined)
+    return { username: env.ARTIFACTS_REGISTRY_USER, password: env.ARTIFACTS_REGISTRY_PASSWORD };
+  const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
+  let doc: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
+  try {
+    const text = readFileSync(file, 'utf8');
+    if (text.length > 1 << 20) return undefined;
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  const auths = doc.auths ?? {};
+  const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
+  if (!entry) return undefined;
+  if (typeof entry.auth === 'string') {
+    const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const i = plain.indexOf(':');
+    if (i > 0) return { username: plain.slice(0, i), password: plain.slice(i + 1) };
+  }
+  if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+  return undefined;
+}
+
+export interface ClientOptions {
+  plainHttp?: boolean;
+  credentials?: Credentials | undefined;
+  /** Per-request deadline (ms). */
+  timeoutMs?: number;
+}
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^(\w+)\s*(.*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+  return { scheme: m[1]!.toLowerCase(), params };
+}
+
+/** A client of one registry. */
+export class RegistryClient {
+  readonly base: string;
+  private authorization: string | undefined;
+
+  constructor(
+    readonly registry: string,
+    private readonly opts: ClientOptions = {},
+  ) {
+    const plain = opts.plainHttp || isLoopback(registry);
+    this.base = `${plain ? 'http' : 'https'}://${registry}`;
+  }
+
+  /** Send a request, answering an auth challenge once (basic, or a bearer token). */
+  async request(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: Uint8Array | string; expect: number[]; scope?: string },
+  ): Promise<Response> {
+    const url = path.startsWith('http://') || path.startsWith('https://') ? path : `${this.base}${path}`;
+    if (!url.startsWith(this.base)) throw new ArtifactsError('REGISTRY_ERROR', `the registry sent this client to another origin (${url.slice(0, 200)})`);
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(method, url, init);
+      if (res.status === 401 && attempt === 0) {
+        await res.body?.cancel();
+        await this.authenticate(parseChallenge(res.headers.get('www-authenticate')), init.scope);
+        continue;
+      }
+      if (init.expect.includes(res.status)) return res;
+      const text = (await res.text().catch(() => '')).slice(0, 300);
+      if (res.status === 401 || res.status === 403)
+        throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} refused ${method} ${path.split('?')[0]} (${res.status})${text ? `: ${text}` : ''}`, {
+          hint: 'Give credentials: ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login` (auths in ~/.docker/config.json).',
+        });
+      throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} answered ${method} ${path.split('?')[0]} with ${res.status}${text ? `: ${text}` : ''}`, {
+        details: { status: res.status },
+      });
+    }
+  }
+
+  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Uint8Array | string }): Promise<Response> {
+    const headers: Record<string, string> = { ...(init.headers ?? {}) };
+    if (this.authorization) headers.authorization = this.authorization;
+    try {
+      return await fetch(url, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        redirect: 'follow',
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+      });
+    } catch (e) {
+      throw new ArtifactsError('REGISTRY_UNREACHABLE', `cannot reach ${this.registry} (${(e as Error).cause ? String((e as { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`, {
+        hint: this.base.startsWith('https') ? 'Check the address; a registry without TLS needs --plain-http (only on a trusted network).' : 'Check that the registry runs at this address.',
+      });
+    }
+  }
+
+  private async authenticate(c: Challenge | undefined, scope: string | undefined): Promise<void> {
+    const creds = this.opts.credentials;
+    if (c?.scheme === 'basic' || (!c && creds)) {
+      if (!creds)
+        throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} needs credentials, and none are configured`, {
+          hint: 'Set ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login` (auths in ~/.docker/config.json).',
+        });
+      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      return;
+    }
+    if (c?.scheme === 'bearer' && c.params.realm) {
+      const u = new URL(c.params.realm);
+      if (c.params.service) u.searchParams.set('service', c.params.service);
+      const s = c.params.scope ?? scope;
+      if (s) u.searchParams.set('scope', s);
+      const headers: Record<string, string> = {};
+      if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      const res = await fetch(u, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000) }).catch((e: Error) => {
+        throw new ArtifactsError('REGISTRY_AUTH', `cannot get a token from ${u.origin} (${e.message})`);
+      });
+      if (!res.ok)
+        throw new ArtifactsError('REGISTRY_AUTH', `${u.origin} refused a token (${res.status})`, {
+          hint: 'Give credentials: ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login`.',
+        });
+      const body = (await res.json()) as { token?: string; access_token?: string };
+      const token = body.token ?? body.access_token;
+      if (!token) throw new ArtifactsError('REGISTRY_AUTH', `${u.origin} gave no token`);
+      this.authorization = `Bearer ${token}`;
+      return;
+    }
+    throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} asks for an authentication this client does not speak`);
+  }
+
+  private scope(repository: string, push: boolean): string {
+    return `repository:${repository}:${push ? 'pull,push' : 'pull'}`;
+  }
+
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, { expect: [200, 404], scope: this.scope(repository, true) });
+    return res.status === 200;
+  }
+
+  /**
+   * Upload a blob: one monolithic PUT below `monolithicLimit`, else PATCH chunks (sized from
+   * the registry's OCI-Chunk-Min-Length, 8 MiB by default; shrunk on 413/416) then a PUT.
+   * `chunks(from)` yields the blob's bytes from offset `from`.
+   */
+  async pushBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    chunks: (from: number, chunkSize: number) => AsyncIterable<Uint8Array>,
+    opts: { monolithicLimit?: number; onProgress?: (sent: number) => void } = {},
+  ): Promise<void> {
+    const scope = this.scope(repository, true);
+    const start = await this.request('POST', `/v2/${repository}/blobs/uploads/`, { expect: [202], scope });
+    let location = this.resolveLocation(start.headers.get('location'));
+    await start.body?.cancel();
+    const limit = opts.monolithicLimit ?? 32 * 1024 * 1024;
+    if (size < limit) {
+      const parts: Uint8Array[] = [];
+      for await (const c of chunks(0, size || 1)) parts.push(c);
+      const body = Buffer.concat(parts);
+      const res = await this.request('PUT', withQuery(location, 'digest', digest), {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+        body,
+        expect: [201],
+        scope,
+      });
+      await res.body?.cancel();
+      opts.onProgress?.(size);
+      return;
+    }
+    const min = Number(start.headers.get('oci-chunk-min-length') ?? 0);
+    let chunkSize = Math.max(min || 0, 8 * 1024 * 1024);
+    let sent = 0;
+    for (let stalls = 0; sent < size; ) {
+      let advanced = false;
+      for await (const c of chunks(sent, chunkSize)) {
+        const end = sent + c.length - 1;
+        const res = await this.request('PATCH', location, {
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${sent}-${end}`, 'content-length': String(c.length) },
+          body: c,
+          expect: [202, 413, 416],
+          scope,
+        });
+        await res.body?.cancel();
+        if (res.status !== 202) {
+          if (chunkSize <= 1024 * 1024) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} refuses chunks of ${chunkSize} bytes (${res.status})`);
+          chunkSize = Math.floor(chunkSize / 2);
+          break;
+        }
+        location = this.resolveLocation(res.headers.get('location')) || location;
+        // The registry says how much it has: a Range that does not advance restarts.
+        const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
+        const has = range ? Number(range[1]) + 1 : end + 1;
+        if (has <= sent) break;
+        sent = has;
+        advanced = true;
+        opts.onProgress?.(sent);
+      }
+      if (!advanced) {
+        if (++stalls > 3) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} does not take the upload of ${digest} any further`);
+        const restart = await this.request('POST', `/v2/${repository}/blobs/uploads/`, { expect: [202], scope });
+        location = this.resolveLocation(restart.headers.get('location'));
+        await restart.body?.cancel();
+        sent = 0;
+      }
+    }
+    const done = await this.request('PUT', withQuery(location, 'digest', digest), { headers: { 'content-length': '0' }, expect: [201], scope });
+    await done.body?.cancel();
+  }
+
+  private resolveLocation(loc: string | null): string {
+    if (!loc) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} gave no upload location`);
+    const u = new URL(loc, this.base);
+    if (u.origin !== new URL(this.base).origin) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} sent the upload to another origin (${u.origin})`);
+    return u.toString();
+  }
+
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<void> {
+    const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      expect: [201, 200],
+      scope: this.scope(repository, true),
+    });
+    await res.body?.cancel();
+  }
+
+  /** A manifest's bytes (at most `maxBytes`) and the media type the registry gives. */
+  async getManifest(repository: string, reference: string, maxBytes = 4 * 1024 * 1024): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
+    const res = await this.request('GET', `/v2/${repository}/manifests/${reference}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
+      expect: [200, 404],
+      scope: this.scope(repository, false),
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return { bytes: await readBounded(res, maxBytes, `manifest ${reference}`), mediaType: res.headers.get('content-type') ?? '' };
+  }
+
+  /** A blob's bytes, at most `maxBytes`. */
+  async getBlob(repository: string, digest: string, maxBytes: number): Promise<Buffer> {
+    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, { expect: [200], scope: this.scope(repository, false) });
+    return readBounded(res, maxBytes, `blob ${digest}`);
+  }
+
+  /** A blob as a stream of chunks (the caller checks the digest and the size). */
+  async *blobChunks(repository: string, digest: string): AsyncIterable<Uint8Array> {
+    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, { expect: [200], scope: this.scope(repository, false) });
+    if (!res.body) return;
+    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
+  }
+
+  /** The referrers API (`/v2/<name>/referrers/<digest>`); undefined when the registry lacks it. */
+  async referrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
+      headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+      expect: [200, 404, 400, 405],
+      scope: this.scope(repository, false),
+    });
+    if (res.status !== 200 || !(res.headers.get('content-type') ?? '').includes('application/vnd.oci.image.index.v1+json')) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return readBounded(res, 4 * 1024 * 1024, 'referrers');
+  }
+}
+
+function withQuery(url: string, key: string, value: string): string {
+  const u = new URL(url);
+  u.searchParams.set(key, value);
+  return u.toString();
+}
+
+async function readBounded(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  if (res.body)
+    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+      n += c.length;
+      if (n > maxBytes) {
+        await res.body.cancel().catch(() => undefined);
+        throw new ArtifactsError('REGISTRY_INVALID', `the registry sent a ${what} larger than ${maxBytes} bytes`);
+      }
+      parts.push(Buffer.from(c));
+    }
+  return Buffer.concat(parts);
+}
