@@ -339,6 +339,51 @@ function registerSnapshotCommands(program: Command): void {
     'artifacts resolve --channel prod --unit tenant-42 --json',
   ).action(run('resolve', async () => (await import('./commands/channel.js')).resolve));
 
+  example(
+    program
+      .command('push')
+      .description(
+        'push a verified snapshot to an OCI registry (config = the snapshot, one layer per artifact, the attestation as a referrer)',
+      )
+      .argument('<ref>', 'REGISTRY/REPOSITORY[:TAG] (with --channel: no tag; the channel name is the tag)')
+      .option('--framework <framework>', 'framework')
+      .option('--stage <stage>', 'stage')
+      .option('--seq <n>', 'snapshot number, or latest (default)')
+      .option('--channel <name>', "push the channel's stable snapshot, tagged with the channel's name")
+      .option('--plain-http', 'allow plain HTTP to a registry that is not on a loopback address'),
+    'artifacts push --framework fwk-001 --stage release registry.example.com/team/artifacts:release-3',
+    'artifacts push --channel prod registry.example.com/team/artifacts',
+  ).action(run('push', async () => (await import('./commands/oci.js')).push));
+  example(
+    program
+      .command('pull')
+      .description('fetch a snapshot image and verify everything (signature, digests, attestation) before writing its files under --out')
+      .argument('<ref>', 'REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]')
+      .requiredOption('--out <dir>', 'directory to write the files into, at their recorded paths')
+      .option('--plain-http', 'allow plain HTTP to a registry that is not on a loopback address'),
+    'artifacts --trust-root 3f9a…c2 pull registry.example.com/team/artifacts:prod --out /srv/app/artifacts',
+  ).action(run('pull', async () => (await import('./commands/oci.js')).pull));
+  example(
+    program
+      .command('export')
+      .description('write a verified snapshot as an OCI image layout (readable by skopeo, oras, Flux)')
+      .requiredOption('--framework <framework>', 'framework')
+      .requiredOption('--stage <stage>', 'stage')
+      .requiredOption('--oci-layout <dir>', 'the image layout directory')
+      .option('--seq <n>', 'snapshot number, or latest (default)')
+      .option('--tag <tag>', 'the ref name in index.json (default: STAGE-SEQ)'),
+    'artifacts export --framework fwk-001 --stage release --oci-layout ./release-image',
+  ).action(run('export', async () => (await import('./commands/oci.js')).exportCmd));
+  example(
+    program
+      .command('import')
+      .description('verify a snapshot image in an OCI image layout, then write its files (into the repository, or --out)')
+      .requiredOption('--oci-layout <dir>', 'the image layout directory')
+      .option('--tag <tag>', 'which image (its ref name) when the layout holds several')
+      .option('--out <dir>', 'where to write the files (default: the repository root)'),
+    'artifacts --trust-root 3f9a…c2 import --oci-layout ./release-image',
+  ).action(run('import', async () => (await import('./commands/oci.js')).importCmd));
+
   const attest = example(
     program.command('attest').description('in-toto attestations (DSSE) of snapshots and channel records'),
     'artifacts attest verify .artifacts/snapshots/fwk-001/release/000003.intoto.json --subject models/churn/1.0.0/churn.onnx',

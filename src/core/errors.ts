@@ -476,7 +476,7 @@ export const CATALOGUE = {
   },
   REGISTRY_ERROR: {
     title: 'The registry answered with an error',
-    hint: 'The message has the registry\'s answer; run again (a push resumes, skipping blobs already there).',
+    hint: "The message has the registry's answer; run again (a push resumes, skipping blobs already there).",
     exit: EXIT.FINDINGS,
   },
   REGISTRY_INVALID: {

@@ -20,7 +20,17 @@ import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { controlPathProblem, restorePathProblem } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { verifyAttestationBytes } from '../attest/attestations.js';
-import { ANNOTATION, EMPTY_DESCRIPTOR, encodeManifest, MEDIA, sha256Digest, snapshotImage, titleProblem, type Descriptor, type Manifest } from './image.js';
+import {
+  ANNOTATION,
+  EMPTY_DESCRIPTOR,
+  encodeManifest,
+  MEDIA,
+  sha256Digest,
+  snapshotImage,
+  titleProblem,
+  type Descriptor,
+  type Manifest,
+} from './image.js';
 import { credentialsFor, formatRef, parseRef, RegistryClient, type RegistryRef } from './registry.js';
 import { keyIdOf } from '../snapshots/keys.js';
 
@@ -47,12 +57,20 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
   const report = await verifyChain(repo, o.framework, o.stage, { now: new Date() }, async () => trust);
   const errors = report.findings.filter((f) => f.severity === 'error' && f.code !== 'SNAPSHOT_EXPIRED');
   if (errors.length > 0)
-    throw new ArtifactsError('SNAPSHOT_INVALID', `the snapshots of ${o.framework}/${o.stage} do not verify: nothing is pushed from them`, { findings: errors });
+    throw new ArtifactsError('SNAPSHOT_INVALID', `the snapshots of ${o.framework}/${o.stage} do not verify: nothing is pushed from them`, {
+      findings: errors,
+    });
   const all = await listSnapshots(repo, o.framework, o.stage);
   const i = o.seq === undefined || o.seq === 'latest' ? all.length - 1 : all.findIndex((s) => s.seq === o.seq);
   const s = all[i];
   if (!s?.snapshot) throw new ArtifactsError('SNAPSHOT_NOT_FOUND', `no snapshot ${o.seq ?? 'latest'} in ${o.framework}/${o.stage}`);
-  const k = snapshotSignerKey(trust, s.snapshot.signer.keyid, o, all.map((x) => x.id), i);
+  const k = snapshotSignerKey(
+    trust,
+    s.snapshot.signer.keyid,
+    o,
+    all.map((x) => x.id),
+    i,
+  );
   if (!('publicKey' in k)) throw new ArtifactsError('KEY_NOT_TRUSTED', `${s.file} ${k.problem}`);
   return { s, publicKey: k.publicKey };
 }
@@ -61,7 +79,7 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
 async function* fileChunks(path: string, from: number, size: number): AsyncIterable<Uint8Array> {
   const fh = await open(path, 'r');
   try {
-    for (let pos = from; ; ) {
+    for (let pos = from; ;) {
       const buf = Buffer.allocUnsafe(size);
       const { bytesRead } = await fh.read(buf, 0, size, pos);
       if (bytesRead === 0) return;
@@ -89,11 +107,18 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
       blobs.skipped++;
       return;
     }
-    await client.pushBlob(ref.repository, digest, size, chunks, o.monolithicLimit !== undefined ? { monolithicLimit: o.monolithicLimit } : {});
+    await client.pushBlob(
+      ref.repository,
+      digest,
+      size,
+      chunks,
+      o.monolithicLimit !== undefined ? { monolithicLimit: o.monolithicLimit } : {},
+    );
     blobs.pushed++;
   };
   await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesChunks(image.config, f, n));
-  for (const l of image.layers) await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(objectPath(repo, l.address), f, n));
+  for (const l of image.layers)
+    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(objectPath(repo, l.address), f, n));
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
   await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
   let referrer: string | undefined;
@@ -102,10 +127,21 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
     await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
     await upload(sha256Digest(image.attestation), image.attestation.length, (f, n) => bytesChunks(image.attestation!, f, n));
     await client.putManifest(ref.repository, r.digest, r.bytes, MEDIA.manifest);
-    await addReferrer(client, ref.repository, image.digest, { mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
+    await addReferrer(client, ref.repository, image.digest, {
+      mediaType: MEDIA.manifest,
+      digest: r.digest,
+      size: r.bytes.length,
+      artifactType: MEDIA.dsse,
+    });
     referrer = r.digest;
   }
-  return { ref: formatRef({ ...ref, digest: image.digest }), digest: image.digest, snapshot: s.id, blobs, ...(referrer ? { referrer } : {}) };
+  return {
+    ref: formatRef({ ...ref, digest: image.digest }),
+    digest: image.digest,
+    snapshot: s.id,
+    blobs,
+    ...(referrer ? { referrer } : {}),
+  };
 }
 
 /** The referrer manifest of an attestation: artifactType DSSE, subject the snapshot manifest. */
@@ -149,6 +185,9 @@ async function addReferrer(client: RegistryClient, repository: string, subject: 
 /** Where verified bytes come from: a registry, or an OCI image layout on disk. */
 export interface ImageSource {
   what: string;
+  /** Whether a manifest's attestation must be found among its referrers (a registry, where
+   * push put it); an image layout copied by another tool may lack it. */
+  referrersRequired: boolean;
   manifest(): Promise<Buffer>;
   blob(digest: string, maxBytes: number): Promise<Buffer>;
   blobChunks(digest: string): AsyncIterable<Uint8Array>;
@@ -186,10 +225,17 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const parsed = parseJsonQuiet(manifestBytes.toString('utf8'));
   if (!parsed.ok) throw bad('the manifest is not JSON');
   const m = parsed.value as Partial<Manifest>;
-  if (m.schemaVersion !== 2 || m.config?.mediaType !== MEDIA.snapshot || !Array.isArray(m.layers) || typeof m.annotations !== 'object' || !m.annotations)
+  if (
+    m.schemaVersion !== 2 ||
+    m.config?.mediaType !== MEDIA.snapshot ||
+    !Array.isArray(m.layers) ||
+    typeof m.annotations !== 'object' ||
+    !m.annotations
+  )
     throw bad(`the manifest is not an artifacts snapshot image (artifactType ${MEDIA.snapshot})`);
   const config = await source.blob(m.config.digest, MAX_CONFIG);
-  if (sha256Digest(config) !== m.config.digest || config.length !== m.config.size) throw bad('the config blob is not the one the manifest names');
+  if (sha256Digest(config) !== m.config.digest || config.length !== m.config.size)
+    throw bad('the config blob is not the one the manifest names');
   const snapshotId = m.config.digest;
   if (m.annotations[ANNOTATION.snapshot] !== snapshotId) throw bad('the manifest names another snapshot than its config');
   const snapParsed = parseJsonQuiet(config.toString('utf8'));
@@ -205,22 +251,31 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   if (trust) {
     const chain = await listSnapshots(o.repo!, snap.framework, snap.stage).catch(() => []);
     const idx = chain.findIndex((c) => c.id === snapshotId);
-    const k = snapshotSignerKey(trust, keyid, snap, chain.map((c) => c.id), idx >= 0 ? idx : chain.length);
+    const k = snapshotSignerKey(
+      trust,
+      keyid,
+      snap,
+      chain.map((c) => c.id),
+      idx >= 0 ? idx : chain.length,
+    );
     if ('publicKey' in k) publicKey = k.publicKey;
     else if (!o.trustRoot) throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot ${k.problem}; nothing was written`);
   }
   if (!publicKey && o.trustRoot) {
     const carried = Buffer.from(m.annotations[ANNOTATION.publicKey] ?? '', 'base64');
     if (keyid !== o.trustRoot)
-      throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot is signed by ${keyid}, not by the pinned ${o.trustRoot}; nothing was written`);
-    if (carried.length !== 32 || keyIdOf(carried) !== keyid) throw bad('the public key the image carries is not the signer\'s');
+      throw new ArtifactsError(
+        'KEY_NOT_TRUSTED',
+        `${source.what}: the snapshot is signed by ${keyid}, not by the pinned ${o.trustRoot}; nothing was written`,
+      );
+    if (carried.length !== 32 || keyIdOf(carried) !== keyid) throw bad("the public key the image carries is not the signer's");
     publicKey = Uint8Array.from(carried);
   }
   if (!publicKey)
     throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: no trust root to judge the signer ${keyid} by; nothing was written`, {
       hint: 'Pull inside a repository whose trust chain trusts the signer, or pin the signer with --trust-root KEYID.',
     });
-  if (!sig || !verifyStrict(config, sig, publicKey)) throw bad('the snapshot\'s signature does not verify');
+  if (!sig || !verifyStrict(config, sig, publicKey)) throw bad("the snapshot's signature does not verify");
   // When the local chain holds this snapshot's stage, the snapshot must be in it.
   if (o.repo && trust) {
     const chain = await listSnapshots(o.repo, snap.framework, snap.stage).catch(() => []);
@@ -231,7 +286,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const seen = new Set<string>();
   const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
   const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
-  if (layers.length !== snap.artifacts.length) throw bad(`the manifest has ${layers.length} layer(s) for ${snap.artifacts.length} artifact(s)`);
+  if (layers.length !== snap.artifacts.length)
+    throw bad(`the manifest has ${layers.length} layer(s) for ${snap.artifacts.length} artifact(s)`);
   for (const l of layers) {
     const title = l.annotations?.[ANNOTATION.title];
     const p = titleProblem(title, seen);
@@ -253,13 +309,18 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       const env = await source.blob(attDigest, MAX_CONFIG);
       if (sha256Digest(env) !== attDigest) throw bad('the attestation blob is not the one the manifest names');
       const keys = new Map([[keyid, publicKey]]);
-      const v = verifyAttestationBytes(env, trust ?? { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() }, 'the attestation', keys);
+      const v = verifyAttestationBytes(
+        env,
+        trust ?? { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() },
+        'the attestation',
+        keys,
+      );
       const meta = (v.statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } }).runDetails?.metadata;
       if (meta?.invocationId !== snapshotId) throw bad('the attestation describes another snapshot');
       attested = true;
       break;
     }
-    if (!attested) throw bad(`the attestation ${attDigest} the manifest names is not among its referrers`);
+    if (!attested && source.referrersRequired) throw bad(`the attestation ${attDigest} the manifest names is not among its referrers`);
   }
   // Every layer is fetched to a temporary directory and checked before anything is written.
   const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
@@ -289,7 +350,9 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     }
     await mkdir(out, { recursive: true });
     for (const [i, f] of files.entries()) {
-      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))) as unknown as AsyncIterable<Uint8Array>, { root: resolve(out) });
+      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))) as unknown as AsyncIterable<Uint8Array>, {
+        root: resolve(out),
+      });
     }
     return { snapshot: snapshotId, manifest: manifestDigest, files, attestation: attested };
   } finally {
@@ -300,7 +363,9 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
 async function matchesAddress(file: string, address: string): Promise<boolean> {
   const { digestFile } = await import('../hash/digest.js');
   const [algo] = address.split(':');
-  const got = await digestFile(algo as 'blake3' | 'sha256', file, 0, { root: '/', code: 'REGISTRY_INVALID', label: file }).catch(() => undefined);
+  const got = await digestFile(algo as 'blake3' | 'sha256', file, 0, { root: '/', code: 'REGISTRY_INVALID', label: file }).catch(
+    () => undefined,
+  );
   return got?.address === address;
 }
 
@@ -310,11 +375,15 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
   const reference = ref.digest ?? ref.tag ?? 'latest';
   return {
     what: formatRef(ref),
+    referrersRequired: true,
     manifest: async () => {
       const got = await client.getManifest(ref.repository, reference);
       if (!got) throw new ArtifactsError('SNAPSHOT_NOT_FOUND', `${formatRef(ref)}: no such manifest in the registry`);
       if (ref.digest && sha256Digest(got.bytes) !== ref.digest)
-        throw new ArtifactsError('REGISTRY_INVALID', `${formatRef(ref)}: the registry sent a manifest of another digest; nothing was written`);
+        throw new ArtifactsError(
+          'REGISTRY_INVALID',
+          `${formatRef(ref)}: the registry sent a manifest of another digest; nothing was written`,
+        );
       return got.bytes;
     },
     blob: (d, max) => client.getBlob(ref.repository, d, max),
@@ -343,7 +412,8 @@ export async function pull(ref: string, out: string, o: PullOptions): Promise<Pu
 /** An OCI image layout directory as an image source (`tag`: its ref.name annotation). */
 export function layoutSource(dir: string, tag?: string): ImageSource {
   const blobPath = (d: string) => {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: ${JSON.stringify(d)} is not a sha256 digest`);
+    if (!/^sha256:[0-9a-f]{64}$/.test(d))
+      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: ${JSON.stringify(d)} is not a sha256 digest`);
     return join(dir, 'blobs', 'sha256', d.slice(7));
   };
   const readBlob = async (d: string, max: number) => {
@@ -351,7 +421,8 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
       throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is missing`);
     });
     if (bytes.length > max) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is too large`);
-    if (sha256Digest(bytes) !== d) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} does not hold its digest; nothing was written`);
+    if (sha256Digest(bytes) !== d)
+      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} does not hold its digest; nothing was written`);
     return bytes;
   };
   let index: { manifests?: Descriptor[] } | undefined;
@@ -364,11 +435,15 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
   };
   return {
     what: `oci:${dir}${tag ? `:${tag}` : ''}`,
+    referrersRequired: false,
     manifest: async () => {
       const list = ((await loadIndex()).manifests ?? []).filter((x) => x.artifactType === MEDIA.snapshot || x.mediaType === MEDIA.manifest);
       const hits = tag ? list.filter((x) => x.annotations?.[ANNOTATION.ref] === tag) : list.filter((x) => x.artifactType !== MEDIA.dsse);
       if (hits.length !== 1)
-        throw new ArtifactsError('USAGE', `${dir}: ${hits.length === 0 ? 'no' : 'more than one'} snapshot manifest${tag ? ` tagged ${tag}` : ''} (name one with --tag)`);
+        throw new ArtifactsError(
+          'USAGE',
+          `${dir}: ${hits.length === 0 ? 'no' : 'more than one'} snapshot manifest${tag ? ` tagged ${tag}` : ''} (name one with --tag)`,
+        );
       return readBlob(hits[0]!.digest, 4 * 1024 * 1024);
     },
     blob: readBlob,
@@ -400,12 +475,19 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
   await put(Buffer.from('{}'));
   for (const l of image.layers) {
     const bytes = await readFile(objectPath(repo, l.address));
-    if (sha256Digest(bytes) !== l.descriptor.digest) throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);
+    if (sha256Digest(bytes) !== l.descriptor.digest)
+      throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);
     await put(bytes);
   }
   const tag = o.tag ?? `${s.snapshot!.stage}-${s.seq}`;
   const manifests: Descriptor[] = [
-    { mediaType: MEDIA.manifest, digest: image.digest, size: image.manifest.length, artifactType: MEDIA.snapshot, annotations: { [ANNOTATION.ref]: tag } },
+    {
+      mediaType: MEDIA.manifest,
+      digest: image.digest,
+      size: image.manifest.length,
+      artifactType: MEDIA.snapshot,
+      annotations: { [ANNOTATION.ref]: tag },
+    },
   ];
   if (image.attestation) {
     await put(image.attestation);

@@ -93,7 +93,10 @@ export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Ui
   const snap = s.snapshot;
   if (!snap || s.signature === undefined) throw new ArtifactsError('SNAPSHOT_INVALID', `${s.file} is not a signed snapshot`);
   if (snap.artifacts.length > MAX_FILE_LAYERS)
-    throw new ArtifactsError('OCI_TOO_MANY_LAYERS', `${s.file} has ${snap.artifacts.length} artifacts; the per-file layout takes at most ${MAX_FILE_LAYERS}`);
+    throw new ArtifactsError(
+      'OCI_TOO_MANY_LAYERS',
+      `${s.file} has ${snap.artifacts.length} artifacts; the per-file layout takes at most ${MAX_FILE_LAYERS}`,
+    );
   const layers: FileLayer[] = [];
   for (const a of [...snap.artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
     const digests = await artifactDigests(repo, a);
@@ -130,9 +133,11 @@ export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Ui
 /** Check a layer title with the path rules: relative, no `..`, no duplicates. */
 export function titleProblem(title: unknown, seen: Set<string>): string | undefined {
   if (typeof title !== 'string' || title === '') return 'has no title';
-  if (title.startsWith('/') || /^[A-Za-z]:/.test(title) || title.includes('\\')) return `has the title ${JSON.stringify(title)}, which is not a relative path`;
+  if (title.startsWith('/') || /^[A-Za-z]:/.test(title) || title.includes('\\'))
+    return `has the title ${JSON.stringify(title)}, which is not a relative path`;
   const parts = title.split('/');
-  if (parts.some((p) => p === '' || p === '.' || p === '..')) return `has the title ${JSON.stringify(title)}, which leaves its directory or is not normal`;
+  if (parts.some((p) => p === '' || p === '.' || p === '..'))
+    return `has the title ${JSON.stringify(title)}, which leaves its directory or is not normal`;
   if (/[\0-\x1f]/.test(title)) return 'has a title with control characters';
   const key = title.toLowerCase();
   if (seen.has(key)) return `has the title ${JSON.stringify(title)} twice`;

@@ -35,7 +35,10 @@ export function parseRef(ref: string): RegistryRef {
   const slash = rest.indexOf('/');
   if (slash <= 0) throw bad('no registry host');
   const registry = rest.slice(0, slash);
-  if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(registry) || !(registry.includes('.') || registry.includes(':') || registry.startsWith('localhost')))
+  if (
+    !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(registry) ||
+    !(registry.includes('.') || registry.includes(':') || registry.startsWith('localhost'))
+  )
     throw bad('the first part is not a registry host');
   let repository = rest.slice(slash + 1);
   let tag: string | undefined;
@@ -86,7 +89,8 @@ export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = proces
     const i = plain.indexOf(':');
     if (i > 0) return { username: plain.slice(0, i), password: plain.slice(i + 1) };
   }
-  if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+  if (typeof entry.username === 'string' && typeof entry.password === 'string')
+    return { username: entry.username, password: entry.password };
   return undefined;
 }
 
@@ -131,7 +135,8 @@ export class RegistryClient {
     init: { headers?: Record<string, string>; body?: Uint8Array | string; expect: number[]; scope?: string },
   ): Promise<Response> {
     const url = path.startsWith('http://') || path.startsWith('https://') ? path : `${this.base}${path}`;
-    if (!url.startsWith(this.base)) throw new ArtifactsError('REGISTRY_ERROR', `the registry sent this client to another origin (${url.slice(0, 200)})`);
+    if (!url.startsWith(this.base))
+      throw new ArtifactsError('REGISTRY_ERROR', `the registry sent this client to another origin (${url.slice(0, 200)})`);
     for (let attempt = 0; ; attempt++) {
       const res = await this.send(method, url, init);
       if (res.status === 401 && attempt === 0) {
@@ -142,16 +147,28 @@ export class RegistryClient {
       if (init.expect.includes(res.status)) return res;
       const text = (await res.text().catch(() => '')).slice(0, 300);
       if (res.status === 401 || res.status === 403)
-        throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} refused ${method} ${path.split('?')[0]} (${res.status})${text ? `: ${text}` : ''}`, {
-          hint: 'Give credentials: ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login` (auths in ~/.docker/config.json).',
-        });
-      throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} answered ${method} ${path.split('?')[0]} with ${res.status}${text ? `: ${text}` : ''}`, {
-        details: { status: res.status },
-      });
+        throw new ArtifactsError(
+          'REGISTRY_AUTH',
+          `${this.registry} refused ${method} ${path.split('?')[0]} (${res.status})${text ? `: ${text}` : ''}`,
+          {
+            hint: 'Give credentials: ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login` (auths in ~/.docker/config.json).',
+          },
+        );
+      throw new ArtifactsError(
+        'REGISTRY_ERROR',
+        `${this.registry} answered ${method} ${path.split('?')[0]} with ${res.status}${text ? `: ${text}` : ''}`,
+        {
+          details: { status: res.status },
+        },
+      );
     }
   }
 
-  private async send(method: string, url: string, init: { headers?: Record<string, string>; body?: Uint8Array | string }): Promise<Response> {
+  private async send(
+    method: string,
+    url: string,
+    init: { headers?: Record<string, string>; body?: Uint8Array | string },
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (this.authorization) headers.authorization = this.authorization;
     try {
@@ -163,9 +180,15 @@ export class RegistryClient {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
       });
     } catch (e) {
-      throw new ArtifactsError('REGISTRY_UNREACHABLE', `cannot reach ${this.registry} (${(e as Error).cause ? String((e as { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`, {
-        hint: this.base.startsWith('https') ? 'Check the address; a registry without TLS needs --plain-http (only on a trusted network).' : 'Check that the registry runs at this address.',
-      });
+      throw new ArtifactsError(
+        'REGISTRY_UNREACHABLE',
+        `cannot reach ${this.registry} (${(e as Error).cause ? String((e as { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`,
+        {
+          hint: this.base.startsWith('https')
+            ? 'Check the address; a registry without TLS needs --plain-http (only on a trusted network).'
+            : 'Check that the registry runs at this address.',
+        },
+      );
     }
   }
 
@@ -207,7 +230,10 @@ export class RegistryClient {
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
-    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, { expect: [200, 404], scope: this.scope(repository, true) });
+    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {
+      expect: [200, 404],
+      scope: this.scope(repository, true),
+    });
     return res.status === 200;
   }
 
@@ -245,7 +271,7 @@ export class RegistryClient {
     const min = Number(start.headers.get('oci-chunk-min-length') ?? 0);
     let chunkSize = Math.max(min || 0, 8 * 1024 * 1024);
     let sent = 0;
-    for (let stalls = 0; sent < size; ) {
+    for (let stalls = 0; sent < size;) {
       let advanced = false;
       for await (const c of chunks(sent, chunkSize)) {
         const end = sent + c.length - 1;
@@ -257,7 +283,8 @@ export class RegistryClient {
         });
         await res.body?.cancel();
         if (res.status !== 202) {
-          if (chunkSize <= 1024 * 1024) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} refuses chunks of ${chunkSize} bytes (${res.status})`);
+          if (chunkSize <= 1024 * 1024)
+            throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} refuses chunks of ${chunkSize} bytes (${res.status})`);
           chunkSize = Math.floor(chunkSize / 2);
           break;
         }
@@ -278,14 +305,19 @@ export class RegistryClient {
         sent = 0;
       }
     }
-    const done = await this.request('PUT', withQuery(location, 'digest', digest), { headers: { 'content-length': '0' }, expect: [201], scope });
+    const done = await this.request('PUT', withQuery(location, 'digest', digest), {
+      headers: { 'content-length': '0' },
+      expect: [201],
+      scope,
+    });
     await done.body?.cancel();
   }
 
   private resolveLocation(loc: string | null): string {
     if (!loc) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} gave no upload location`);
     const u = new URL(loc, this.base);
-    if (u.origin !== new URL(this.base).origin) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} sent the upload to another origin (${u.origin})`);
+    if (u.origin !== new URL(this.base).origin)
+      throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} sent the upload to another origin (${u.origin})`);
     return u.toString();
   }
 
@@ -300,7 +332,11 @@ export class RegistryClient {
   }
 
   /** A manifest's bytes (at most `maxBytes`) and the media type the registry gives. */
-  async getManifest(repository: string, reference: string, maxBytes = 4 * 1024 * 1024): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    maxBytes = 4 * 1024 * 1024,
+  ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
     const res = await this.request('GET', `/v2/${repository}/manifests/${reference}`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
       expect: [200, 404],

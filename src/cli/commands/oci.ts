@@ -1,0 +1,103 @@
+// `artifacts push | pull | export | import`: snapshots through OCI registries and image layouts.
+import { resolve } from 'node:path';
+import { ArtifactsError } from '../../core/errors.js';
+import {
+  exportLayout,
+  layoutSource,
+  pull as pullFromRegistry,
+  pullImage,
+  push as pushToRegistry,
+  type PullResult,
+} from '../../core/oci/distribute.js';
+import { verifiedChannel } from '../../core/channels/records.js';
+import { resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
+import { requireTrust } from '../../core/trust/trust-store.js';
+import type { Ctx } from '../context.js';
+import { h } from '../render.js';
+
+function seqOf(seq: string | undefined): number | 'latest' {
+  if (seq === undefined || seq === 'latest') return 'latest';
+  if (!/^[1-9]\d{0,9}$/.test(seq)) throw new ArtifactsError('USAGE', '--seq takes a snapshot number or latest');
+  return Number(seq);
+}
+
+export async function push(
+  ctx: Ctx,
+  target: string,
+  o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean },
+): Promise<number> {
+  const repo = await ctx.repo();
+  let scope: { framework: string; stage: string; seq: number | 'latest' };
+  let ref = target;
+  if (o.channel !== undefined) {
+    if (o.framework || o.stage || o.seq)
+      throw new ArtifactsError('USAGE', "--channel pushes the channel's stable snapshot: give no --framework, --stage or --seq");
+    const stored = await verifiedChannel(repo, o.channel, await requireTrust(repo));
+    const stable = stored[stored.length - 1]!.record!.stable;
+    if (!stable) throw new ArtifactsError('USAGE', `channel ${o.channel} has no stable snapshot to push`);
+    const snap = await resolveSnapshot(repo, stable);
+    scope = { framework: snap.framework, stage: snap.stage, seq: snap.seq };
+    if (/@/.test(ref) || /:[^/]*$/.test(ref.slice(ref.indexOf('/') + 1)))
+      throw new ArtifactsError('USAGE', '--channel tags the image with the channel name: give REGISTRY/REPO without a tag');
+    ref = `${ref}:${o.channel}`;
+  } else {
+    if (!o.framework || !o.stage) throw new ArtifactsError('USAGE', 'give --framework and --stage (or --channel)');
+    scope = { framework: o.framework, stage: o.stage, seq: seqOf(o.seq) };
+  }
+  const r = await pushToRegistry(repo, ref, { ...scope, plainHttp: !!o.plainHttp });
+  return ctx.result({ ...r }, () => {
+    ctx.print(h`pushed ${r.snapshot} as ${r.ref}\n`);
+    ctx.print(
+      h`blobs: ${r.blobs.pushed} pushed, ${r.blobs.skipped} already there${r.referrer ? `; attestation referrer ${r.referrer}` : ''}\n`,
+    );
+  });
+}
+
+function printPulled(ctx: Ctx, r: PullResult, out: string): number {
+  return ctx.result({ ...r, out }, () => {
+    ctx.print(h`verified snapshot ${r.snapshot} (manifest ${r.manifest})${r.attestation ? ', with its attestation' : ''}\n`);
+    for (const f of r.files) ctx.print(h`  wrote ${f.path} (${f.size} bytes)\n`);
+  });
+}
+
+/** The repository around the working directory, when there is one (its trust chain judges
+ * the signer); none is needed with --trust-root. */
+async function maybeRepo(ctx: Ctx) {
+  return ctx.repo().catch(() => undefined);
+}
+
+export async function pull(ctx: Ctx, ref: string, o: { out: string; plainHttp?: boolean }): Promise<number> {
+  const repo = await maybeRepo(ctx);
+  const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
+  const r = await pullFromRegistry(ref, resolve(o.out), {
+    ...(repo ? { repo } : {}),
+    ...(trustRoot ? { trustRoot } : {}),
+    plainHttp: !!o.plainHttp,
+  });
+  return printPulled(ctx, r, o.out);
+}
+
+export async function exportCmd(
+  ctx: Ctx,
+  o: { framework: string; stage: string; seq?: string; ociLayout: string; tag?: string },
+): Promise<number> {
+  const repo = await ctx.repo();
+  const r = await exportLayout(repo, resolve(o.ociLayout), {
+    framework: o.framework,
+    stage: o.stage,
+    seq: seqOf(o.seq),
+    ...(o.tag ? { tag: o.tag } : {}),
+  });
+  return ctx.result({ ...r, layout: o.ociLayout }, () => ctx.print(h`exported ${r.digest} to ${o.ociLayout} as ${r.tag}\n`));
+}
+
+export async function importCmd(ctx: Ctx, o: { ociLayout: string; tag?: string; out?: string }): Promise<number> {
+  const repo = await maybeRepo(ctx);
+  const out = o.out ?? repo?.root ?? process.cwd();
+  const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
+  const r = await pullImage(layoutSource(resolve(o.ociLayout), o.tag), resolve(out), {
+    ...(repo ? { repo } : {}),
+    ...(trustRoot ? { trustRoot } : {}),
+  });
+  return printPulled(ctx, r, out);
+}
