@@ -247,21 +247,18 @@ describe('tampering', () => {
 describe('existing chains', () => {
   test('snapshot verify --all warns of a record without an attestation; attest backfill writes them (dry run first), only for chains that verify', async () => {
     const dir = await attested();
-    const removed = [
-      join(dir, SNAPS, '000001.intoto.json'),
-      join(dir, SNAPS, '000002.intoto.json'),
-      join(dir, '.artifacts/channels/prod/000001.intoto.json'),
-    ];
+    // (Snapshot 1 and its attestation were committed; the others never were.)
+    const removed = [join(dir, SNAPS, '000002.intoto.json'), join(dir, '.artifacts/channels/prod/000001.intoto.json')];
     for (const f of removed) rmSync(f);
     const v = run(dir, ['--json', 'snapshot', 'verify', '--all']);
     expect(v.code, v.stdout).toBe(0);
     const warnings = (JSON.parse(v.stdout) as { findings: Array<{ code: string; severity: string }> }).findings.filter(
       (f) => f.code === 'ATTESTATION_MISSING',
     );
-    expect(warnings).toHaveLength(3);
+    expect(warnings).toHaveLength(2);
     expect(warnings.every((w) => w.severity === 'warning')).toBe(true);
     const dry = run(dir, ['--json', 'attest', 'backfill', '--dry-run'], env());
-    expect((JSON.parse(dry.stdout) as { written: string[] }).written).toHaveLength(3);
+    expect((JSON.parse(dry.stdout) as { written: string[] }).written).toHaveLength(2);
     expect(removed.some((f) => existsSync(f))).toBe(false);
     // A key the trust chain does not trust writes nothing.
     expect(run(dir, ['attest', 'backfill', '--key', join(keyDir, 'stranger.key')]).code).toBe(4);
@@ -269,10 +266,20 @@ describe('existing chains', () => {
     expect(removed.every((f) => existsSync(f))).toBe(true);
     const again = run(dir, ['--json', 'snapshot', 'verify', '--all']);
     expect(again.stdout).not.toContain('ATTESTATION_MISSING');
+    // One that was committed and is gone is not "missing": it was removed (exit 4).
+    const committed = join(dir, SNAPS, '000001.intoto.json');
+    const saved = readFileSync(committed);
+    rmSync(committed);
+    const gone = run(dir, ['--json', 'snapshot', 'verify', '--all']);
+    expect(gone.code).toBe(4);
+    expect(gone.stdout).toContain('ATTESTATION_INVALID');
+    writeFileSync(committed, saved);
     // A chain that does not verify is not attested.
     rmSync(join(dir, SNAPS, '000002.intoto.json'));
     writeFileSync(join(dir, SNAPS, '000002.sig'), readFileSync(join(dir, SNAPS, '000001.sig')));
-    const skipped = JSON.parse(run(dir, ['--json', 'attest', 'backfill'], env()).stdout) as {
+    const skippedRun = run(dir, ['--json', 'attest', 'backfill'], env());
+    expect(skippedRun.code).toBe(4);
+    const skipped = JSON.parse(skippedRun.stdout) as {
       written: string[];
       skipped: Array<{ chain: string }>;
     };

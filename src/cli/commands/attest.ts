@@ -20,7 +20,7 @@ export async function verify(ctx: Ctx, file: string, o: { subject?: string[] }):
       file,
       keyid: v.keyid,
       predicateType: v.statement.predicateType,
-      of: predicate.runDetails?.metadata?.invocationId ?? predicate.record?.id ?? null,
+      of: [predicate.runDetails?.metadata?.invocationId, predicate.record?.id].find((x): x is string => typeof x === 'string') ?? null,
       subjects: v.statement.subject.map((s) => ({ name: s.name ?? null, digest: s.digest ?? {} })),
       checked: subjects,
     },
@@ -31,9 +31,12 @@ export async function backfill(ctx: Ctx, o: { key?: string; dryRun?: boolean }):
   const repo = await ctx.repo();
   const signer = await signingKey(o.key);
   const r = await attestBackfill(repo, { signer, dryRun: !!o.dryRun });
-  return ctx.result({ dry_run: r.dryRun, written: r.written, skipped: r.skipped }, () => {
-    for (const f of r.written) ctx.print(h`${r.dryRun ? 'would write' : 'wrote'} ${f}\n`);
-    for (const s of r.skipped) ctx.print(h`skipped ${s.chain}: it does not verify (${s.why})\n`);
-    if (r.written.length === 0) ctx.print('every verified record has its attestation\n');
-  });
+  for (const f of r.written) ctx.print(h`${r.dryRun ? 'would write' : 'wrote'} ${f}\n`);
+  // A chain that does not verify, or a record whose attestation path holds something else,
+  // is reported as a finding: the backfill is not complete (exit 4).
+  const summary =
+    r.findings.length === 0 && r.written.length === 0
+      ? 'every verified record has its attestation'
+      : `${r.written.length} attestation(s) ${r.dryRun ? 'to write' : 'written'}`;
+  return ctx.report(r.findings, summary, { dry_run: r.dryRun, written: r.written, skipped: r.skipped });
 }

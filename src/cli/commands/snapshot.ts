@@ -4,7 +4,7 @@ import { prune as pruneSnapshots } from '../../core/snapshots/retention.js';
 import { allSnapshots, resolveSnapshot, writeHold } from '../../core/snapshots/snapshot-store.js';
 import { verifySnapshots } from '../../core/snapshots/verify-chain.js';
 import { verifyAllChannels, verifyChannel } from '../../core/channels/records.js';
-import { channelAttestationFindings, snapshotAttestationFindings } from '../../core/attest/attestations.js';
+import { channelAttestationFindings, deletedAttestationFindings, snapshotAttestationFindings } from '../../core/attest/attestations.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
@@ -59,6 +59,10 @@ export async function verify(ctx: Ctx, o: Scope): Promise<number> {
   const count = reports.reduce((n, r) => n + r.snapshots.length, 0);
   // Each snapshot's attestation (a missing one is a warning: `attest backfill` writes it).
   const trust = count > 0 ? await requireTrust(repo).catch(() => undefined) : undefined;
+  findings.push(
+    ...(await deletedAttestationFindings(repo, scopeOf(o) ? `.artifacts/snapshots/${o.framework}/${o.stage}` : '.artifacts/snapshots')),
+  );
+  if (!scopeOf(o)) findings.push(...(await deletedAttestationFindings(repo, '.artifacts/channels')));
   // (Only of chains that verify: a chain that does not is reported as itself.)
   if (trust)
     for (const r of reports)

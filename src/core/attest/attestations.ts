@@ -3,7 +3,8 @@
 // `attest verify`, `snapshot verify` and `channel verify`, and written for older records by
 // `attest backfill`.
 import { open } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
+import { digestFile } from '../hash/digest.js';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
@@ -13,7 +14,10 @@ import { parseJsonQuiet, READ_LIMITS, readChecked, readUserFile } from '../store
 import type { Signer } from '../trust/signer.js';
 import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { envelopeProblem, IN_TOTO_PAYLOAD_TYPE, signEnvelope, signatureVerifies, strictBase64, type DsseEnvelope } from './dsse.js';
-import { DEPLOYMENT_PREDICATE, SLSA_PROVENANCE_V1, STATEMENT_TYPE, type Statement } from './statements.js';
+import { channelStatement, snapshotStatement, STATEMENT_TYPE, type Statement } from './statements.js';
+import { git } from '../git.js';
+import type { ChannelRecord } from '../channels/records.js';
+import { resolveSnapshot } from '../snapshots/snapshot-store.js';
 import type { Snapshot } from '../snapshots/snapshot-store.js';
 
 export const ATTESTATION_SUFFIX = '.intoto.json';
@@ -109,15 +113,18 @@ export function verifyAttestationBytes(
  * the provenance of a snapshot of this repository that it validly signed (at or before its
  * last valid snapshot), as `snapshot verify` accepts the snapshot itself. */
 export async function verifyAttestationFile(path: string, trust: TrustState, repo?: Repo): Promise<VerifiedAttestation> {
-  const bytes = await readUserFile(path, { maxBytes: READ_LIMITS.record, code: 'USAGE', label: path });
+  if (!existsSync(path)) throw new ArtifactsError('USAGE', `${path} does not exist`);
+  // Anything there that is not a readable envelope (a FIFO, a directory, a huge file) is not one.
+  const bytes = await readUserFile(path, { maxBytes: READ_LIMITS.record, code: 'ATTESTATION_INVALID', label: path });
   const extra = repo ? await revokedSigners(repo, trust, bytes) : undefined;
   const v = verifyAttestationBytes(bytes, trust, path, extra?.keys);
-  if (extra && !trust.trusted.has(v.keyid)) {
-    const meta = (v.statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } }).runDetails?.metadata;
-    if (v.statement.predicateType !== SLSA_PROVENANCE_V1 || meta?.invocationId !== extra.snapshot)
+  if (extra && repo && !trust.trusted.has(v.keyid)) {
+    // Signed by a key revoked since: only the exact statement of the snapshot it signed.
+    const why = await statementProblemFor(repo, v.statement, expectedSnapshotStatement(repo, extra.snapshot, extra.id));
+    if (why)
       throw new ArtifactsError(
         'KEY_NOT_TRUSTED',
-        `${path} is signed by ${v.keyid}, which was revoked, and is not the provenance of a snapshot it validly signed`,
+        `${path} is signed by ${v.keyid}, which was revoked, and is not the exact provenance of the snapshot it validly signed (it ${why.text})`,
       );
   }
   return v;
@@ -129,7 +136,7 @@ async function revokedSigners(
   repo: Repo,
   trust: TrustState,
   bytes: Buffer,
-): Promise<{ keys: Map<string, Uint8Array>; snapshot: string } | undefined> {
+): Promise<{ keys: Map<string, Uint8Array>; id: string; snapshot: Snapshot } | undefined> {
   const parsed = parseJsonQuiet(bytes.toString('utf8'));
   if (!parsed.ok || envelopeProblem(parsed.value)) return undefined;
   const e = parsed.value as DsseEnvelope;
@@ -152,7 +159,7 @@ async function revokedSigners(
     chain.map((c) => c.id),
     chain.findIndex((c) => c.id === id),
   );
-  return 'publicKey' in k ? { keys: new Map([[keyid, k.publicKey]]), snapshot: id } : undefined;
+  return 'publicKey' in k ? { keys: new Map([[keyid, k.publicKey]]), id, snapshot: hit.snapshot } : undefined;
 }
 
 /** SHA-256 of a file a user names (a regular file, streamed). */
@@ -202,7 +209,12 @@ export async function subjectFindings(statement: Statement, paths: readonly stri
       out.push(finding('ATTESTATION_SUBJECT', `${p} is not a subject of this attestation (no subject is named ${rel ?? p})`, { path: p }));
       continue;
     }
-    const digest = await sha256OfUserFile(abs);
+    // A path inside the repository is read under the checked-read rules (a symlink out of the
+    // repository, a FIFO: refused); one outside it is the user's own choice.
+    const digest =
+      root && rel !== undefined
+        ? (await digestFile('sha256', abs, 0, { root, code: 'ATTESTATION_SUBJECT', label: rel })).address.slice(7)
+        : await sha256OfUserFile(abs);
     if (!named.some((s) => s.digest?.sha256 === digest))
       out.push(
         finding(
@@ -217,16 +229,48 @@ export async function subjectFindings(statement: Statement, paths: readonly stri
   return out;
 }
 
+/** What a record's attestation must say: its statement, recomputed from the verified
+ * record, with the source commit the attestation names (checked separately). */
+export type ExpectedStatement = (commit: string | undefined) => Promise<Statement>;
+
+/** The source commit a provenance statement names, if any. */
+export function sourceCommitOf(st: Statement): string | undefined {
+  const deps = (
+    st.predicate as { buildDefinition?: { resolvedDependencies?: Array<{ name?: unknown; digest?: { gitCommit?: unknown } }> } }
+  ).buildDefinition?.resolvedDependencies;
+  const c = Array.isArray(deps) ? deps.find((d) => d?.name === 'source')?.digest?.gitCommit : undefined;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** Why the commit a statement names is not one of this history, if it is not (unknown in a
+ * shallow clone or outside git: then nothing is said). */
+async function commitProblem(repo: Repo, commit: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit))
+    return `names the source commit ${JSON.stringify(commit.slice(0, 80))}, which is not a commit id`;
+  const shallow = await git(repo.root, ['rev-parse', '--is-shallow-repository']).then(
+    (o) => o.trim(),
+    () => 'unknown',
+  );
+  if (shallow !== 'false') return undefined;
+  const known = await git(repo.root, ['merge-base', '--is-ancestor', commit, 'HEAD']).then(
+    () => true,
+    () => false,
+  );
+  return known ? undefined : `names the source commit ${commit}, which is not in the history of HEAD`;
+}
+
 /**
  * The attestation findings of a record: ATTESTATION_MISSING (a warning) when the record has
- * none; ATTESTATION_INVALID when it does not verify or does not describe this record (its
- * invocation or record id, its predicate type, its subjects' names and digests).
+ * none; ATTESTATION_INVALID when it does not verify, is not signed by the record's signer or
+ * a key the trust chain trusts now, or is not exactly the statement of this record
+ * (recomputed from it: every subject and digest, every parameter, the builder), or names a
+ * source commit this history does not have.
  */
 export async function recordAttestationFindings(
   repo: Repo,
   recordFile: string,
   trust: TrustState,
-  expect: { id: string; kind: 'snapshot'; snapshot: Snapshot } | { id: string; kind: 'channel' },
+  record: { signer: string; expected: ExpectedStatement },
   extra: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<Finding[]> {
   const file = attestationPathOf(recordFile);
@@ -260,33 +304,58 @@ export async function recordAttestationFindings(
       }),
     ];
   }
-  const why = describesRecord(v.statement, expect);
-  return why ? [finding('ATTESTATION_INVALID', `${file} ${why}`, { path: file })] : [];
+  if (v.keyid !== record.signer && !trust.trusted.has(v.keyid))
+    return [
+      finding('ATTESTATION_INVALID', `${file} is signed by ${v.keyid}, neither the record's signer nor a key trusted now`, { path: file }),
+    ];
+  const why = await statementProblemFor(repo, v.statement, record.expected);
+  if (!why) return [];
+  return [
+    why.warning
+      ? finding('ATTESTATION_MISSING', `${file} ${why.text}`, { path: file, severity: 'warning' })
+      : finding('ATTESTATION_INVALID', `${file} ${why.text}`, { path: file }),
+  ];
 }
 
-/** Why a verified statement does not describe the record, if it does not. */
-function describesRecord(
-  s: Statement,
-  expect: { id: string; kind: 'snapshot'; snapshot: Snapshot } | { id: string; kind: 'channel' },
-): string | undefined {
-  const p = s.predicate as Record<string, Record<string, unknown> | undefined>;
-  if (expect.kind === 'channel') {
-    if (s.predicateType !== DEPLOYMENT_PREDICATE) return `has predicateType ${s.predicateType}, not ${DEPLOYMENT_PREDICATE}`;
-    return (p.record as { id?: unknown } | undefined)?.id === expect.id ? undefined : 'describes another channel record';
+/** Why a verified statement is not the record's, if it is not. */
+export async function statementProblemFor(
+  repo: Repo,
+  st: Statement,
+  expected: ExpectedStatement,
+): Promise<{ text: string; warning?: boolean } | undefined> {
+  const commit = sourceCommitOf(st);
+  let want: Statement;
+  try {
+    want = await expected(commit);
+  } catch (e) {
+    // (The content of a BLAKE3-addressed artifact is needed for its SHA-256.)
+    return { text: `cannot be compared with its record: ${(e as Error).message}`, warning: true };
   }
-  if (s.predicateType !== SLSA_PROVENANCE_V1) return `has predicateType ${s.predicateType}, not ${SLSA_PROVENANCE_V1}`;
-  const meta = (p.runDetails as { metadata?: { invocationId?: unknown } } | undefined)?.metadata;
-  if (meta?.invocationId !== expect.id) return 'describes another snapshot (its invocationId differs)';
-  const want = new Map<string, string>();
-  for (const a of expect.snapshot.artifacts) want.set(a.path, a.content_address);
-  if (s.subject.length !== want.size) return `has ${s.subject.length} subject(s); the snapshot has ${want.size} artifact(s)`;
-  for (const x of s.subject) {
-    const address = want.get(x.name ?? '');
-    if (address === undefined) return `has a subject ${JSON.stringify(x.name)} the snapshot does not hold`;
-    const [algo, hex] = address.split(':');
-    if (x.digest?.[algo!] !== hex) return `attests ${x.name} with another digest than the snapshot's ${address}`;
+  if (canonicalJson(st) !== canonicalJson(want))
+    return { text: 'is not the statement of its record: a subject, a digest or a parameter differs' };
+  if (commit) {
+    const p = await commitProblem(repo, commit);
+    if (p) return { text: p };
   }
   return undefined;
+}
+
+/** The expected statement of a stored snapshot. */
+export function expectedSnapshotStatement(repo: Repo, snapshot: Snapshot, id: string): ExpectedStatement {
+  return (commit) => snapshotStatement(repo, snapshot, id, commit);
+}
+
+/** The expected statement of a channel record (the snapshots it names resolved here). */
+export function expectedChannelStatement(repo: Repo, record: ChannelRecord, id: string): ExpectedStatement {
+  return async () => {
+    const snapshots = new Map<string, Snapshot>();
+    for (const sid of [record.stable, record.rollout?.target]) {
+      if (!sid || snapshots.has(sid)) continue;
+      const snap = (await resolveSnapshot(repo, sid)).snapshot;
+      if (snap) snapshots.set(sid, snap);
+    }
+    return channelStatement(repo, record, id, snapshots);
+  };
 }
 
 /** The attestation findings of the snapshots of a chain that verified: each attestation
@@ -303,7 +372,15 @@ export async function snapshotAttestationFindings(
     if (!s.snapshot) continue;
     const signer = snapshotSignerKey(trust, s.snapshot.signer.keyid, chain, ids, i);
     const extra = new Map<string, Uint8Array>('publicKey' in signer ? [[s.snapshot.signer.keyid, signer.publicKey]] : []);
-    out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'snapshot', snapshot: s.snapshot }, extra)));
+    out.push(
+      ...(await recordAttestationFindings(
+        repo,
+        s.file,
+        trust,
+        { signer: s.snapshot.signer.keyid, expected: expectedSnapshotStatement(repo, s.snapshot, s.id) },
+        extra,
+      )),
+    );
   }
   return out;
 }
@@ -312,9 +389,33 @@ export async function snapshotAttestationFindings(
 export async function channelAttestationFindings(
   repo: Repo,
   trust: TrustState,
-  records: ReadonlyArray<{ file: string; id: string }>,
+  records: ReadonlyArray<{ file: string; id: string; record?: ChannelRecord }>,
 ): Promise<Finding[]> {
   const out: Finding[] = [];
-  for (const s of records) out.push(...(await recordAttestationFindings(repo, s.file, trust, { id: s.id, kind: 'channel' })));
+  for (const s of records)
+    if (s.record)
+      out.push(
+        ...(await recordAttestationFindings(repo, s.file, trust, {
+          signer: s.record.signer.keyid,
+          expected: expectedChannelStatement(repo, s.record, s.id),
+        })),
+      );
   return out;
+}
+
+/** Attestations git knew of (in HEAD or its history) that are gone from the working tree:
+ * a record that had one and lost it is not merely "without one". */
+export async function deletedAttestationFindings(repo: Repo, dir: string): Promise<Finding[]> {
+  const { deletedRecordFiles } = await import('../snapshots/history-check.js');
+  const scan = await deletedRecordFiles(repo, dir, /\.intoto\.json$/);
+  return scan.deleted.map((d) =>
+    finding(
+      'ATTESTATION_INVALID',
+      `${d.path} ${d.how === 'head' ? 'is in the last commit' : 'was committed'} and is gone: attestations are append-only`,
+      {
+        path: d.path,
+        hint: `Restore it: \`git checkout HEAD -- ${d.path}\` (or from the commit that deleted it).`,
+      },
+    ),
+  );
 }

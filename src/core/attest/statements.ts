@@ -5,10 +5,12 @@
 // released deployment predicate.
 import { ArtifactsError } from '../errors.js';
 import { git } from '../git.js';
-import { parseAddress, sha256Hex } from '../hash/digest.js';
+import { parseAddress } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import type { Snapshot, SnapshotArtifact } from '../snapshots/snapshot-store.js';
-import { readObject } from '../store/objects.js';
+import { contentFile } from '../store/objects.js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { ChannelRecord } from '../channels/records.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -40,20 +42,18 @@ export interface Statement {
 
 /** The digests of an artifact: its content address, and SHA-256 always (OCI and most
  * verifiers know only SHA-256): for a BLAKE3 address it is computed from the stored object. */
-export async function artifactDigests(repo: Repo, a: Pick<SnapshotArtifact, 'content_address' | 'size' | 'path'>): Promise<DigestSet> {
+export async function artifactDigests(
+  repo: Repo,
+  a: Pick<SnapshotArtifact, 'content_address' | 'size' | 'path' | 'git_blob'>,
+): Promise<DigestSet> {
   const parsed = parseAddress(a.content_address);
   if (!parsed) throw new ArtifactsError('SNAPSHOT_INVALID', `${a.path} has no valid content address`);
   if (parsed.algo === 'sha256') return { sha256: parsed.hex };
-  const bytes = await readObject(repo, a.content_address, a.size);
-  if (!bytes)
-    throw new ArtifactsError(
-      'OBJECT_MISSING',
-      `the object of ${a.path} (${a.content_address}) is not in the store: its SHA-256 cannot be attested`,
-      {
-        hint: 'Restore the object store (`artifacts rollback --dry-run` shows what is missing), then run again.',
-      },
-    );
-  return { [parsed.algo]: parsed.hex, sha256: sha256Hex(bytes) };
+  // (Streamed: an artifact may be large.)
+  const file = await contentFile(repo, a.content_address, a.path, a.size, a.git_blob);
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  return { [parsed.algo]: parsed.hex, sha256: h.digest('hex') };
 }
 
 /** The commit HEAD names, if this is a git work tree with a commit. */

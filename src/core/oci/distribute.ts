@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { parseJsonQuiet } from '../store/checked-read.js';
-import { objectPath } from '../store/objects.js';
+import { contentFile } from '../store/objects.js';
 import type { Repo } from '../repo.js';
 import { listSnapshots, snapshotShapeProblem, type Snapshot, type StoredSnapshot } from '../snapshots/snapshot-store.js';
 import { verifyChain } from '../snapshots/verify-chain.js';
@@ -115,10 +115,13 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
       o.monolithicLimit !== undefined ? { monolithicLimit: o.monolithicLimit } : {},
     );
     blobs.pushed++;
+    repo.faultHook?.('blob-pushed', digest);
   };
   await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesChunks(image.config, f, n));
-  for (const l of image.layers)
-    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(objectPath(repo, l.address), f, n));
+  for (const l of image.layers) {
+    const file = await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob);
+    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(file, f, n));
+  }
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
   await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
   let referrer: string | undefined;
@@ -350,7 +353,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     }
     await mkdir(out, { recursive: true });
     for (const [i, f] of files.entries()) {
-      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))) as unknown as AsyncIterable<Uint8Array>, {
+      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))), {
         root: resolve(out),
       });
     }
@@ -474,7 +477,7 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
   await put(image.manifest);
   await put(Buffer.from('{}'));
   for (const l of image.layers) {
-    const bytes = await readFile(objectPath(repo, l.address));
+    const bytes = await readFile(await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob));
     if (sha256Digest(bytes) !== l.descriptor.digest)
       throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);
     await put(bytes);

@@ -69,6 +69,8 @@ export interface FileLayer {
   descriptor: Descriptor;
   path: string;
   address: string;
+  /** The git blob the snapshot recorded, to restore the content from when the store lacks it. */
+  gitBlob?: string;
 }
 
 export interface SnapshotImage {
@@ -104,6 +106,7 @@ export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Ui
       descriptor: { mediaType: MEDIA.file, digest: `sha256:${digests.sha256}`, size: a.size, annotations: { [ANNOTATION.title]: a.path } },
       path: a.path,
       address: a.content_address,
+      ...(a.git_blob ? { gitBlob: a.git_blob } : {}),
     });
   }
   let attestation: Buffer | undefined;

@@ -88,7 +88,16 @@ export function withWriteFs<T>(fs: WriteFs, fn: () => Promise<T>): Promise<T> {
 
 /** Named points of the write protocol, where tests inject crashes or faults. */
 export type FaultPoint =
-  'journal-append' | 'journal-fsync' | 'temp-write' | 'temp-fsync' | 'rename' | 'dir-fsync' | 'journal-commit' | 'before-release';
+  | 'journal-append'
+  | 'journal-fsync'
+  | 'temp-write'
+  | 'temp-fsync'
+  | 'rename'
+  | 'dir-fsync'
+  | 'journal-commit'
+  | 'before-release'
+  /** A blob was uploaded to a registry (push). */
+  | 'blob-pushed';
 
 /** Called after each protocol step; a test hook may kill the process or throw. */
 export type FaultHook = (point: FaultPoint, file: string) => void;

@@ -8,7 +8,7 @@ import { digestBytes, digestHandle, newHasher, parseAddress, type DigestAlgorith
 import { openChecked, readdirChecked } from './checked-read.js';
 import type { Repo } from '../repo.js';
 import { lstatQuiet, pathExists, toRepoPath } from '../paths.js';
-import { removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
+import { ensureDirConfined, removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
 
 export const OBJECTS_DIR = '.artifacts/objects';
 
@@ -173,4 +173,68 @@ export async function listObjects(repo: Repo): Promise<string[]> {
 
 export async function deleteObject(repo: Repo, address: string): Promise<void> {
   await removeFileDurable(objectPath(repo, address), { root: repo.root });
+}
+
+/**
+ * A file holding the content `address` names: the stored object when it is intact, else the
+ * working-tree file at `rel` when it holds that very content (a fresh clone has no object
+ * store: it is not committed). OBJECT_MISSING when neither does.
+ */
+export async function contentFile(repo: Repo, address: string, rel: string, size?: number, gitBlob?: string): Promise<string> {
+  if ((await checkObject(repo, address, size).catch(() => 'corrupt' as const)) === 'ok') return objectPath(repo, address);
+  // The git blob the snapshot recorded, when git has it: restored into the object store.
+  if (gitBlob && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(gitBlob)) {
+    const restored = await restoreFromGit(repo, address, gitBlob).catch(() => false);
+    if (restored) return objectPath(repo, address);
+  }
+  const { algo } = parseAddress(address)!;
+  const abs = join(repo.root, rel);
+  const h = await openChecked(abs, {
+    root: repo.root,
+    code: 'OBJECT_MISSING',
+    label: rel,
+    allowMissing: true,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+  }).catch(() => undefined);
+  if (h) {
+    try {
+      if ((await digestHandle(algo, h.fh)).address === address) return abs;
+    } finally {
+      await h.fh.close().catch(() => undefined);
+    }
+  }
+  throw new ArtifactsError('OBJECT_MISSING', `the content ${address} of ${rel} is neither in the object store nor in the working tree`, {
+    hint: 'Restore the object store (a rollback rehearsal, `artifacts rollback --dry-run`, shows what is missing), or check out the commit that has the file.',
+  });
+}
+
+/** Copy git blob `blob` into the object store under `address` if it holds that content.
+ * (git writes the blob straight into a temporary file: a child's pipe that is not read before
+ * it exits loses its data.) */
+async function restoreFromGit(repo: Repo, address: string, blob: string): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtemp, open: openFile, rm } = await import('node:fs/promises');
+  const { GIT_ENV } = await import('../git.js');
+  // Inside the repository's cache (confined), so that the copy into the store is a checked read.
+  await ensureDirConfined(repo.cacheDir, { root: repo.root });
+  const dir = await mkdtemp(join(repo.cacheDir, 'blob-'));
+  const tmp = join(dir, 'blob');
+  try {
+    const fh = await openFile(tmp, 'w');
+    let code: number | null;
+    try {
+      const child = spawn('git', ['cat-file', 'blob', blob], { cwd: repo.root, env: GIT_ENV, stdio: ['ignore', fh.fd, 'ignore'] });
+      code = await new Promise<number | null>((resolve) => {
+        child.once('error', () => resolve(-1));
+        child.once('close', resolve);
+      });
+    } finally {
+      await fh.close();
+    }
+    if (code !== 0) return false;
+    await putObjectFromFile(repo, address, tmp);
+    return (await checkObject(repo, address)) === 'ok';
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,257 @@
+// Distribution through OCI registries (SPEC §15), against a real registry (CNCF
+// Distribution from Debian, started per file) and an independent client (skopeo).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { channelCreate, rolloutAdvance, rolloutStart } from '../../src/core/channels/operations.js';
+import { openRepo } from '../../src/core/repo.js';
+import { RegistryClient } from '../../src/core/oci/registry.js';
+import type { Signer } from '../../src/core/trust/signer.js';
+import { commitAt, git, run, testdir } from '../helpers.js';
+import { registryMissing, skopeoMissing, startRegistry, type Registry } from '../support/registry.js';
+import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
+
+const missing = registryMissing() ?? skopeoMissing();
+if (missing) console.log(`OCI registry tests skipped: ${missing}`);
+const suite = missing ? describe.skip : describe;
+
+let keyDir = '';
+let signer: Signer;
+let reg: Registry;
+beforeAll(async () => {
+  const k = await generateSigners(['release', 'stranger']);
+  keyDir = k.keyDir;
+  signer = k.signers.get('release')!;
+  if (!missing) reg = await startRegistry();
+}, 60_000);
+afterAll(async () => {
+  await reg?.stop();
+});
+
+const DR = ['--framework', 'fwk-001', '--stage', 'design-review'];
+/** The release key's id: the hex SHA-256 of its raw public key. */
+function releaseKeyId(): string {
+  const raw = execFileSync('openssl', ['pkey', '-pubin', '-in', join(keyDir, 'release.pub'), '-outform', 'DER']).subarray(-32);
+  return execFileSync('sha256sum', { input: raw, encoding: 'utf8' }).split(' ')[0]!;
+}
+
+/** Every file of a snapshot's artifacts, by path → bytes. */
+function filesOf(dir: string, seq = 2): Map<string, Buffer> {
+  const snap = JSON.parse(readFileSync(join(dir, `.artifacts/snapshots/fwk-001/design-review/00000${seq}.json`), 'utf8')) as {
+    artifacts: Array<{ path: string }>;
+  };
+  return new Map(snap.artifacts.map((a) => [a.path, readFileSync(join(dir, a.path))]));
+}
+
+function skopeo(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('skopeo', args, { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+suite('push, skopeo, import', () => {
+  test('skopeo inspect --raw shows artifactType and the snapshot id as config digest; skopeo copy to an OCI layout; import into an empty repository reproduces every file', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/team/artifacts:dr-2`;
+    const p = run(dir, ['--json', 'push', ...DR, ref]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const pushed = JSON.parse(p.stdout) as { digest: string; snapshot: string };
+    const raw = skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+    expect(raw.code, raw.stderr).toBe(0);
+    const m = JSON.parse(raw.stdout) as {
+      artifactType: string;
+      config: { digest: string; mediaType: string };
+      layers: Array<{ annotations: Record<string, string> }>;
+    };
+    expect(m.artifactType).toBe('application/vnd.artifacts.snapshot.v1+json');
+    expect(m.config).toMatchObject({ digest: pushed.snapshot, mediaType: 'application/vnd.artifacts.snapshot.v1+json' });
+    expect(`sha256:${execFileSync('sha256sum', { input: raw.stdout, encoding: 'utf8' }).split(' ')[0]}`).toBe(pushed.digest);
+    const layout = join(testdir(), 'layout');
+    const copy = skopeo(['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${layout}:dr-2`]);
+    expect(copy.code, copy.stderr).toBe(0);
+    const empty = testdir();
+    git(empty, 'init', '-q');
+    const imp = run(empty, ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout]);
+    expect(imp.code, imp.stdout + imp.stderr).toBe(0);
+    const want = filesOf(dir);
+    expect(want.size).toBeGreaterThan(0);
+    for (const [path, bytes] of want) expect([path, readFileSync(join(empty, path)).equals(bytes)]).toEqual([path, true]);
+  });
+
+  test('the same snapshot pushed from two clones has the same manifest digest', () => {
+    const origin = twoPromotionsCopy(keyDir);
+    commitAt(origin, '2026-03-02T11:00:00Z', 'snapshots');
+    const digests = ['a', 'b'].map((n) => {
+      const d = join(testdir(), n);
+      git(testdir(), 'clone', '-q', origin, d);
+      const r = run(d, ['--json', 'push', ...DR, '--seq', '1', `${reg.host}/clones/${n}:one`]);
+      expect(r.code, r.stdout).toBe(0);
+      return (JSON.parse(r.stdout) as { digest: string }).digest;
+    });
+    expect(digests[1]).toBe(digests[0]);
+  });
+});
+
+suite('pull', () => {
+  test('writes byte-identical files into a fresh directory, with the attestation verified; a second push skips every blob', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/pull/ok:latest`;
+    expect(run(dir, ['push', ...DR, ref]).code).toBe(0);
+    const again = JSON.parse(run(dir, ['--json', 'push', ...DR, ref]).stdout) as { blobs: { pushed: number; skipped: number } };
+    expect(again.blobs.pushed).toBe(0);
+    const out = join(testdir(), 'fresh');
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', out]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { attestation: boolean }).attestation).toBe(true);
+    for (const [path, bytes] of filesOf(dir)) expect([path, readFileSync(join(out, path)).equals(bytes)]).toEqual([path, true]);
+    // Inside the repository the trust chain judges the signer: no pin needed.
+    const inRepo = join(testdir(), 'in-repo');
+    expect(run(dir, ['pull', ref, '--out', inRepo]).code).toBe(0);
+  });
+
+  test('a blob, a manifest or the attestation tampered in the registry storage: exit 4, nothing written; an untrusted signer: KEY_NOT_TRUSTED', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const blobsDir = join(reg.storage, 'docker/registry/v2/blobs/sha256');
+    const blobFile = (digest: string) => join(blobsDir, digest.slice(7, 9), digest.slice(7), 'data');
+    const cases = ['layer', 'manifest', 'attestation'];
+    for (const [i, what] of cases.entries()) {
+      const ref = `${reg.host}/tamper/${what}:x`;
+      const pushed = JSON.parse(run(dir, ['--json', 'push', ...DR, '--seq', String(1 + (i % 2)), ref]).stdout) as {
+        digest: string;
+        referrer: string;
+      };
+      const manifest = JSON.parse(readFileSync(blobFile(pushed.digest), 'utf8')) as {
+        layers: Array<{ digest: string }>;
+        annotations: Record<string, string>;
+      };
+      const victim =
+        what === 'layer'
+          ? blobFile(manifest.layers[0]!.digest)
+          : what === 'manifest'
+            ? blobFile(pushed.digest)
+            : blobFile(manifest.annotations['dev.artifacts.snapshot.attestation']!);
+      const bytes = readFileSync(victim);
+      // (Each blob is shared by content: a fresh repository name per case keeps the others intact.)
+      writeFileSync(
+        victim,
+        what === 'manifest'
+          ? bytes.toString('utf8').replace('"schemaVersion":2', '"schemaVersion":2,"x":1')
+          : Buffer.concat([bytes, Buffer.from(' ')]),
+      );
+      const out = join(testdir(), 'out');
+      const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', out]);
+      expect([what, r.code]).toEqual([what, 4]);
+      expect([what, existsSync(out) ? readdirSync(out) : []]).toEqual([what, []]);
+      writeFileSync(victim, bytes);
+    }
+    // Signed by a key that is not the pinned one, or that the local trust chain does not trust.
+    const ref = `${reg.host}/tamper/untrusted:x`;
+    expect(run(dir, ['push', ...DR, ref]).code).toBe(0);
+    const r = run(testdir(), ['--json', '--trust-root', 'f'.repeat(64), 'pull', ref, '--out', join(testdir(), 'o')]);
+    expect([r.code, (JSON.parse(r.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+    const stranger = testdir();
+    git(stranger, 'init', '-q');
+    expect(run(stranger, ['keys', 'trust', join(keyDir, 'stranger.pub'), '--key', join(keyDir, 'stranger.key')]).code).toBe(0);
+    const s = run(stranger, ['--json', 'pull', ref, '--out', join(testdir(), 'o')]);
+    expect([s.code, (JSON.parse(s.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+  });
+});
+
+suite('channels', () => {
+  test('push --channel prod tags the stable snapshot; after a canary completes the tag follows', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const repo = await openRepo({ cwd: dir });
+    const now = new Date('2026-03-03T10:00:00Z');
+    await channelCreate(repo, { name: 'prod', framework: 'fwk-001', stage: 'design-review', signer, now });
+    await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/1', signer, now });
+    const target = `${reg.host}/channels/app`;
+    const configOf = () => {
+      const raw = skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${target}:prod`]);
+      return (JSON.parse(raw.stdout) as { config: { digest: string } }).config.digest;
+    };
+    expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
+    const first = (
+      await openRepo({ cwd: dir }).then(async (r) => (await import('../../src/core/channels/operations.js')).channelResolver(r, 'prod'))
+    ).stable;
+    expect(configOf()).toBe(first);
+    const second = (await rolloutStart(repo, { channel: 'prod', to: 'latest', strategy: 'canary', steps: '50,100', signer, now })).record
+      .rollout!.target;
+    expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
+    expect(configOf()).toBe(first);
+    await rolloutAdvance(repo, { channel: 'prod', signer, now });
+    await rolloutAdvance(repo, { channel: 'prod', signer, now });
+    expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
+    expect(configOf()).toBe(second);
+  });
+});
+
+suite('large and interrupted uploads', () => {
+  test('a blob above the monolithic limit goes up in chunks; a push killed half-way resumes, skipping the blobs already there', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const plan = join(dir, 'docs/plans/fwk-001/plan-checkout.md');
+    // A 40 MiB artifact: above the 32 MiB monolithic limit.
+    writeFileSync(plan, `${readFileSync(plan, 'utf8').replace('version: "1.2.0"', 'version: "1.3.0"')}\n${'x'.repeat(40 * 1024 * 1024)}\n`);
+    expect(run(dir, ['index', 'update', 'docs/plans/fwk-001/plan-checkout.md']).code).toBe(0);
+    commitAt(dir, '2026-03-03T09:00:00Z', 'big plan');
+    expect(run(dir, ['promote', ...DR, '--at', '2026-03-03T10:00:00Z'], { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') }).code).toBe(
+      0,
+    );
+    const ref = `${reg.host}/big/plan:x`;
+    const r = run(dir, ['--json', 'push', ...DR, ref]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = join(testdir(), 'o');
+    expect(run(dir, ['pull', ref, '--out', out]).code).toBe(0);
+    expect(readFileSync(join(out, 'docs/plans/fwk-001/plan-checkout.md')).equals(readFileSync(plan))).toBe(true);
+    // Interrupted: the first run is killed after it has sent some blobs; the rerun skips them.
+    const ref2 = `${reg.host}/big/resumed:x`;
+    const killed = spawnSync(process.execPath, [join(__dirname, '../../bin/artifacts.js'), 'push', ...DR, ref2], {
+      cwd: dir,
+      env: { ...process.env, ARTIFACTS_FAULT_INJECT: 'blob-pushed:2' },
+      encoding: 'utf8',
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = JSON.parse(run(dir, ['--json', 'push', ...DR, ref2]).stdout) as { blobs: { pushed: number; skipped: number } };
+    expect(resumed.blobs.skipped).toBeGreaterThanOrEqual(2);
+    expect(resumed.blobs.pushed).toBeGreaterThan(0);
+  });
+});
+
+suite('auth', () => {
+  test('htpasswd basic auth: credentials from the environment or ~/.docker/config.json; none: REGISTRY_AUTH', async () => {
+    const secured = await startRegistry({ username: 'ci', password: 's3cret' });
+    try {
+      const dir = twoPromotionsCopy(keyDir);
+      const ref = `${secured.host}/auth/app:x`;
+      const home = testdir();
+      const none = run(dir, ['--json', 'push', ...DR, ref], { HOME: home, DOCKER_CONFIG: join(home, '.docker') });
+      expect([none.code, (JSON.parse(none.stdout) as { error: { code: string } }).error.code]).toEqual([2, 'REGISTRY_AUTH']);
+      const wrong = run(dir, ['--json', 'push', ...DR, ref], {
+        HOME: home,
+        ARTIFACTS_REGISTRY_USER: 'ci',
+        ARTIFACTS_REGISTRY_PASSWORD: 'nope',
+      });
+      expect((JSON.parse(wrong.stdout) as { error: { code: string } }).error.code).toBe('REGISTRY_AUTH');
+      expect(
+        run(dir, ['push', ...DR, ref], { HOME: home, ARTIFACTS_REGISTRY_USER: 'ci', ARTIFACTS_REGISTRY_PASSWORD: 's3cret' }).code,
+      ).toBe(0);
+      mkdirSync(join(home, '.docker'));
+      writeFileSync(
+        join(home, '.docker/config.json'),
+        JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }),
+      );
+      const out = join(testdir(), 'o');
+      const pulled = run(dir, ['pull', ref, '--out', out], { HOME: home, DOCKER_CONFIG: join(home, '.docker') });
+      expect(pulled.code, pulled.stdout + pulled.stderr).toBe(0);
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  test('plain HTTP only to a loopback registry, or with --plain-http', () => {
+    expect(new RegistryClient('127.0.0.1:5000').base).toBe('http://127.0.0.1:5000');
+    expect(new RegistryClient('localhost:5000').base).toBe('http://localhost:5000');
+    expect(new RegistryClient('registry.example.com').base).toBe('https://registry.example.com');
+    expect(new RegistryClient('10.1.2.3:5000').base).toBe('https://10.1.2.3:5000');
+    expect(new RegistryClient('10.1.2.3:5000', { plainHttp: true }).base).toBe('http://10.1.2.3:5000');
+  });
+});
