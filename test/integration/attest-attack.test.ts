@@ -8,8 +8,8 @@ import { encodeAttestation } from '../../src/core/attest/attestations.js';
 import { channelCreate, rolloutStart } from '../../src/core/channels/operations.js';
 import { openRepo } from '../../src/core/repo.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
-import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
+import { commitAt, git, run, testdir } from '../helpers.js';
+import { blake3Promoted, generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
 
 let keyDir = '';
 let signers: Map<string, Signer>;
@@ -113,19 +113,7 @@ describe('forged statements', () => {
   });
 
   test('under BLAKE3 a forged SHA-256 is caught too, and a fresh clone (no object store) can start a rollout and backfill', async () => {
-    const dir = copyFixture('demo');
-    writeFileSync(
-      join(dir, 'artifacts.config.yaml'),
-      readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8').replace('digest_algorithm: sha256', 'digest_algorithm: blake3'),
-    );
-    git(dir, 'init', '-q', '-b', 'main');
-    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-    expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key('release')]).code).toBe(0);
-    commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
-    expect(
-      run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key('release'), '--at', '2026-03-01T10:00:00Z'])
-        .code,
-    ).toBe(0);
+    const dir = blake3Promoted(keyDir);
     const att = join(dir, SNAPS, '000001.intoto.json');
     const saved = readFileSync(att);
     await forge(att, signers.get('release')!, (s) => (s.subject[0]!.digest.sha256 = 'a'.repeat(64)));

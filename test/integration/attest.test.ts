@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { channelCreate, rolloutStart } from '../../src/core/channels/operations.js';
 import { openRepo } from '../../src/core/repo.js';
 import type { Signer } from '../../src/core/trust/signer.js';
-import { commitAt, copyFixture, git, run, testdir } from '../helpers.js';
-import { generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
+import { commitAt, git, run, testdir } from '../helpers.js';
+import { blake3Promoted, generateSigners, twoPromotionsCopy } from '../support/two-promotions.js';
 import { opensslVerify } from '../support/openssl.js';
 
 let keyDir = '';
@@ -148,17 +148,7 @@ describe('subjects', () => {
   });
 
   test('under digest_algorithm: blake3 each subject has its BLAKE3 (as b3sum gives, when installed) and its SHA-256', async () => {
-    const dir = copyFixture('demo');
-    writeFileSync(
-      join(dir, 'artifacts.config.yaml'),
-      readFileSync(join(dir, 'artifacts.config.yaml'), 'utf8').replace('digest_algorithm: sha256', 'digest_algorithm: blake3'),
-    );
-    git(dir, 'init', '-q', '-b', 'main');
-    expect(run(dir, ['index', 'rebuild']).code).toBe(0);
-    expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', join(keyDir, 'release.key')]).code).toBe(0);
-    commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
-    const p = run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--at', '2026-03-01T10:00:00Z'], env());
-    expect(p.code, p.stderr).toBe(0);
+    const dir = blake3Promoted(keyDir);
     const st = statementOf(envelopeOf(join(dir, SNAPS, '000001.intoto.json')));
     const b3 = spawnSync('b3sum', ['--version']).status === 0;
     for (const s of st.subject) {

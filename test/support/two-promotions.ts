@@ -47,3 +47,19 @@ export async function generateSigners(names: readonly string[]): Promise<{ keyDi
   }
   return { keyDir, signers };
 }
+
+/** The demo repository indexed under BLAKE3, `release` trusted, committed, and promoted
+ * once (design-review, not committed). */
+export function blake3Promoted(keyDir: string): string {
+  const dir = copyFixture('demo');
+  const config = join(dir, 'artifacts.config.yaml');
+  writeFileSync(config, readFileSync(config, 'utf8').replace('digest_algorithm: sha256', 'digest_algorithm: blake3'));
+  git(dir, 'init', '-q', '-b', 'main');
+  expect(run(dir, ['index', 'rebuild']).code).toBe(0);
+  const key = join(keyDir, 'release.key');
+  expect(run(dir, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', key]).code).toBe(0);
+  commitAt(dir, '2026-03-01T09:00:00Z', 'demo');
+  const p = run(dir, ['promote', '--framework', 'fwk-001', '--stage', 'design-review', '--key', key, '--at', '2026-03-01T10:00:00Z']);
+  expect(p.code, p.stderr).toBe(0);
+  return dir;
+}
