@@ -33,14 +33,27 @@ writeFileSync(
 );
 const registry = spawn('docker-registry', ['serve', join(base, 'config.yml')], { stdio: 'ignore' });
 for (let i = 0; i < 100; i++) {
-  if (await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false)) break;
+  if (
+    await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
   await new Promise((r) => setTimeout(r, 50));
 }
 
 // A repository whose snapshot holds one plan of MB MiB.
 const repo = join(base, 'repo');
 cpSync(join(root, 'fixtures', 'demo'), repo, { recursive: true });
-const env = { ...process.env, ARTIFACTS_SIGNING_KEY: join(base, 'release.key'), GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const env = {
+  ...process.env,
+  ARTIFACTS_SIGNING_KEY: join(base, 'release.key'),
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+};
 const cli = (...args) => execFileSync(process.execPath, [BIN, ...args], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
 execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
 const plan = join(repo, 'docs/plans/fwk-001/plan-checkout.md');
@@ -62,25 +75,33 @@ cli('promote', '--framework', 'fwk-001', '--stage', 'design-review');
 
 const digest = `sha256:${await new Promise((resolve) => {
   const h = createHash('sha256');
-  createReadStream(plan).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex')));
+  createReadStream(plan)
+    .on('data', (c) => h.update(c))
+    .on('end', () => resolve(h.digest('hex')));
 })}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const push = [];
 const curl = [];
 for (let r = 0; r < RUNS; r++) {
-  const t = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, 'push', '--framework', 'fwk-001', '--stage', 'design-review', `${host}/bench/push-${r}:x`], {
-    cwd: repo,
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const t = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%e %M', process.execPath, BIN, 'push', '--framework', 'fwk-001', '--stage', 'design-review', `${host}/bench/push-${r}:x`],
+    {
+      cwd: repo,
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const [secs, kb] = t.stderr.trim().split('\n').pop().split(' ').map(Number);
   push.push({ secs, mb: kb / 1024 });
   // The same file with curl: one upload session, one PUT of the whole file.
   const start = await fetch(`http://${host}/v2/bench/curl-${r}/blobs/uploads/`, { method: 'POST' });
   const loc = new URL(start.headers.get('location'), `http://${host}`);
   loc.searchParams.set('digest', digest);
-  const c = spawnSync('/usr/bin/time', ['-f', '%e', 'curl', '-s', '-o', '/dev/null', '-T', plan, '-X', 'PUT', loc.toString()], { encoding: 'utf8' });
+  const c = spawnSync('/usr/bin/time', ['-f', '%e', 'curl', '-s', '-o', '/dev/null', '-T', plan, '-X', 'PUT', loc.toString()], {
+    encoding: 'utf8',
+  });
   curl.push(Number(c.stderr.trim().split('\n').pop()));
 }
 registry.kill();
@@ -91,4 +112,6 @@ const ratio = c / p;
 console.log(
   `push of a ${MB} MiB artifact, median of ${RUNS}: ${p.toFixed(2)} s (${(MB / p).toFixed(0)} MiB/s), ${m.toFixed(0)} MB peak RSS; curl -T: ${c.toFixed(2)} s (${(MB / c).toFixed(0)} MiB/s); throughput ratio ${ratio.toFixed(2)} (bars: >= 0.7 ${ratio >= 0.7 ? 'met' : 'NOT met'}, <= 150 MB ${m <= 150 ? 'met' : 'NOT met'})`,
 );
-console.log(`  raw push: ${push.map((x) => `${x.secs.toFixed(2)} s ${x.mb.toFixed(0)} MB`).join(' | ')}; raw curl: ${curl.map((x) => x.toFixed(2)).join(' | ')}`);
+console.log(
+  `  raw push: ${push.map((x) => `${x.secs.toFixed(2)} s ${x.mb.toFixed(0)} MB`).join(' | ')}; raw curl: ${curl.map((x) => x.toFixed(2)).join(' | ')}`,
+);

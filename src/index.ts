@@ -119,3 +119,11 @@ export { pae, IN_TOTO_PAYLOAD_TYPE } from './core/attest/dsse.js';
 export type { DsseEnvelope } from './core/attest/dsse.js';
 export { channelResolver } from './core/channels/operations.js';
 export type { Resolver } from './core/channels/operations.js';
+
+// Distribution through OCI registries (SPEC §15): the distribution API over fetch.
+export { exportLayout, layoutSource, pull, pullImage, push, registrySource } from './core/oci/distribute.js';
+export type { ImageSource, PullOptions, PullResult, PushOptions, PushResult } from './core/oci/distribute.js';
+export { MEDIA, snapshotImage } from './core/oci/image.js';
+export type { Descriptor, Manifest } from './core/oci/image.js';
+export { credentialsFor, parseRef, RegistryClient } from './core/oci/registry.js';
+export type { RegistryRef } from './core/oci/registry.js';

@@ -360,8 +360,11 @@ function registerSnapshotCommands(program: Command): void {
       .description('fetch a snapshot image and verify everything (signature, digests, attestation) before writing its files under --out')
       .argument('<ref>', 'REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]')
       .requiredOption('--out <dir>', 'directory to write the files into, at their recorded paths')
+      .option('--channel <name>', "the channel's tag: the image must carry the channel's signed head naming it")
+      .option('--min-seq <n>', 'with --channel: refuse (CHANNEL_STALE) a head older than record N')
       .option('--plain-http', 'allow plain HTTP to a registry that is not on a loopback address'),
     'artifacts --trust-root 3f9a…c2 pull registry.example.com/team/artifacts:prod --out /srv/app/artifacts',
+    'artifacts --trust-root 3f9a…c2 pull registry.example.com/team/artifacts --channel prod --min-seq 12 --out /srv/app/artifacts',
   ).action(run('pull', async () => (await import('./commands/oci.js')).pull));
   example(
     program

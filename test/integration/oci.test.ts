@@ -182,6 +182,44 @@ suite('channels', () => {
     await rolloutAdvance(repo, { channel: 'prod', signer, now });
     expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
     expect(configOf()).toBe(second);
+    // A deploy target pulls what prod runs, with the channel's signed head, fresh enough.
+    const head = (await import('../../src/core/channels/records.js')).listChannelRecords(repo, 'prod').then((r) => r.length);
+    const seq = await head;
+    const pin = ['--trust-root', releaseKeyId()];
+    const ok = run(testdir(), [
+      '--json',
+      ...pin,
+      'pull',
+      target,
+      '--channel',
+      'prod',
+      '--min-seq',
+      String(seq),
+      '--out',
+      join(testdir(), 'o'),
+    ]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ snapshot: second, channel_seq: seq });
+    // A registry writer moves the tag back to the older image (which carries an older, validly
+    // signed head): --min-seq refuses it.
+    expect(run(dir, ['push', ...DR, '--seq', '1', `${target}:prod`]).code).toBe(0);
+    const stale = run(testdir(), [
+      '--json',
+      ...pin,
+      'pull',
+      target,
+      '--channel',
+      'prod',
+      '--min-seq',
+      String(seq),
+      '--out',
+      join(testdir(), 'o'),
+    ]);
+    expect([stale.code, (JSON.parse(stale.stdout) as { error: { code: string } }).error.code]).toEqual([1, 'CHANNEL_STALE']);
+    // An image without any head of the channel: refused.
+    expect(run(dir, ['push', ...DR, '--seq', '1', `${target}:other`]).code).toBe(0);
+    const none = run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'other', '--out', join(testdir(), 'o')]);
+    expect(none.code).toBe(4);
   });
 });
 

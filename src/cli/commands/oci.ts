@@ -29,11 +29,16 @@ export async function push(
   const repo = await ctx.repo();
   let scope: { framework: string; stage: string; seq: number | 'latest' };
   let ref = target;
+  let channelHead: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string } | undefined;
   if (o.channel !== undefined) {
     if (o.framework || o.stage || o.seq)
       throw new ArtifactsError('USAGE', "--channel pushes the channel's stable snapshot: give no --framework, --stage or --seq");
-    const stored = await verifiedChannel(repo, o.channel, await requireTrust(repo));
-    const stable = stored[stored.length - 1]!.record!.stable;
+    const trust = await requireTrust(repo);
+    const stored = await verifiedChannel(repo, o.channel, trust);
+    const head = stored[stored.length - 1]!;
+    const stable = head.record!.stable;
+    const keyid = head.record!.signer.keyid;
+    channelHead = { bytes: head.bytes, signature: head.signature!, keyid, publicKey: trust.trusted.get(keyid)!, name: o.channel };
     if (!stable) throw new ArtifactsError('USAGE', `channel ${o.channel} has no stable snapshot to push`);
     const snap = await resolveSnapshot(repo, stable);
     scope = { framework: snap.framework, stage: snap.stage, seq: snap.seq };
@@ -44,7 +49,7 @@ export async function push(
     if (!o.framework || !o.stage) throw new ArtifactsError('USAGE', 'give --framework and --stage (or --channel)');
     scope = { framework: o.framework, stage: o.stage, seq: seqOf(o.seq) };
   }
-  const r = await pushToRegistry(repo, ref, { ...scope, plainHttp: !!o.plainHttp });
+  const r = await pushToRegistry(repo, ref, { ...scope, plainHttp: !!o.plainHttp, ...(channelHead ? { channelHead } : {}) });
   return ctx.result({ ...r }, () => {
     ctx.print(h`pushed ${r.snapshot} as ${r.ref}\n`);
     ctx.print(
@@ -66,13 +71,27 @@ async function maybeRepo(ctx: Ctx) {
   return ctx.repo().catch(() => undefined);
 }
 
-export async function pull(ctx: Ctx, ref: string, o: { out: string; plainHttp?: boolean }): Promise<number> {
+export async function pull(
+  ctx: Ctx,
+  ref: string,
+  o: { out: string; plainHttp?: boolean; channel?: string; minSeq?: string },
+): Promise<number> {
   const repo = await maybeRepo(ctx);
   const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
-  const r = await pullFromRegistry(ref, resolve(o.out), {
+  if (o.minSeq !== undefined && (o.channel === undefined || !/^[1-9]\d{0,9}$/.test(o.minSeq)))
+    throw new ArtifactsError('USAGE', '--min-seq takes a record number, with --channel');
+  let target = ref;
+  if (o.channel !== undefined) {
+    if (/@/.test(ref) || /:[^/]*$/.test(ref.slice(ref.indexOf('/') + 1)))
+      throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
+    target = `${ref}:${o.channel}`;
+  }
+  const r = await pullFromRegistry(target, resolve(o.out), {
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
     plainHttp: !!o.plainHttp,
+    ...(o.channel !== undefined ? { channel: o.channel } : {}),
+    ...(o.minSeq !== undefined ? { minSeq: Number(o.minSeq) } : {}),
   });
   return printPulled(ctx, r, o.out);
 }

@@ -37,6 +37,8 @@ import { keyIdOf } from '../snapshots/keys.js';
 export interface PushOptions {
   framework: string;
   stage: string;
+  /** `push --channel`: the channel's signed head, pushed as a referrer of the image. */
+  channelHead?: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string };
   /** A seq, or 'latest' (default). */
   seq?: number | 'latest';
   plainHttp?: boolean;
@@ -84,7 +86,7 @@ async function* fileChunks(path: string, from: number, size: number): AsyncItera
   const fh = await open(path, 'r');
   const buf = Buffer.allocUnsafe(size);
   try {
-    for (let pos = from; ; ) {
+    for (let pos = from; ;) {
       const { bytesRead } = await fh.read(buf, 0, size, pos);
       if (bytesRead === 0) return;
       pos += bytesRead;
@@ -142,6 +144,18 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
     });
     referrer = r.digest;
   }
+  if (o.channelHead) {
+    const head = o.channelHead;
+    const c = channelReferrer(image.digest, image.manifest.length, head);
+    await upload(sha256Digest(head.bytes), head.bytes.length, (f, n) => bytesChunks(head.bytes, f, n));
+    await client.putManifest(ref.repository, c.digest, c.bytes, MEDIA.manifest);
+    await addReferrer(client, ref.repository, image.digest, {
+      mediaType: MEDIA.manifest,
+      digest: c.digest,
+      size: c.bytes.length,
+      artifactType: MEDIA.channel,
+    });
+  }
   return {
     ref: formatRef({ ...ref, digest: image.digest }),
     digest: image.digest,
@@ -149,6 +163,31 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
     blobs,
     ...(referrer ? { referrer } : {}),
   };
+}
+
+/** The referrer manifest of a channel's signed head: the record is its layer, the signature,
+ * signer and public key its annotations, the snapshot manifest its subject. */
+export function channelReferrer(
+  subjectDigest: string,
+  subjectSize: number,
+  head: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string },
+): { bytes: Buffer; digest: string } {
+  const m: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    artifactType: MEDIA.channel,
+    config: { ...EMPTY_DESCRIPTOR },
+    layers: [{ mediaType: MEDIA.channel, digest: sha256Digest(head.bytes), size: head.bytes.length }],
+    subject: { mediaType: MEDIA.manifest, digest: subjectDigest, size: subjectSize },
+    annotations: {
+      [ANNOTATION.channel]: head.name,
+      [ANNOTATION.signature]: head.signature.trim(),
+      [ANNOTATION.signer]: head.keyid,
+      [ANNOTATION.publicKey]: Buffer.from(head.publicKey).toString('base64'),
+    },
+  };
+  const bytes = encodeManifest(m);
+  return { bytes, digest: sha256Digest(bytes) };
 }
 
 /** The referrer manifest of an attestation: artifactType DSSE, subject the snapshot manifest. */
@@ -198,13 +237,17 @@ export interface ImageSource {
   manifest(): Promise<Buffer>;
   blob(digest: string, maxBytes: number): Promise<Buffer>;
   blobChunks(digest: string): AsyncIterable<Uint8Array>;
-  /** Referrer manifests of `digest`. */
-  referrers(digest: string): Promise<Buffer[]>;
+  /** Referrer manifests of `digest` of an artifact type. */
+  referrers(digest: string, artifactType: string): Promise<Buffer[]>;
 }
 
 export interface PullOptions {
   /** The signer's key id, pinned from outside (outside a repository, the only root of trust). */
   trustRoot?: string;
+  /** `pull --channel NAME`: the image must carry that channel's signed head naming it as the
+   * stable snapshot, at least at record `minSeq`. */
+  channel?: string;
+  minSeq?: number;
   repo?: Repo;
   plainHttp?: boolean;
 }
@@ -216,6 +259,8 @@ export interface PulledFile {
 }
 
 export interface PullResult {
+  /** With --channel: the seq of the verified channel head. */
+  channel_seq?: number;
   snapshot: string;
   manifest: string;
   files: PulledFile[];
@@ -289,6 +334,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     if (chain.length > 0 && !chain.some((c) => c.id === snapshotId) && snap.seq <= chain.length)
       throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is not the one the local chain holds at that position`);
   }
+  let channelSeq: number | undefined;
+  if (o.channel !== undefined) channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
   // Layers: one per artifact, titled with its path, of its digest and size.
   const seen = new Set<string>();
   const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
@@ -308,7 +355,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const attDigest = m.annotations[ANNOTATION.attestation];
   let attested = false;
   if (attDigest) {
-    const refs = await source.referrers(manifestDigest);
+    const refs = await source.referrers(manifestDigest, MEDIA.dsse);
     for (const r of refs) {
       const rm = parseJsonQuiet(r.toString('utf8'));
       const layer = rm.ok ? (rm.value as Manifest).layers?.find((x) => x.digest === attDigest) : undefined;
@@ -361,7 +408,13 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
         root: resolve(out),
       });
     }
-    return { snapshot: snapshotId, manifest: manifestDigest, files, attestation: attested };
+    return {
+      snapshot: snapshotId,
+      manifest: manifestDigest,
+      files,
+      attestation: attested,
+      ...(channelSeq !== undefined ? { channel_seq: channelSeq } : {}),
+    };
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
@@ -395,14 +448,14 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
     },
     blob: (d, max) => client.getBlob(ref.repository, d, max),
     blobChunks: (d) => client.blobChunks(ref.repository, d),
-    referrers: async (d) => {
+    referrers: async (d, type) => {
       const index = (await client.referrers(ref.repository, d)) ?? (await client.getManifest(ref.repository, d.replace(':', '-')))?.bytes;
       if (!index) return [];
       const parsed = parseJsonQuiet(index.toString('utf8'));
       const list = parsed.ok ? ((parsed.value as { manifests?: Descriptor[] }).manifests ?? []) : [];
       const out: Buffer[] = [];
       for (const x of list.slice(0, 64)) {
-        if (x?.artifactType !== MEDIA.dsse || typeof x.digest !== 'string') continue;
+        if (x?.artifactType !== type || typeof x.digest !== 'string') continue;
         const got = await client.getManifest(ref.repository, x.digest);
         if (got && sha256Digest(got.bytes) === x.digest) out.push(got.bytes);
       }
@@ -457,10 +510,10 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
     blobChunks: async function* (d) {
       yield await readBlob(d, 64 * 1024 * 1024 * 1024);
     },
-    referrers: async (d) => {
+    referrers: async (d, type) => {
       const out: Buffer[] = [];
       for (const x of (await loadIndex()).manifests ?? []) {
-        if (x.artifactType !== MEDIA.dsse) continue;
+        if (x.artifactType !== type) continue;
         const bytes = await readBlob(x.digest, 4 * 1024 * 1024);
         const parsed = parseJsonQuiet(bytes.toString('utf8'));
         if (parsed.ok && (parsed.value as Manifest).subject?.digest === d) out.push(bytes);
@@ -505,4 +558,59 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests }));
   return { digest: image.digest, tag };
+}
+
+/**
+ * The newest signed head of channel `o.channel` among the image's referrers: canonical, of
+ * that channel, naming this snapshot as its stable one, signed by a key the local trust chain
+ * trusts or by the pinned key (whose id is the SHA-256 of the public key it carries), and at
+ * least at record `o.minSeq` (a registry writer cannot point the tag at an older snapshot
+ * that still verifies). Returns its seq.
+ */
+async function verifyChannelHead(
+  source: ImageSource,
+  manifestDigest: string,
+  snapshotId: string,
+  o: PullOptions,
+  trust: TrustState | undefined,
+  bad: (why: string) => ArtifactsError,
+): Promise<number> {
+  const { channelRecordProblem, encodeChannelRecord } = await import('../channels/records.js');
+  let best: number | undefined;
+  for (const r of await source.referrers(manifestDigest, MEDIA.channel)) {
+    const parsed = parseJsonQuiet(r.toString('utf8'));
+    if (!parsed.ok) continue;
+    const m = parsed.value as Manifest;
+    const layer = m.layers?.[0];
+    if (!layer || m.annotations?.[ANNOTATION.channel] !== o.channel) continue;
+    const bytes = await source.blob(layer.digest, MAX_CONFIG);
+    if (sha256Digest(bytes) !== layer.digest) throw bad('a channel head is not the blob its referrer names');
+    const rec = parseJsonQuiet(bytes.toString('utf8'));
+    if (!rec.ok || channelRecordProblem(rec.value)) throw bad('a channel head is not a channel record');
+    const record = rec.value as import('../channels/records.js').ChannelRecord;
+    if (!encodeChannelRecord(record).equals(bytes)) throw bad('a channel head is not in its canonical form');
+    if (record.channel !== o.channel || record.stable !== snapshotId)
+      throw bad(`the head of channel ${o.channel} does not name this snapshot as its stable one`);
+    const keyid = record.signer.keyid;
+    let key = trust?.trusted.get(keyid);
+    if (!key && o.trustRoot === keyid) {
+      const carried = Buffer.from(m.annotations?.[ANNOTATION.publicKey] ?? '', 'base64');
+      if (carried.length === 32 && keyIdOf(carried) === keyid) key = Uint8Array.from(carried);
+    }
+    if (!key)
+      throw new ArtifactsError(
+        'KEY_NOT_TRUSTED',
+        `${source.what}: the head of channel ${o.channel} is signed by ${keyid}, which is not trusted; nothing was written`,
+      );
+    const sig = decodeSignature(`${m.annotations?.[ANNOTATION.signature] ?? ''}\n`);
+    if (!sig || !verifyStrict(bytes, sig, key)) throw bad(`the head of channel ${o.channel} has no valid signature`);
+    best = Math.max(best ?? 0, record.seq);
+  }
+  if (best === undefined) throw bad(`the image carries no signed head of channel ${o.channel}`);
+  if (o.minSeq !== undefined && best < o.minSeq)
+    throw new ArtifactsError(
+      'CHANNEL_STALE',
+      `${source.what}: the head of channel ${o.channel} is record ${best}, older than the required ${o.minSeq}; nothing was written`,
+    );
+  return best;
 }

@@ -20,6 +20,7 @@ export const MEDIA = {
   snapshot: 'application/vnd.artifacts.snapshot.v1+json',
   file: 'application/vnd.artifacts.file.v1',
   dsse: 'application/vnd.dsse.envelope.v1+json',
+  channel: 'application/vnd.artifacts.channel.v1+json',
   empty: 'application/vnd.oci.empty.v1+json',
   tarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
 } as const;
@@ -31,6 +32,7 @@ export const ANNOTATION = {
   publicKey: 'dev.artifacts.snapshot.signer.public-key',
   attestation: 'dev.artifacts.snapshot.attestation',
   snapshot: 'dev.artifacts.snapshot.id',
+  channel: 'dev.artifacts.channel',
   ref: 'org.opencontainers.image.ref.name',
 } as const;
 
