@@ -4,7 +4,7 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,26 +79,52 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
   return { s, publicKey: k.publicKey };
 }
 
-/** Chunks of a file from `from`, each at most `size` bytes. One buffer serves every chunk:
- * the consumer is done with a chunk (its upload answered) before it asks for the next, so a
- * gigabyte goes up in a few megabytes of memory. */
-async function* fileChunks(path: string, from: number, size: number): AsyncIterable<Uint8Array> {
-  const fh = await open(path, 'r');
-  const buf = Buffer.allocUnsafe(size);
-  try {
-    for (let pos = from; ;) {
-      const { bytesRead } = await fh.read(buf, 0, size, pos);
-      if (bytesRead === 0) return;
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
+/** Bytes `from`..`from + length` of a file, streamed: 1 MiB read when the consumer asks for
+ * it (no read-ahead), into a ring of 16 buffers, so that an upload of any size holds 16 MiB
+ * and makes no garbage. A buffer is reused 16 reads after it was handed over; the request
+ * writer sends each one (with backpressure) long before that, and were it not so, the
+ * registry's digest check would refuse the blob: nothing wrong is ever stored. */
+function fileRange(path: string, from: number, length: number): ReadableStream<Uint8Array> {
+  let fh: FileHandle | undefined;
+  const ring = Array.from({ length: 16 }, () => Buffer.allocUnsafe(0));
+  let turn = 0;
+  let pos = from;
+  const end = from + length;
+  const close = async () => {
+    const h = fh;
+    fh = undefined;
+    await h?.close().catch(() => undefined);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        fh ??= await open(path, 'r');
+        const n = Math.min(1 << 20, end - pos);
+        if (n <= 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        const slot = turn++ % ring.length;
+        if (ring[slot]!.length < n) ring[slot] = Buffer.allocUnsafe(1 << 20);
+        const buf = ring[slot]!;
+        const { bytesRead } = await fh.read(buf, 0, n, pos);
+        if (bytesRead === 0) {
+          await close();
+          controller.error(new ArtifactsError('OBJECT_CORRUPT', `${path} ended before the bytes it should hold`));
+          return;
+        }
+        pos += bytesRead;
+        controller.enqueue(buf.subarray(0, bytesRead));
+      },
+      cancel: close,
+    },
+    { highWaterMark: 1 },
+  );
 }
 
-async function* bytesChunks(bytes: Uint8Array, from: number, size: number): AsyncIterable<Uint8Array> {
-  for (let pos = from; pos < bytes.length; pos += size) yield bytes.subarray(pos, Math.min(bytes.length, pos + size));
+function bytesRange(bytes: Uint8Array, from: number, length: number): Uint8Array {
+  return bytes.subarray(from, from + length);
 }
 
 /** `artifacts push --framework F --stage S [--seq N] REGISTRY/REPO[:TAG]`. */
@@ -108,7 +134,7 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
   const image = await snapshotImage(repo, s, publicKey);
   const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
   const blobs = { pushed: 0, skipped: 0 };
-  const upload = async (digest: string, size: number, chunks: (from: number, n: number) => AsyncIterable<Uint8Array>) => {
+  const upload = async (digest: string, size: number, chunks: (from: number, n: number) => Uint8Array | ReadableStream<Uint8Array>) => {
     if (await client.hasBlob(ref.repository, digest)) {
       blobs.skipped++;
       return;
@@ -123,18 +149,18 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
     blobs.pushed++;
     repo.faultHook?.('blob-pushed', digest);
   };
-  await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesChunks(image.config, f, n));
+  await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesRange(image.config, f, n));
   for (const l of image.layers) {
     const file = await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob, { trustStore: true });
-    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileChunks(file, f, n));
+    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(file, f, n));
   }
-  if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
+  if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
   await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
   let referrer: string | undefined;
   if (image.attestation) {
     const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
-    await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesChunks(Buffer.from('{}'), f, n));
-    await upload(sha256Digest(image.attestation), image.attestation.length, (f, n) => bytesChunks(image.attestation!, f, n));
+    await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
+    await upload(sha256Digest(image.attestation), image.attestation.length, (f, n) => bytesRange(image.attestation!, f, n));
     await client.putManifest(ref.repository, r.digest, r.bytes, MEDIA.manifest);
     await addReferrer(client, ref.repository, image.digest, {
       mediaType: MEDIA.manifest,
@@ -147,7 +173,7 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
   if (o.channelHead) {
     const head = o.channelHead;
     const c = channelReferrer(image.digest, image.manifest.length, head);
-    await upload(sha256Digest(head.bytes), head.bytes.length, (f, n) => bytesChunks(head.bytes, f, n));
+    await upload(sha256Digest(head.bytes), head.bytes.length, (f, n) => bytesRange(head.bytes, f, n));
     await client.putManifest(ref.repository, c.digest, c.bytes, MEDIA.manifest);
     await addReferrer(client, ref.repository, image.digest, {
       mediaType: MEDIA.manifest,

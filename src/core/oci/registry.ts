@@ -132,7 +132,13 @@ export class RegistryClient {
   async request(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: Uint8Array | string; expect: number[]; scope?: string },
+    init: {
+      headers?: Record<string, string>;
+      /** The body; a function is called for each attempt (a stream can be sent only once). */
+      body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>);
+      expect: number[];
+      scope?: string;
+    },
   ): Promise<Response> {
     const url = path.startsWith('http://') || path.startsWith('https://') ? path : `${this.base}${path}`;
     if (!url.startsWith(this.base))
@@ -167,19 +173,34 @@ export class RegistryClient {
   private async send(
     method: string,
     url: string,
-    init: { headers?: Record<string, string>; body?: Uint8Array | string },
+    init: { headers?: Record<string, string>; body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>) },
   ): Promise<Response> {
-    const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    if (this.authorization) headers.authorization = this.authorization;
+    const body = typeof init.body === 'function' ? init.body() : init.body;
     try {
-      return await fetch(url, {
-        method,
-        headers,
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        redirect: 'follow',
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
-      });
+      // Redirects are followed by hand: only for reads (a registry may send blob downloads to
+      // its storage), at most 5, and never with the registry's credentials to another origin.
+      let target = url;
+      for (let hops = 0; ; hops++) {
+        const headers: Record<string, string> = { ...(init.headers ?? {}) };
+        if (this.authorization && new URL(target).origin === new URL(this.base).origin) headers.authorization = this.authorization;
+        const res = await fetch(target, {
+          method,
+          headers,
+          ...(body !== undefined ? { body, duplex: 'half' as const } : {}),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+        });
+        const loc = res.headers.get('location');
+        if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD')) return res;
+        await res.body?.cancel();
+        if (hops >= 5) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects ${method} more than 5 times`);
+        const next = new URL(loc, target);
+        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && (this.opts.plainHttp || isLoopback(next.host))))
+          throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects to ${next.origin}, which is not HTTPS`);
+        target = next.toString();
+      }
     } catch (e) {
+      if (e instanceof ArtifactsError) throw e;
       throw new ArtifactsError(
         'REGISTRY_UNREACHABLE',
         `cannot reach ${this.registry} (${(e as Error).cause ? String((e as { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`,
@@ -240,13 +261,14 @@ export class RegistryClient {
   /**
    * Upload a blob: one monolithic PUT below `monolithicLimit`, else PATCH chunks (sized from
    * the registry's OCI-Chunk-Min-Length, 8 MiB by default; shrunk on 413/416) then a PUT.
-   * `chunks(from)` yields the blob's bytes from offset `from`.
+   * `range(from, length)` gives those bytes of the blob, as bytes or a stream: a stream is
+   * sent as it is read, so a chunk costs no more memory than the stream's buffer.
    */
   async pushBlob(
     repository: string,
     digest: string,
     size: number,
-    chunks: (from: number, chunkSize: number) => AsyncIterable<Uint8Array>,
+    range: (from: number, length: number) => Uint8Array | ReadableStream<Uint8Array>,
     opts: { monolithicLimit?: number; onProgress?: (sent: number) => void } = {},
   ): Promise<void> {
     const scope = this.scope(repository, true);
@@ -255,12 +277,9 @@ export class RegistryClient {
     await start.body?.cancel();
     const limit = opts.monolithicLimit ?? 32 * 1024 * 1024;
     if (size < limit) {
-      const parts: Uint8Array[] = [];
-      for await (const c of chunks(0, size || 1)) parts.push(c);
-      const body = Buffer.concat(parts);
       const res = await this.request('PUT', withQuery(location, 'digest', digest), {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
-        body,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: () => range(0, size),
         expect: [201],
         scope,
       });
@@ -269,41 +288,43 @@ export class RegistryClient {
       return;
     }
     const min = Number(start.headers.get('oci-chunk-min-length') ?? 0);
-    let chunkSize = Math.max(min || 0, 8 * 1024 * 1024);
+    // Chunks are multiples of the registry's minimum (8 MiB when it names none), at least
+    // 64 MiB: each chunk is streamed from the file, so its size costs no memory, while every
+    // request costs a round trip and the registry's own bookkeeping.
+    const unit = Math.max(Number.isSafeInteger(min) && min > 0 ? min : 0, 8 * 1024 * 1024);
+    let chunkSize = unit * Math.max(1, Math.ceil((64 * 1024 * 1024) / unit));
     let sent = 0;
     for (let stalls = 0; sent < size;) {
-      let advanced = false;
-      for await (const c of chunks(sent, chunkSize)) {
-        const end = sent + c.length - 1;
-        const res = await this.request('PATCH', location, {
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${sent}-${end}`, 'content-length': String(c.length) },
-          body: c,
-          expect: [202, 413, 416],
-          scope,
-        });
-        await res.body?.cancel();
-        if (res.status !== 202) {
-          if (chunkSize <= 1024 * 1024)
-            throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} refuses chunks of ${chunkSize} bytes (${res.status})`);
-          chunkSize = Math.floor(chunkSize / 2);
-          break;
-        }
-        location = this.resolveLocation(res.headers.get('location')) || location;
-        // The registry says how much it has: a Range that does not advance restarts.
-        const range = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
-        const has = range ? Number(range[1]) + 1 : end + 1;
-        if (has <= sent) break;
+      const length = Math.min(chunkSize, size - sent);
+      const end = sent + length - 1;
+      const from = sent;
+      const res = await this.request('PATCH', location, {
+        headers: { 'content-type': 'application/octet-stream', 'content-range': `${from}-${end}`, 'content-length': String(length) },
+        body: () => range(from, length),
+        expect: [202, 413, 416],
+        scope,
+      });
+      await res.body?.cancel();
+      if (res.status !== 202) {
+        if (chunkSize <= 1024 * 1024)
+          throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} refuses chunks of ${chunkSize} bytes (${res.status})`);
+        chunkSize = Math.floor(chunkSize / 2);
+        continue;
+      }
+      location = this.resolveLocation(res.headers.get('location'));
+      // The registry says how much it has: a Range that does not advance restarts the session.
+      const got = /^(?:bytes=)?0-(\d+)$/.exec(res.headers.get('range') ?? '');
+      const has = got ? Number(got[1]) + 1 : end + 1;
+      if (has > sent && has <= size) {
         sent = has;
-        advanced = true;
         opts.onProgress?.(sent);
+        continue;
       }
-      if (!advanced) {
-        if (++stalls > 3) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} does not take the upload of ${digest} any further`);
-        const restart = await this.request('POST', `/v2/${repository}/blobs/uploads/`, { expect: [202], scope });
-        location = this.resolveLocation(restart.headers.get('location'));
-        await restart.body?.cancel();
-        sent = 0;
-      }
+      if (++stalls > 3) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} does not take the upload of ${digest} any further`);
+      const restart = await this.request('POST', `/v2/${repository}/blobs/uploads/`, { expect: [202], scope });
+      location = this.resolveLocation(restart.headers.get('location'));
+      await restart.body?.cancel();
+      sent = 0;
     }
     const done = await this.request('PUT', withQuery(location, 'digest', digest), {
       headers: { 'content-length': '0' },
