@@ -491,7 +491,7 @@ export const CATALOGUE = {
   },
   OCI_TOO_MANY_LAYERS: {
     title: 'More artifacts than the per-file layout allows (500 layers)',
-    hint: 'Registries cap the layers of a manifest: promote fewer artifacts per snapshot (split the stage), or export an OCI image layout instead.',
+    hint: 'Push (or export) with --layout tar: one deterministic tar+gzip layer holding every artifact.',
     exit: EXIT.USAGE,
   },
   KEY_NOT_TRUSTED: {

@@ -293,3 +293,46 @@ suite('auth', () => {
     expect(new RegistryClient('10.1.2.3:5000', { plainHttp: true }).base).toBe('http://10.1.2.3:5000');
   });
 });
+
+suite('--layout tar', () => {
+  test('one deterministic tar+gzip layer: the same digest twice, `tar -xzf` gives the files, pull verifies and writes them; a tampered entry: exit 4', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const refOf = (n: string) => `${reg.host}/tar/app:${n}`;
+    const digests = ['a', 'b'].map((n) => {
+      const r = run(dir, ['--json', 'push', ...DR, '--layout', 'tar', refOf(n)]);
+      expect(r.code, r.stdout).toBe(0);
+      return (JSON.parse(r.stdout) as { digest: string }).digest;
+    });
+    expect(digests[1]).toBe(digests[0]);
+    const raw = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${refOf('a')}`]).stdout) as {
+      layers: Array<{ mediaType: string; digest: string }>;
+    };
+    expect(raw.layers.map((l) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+gzip']);
+    const blob = join(
+      reg.storage,
+      'docker/registry/v2/blobs/sha256',
+      raw.layers[0]!.digest.slice(7, 9),
+      raw.layers[0]!.digest.slice(7),
+      'data',
+    );
+    const extracted = testdir();
+    execFileSync('tar', ['-xzf', blob, '-C', extracted]);
+    for (const [path, bytes] of filesOf(dir)) expect([path, readFileSync(join(extracted, path)).equals(bytes)]).toEqual([path, true]);
+    const out = join(testdir(), 'o');
+    const pulled = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', refOf('a'), '--out', out]);
+    expect(pulled.code, pulled.stdout).toBe(0);
+    for (const [path, bytes] of filesOf(dir)) expect([path, readFileSync(join(out, path)).equals(bytes)]).toEqual([path, true]);
+    // An exported layout in tar form imports the same files.
+    const layout = join(testdir(), 'layout');
+    expect(run(dir, ['export', ...DR, '--layout', 'tar', '--oci-layout', layout]).code).toBe(0);
+    const imported = join(testdir(), 'imported');
+    expect(run(testdir(), ['--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', imported]).code).toBe(0);
+    for (const [path, bytes] of filesOf(dir)) expect([path, readFileSync(join(imported, path)).equals(bytes)]).toEqual([path, true]);
+    // A tar entry changed in the layout (its blob rewritten under the same name): exit 4, nothing written.
+    const layer = join(layout, 'blobs/sha256', raw.layers[0]!.digest.slice(7));
+    writeFileSync(layer, Buffer.concat([readFileSync(layer), Buffer.from([0])]));
+    const bad = join(testdir(), 'bad');
+    expect(run(testdir(), ['--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', bad]).code).toBe(4);
+    expect(existsSync(bad) ? readdirSync(bad) : []).toEqual([]);
+  });
+});

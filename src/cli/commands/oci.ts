@@ -15,6 +15,11 @@ import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { h } from '../render.js';
 
+function layoutOf(layout: string | undefined): 'files' | 'tar' {
+  if (layout === undefined || layout === 'files' || layout === 'tar') return layout ?? 'files';
+  throw new ArtifactsError('USAGE', `--layout ${JSON.stringify(layout)} is not files or tar`);
+}
+
 function seqOf(seq: string | undefined): number | 'latest' {
   if (seq === undefined || seq === 'latest') return 'latest';
   if (!/^[1-9]\d{0,9}$/.test(seq)) throw new ArtifactsError('USAGE', '--seq takes a snapshot number or latest');
@@ -24,7 +29,7 @@ function seqOf(seq: string | undefined): number | 'latest' {
 export async function push(
   ctx: Ctx,
   target: string,
-  o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean },
+  o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean; layout?: string },
 ): Promise<number> {
   const repo = await ctx.repo();
   let scope: { framework: string; stage: string; seq: number | 'latest' };
@@ -49,7 +54,12 @@ export async function push(
     if (!o.framework || !o.stage) throw new ArtifactsError('USAGE', 'give --framework and --stage (or --channel)');
     scope = { framework: o.framework, stage: o.stage, seq: seqOf(o.seq) };
   }
-  const r = await pushToRegistry(repo, ref, { ...scope, plainHttp: !!o.plainHttp, ...(channelHead ? { channelHead } : {}) });
+  const r = await pushToRegistry(repo, ref, {
+    ...scope,
+    plainHttp: !!o.plainHttp,
+    layout: layoutOf(o.layout),
+    ...(channelHead ? { channelHead } : {}),
+  });
   return ctx.result({ ...r }, () => {
     ctx.print(h`pushed ${r.snapshot} as ${r.ref}\n`);
     ctx.print(
@@ -98,13 +108,14 @@ export async function pull(
 
 export async function exportCmd(
   ctx: Ctx,
-  o: { framework: string; stage: string; seq?: string; ociLayout: string; tag?: string },
+  o: { framework: string; stage: string; seq?: string; ociLayout: string; tag?: string; layout?: string },
 ): Promise<number> {
   const repo = await ctx.repo();
   const r = await exportLayout(repo, resolve(o.ociLayout), {
     framework: o.framework,
     stage: o.stage,
     seq: seqOf(o.seq),
+    layout: layoutOf(o.layout),
     ...(o.tag ? { tag: o.tag } : {}),
   });
   return ctx.result({ ...r, layout: o.ociLayout }, () => ctx.print(h`exported ${r.digest} to ${o.ociLayout} as ${r.tag}\n`));

@@ -4,10 +4,10 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { parseJsonQuiet } from '../store/checked-read.js';
 import { contentFile } from '../store/objects.js';
@@ -30,6 +30,7 @@ import {
   titleProblem,
   type Descriptor,
   type Manifest,
+  type SnapshotImage,
 } from './image.js';
 import { credentialsFor, formatRef, parseRef, RegistryClient, type RegistryRef } from './registry.js';
 import { keyIdOf } from '../snapshots/keys.js';
@@ -37,6 +38,8 @@ import { keyIdOf } from '../snapshots/keys.js';
 export interface PushOptions {
   framework: string;
   stage: string;
+  /** `files` (default): one layer per artifact; `tar`: one deterministic tar+gzip layer. */
+  layout?: 'files' | 'tar';
   /** `push --channel`: the channel's signed head, pushed as a referrer of the image. */
   channelHead?: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string };
   /** A seq, or 'latest' (default). */
@@ -131,7 +134,15 @@ function bytesRange(bytes: Uint8Array, from: number, length: number): Uint8Array
 export async function push(repo: Repo, target: string, o: PushOptions): Promise<PushResult> {
   const ref = parseRef(target);
   const { s, publicKey } = await verifiedSnapshot(repo, o);
-  const image = await snapshotImage(repo, s, publicKey);
+  const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
+  try {
+    return await pushImage(repo, ref, s, image, o);
+  } finally {
+    for (const l of image.layers) if (l.tarFile) await rm(dirname(l.tarFile), { recursive: true, force: true });
+  }
+}
+
+async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image: SnapshotImage, o: PushOptions): Promise<PushResult> {
   const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
   const blobs = { pushed: 0, skipped: 0 };
   const upload = async (digest: string, size: number, chunks: (from: number, n: number) => Uint8Array | ReadableStream<Uint8Array>) => {
@@ -151,7 +162,7 @@ export async function push(repo: Repo, target: string, o: PushOptions): Promise<
   };
   await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesRange(image.config, f, n));
   for (const l of image.layers) {
-    const file = await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob, { trustStore: true });
+    const file = l.tarFile ?? (await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob, { trustStore: true }));
     await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(file, f, n));
   }
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
@@ -366,9 +377,17 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const seen = new Set<string>();
   const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
   const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
-  if (layers.length !== snap.artifacts.length)
+  // `--layout tar`: one tar+gzip layer holding every artifact (checked entry by entry below).
+  const tarLayer = layers.length === 1 && layers[0]!.mediaType === MEDIA.tarGzip ? layers[0] : undefined;
+  for (const a of tarLayer ? snap.artifacts : []) {
+    const p = titleProblem(a.path, seen);
+    if (p) throw bad(`an artifact ${p}`);
+    const why = controlPathProblem(a.path, { files: [], dirs: ['.artifacts'] }) ?? restorePathProblem(resolve(out), a.path);
+    if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${a.path}: ${why}; nothing was written`);
+  }
+  if (!tarLayer && layers.length !== snap.artifacts.length)
     throw bad(`the manifest has ${layers.length} layer(s) for ${snap.artifacts.length} artifact(s)`);
-  for (const l of layers) {
+  for (const l of tarLayer ? [] : layers) {
     const title = l.annotations?.[ANNOTATION.title];
     const p = titleProblem(title, seen);
     if (p) throw bad(`a layer ${p}`);
@@ -405,8 +424,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   // Every layer is fetched to a temporary directory and checked before anything is written.
   const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
   try {
-    const files: PulledFile[] = [];
-    for (const [i, l] of layers.entries()) {
+    const files: PulledFile[] = tarLayer ? await stageTar(source, tarLayer, byPath, stage, bad) : [];
+    for (const [i, l] of (tarLayer ? [] : layers).entries()) {
       const a = byPath.get(l.annotations![ANNOTATION.title]!)!;
       const tmp = join(stage, String(i));
       const h = createHash('sha256');
@@ -444,6 +463,72 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/** Fetch a tar+gzip layer (checking its digest and size), then unpack it strictly into
+ * `stage/<i>`: every entry one artifact of the snapshot, once, of its size and content. */
+async function stageTar(
+  source: ImageSource,
+  layer: Descriptor,
+  byPath: Map<string, Snapshot['artifacts'][number]>,
+  stage: string,
+  bad: (why: string) => ArtifactsError,
+): Promise<PulledFile[]> {
+  const gz = join(stage, 'layer.tar.gz');
+  const h = createHash('sha256');
+  const fh = await open(gz, 'w');
+  let n = 0;
+  try {
+    for await (const c of source.blobChunks(layer.digest)) {
+      n += c.length;
+      if (n > layer.size) throw bad('the tar layer is larger than the manifest says');
+      h.update(c);
+      await fh.write(c);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (n !== layer.size || `sha256:${h.digest('hex')}` !== layer.digest) throw bad('the tar layer is not the blob the manifest names');
+  const { readTar } = await import('./tar.js');
+  const { createGunzip } = await import('node:zlib');
+  const order = [...byPath.keys()];
+  const files: PulledFile[] = new Array<PulledFile>(order.length);
+  const done = new Set<string>();
+  // (Decompressed, the layer holds the artifacts' bytes and headers: anything much larger is a bomb.)
+  const cap = [...byPath.values()].reduce((t, a) => t + a.size + 1024, 10240) * 2;
+  let inflated = 0;
+  async function* gunzipped(): AsyncIterable<Uint8Array> {
+    for await (const c of createReadStream(gz).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+      inflated += c.length;
+      if (inflated > cap) throw bad('the tar layer inflates to more than its files');
+      yield c;
+    }
+  }
+  await readTar(
+    gunzipped(),
+    async (path, size) => {
+      const a = byPath.get(path);
+      if (!a || done.has(path) || a.size !== size)
+        throw bad(
+          `the tar layer holds ${JSON.stringify(path.slice(0, 200))}, which is not an artifact of the snapshot (once, of its size)`,
+        );
+      done.add(path);
+      const i = order.indexOf(path);
+      const tmp = join(stage, String(i));
+      const out = await open(tmp, 'w');
+      return {
+        write: async (b) => void (await out.write(b)),
+        end: async () => {
+          await out.close();
+          if (!(await matchesAddress(tmp, a.content_address))) throw bad(`the tar entry ${path} is not the content the snapshot records`);
+          files[i] = { path, digest: a.content_address, size };
+        },
+      };
+    },
+    (why) => bad(why),
+  );
+  if (done.size !== order.length) throw bad("the tar layer lacks some of the snapshot's artifacts");
+  return files;
 }
 
 async function matchesAddress(file: string, address: string): Promise<boolean> {
@@ -552,7 +637,7 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
 /** `artifacts export --framework F --stage S --oci-layout DIR [--tag T]`. */
 export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { tag?: string }): Promise<{ digest: string; tag: string }> {
   const { s, publicKey } = await verifiedSnapshot(repo, o);
-  const image = await snapshotImage(repo, s, publicKey);
+  const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   const blobs = join(dir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const put = async (bytes: Uint8Array) => writeFile(join(blobs, sha256Digest(bytes).slice(7)), bytes);
@@ -560,6 +645,11 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
   await put(image.manifest);
   await put(Buffer.from('{}'));
   for (const l of image.layers) {
+    if (l.tarFile) {
+      await copyFile(l.tarFile, join(blobs, l.descriptor.digest.slice(7)));
+      await rm(dirname(l.tarFile), { recursive: true, force: true });
+      continue;
+    }
     const bytes = await readFile(await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob));
     if (sha256Digest(bytes) !== l.descriptor.digest)
       throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);

@@ -4,7 +4,11 @@
 // digest. Canonical JSON and no timestamps: the same snapshot gives the same manifest
 // digest on every machine.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { join } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError } from '../errors.js';
@@ -73,6 +77,8 @@ export interface FileLayer {
   address: string;
   /** The git blob the snapshot recorded, to restore the content from when the store lacks it. */
   gitBlob?: string;
+  /** `--layout tar`: the temporary file holding the layer (the caller removes its directory). */
+  tarFile?: string;
 }
 
 export interface SnapshotImage {
@@ -93,9 +99,15 @@ export function encodeManifest(m: Manifest): Buffer {
 }
 
 /** The image of a stored snapshot (its signature and attestation read from beside it). */
-export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Uint8Array): Promise<SnapshotImage> {
+export async function snapshotImage(
+  repo: Repo,
+  s: StoredSnapshot,
+  publicKey: Uint8Array,
+  layout: 'files' | 'tar' = 'files',
+): Promise<SnapshotImage> {
   const snap = s.snapshot;
   if (!snap || s.signature === undefined) throw new ArtifactsError('SNAPSHOT_INVALID', `${s.file} is not a signed snapshot`);
+  if (layout === 'tar') return tarImage(repo, s, publicKey);
   if (snap.artifacts.length > MAX_FILE_LAYERS)
     throw new ArtifactsError(
       'OCI_TOO_MANY_LAYERS',
@@ -111,21 +123,40 @@ export async function snapshotImage(repo: Repo, s: StoredSnapshot, publicKey: Ui
       ...(a.git_blob ? { gitBlob: a.git_blob } : {}),
     });
   }
-  let attestation: Buffer | undefined;
+  return imageOf(
+    s,
+    publicKey,
+    layers,
+    layers.length > 0 ? layers.map((l) => l.descriptor) : [{ ...EMPTY_DESCRIPTOR }],
+    readAttestation(repo, s),
+  );
+}
+
+function readAttestation(repo: Repo, s: StoredSnapshot): Buffer | undefined {
   try {
-    attestation = readFileSync(join(repo.root, attestationPathOf(s.file)));
+    return readFileSync(join(repo.root, attestationPathOf(s.file)));
   } catch {
-    attestation = undefined;
+    return undefined;
   }
+}
+
+function imageOf(
+  s: StoredSnapshot,
+  publicKey: Uint8Array,
+  layers: FileLayer[],
+  descriptors: Descriptor[],
+  attestation: Buffer | undefined,
+): SnapshotImage {
+  const snap = s.snapshot!;
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MEDIA.manifest,
     artifactType: MEDIA.snapshot,
     config: { mediaType: MEDIA.snapshot, digest: s.id, size: s.bytes.length },
-    layers: layers.length > 0 ? layers.map((l) => l.descriptor) : [{ ...EMPTY_DESCRIPTOR }],
+    layers: descriptors,
     annotations: {
       [ANNOTATION.snapshot]: s.id,
-      [ANNOTATION.signature]: s.signature.trim(),
+      [ANNOTATION.signature]: s.signature!.trim(),
       [ANNOTATION.signer]: snap.signer.keyid,
       [ANNOTATION.publicKey]: Buffer.from(publicKey).toString('base64'),
       ...(attestation ? { [ANNOTATION.attestation]: sha256Digest(attestation) } : {}),
@@ -153,4 +184,46 @@ export function titleProblem(title: unknown, seen: Set<string>): string | undefi
 /** The address algorithm of a content address. */
 export function algoOf(address: string): string {
   return parseAddress(address)?.algo ?? 'sha256';
+}
+
+/**
+ * The `--layout tar` image: one deterministic tar+gzip layer of every artifact (sorted,
+ * fixed modes, owners and times), written to a temporary file in the repository's cache
+ * while its SHA-256 is computed. What Flux's OCIRepository extracts.
+ */
+async function tarImage(repo: Repo, s: StoredSnapshot, publicKey: Uint8Array): Promise<SnapshotImage> {
+  const snap = s.snapshot!;
+  const { tarHeader, tarPadding, TAR_END } = await import('./tar.js');
+  const { contentFile } = await import('../store/objects.js');
+  const { ensureDirConfined } = await import('../store/durable-write.js');
+  await ensureDirConfined(repo.cacheDir, { root: repo.root });
+  const dir = await mkdtemp(join(repo.cacheDir, 'layer-'));
+  const file = join(dir, 'layer.tar.gz');
+  const hash = createHash('sha256');
+  let size = 0;
+  const artifacts = [...snap.artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  async function* tar(): AsyncIterable<Uint8Array> {
+    for (const a of artifacts) {
+      yield tarHeader(a.path, a.size);
+      const src = await contentFile(repo, a.content_address, a.path, a.size, a.git_blob);
+      let n = 0;
+      for await (const c of createReadStream(src, { highWaterMark: 1 << 20 })) {
+        n += (c as Buffer).length;
+        yield c as Buffer;
+      }
+      if (n !== a.size) throw new ArtifactsError('OBJECT_CORRUPT', `${a.path} does not have its recorded size`);
+      yield tarPadding(a.size);
+    }
+    yield TAR_END;
+  }
+  const gzip = createGzip({ level: 6 });
+  gzip.on('data', (c: Buffer) => {
+    hash.update(c);
+    size += c.length;
+  });
+  await pipeline(Readable.from(tar()), gzip, createWriteStream(file));
+  const digest = `sha256:${hash.digest('hex')}`;
+  const descriptor: Descriptor = { mediaType: MEDIA.tarGzip, digest, size };
+  const layer: FileLayer = { descriptor, path: '', address: '', tarFile: file };
+  return imageOf(s, publicKey, [layer], [descriptor], readAttestation(repo, s));
 }
