@@ -336,3 +336,76 @@ suite('--layout tar', () => {
     expect(existsSync(bad) ? readdirSync(bad) : []).toEqual([]);
   });
 });
+
+suite('a hostile registry or layout', () => {
+  test('a manifest whose attestation annotation was removed is refused (exit 4); a layout with a FIFO index or a symlink out of it is refused at once; export never writes through a symlink', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/hostile/app:x`;
+    const pushed = JSON.parse(run(dir, ['--json', 'push', ...DR, ref]).stdout) as { digest: string };
+    // The manifest is not signed: drop the annotation and put it back under another tag.
+    const raw = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]).stdout) as {
+      annotations: Record<string, string>;
+    };
+    expect(pushed.digest).toMatch(/^sha256:/);
+    delete raw.annotations['dev.artifacts.snapshot.attestation'];
+    const put = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-X',
+        'PUT',
+        '-H',
+        'content-type: application/vnd.oci.image.manifest.v1+json',
+        '--data-binary',
+        JSON.stringify(raw),
+        `http://${reg.host}/v2/hostile/app/manifests/stripped`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(put.stdout).toBe('201');
+    const out = join(testdir(), 'o');
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', `${reg.host}/hostile/app:stripped`, '--out', out]);
+    expect(r.code).toBe(4);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    // A layout whose index.json is a FIFO, or a symlink to /dev/zero: refused, never read.
+    for (const kind of ['fifo', 'zero']) {
+      const layout = testdir();
+      if (kind === 'fifo') execFileSync('mkfifo', [join(layout, 'index.json')]);
+      else execFileSync('ln', ['-s', '/dev/zero', join(layout, 'index.json')]);
+      const started = Date.now();
+      const imp = spawnSync(
+        process.execPath,
+        [
+          join(__dirname, '../../bin/artifacts.js'),
+          '--trust-root',
+          releaseKeyId(),
+          'import',
+          '--oci-layout',
+          layout,
+          '--out',
+          join(testdir(), 'i'),
+        ],
+        {
+          cwd: testdir(),
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      expect([kind, imp.status !== 0 && imp.status !== null]).toEqual([kind, true]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    }
+    // Export into a layout holding a symlink where index.json goes: refused, the target untouched.
+    const layout = testdir();
+    const victim = join(testdir(), 'victim');
+    writeFileSync(victim, 'untouched\n');
+    execFileSync('ln', ['-s', victim, join(layout, 'index.json')]);
+    expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).not.toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+  });
+});

@@ -13,6 +13,7 @@ import { verifiedChannel } from '../../core/channels/records.js';
 import { resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
+import { controlFilesOf } from '../../core/config.js';
 import { h } from '../render.js';
 
 function layoutOf(layout: string | undefined): 'files' | 'tar' {
@@ -96,7 +97,9 @@ export async function pull(
       throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
     target = `${ref}:${o.channel}`;
   }
+  const intoRepo = repo !== undefined && resolve(o.out) === repo.root;
   const r = await pullFromRegistry(target, resolve(o.out), {
+    ...(intoRepo ? { control: controlFilesOf(repo.config) } : {}),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
     plainHttp: !!o.plainHttp,
@@ -125,7 +128,9 @@ export async function importCmd(ctx: Ctx, o: { ociLayout: string; tag?: string; 
   const repo = await maybeRepo(ctx);
   const out = o.out ?? repo?.root ?? process.cwd();
   const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
+  const intoRepo = repo !== undefined && resolve(out) === repo.root;
   const r = await pullImage(layoutSource(resolve(o.ociLayout), o.tag), resolve(out), {
+    ...(intoRepo ? { control: controlFilesOf(repo.config) } : {}),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
   });

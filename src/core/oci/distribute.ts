@@ -4,12 +4,12 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, open, readFile, rm, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
-import { parseJsonQuiet } from '../store/checked-read.js';
+import { openChecked, parseJsonQuiet, readChecked } from '../store/checked-read.js';
 import { contentFile } from '../store/objects.js';
 import type { Repo } from '../repo.js';
 import { listSnapshots, snapshotShapeProblem, type Snapshot, type StoredSnapshot } from '../snapshots/snapshot-store.js';
@@ -18,6 +18,7 @@ import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import { requireTrust } from '../trust/trust-store.js';
 import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { controlPathProblem, restorePathProblem } from '../paths.js';
+import type { ControlFiles } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
 import { verifyAttestationBytes } from '../attest/attestations.js';
 import {
@@ -285,6 +286,9 @@ export interface PullOptions {
    * stable snapshot, at least at record `minSeq`. */
   channel?: string;
   minSeq?: number;
+  /** The tool's own files, never written (default: its `.artifacts/` directory; when the
+   * files go into a repository, that repository's control files). */
+  control?: ControlFiles;
   repo?: Repo;
   plainHttp?: boolean;
 }
@@ -313,7 +317,14 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const manifestDigest = sha256Digest(manifestBytes);
   const parsed = parseJsonQuiet(manifestBytes.toString('utf8'));
   if (!parsed.ok) throw bad('the manifest is not JSON');
+  if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value))
+    throw bad('the manifest is not a JSON object');
   const m = parsed.value as Partial<Manifest>;
+  if (
+    Array.isArray(m.layers) &&
+    !m.layers.every((l) => l !== null && typeof l === 'object' && typeof l.digest === 'string' && Number.isSafeInteger(l.size))
+  )
+    throw bad('the manifest has a layer that is not a descriptor');
   if (
     m.schemaVersion !== 2 ||
     m.config?.mediaType !== MEDIA.snapshot ||
@@ -368,12 +379,20 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   // When the local chain holds this snapshot's stage, the snapshot must be in it.
   if (o.repo && trust) {
     const chain = await listSnapshots(o.repo, snap.framework, snap.stage).catch(() => []);
-    if (chain.length > 0 && !chain.some((c) => c.id === snapshotId) && snap.seq <= chain.length)
-      throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is not the one the local chain holds at that position`);
+    // A snapshot the local chain does not hold must be its very next one (its parent the
+    // local head): not one of another branch or repository signed by the same key.
+    const head = chain[chain.length - 1];
+    if (head && !chain.some((c) => c.id === snapshotId) && !(snap.seq === head.seq + 1 && snap.parent === head.id))
+      throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is neither in the local chain nor its next snapshot`);
   }
   let channelSeq: number | undefined;
   if (o.channel !== undefined) channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
   // Layers: one per artifact, titled with its path, of its digest and size.
+  const control = o.control ?? { files: [], dirs: ['.artifacts'] };
+  // A path that is also another's directory can never be written whole: refused up front.
+  const paths = snap.artifacts.map((a) => a.path).sort();
+  for (let i = 1; i < paths.length; i++)
+    if (paths[i]!.startsWith(`${paths[i - 1]}/`)) throw bad(`${paths[i - 1]} is both a file and the directory of ${paths[i]}`);
   const seen = new Set<string>();
   const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
   const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
@@ -382,7 +401,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   for (const a of tarLayer ? snap.artifacts : []) {
     const p = titleProblem(a.path, seen);
     if (p) throw bad(`an artifact ${p}`);
-    const why = controlPathProblem(a.path, { files: [], dirs: ['.artifacts'] }) ?? restorePathProblem(resolve(out), a.path);
+    const why = controlPathProblem(a.path, control) ?? restorePathProblem(resolve(out), a.path);
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${a.path}: ${why}; nothing was written`);
   }
   if (!tarLayer && layers.length !== snap.artifacts.length)
@@ -393,17 +412,21 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     if (p) throw bad(`a layer ${p}`);
     const a = byPath.get(title!);
     if (!a || a.size !== l.size || l.mediaType !== MEDIA.file) throw bad(`the layer ${title} is not an artifact of the snapshot`);
-    const why = controlPathProblem(title!, { files: [], dirs: ['.artifacts'] }) ?? restorePathProblem(resolve(out), title!);
+    const why = controlPathProblem(title!, control) ?? restorePathProblem(resolve(out), title!);
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
   }
   // The attestation the manifest names must be a referrer, verify, and describe these files.
   const attDigest = m.annotations[ANNOTATION.attestation];
+  // From a registry the attestation is required (push always sends it; a manifest is not
+  // signed, so a missing annotation proves nothing); a layout copied by another tool may lack
+  // its referrers.
+  if (!attDigest && source.referrersRequired) throw bad('the image names no attestation');
   let attested = false;
   if (attDigest) {
     const refs = await source.referrers(manifestDigest, MEDIA.dsse);
     for (const r of refs) {
       const rm = parseJsonQuiet(r.toString('utf8'));
-      const layer = rm.ok ? (rm.value as Manifest).layers?.find((x) => x.digest === attDigest) : undefined;
+      const layer = rm.ok ? layersOf(rm.value).find((x) => x.digest === attDigest) : undefined;
       if (!layer) continue;
       const env = await source.blob(attDigest, MAX_CONFIG);
       if (sha256Digest(env) !== attDigest) throw bad('the attestation blob is not the one the manifest names');
@@ -563,7 +586,7 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
       const index = (await client.referrers(ref.repository, d)) ?? (await client.getManifest(ref.repository, d.replace(':', '-')))?.bytes;
       if (!index) return [];
       const parsed = parseJsonQuiet(index.toString('utf8'));
-      const list = parsed.ok ? ((parsed.value as { manifests?: Descriptor[] }).manifests ?? []) : [];
+      const list = parsed.ok ? descriptorsOf(parsed.value) : [];
       const out: Buffer[] = [];
       for (const x of list.slice(0, 64)) {
         if (x?.artifactType !== type || typeof x.digest !== 'string') continue;
@@ -580,36 +603,41 @@ export async function pull(ref: string, out: string, o: PullOptions): Promise<Pu
   return pullImage(registrySource(parseRef(ref), o.plainHttp ? { plainHttp: true } : {}), out, o);
 }
 
-/** An OCI image layout directory as an image source (`tag`: its ref.name annotation). */
+/** An OCI image layout directory as an image source (`tag`: its ref.name annotation). Every
+ * file is read under the checked-read rules (a regular file inside the layout, bounded): a
+ * FIFO, a device or a symlink out of it is refused, never read. */
 export function layoutSource(dir: string, tag?: string): ImageSource {
+  const checked = (path: string, label: string, maxBytes: number) =>
+    readChecked(path, { root: dir, maxBytes, code: 'REGISTRY_INVALID', label, allowMissing: true });
   const blobPath = (d: string) => {
     if (!/^sha256:[0-9a-f]{64}$/.test(d))
-      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: ${JSON.stringify(d)} is not a sha256 digest`);
+      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: ${JSON.stringify(d.slice(0, 80))} is not a sha256 digest`);
     return join(dir, 'blobs', 'sha256', d.slice(7));
   };
   const readBlob = async (d: string, max: number) => {
-    const bytes = await readFile(blobPath(d)).catch(() => {
-      throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is missing`);
-    });
-    if (bytes.length > max) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is too large`);
+    const bytes = await checked(blobPath(d), `blob ${d}`, max);
+    if (!bytes) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is missing; nothing was written`);
     if (sha256Digest(bytes) !== d)
       throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} does not hold its digest; nothing was written`);
     return bytes;
   };
-  let index: { manifests?: Descriptor[] } | undefined;
+  let index: Descriptor[] | undefined;
   const loadIndex = async () => {
     if (index) return index;
-    const parsed = parseJsonQuiet((await readFile(join(dir, 'index.json')).catch(() => Buffer.from(''))).toString('utf8'));
-    if (!parsed.ok) throw new ArtifactsError('USAGE', `${dir} is not an OCI image layout (no readable index.json)`);
-    index = parsed.value as { manifests?: Descriptor[] };
+    const bytes = await checked(join(dir, 'index.json'), 'index.json', 4 * 1024 * 1024);
+    const parsed = bytes ? parseJsonQuiet(bytes.toString('utf8')) : undefined;
+    if (!parsed?.ok) throw new ArtifactsError('USAGE', `${dir} is not an OCI image layout (no readable index.json)`);
+    index = descriptorsOf(parsed.value);
     return index;
   };
   return {
     what: `oci:${dir}${tag ? `:${tag}` : ''}`,
     referrersRequired: false,
     manifest: async () => {
-      const list = ((await loadIndex()).manifests ?? []).filter((x) => x.artifactType === MEDIA.snapshot || x.mediaType === MEDIA.manifest);
-      const hits = tag ? list.filter((x) => x.annotations?.[ANNOTATION.ref] === tag) : list.filter((x) => x.artifactType !== MEDIA.dsse);
+      const list = (await loadIndex()).filter(
+        (x) => x.mediaType === MEDIA.manifest && x.artifactType !== MEDIA.dsse && x.artifactType !== MEDIA.channel,
+      );
+      const hits = tag ? list.filter((x) => x.annotations?.[ANNOTATION.ref] === tag) : list;
       if (hits.length !== 1)
         throw new ArtifactsError(
           'USAGE',
@@ -619,15 +647,35 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
     },
     blob: readBlob,
     blobChunks: async function* (d) {
-      yield await readBlob(d, 64 * 1024 * 1024 * 1024);
+      const h = await openChecked(blobPath(d), {
+        root: dir,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        code: 'REGISTRY_INVALID',
+        label: `blob ${d}`,
+        allowMissing: true,
+      });
+      if (!h) throw new ArtifactsError('REGISTRY_INVALID', `${dir}: blob ${d} is missing; nothing was written`);
+      try {
+        const buf = Buffer.allocUnsafe(1 << 20);
+        for (let pos = 0; ;) {
+          const { bytesRead } = await h.fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) return;
+          pos += bytesRead;
+          yield Buffer.from(buf.subarray(0, bytesRead));
+        }
+      } finally {
+        await h.fh.close().catch(() => undefined);
+      }
     },
     referrers: async (d, type) => {
       const out: Buffer[] = [];
-      for (const x of (await loadIndex()).manifests ?? []) {
+      for (const x of await loadIndex()) {
         if (x.artifactType !== type) continue;
         const bytes = await readBlob(x.digest, 4 * 1024 * 1024);
         const parsed = parseJsonQuiet(bytes.toString('utf8'));
-        if (parsed.ok && (parsed.value as Manifest).subject?.digest === d) out.push(bytes);
+        const subject =
+          parsed.ok && parsed.value !== null && typeof parsed.value === 'object' ? (parsed.value as Manifest).subject : undefined;
+        if (subject && typeof subject === 'object' && subject.digest === d) out.push(bytes);
       }
       return out;
     },
@@ -638,42 +686,69 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
 export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { tag?: string }): Promise<{ digest: string; tag: string }> {
   const { s, publicKey } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
-  const blobs = join(dir, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const put = async (bytes: Uint8Array) => writeFile(join(blobs, sha256Digest(bytes).slice(7)), bytes);
-  await put(image.config);
-  await put(image.manifest);
-  await put(Buffer.from('{}'));
-  for (const l of image.layers) {
-    if (l.tarFile) {
-      await copyFile(l.tarFile, join(blobs, l.descriptor.digest.slice(7)));
-      await rm(dirname(l.tarFile), { recursive: true, force: true });
-      continue;
+  try {
+    // Every write is confined to the layout directory (never through a symlink in it).
+    await mkdir(dir, { recursive: true });
+    const opts = { root: dir };
+    const blobFile = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
+    const put = async (bytes: Uint8Array) => writeFileDurable(blobFile(sha256Digest(bytes)), bytes, opts);
+    await put(image.config);
+    await put(image.manifest);
+    await put(Buffer.from('{}'));
+    for (const l of image.layers) {
+      const file = l.tarFile ?? (await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob));
+      // (Streamed, and checked against the layer digest as it is copied.)
+      const h = createHash('sha256');
+      async function* copy(): AsyncIterable<Uint8Array> {
+        for await (const c of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          h.update(c);
+          yield c;
+        }
+      }
+      await writeFileDurable(blobFile(l.descriptor.digest), copy(), {
+        ...opts,
+        beforeCommit: () => {
+          if (`sha256:${h.digest('hex')}` !== l.descriptor.digest)
+            throw new ArtifactsError('OBJECT_CORRUPT', `the content of ${l.path || 'the tar layer'} does not hold its digest`);
+        },
+      });
     }
-    const bytes = await readFile(await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob));
-    if (sha256Digest(bytes) !== l.descriptor.digest)
-      throw new ArtifactsError('OBJECT_CORRUPT', `the stored object of ${l.path} does not hold its content`);
-    await put(bytes);
+    const tag = o.tag ?? `${s.snapshot!.stage}-${s.seq}`;
+    // Other images of the layout stay listed (a layout may hold several tags).
+    const old = await readChecked(join(dir, 'index.json'), {
+      root: dir,
+      maxBytes: 4 * 1024 * 1024,
+      code: 'USAGE',
+      label: 'index.json',
+      allowMissing: true,
+    }).catch(() => undefined);
+    const parsedOld = old ? parseJsonQuiet(old.toString('utf8')) : undefined;
+    const kept = parsedOld?.ok
+      ? descriptorsOf(parsedOld.value).filter((x) => x.annotations?.[ANNOTATION.ref] !== tag && x.digest !== image.digest)
+      : [];
+    const manifests: Descriptor[] = [
+      ...kept,
+      {
+        mediaType: MEDIA.manifest,
+        digest: image.digest,
+        size: image.manifest.length,
+        artifactType: MEDIA.snapshot,
+        annotations: { [ANNOTATION.ref]: tag },
+      },
+    ];
+    if (image.attestation) {
+      await put(image.attestation);
+      const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+      await put(r.bytes);
+      if (!manifests.some((x) => x.digest === r.digest))
+        manifests.push({ mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
+    }
+    await writeFileDurable(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}', opts);
+    await writeFileDurable(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests }), opts);
+    return { digest: image.digest, tag };
+  } finally {
+    for (const l of image.layers) if (l.tarFile) await rm(dirname(l.tarFile), { recursive: true, force: true });
   }
-  const tag = o.tag ?? `${s.snapshot!.stage}-${s.seq}`;
-  const manifests: Descriptor[] = [
-    {
-      mediaType: MEDIA.manifest,
-      digest: image.digest,
-      size: image.manifest.length,
-      artifactType: MEDIA.snapshot,
-      annotations: { [ANNOTATION.ref]: tag },
-    },
-  ];
-  if (image.attestation) {
-    await put(image.attestation);
-    const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
-    await put(r.bytes);
-    manifests.push({ mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
-  }
-  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests }));
-  return { digest: image.digest, tag };
 }
 
 /**
@@ -697,8 +772,8 @@ async function verifyChannelHead(
     const parsed = parseJsonQuiet(r.toString('utf8'));
     if (!parsed.ok) continue;
     const m = parsed.value as Manifest;
-    const layer = m.layers?.[0];
-    if (!layer || m.annotations?.[ANNOTATION.channel] !== o.channel) continue;
+    const layer = layersOf(m)[0];
+    if (!layer || typeof m.annotations !== 'object' || m.annotations?.[ANNOTATION.channel] !== o.channel) continue;
     const bytes = await source.blob(layer.digest, MAX_CONFIG);
     if (sha256Digest(bytes) !== layer.digest) throw bad('a channel head is not the blob its referrer names');
     const rec = parseJsonQuiet(bytes.toString('utf8'));
@@ -729,4 +804,29 @@ async function verifyChannelHead(
       `${source.what}: the head of channel ${o.channel} is record ${best}, older than the required ${o.minSeq}; nothing was written`,
     );
   return best;
+}
+
+/** The descriptors of an image index (`{ manifests: [...] }`): only well-formed ones. */
+function descriptorsOf(v: unknown): Descriptor[] {
+  const list = v !== null && typeof v === 'object' ? (v as { manifests?: unknown }).manifests : undefined;
+  return Array.isArray(list) ? list.filter(isDescriptor).slice(0, 1024) : [];
+}
+
+/** The layers of a manifest: only well-formed descriptors. */
+function layersOf(v: unknown): Descriptor[] {
+  const list = v !== null && typeof v === 'object' ? (v as { layers?: unknown }).layers : undefined;
+  return Array.isArray(list) ? list.filter(isDescriptor) : [];
+}
+
+function isDescriptor(x: unknown): x is Descriptor {
+  const d = x as Partial<Descriptor> | null;
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    typeof d.digest === 'string' &&
+    /^sha256:[0-9a-f]{64}$/.test(d.digest) &&
+    typeof d.mediaType === 'string' &&
+    Number.isSafeInteger(d.size) &&
+    (d.annotations === undefined || (d.annotations !== null && typeof d.annotations === 'object'))
+  );
 }

@@ -151,7 +151,7 @@ export class RegistryClient {
         continue;
       }
       if (init.expect.includes(res.status)) return res;
-      const text = (await res.text().catch(() => '')).slice(0, 300);
+      const text = (await readBounded(res, 4096, 'error').catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
       if (res.status === 401 || res.status === 403)
         throw new ArtifactsError(
           'REGISTRY_AUTH',
@@ -194,7 +194,12 @@ export class RegistryClient {
         if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD')) return res;
         await res.body?.cancel();
         if (hops >= 5) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects ${method} more than 5 times`);
-        const next = new URL(loc, target);
+        let next: URL;
+        try {
+          next = new URL(loc, target);
+        } catch {
+          throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects to something that is not a URL`);
+        }
         if (next.protocol !== 'https:' && !(next.protocol === 'http:' && (this.opts.plainHttp || isLoopback(next.host))))
           throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects to ${next.origin}, which is not HTTPS`);
         target = next.toString();
@@ -224,22 +229,43 @@ export class RegistryClient {
       return;
     }
     if (c?.scheme === 'bearer' && c.params.realm) {
-      const u = new URL(c.params.realm);
+      let u: URL;
+      try {
+        u = new URL(c.params.realm);
+      } catch {
+        throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} names a token realm that is not a URL`);
+      }
+      if (u.protocol !== 'https:' && !(u.protocol === 'http:' && (this.opts.plainHttp || isLoopback(u.host))))
+        throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} names a token realm that is not HTTPS (${u.origin})`);
       if (c.params.service) u.searchParams.set('service', c.params.service);
       const s = c.params.scope ?? scope;
       if (s) u.searchParams.set('scope', s);
       const headers: Record<string, string> = {};
-      if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-      const res = await fetch(u, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000) }).catch((e: Error) => {
-        throw new ArtifactsError('REGISTRY_AUTH', `cannot get a token from ${u.origin} (${e.message})`);
-      });
-      if (!res.ok)
+      // Credentials go to the realm only over HTTPS or to the registry's own origin.
+      if (creds && (u.protocol === 'https:' || u.origin === new URL(this.base).origin))
+        headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      let res: Response;
+      try {
+        res = await fetch(u, { headers, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000) });
+      } catch (e) {
+        throw new ArtifactsError('REGISTRY_AUTH', `cannot get a token from ${u.origin} (${(e as Error).message})`);
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
         throw new ArtifactsError('REGISTRY_AUTH', `${u.origin} refused a token (${res.status})`, {
           hint: 'Give credentials: ARTIFACTS_REGISTRY_USER and ARTIFACTS_REGISTRY_PASSWORD, or `docker login`.',
         });
-      const body = (await res.json()) as { token?: string; access_token?: string };
-      const token = body.token ?? body.access_token;
-      if (!token) throw new ArtifactsError('REGISTRY_AUTH', `${u.origin} gave no token`);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBounded(res, 64 * 1024, 'token')).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      const b = body !== null && typeof body === 'object' ? (body as { token?: unknown; access_token?: unknown }) : {};
+      const token = b.token ?? b.access_token;
+      if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token))
+        throw new ArtifactsError('REGISTRY_AUTH', `${u.origin} gave no token`);
       this.authorization = `Bearer ${token}`;
       return;
     }
@@ -336,7 +362,12 @@ export class RegistryClient {
 
   private resolveLocation(loc: string | null): string {
     if (!loc) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} gave no upload location`);
-    const u = new URL(loc, this.base);
+    let u: URL;
+    try {
+      u = new URL(loc, this.base);
+    } catch {
+      throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} gave an upload location that is not a URL`);
+    }
     if (u.origin !== new URL(this.base).origin)
       throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} sent the upload to another origin (${u.origin})`);
     return u.toString();
@@ -380,7 +411,15 @@ export class RegistryClient {
   async *blobChunks(repository: string, digest: string): AsyncIterable<Uint8Array> {
     const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, { expect: [200], scope: this.scope(repository, false) });
     if (!res.body) return;
-    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
+    try {
+      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
+    } catch (e) {
+      if (e instanceof ArtifactsError) throw e;
+      throw new ArtifactsError(
+        'REGISTRY_UNREACHABLE',
+        `the registry stopped sending blob ${digest} (${(e as Error).name === 'TimeoutError' ? 'too slow' : (e as Error).message})`,
+      );
+    }
   }
 
   /** The referrers API (`/v2/<name>/referrers/<digest>`); undefined when the registry lacks it. */
@@ -405,6 +444,18 @@ function withQuery(url: string, key: string, value: string): string {
 }
 
 async function readBounded(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+  try {
+    return await readBoundedRaw(res, maxBytes, what);
+  } catch (e) {
+    if (e instanceof ArtifactsError) throw e;
+    throw new ArtifactsError(
+      'REGISTRY_UNREACHABLE',
+      `the registry stopped sending the ${what} (${(e as Error).name === 'TimeoutError' ? 'too slow' : (e as Error).message})`,
+    );
+  }
+}
+
+async function readBoundedRaw(res: Response, maxBytes: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   if (res.body)
