@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { channelCreate, rolloutAdvance, rolloutStart } from '../../src/core/channels/operations.js';
 import { openRepo } from '../../src/core/repo.js';
 import { RegistryClient } from '../../src/core/oci/registry.js';
+import { contentFile } from '../../src/core/store/objects.js';
 import type { Signer } from '../../src/core/trust/signer.js';
 import { commitAt, git, run, testdir } from '../helpers.js';
 import { registryMissing, skopeoMissing, startRegistry, type Registry } from '../support/registry.js';
@@ -407,5 +408,26 @@ suite('a hostile registry or layout', () => {
     execFileSync('ln', ['-s', victim, join(layout, 'index.json')]);
     expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).not.toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+  });
+});
+
+describe('a hostile repository', () => {
+  test('a symlinked object store is never read for an upload: its same-size file from elsewhere is not taken', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const snap = JSON.parse(readFileSync(join(dir, '.artifacts/snapshots/fwk-001/design-review/000002.json'), 'utf8')) as {
+      artifacts: Array<{ path: string; content_address: string; size: number; git_blob?: string }>;
+    };
+    const a = snap.artifacts[0]!;
+    const hex = a.content_address.slice(7);
+    const outside = testdir();
+    mkdirSync(join(outside, 'sha256', hex.slice(0, 2)), { recursive: true });
+    const decoy = join(outside, 'sha256', hex.slice(0, 2), hex.slice(2));
+    writeFileSync(decoy, Buffer.alloc(a.size, 0x5a)); // the size of the artifact, not its bytes
+    execFileSync('rm', ['-rf', join(dir, '.artifacts/objects')]);
+    execFileSync('ln', ['-s', outside, join(dir, '.artifacts/objects')]);
+    const repo = await openRepo({ cwd: dir });
+    const file = await contentFile(repo, a.content_address, a.path, a.size, a.git_blob, { trustStore: true });
+    expect(readFileSync(file).equals(readFileSync(join(dir, a.path)))).toBe(true);
+    expect(readFileSync(file).equals(readFileSync(decoy))).toBe(false);
   });
 });

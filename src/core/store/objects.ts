@@ -7,7 +7,8 @@ import { ArtifactsError } from '../errors.js';
 import { digestBytes, digestHandle, newHasher, parseAddress, type DigestAlgorithm } from '../hash/digest.js';
 import { openChecked, readdirChecked } from './checked-read.js';
 import type { Repo } from '../repo.js';
-import { lstatQuiet, pathExists, toRepoPath } from '../paths.js';
+import { isInside, lstatQuiet, pathExists, toRepoPath } from '../paths.js';
+import { realpath } from 'node:fs/promises';
 import { ensureDirConfined, removeFileDurable, writeFileExclusiveDurable } from './durable-write.js';
 
 export const OBJECTS_DIR = '.artifacts/objects';
@@ -191,8 +192,13 @@ export async function contentFile(
   opts: { trustStore?: boolean } = {},
 ): Promise<string> {
   if (opts.trustStore && size !== undefined) {
-    const st = lstatQuiet(objectPath(repo, address));
-    if (st?.isFile() && st.size === size) return objectPath(repo, address);
+    // Only a regular file that really lies in this repository's store (no symlinked
+    // directory on the way can point it elsewhere).
+    const p = objectPath(repo, address);
+    const st = lstatQuiet(p);
+    const real = await realpath(p).catch(() => undefined);
+    const realRoot = await realpath(repo.root).catch(() => undefined);
+    if (st?.isFile() && st.size === size && real && realRoot && isInside(join(realRoot, OBJECTS_DIR), real)) return p;
   }
   if ((await checkObject(repo, address, size).catch(() => 'corrupt' as const)) === 'ok') return objectPath(repo, address);
   // The git blob the snapshot recorded, when git has it: restored into the object store.
