@@ -2,9 +2,10 @@
 // and >= 0.7x the throughput of `curl -T` of the same file to the same registry, measured in
 // the same run). The registry is Debian's docker-registry on 127.0.0.1 with filesystem
 // storage. Medians of PUSH_RUNS (3) runs; PUSH_MB changes the size.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { promotedDemo } from './demo-repo.js';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, createReadStream, mkdtempSync, openSync, writeSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, openSync, writeSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,34 +45,19 @@ for (let i = 0; i < 100; i++) {
 }
 
 // A repository whose snapshot holds one plan of MB MiB.
-const repo = join(base, 'repo');
-cpSync(join(root, 'fixtures', 'demo'), repo, { recursive: true });
-const env = {
-  ...process.env,
-  ARTIFACTS_SIGNING_KEY: join(base, 'release.key'),
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@b',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@b',
-};
-const cli = (...args) => execFileSync(process.execPath, [BIN, ...args], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
-execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
+const { repo, env } = promotedDemo(base, (dir) => {
+  const file = join(dir, 'docs/plans/fwk-001/plan-checkout.md');
+  const head = readFileSync(file, 'utf8').replace('version: "1.2.0"', 'version: "9.0.0"');
+  const fd = openSync(file, 'w');
+  writeSync(fd, head);
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < MB; i++) {
+    block.fill(i & 0xff);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+});
 const plan = join(repo, 'docs/plans/fwk-001/plan-checkout.md');
-const head = readFileSync(plan, 'utf8').replace('version: "1.2.0"', 'version: "9.0.0"');
-const fd = openSync(plan, 'w');
-writeSync(fd, head);
-const block = Buffer.alloc(1 << 20);
-for (let i = 0; i < MB; i++) {
-  block.fill(i & 0xff);
-  writeSync(fd, block);
-}
-closeSync(fd);
-cli('keys', 'generate', '--out', join(base, 'release'));
-cli('index', 'rebuild');
-cli('keys', 'trust', join(base, 'release.pub'));
-execFileSync('git', ['add', '-A'], { cwd: repo, env });
-execFileSync('git', ['commit', '-qm', 'big'], { cwd: repo, env });
-cli('promote', '--framework', 'fwk-001', '--stage', 'design-review');
 
 const digest = `sha256:${await new Promise((resolve) => {
   const h = createHash('sha256');

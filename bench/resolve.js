@@ -2,8 +2,9 @@
 // on a 2-core machine): the demo repository, one promotion, a channel with a canary rollout
 // at 25 %, answers streamed as one JSON document. Medians of RESOLVE_RUNS (5) runs, with
 // `node -e 0` measured in the same run. RESOLVE_UNITS changes the number of units.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
+import { promotedDemo } from './demo-repo.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,24 +14,7 @@ const BIN = join(root, 'bin', 'artifacts.js');
 const N = Number(process.env.RESOLVE_UNITS ?? 1_000_000);
 const RUNS = Number(process.env.RESOLVE_RUNS ?? 5);
 const base = mkdtempSync(join(tmpdir(), 'artifacts-resolve-'));
-const repo = join(base, 'repo');
-cpSync(join(root, 'fixtures', 'demo'), repo, { recursive: true });
-const env = {
-  ...process.env,
-  ARTIFACTS_SIGNING_KEY: join(base, 'release.key'),
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@b',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@b',
-};
-const cli = (...args) => execFileSync(process.execPath, [BIN, ...args], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
-execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
-cli('keys', 'generate', '--out', join(base, 'release'));
-cli('index', 'rebuild');
-cli('keys', 'trust', join(base, 'release.pub'));
-execFileSync('git', ['add', '-A'], { cwd: repo, env });
-execFileSync('git', ['commit', '-qm', 'demo'], { cwd: repo, env });
-cli('promote', '--framework', 'fwk-001', '--stage', 'design-review');
+const { repo, env, cli } = promotedDemo(base);
 cli('channel', 'create', 'prod', '--framework', 'fwk-001', '--stage', 'design-review');
 cli('rollout', 'start', '--channel', 'prod', '--to', 'fwk-001/design-review/1');
 cli('rollout', 'start', '--channel', 'prod', '--to', 'latest', '--strategy', 'canary', '--steps', '25,100');

@@ -42,3 +42,14 @@ export async function isGitWorkTree(root: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The commit that first added `file` (relative to `cwd`) in HEAD's history, and its first
+ * parent; undefined when the file was never committed (or outside a work tree). */
+export async function firstAdded(cwd: string, file: string): Promise<{ commit: string; parent?: string } | undefined> {
+  const out = await git(cwd, ['--literal-pathspecs', 'log', '--format=%H %P', '--diff-filter=A', '--', file]).catch(() => '');
+  const lines = out.trim().split('\n').filter(Boolean);
+  const last = lines[lines.length - 1];
+  if (!last) return undefined;
+  const [commit, parent] = last.split(' ');
+  return { commit: commit!, ...(parent ? { parent } : {}) };
+}

@@ -2,11 +2,9 @@
 // record, a DSSE envelope of an in-toto Statement signed with the record's key; checked by
 // `attest verify`, `snapshot verify` and `channel verify`, and written for older records by
 // `attest backfill`.
-import { open } from 'node:fs/promises';
-import { constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { digestFile } from '../hash/digest.js';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { createHash } from 'node:crypto';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
 import type { Repo } from '../repo.js';
@@ -162,31 +160,6 @@ async function revokedSigners(
   return 'publicKey' in k ? { keys: new Map([[keyid, k.publicKey]]), id, snapshot: hit.snapshot } : undefined;
 }
 
-/** SHA-256 of a file a user names (a regular file, streamed). */
-async function sha256OfUserFile(path: string): Promise<string> {
-  let fh;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw new ArtifactsError('USAGE', `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ArtifactsError('USAGE', `${path} is not a regular file`);
-    const h = createHash('sha256');
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let pos = 0; ;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-    return h.digest('hex');
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Check that each file is a subject of the statement: a subject whose name is the file's
  * path (relative to `root` when the file is inside it, or a trailing part of the path given,
@@ -214,7 +187,7 @@ export async function subjectFindings(statement: Statement, paths: readonly stri
     const digest =
       root && rel !== undefined
         ? (await digestFile('sha256', abs, 0, { root, code: 'ATTESTATION_SUBJECT', label: rel })).address.slice(7)
-        : await sha256OfUserFile(abs);
+        : (await digestFile('sha256', abs, 0, { root: dirname(abs), code: 'USAGE', label: p })).address.slice(7);
     if (!named.some((s) => s.digest?.sha256 === digest))
       out.push(
         finding(

@@ -4,7 +4,7 @@
 // described by this project's deployment predicate (docs/attestations.md): in-toto has no
 // released deployment predicate.
 import { ArtifactsError } from '../errors.js';
-import { git } from '../git.js';
+import { firstAdded, git } from '../git.js';
 import { parseAddress } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import type { Snapshot, SnapshotArtifact } from '../snapshots/snapshot-store.js';
@@ -71,12 +71,8 @@ export async function headCommit(repo: Repo): Promise<string | undefined> {
  * commit as one written with the record.
  */
 export async function commitOf(repo: Repo, file: string): Promise<string | undefined> {
-  const out = await git(repo.root, ['--literal-pathspecs', 'log', '--format=%H %P', '--diff-filter=A', '--', file]).catch(() => '');
-  const lines = out.trim().split('\n').filter(Boolean);
-  const first = lines[lines.length - 1];
-  if (!first) return headCommit(repo);
-  const [commit, parent] = first.split(' ');
-  return parent || commit;
+  const added = await firstAdded(repo.root, file);
+  return added ? (added.parent ?? added.commit) : headCommit(repo);
 }
 
 function byName(a: ResourceDescriptor, b: ResourceDescriptor): number {

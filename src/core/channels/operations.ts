@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArtifactsError, finding, type Finding } from '../errors.js';
-import { git } from '../git.js';
+import { firstAdded, git } from '../git.js';
 import { gate } from '../hydrate/hydrate.js';
 import { loadContract, stageOf } from '../hydrate/contract.js';
 import { inspectFile } from '../metadata/inspect.js';
@@ -317,13 +317,6 @@ function metadataPathOf(root: string, path: string): string {
   return path;
 }
 
-/** The commit that first added `file` (on the current branch's history), if any. */
-async function addingCommit(root: string, file: string): Promise<string | undefined> {
-  const out = await git(root, ['--literal-pathspecs', 'log', '--format=%H', '--diff-filter=A', '--', file]).catch(() => '');
-  const lines = out.trim().split('\n').filter(Boolean);
-  return lines[lines.length - 1];
-}
-
 /**
  * The newest commit that changed the content of any of `files` (a change of mode only, such
  * as `chmod +x`, does not count: it does not make old evidence new), if any.
@@ -377,7 +370,7 @@ export async function healthFindings(
   const findings = g.findings.filter((f) => f.severity === 'error');
   const evidence: Evidence[] = [];
   const step = stepRecord(stored);
-  const stepCommit = await addingCommit(repo.root, step.file);
+  const stepCommit = (await firstAdded(repo.root, step.file))?.commit;
   const ctx = {
     root: repo.root,
     algorithm: g.index.digest_algorithm,

@@ -168,32 +168,25 @@ async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image:
   }
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
   await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
-  let referrer: string | undefined;
-  if (image.attestation) {
-    const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+  // A referrer: its one layer, the empty config, then its manifest, listed under the subject.
+  const pushReferrer = async (r: { bytes: Buffer; digest: string; layer: Buffer; artifactType: string }) => {
     await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
-    await upload(sha256Digest(image.attestation), image.attestation.length, (f, n) => bytesRange(image.attestation!, f, n));
+    await upload(sha256Digest(r.layer), r.layer.length, (f, n) => bytesRange(r.layer, f, n));
     await client.putManifest(ref.repository, r.digest, r.bytes, MEDIA.manifest);
     await addReferrer(client, ref.repository, image.digest, {
       mediaType: MEDIA.manifest,
       digest: r.digest,
       size: r.bytes.length,
-      artifactType: MEDIA.dsse,
+      artifactType: r.artifactType,
     });
+  };
+  let referrer: string | undefined;
+  if (image.attestation) {
+    const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+    await pushReferrer(r);
     referrer = r.digest;
   }
-  if (o.channelHead) {
-    const head = o.channelHead;
-    const c = channelReferrer(image.digest, image.manifest.length, head);
-    await upload(sha256Digest(head.bytes), head.bytes.length, (f, n) => bytesRange(head.bytes, f, n));
-    await client.putManifest(ref.repository, c.digest, c.bytes, MEDIA.manifest);
-    await addReferrer(client, ref.repository, image.digest, {
-      mediaType: MEDIA.manifest,
-      digest: c.digest,
-      size: c.bytes.length,
-      artifactType: MEDIA.channel,
-    });
-  }
+  if (o.channelHead) await pushReferrer(channelReferrer(image.digest, image.manifest.length, o.channelHead));
   return {
     ref: formatRef({ ...ref, digest: image.digest }),
     digest: image.digest,
@@ -203,43 +196,50 @@ async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image:
   };
 }
 
-/** The referrer manifest of a channel's signed head: the record is its layer, the signature,
- * signer and public key its annotations, the snapshot manifest its subject. */
+/** A referrer manifest: one layer of `artifactType`, the empty config, `subject` the
+ * snapshot manifest (OCI 1.1). */
+function referrerOf(
+  subjectDigest: string,
+  subjectSize: number,
+  artifactType: string,
+  layer: Buffer,
+  annotations?: Record<string, string>,
+): { bytes: Buffer; digest: string; layer: Buffer; artifactType: string } {
+  const m: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    artifactType,
+    config: { ...EMPTY_DESCRIPTOR },
+    layers: [{ mediaType: artifactType, digest: sha256Digest(layer), size: layer.length }],
+    subject: { mediaType: MEDIA.manifest, digest: subjectDigest, size: subjectSize },
+    ...(annotations ? { annotations } : {}),
+  };
+  const bytes = encodeManifest(m);
+  return { bytes, digest: sha256Digest(bytes), layer, artifactType };
+}
+
+/** The referrer manifest of a channel's signed head: the record is its layer; the signature,
+ * signer and public key are its annotations. */
 export function channelReferrer(
   subjectDigest: string,
   subjectSize: number,
   head: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string },
-): { bytes: Buffer; digest: string } {
-  const m: Manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.manifest,
-    artifactType: MEDIA.channel,
-    config: { ...EMPTY_DESCRIPTOR },
-    layers: [{ mediaType: MEDIA.channel, digest: sha256Digest(head.bytes), size: head.bytes.length }],
-    subject: { mediaType: MEDIA.manifest, digest: subjectDigest, size: subjectSize },
-    annotations: {
-      [ANNOTATION.channel]: head.name,
-      [ANNOTATION.signature]: head.signature.trim(),
-      [ANNOTATION.signer]: head.keyid,
-      [ANNOTATION.publicKey]: Buffer.from(head.publicKey).toString('base64'),
-    },
-  };
-  const bytes = encodeManifest(m);
-  return { bytes, digest: sha256Digest(bytes) };
+): { bytes: Buffer; digest: string; layer: Buffer; artifactType: string } {
+  return referrerOf(subjectDigest, subjectSize, MEDIA.channel, head.bytes, {
+    [ANNOTATION.channel]: head.name,
+    [ANNOTATION.signature]: head.signature.trim(),
+    [ANNOTATION.signer]: head.keyid,
+    [ANNOTATION.publicKey]: Buffer.from(head.publicKey).toString('base64'),
+  });
 }
 
-/** The referrer manifest of an attestation: artifactType DSSE, subject the snapshot manifest. */
-export function referrerManifest(subjectDigest: string, subjectSize: number, envelope: Buffer): { bytes: Buffer; digest: string } {
-  const m: Manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.manifest,
-    artifactType: MEDIA.dsse,
-    config: { ...EMPTY_DESCRIPTOR },
-    layers: [{ mediaType: MEDIA.dsse, digest: sha256Digest(envelope), size: envelope.length }],
-    subject: { mediaType: MEDIA.manifest, digest: subjectDigest, size: subjectSize },
-  };
-  const bytes = encodeManifest(m);
-  return { bytes, digest: sha256Digest(bytes) };
+/** The referrer manifest of an attestation (artifactType DSSE). */
+export function referrerManifest(
+  subjectDigest: string,
+  subjectSize: number,
+  envelope: Buffer,
+): { bytes: Buffer; digest: string; layer: Buffer; artifactType: string } {
+  return referrerOf(subjectDigest, subjectSize, MEDIA.dsse, envelope);
 }
 
 /** Record a referrer: registries with the referrers API index it themselves (the PUT of a
