@@ -301,8 +301,13 @@ export async function statementProblemFor(
   try {
     want = await expected(commit);
   } catch (e) {
-    // (The content of a BLAKE3-addressed artifact is needed for its SHA-256.)
-    return { text: `cannot be compared with its record: ${(e as Error).message}`, warning: true };
+    // (The content of a BLAKE3-addressed artifact is needed for its SHA-256: content that
+    // is not here is a warning; a record whose digests contradict its content is not.)
+    const code = e instanceof ArtifactsError ? e.code : undefined;
+    return {
+      text: `cannot be compared with its record: ${(e as Error).message}`,
+      ...(code === 'SNAPSHOT_INVALID' || code === 'OBJECT_CORRUPT' ? {} : { warning: true }),
+    };
   }
   if (canonicalJson(st) !== canonicalJson(want))
     return { text: 'is not the statement of its record: a subject, a digest or a parameter differs' };

@@ -5,12 +5,10 @@
 // released deployment predicate.
 import { ArtifactsError } from '../errors.js';
 import { firstAdded, git } from '../git.js';
-import { parseAddress } from '../hash/digest.js';
+import { digestFile, parseAddress } from '../hash/digest.js';
 import type { Repo } from '../repo.js';
 import type { Snapshot, SnapshotArtifact } from '../snapshots/snapshot-store.js';
 import { contentFile } from '../store/objects.js';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { ChannelRecord } from '../channels/records.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -44,16 +42,22 @@ export interface Statement {
  * verifiers know only SHA-256): for a BLAKE3 address it is computed from the stored object. */
 export async function artifactDigests(
   repo: Repo,
-  a: Pick<SnapshotArtifact, 'content_address' | 'size' | 'path' | 'git_blob'>,
+  a: Pick<SnapshotArtifact, 'content_address' | 'size' | 'path' | 'git_blob' | 'sha256'>,
 ): Promise<DigestSet> {
   const parsed = parseAddress(a.content_address);
   if (!parsed) throw new ArtifactsError('SNAPSHOT_INVALID', `${a.path} has no valid content address`);
   if (parsed.algo === 'sha256') return { sha256: parsed.hex };
-  // (Streamed: an artifact may be large.)
+  // (Streamed: an artifact may be large; both digests in one pass over the same bytes.)
   const file = await contentFile(repo, a.content_address, a.path, a.size, a.git_blob);
-  const h = createHash('sha256');
-  for await (const c of createReadStream(file)) h.update(c as Buffer);
-  return { [parsed.algo]: parsed.hex, sha256: h.digest('hex') };
+  const d = await digestFile(parsed.algo, file, 0, undefined, { sha256: true });
+  if (d.address !== a.content_address)
+    throw new ArtifactsError('OBJECT_CORRUPT', `the content of ${a.path} changed while it was read: it is no longer ${a.content_address}`);
+  // A snapshot records the SHA-256 of a BLAKE3 artifact (SPEC §15): it must be its content's.
+  if (a.sha256 !== undefined && a.sha256 !== d.sha256)
+    throw new ArtifactsError('SNAPSHOT_INVALID', `${a.path}: the snapshot records a sha256 that is not the one of its content`, {
+      hint: 'The snapshot was signed over a wrong digest: promote again, and rotate the key if it was not signed by your tooling.',
+    });
+  return { [parsed.algo]: parsed.hex, sha256: d.sha256! };
 }
 
 /** The commit HEAD names, if this is a git work tree with a commit. */

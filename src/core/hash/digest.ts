@@ -61,18 +61,19 @@ export async function digestFile(
   file: string,
   start = 0,
   check?: DigestCheck,
-): Promise<{ address: string; size: number }> {
+  also: { sha256?: boolean } = {},
+): Promise<{ address: string; size: number; sha256?: string }> {
   if (check) {
     const h = (await openChecked(file, { maxBytes: Infinity, ...check }))!;
     try {
-      return await digestHandle(algo, h.fh, start);
+      return await digestHandle(algo, h.fh, start, also);
     } finally {
       await h.fh.close().catch(() => undefined);
     }
   }
   const fh = await open(file, 'r');
   try {
-    return await digestHandle(algo, fh, start);
+    return await digestHandle(algo, fh, start, also);
   } finally {
     await fh.close();
   }
@@ -85,9 +86,16 @@ export interface DigestCheck {
   label?: string;
 }
 
-/** Digest an open file from byte `start`, in bounded memory. */
-export async function digestHandle(algo: DigestAlgorithm, fh: FileHandle, start = 0): Promise<{ address: string; size: number }> {
+/** Digest an open file from byte `start`, in bounded memory; with `also.sha256`, its
+ * SHA-256 in the same pass (a BLAKE3 artifact's digest for OCI and in-toto). */
+export async function digestHandle(
+  algo: DigestAlgorithm,
+  fh: FileHandle,
+  start = 0,
+  also: { sha256?: boolean } = {},
+): Promise<{ address: string; size: number; sha256?: string }> {
   const h = await newHasher(algo);
+  const s = also.sha256 ? createHash('sha256') : undefined;
   const buf = Buffer.allocUnsafe(CHUNK);
   let size = 0;
   let pos = start;
@@ -96,9 +104,10 @@ export async function digestHandle(algo: DigestAlgorithm, fh: FileHandle, start 
     pos += bytesRead;
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
+    s?.update(buf.subarray(0, bytesRead));
     size += bytesRead;
   }
-  return { address: `${algo}:${h.digestHex()}`, size };
+  return { address: `${algo}:${h.digestHex()}`, size, ...(s ? { sha256: s.digest('hex') } : {}) };
 }
 
 const ADDRESS_RE = /^(sha256|blake3):([0-9a-f]{64})$/;

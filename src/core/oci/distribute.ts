@@ -411,7 +411,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     const p = titleProblem(title, seen);
     if (p) throw bad(`a layer ${p}`);
     const a = byPath.get(title!);
-    if (!a || a.size !== l.size || l.mediaType !== MEDIA.file) throw bad(`the layer ${title} is not an artifact of the snapshot`);
+    if (!a || a.size !== l.size || l.mediaType !== MEDIA.file || (a.sha256 !== undefined && l.digest !== `sha256:${a.sha256}`))
+      throw bad(`the layer ${title} is not an artifact of the snapshot`);
     const why = controlPathProblem(title!, control) ?? restorePathProblem(resolve(out), title!);
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
   }

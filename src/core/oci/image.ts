@@ -115,9 +115,11 @@ export async function snapshotImage(
     );
   const layers: FileLayer[] = [];
   for (const a of [...snap.artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
-    const digests = await artifactDigests(repo, a);
+    // (A BLAKE3 artifact's recorded SHA-256 is used as it is: the registry, and export's
+    // copy, check every blob against its digest.)
+    const sha256 = a.sha256 ?? (await artifactDigests(repo, a)).sha256;
     layers.push({
-      descriptor: { mediaType: MEDIA.file, digest: `sha256:${digests.sha256}`, size: a.size, annotations: { [ANNOTATION.title]: a.path } },
+      descriptor: { mediaType: MEDIA.file, digest: `sha256:${sha256}`, size: a.size, annotations: { [ANNOTATION.title]: a.path } },
       path: a.path,
       address: a.content_address,
       ...(a.git_blob ? { gitBlob: a.git_blob } : {}),

@@ -8,6 +8,7 @@ import { gate, type PromotionLookup } from '../hydrate/hydrate.js';
 import { withIndexLock } from '../index/store.js';
 import type { Repo } from '../repo.js';
 import { putObjectFromFile } from '../store/objects.js';
+import { digestFile, parseAddress } from '../hash/digest.js';
 import { blobIds } from './git-objects.js';
 import {
   draftSnapshot,
@@ -136,6 +137,28 @@ async function planPromotion(
       ...(blob ? { git_blob: blob } : {}),
     };
   });
+  // A BLAKE3 artifact also records its SHA-256 (what OCI layers and in-toto subjects use),
+  // hashed in one pass with its address so both describe the same bytes.
+  for (const a of artifacts) {
+    const addr = parseAddress(a.content_address);
+    if (addr?.algo !== 'blake3') continue;
+    const d = await digestFile(
+      'blake3',
+      join(repo.root, a.path),
+      0,
+      { root: repo.root, code: 'FILE_NOT_REGULAR', label: a.path },
+      { sha256: true },
+    );
+    if (d.address !== a.content_address)
+      throw new ArtifactsError(
+        'INDEX_STALE_ENTRY',
+        `${a.path} no longer matches its indexed content ${a.content_address} (now ${d.address})`,
+        {
+          hint: 'Restore the file to its indexed content, or index the change (`artifacts index update <path>`), then promote again.',
+        },
+      );
+    a.sha256 = d.sha256!;
+  }
   const last = chain.snapshots[chain.snapshots.length - 1];
   const snapshot = draftSnapshot(
     {

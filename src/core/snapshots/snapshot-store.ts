@@ -27,6 +27,9 @@ export interface SnapshotArtifact {
   content_address: string;
   size: number;
   git_blob?: string;
+  /** The SHA-256 (hex) of the content, recorded when the content address is BLAKE3: OCI
+   * registries and in-toto verifiers know SHA-256 (SPEC §15). */
+  sha256?: string;
 }
 
 export interface Snapshot {
@@ -197,6 +200,8 @@ export function snapshotShapeProblem(v: unknown): string | undefined {
     for (const k of ARTIFACT_STRING_FIELDS) if (typeof x[k] !== 'string') return `artifact ${i + 1} has no string field "${k}"`;
     if (typeof x.size !== 'number') return `artifact ${i + 1} has no numeric "size"`;
     if (x.git_blob !== undefined && typeof x.git_blob !== 'string') return `artifact ${i + 1} has a non-string "git_blob"`;
+    if (x.sha256 !== undefined && (typeof x.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(x.sha256)))
+      return `artifact ${i + 1} has a "sha256" that is not 64 lowercase hex digits`;
   }
   return undefined;
 }
