@@ -351,6 +351,7 @@ function registerSnapshotCommands(program: Command): void {
       .option('--seq <n>', 'snapshot number, or latest (default)')
       .option('--channel <name>', "push the channel's stable snapshot, tagged with the channel's name")
       .option('--layout <layout>', 'files (one layer per artifact, the default) or tar (one deterministic tar+gzip layer)', 'files')
+      .option('--key <file>', "the snapshot's private key: signs the image's own attestation (default: $ARTIFACTS_SIGNING_KEY)")
       .option('--plain-http', 'allow plain HTTP to a registry that is not on a loopback address'),
     'artifacts push --framework fwk-001 --stage release registry.example.com/team/artifacts:release-3',
     'artifacts push --channel prod registry.example.com/team/artifacts',
@@ -376,7 +377,8 @@ function registerSnapshotCommands(program: Command): void {
       .requiredOption('--oci-layout <dir>', 'the image layout directory')
       .option('--seq <n>', 'snapshot number, or latest (default)')
       .option('--tag <tag>', 'the ref name in index.json (default: STAGE-SEQ)')
-      .option('--layout <layout>', 'files (one layer per artifact, the default) or tar (one deterministic tar+gzip layer)', 'files'),
+      .option('--layout <layout>', 'files (one layer per artifact, the default) or tar (one deterministic tar+gzip layer)', 'files')
+      .option('--key <file>', "the snapshot's private key: signs the image's own attestation (default: $ARTIFACTS_SIGNING_KEY)"),
     'artifacts export --framework fwk-001 --stage release --oci-layout ./release-image',
   ).action(run('export', async () => (await import('./commands/oci.js')).exportCmd));
   example(

@@ -3,6 +3,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { opensslVerify } from '../support/openssl.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { channelCreate, rolloutAdvance, rolloutStart } from '../../src/core/channels/operations.js';
 import { openRepo } from '../../src/core/repo.js';
@@ -155,6 +157,139 @@ suite('pull', () => {
     expect(run(stranger, ['keys', 'trust', join(keyDir, 'stranger.pub'), '--key', join(keyDir, 'stranger.key')]).code).toBe(0);
     const s = run(stranger, ['--json', 'pull', ref, '--out', join(testdir(), 'o')]);
     expect([s.code, (JSON.parse(s.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+  });
+});
+
+suite("the image's own attestation", () => {
+  /** The DSSE envelopes listed as referrers of `digest` in the registry (tag fallback). */
+  function dsseReferrers(repository: string, digest: string): Array<{ digest: string; envelope: Buffer }> {
+    const index = skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/${repository}:${digest.replace(':', '-')}`]);
+    expect(index.code, index.stderr).toBe(0);
+    const blobs = join(reg.storage, 'docker/registry/v2/blobs/sha256');
+    const blob = (d: string) => readFileSync(join(blobs, d.slice(7, 9), d.slice(7), 'data'));
+    return (JSON.parse(index.stdout) as { manifests: Array<{ digest: string; artifactType: string }> }).manifests
+      .filter((m) => m.artifactType === 'application/vnd.dsse.envelope.v1+json')
+      .map((m) => {
+        const layer = (JSON.parse(blob(m.digest).toString('utf8')) as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+        return { digest: m.digest, envelope: blob(layer) };
+      });
+  }
+  const statementOf = (envelope: Buffer) =>
+    JSON.parse(Buffer.from((JSON.parse(envelope.toString('utf8')) as { payload: string }).payload, 'base64').toString('utf8')) as {
+      subject: Array<{ name: string; digest: Record<string, string> }>;
+      predicateType: string;
+      predicate: { runDetails: { metadata: { invocationId: string } } };
+    };
+
+  test('push --key adds a second DSSE referrer whose subject is the manifest digest, signed with the snapshot key (openssl checks it); pull verifies it', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/own/app:two`;
+    const p = run(dir, ['--json', 'push', ...DR, '--key', join(keyDir, 'release.key'), ref]);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const pushed = JSON.parse(p.stdout) as { digest: string; snapshot: string; referrer: string; image_attestation: string };
+    const refs = dsseReferrers('own/app', pushed.digest);
+    expect(refs.map((r) => r.digest).sort()).toEqual([pushed.referrer, pushed.image_attestation].sort());
+    const own = refs.find((r) => r.digest === pushed.image_attestation)!;
+    const st = statementOf(own.envelope);
+    expect(st.subject).toEqual([{ name: 'fwk-001/design-review/2', digest: { sha256: pushed.digest.slice(7) } }]);
+    expect(st.predicateType).toBe('https://slsa.dev/provenance/v1');
+    expect(st.predicate.runDetails.metadata.invocationId).toBe(pushed.snapshot);
+    // Ed25519 over the DSSE PAE, checked by openssl.
+    const e = JSON.parse(own.envelope.toString('utf8')) as { payload: string; payloadType: string; signatures: Array<{ sig: string }> };
+    const body = Buffer.from(e.payload, 'base64');
+    const work = testdir();
+    writeFileSync(
+      join(work, 'pae.bin'),
+      Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(e.payloadType)} ${e.payloadType} ${body.length} `), body]),
+    );
+    writeFileSync(join(work, 'sig.bin'), Buffer.from(e.signatures[0]!.sig, 'base64'));
+    expect(opensslVerify(join(keyDir, 'release.pub'), join(work, 'pae.bin'), join(work, 'sig.bin')).ok).toBe(true);
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', join(testdir(), 'o')]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ attestation: true, image_attestation: true });
+    // The same in an image layout: export --key writes it, import verifies it.
+    const layout = join(testdir(), 'layout');
+    expect(run(dir, ['export', ...DR, '--key', join(keyDir, 'release.key'), '--oci-layout', layout]).code).toBe(0);
+    const imp = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', join(testdir(), 'i')]);
+    expect(imp.code, imp.stdout).toBe(0);
+    expect(JSON.parse(imp.stdout)).toMatchObject({ attestation: true, image_attestation: true });
+    // Without a key only the snapshot's attestation goes up (and pull says so).
+    const plain = `${reg.host}/own/plain:two`;
+    const q = run(dir, ['--json', 'push', ...DR, plain], { ARTIFACTS_SIGNING_KEY: '' });
+    expect(q.code, q.stdout).toBe(0);
+    expect(JSON.parse(q.stdout)).not.toHaveProperty('image_attestation');
+    const r2 = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', plain, '--out', join(testdir(), 'o')]);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ attestation: true, image_attestation: false });
+  });
+
+  test("a key that is not the snapshot's is refused with --key and left unused from the environment", () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/own/other:two`;
+    const bad = run(dir, ['--json', 'push', ...DR, '--key', join(keyDir, 'stranger.key'), ref]);
+    expect([bad.code, (JSON.parse(bad.stdout) as { error: { code: string } }).error.code]).toEqual([2, 'USAGE']);
+    const env = run(dir, ['--json', 'push', ...DR, ref], { ARTIFACTS_SIGNING_KEY: join(keyDir, 'stranger.key') });
+    expect(env.code, env.stdout).toBe(0);
+    expect(JSON.parse(env.stdout)).not.toHaveProperty('image_attestation');
+    const viaEnv = run(dir, ['--json', 'push', ...DR, ref], { ARTIFACTS_SIGNING_KEY: join(keyDir, 'release.key') });
+    expect(JSON.parse(viaEnv.stdout)).toHaveProperty('image_attestation');
+  });
+
+  test("an image attestation signed by the snapshot's key for another image fails the pull (exit 4, nothing written); another signer's is ignored", async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const key = join(keyDir, 'release.key');
+    // Image one's own attestation is replayed as a referrer of image two.
+    const one = JSON.parse(run(dir, ['--json', 'push', ...DR, '--seq', '1', '--key', key, `${reg.host}/own/replay:one`]).stdout) as {
+      image_attestation: string;
+    };
+    const ref = `${reg.host}/own/replay:two`;
+    const two = JSON.parse(run(dir, ['--json', 'push', ...DR, ref]).stdout) as { digest: string };
+    const client = new RegistryClient(reg.host);
+    const oneRef = (await client.getManifest('own/replay', one.image_attestation))!.bytes;
+    const m = JSON.parse(oneRef.toString('utf8')) as { subject: { digest: string; size: number }; layers: Array<{ digest: string }> };
+    const envelope = readFileSync(
+      join(reg.storage, 'docker/registry/v2/blobs/sha256', m.layers[0]!.digest.slice(7, 9), m.layers[0]!.digest.slice(7), 'data'),
+    );
+    const twoManifest = (await client.getManifest('own/replay', two.digest))!.bytes;
+    const { referrerManifest } = await import('../../src/core/oci/distribute.js');
+    const forged = referrerManifest(two.digest, twoManifest.length, envelope);
+    await client.putManifest('own/replay', forged.digest, forged.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    const tag = two.digest.replace(':', '-');
+    const index = JSON.parse((await client.getManifest('own/replay', tag))!.bytes.toString('utf8')) as { manifests: unknown[] };
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: forged.digest,
+      size: forged.bytes.length,
+      artifactType: 'application/vnd.dsse.envelope.v1+json',
+    });
+    await client.putManifest('own/replay', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    const out = join(testdir(), 'out');
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', out]);
+    expect(r.code, r.stdout).toBe(4);
+    expect(existsSync(out)).toBe(false);
+    // The same attestation signed by a stranger only: not the snapshot key's, not checked.
+    const stranger = await generateSigners(['other']);
+    const { encodeAttestation } = await import('../../src/core/attest/attestations.js');
+    const st = JSON.parse(Buffer.from((JSON.parse(envelope.toString('utf8')) as { payload: string }).payload, 'base64').toString('utf8'));
+    const { parsePublicKeyPem } = await import('../../src/core/snapshots/keys.js');
+    const env2 = await encodeAttestation(
+      st,
+      stranger.signers.get('other')!,
+      parsePublicKeyPem(readFileSync(join(stranger.keyDir, 'other.pub'), 'utf8')),
+    );
+    const foreign = referrerManifest(two.digest, twoManifest.length, env2);
+    expect(foreign.digest).not.toBe(forged.digest);
+    index.manifests[index.manifests.length - 1] = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: foreign.digest,
+      size: foreign.bytes.length,
+      artifactType: 'application/vnd.dsse.envelope.v1+json',
+    };
+    await client.pushBlob('own/replay', `sha256:${createHash('sha256').update(env2).digest('hex')}`, env2.length, () => env2);
+    await client.putManifest('own/replay', foreign.digest, foreign.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    await client.putManifest('own/replay', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    const ok = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', out]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ image_attestation: false });
   });
 });
 

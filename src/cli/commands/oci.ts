@@ -15,6 +15,8 @@ import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
 import { controlFilesOf } from '../../core/config.js';
 import { h } from '../render.js';
+import { signingKey } from '../signing-key.js';
+import type { Signer } from '../../core/trust/signer.js';
 
 function layoutOf(layout: string | undefined): 'files' | 'tar' {
   if (layout === undefined || layout === 'files' || layout === 'tar') return layout ?? 'files';
@@ -27,10 +29,17 @@ function seqOf(seq: string | undefined): number | 'latest' {
   return Number(seq);
 }
 
+/** The signer of the image's own attestation: --key, else ARTIFACTS_SIGNING_KEY, else none
+ * (then only the snapshot's attestation is attached). */
+async function imageSigner(key: string | undefined): Promise<{ signer?: Signer; signerFrom?: 'option' | 'environment' }> {
+  if (key === undefined && !process.env.ARTIFACTS_SIGNING_KEY) return {};
+  return { signer: await signingKey(key), signerFrom: key === undefined ? 'environment' : 'option' };
+}
+
 export async function push(
   ctx: Ctx,
   target: string,
-  o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean; layout?: string },
+  o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean; layout?: string; key?: string },
 ): Promise<number> {
   const repo = await ctx.repo();
   let scope: { framework: string; stage: string; seq: number | 'latest' };
@@ -60,18 +69,26 @@ export async function push(
     plainHttp: !!o.plainHttp,
     layout: layoutOf(o.layout),
     ...(channelHead ? { channelHead } : {}),
+    ...(await imageSigner(o.key)),
   });
   return ctx.result({ ...r }, () => {
     ctx.print(h`pushed ${r.snapshot} as ${r.ref}\n`);
     ctx.print(
       h`blobs: ${r.blobs.pushed} pushed, ${r.blobs.skipped} already there${r.referrer ? `; attestation referrer ${r.referrer}` : ''}\n`,
     );
+    ctx.print(
+      r.image_attestation
+        ? h`image attestation referrer ${r.image_attestation}\n`
+        : h`no image attestation (its subject the manifest): pass the snapshot's --key to sign one\n`,
+    );
   });
 }
 
 function printPulled(ctx: Ctx, r: PullResult, out: string): number {
   return ctx.result({ ...r, out }, () => {
-    ctx.print(h`verified snapshot ${r.snapshot} (manifest ${r.manifest})${r.attestation ? ', with its attestation' : ''}\n`);
+    ctx.print(
+      h`verified snapshot ${r.snapshot} (manifest ${r.manifest})${r.attestation ? ', with its attestation' : ''}${r.image_attestation ? " and the image's" : ''}\n`,
+    );
     for (const f of r.files) ctx.print(h`  wrote ${f.path} (${f.size} bytes)\n`);
   });
 }
@@ -111,7 +128,7 @@ export async function pull(
 
 export async function exportCmd(
   ctx: Ctx,
-  o: { framework: string; stage: string; seq?: string; ociLayout: string; tag?: string; layout?: string },
+  o: { framework: string; stage: string; seq?: string; ociLayout: string; tag?: string; layout?: string; key?: string },
 ): Promise<number> {
   const repo = await ctx.repo();
   const r = await exportLayout(repo, resolve(o.ociLayout), {
@@ -119,6 +136,7 @@ export async function exportCmd(
     stage: o.stage,
     seq: seqOf(o.seq),
     layout: layoutOf(o.layout),
+    ...(await imageSigner(o.key)),
     ...(o.tag ? { tag: o.tag } : {}),
   });
   return ctx.result({ ...r, layout: o.ociLayout }, () => ctx.print(h`exported ${r.digest} to ${o.ociLayout} as ${r.tag}\n`));

@@ -20,7 +20,9 @@ import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { controlPathProblem, restorePathProblem } from '../paths.js';
 import type { ControlFiles } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
-import { verifyAttestationBytes } from '../attest/attestations.js';
+import { encodeAttestation, verifyAttestationBytes } from '../attest/attestations.js';
+import { STATEMENT_TYPE, type Statement } from '../attest/statements.js';
+import type { Signer } from '../trust/signer.js';
 import {
   ANNOTATION,
   EMPTY_DESCRIPTOR,
@@ -47,6 +49,12 @@ export interface PushOptions {
   seq?: number | 'latest';
   plainHttp?: boolean;
   monolithicLimit?: number;
+  /** The snapshot's signing key: signs the image's own attestation (its subject the
+   * manifest), pushed as a second referrer. Without it only the snapshot's attestation is. */
+  signer?: Signer;
+  /** Where the signer came from: an explicit key must be the snapshot's; one from the
+   * environment that is not is left unused. */
+  signerFrom?: 'option' | 'environment';
 }
 
 export interface PushResult {
@@ -55,10 +63,12 @@ export interface PushResult {
   snapshot: string;
   blobs: { pushed: number; skipped: number };
   referrer?: string;
+  /** The referrer holding the image's attestation (subject: the manifest), when signed. */
+  image_attestation?: string;
 }
 
 /** The verified snapshot `seq` (or the latest) of a framework/stage, with its signer's key. */
-async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: StoredSnapshot; publicKey: Uint8Array }> {
+async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: StoredSnapshot; publicKey: Uint8Array; trust: TrustState }> {
   const trust = await requireTrust(repo);
   // (Objects are not re-hashed here: the registry checks every blob's digest on upload, and
   // export checks each one as it copies it.)
@@ -80,7 +90,19 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
     i,
   );
   if (!('publicKey' in k)) throw new ArtifactsError('KEY_NOT_TRUSTED', `${s.file} ${k.problem}`);
-  return { s, publicKey: k.publicKey };
+  if (o.signer && o.signer.keyid !== s.snapshot.signer.keyid && o.signerFrom === 'environment') {
+    // (ARTIFACTS_SIGNING_KEY may hold another key of the team: then only the snapshot's
+    // attestation goes up, as without a key.)
+    delete o.signer;
+  } else if (o.signer && o.signer.keyid !== s.snapshot.signer.keyid)
+    throw new ArtifactsError(
+      'USAGE',
+      `the signing key ${o.signer.keyid} is not the key ${s.snapshot.signer.keyid} that signed ${s.file}: the image's attestation is signed with the snapshot's key`,
+      {
+        hint: 'Pass the key that promoted the snapshot with --key (or ARTIFACTS_SIGNING_KEY), or none to push only the snapshot attestation.',
+      },
+    );
+  return { s, publicKey: k.publicKey, trust };
 }
 
 /** Bytes `from`..`from + length` of a file, streamed: 1 MiB read when the consumer asks for
@@ -134,16 +156,24 @@ function bytesRange(bytes: Uint8Array, from: number, length: number): Uint8Array
 /** `artifacts push --framework F --stage S [--seq N] REGISTRY/REPO[:TAG]`. */
 export async function push(repo: Repo, target: string, o: PushOptions): Promise<PushResult> {
   const ref = parseRef(target);
-  const { s, publicKey } = await verifiedSnapshot(repo, o);
+  const { s, publicKey, trust } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
-    return await pushImage(repo, ref, s, image, o);
+    const own = o.signer ? await imageAttestation(image, s, trust, o.signer, publicKey) : undefined;
+    return await pushImage(repo, ref, s, image, own, o);
   } finally {
     for (const l of image.layers) if (l.tarFile) await rm(dirname(l.tarFile), { recursive: true, force: true });
   }
 }
 
-async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image: SnapshotImage, o: PushOptions): Promise<PushResult> {
+async function pushImage(
+  repo: Repo,
+  ref: RegistryRef,
+  s: StoredSnapshot,
+  image: SnapshotImage,
+  own: Buffer | undefined,
+  o: PushOptions,
+): Promise<PushResult> {
   const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
   const blobs = { pushed: 0, skipped: 0 };
   const upload = async (digest: string, size: number, chunks: (from: number, n: number) => Uint8Array | ReadableStream<Uint8Array>) => {
@@ -186,6 +216,12 @@ async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image:
     await pushReferrer(r);
     referrer = r.digest;
   }
+  let imageReferrer: string | undefined;
+  if (own) {
+    const r = referrerManifest(image.digest, image.manifest.length, own);
+    await pushReferrer(r);
+    imageReferrer = r.digest;
+  }
   if (o.channelHead) await pushReferrer(channelReferrer(image.digest, image.manifest.length, o.channelHead));
   return {
     ref: formatRef({ ...ref, digest: image.digest }),
@@ -193,7 +229,39 @@ async function pushImage(repo: Repo, ref: RegistryRef, s: StoredSnapshot, image:
     snapshot: s.id,
     blobs,
     ...(referrer ? { referrer } : {}),
+    ...(imageReferrer ? { image_attestation: imageReferrer } : {}),
   };
+}
+
+/**
+ * The image's own attestation (SPEC §15): the snapshot's provenance statement with the image
+ * manifest as its one subject (what a verifier such as cosign checks), signed with the
+ * snapshot's key. Undefined for a snapshot without an attestation.
+ */
+export async function imageAttestation(
+  image: SnapshotImage,
+  s: StoredSnapshot,
+  trust: TrustState,
+  signer: Signer,
+  publicKey: Uint8Array,
+): Promise<Buffer | undefined> {
+  if (!image.attestation) return undefined;
+  const snap = s.snapshot!;
+  const v = verifyAttestationBytes(image.attestation, trust, `the attestation of ${s.file}`, new Map([[snap.signer.keyid, publicKey]]));
+  if (invocationOf(v.statement) !== s.id)
+    throw new ArtifactsError('ATTESTATION_INVALID', `the attestation beside ${s.file} describes another snapshot`);
+  const statement: Statement = {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: `${snap.framework}/${snap.stage}/${snap.seq}`, digest: { sha256: image.digest.slice('sha256:'.length) } }],
+    predicateType: v.statement.predicateType,
+    predicate: v.statement.predicate,
+  };
+  return encodeAttestation(statement, signer, publicKey);
+}
+
+/** The snapshot id a provenance statement was made for (its run's invocation id). */
+function invocationOf(st: Statement): unknown {
+  return (st.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } } | undefined)?.runDetails?.metadata?.invocationId;
 }
 
 /** A referrer manifest: one layer of `artifactType`, the empty config, `subject` the
@@ -306,6 +374,8 @@ export interface PullResult {
   manifest: string;
   files: PulledFile[];
   attestation: boolean;
+  /** Whether an attestation of the image itself (subject: its manifest) was found and verified. */
+  image_attestation: boolean;
 }
 
 const MAX_CONFIG = 16 * 1024 * 1024;
@@ -423,9 +493,32 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   // its referrers.
   if (!attDigest && source.referrersRequired) throw bad('the image names no attestation');
   let attested = false;
+  let imageAttested = false;
+  const dsseRefs = await source.referrers(manifestDigest, MEDIA.dsse);
+  // The image's own attestations: each DSSE referrer signed by the snapshot's key must verify,
+  // name this manifest as its subject and describe this snapshot (others' are not ours).
+  for (const r of dsseRefs.slice(0, 16)) {
+    const rm = parseJsonQuiet(r.toString('utf8'));
+    const layer = rm.ok ? layersOf(rm.value)[0] : undefined;
+    if (!layer || layer.digest === attDigest || layer.mediaType !== MEDIA.dsse || layer.size > MAX_CONFIG) continue;
+    const env = await source.blob(layer.digest, MAX_CONFIG);
+    if (sha256Digest(env) !== layer.digest) throw bad('an attestation of the image is not the blob its referrer names');
+    const envParsed = parseJsonQuiet(env.toString('utf8'));
+    const sigs = envParsed.ok ? (envParsed.value as { signatures?: unknown }).signatures : undefined;
+    if (!Array.isArray(sigs) || !sigs.some((x) => (x as { keyid?: unknown } | null)?.keyid === keyid)) continue;
+    const v = verifyAttestationBytes(
+      env,
+      { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() },
+      "the image's attestation",
+      new Map([[keyid, publicKey]]),
+    );
+    if (!v.statement.subject.some((x) => x.digest?.sha256 === manifestDigest.slice('sha256:'.length)))
+      throw bad("an attestation signed by the snapshot's key names another image as its subject");
+    if (invocationOf(v.statement) !== snapshotId) throw bad("the image's attestation describes another snapshot");
+    imageAttested = true;
+  }
   if (attDigest) {
-    const refs = await source.referrers(manifestDigest, MEDIA.dsse);
-    for (const r of refs) {
+    for (const r of dsseRefs) {
       const rm = parseJsonQuiet(r.toString('utf8'));
       const layer = rm.ok ? layersOf(rm.value).find((x) => x.digest === attDigest) : undefined;
       if (!layer) continue;
@@ -438,8 +531,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
         'the attestation',
         keys,
       );
-      const meta = (v.statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } }).runDetails?.metadata;
-      if (meta?.invocationId !== snapshotId) throw bad('the attestation describes another snapshot');
+      if (invocationOf(v.statement) !== snapshotId) throw bad('the attestation describes another snapshot');
       attested = true;
       break;
     }
@@ -482,6 +574,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       manifest: manifestDigest,
       files,
       attestation: attested,
+      image_attestation: imageAttested,
       ...(channelSeq !== undefined ? { channel_seq: channelSeq } : {}),
     };
   } finally {
@@ -685,9 +778,10 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
 
 /** `artifacts export --framework F --stage S --oci-layout DIR [--tag T]`. */
 export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { tag?: string }): Promise<{ digest: string; tag: string }> {
-  const { s, publicKey } = await verifiedSnapshot(repo, o);
+  const { s, publicKey, trust } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
+    const own = o.signer ? await imageAttestation(image, s, trust, o.signer, publicKey) : undefined;
     // Every write is confined to the layout directory (never through a symlink in it).
     await mkdir(dir, { recursive: true });
     const opts = { root: dir };
@@ -737,9 +831,10 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
         annotations: { [ANNOTATION.ref]: tag },
       },
     ];
-    if (image.attestation) {
-      await put(image.attestation);
-      const r = referrerManifest(image.digest, image.manifest.length, image.attestation);
+    for (const envelope of [image.attestation, own]) {
+      if (!envelope) continue;
+      await put(envelope);
+      const r = referrerManifest(image.digest, image.manifest.length, envelope);
       await put(r.bytes);
       if (!manifests.some((x) => x.digest === r.digest))
         manifests.push({ mediaType: MEDIA.manifest, digest: r.digest, size: r.bytes.length, artifactType: MEDIA.dsse });
