@@ -269,7 +269,9 @@ suite("the image's own attestation", () => {
     // The same attestation signed by a stranger only: not the snapshot key's, not checked.
     const stranger = await generateSigners(['other']);
     const { encodeAttestation } = await import('../../src/core/attest/attestations.js');
-    const st = JSON.parse(Buffer.from((JSON.parse(envelope.toString('utf8')) as { payload: string }).payload, 'base64').toString('utf8'));
+    const st = JSON.parse(
+      Buffer.from((JSON.parse(envelope.toString('utf8')) as { payload: string }).payload, 'base64').toString('utf8'),
+    ) as import('../../src/core/attest/statements.js').Statement;
     const { parsePublicKeyPem } = await import('../../src/core/snapshots/keys.js');
     const env2 = await encodeAttestation(
       st,
