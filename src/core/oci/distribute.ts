@@ -197,7 +197,9 @@ async function pushImage(
     await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(file, f, n));
   }
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
-  await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest);
+  await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest).catch((e: unknown) => {
+    throw tagError(e, ref.tag ?? image.digest);
+  });
   // A referrer: its one layer, the empty config, then its manifest, listed under the subject.
   const pushReferrer = async (r: { bytes: Buffer; digest: string; layer: Buffer; artifactType: string }) => {
     await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
@@ -312,26 +314,42 @@ export function referrerManifest(
 
 /** Record a referrer: registries with the referrers API index it themselves (the PUT of a
  * manifest with a subject); others get the tag `sha256-<hex>` holding an image index,
- * updated read-modify-write. */
-async function addReferrer(client: RegistryClient, repository: string, subject: string, d: Descriptor): Promise<void> {
+ * updated read-modify-write: with `If-Match` on the ETag the registry gave, and read again
+ * when another writer moved the tag meanwhile (412). */
+export async function addReferrer(client: RegistryClient, repository: string, subject: string, d: Descriptor): Promise<void> {
   if (await client.referrers(repository, subject)) return;
   const tag = subject.replace(':', '-');
-  const existing = await client.getManifest(repository, tag);
-  let manifests: Descriptor[] = [];
-  if (existing) {
-    const parsed = parseJsonQuiet(existing.bytes.toString('utf8'));
-    const list = parsed.ok ? (parsed.value as { manifests?: unknown }).manifests : undefined;
-    if (Array.isArray(list)) manifests = list.filter((x): x is Descriptor => !!x && typeof (x as Descriptor).digest === 'string');
+  for (let attempt = 0; ; attempt++) {
+    const existing = await client.getManifest(repository, tag);
+    let manifests: Descriptor[] = [];
+    if (existing) {
+      const parsed = parseJsonQuiet(existing.bytes.toString('utf8'));
+      manifests = parsed.ok ? descriptorsOf(parsed.value) : [];
+    }
+    if (manifests.some((x) => x.digest === d.digest)) return;
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...manifests, d] }), 'utf8');
+    try {
+      await client.putManifest(repository, tag, index, MEDIA.index, existing?.etag);
+      return;
+    } catch (e) {
+      const status = e instanceof ArtifactsError && e.code === 'REGISTRY_ERROR' ? e.details.status : undefined;
+      if (status !== 412 || attempt >= 4) throw tagError(e, tag);
+      // (Another push changed the index since it was read: read it again.)
+    }
   }
-  if (manifests.some((x) => x.digest === d.digest)) return;
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...manifests, d] }), 'utf8');
-  try {
-    await client.putManifest(repository, tag, index, MEDIA.index);
-  } catch (e) {
-    if (e instanceof ArtifactsError && e.code === 'REGISTRY_ERROR' && /TAG_INVALID|immutable/i.test(e.message))
-      throw new ArtifactsError('REGISTRY_TAG_IMMUTABLE', `the registry does not let the referrers tag ${tag} move: ${e.message}`);
-    throw e;
-  }
+}
+
+/** A refused tag PUT: REGISTRY_TAG_IMMUTABLE when the registry says the tag may not move
+ * (Distribution-style TAG_INVALID, ECR's "cannot be overwritten", Harbor's "immutable",
+ * or 409 Conflict); the error itself otherwise. */
+function tagError(e: unknown, tag: string): unknown {
+  if (!(e instanceof ArtifactsError) || e.code !== 'REGISTRY_ERROR') return e;
+  if (!/TAG_INVALID|immutable|cannot be overwritten/i.test(e.message) && e.details.status !== 409) return e;
+  return new ArtifactsError('REGISTRY_TAG_IMMUTABLE', `the registry does not let the tag ${tag} move: ${e.message}`, {
+    hint: tag.startsWith('sha256-')
+      ? "Let the tags sha256-* move in the registry's tag immutability rules (they hold the referrers index), or use a registry with the OCI referrers API."
+      : 'The repository has immutable tags: push to a new tag, or let this one move.',
+  });
 }
 
 /** Where verified bytes come from: a registry, or an OCI image layout on disk. */

@@ -373,9 +373,11 @@ export class RegistryClient {
     return u.toString();
   }
 
-  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<void> {
+  /** PUT a manifest; with `ifMatch`, only over the manifest of that ETag (a registry that
+   * checks it answers 412 when the tag moved meanwhile). */
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string, ifMatch?: string): Promise<void> {
     const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
-      headers: { 'content-type': mediaType },
+      headers: { 'content-type': mediaType, ...(ifMatch ? { 'if-match': ifMatch } : {}) },
       body: bytes,
       expect: [201, 200],
       scope: this.scope(repository, true),
@@ -388,7 +390,7 @@ export class RegistryClient {
     repository: string,
     reference: string,
     maxBytes = 4 * 1024 * 1024,
-  ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
+  ): Promise<{ bytes: Buffer; mediaType: string; etag?: string } | undefined> {
     const res = await this.request('GET', `/v2/${repository}/manifests/${reference}`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
       expect: [200, 404],
@@ -398,7 +400,12 @@ export class RegistryClient {
       await res.body?.cancel();
       return undefined;
     }
-    return { bytes: await readBounded(res, maxBytes, `manifest ${reference}`), mediaType: res.headers.get('content-type') ?? '' };
+    const etag = res.headers.get('etag');
+    return {
+      bytes: await readBounded(res, maxBytes, `manifest ${reference}`),
+      mediaType: res.headers.get('content-type') ?? '',
+      ...(etag && etag.length <= 256 ? { etag } : {}),
+    };
   }
 
   /** A blob's bytes, at most `maxBytes`. */

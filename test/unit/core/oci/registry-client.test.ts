@@ -90,3 +90,106 @@ describe('registry client', () => {
     });
   });
 });
+
+describe('the referrers tag (registries without the referrers API)', () => {
+  const SUBJECT = `sha256:${'b'.repeat(64)}`;
+  const TAG = `sha256-${'b'.repeat(64)}`;
+  const descriptor = (n: string) => ({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${n.repeat(64)}`,
+    size: 10,
+    artifactType: 'application/vnd.dsse.envelope.v1+json',
+  });
+  /** A registry holding one referrers index under TAG, with an ETag per version; `onPut` may
+   * answer instead of storing. */
+  async function referrersRegistry(onPut?: (req: IncomingMessage, res: ServerResponse) => boolean) {
+    const state = { version: 0, body: JSON.stringify({ schemaVersion: 2, manifests: [descriptor('c')] }), ifMatch: [] as string[] };
+    const host = await serve('127.0.0.1', (req, res) => {
+      if (req.url?.includes('/referrers/')) {
+        res.statusCode = 404;
+        return res.end();
+      }
+      if (req.method === 'GET' && req.url?.endsWith(`/manifests/${TAG}`)) {
+        res.setHeader('content-type', 'application/vnd.oci.image.index.v1+json');
+        res.setHeader('etag', `"v${state.version}"`);
+        return res.end(state.body);
+      }
+      if (req.method === 'PUT' && req.url?.endsWith(`/manifests/${TAG}`)) {
+        state.ifMatch.push(String(req.headers['if-match']));
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        req.on('end', () => {
+          if (onPut?.(req, res)) return;
+          if (req.headers['if-match'] !== `"v${state.version}"`) {
+            res.statusCode = 412;
+            return res.end();
+          }
+          state.version++;
+          state.body = body;
+          res.statusCode = 201;
+          res.end();
+        });
+        return;
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    return { host, state };
+  }
+
+  test('the index is updated with If-Match on its ETag; when another writer moved it meanwhile (412) it is read again, and no referrer is lost', async () => {
+    const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
+    let raced = false;
+    const { host, state } = await referrersRegistry(() => {
+      // The first PUT loses a race: another push added its referrer just before.
+      if (raced) return false;
+      raced = true;
+      state.version++;
+      state.body = JSON.stringify({ schemaVersion: 2, manifests: [descriptor('c'), descriptor('e')] });
+      return false;
+    });
+    await addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor('d'));
+    expect(state.ifMatch).toEqual(['"v0"', '"v1"']);
+    const digests = (JSON.parse(state.body) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest[7]);
+    expect(digests).toEqual(['c', 'e', 'd']);
+  });
+
+  test('an immutable tag gives REGISTRY_TAG_IMMUTABLE with a hint, not a retry loop', async () => {
+    const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
+    for (const answer of [
+      { status: 400, body: '{"errors":[{"code":"TAG_INVALID","message":"tag is immutable"}]}' },
+      { status: 409, body: '' },
+      {
+        status: 400,
+        body: 'The image tag already exists in the repository and cannot be overwritten because the repository is immutable.',
+      },
+    ]) {
+      let puts = 0;
+      const { host } = await referrersRegistry((_req, res) => {
+        puts++;
+        res.statusCode = answer.status;
+        res.end(answer.body);
+        return true;
+      });
+      const err = await addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor('d')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REGISTRY_TAG_IMMUTABLE' });
+      expect((err as { hint?: string }).hint).toMatch(/sha256-/);
+      expect(puts).toBe(1);
+    }
+  });
+
+  test('a registry that keeps answering 412 ends in a registry error after a few reads', async () => {
+    const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
+    let puts = 0;
+    const { host } = await referrersRegistry((_req, res) => {
+      puts++;
+      res.statusCode = 412;
+      res.end();
+      return true;
+    });
+    await expect(addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor('d'))).rejects.toMatchObject({
+      code: 'REGISTRY_ERROR',
+    });
+    expect(puts).toBe(5);
+  });
+});
