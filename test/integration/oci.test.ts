@@ -612,3 +612,105 @@ describe('a hostile repository', () => {
     expect(readFileSync(file).equals(readFileSync(decoy))).toBe(false);
   });
 });
+
+describe('importing a signed image into a repository', () => {
+  /** An OCI image layout of a snapshot of fwk-001/design-review made from `dir`'s snapshot 2
+   * by `change`, signed with the release key (trusted by `dir`'s chain): no push or export is
+   * involved, so nothing the exporter checks stands in the way. */
+  async function signedLayout(dir: string, change: (snap: Record<string, unknown>, head: string) => void): Promise<string> {
+    const { canonicalJson } = await import('../../src/core/canonical-json.js');
+    const { encodeManifest, sha256Digest, MEDIA, ANNOTATION } = await import('../../src/core/oci/image.js');
+    const rel = '.artifacts/snapshots/fwk-001/design-review/000002.json';
+    const headBytes = readFileSync(join(dir, rel));
+    const snap = JSON.parse(headBytes.toString('utf8')) as Record<string, unknown> & {
+      artifacts: Array<{ path: string; size: number; content_address: string }>;
+    };
+    change(snap, sha256Digest(headBytes));
+    const bytes = Buffer.from(canonicalJson(snap), 'utf8');
+    const layout = join(testdir(), 'layout');
+    const blob = (b: Buffer) => {
+      const d = sha256Digest(b);
+      mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
+      writeFileSync(join(layout, 'blobs/sha256', d.slice(7)), b);
+      return d;
+    };
+    const layers = snap.artifacts.map((a) => ({
+      mediaType: MEDIA.file,
+      digest: a.content_address,
+      size: a.size,
+      annotations: { [ANNOTATION.title]: a.path },
+    }));
+    blob(readFileSync(join(dir, 'docs/plans/fwk-001/plan-checkout.md')));
+    const { parsePublicKeyPem } = await import('../../src/core/snapshots/keys.js');
+    const publicKey = parsePublicKeyPem(readFileSync(join(keyDir, 'release.pub'), 'utf8'));
+    const manifest = encodeManifest({
+      schemaVersion: 2,
+      mediaType: MEDIA.manifest,
+      artifactType: MEDIA.snapshot,
+      config: { mediaType: MEDIA.snapshot, digest: blob(bytes), size: bytes.length },
+      layers,
+      annotations: {
+        [ANNOTATION.snapshot]: sha256Digest(bytes),
+        [ANNOTATION.signature]: Buffer.from(await signer.sign(bytes)).toString('base64'),
+        [ANNOTATION.signer]: (snap.signer as { keyid: string }).keyid,
+        [ANNOTATION.publicKey]: Buffer.from(publicKey).toString('base64'),
+      },
+    });
+    const digest = blob(manifest);
+    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(
+      join(layout, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: MEDIA.manifest, digest, size: manifest.length, artifactType: MEDIA.snapshot }],
+      }),
+    );
+    return layout;
+  }
+  /** Make every artifact of `snap` the plan file, at `path` for the first one. */
+  function onePlan(dir: string, snap: { artifacts: Array<Record<string, unknown>> }, path: string): void {
+    const plan = readFileSync(join(dir, 'docs/plans/fwk-001/plan-checkout.md'));
+    const a = snap.artifacts[0]!;
+    Object.assign(a, { path, size: plan.length, content_address: `sha256:${createHash('sha256').update(plan).digest('hex')}` });
+    delete a.git_blob;
+    snap.artifacts = [a];
+  }
+
+  test("an artifact at the repository's config, index or .artifacts/ path is refused (PATH_UNSAFE), and nothing is written", async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    for (const path of ['artifacts.config.yaml', 'artifacts_index.json', '.artifacts/keys/trust/000002.json', '.git/hooks/post-checkout']) {
+      const layout = await signedLayout(dir, (snap, head) => {
+        onePlan(dir, snap as never, path);
+        Object.assign(snap, { seq: 3, parent: head });
+      });
+      const before = readFileSync(join(dir, 'artifacts.config.yaml'));
+      const r = run(dir, ['--json', 'import', '--oci-layout', layout]);
+      expect([path, r.code]).toEqual([path, 2]);
+      expect([path, (JSON.parse(r.stdout) as { error: { code: string } }).error.code], r.stdout).toEqual([path, 'PATH_UNSAFE']);
+      expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
+      expect(existsSync(join(dir, '.artifacts/keys/trust/000002.json'))).toBe(false);
+      expect(existsSync(join(dir, '.git/hooks/post-checkout'))).toBe(false);
+    }
+  });
+
+  test('a snapshot the local chain does not hold must be its next one: another seq, or seq 3 of another parent, is refused (exit 4); the true next one is written', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const out = join(testdir(), 'out');
+    const cases: Array<[string, (snap: Record<string, unknown>, head: string) => void, number]> = [
+      ['a later seq', (snap, head) => Object.assign(snap, { seq: 5, parent: head }), 4],
+      ['a fork of seq 3', (snap) => Object.assign(snap, { seq: 3, parent: `sha256:${'0'.repeat(64)}` }), 4],
+      ['the next one', (snap, head) => Object.assign(snap, { seq: 3, parent: head }), 0],
+    ];
+    for (const [what, change, code] of cases) {
+      const layout = await signedLayout(dir, (snap, head) => {
+        onePlan(dir, snap as never, 'docs/plans/fwk-001/plan-checkout.md');
+        change(snap, head);
+      });
+      const r = run(dir, ['--json', 'import', '--oci-layout', layout, '--out', out]);
+      expect([what, r.code], r.stdout).toEqual([what, code]);
+      if (code !== 0)
+        expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(/neither in the local chain nor its next/);
+      expect([what, existsSync(out)]).toEqual([what, code === 0]);
+    }
+  });
+});
