@@ -4,7 +4,8 @@
 // digest. Canonical JSON and no timestamps: the same snapshot gives the same manifest
 // digest on every machine.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { READ_LIMITS, readChecked } from '../store/checked-read.js';
 import { mkdtemp } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -130,16 +131,20 @@ export async function snapshotImage(
     publicKey,
     layers,
     layers.length > 0 ? layers.map((l) => l.descriptor) : [{ ...EMPTY_DESCRIPTOR }],
-    readAttestation(repo, s),
+    await readAttestation(repo, s),
   );
 }
 
-function readAttestation(repo: Repo, s: StoredSnapshot): Buffer | undefined {
-  try {
-    return readFileSync(join(repo.root, attestationPathOf(s.file)));
-  } catch {
-    return undefined;
-  }
+/** The attestation beside a snapshot, read like every repository file (a regular file inside
+ * the repository, bounded: never a FIFO, a device or a symlink out). */
+async function readAttestation(repo: Repo, s: StoredSnapshot): Promise<Buffer | undefined> {
+  return readChecked(join(repo.root, attestationPathOf(s.file)), {
+    root: repo.root,
+    maxBytes: READ_LIMITS.record,
+    code: 'ATTESTATION_INVALID',
+    label: attestationPathOf(s.file),
+    allowMissing: true,
+  });
 }
 
 function imageOf(
@@ -229,5 +234,5 @@ async function tarImage(repo: Repo, s: StoredSnapshot, publicKey: Uint8Array): P
   const digest = `sha256:${hash.digest('hex')}`;
   const descriptor: Descriptor = { mediaType: MEDIA.tarGzip, digest, size };
   const layer: FileLayer = { descriptor, path: '', address: '', tarFile: file };
-  return imageOf(s, publicKey, [layer], [descriptor], readAttestation(repo, s));
+  return imageOf(s, publicKey, [layer], [descriptor], await readAttestation(repo, s));
 }

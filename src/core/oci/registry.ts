@@ -97,7 +97,8 @@ export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = proces
 export interface ClientOptions {
   plainHttp?: boolean;
   credentials?: Credentials | undefined;
-  /** Per-request deadline (ms). */
+  /** How long a request may make no progress (ms): no response, or no body bytes sent or
+   * received for that long, ends it. A slow transfer that keeps moving is never cut off. */
   timeoutMs?: number;
 }
 
@@ -175,7 +176,9 @@ export class RegistryClient {
     url: string,
     init: { headers?: Record<string, string>; body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>) },
   ): Promise<Response> {
-    const body = typeof init.body === 'function' ? init.body() : init.body;
+    const idle = idleWatch(this.opts.timeoutMs ?? 120_000);
+    const raw = typeof init.body === 'function' ? init.body() : init.body;
+    const body = raw instanceof ReadableStream ? raw.pipeThrough(idle.through()) : raw;
     try {
       // Redirects are followed by hand: only for reads (a registry may send blob downloads to
       // its storage), at most 5, and never with the registry's credentials to another origin.
@@ -188,10 +191,11 @@ export class RegistryClient {
           headers,
           ...(body !== undefined ? { body, duplex: 'half' as const } : {}),
           redirect: 'manual',
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+          signal: idle.signal,
         });
         const loc = res.headers.get('location');
-        if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD')) return res;
+        if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD'))
+          return idle.response(res);
         await res.body?.cancel();
         if (hops >= 5) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects ${method} more than 5 times`);
         let next: URL;
@@ -205,6 +209,7 @@ export class RegistryClient {
         target = next.toString();
       }
     } catch (e) {
+      idle.stop();
       if (e instanceof ArtifactsError) throw e;
       throw new ArtifactsError(
         'REGISTRY_UNREACHABLE',
@@ -442,6 +447,59 @@ export class RegistryClient {
     }
     return readBounded(res, 4 * 1024 * 1024, 'referrers');
   }
+}
+
+/**
+ * An idle deadline for one request: the signal aborts when `ms` pass without progress (the
+ * response not yet here, or no body chunk sent or received). Bodies sent through `through()`
+ * and the body of `response(res)` re-arm it with each chunk; it stops when the body ends.
+ */
+function idleWatch(ms: number) {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctl.abort(new DOMException(`no progress for ${ms / 1000} s`, 'TimeoutError')), ms);
+    timer.unref();
+  };
+  const stop = () => clearTimeout(timer);
+  arm();
+  const through = () =>
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        arm();
+        controller.enqueue(chunk);
+      },
+    });
+  return {
+    signal: ctl.signal,
+    stop,
+    through,
+    /** The response, its body re-arming the deadline per chunk (no body: stopped now). */
+    response(res: Response): Response {
+      if (!res.body) {
+        stop();
+        return res;
+      }
+      arm();
+      const body = res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            arm();
+            controller.enqueue(chunk);
+          },
+          flush: stop,
+        }),
+      );
+      return new Proxy(res, {
+        get(target, prop) {
+          if (prop === 'body') return body;
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    },
+  };
 }
 
 function withQuery(url: string, key: string, value: string): string {

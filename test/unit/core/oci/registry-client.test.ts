@@ -193,3 +193,35 @@ describe('the referrers tag (registries without the referrers API)', () => {
     expect(puts).toBe(5);
   });
 });
+
+describe('deadlines', () => {
+  /** A blob server sending `chunks` chunks `every` ms apart, or stalling after the first. */
+  async function trickle(chunks: number, every: number, stall = false): Promise<string> {
+    return serve('127.0.0.1', (_req, res) => {
+      res.statusCode = 200;
+      let sent = 0;
+      const tick = () => {
+        if (res.destroyed) return;
+        res.write(Buffer.alloc(1024, 0x61));
+        if (++sent === chunks) return void res.end();
+        if (!(stall && sent === 1)) setTimeout(tick, every);
+      };
+      tick();
+    });
+  }
+
+  test('a download that keeps moving is never cut off, however long it takes; one that stalls is (REGISTRY_UNREACHABLE)', async () => {
+    // 12 chunks 100 ms apart: 1.1 s in all, far beyond the 400 ms idle deadline.
+    const moving = new RegistryClient(await trickle(12, 100), { timeoutMs: 400 });
+    let n = 0;
+    for await (const c of moving.blobChunks('team/app', DIGEST)) n += c.length;
+    expect(n).toBe(12 * 1024);
+    const stalled = new RegistryClient(await trickle(12, 100, true), { timeoutMs: 400 });
+    const started = Date.now();
+    const err = await (async () => {
+      for await (const _c of stalled.blobChunks('team/app', DIGEST)) void _c;
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'REGISTRY_UNREACHABLE' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
