@@ -194,8 +194,7 @@ export class RegistryClient {
           signal: idle.signal,
         });
         const loc = res.headers.get('location');
-        if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD'))
-          return idle.response(res);
+        if (![301, 302, 303, 307, 308].includes(res.status) || !loc || !(method === 'GET' || method === 'HEAD')) return idle.response(res);
         await res.body?.cancel();
         if (hops >= 5) throw new ArtifactsError('REGISTRY_ERROR', `${this.registry} redirects ${method} more than 5 times`);
         let next: URL;
