@@ -160,6 +160,59 @@ suite('pull', () => {
   });
 });
 
+suite('a manifest changed in the registry', () => {
+  test('an extra annotation, reordered layers or another attestation digest, with the referrers moved along: exit 4, nothing written', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const ref = `${reg.host}/changed/app:orig`;
+    const pushed = JSON.parse(run(dir, ['--json', 'push', ...DR, ref]).stdout) as { digest: string };
+    const client = new RegistryClient(reg.host);
+    const original = JSON.parse((await client.getManifest('changed/app', pushed.digest))!.bytes.toString('utf8')) as {
+      layers: unknown[];
+      annotations: Record<string, unknown>;
+    };
+    expect(original.layers.length).toBeGreaterThan(1);
+    const index = (await client.getManifest('changed/app', pushed.digest.replace(':', '-')))!.bytes.toString('utf8');
+    const changes: Array<[string, (m: typeof original) => void]> = [
+      ['an extra annotation', (m) => (m.annotations.x = 'y')],
+      ['reordered layers', (m) => m.layers.reverse()],
+      ['another attestation digest', (m) => (m.annotations['dev.artifacts.snapshot.attestation'] = `sha256:${'a'.repeat(64)}`)],
+    ];
+    for (const [what, change] of changes) {
+      const m = structuredClone(original);
+      change(m);
+      const bytes = Buffer.from(JSON.stringify(m));
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const tag = `t${changes.findIndex((c) => c[0] === what)}`;
+      await client.putManifest('changed/app', tag, bytes, 'application/vnd.oci.image.manifest.v1+json');
+      // The referrers, moved to the changed manifest: their subject and the fallback tag.
+      const moved = (JSON.parse(index) as { manifests: Array<{ digest: string; size: number }> }).manifests;
+      for (const d of moved) {
+        const r = JSON.parse((await client.getManifest('changed/app', d.digest))!.bytes.toString('utf8')) as {
+          subject: { digest: string; size: number };
+        };
+        r.subject = { ...r.subject, digest, size: bytes.length };
+        const rb = Buffer.from(JSON.stringify(r));
+        d.digest = `sha256:${createHash('sha256').update(rb).digest('hex')}`;
+        d.size = rb.length;
+        await client.putManifest('changed/app', d.digest, rb, 'application/vnd.oci.image.manifest.v1+json');
+      }
+      await client.putManifest(
+        'changed/app',
+        digest.replace(':', '-'),
+        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: moved })),
+        'application/vnd.oci.image.index.v1+json',
+      );
+      const out = join(testdir(), 'out');
+      const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', `${reg.host}/changed/app:${tag}`, '--out', out]);
+      expect([what, r.code], r.stdout).toEqual([what, 4]);
+      expect([what, existsSync(out)]).toEqual([what, false]);
+    }
+    // The original still pulls.
+    const ok = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', join(testdir(), 'ok')]);
+    expect(ok.code, ok.stdout).toBe(0);
+  });
+});
+
 suite("the image's own attestation", () => {
   /** The DSSE envelopes listed as referrers of `digest` in the registry (tag fallback). */
   function dsseReferrers(repository: string, digest: string): Array<{ digest: string; envelope: Buffer }> {

@@ -27,7 +27,9 @@ import {
   ANNOTATION,
   EMPTY_DESCRIPTOR,
   encodeManifest,
+  fileDescriptors,
   MEDIA,
+  snapshotManifest,
   sha256Digest,
   snapshotImage,
   titleProblem,
@@ -415,7 +417,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     throw bad('the manifest has a layer that is not a descriptor');
   if (
     m.schemaVersion !== 2 ||
-    m.config?.mediaType !== MEDIA.snapshot ||
+    !isDescriptor(m.config) ||
+    m.config.mediaType !== MEDIA.snapshot ||
     !Array.isArray(m.layers) ||
     typeof m.annotations !== 'object' ||
     !m.annotations
@@ -486,6 +489,28 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
   // `--layout tar`: one tar+gzip layer holding every artifact (checked entry by entry below).
   const tarLayer = layers.length === 1 && layers[0]!.mediaType === MEDIA.tarGzip ? layers[0] : undefined;
+  // The manifest is not signed, but everything in it follows from the signed snapshot: it must
+  // be exactly the manifest push makes of it (layer digests the snapshot does not fix, a tar
+  // layer's or a BLAKE3 artifact's without a recorded sha256, are checked against content below).
+  const attDigest = m.annotations[ANNOTATION.attestation];
+  const titled = new Map(layers.map((l) => [l.annotations?.[ANNOTATION.title], l.digest]));
+  const expected = encodeManifest(
+    snapshotManifest({
+      id: snapshotId,
+      size: config.length,
+      signature: Buffer.from(sig).toString('base64'),
+      keyid,
+      publicKey,
+      layers:
+        snap.artifacts.length === 0 && !tarLayer
+          ? [{ ...EMPTY_DESCRIPTOR }]
+          : tarLayer
+            ? [{ mediaType: MEDIA.tarGzip, digest: tarLayer.digest, size: tarLayer.size }]
+            : fileDescriptors(snap.artifacts, (path) => titled.get(path)),
+      ...(typeof attDigest === 'string' ? { attestation: attDigest } : {}),
+    }),
+  );
+  if (!expected.equals(manifestBytes)) throw bad('the manifest is not the one its signed snapshot gives: it was changed');
   for (const a of tarLayer ? snap.artifacts : []) {
     const p = titleProblem(a.path, seen);
     if (p) throw bad(`an artifact ${p}`);
@@ -505,7 +530,6 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
   }
   // The attestation the manifest names must be a referrer, verify, and describe these files.
-  const attDigest = m.annotations[ANNOTATION.attestation];
   // From a registry the attestation is required (push always sends it; a manifest is not
   // signed, so a missing annotation proves nothing); a layout copied by another tool may lack
   // its referrers.

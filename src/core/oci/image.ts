@@ -154,23 +154,66 @@ function imageOf(
   descriptors: Descriptor[],
   attestation: Buffer | undefined,
 ): SnapshotImage {
-  const snap = s.snapshot!;
-  const manifest: Manifest = {
+  const bytes = encodeManifest(
+    snapshotManifest({
+      id: s.id,
+      size: s.bytes.length,
+      signature: s.signature!.trim(),
+      keyid: s.snapshot!.signer.keyid,
+      publicKey,
+      layers: descriptors,
+      ...(attestation ? { attestation: sha256Digest(attestation) } : {}),
+    }),
+  );
+  return { manifest: bytes, digest: sha256Digest(bytes), config: s.bytes, layers, ...(attestation ? { attestation } : {}) };
+}
+
+/** The one manifest of a signed snapshot: everything in it follows from the snapshot, its
+ * signature, its signer's key, its attestation's digest and its layers. Pull rebuilds it to
+ * check the manifest it was given byte for byte. */
+export function snapshotManifest(p: {
+  id: string;
+  size: number;
+  signature: string;
+  keyid: string;
+  publicKey: Uint8Array;
+  layers: Descriptor[];
+  attestation?: string;
+}): Manifest {
+  return {
     schemaVersion: 2,
     mediaType: MEDIA.manifest,
     artifactType: MEDIA.snapshot,
-    config: { mediaType: MEDIA.snapshot, digest: s.id, size: s.bytes.length },
-    layers: descriptors,
+    config: { mediaType: MEDIA.snapshot, digest: p.id, size: p.size },
+    layers: p.layers,
     annotations: {
-      [ANNOTATION.snapshot]: s.id,
-      [ANNOTATION.signature]: s.signature!.trim(),
-      [ANNOTATION.signer]: snap.signer.keyid,
-      [ANNOTATION.publicKey]: Buffer.from(publicKey).toString('base64'),
-      ...(attestation ? { [ANNOTATION.attestation]: sha256Digest(attestation) } : {}),
+      [ANNOTATION.snapshot]: p.id,
+      [ANNOTATION.signature]: p.signature,
+      [ANNOTATION.signer]: p.keyid,
+      [ANNOTATION.publicKey]: Buffer.from(p.publicKey).toString('base64'),
+      ...(p.attestation ? { [ANNOTATION.attestation]: p.attestation } : {}),
     },
   };
-  const bytes = encodeManifest(manifest);
-  return { manifest: bytes, digest: sha256Digest(bytes), config: s.bytes, layers, ...(attestation ? { attestation } : {}) };
+}
+
+/** The per-file layers of a snapshot's artifacts, sorted by path; `digestOf` gives the SHA-256
+ * digest of an artifact whose address is not SHA-256 and that records none. */
+export function fileDescriptors(
+  artifacts: ReadonlyArray<{ path: string; size: number; content_address: string; sha256?: string }>,
+  digestOf: (path: string) => string | undefined,
+): Descriptor[] {
+  return [...artifacts]
+    .sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))
+    .map((a) => ({
+      mediaType: MEDIA.file,
+      digest: a.sha256
+        ? `sha256:${a.sha256}`
+        : a.content_address.startsWith('sha256:')
+          ? a.content_address
+          : (digestOf(a.path) ?? a.content_address),
+      size: a.size,
+      annotations: { [ANNOTATION.title]: a.path },
+    }));
 }
 
 /** Check a layer title with the path rules: relative, no `..`, no duplicates. */
