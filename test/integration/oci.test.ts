@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { opensslVerify } from '../support/openssl.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { channelCreate, rolloutAdvance, rolloutStart } from '../../src/core/channels/operations.js';
@@ -569,6 +570,65 @@ suite('--layout tar', () => {
     const bad = join(testdir(), 'bad');
     expect(run(testdir(), ['--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', bad]).code).toBe(4);
     expect(existsSync(bad) ? readdirSync(bad) : []).toEqual([]);
+  });
+});
+
+describe('malformed image layouts (no registry needed)', () => {
+  /** Export snapshot 2 to a layout, then let `change` rewrite its manifest (and blobs); the
+   * manifest is re-stored under its new digest and index.json names it. */
+  function changedLayout(dir: string, layoutArgs: string[], change: (m: Record<string, unknown>, layout: string) => void): string {
+    const layout = join(testdir(), 'layout');
+    const e = run(dir, ['--json', 'export', ...DR, ...layoutArgs, '--oci-layout', layout]);
+    expect(e.code, e.stdout).toBe(0);
+    const digest = (JSON.parse(e.stdout) as { digest: string }).digest;
+    const m = JSON.parse(readFileSync(join(layout, 'blobs/sha256', digest.slice(7)), 'utf8')) as Record<string, unknown>;
+    change(m, layout);
+    const bytes = Buffer.from(JSON.stringify(m));
+    const nd = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(layout, 'blobs/sha256', nd), bytes);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+    for (const x of index.manifests) if (x.digest === digest) Object.assign(x, { digest: `sha256:${nd}`, size: bytes.length });
+    writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+    return layout;
+  }
+  /** Replace the one (tar) layer's bytes, fixing its descriptor. */
+  const newLayer = (bytes: (old: Buffer) => Buffer) => (m: Record<string, unknown>, layout: string) => {
+    const l = (m.layers as Array<{ digest: string; size: number }>)[0]!;
+    const b = bytes(readFileSync(join(layout, 'blobs/sha256', l.digest.slice(7))));
+    const d = createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(layout, 'blobs/sha256', d), b);
+    Object.assign(l, { digest: `sha256:${d}`, size: b.length });
+  };
+
+  test('a tar layer that is not gzip, is cut short or has trailing bytes; a config digest that is not a string: exit 4, never an internal error', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const cases: Array<[string, string[], (m: Record<string, unknown>, layout: string) => void]> = [
+      ['plain tar', ['--layout', 'tar'], newLayer((old) => gunzipSync(old))],
+      ['cut short', ['--layout', 'tar'], newLayer((old) => old.subarray(0, old.length - 9))],
+      ['trailing bytes', ['--layout', 'tar'], newLayer((old) => Buffer.concat([old, Buffer.from('garbage!')]))],
+      ['a numeric config digest', [], (m) => ((m.config as Record<string, unknown>).digest = 5)],
+    ];
+    for (const [what, args, change] of cases) {
+      const layout = changedLayout(dir, args, change);
+      const out = join(testdir(), 'out');
+      const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', out]);
+      expect([what, r.code], r.stdout + r.stderr).toEqual([what, 4]);
+      expect([what, existsSync(out)]).toEqual([what, false]);
+    }
+  });
+
+  test('--out naming a file, or a symlink to one, is a usage error, and the file is untouched', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const layout = join(testdir(), 'layout');
+    expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+    const work = testdir();
+    writeFileSync(join(work, 'file'), 'keep');
+    execFileSync('ln', ['-s', 'file', join(work, 'link')]);
+    for (const name of ['file', 'link']) {
+      const r = run(work, ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', name]);
+      expect([name, r.code], r.stdout + r.stderr).toEqual([name, 2]);
+      expect(readFileSync(join(work, 'file'), 'utf8')).toBe('keep');
+    }
   });
 });
 

@@ -4,7 +4,7 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, rm, mkdir, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -403,6 +403,8 @@ const MAX_CONFIG = 16 * 1024 * 1024;
 /** Verify an image from `source` completely, then write its files under `out`. */
 export async function pullImage(source: ImageSource, out: string, o: PullOptions): Promise<PullResult> {
   const bad = (why: string) => new ArtifactsError('REGISTRY_INVALID', `${source.what}: ${why}; nothing was written`);
+  const st = await stat(out).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new ArtifactsError('USAGE', `${out} is not a directory: the files are written under --out`);
   const manifestBytes = await source.manifest();
   const manifestDigest = sha256Digest(manifestBytes);
   const parsed = parseJsonQuiet(manifestBytes.toString('utf8'));
@@ -657,10 +659,16 @@ async function stageTar(
   const cap = [...byPath.values()].reduce((t, a) => t + a.size + 1024, 10240) * 2;
   let inflated = 0;
   async function* gunzipped(): AsyncIterable<Uint8Array> {
-    for await (const c of createReadStream(gz).pipe(createGunzip()) as AsyncIterable<Buffer>) {
-      inflated += c.length;
-      if (inflated > cap) throw bad('the tar layer inflates to more than its files');
-      yield c;
+    try {
+      for await (const c of createReadStream(gz).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+        inflated += c.length;
+        if (inflated > cap) throw bad('the tar layer inflates to more than its files');
+        yield c;
+      }
+    } catch (e) {
+      if (e instanceof ArtifactsError) throw e;
+      // (Not gzip, cut short, or followed by bytes that are not another member.)
+      throw bad(`the tar layer is not valid gzip data (${(e as Error).message})`);
     }
   }
   await readTar(

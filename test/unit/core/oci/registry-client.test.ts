@@ -154,6 +154,16 @@ describe('the referrers tag (registries without the referrers API)', () => {
     expect(digests).toEqual(['c', 'e', 'd']);
   });
 
+  test('a referrers tag holding JSON null, or a list of junk, is replaced by a well-formed index (never an internal error)', async () => {
+    const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
+    for (const junk of ['null', '[1,2]', '{"manifests":[null,5,{"digest":"x"}]}', 'not json']) {
+      const { host, state } = await referrersRegistry();
+      state.body = junk;
+      await addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor('d'));
+      expect((JSON.parse(state.body) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest[7])).toEqual(['d']);
+    }
+  });
+
   test('an immutable tag gives REGISTRY_TAG_IMMUTABLE with a hint, not a retry loop', async () => {
     const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
     for (const answer of [
