@@ -158,6 +158,15 @@ suite('pull', () => {
     expect(run(stranger, ['keys', 'trust', join(keyDir, 'stranger.pub'), '--key', join(keyDir, 'stranger.key')]).code).toBe(0);
     const s = run(stranger, ['--json', 'pull', ref, '--out', join(testdir(), 'o')]);
     expect([s.code, (JSON.parse(s.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+    // A repository whose chain revoked the signer refuses it, and says so, with its root pinned.
+    const sk = join(keyDir, 'stranger.key');
+    expect(run(stranger, ['keys', 'trust', join(keyDir, 'release.pub'), '--key', sk]).code).toBe(0);
+    expect(run(stranger, ['keys', 'revoke', releaseKeyId(), '--key', sk]).code).toBe(0);
+    const strangerId = (JSON.parse(run(stranger, ['--json', 'keys', 'list']).stdout) as { root: string }).root;
+    const rv = run(stranger, ['--json', '--trust-root', strangerId, 'pull', ref, '--out', join(testdir(), 'o')]);
+    const err = (JSON.parse(rv.stdout) as { error: { code: string; message: string } }).error;
+    expect([rv.code, err.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+    expect(err.message).toMatch(/revoked/);
   });
 });
 
@@ -702,6 +711,8 @@ suite('a hostile registry or layout', () => {
     execFileSync('ln', ['-s', victim, join(layout, 'index.json')]);
     expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).not.toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+    // ... and refused before anything is written into the layout.
+    expect(readdirSync(layout)).toEqual(['index.json']);
   });
 });
 

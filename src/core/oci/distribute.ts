@@ -4,7 +4,7 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdtemp, open, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -452,7 +452,10 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       idx >= 0 ? idx : chain.length,
     );
     if ('publicKey' in k) publicKey = k.publicKey;
-    else if (!o.trustRoot) throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot ${k.problem}; nothing was written`);
+    // (A key the local chain revoked stays refused, whatever is pinned; a key it does not know
+    // may still be the pinned signer.)
+    else if (!o.trustRoot || trust.revoked.has(keyid))
+      throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot ${k.problem}; nothing was written`);
   }
   if (!publicKey && o.trustRoot) {
     const carried = Buffer.from(m.annotations[ANNOTATION.publicKey] ?? '', 'base64');
@@ -832,8 +835,24 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
     const own = o.signer ? await imageAttestation(image, s, trust, o.signer, publicKey) : undefined;
-    // Every write is confined to the layout directory (never through a symlink in it).
+    // Every write is confined to the layout directory (never through a symlink in it); the
+    // layout's own files are checked before the first blob is written.
     await mkdir(dir, { recursive: true });
+    const old = await readChecked(join(dir, 'index.json'), {
+      root: dir,
+      maxBytes: 4 * 1024 * 1024,
+      code: 'PATH_UNSAFE',
+      label: join(dir, 'index.json'),
+      allowMissing: true,
+    });
+    for (const f of ['oci-layout', 'blobs', join('blobs', 'sha256')])
+      if (
+        await lstat(join(dir, f)).then(
+          (st) => st.isSymbolicLink(),
+          () => false,
+        )
+      )
+        throw new ArtifactsError('PATH_UNSAFE', `${join(dir, f)} is a symbolic link: the layout is not written through it`);
     const opts = { root: dir };
     const blobFile = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
     const put = async (bytes: Uint8Array) => writeFileDurable(blobFile(sha256Digest(bytes)), bytes, opts);
@@ -860,13 +879,6 @@ export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { t
     }
     const tag = o.tag ?? `${s.snapshot!.stage}-${s.seq}`;
     // Other images of the layout stay listed (a layout may hold several tags).
-    const old = await readChecked(join(dir, 'index.json'), {
-      root: dir,
-      maxBytes: 4 * 1024 * 1024,
-      code: 'USAGE',
-      label: 'index.json',
-      allowMissing: true,
-    }).catch(() => undefined);
     const parsedOld = old ? parseJsonQuiet(old.toString('utf8')) : undefined;
     const kept = parsedOld?.ok
       ? descriptorsOf(parsedOld.value).filter((x) => x.annotations?.[ANNOTATION.ref] !== tag && x.digest !== image.digest)
@@ -948,6 +960,9 @@ async function verifyChannelHead(
     throw new ArtifactsError(
       'CHANNEL_STALE',
       `${source.what}: the head of channel ${o.channel} is record ${best}, older than the required ${o.minSeq}; nothing was written`,
+      {
+        hint: `The tag points at an older image than the channel has reached: someone replayed it, or the newest push has not happened yet. Push again from the repository (\`artifacts push --channel ${o.channel} …\`), and never lower --min-seq to get past this.`,
+      },
     );
   return best;
 }
