@@ -139,6 +139,9 @@ export class RegistryClient {
       body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>);
       expect: number[];
       scope?: string;
+      /** A blob transfer: ended only by no progress (a large blob over a slow link takes as
+       * long as it takes). Any other request also has a total deadline. */
+      bulk?: boolean;
     },
   ): Promise<Response> {
     const url = path.startsWith('http://') || path.startsWith('https://') ? path : `${this.base}${path}`;
@@ -174,9 +177,14 @@ export class RegistryClient {
   private async send(
     method: string,
     url: string,
-    init: { headers?: Record<string, string>; body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>) },
+    init: {
+      headers?: Record<string, string>;
+      body?: Uint8Array | string | (() => Uint8Array | ReadableStream<Uint8Array>);
+      bulk?: boolean;
+    },
   ): Promise<Response> {
-    const idle = idleWatch(this.opts.timeoutMs ?? 120_000);
+    const ms = this.opts.timeoutMs ?? 120_000;
+    const idle = idleWatch(ms, init.bulk ? undefined : ms);
     const raw = typeof init.body === 'function' ? init.body() : init.body;
     const body = raw instanceof ReadableStream ? raw.pipeThrough(idle.through()) : raw;
     try {
@@ -308,6 +316,7 @@ export class RegistryClient {
     const limit = opts.monolithicLimit ?? 32 * 1024 * 1024;
     if (size < limit) {
       const res = await this.request('PUT', withQuery(location, 'digest', digest), {
+        bulk: true,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
         body: () => range(0, size),
         expect: [201],
@@ -329,6 +338,7 @@ export class RegistryClient {
       const end = sent + length - 1;
       const from = sent;
       const res = await this.request('PATCH', location, {
+        bulk: true,
         headers: { 'content-type': 'application/octet-stream', 'content-range': `${from}-${end}`, 'content-length': String(length) },
         body: () => range(from, length),
         expect: [202, 413, 416],
@@ -356,7 +366,9 @@ export class RegistryClient {
       await restart.body?.cancel();
       sent = 0;
     }
+    // (Closing a large upload may take the registry's storage a while: no total deadline.)
     const done = await this.request('PUT', withQuery(location, 'digest', digest), {
+      bulk: true,
       headers: { 'content-length': '0' },
       expect: [201],
       scope,
@@ -420,7 +432,11 @@ export class RegistryClient {
 
   /** A blob as a stream of chunks (the caller checks the digest and the size). */
   async *blobChunks(repository: string, digest: string): AsyncIterable<Uint8Array> {
-    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, { expect: [200], scope: this.scope(repository, false) });
+    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
+      expect: [200],
+      scope: this.scope(repository, false),
+      bulk: true,
+    });
     if (!res.body) return;
     try {
       for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
@@ -449,19 +465,27 @@ export class RegistryClient {
 }
 
 /**
- * An idle deadline for one request: the signal aborts when `ms` pass without progress (the
- * response not yet here, or no body chunk sent or received). Bodies sent through `through()`
+ * The deadlines of one request: the signal aborts when `ms` pass without progress (the
+ * response not yet here, or no body chunk sent or received), or `totalMs` after it began. Bodies sent through `through()`
  * and the body of `response(res)` re-arm it with each chunk; it stops when the body ends.
  */
-function idleWatch(ms: number) {
+function idleWatch(ms: number, totalMs?: number) {
   const ctl = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const total =
+    totalMs === undefined
+      ? undefined
+      : setTimeout(() => ctl.abort(new DOMException(`no answer within ${totalMs / 1000} s`, 'TimeoutError')), totalMs);
+  total?.unref();
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => ctl.abort(new DOMException(`no progress for ${ms / 1000} s`, 'TimeoutError')), ms);
     timer.unref();
   };
-  const stop = () => clearTimeout(timer);
+  const stop = () => {
+    clearTimeout(timer);
+    clearTimeout(total);
+  };
   arm();
   const through = () =>
     new TransformStream<Uint8Array, Uint8Array>({

@@ -235,3 +235,16 @@ describe('deadlines', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+test('a manifest trickled one byte at a time is cut off by its total deadline, however steadily it moves', async () => {
+  const host = await serve('127.0.0.1', (_req, res) => {
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
+    const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('{')), 50);
+  });
+  const started = Date.now();
+  await expect(new RegistryClient(host, { timeoutMs: 600 }).getManifest('team/app', 'latest')).rejects.toMatchObject({
+    code: 'REGISTRY_UNREACHABLE',
+  });
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
