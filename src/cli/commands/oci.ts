@@ -90,6 +90,10 @@ function printPulled(ctx: Ctx, r: PullResult, out: string): number {
       h`verified snapshot ${r.snapshot} (manifest ${r.manifest})${r.attestation ? ', with its attestation' : ''}${r.image_attestation ? " and the image's" : ''}\n`,
     );
     for (const f of r.files) ctx.print(h`  wrote ${f.path} (${f.size} bytes)\n`);
+    if (!r.attestation)
+      ctx.print(
+        h`note: no attestation came with the image (a layout copied without its referrers): the files are checked against the signed snapshot only\n`,
+      );
   });
 }
 
