@@ -223,6 +223,40 @@ suite('a manifest changed in the registry', () => {
   });
 });
 
+suite('mirrored images', () => {
+  test('an image and its referrers tag mirrored with `skopeo copy --all` (which drops artifactType from the index) pull with their attestation', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const src = `${reg.host}/mirror/src`;
+    const dst = `${reg.host}/mirror/dst`;
+    const pushed = JSON.parse(run(dir, ['--json', 'push', ...DR, '--key', join(keyDir, 'release.key'), `${src}:two`]).stdout) as {
+      digest: string;
+    };
+    const tag = pushed.digest.replace(':', '-');
+    for (const t of ['two', tag]) {
+      const c = skopeo([
+        'copy',
+        '--all',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src}:${t}`,
+        `docker://${dst}:${t}`,
+      ]);
+      expect(c.code, c.stderr).toBe(0);
+    }
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', `${dst}:two`, '--out', join(testdir(), 'o')]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ attestation: true, image_attestation: true });
+    // Without its referrers tag the image is refused, with a hint saying how to copy it.
+    const bare = `${reg.host}/mirror/bare`;
+    expect(skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}:two`, `docker://${bare}:two`]).code).toBe(
+      0,
+    );
+    const b = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', `${bare}:two`, '--out', join(testdir(), 'o2')]);
+    expect(b.code).toBe(4);
+    expect((JSON.parse(b.stdout) as { error: { hint: string } }).error.hint).toMatch(/skopeo copy --all/);
+  });
+});
+
 suite("the image's own attestation", () => {
   /** The DSSE envelopes listed as referrers of `digest` in the registry (tag fallback). */
   function dsseReferrers(repository: string, digest: string): Array<{ digest: string; envelope: Buffer }> {
@@ -641,6 +675,114 @@ describe('malformed image layouts (no registry needed)', () => {
   });
 });
 
+describe('image attestations in a layout (no registry needed)', () => {
+  /** Add a DSSE referrer of the layout's snapshot manifest holding `envelope`. */
+  async function addReferrer(layout: string, envelope: Buffer): Promise<void> {
+    const { referrerManifest } = await import('../../src/core/oci/distribute.js');
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; size: number; artifactType?: string; mediaType: string }>;
+    };
+    const main = index.manifests.find((m) => m.artifactType === 'application/vnd.artifacts.snapshot.v1+json')!;
+    const r = referrerManifest(main.digest, main.size, envelope);
+    writeFileSync(join(layout, 'blobs/sha256', createHash('sha256').update(envelope).digest('hex')), envelope);
+    writeFileSync(join(layout, 'blobs/sha256', r.digest.slice(7)), r.bytes);
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: r.digest,
+      size: r.bytes.length,
+      artifactType: r.artifactType,
+    });
+    writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+  }
+  const importLayout = (layout: string) => {
+    const out = join(testdir(), 'out');
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', out]);
+    return { ...r, wrote: existsSync(out) };
+  };
+  /** The image attestation export --key writes for snapshot `seq`, as an object. */
+  function imageEnvelope(dir: string, seq: number): { payload: string; payloadType: string; signatures: Array<Record<string, string>> } {
+    const layout = join(testdir(), 'layout');
+    const e = run(dir, ['--json', 'export', ...DR, '--seq', String(seq), '--key', join(keyDir, 'release.key'), '--oci-layout', layout]);
+    expect(e.code, e.stdout).toBe(0);
+    const digest = (JSON.parse(e.stdout) as { digest: string }).digest;
+    for (const f of readdirSync(join(layout, 'blobs/sha256'))) {
+      const text = readFileSync(join(layout, 'blobs/sha256', f), 'utf8');
+      if (!text.startsWith('{"payload"')) continue;
+      const env = JSON.parse(text) as { payload: string; payloadType: string; signatures: Array<Record<string, string>> };
+      const st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as { subject: Array<{ digest: { sha256: string } }> };
+      if (st.subject[0]!.digest.sha256 === digest.slice(7)) return env;
+    }
+    throw new Error('no image attestation in the layout');
+  }
+
+  test("snapshot 1's image attestation replayed onto snapshot 2, its keyid removed, blanked or another's: exit 4, nothing written", async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const env = imageEnvelope(dir, 1);
+    const variants: Array<[string, (sig: Record<string, string>) => void]> = [
+      ['as it is', () => undefined],
+      ['keyid removed', (sig) => delete sig.keyid],
+      ['keyid blank', (sig) => (sig.keyid = '')],
+      ["a stranger's keyid", (sig) => (sig.keyid = 'f'.repeat(64))],
+    ];
+    for (const [what, change] of variants) {
+      const copy = structuredClone(env);
+      change(copy.signatures[0]!);
+      const layout = join(testdir(), 'two');
+      expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+      await addReferrer(layout, Buffer.from(JSON.stringify(copy)));
+      const r = importLayout(layout);
+      expect([what, r.code, r.wrote], r.stdout).toEqual([what, 4, false]);
+    }
+  });
+
+  test('a statement signed by the snapshot key naming this image and another one, or another predicate: exit 4', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const { encodeAttestation } = await import('../../src/core/attest/attestations.js');
+    const { parsePublicKeyPem } = await import('../../src/core/snapshots/keys.js');
+    const publicKey = parsePublicKeyPem(readFileSync(join(keyDir, 'release.pub'), 'utf8'));
+    const own = imageEnvelope(dir, 2);
+    const st = JSON.parse(Buffer.from(own.payload, 'base64').toString('utf8')) as import('../../src/core/attest/statements.js').Statement;
+    const variants: Array<[string, (s: typeof st) => void]> = [
+      ['a second subject', (s) => s.subject.push({ name: 'other', digest: { sha256: 'a'.repeat(64) } })],
+      ['another predicate', (s) => (s.predicate = { ...s.predicate, extra: true })],
+    ];
+    for (const [what, change] of variants) {
+      const forged = structuredClone(st);
+      change(forged);
+      const layout = join(testdir(), 'two');
+      expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+      await addReferrer(layout, await encodeAttestation(forged, signer, publicKey));
+      const r = importLayout(layout);
+      expect([what, r.code, r.wrote], r.stdout).toEqual([what, 4, false]);
+    }
+    // The genuine one is accepted.
+    const layout = join(testdir(), 'genuine');
+    expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+    await addReferrer(layout, Buffer.from(JSON.stringify(own)));
+    const ok = importLayout(layout);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ attestation: true, image_attestation: true });
+  });
+
+  test('DSSE referrers that are null, a list, a number or not JSON are not ours: ignored, never an internal error', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const layout = join(testdir(), 'junk');
+    expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+    for (const junk of [
+      'null',
+      '[]',
+      '5',
+      'not json',
+      '{"payload":null,"signatures":null}',
+      '{"payloadType":"x","payload":"e30=","signatures":[null,5,{"sig":7}]}',
+    ])
+      await addReferrer(layout, Buffer.from(junk));
+    const r = importLayout(layout);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ attestation: true, image_attestation: false });
+  });
+});
+
 suite('a hostile registry or layout', () => {
   test('a manifest whose attestation annotation was removed is refused (exit 4); a layout with a FIFO index or a symlink out of it is refused at once; export never writes through a symlink', () => {
     const dir = twoPromotionsCopy(keyDir);
@@ -814,6 +956,21 @@ describe('importing a signed image into a repository', () => {
       expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
       expect(existsSync(join(dir, '.artifacts/keys/trust/000002.json'))).toBe(false);
       expect(existsSync(join(dir, '.git/hooks/post-checkout'))).toBe(false);
+    }
+  });
+
+  test('paths with a tab, DEL, U+0085 or U+2028 (which the index and rollback take) are written, not refused as tampering', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    for (const ch of ['\t', '\x7f', '\u0085', '\u2028']) {
+      const path = `docs/plans/fwk-001/a${ch}b.md`;
+      const layout = await signedLayout(dir, (snap, head) => {
+        onePlan(dir, snap as never, path);
+        Object.assign(snap, { seq: 3, parent: head });
+      });
+      const out = join(testdir(), 'out');
+      const r = run(dir, ['--json', 'import', '--oci-layout', layout, '--out', out]);
+      expect([JSON.stringify(ch), r.code], r.stdout).toEqual([JSON.stringify(ch), 0]);
+      expect(existsSync(join(out, path))).toBe(true);
     }
   });
 

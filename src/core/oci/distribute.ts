@@ -20,7 +20,9 @@ import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { controlPathProblem, restorePathProblem } from '../paths.js';
 import type { ControlFiles } from '../paths.js';
 import { writeFileDurable } from '../store/durable-write.js';
-import { encodeAttestation, verifyAttestationBytes } from '../attest/attestations.js';
+import { encodeAttestation, statementProblem, verifyAttestationBytes } from '../attest/attestations.js';
+import { pae, strictBase64, type DsseEnvelope } from '../attest/dsse.js';
+import { canonicalJson } from '../canonical-json.js';
 import { STATEMENT_TYPE, type Statement } from '../attest/statements.js';
 import type { Signer } from '../trust/signer.js';
 import {
@@ -254,13 +256,45 @@ export async function imageAttestation(
   const v = verifyAttestationBytes(image.attestation, trust, `the attestation of ${s.file}`, new Map([[snap.signer.keyid, publicKey]]));
   if (invocationOf(v.statement) !== s.id)
     throw new ArtifactsError('ATTESTATION_INVALID', `the attestation beside ${s.file} describes another snapshot`);
-  const statement: Statement = {
+  return encodeAttestation(imageStatement(snap, image.digest, v.statement), signer, publicKey);
+}
+
+/** The image's statement: the snapshot's provenance with the image manifest as its one subject. */
+export function imageStatement(snap: Snapshot, manifestDigest: string, provenance: Statement): Statement {
+  return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: `${snap.framework}/${snap.stage}/${snap.seq}`, digest: { sha256: image.digest.slice('sha256:'.length) } }],
-    predicateType: v.statement.predicateType,
-    predicate: v.statement.predicate,
+    subject: [{ name: `${snap.framework}/${snap.stage}/${snap.seq}`, digest: { sha256: manifestDigest.slice('sha256:'.length) } }],
+    predicateType: provenance.predicateType,
+    predicate: provenance.predicate,
   };
-  return encodeAttestation(statement, signer, publicKey);
+}
+
+/** Without the snapshot's provenance to rebuild it from: one subject, this manifest, and the
+ * provenance of this snapshot. */
+function isImageStatementOf(st: Statement, manifestDigest: string, snapshotId: string): boolean {
+  const only = st.subject.length === 1 ? st.subject[0] : undefined;
+  const d = only?.digest;
+  return (
+    d !== undefined &&
+    Object.keys(d).length === 1 &&
+    d.sha256 === manifestDigest.slice('sha256:'.length) &&
+    invocationOf(st) === snapshotId
+  );
+}
+
+/** The payload of a DSSE envelope when one of its first 16 signatures verifies with
+ * `publicKey` over the PAE (whatever keyid it names: keyids are unsigned hints). */
+function signedPayload(bytes: Buffer, publicKey: Uint8Array): Buffer | undefined {
+  const parsed = parseJsonQuiet(bytes.toString('utf8'));
+  const e = parsed.ok ? (parsed.value as Partial<DsseEnvelope> | null) : null;
+  if (e === null || typeof e !== 'object' || typeof e.payloadType !== 'string' || !Array.isArray(e.signatures)) return undefined;
+  const payload = strictBase64(e.payload);
+  if (!payload) return undefined;
+  for (const sig of e.signatures.slice(0, 16) as unknown[]) {
+    const raw = sig !== null && typeof sig === 'object' ? strictBase64((sig as { sig?: unknown }).sig) : undefined;
+    if (raw?.length === 64 && verifyStrict(pae(e.payloadType, payload), Uint8Array.from(raw), publicKey)) return payload;
+  }
+  return undefined;
 }
 
 /** The snapshot id a provenance statement was made for (its run's invocation id). */
@@ -321,24 +355,44 @@ export function referrerManifest(
 export async function addReferrer(client: RegistryClient, repository: string, subject: string, d: Descriptor): Promise<void> {
   if (await client.referrers(repository, subject)) return;
   const tag = subject.replace(':', '-');
-  for (let attempt = 0; ; attempt++) {
+  const read = async () => {
     const existing = await client.getManifest(repository, tag);
-    let manifests: Descriptor[] = [];
-    if (existing) {
-      const parsed = parseJsonQuiet(existing.bytes.toString('utf8'));
-      manifests = parsed.ok ? descriptorsOf(parsed.value) : [];
+    const parsed = existing ? parseJsonQuiet(existing.bytes.toString('utf8')) : undefined;
+    return { existing, manifests: parsed?.ok ? descriptorsOf(parsed.value) : [] };
+  };
+  // Registries that ignore If-Match (CNCF Distribution 2.x) let a concurrent push overwrite the
+  // index with a copy read before this one's write: the index is read back after a pause, and
+  // the update made again if the referrer is gone. A push succeeds only once it is seen there.
+  const ATTEMPTS = 24;
+  for (let attempt = 0; ; attempt++) {
+    const { existing, manifests } = await read();
+    if (manifests.some((x) => x.digest === d.digest)) {
+      if (attempt === 0) return;
+      await sleep(150 + Math.floor(Math.random() * 150));
+      if ((await read()).manifests.some((x) => x.digest === d.digest)) return;
+      if (attempt >= ATTEMPTS) break;
+      // (Lost to a concurrent writer: back off a random while, longer each time.)
+      await sleep(Math.floor(Math.random() * 25 * 2 ** Math.min(attempt, 5)));
+      continue;
     }
-    if (manifests.some((x) => x.digest === d.digest)) return;
+    if (attempt >= ATTEMPTS) break;
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...manifests, d] }), 'utf8');
     try {
       await client.putManifest(repository, tag, index, MEDIA.index, existing?.etag);
-      return;
     } catch (e) {
       const status = e instanceof ArtifactsError && e.code === 'REGISTRY_ERROR' ? e.details.status : undefined;
       if (status !== 412 || attempt >= 4) throw tagError(e, tag);
       // (Another push changed the index since it was read: read it again.)
+      await sleep(Math.floor(Math.random() * 100));
     }
   }
+  throw new ArtifactsError('REGISTRY_ERROR', `the referrers index ${tag} kept losing ${d.digest} to other writers`, {
+    hint: 'Other pushes to the same image ran at the same time: push again.',
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A refused tag PUT: REGISTRY_TAG_IMMUTABLE when the registry says the tag may not move
@@ -539,31 +593,10 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   // signed, so a missing annotation proves nothing); a layout copied by another tool may lack
   // its referrers.
   if (!attDigest && source.referrersRequired) throw bad('the image names no attestation');
-  let attested = false;
-  let imageAttested = false;
   const dsseRefs = await source.referrers(manifestDigest, MEDIA.dsse);
-  // The image's own attestations: each DSSE referrer signed by the snapshot's key must verify,
-  // name this manifest as its subject and describe this snapshot (others' are not ours).
-  for (const r of dsseRefs.slice(0, 16)) {
-    const rm = parseJsonQuiet(r.toString('utf8'));
-    const layer = rm.ok ? layersOf(rm.value)[0] : undefined;
-    if (!layer || layer.digest === attDigest || layer.mediaType !== MEDIA.dsse || layer.size > MAX_CONFIG) continue;
-    const env = await source.blob(layer.digest, MAX_CONFIG);
-    if (sha256Digest(env) !== layer.digest) throw bad('an attestation of the image is not the blob its referrer names');
-    const envParsed = parseJsonQuiet(env.toString('utf8'));
-    const sigs = envParsed.ok ? (envParsed.value as { signatures?: unknown }).signatures : undefined;
-    if (!Array.isArray(sigs) || !sigs.some((x) => (x as { keyid?: unknown } | null)?.keyid === keyid)) continue;
-    const v = verifyAttestationBytes(
-      env,
-      { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() },
-      "the image's attestation",
-      new Map([[keyid, publicKey]]),
-    );
-    if (!v.statement.subject.some((x) => x.digest?.sha256 === manifestDigest.slice('sha256:'.length)))
-      throw bad("an attestation signed by the snapshot's key names another image as its subject");
-    if (invocationOf(v.statement) !== snapshotId) throw bad("the image's attestation describes another snapshot");
-    imageAttested = true;
-  }
+  // The snapshot's attestation (the one the manifest names): it must verify, and describe
+  // this snapshot and its files.
+  let provenance: Statement | undefined;
   if (attDigest) {
     for (const r of dsseRefs) {
       const rm = parseJsonQuiet(r.toString('utf8'));
@@ -571,18 +604,47 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       if (!layer) continue;
       const env = await source.blob(attDigest, MAX_CONFIG);
       if (sha256Digest(env) !== attDigest) throw bad('the attestation blob is not the one the manifest names');
-      const keys = new Map([[keyid, publicKey]]);
       const v = verifyAttestationBytes(
         env,
         trust ?? { root: keyid, pinned: true, records: [], trusted: new Map(), revoked: new Map() },
         'the attestation',
-        keys,
+        new Map([[keyid, publicKey]]),
       );
       if (invocationOf(v.statement) !== snapshotId) throw bad('the attestation describes another snapshot');
-      attested = true;
+      for (const a of snap.artifacts) {
+        const [algo, hex] = a.content_address.split(':') as [string, string];
+        if (!v.statement.subject.some((x) => x.name === a.path && x.digest?.[algo] === hex))
+          throw bad(`the attestation does not attest ${a.path} as the snapshot records it`);
+      }
+      provenance = v.statement;
       break;
     }
-    if (!attested && source.referrersRequired) throw bad(`the attestation ${attDigest} the manifest names is not among its referrers`);
+    if (!provenance && source.referrersRequired)
+      throw new ArtifactsError(
+        'REGISTRY_INVALID',
+        `${source.what}: the attestation ${attDigest} the manifest names is not among its referrers; nothing was written`,
+        {
+          hint: 'A copy of the image without its referrers (the tag sha256-<manifest hex>) lacks it: copy that tag too (`skopeo copy --all`), or push again from the repository.',
+        },
+      );
+  }
+  // The image's own attestations: a DSSE referrer with a signature by the snapshot's key
+  // (found by verifying, never by the unsigned keyid) must be exactly the image statement of
+  // this manifest; others' attestations are not ours to judge.
+  let imageAttested = false;
+  const want = provenance ? canonicalJson(imageStatement(snap, manifestDigest, provenance)) : undefined;
+  for (const r of dsseRefs) {
+    const rm = parseJsonQuiet(r.toString('utf8'));
+    const layer = rm.ok ? layersOf(rm.value)[0] : undefined;
+    if (!layer || layer.digest === attDigest || layer.mediaType !== MEDIA.dsse || layer.size > MAX_CONFIG) continue;
+    const env = await source.blob(layer.digest, MAX_CONFIG);
+    if (sha256Digest(env) !== layer.digest) throw bad('an attestation of the image is not the blob its referrer names');
+    const statement = signedPayload(env, publicKey);
+    if (statement === undefined) continue;
+    const st = parseJsonQuiet(statement.toString('utf8'));
+    const ok = st.ok && !statementProblem(st.value) && (want !== undefined ? canonicalJson(st.value) === want : isImageStatementOf(st.value as Statement, manifestDigest, snapshotId));
+    if (!ok) throw bad("an attestation signed by the snapshot's key is not this image's: it names another image or says something else");
+    imageAttested = true;
   }
   // Every layer is fetched to a temporary directory and checked before anything is written.
   const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
@@ -620,7 +682,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       snapshot: snapshotId,
       manifest: manifestDigest,
       files,
-      attestation: attested,
+      attestation: provenance !== undefined,
       image_attestation: imageAttested,
       ...(channelSeq !== undefined ? { channel_seq: channelSeq } : {}),
     };
@@ -734,11 +796,12 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
       if (!index) return [];
       const parsed = parseJsonQuiet(index.toString('utf8'));
       const list = parsed.ok ? descriptorsOf(parsed.value) : [];
+      // (A copy of the index by another tool may drop the descriptors' artifactType: then the
+      // referrer manifest's own says. At most 128 are read.)
       const out: Buffer[] = [];
-      for (const x of list.slice(0, 64)) {
-        if (x?.artifactType !== type || typeof x.digest !== 'string') continue;
+      for (const x of list.filter((x) => x.artifactType === type || x.artifactType === undefined).slice(0, 128)) {
         const got = await client.getManifest(ref.repository, x.digest);
-        if (got && sha256Digest(got.bytes) === x.digest) out.push(got.bytes);
+        if (got && sha256Digest(got.bytes) === x.digest && artifactTypeOf(got.bytes) === type) out.push(got.bytes);
       }
       return out;
     },
@@ -816,13 +879,12 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
     },
     referrers: async (d, type) => {
       const out: Buffer[] = [];
-      for (const x of await loadIndex()) {
-        if (x.artifactType !== type) continue;
+      for (const x of (await loadIndex()).filter((x) => x.artifactType === type || x.artifactType === undefined).slice(0, 128)) {
         const bytes = await readBlob(x.digest, 4 * 1024 * 1024);
         const parsed = parseJsonQuiet(bytes.toString('utf8'));
         const subject =
           parsed.ok && parsed.value !== null && typeof parsed.value === 'object' ? (parsed.value as Manifest).subject : undefined;
-        if (subject && typeof subject === 'object' && subject.digest === d) out.push(bytes);
+        if (subject && typeof subject === 'object' && subject.digest === d && artifactTypeOf(bytes) === type) out.push(bytes);
       }
       return out;
     },
@@ -965,6 +1027,14 @@ async function verifyChannelHead(
       },
     );
   return best;
+}
+
+/** The artifactType a manifest's bytes declare, if any. */
+function artifactTypeOf(bytes: Buffer): unknown {
+  const parsed = parseJsonQuiet(bytes.toString('utf8'));
+  return parsed.ok && parsed.value !== null && typeof parsed.value === 'object'
+    ? (parsed.value as { artifactType?: unknown }).artifactType
+    : undefined;
 }
 
 /** The descriptors of an image index (`{ manifests: [...] }`): only well-formed ones. */

@@ -102,7 +102,7 @@ describe('the referrers tag (registries without the referrers API)', () => {
   });
   /** A registry holding one referrers index under TAG, with an ETag per version; `onPut` may
    * answer instead of storing. */
-  async function referrersRegistry(onPut?: (req: IncomingMessage, res: ServerResponse) => boolean) {
+  async function referrersRegistry(onPut?: (req: IncomingMessage, res: ServerResponse, body: string) => boolean) {
     const state = { version: 0, body: JSON.stringify({ schemaVersion: 2, manifests: [descriptor('c')] }), ifMatch: [] as string[] };
     const host = await serve('127.0.0.1', (req, res) => {
       if (req.url?.includes('/referrers/')) {
@@ -119,7 +119,7 @@ describe('the referrers tag (registries without the referrers API)', () => {
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString('utf8')));
         req.on('end', () => {
-          if (onPut?.(req, res)) return;
+          if (onPut?.(req, res, body)) return;
           if (req.headers['if-match'] !== `"v${state.version}"`) {
             res.statusCode = 412;
             return res.end();
@@ -162,6 +162,25 @@ describe('the referrers tag (registries without the referrers API)', () => {
       await addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor('d'));
       expect((JSON.parse(state.body) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest[7])).toEqual(['d']);
     }
+  });
+
+  test('eight pushes at once to a registry that ignores If-Match: every referrer is in the index in the end', async () => {
+    const { addReferrer } = await import('../../../../src/core/oci/distribute.js');
+    // Every PUT overwrites, whatever If-Match says (as CNCF Distribution 2.x does), after a
+    // pause that lets the writers interleave.
+    const { host, state } = await referrersRegistry((_req, res, body) => {
+      setTimeout(() => {
+        state.version++;
+        state.body = body;
+        res.statusCode = 201;
+        res.end();
+      }, 20);
+      return true;
+    });
+    const names = ['0', '1', '2', '3', '4', '5', '6', '7'];
+    await Promise.all(names.map((n) => addReferrer(new RegistryClient(host), 'team/app', SUBJECT, descriptor(n))));
+    const have = (JSON.parse(state.body) as { manifests: Array<{ digest: string }> }).manifests.map((m) => m.digest[7]).sort();
+    expect(have).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', 'c']);
   });
 
   test('an immutable tag gives REGISTRY_TAG_IMMUTABLE with a hint, not a retry loop', async () => {
