@@ -275,10 +275,7 @@ function isImageStatementOf(st: Statement, manifestDigest: string, snapshotId: s
   const only = st.subject.length === 1 ? st.subject[0] : undefined;
   const d = only?.digest;
   return (
-    d !== undefined &&
-    Object.keys(d).length === 1 &&
-    d.sha256 === manifestDigest.slice('sha256:'.length) &&
-    invocationOf(st) === snapshotId
+    d !== undefined && Object.keys(d).length === 1 && d.sha256 === manifestDigest.slice('sha256:'.length) && invocationOf(st) === snapshotId
   );
 }
 
@@ -642,7 +639,10 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     const statement = signedPayload(env, publicKey);
     if (statement === undefined) continue;
     const st = parseJsonQuiet(statement.toString('utf8'));
-    const ok = st.ok && !statementProblem(st.value) && (want !== undefined ? canonicalJson(st.value) === want : isImageStatementOf(st.value as Statement, manifestDigest, snapshotId));
+    const ok =
+      st.ok &&
+      !statementProblem(st.value) &&
+      (want !== undefined ? canonicalJson(st.value) === want : isImageStatementOf(st.value as Statement, manifestDigest, snapshotId));
     if (!ok) throw bad("an attestation signed by the snapshot's key is not this image's: it names another image or says something else");
     imageAttested = true;
   }
