@@ -457,6 +457,15 @@ suite('channels', () => {
       .rollout!.target;
     expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
     expect(configOf()).toBe(first);
+    // Two heads were pushed for this image: the newer replaced the older in the referrers index.
+    const manifestDigest = `sha256:${createHash('sha256')
+      .update(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${target}:prod`]).stdout)
+      .digest('hex')}`;
+    const index = JSON.parse(
+      skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${target}:${manifestDigest.replace(':', '-')}`]).stdout,
+    ) as { manifests: Array<{ artifactType: string; annotations?: Record<string, string> }> };
+    const heads = index.manifests.filter((m) => m.artifactType === 'application/vnd.artifacts.channel.v1+json');
+    expect(heads.map((m) => m.annotations)).toEqual([{ 'dev.artifacts.channel': 'prod', 'dev.artifacts.channel.seq': '3' }]);
     await rolloutAdvance(repo, { channel: 'prod', signer, now });
     await rolloutAdvance(repo, { channel: 'prod', signer, now });
     expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
@@ -499,6 +508,40 @@ suite('channels', () => {
     expect(run(dir, ['push', ...DR, '--seq', '1', `${target}:other`]).code).toBe(0);
     const none = run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'other', '--out', join(testdir(), 'o')]);
     expect(none.code).toBe(4);
+  });
+});
+
+suite('key rotation', () => {
+  test('a deploy target pinned to the new key pulls a channel whose stable snapshot the old key signed: the pinned head vouches for it; without --channel it is refused', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const next = await generateSigners(['release2']);
+    expect(run(dir, ['keys', 'trust', join(next.keyDir, 'release2.pub'), '--key', join(keyDir, 'release.key')]).code).toBe(0);
+    const signer2 = next.signers.get('release2')!;
+    const repo = await openRepo({ cwd: dir });
+    const now = new Date('2026-03-03T10:00:00Z');
+    await channelCreate(repo, { name: 'prod', framework: 'fwk-001', stage: 'design-review', signer: signer2, now });
+    await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/2', signer: signer2, now });
+    const target = `${reg.host}/rotation/app`;
+    expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
+    const pin = ['--trust-root', signer2.keyid];
+    const ok = run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'prod', '--min-seq', '2', '--out', join(testdir(), 'o')]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ channel_seq: 2, attestation: true });
+    const bare = run(testdir(), ['--json', ...pin, 'pull', `${target}:prod`, '--out', join(testdir(), 'o2')]);
+    expect([bare.code, (JSON.parse(bare.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
+    // A head signed by a key that is not the pinned one vouches for nothing.
+    const other = run(testdir(), [
+      '--json',
+      '--trust-root',
+      'e'.repeat(64),
+      'pull',
+      target,
+      '--channel',
+      'prod',
+      '--out',
+      join(testdir(), 'o3'),
+    ]);
+    expect([other.code, (JSON.parse(other.stdout) as { error: { code: string } }).error.code]).toEqual([4, 'KEY_NOT_TRUSTED']);
   });
 });
 
@@ -956,6 +999,30 @@ describe('importing a signed image into a repository', () => {
       expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
       expect(existsSync(join(dir, '.artifacts/keys/trust/000002.json'))).toBe(false);
       expect(existsSync(join(dir, '.git/hooks/post-checkout'))).toBe(false);
+    }
+  });
+
+  test('--out inside the repository (.artifacts, .git, a link to .git, a new directory under .artifacts) is held to the same rules: PATH_UNSAFE, nothing written', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    execFileSync('ln', ['-s', '.git', join(dir, 'gitlink')]);
+    const cases: Array<[string, string]> = [
+      ['.artifacts', 'keys/trust/000009.json'],
+      ['.git', 'hooks/post-checkout'],
+      ['gitlink', 'hooks/post-merge'],
+      ['.artifacts/new/dir', 'x.json'],
+      ['./docs/..', 'artifacts.config.yaml'],
+    ];
+    for (const [out, path] of cases) {
+      const layout = await signedLayout(dir, (snap, head) => {
+        onePlan(dir, snap as never, path);
+        Object.assign(snap, { seq: 3, parent: head });
+      });
+      const before = readFileSync(join(dir, 'artifacts.config.yaml'));
+      const r = run(dir, ['--json', 'import', '--oci-layout', layout, '--out', out]);
+      expect([out, r.code, (JSON.parse(r.stdout) as { error?: { code: string } }).error?.code], r.stdout).toEqual([out, 2, 'PATH_UNSAFE']);
+      expect(existsSync(join(dir, '.artifacts/keys/trust/000009.json'))).toBe(false);
+      expect(existsSync(join(dir, '.git/hooks/post-checkout')) || existsSync(join(dir, '.git/hooks/post-merge'))).toBe(false);
+      expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
     }
   });
 

@@ -1,5 +1,8 @@
 // `artifacts push | pull | export | import`: snapshots through OCI registries and image layouts.
-import { resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import type { ControlFiles } from '../../core/paths.js';
+import type { Repo } from '../../core/repo.js';
 import { ArtifactsError } from '../../core/errors.js';
 import {
   exportLayout,
@@ -97,6 +100,31 @@ function printPulled(ctx: Ctx, r: PullResult, out: string): number {
   });
 }
 
+/** When `out` lies in the repository (through symlinks too): its control files, and where
+ * `out` is in it, so that no file lands on the repository's config, index, `.artifacts/` or
+ * `.git/` from any --out. */
+async function repoControl(repo: Repo | undefined, out: string): Promise<{ control?: ControlFiles; controlBase?: string }> {
+  if (!repo) return {};
+  // (The deepest existing ancestor of out, with its links resolved, then the rest.)
+  let existing = resolve(out);
+  const rest: string[] = [];
+  while (
+    !(await stat(existing).then(
+      () => true,
+      () => false,
+    )) &&
+    dirname(existing) !== existing
+  ) {
+    rest.unshift(basename(existing));
+    existing = dirname(existing);
+  }
+  const real = join(await realpath(existing).catch(() => existing), ...rest);
+  const root = await realpath(repo.root).catch(() => repo.root);
+  const rel = relative(root, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) return {};
+  return { control: controlFilesOf(repo.config), controlBase: rel.split(sep).join('/') };
+}
+
 /** The repository around the working directory, when there is one (its trust chain judges
  * the signer); none is needed with --trust-root. */
 async function maybeRepo(ctx: Ctx) {
@@ -118,9 +146,8 @@ export async function pull(
       throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
     target = `${ref}:${o.channel}`;
   }
-  const intoRepo = repo !== undefined && resolve(o.out) === repo.root;
   const r = await pullFromRegistry(target, resolve(o.out), {
-    ...(intoRepo ? { control: controlFilesOf(repo.config) } : {}),
+    ...(await repoControl(repo, o.out)),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
     plainHttp: !!o.plainHttp,
@@ -150,9 +177,8 @@ export async function importCmd(ctx: Ctx, o: { ociLayout: string; tag?: string; 
   const repo = await maybeRepo(ctx);
   const out = o.out ?? repo?.root ?? process.cwd();
   const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
-  const intoRepo = repo !== undefined && resolve(out) === repo.root;
   const r = await pullImage(layoutSource(resolve(o.ociLayout), o.tag), resolve(out), {
-    ...(intoRepo ? { control: controlFilesOf(repo.config) } : {}),
+    ...(await repoControl(repo, out)),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
   });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, open, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { ArtifactsError } from '../errors.js';
 import { openChecked, parseJsonQuiet, readChecked } from '../store/checked-read.js';
 import { contentFile } from '../store/objects.js';
@@ -205,7 +205,10 @@ async function pushImage(
     throw tagError(e, ref.tag ?? image.digest);
   });
   // A referrer: its one layer, the empty config, then its manifest, listed under the subject.
-  const pushReferrer = async (r: { bytes: Buffer; digest: string; layer: Buffer; artifactType: string }) => {
+  const pushReferrer = async (
+    r: { bytes: Buffer; digest: string; layer: Buffer; artifactType: string },
+    annotations?: Record<string, string>,
+  ) => {
     await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
     await upload(sha256Digest(r.layer), r.layer.length, (f, n) => bytesRange(r.layer, f, n));
     await client.putManifest(ref.repository, r.digest, r.bytes, MEDIA.manifest);
@@ -214,6 +217,7 @@ async function pushImage(
       digest: r.digest,
       size: r.bytes.length,
       artifactType: r.artifactType,
+      ...(annotations ? { annotations } : {}),
     });
   };
   let referrer: string | undefined;
@@ -228,7 +232,15 @@ async function pushImage(
     await pushReferrer(r);
     imageReferrer = r.digest;
   }
-  if (o.channelHead) await pushReferrer(channelReferrer(image.digest, image.manifest.length, o.channelHead));
+  if (o.channelHead) {
+    // (The index entry names the channel and the record's seq: a newer head replaces older
+    // ones of its channel there, so the index does not grow with every channel change.)
+    const seq = (JSON.parse(o.channelHead.bytes.toString('utf8')) as { seq: number }).seq;
+    await pushReferrer(channelReferrer(image.digest, image.manifest.length, o.channelHead), {
+      [ANNOTATION.channel]: o.channelHead.name,
+      [ANNOTATION.channelSeq]: String(seq),
+    });
+  }
   return {
     ref: formatRef({ ...ref, digest: image.digest }),
     digest: image.digest,
@@ -361,8 +373,16 @@ export async function addReferrer(client: RegistryClient, repository: string, su
   // index with a copy read before this one's write: the index is read back after a pause, and
   // the update made again if the referrer is gone. A push succeeds only once it is seen there.
   const ATTEMPTS = 24;
+  // A channel head's entry replaces the entries of that channel's older heads.
+  const channel = d.artifactType === MEDIA.channel ? d.annotations?.[ANNOTATION.channel] : undefined;
+  const older = (x: Descriptor) =>
+    channel !== undefined &&
+    x.artifactType === MEDIA.channel &&
+    x.annotations?.[ANNOTATION.channel] === channel &&
+    Number(x.annotations[ANNOTATION.channelSeq]) < Number(d.annotations![ANNOTATION.channelSeq]);
   for (let attempt = 0; ; attempt++) {
-    const { existing, manifests } = await read();
+    const { existing, manifests: listed } = await read();
+    const manifests = listed.filter((x) => !older(x));
     if (manifests.some((x) => x.digest === d.digest)) {
       if (attempt === 0) return;
       await sleep(150 + Math.floor(Math.random() * 150));
@@ -428,6 +448,9 @@ export interface PullOptions {
   /** The tool's own files, never written (default: its `.artifacts/` directory; when the
    * files go into a repository, that repository's control files). */
   control?: ControlFiles;
+  /** Where `out` lies in the repository whose `control` files these are ('' = its root): the
+   * files' paths are checked as that repository's paths. */
+  controlBase?: string;
   repo?: Repo;
   plainHttp?: boolean;
 }
@@ -508,14 +531,19 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     else if (!o.trustRoot || trust.revoked.has(keyid))
       throw new ArtifactsError('KEY_NOT_TRUSTED', `${source.what}: the snapshot ${k.problem}; nothing was written`);
   }
+  let channelSeq: number | undefined;
   if (!publicKey && o.trustRoot) {
     const carried = Buffer.from(m.annotations[ANNOTATION.publicKey] ?? '', 'base64');
-    if (keyid !== o.trustRoot)
+    if (carried.length !== 32 || keyIdOf(carried) !== keyid) throw bad("the public key the image carries is not the signer's");
+    // With --channel, the channel's head signed by the pinned key names this snapshot's id as
+    // its stable one: that vouches for the snapshot, whoever signed it (a key rotated out since).
+    if (keyid !== o.trustRoot && o.channel !== undefined)
+      channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
+    else if (keyid !== o.trustRoot)
       throw new ArtifactsError(
         'KEY_NOT_TRUSTED',
         `${source.what}: the snapshot is signed by ${keyid}, not by the pinned ${o.trustRoot}; nothing was written`,
       );
-    if (carried.length !== 32 || keyIdOf(carried) !== keyid) throw bad("the public key the image carries is not the signer's");
     publicKey = Uint8Array.from(carried);
   }
   if (!publicKey)
@@ -532,8 +560,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     if (head && !chain.some((c) => c.id === snapshotId) && !(snap.seq === head.seq + 1 && snap.parent === head.id))
       throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is neither in the local chain nor its next snapshot`);
   }
-  let channelSeq: number | undefined;
-  if (o.channel !== undefined) channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
+  if (o.channel !== undefined && channelSeq === undefined)
+    channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
   // Layers: one per artifact, titled with its path, of its digest and size.
   const control = o.control ?? { files: [], dirs: ['.artifacts'] };
   // A path that is also another's directory can never be written whole: refused up front.
@@ -570,7 +598,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   for (const a of tarLayer ? snap.artifacts : []) {
     const p = titleProblem(a.path, seen);
     if (p) throw bad(`an artifact ${p}`);
-    const why = controlPathProblem(a.path, control) ?? restorePathProblem(resolve(out), a.path);
+    const why = controlPathProblem(posix.join(o.controlBase ?? '', a.path), control) ?? restorePathProblem(resolve(out), a.path);
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${a.path}: ${why}; nothing was written`);
   }
   if (!tarLayer && layers.length !== snap.artifacts.length)
@@ -582,7 +610,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     const a = byPath.get(title!);
     if (!a || a.size !== l.size || l.mediaType !== MEDIA.file || (a.sha256 !== undefined && l.digest !== `sha256:${a.sha256}`))
       throw bad(`the layer ${title} is not an artifact of the snapshot`);
-    const why = controlPathProblem(title!, control) ?? restorePathProblem(resolve(out), title!);
+    const why = controlPathProblem(posix.join(o.controlBase ?? '', title!), control) ?? restorePathProblem(resolve(out), title!);
     if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
   }
   // The attestation the manifest names must be a referrer, verify, and describe these files.
@@ -721,7 +749,7 @@ async function stageTar(
   const files: PulledFile[] = new Array<PulledFile>(order.length);
   const done = new Set<string>();
   // (Decompressed, the layer holds the artifacts' bytes and headers: anything much larger is a bomb.)
-  const cap = [...byPath.values()].reduce((t, a) => t + a.size + 1024, 10240) * 2;
+  const cap = [...byPath.values()].reduce((t, a) => t + a.size + 4096, 10240) * 2;
   let inflated = 0;
   async function* gunzipped(): AsyncIterable<Uint8Array> {
     try {
@@ -797,9 +825,9 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
       const parsed = parseJsonQuiet(index.toString('utf8'));
       const list = parsed.ok ? descriptorsOf(parsed.value) : [];
       // (A copy of the index by another tool may drop the descriptors' artifactType: then the
-      // referrer manifest's own says. At most 128 are read.)
+      // referrer manifest's own says. At most 128 are read, the newest: the last listed.)
       const out: Buffer[] = [];
-      for (const x of list.filter((x) => x.artifactType === type || x.artifactType === undefined).slice(0, 128)) {
+      for (const x of list.filter((x) => x.artifactType === type || x.artifactType === undefined).slice(-128)) {
         const got = await client.getManifest(ref.repository, x.digest);
         if (got && sha256Digest(got.bytes) === x.digest && artifactTypeOf(got.bytes) === type) out.push(got.bytes);
       }

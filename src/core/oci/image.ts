@@ -38,6 +38,7 @@ export const ANNOTATION = {
   attestation: 'dev.artifacts.snapshot.attestation',
   snapshot: 'dev.artifacts.snapshot.id',
   channel: 'dev.artifacts.channel',
+  channelSeq: 'dev.artifacts.channel.seq',
   ref: 'org.opencontainers.image.ref.name',
 } as const;
 

@@ -20,25 +20,45 @@ function splitPath(path: string): { prefix: string; name: string } | undefined {
   return undefined;
 }
 
-/** The 512-byte ustar header of a regular file. */
-export function tarHeader(path: string, size: number): Buffer {
-  const parts = splitPath(path);
-  if (!parts) throw new Error(`${path} is too long for a tar entry`);
+/** One ustar header block. */
+function ustarHeader(name: string, prefix: string, size: number, type: '0' | 'x'): Buffer {
   const h = Buffer.alloc(BLOCK);
-  h.write(parts.name, 0, 100, 'utf8');
+  h.write(name, 0, 100, 'utf8');
   h.write(octal(0o644, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
   h.write(octal(0, 8), 116, 'ascii');
   h.write(octal(size, 12), 124, 'ascii');
   h.write(octal(0, 12), 136, 'ascii');
   h.fill(0x20, 148, 156); // checksum placeholder: spaces
-  h.write('0', 156, 'ascii');
+  h.write(type, 156, 'ascii');
   h.write('ustar\u000000', 257, 'binary');
-  h.write(parts.prefix, 345, 155, 'utf8');
+  h.write(prefix, 345, 155, 'utf8');
   let sum = 0;
   for (const b of h) sum += b;
   h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
   return h;
+}
+
+/** A pax record `"<len> path=<path>\n"`, its length counting its own digits. */
+function paxPathRecord(path: string): Buffer {
+  const body = ` path=${path}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  return Buffer.from(`${len}${body}`, 'utf8');
+}
+
+/** The header of a regular file: one ustar block, preceded by a pax header holding the path
+ * when ustar's name and prefix fields cannot (a file name over 100 bytes). */
+export function tarHeader(path: string, size: number): Buffer {
+  const parts = splitPath(path);
+  if (parts) return ustarHeader(parts.name, parts.prefix, size, '0');
+  const record = paxPathRecord(path);
+  return Buffer.concat([
+    ustarHeader('PaxHeader', '', record.length, 'x'),
+    record,
+    tarPadding(record.length),
+    ustarHeader('PaxPath', '', size, '0'),
+  ]);
 }
 
 export function tarPadding(size: number): Buffer {
@@ -54,8 +74,9 @@ export interface TarEntry {
 
 /**
  * Read a tar stream strictly: for each regular file, `onFile(path, size)` returns a sink for
- * its bytes. Anything else (a link, a device, a directory, a pax or GNU extension, a bad
- * checksum, a path that is absolute or has `..`) is refused with `fail`.
+ * its bytes. A pax header may give the next file's path (and nothing else). Anything else (a
+ * link, a device, a directory, another pax key, a GNU extension, a bad checksum) is refused
+ * with `fail`; the caller checks each path.
  */
 export async function readTar(
   chunks: AsyncIterable<Uint8Array>,
@@ -66,6 +87,7 @@ export async function readTar(
   let buf = Buffer.alloc(0);
   let state: { left: number; pad: number; sink?: { write(b: Uint8Array): Promise<void>; end(): Promise<void> } } | undefined;
   let zeros = 0;
+  let paxPath: string | undefined;
   for await (const c of chunks) {
     buf = buf.length ? Buffer.concat([buf, c]) : Buffer.from(c);
     for (;;) {
@@ -97,13 +119,31 @@ export async function readTar(
       const stored = parseInt(h.toString('ascii', 148, 156).replace(/[\0 ]+$/, ''), 8);
       if (stored !== sum) throw fail('a tar header has a bad checksum');
       const type = String.fromCharCode(h[156]!);
-      if (type !== '0' && type !== '\0') throw fail(`the tar holds an entry of type ${JSON.stringify(type)}: only regular files are taken`);
+      if (type !== '0' && type !== '\0' && type !== 'x')
+        throw fail(`the tar holds an entry of type ${JSON.stringify(type)}: only regular files are taken`);
       const name = h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
       const prefix = h.toString('utf8', 345, 500).replace(/\0.*$/s, '');
-      const path = prefix ? `${prefix}/${name}` : name;
       const sizeText = h.toString('ascii', 124, 136).replace(/[\0 ]+$/, '');
       if (!/^[0-7]{1,11}$/.test(sizeText)) throw fail('a tar header has a size that is not octal');
       const size = parseInt(sizeText, 8);
+      if (type === 'x') {
+        // A pax header: only a path, for the next entry (read whole, it is small).
+        if (paxPath !== undefined) throw fail('the tar has two pax headers in a row');
+        if (size > 8192) throw fail('the tar has a pax header larger than a path needs');
+        const records: Buffer[] = [];
+        state = {
+          left: size,
+          pad: (BLOCK - (size % BLOCK)) % BLOCK,
+          sink: {
+            write: async (b) => void records.push(Buffer.from(b)),
+            end: async () => void (paxPath = parsePaxPath(Buffer.concat(records), fail)),
+          },
+        };
+        if (size === 0) throw fail('the tar has an empty pax header');
+        continue;
+      }
+      const path = paxPath ?? (prefix ? `${prefix}/${name}` : name);
+      paxPath = undefined;
       entries.push({ path, size });
       const sink = await onFile(path, size);
       state = { left: size, pad: (BLOCK - (size % BLOCK)) % BLOCK, sink };
@@ -111,5 +151,16 @@ export async function readTar(
     }
   }
   if (state) throw fail('the tar ends inside an entry');
+  if (paxPath !== undefined) throw fail('the tar ends after a pax header');
   return entries;
+}
+
+/** The path of a pax header that holds exactly one record, `path`. */
+function parsePaxPath(bytes: Buffer, fail: (why: string) => Error): string {
+  const m = /^([1-9][0-9]{0,4}) path=/.exec(bytes.toString('latin1', 0, 12));
+  const len = m ? Number(m[1]) : 0;
+  if (!m || len !== bytes.length || bytes[len - 1] !== 0x0a) throw fail('the tar has a pax header that is not one path record');
+  const path = bytes.subarray(m[0].length, len - 1).toString('utf8');
+  if (Buffer.byteLength(path) !== len - 1 - m[0].length || path.includes('\0')) throw fail('the tar has a pax path that is not UTF-8');
+  return path;
 }
