@@ -110,13 +110,13 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
 }
 
 /** Bytes `from`..`from + length` of a file, streamed: 1 MiB read when the consumer asks for
- * it (no read-ahead), into a ring of 16 buffers, so that an upload of any size holds 16 MiB
- * and makes no garbage. A buffer is reused 16 reads after it was handed over; the request
+ * it (no read-ahead), into a ring of 8 buffers, so that an upload of any size holds 8 MiB
+ * and makes no garbage. A buffer is reused 8 reads after it was handed over; the request
  * writer sends each one (with backpressure) long before that, and were it not so, the
  * registry's digest check would refuse the blob: nothing wrong is ever stored. */
 function fileRange(path: string, from: number, length: number): ReadableStream<Uint8Array> {
   let fh: FileHandle | undefined;
-  const ring = Array.from({ length: 16 }, () => Buffer.allocUnsafe(0));
+  const ring = Array.from({ length: 8 }, () => Buffer.allocUnsafe(0));
   let turn = 0;
   let pos = from;
   const end = from + length;
@@ -385,7 +385,7 @@ export async function addReferrer(client: RegistryClient, repository: string, su
     const manifests = listed.filter((x) => !older(x));
     if (manifests.some((x) => x.digest === d.digest)) {
       if (attempt === 0) return;
-      await sleep(150 + Math.floor(Math.random() * 150));
+      await sleep(50 + Math.floor(Math.random() * 100));
       if ((await read()).manifests.some((x) => x.digest === d.digest)) return;
       if (attempt >= ATTEMPTS) break;
       // (Lost to a concurrent writer: back off a random while, longer each time.)

@@ -186,7 +186,7 @@ export class RegistryClient {
     const ms = this.opts.timeoutMs ?? 120_000;
     const idle = idleWatch(ms, init.bulk ? undefined : ms);
     const raw = typeof init.body === 'function' ? init.body() : init.body;
-    const body = raw instanceof ReadableStream ? raw.pipeThrough(idle.through()) : raw;
+    const body = raw instanceof ReadableStream ? idle.tap(raw) : raw;
     try {
       // Redirects are followed by hand: only for reads (a registry may send blob downloads to
       // its storage), at most 5, and never with the registry's credentials to another origin.
@@ -466,7 +466,7 @@ export class RegistryClient {
 
 /**
  * The deadlines of one request: the signal aborts when `ms` pass without progress (the
- * response not yet here, or no body chunk sent or received), or `totalMs` after it began. Bodies sent through `through()`
+ * response not yet here, or no body chunk sent or received), or `totalMs` after it began. Bodies sent through `tap()`
  * and the body of `response(res)` re-arm it with each chunk; it stops when the body ends.
  */
 function idleWatch(ms: number, totalMs?: number) {
@@ -487,17 +487,27 @@ function idleWatch(ms: number, totalMs?: number) {
     clearTimeout(total);
   };
   arm();
-  const through = () =>
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        arm();
-        controller.enqueue(chunk);
+  /** `src`, re-arming the deadline with each chunk: read only when the consumer asks (no
+   * queue of its own, so an upload holds no more buffers than its source). */
+  const tap = (src: ReadableStream<Uint8Array>) => {
+    const reader = src.getReader();
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const r = await reader.read();
+          if (r.done) return controller.close();
+          arm();
+          controller.enqueue(r.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
       },
-    });
+      { highWaterMark: 0 },
+    );
+  };
   return {
     signal: ctl.signal,
     stop,
-    through,
+    tap,
     /** The response, its body re-arming the deadline per chunk (no body: stopped now). */
     response(res: Response): Response {
       if (!res.body) {
