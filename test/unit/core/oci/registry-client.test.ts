@@ -174,7 +174,7 @@ describe('the referrers tag (registries without the referrers API)', () => {
         state.body = body;
         res.statusCode = 201;
         res.end();
-      }, 20);
+      }, 5);
       return true;
     });
     const names = ['0', '1', '2', '3', '4', '5', '6', '7'];
