@@ -511,6 +511,64 @@ suite('channels', () => {
   });
 });
 
+suite('channel heads among many referrers', () => {
+  test("a channel's head is found behind 200 entries of other channels; a head re-signed for another stage is refused", async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const repo = await openRepo({ cwd: dir });
+    const now = new Date('2026-03-03T10:00:00Z');
+    await channelCreate(repo, { name: 'prod', framework: 'fwk-001', stage: 'design-review', signer, now });
+    await rolloutStart(repo, { channel: 'prod', to: 'fwk-001/design-review/2', signer, now });
+    const target = `${reg.host}/crowd/app`;
+    expect(run(dir, ['push', '--channel', 'prod', target]).code).toBe(0);
+    const client = new RegistryClient(reg.host);
+    const manifest = (await client.getManifest('crowd/app', 'prod'))!.bytes;
+    const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+    const tag = digest.replace(':', '-');
+    const index = JSON.parse((await client.getManifest('crowd/app', tag))!.bytes.toString('utf8')) as {
+      manifests: Array<{ mediaType?: string; digest: string; size: number; artifactType: string; annotations?: Record<string, string> }>;
+    };
+    const head = index.manifests.find((m) => m.artifactType === 'application/vnd.artifacts.channel.v1+json')!;
+    // 200 later entries of other channels (a busy image): prod's head is first of all.
+    for (let i = 0; i < 200; i++)
+      index.manifests.push({ ...head, annotations: { 'dev.artifacts.channel': `c${i}`, 'dev.artifacts.channel.seq': '9' } });
+    await client.putManifest('crowd/app', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    const pin = ['--trust-root', releaseKeyId()];
+    const ok = run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'prod', '--min-seq', '2', '--out', join(testdir(), 'o')]);
+    expect(ok.code, ok.stdout).toBe(0);
+    // The head re-signed by the same key for another stage (seq 50), attached to this image.
+    const { encodeChannelRecord } = await import('../../src/core/channels/records.js');
+    const { channelReferrer } = await import('../../src/core/oci/distribute.js');
+    const headManifest = JSON.parse((await client.getManifest('crowd/app', head.digest))!.bytes.toString('utf8')) as {
+      layers: Array<{ digest: string }>;
+      annotations: Record<string, string>;
+    };
+    const blobs = join(reg.storage, 'docker/registry/v2/blobs/sha256');
+    const d0 = headManifest.layers[0]!.digest;
+    const record = JSON.parse(readFileSync(join(blobs, d0.slice(7, 9), d0.slice(7), 'data'), 'utf8')) as Record<string, unknown>;
+    const forged = encodeChannelRecord({ ...record, stage: 'release', seq: 50 } as never);
+    const sig = Buffer.from(await signer.sign(forged)).toString('base64');
+    const { parsePublicKeyPem } = await import('../../src/core/snapshots/keys.js');
+    const publicKey = parsePublicKeyPem(readFileSync(join(keyDir, 'release.pub'), 'utf8'));
+    const r = channelReferrer(digest, manifest.length, { bytes: forged, signature: sig, keyid: signer.keyid, publicKey, name: 'prod' });
+    await client.pushBlob('crowd/app', `sha256:${createHash('sha256').update(forged).digest('hex')}`, forged.length, () => forged);
+    await client.putManifest('crowd/app', r.digest, r.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: r.digest,
+      size: r.bytes.length,
+      artifactType: r.artifactType,
+    });
+    await client.putManifest('crowd/app', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+    const out = join(testdir(), 'o2');
+    const bad = run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'prod', '--min-seq', '50', '--out', out]);
+    expect(bad.code, bad.stdout).toBe(4);
+    expect((JSON.parse(bad.stdout) as { error: { message: string } }).error.message).toMatch(
+      /not of the snapshot's fwk-001\/design-review/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 suite('key rotation', () => {
   test('a deploy target pinned to the new key pulls a channel whose stable snapshot the old key signed: the pinned head vouches for it; without --channel it is refused', async () => {
     const dir = twoPromotionsCopy(keyDir);
@@ -1024,6 +1082,36 @@ describe('importing a signed image into a repository', () => {
       expect(existsSync(join(dir, '.git/hooks/post-checkout')) || existsSync(join(dir, '.git/hooks/post-merge'))).toBe(false);
       expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
     }
+  });
+
+  test('run from outside the repository, --out into it is held to its rules too; a broken config in the working directory does not lose --trust-root', async () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const outside = testdir();
+    const cases: Array<[string, string]> = [
+      [join(dir, '.artifacts'), 'keys/trust/000009.json'],
+      [dir, 'artifacts.config.yaml'],
+      [join(dir, 'docs'), 'artifacts_index.json'], // docs/artifacts_index.json is an ordinary file
+    ];
+    for (const [out, path] of cases) {
+      const layout = await signedLayout(dir, (snap, head) => {
+        onePlan(dir, snap as never, path);
+        Object.assign(snap, { seq: 3, parent: head });
+      });
+      const before = readFileSync(join(dir, 'artifacts.config.yaml'));
+      const r = run(outside, ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', out]);
+      const code = (JSON.parse(r.stdout) as { error?: { code: string } }).error?.code;
+      if (out === join(dir, 'docs')) expect([out, r.code], r.stdout).toEqual([out, 0]);
+      else expect([out, r.code, code], r.stdout).toEqual([out, 2, 'PATH_UNSAFE']);
+      expect(existsSync(join(dir, '.artifacts/keys/trust/000009.json'))).toBe(false);
+      expect(readFileSync(join(dir, 'artifacts.config.yaml')).equals(before)).toBe(true);
+    }
+    // A working directory whose config does not load: the pin still judges the signer.
+    const broken = testdir();
+    writeFileSync(join(broken, 'artifacts.config.yaml'), '#!/bin/sh\necho not a config\n: [\n');
+    const layout = join(testdir(), 'plain');
+    expect(run(dir, ['export', ...DR, '--oci-layout', layout]).code).toBe(0);
+    const r = run(broken, ['--json', '--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', join(testdir(), 'o')]);
+    expect(r.code, r.stdout).toBe(0);
   });
 
   test('paths with a tab, DEL, U+0085 or U+2028 (which the index and rollback take) are written, not refused as tampering', async () => {

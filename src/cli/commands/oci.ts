@@ -1,8 +1,7 @@
 // `artifacts push | pull | export | import`: snapshots through OCI registries and image layouts.
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { lstat, realpath } from 'node:fs/promises';
 import type { ControlFiles } from '../../core/paths.js';
-import type { Repo } from '../../core/repo.js';
 import { ArtifactsError } from '../../core/errors.js';
 import {
   exportLayout,
@@ -16,7 +15,7 @@ import { verifiedChannel } from '../../core/channels/records.js';
 import { resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
 import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
-import { controlFilesOf } from '../../core/config.js';
+import { CONFIG_FILE, controlFilesOf, DEFAULT_CONFIG, loadConfig } from '../../core/config.js';
 import { h } from '../render.js';
 import { signingKey } from '../signing-key.js';
 import type { Signer } from '../../core/trust/signer.js';
@@ -100,29 +99,37 @@ function printPulled(ctx: Ctx, r: PullResult, out: string): number {
   });
 }
 
-/** When `out` lies in the repository (through symlinks too): its control files, and where
- * `out` is in it, so that no file lands on the repository's config, index, `.artifacts/` or
- * `.git/` from any --out. */
-async function repoControl(repo: Repo | undefined, out: string): Promise<{ control?: ControlFiles; controlBase?: string }> {
-  if (!repo) return {};
+/** When `out` lies in a repository (any: not only the one around the working directory;
+ * through symlinks too): that repository's control files, and where `out` is in it, so that
+ * no file lands on its config, index, `.artifacts/` or `.git/` from any --out. */
+async function repoControl(out: string): Promise<{ control?: ControlFiles; controlBase?: string }> {
   // (The deepest existing ancestor of out, with its links resolved, then the rest.)
   let existing = resolve(out);
   const rest: string[] = [];
-  while (
-    !(await stat(existing).then(
-      () => true,
-      () => false,
-    )) &&
-    dirname(existing) !== existing
-  ) {
+  while (!(await exists(existing)) && dirname(existing) !== existing) {
     rest.unshift(basename(existing));
     existing = dirname(existing);
   }
   const real = join(await realpath(existing).catch(() => existing), ...rest);
-  const root = await realpath(repo.root).catch(() => repo.root);
-  const rel = relative(root, real);
-  if (rel.startsWith('..') || isAbsolute(rel)) return {};
-  return { control: controlFilesOf(repo.config), controlBase: rel.split(sep).join('/') };
+  // The nearest directory above that is a repository: it has the tool's config or a `.git`.
+  for (let dir = await realpath(existing).catch(() => existing); ; dir = dirname(dir)) {
+    if ((await exists(join(dir, CONFIG_FILE))) || (await exists(join(dir, '.git')))) {
+      // (A config that does not load still leaves the default control files protected.)
+      const config = await loadConfig(dir).then(
+        (c) => c.config,
+        () => DEFAULT_CONFIG,
+      );
+      return { control: controlFilesOf(config), controlBase: relative(dir, real).split(sep).join('/') };
+    }
+    if (dirname(dir) === dir) return {};
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The repository around the working directory, when there is one (its trust chain judges
@@ -137,7 +144,7 @@ export async function pull(
   o: { out: string; plainHttp?: boolean; channel?: string; minSeq?: string },
 ): Promise<number> {
   const repo = await maybeRepo(ctx);
-  const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
+  const trustRoot = repo?.trustRoot ?? ctx.g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
   if (o.minSeq !== undefined && (o.channel === undefined || !/^[1-9]\d{0,9}$/.test(o.minSeq)))
     throw new ArtifactsError('USAGE', '--min-seq takes a record number, with --channel');
   let target = ref;
@@ -147,7 +154,7 @@ export async function pull(
     target = `${ref}:${o.channel}`;
   }
   const r = await pullFromRegistry(target, resolve(o.out), {
-    ...(await repoControl(repo, o.out)),
+    ...(await repoControl(o.out)),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
     plainHttp: !!o.plainHttp,
@@ -176,9 +183,9 @@ export async function exportCmd(
 export async function importCmd(ctx: Ctx, o: { ociLayout: string; tag?: string; out?: string }): Promise<number> {
   const repo = await maybeRepo(ctx);
   const out = o.out ?? repo?.root ?? process.cwd();
-  const trustRoot = repo?.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
+  const trustRoot = repo?.trustRoot ?? ctx.g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
   const r = await pullImage(layoutSource(resolve(o.ociLayout), o.tag), resolve(out), {
-    ...(await repoControl(repo, out)),
+    ...(await repoControl(out)),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
   });

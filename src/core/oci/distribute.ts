@@ -434,8 +434,9 @@ export interface ImageSource {
   manifest(): Promise<Buffer>;
   blob(digest: string, maxBytes: number): Promise<Buffer>;
   blobChunks(digest: string): AsyncIterable<Uint8Array>;
-  /** Referrer manifests of `digest` of an artifact type. */
-  referrers(digest: string, artifactType: string): Promise<Buffer[]>;
+  /** Referrer manifests of `digest` of an artifact type (with `channel`: only entries that
+   * name that channel, or name none). */
+  referrers(digest: string, artifactType: string, channel?: string): Promise<Buffer[]>;
 }
 
 export interface PullOptions {
@@ -538,7 +539,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     // With --channel, the channel's head signed by the pinned key names this snapshot's id as
     // its stable one: that vouches for the snapshot, whoever signed it (a key rotated out since).
     if (keyid !== o.trustRoot && o.channel !== undefined)
-      channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
+      channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, snap, o, trust, bad);
     else if (keyid !== o.trustRoot)
       throw new ArtifactsError(
         'KEY_NOT_TRUSTED',
@@ -561,7 +562,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
       throw bad(`snapshot #${snap.seq} of ${snap.framework}/${snap.stage} is neither in the local chain nor its next snapshot`);
   }
   if (o.channel !== undefined && channelSeq === undefined)
-    channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, o, trust, bad);
+    channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, snap, o, trust, bad);
   // Layers: one per artifact, titled with its path, of its digest and size.
   const control = o.control ?? { files: [], dirs: ['.artifacts'] };
   // A path that is also another's directory can never be written whole: refused up front.
@@ -819,7 +820,7 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
     },
     blob: (d, max) => client.getBlob(ref.repository, d, max),
     blobChunks: (d) => client.blobChunks(ref.repository, d),
-    referrers: async (d, type) => {
+    referrers: async (d, type, channel) => {
       const index = (await client.referrers(ref.repository, d)) ?? (await client.getManifest(ref.repository, d.replace(':', '-')))?.bytes;
       if (!index) return [];
       const parsed = parseJsonQuiet(index.toString('utf8'));
@@ -827,7 +828,7 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
       // (A copy of the index by another tool may drop the descriptors' artifactType: then the
       // referrer manifest's own says. At most 128 are read, the newest: the last listed.)
       const out: Buffer[] = [];
-      for (const x of list.filter((x) => x.artifactType === type || x.artifactType === undefined).slice(-128)) {
+      for (const x of list.filter((x) => ofType(x, type, channel)).slice(-128)) {
         const got = await client.getManifest(ref.repository, x.digest);
         if (got && sha256Digest(got.bytes) === x.digest && artifactTypeOf(got.bytes) === type) out.push(got.bytes);
       }
@@ -905,9 +906,9 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
         await h.fh.close().catch(() => undefined);
       }
     },
-    referrers: async (d, type) => {
+    referrers: async (d, type, channel) => {
       const out: Buffer[] = [];
-      for (const x of (await loadIndex()).filter((x) => x.artifactType === type || x.artifactType === undefined).slice(0, 128)) {
+      for (const x of (await loadIndex()).filter((x) => ofType(x, type, channel)).slice(-128)) {
         const bytes = await readBlob(x.digest, 4 * 1024 * 1024);
         const parsed = parseJsonQuiet(bytes.toString('utf8'));
         const subject =
@@ -1010,13 +1011,14 @@ async function verifyChannelHead(
   source: ImageSource,
   manifestDigest: string,
   snapshotId: string,
+  snap: Snapshot,
   o: PullOptions,
   trust: TrustState | undefined,
   bad: (why: string) => ArtifactsError,
 ): Promise<number> {
   const { channelRecordProblem, encodeChannelRecord } = await import('../channels/records.js');
   let best: number | undefined;
-  for (const r of await source.referrers(manifestDigest, MEDIA.channel)) {
+  for (const r of await source.referrers(manifestDigest, MEDIA.channel, o.channel)) {
     const parsed = parseJsonQuiet(r.toString('utf8'));
     if (!parsed.ok) continue;
     const m = parsed.value as Manifest;
@@ -1028,8 +1030,12 @@ async function verifyChannelHead(
     if (!rec.ok || channelRecordProblem(rec.value)) throw bad('a channel head is not a channel record');
     const record = rec.value as import('../channels/records.js').ChannelRecord;
     if (!encodeChannelRecord(record).equals(bytes)) throw bad('a channel head is not in its canonical form');
-    if (record.channel !== o.channel || record.stable !== snapshotId)
-      throw bad(`the head of channel ${o.channel} does not name this snapshot as its stable one`);
+    if (record.channel !== o.channel) throw bad(`a head labelled as channel ${o.channel} is a record of channel ${record.channel}`);
+    if (record.stable !== snapshotId) throw bad(`the head of channel ${o.channel} does not name this snapshot as its stable one`);
+    if (record.framework !== snap.framework || record.stage !== snap.stage)
+      throw bad(
+        `the head of channel ${o.channel} is of ${record.framework}/${record.stage}, not of the snapshot's ${snap.framework}/${snap.stage}`,
+      );
     const keyid = record.signer.keyid;
     let key = trust?.trusted.get(keyid);
     if (!key && o.trustRoot === keyid) {
@@ -1055,6 +1061,14 @@ async function verifyChannelHead(
       },
     );
   return best;
+}
+
+/** Whether an index entry may be a referrer of `type` (of `channel`): entries copied by other
+ * tools may have lost their artifactType and annotations, and are then read to see. */
+function ofType(x: Descriptor, type: string, channel?: string): boolean {
+  if (x.artifactType !== type && x.artifactType !== undefined) return false;
+  const named = x.annotations?.[ANNOTATION.channel];
+  return channel === undefined || named === undefined || named === channel;
 }
 
 /** The artifactType a manifest's bytes declare, if any. */
