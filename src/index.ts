@@ -121,7 +121,7 @@ export { channelResolver } from './core/channels/operations.js';
 export type { Resolver } from './core/channels/operations.js';
 
 // Distribution through OCI registries (SPEC §15): the distribution API over fetch.
-export { exportLayout, layoutSource, pull, pullImage, push, registrySource } from './core/oci/distribute.js';
+export { exportLayout, layoutSource, pull, pullImage, push, pushChannel, registrySource } from './core/oci/distribute.js';
 export type { ImageSource, PullOptions, PullResult, PushOptions, PushResult } from './core/oci/distribute.js';
 export { MEDIA, snapshotImage } from './core/oci/image.js';
 export type { Descriptor, Manifest } from './core/oci/image.js';

@@ -474,35 +474,15 @@ suite('channels', () => {
     const head = (await import('../../src/core/channels/records.js')).listChannelRecords(repo, 'prod').then((r) => r.length);
     const seq = await head;
     const pin = ['--trust-root', releaseKeyId()];
-    const ok = run(testdir(), [
-      '--json',
-      ...pin,
-      'pull',
-      target,
-      '--channel',
-      'prod',
-      '--min-seq',
-      String(seq),
-      '--out',
-      join(testdir(), 'o'),
-    ]);
+    const pullProd = () =>
+      run(testdir(), ['--json', ...pin, 'pull', target, '--channel', 'prod', '--min-seq', String(seq), '--out', join(testdir(), 'o')]);
+    const ok = pullProd();
     expect(ok.code, ok.stdout).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ snapshot: second, channel_seq: seq });
     // A registry writer moves the tag back to the older image (which carries an older, validly
     // signed head): --min-seq refuses it.
     expect(run(dir, ['push', ...DR, '--seq', '1', `${target}:prod`]).code).toBe(0);
-    const stale = run(testdir(), [
-      '--json',
-      ...pin,
-      'pull',
-      target,
-      '--channel',
-      'prod',
-      '--min-seq',
-      String(seq),
-      '--out',
-      join(testdir(), 'o'),
-    ]);
+    const stale = pullProd();
     expect([stale.code, (JSON.parse(stale.stdout) as { error: { code: string } }).error.code]).toEqual([1, 'CHANNEL_STALE']);
     // An image without any head of the channel: refused.
     expect(run(dir, ['push', ...DR, '--seq', '1', `${target}:other`]).code).toBe(0);

@@ -1,7 +1,5 @@
 // `artifacts push | pull | export | import`: snapshots through OCI registries and image layouts.
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { lstat, realpath } from 'node:fs/promises';
-import type { ControlFiles } from '../../core/paths.js';
+import { resolve } from 'node:path';
 import { ArtifactsError } from '../../core/errors.js';
 import {
   exportLayout,
@@ -9,13 +7,11 @@ import {
   pull as pullFromRegistry,
   pullImage,
   push as pushToRegistry,
+  pushChannel,
   type PullResult,
+  type PushResult,
 } from '../../core/oci/distribute.js';
-import { verifiedChannel } from '../../core/channels/records.js';
-import { resolveSnapshot } from '../../core/snapshots/snapshot-store.js';
-import { requireTrust } from '../../core/trust/trust-store.js';
 import type { Ctx } from '../context.js';
-import { CONFIG_FILE, controlFilesOf, DEFAULT_CONFIG, loadConfig } from '../../core/config.js';
 import { h } from '../render.js';
 import { signingKey } from '../signing-key.js';
 import type { Signer } from '../../core/trust/signer.js';
@@ -44,35 +40,16 @@ export async function push(
   o: { framework?: string; stage?: string; seq?: string; channel?: string; plainHttp?: boolean; layout?: string; key?: string },
 ): Promise<number> {
   const repo = await ctx.repo();
-  let scope: { framework: string; stage: string; seq: number | 'latest' };
-  let ref = target;
-  let channelHead: { bytes: Buffer; signature: string; keyid: string; publicKey: Uint8Array; name: string } | undefined;
+  const common = { plainHttp: !!o.plainHttp, layout: layoutOf(o.layout), ...(await imageSigner(o.key)) };
+  let r: PushResult;
   if (o.channel !== undefined) {
     if (o.framework || o.stage || o.seq)
       throw new ArtifactsError('USAGE', "--channel pushes the channel's stable snapshot: give no --framework, --stage or --seq");
-    const trust = await requireTrust(repo);
-    const stored = await verifiedChannel(repo, o.channel, trust);
-    const head = stored[stored.length - 1]!;
-    const stable = head.record!.stable;
-    const keyid = head.record!.signer.keyid;
-    channelHead = { bytes: head.bytes, signature: head.signature!, keyid, publicKey: trust.trusted.get(keyid)!, name: o.channel };
-    if (!stable) throw new ArtifactsError('USAGE', `channel ${o.channel} has no stable snapshot to push`);
-    const snap = await resolveSnapshot(repo, stable);
-    scope = { framework: snap.framework, stage: snap.stage, seq: snap.seq };
-    if (/@/.test(ref) || /:[^/]*$/.test(ref.slice(ref.indexOf('/') + 1)))
-      throw new ArtifactsError('USAGE', '--channel tags the image with the channel name: give REGISTRY/REPO without a tag');
-    ref = `${ref}:${o.channel}`;
+    r = await pushChannel(repo, target, o.channel, common);
   } else {
     if (!o.framework || !o.stage) throw new ArtifactsError('USAGE', 'give --framework and --stage (or --channel)');
-    scope = { framework: o.framework, stage: o.stage, seq: seqOf(o.seq) };
+    r = await pushToRegistry(repo, target, { ...common, framework: o.framework, stage: o.stage, seq: seqOf(o.seq) });
   }
-  const r = await pushToRegistry(repo, ref, {
-    ...scope,
-    plainHttp: !!o.plainHttp,
-    layout: layoutOf(o.layout),
-    ...(channelHead ? { channelHead } : {}),
-    ...(await imageSigner(o.key)),
-  });
   return ctx.result({ ...r }, () => {
     ctx.print(h`pushed ${r.snapshot} as ${r.ref}\n`);
     ctx.print(
@@ -99,39 +76,6 @@ function printPulled(ctx: Ctx, r: PullResult, out: string): number {
   });
 }
 
-/** When `out` lies in a repository (any: not only the one around the working directory;
- * through symlinks too): that repository's control files, and where `out` is in it, so that
- * no file lands on its config, index, `.artifacts/` or `.git/` from any --out. */
-async function repoControl(out: string): Promise<{ control?: ControlFiles; controlBase?: string }> {
-  // (The deepest existing ancestor of out, with its links resolved, then the rest.)
-  let existing = resolve(out);
-  const rest: string[] = [];
-  while (!(await exists(existing)) && dirname(existing) !== existing) {
-    rest.unshift(basename(existing));
-    existing = dirname(existing);
-  }
-  const real = join(await realpath(existing).catch(() => existing), ...rest);
-  // The nearest directory above that is a repository: it has the tool's config or a `.git`.
-  for (let dir = await realpath(existing).catch(() => existing); ; dir = dirname(dir)) {
-    if ((await exists(join(dir, CONFIG_FILE))) || (await exists(join(dir, '.git')))) {
-      // (A config that does not load still leaves the default control files protected.)
-      const config = await loadConfig(dir).then(
-        (c) => c.config,
-        () => DEFAULT_CONFIG,
-      );
-      return { control: controlFilesOf(config), controlBase: relative(dir, real).split(sep).join('/') };
-    }
-    if (dirname(dir) === dir) return {};
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The repository around the working directory, when there is one (its trust chain judges
  * the signer); none is needed with --trust-root. */
 async function maybeRepo(ctx: Ctx) {
@@ -147,14 +91,7 @@ export async function pull(
   const trustRoot = repo?.trustRoot ?? ctx.g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
   if (o.minSeq !== undefined && (o.channel === undefined || !/^[1-9]\d{0,9}$/.test(o.minSeq)))
     throw new ArtifactsError('USAGE', '--min-seq takes a record number, with --channel');
-  let target = ref;
-  if (o.channel !== undefined) {
-    if (/@/.test(ref) || /:[^/]*$/.test(ref.slice(ref.indexOf('/') + 1)))
-      throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
-    target = `${ref}:${o.channel}`;
-  }
-  const r = await pullFromRegistry(target, resolve(o.out), {
-    ...(await repoControl(o.out)),
+  const r = await pullFromRegistry(ref, resolve(o.out), {
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
     plainHttp: !!o.plainHttp,
@@ -185,7 +122,6 @@ export async function importCmd(ctx: Ctx, o: { ociLayout: string; tag?: string; 
   const out = o.out ?? repo?.root ?? process.cwd();
   const trustRoot = repo?.trustRoot ?? ctx.g.trustRoot ?? process.env.ARTIFACTS_TRUST_ROOT;
   const r = await pullImage(layoutSource(resolve(o.ociLayout), o.tag), resolve(out), {
-    ...(await repoControl(out)),
     ...(repo ? { repo } : {}),
     ...(trustRoot ? { trustRoot } : {}),
   });

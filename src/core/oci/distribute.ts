@@ -4,22 +4,25 @@
 // by a trusted key, every layer's digest and size, the attestation — before writing any
 // file, then write each artifact at its recorded path.
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, open, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdtemp, open, realpath, rm, mkdir, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { CONFIG_FILE, controlFilesOf, DEFAULT_CONFIG, loadConfig } from '../config.js';
+import { digestFile, parseAddress } from '../hash/digest.js';
 import { ArtifactsError } from '../errors.js';
 import { openChecked, parseJsonQuiet, readChecked } from '../store/checked-read.js';
 import { contentFile } from '../store/objects.js';
 import type { Repo } from '../repo.js';
-import { listSnapshots, snapshotShapeProblem, type Snapshot, type StoredSnapshot } from '../snapshots/snapshot-store.js';
+import { listSnapshots, resolveSnapshot, snapshotShapeProblem, type Snapshot, type StoredSnapshot } from '../snapshots/snapshot-store.js';
+import { channelRecordProblem, encodeChannelRecord, verifiedChannel, type ChannelRecord } from '../channels/records.js';
 import { verifyChain } from '../snapshots/verify-chain.js';
 import { decodeSignature, verifyStrict } from '../snapshots/ed25519.js';
 import { requireTrust } from '../trust/trust-store.js';
 import { snapshotSignerKey, type TrustState } from '../trust/trust-chain.js';
 import { controlPathProblem, restorePathProblem } from '../paths.js';
 import type { ControlFiles } from '../paths.js';
-import { writeFileDurable } from '../store/durable-write.js';
+import { ensureDirConfined, writeFileDurable } from '../store/durable-write.js';
 import { encodeAttestation, statementProblem, verifyAttestationBytes } from '../attest/attestations.js';
 import { pae, strictBase64, type DsseEnvelope } from '../attest/dsse.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -72,7 +75,10 @@ export interface PushResult {
 }
 
 /** The verified snapshot `seq` (or the latest) of a framework/stage, with its signer's key. */
-async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: StoredSnapshot; publicKey: Uint8Array; trust: TrustState }> {
+async function verifiedSnapshot(
+  repo: Repo,
+  o: PushOptions,
+): Promise<{ s: StoredSnapshot; publicKey: Uint8Array; trust: TrustState; signer: Signer | undefined }> {
   const trust = await requireTrust(repo);
   // (Objects are not re-hashed here: the registry checks every blob's digest on upload, and
   // export checks each one as it copies it.)
@@ -94,19 +100,18 @@ async function verifiedSnapshot(repo: Repo, o: PushOptions): Promise<{ s: Stored
     i,
   );
   if (!('publicKey' in k)) throw new ArtifactsError('KEY_NOT_TRUSTED', `${s.file} ${k.problem}`);
-  if (o.signer && o.signer.keyid !== s.snapshot.signer.keyid && o.signerFrom === 'environment') {
-    // (ARTIFACTS_SIGNING_KEY may hold another key of the team: then only the snapshot's
-    // attestation goes up, as without a key.)
-    delete o.signer;
-  } else if (o.signer && o.signer.keyid !== s.snapshot.signer.keyid)
+  // (ARTIFACTS_SIGNING_KEY may hold another key of the team: then only the snapshot's
+  // attestation goes up, as without a key. A key given explicitly must be the snapshot's.)
+  const mismatch = o.signer !== undefined && o.signer.keyid !== s.snapshot.signer.keyid;
+  if (mismatch && o.signerFrom !== 'environment')
     throw new ArtifactsError(
       'USAGE',
-      `the signing key ${o.signer.keyid} is not the key ${s.snapshot.signer.keyid} that signed ${s.file}: the image's attestation is signed with the snapshot's key`,
+      `the signing key ${o.signer?.keyid} is not the key ${s.snapshot.signer.keyid} that signed ${s.file}: the image's attestation is signed with the snapshot's key`,
       {
         hint: 'Pass the key that promoted the snapshot with --key (or ARTIFACTS_SIGNING_KEY), or none to push only the snapshot attestation.',
       },
     );
-  return { s, publicKey: k.publicKey, trust };
+  return { s, publicKey: k.publicKey, trust, signer: mismatch ? undefined : o.signer };
 }
 
 /** Bytes `from`..`from + length` of a file, streamed: 1 MiB read when the consumer asks for
@@ -160,14 +165,43 @@ function bytesRange(bytes: Uint8Array, from: number, length: number): Uint8Array
 /** `artifacts push --framework F --stage S [--seq N] REGISTRY/REPO[:TAG]`. */
 export async function push(repo: Repo, target: string, o: PushOptions): Promise<PushResult> {
   const ref = parseRef(target);
-  const { s, publicKey, trust } = await verifiedSnapshot(repo, o);
+  const { s, publicKey, trust, signer } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
-    const own = o.signer ? await imageAttestation(image, s, trust, o.signer, publicKey) : undefined;
+    const own = signer ? await imageAttestation(image, s, trust, signer, publicKey) : undefined;
     return await pushImage(repo, ref, s, image, own, o);
   } finally {
     for (const l of image.layers) if (l.tarFile) await rm(dirname(l.tarFile), { recursive: true, force: true });
   }
+}
+
+/**
+ * `artifacts push --channel NAME REGISTRY/REPO`: the channel's stable snapshot (its chain
+ * verified), tagged with the channel's name, its signed head pushed as a referrer.
+ */
+export async function pushChannel(
+  repo: Repo,
+  target: string,
+  channel: string,
+  o: Omit<PushOptions, 'framework' | 'stage' | 'seq' | 'channelHead'> = {},
+): Promise<PushResult> {
+  const ref = parseRef(target);
+  if (ref.tag || ref.digest)
+    throw new ArtifactsError('USAGE', '--channel tags the image with the channel name: give REGISTRY/REPO without a tag');
+  const trust = await requireTrust(repo);
+  const stored = await verifiedChannel(repo, channel, trust);
+  const head = stored[stored.length - 1]!;
+  const stable = head.record!.stable;
+  if (!stable) throw new ArtifactsError('USAGE', `channel ${channel} has no stable snapshot to push`);
+  const snap = await resolveSnapshot(repo, stable);
+  const keyid = head.record!.signer.keyid;
+  return push(repo, formatRef({ ...ref, tag: channel }), {
+    ...o,
+    framework: snap.framework,
+    stage: snap.stage,
+    seq: snap.seq,
+    channelHead: { bytes: head.bytes, signature: head.signature!, keyid, publicKey: trust.trusted.get(keyid)!, name: channel },
+  });
 }
 
 async function pushImage(
@@ -180,7 +214,11 @@ async function pushImage(
 ): Promise<PushResult> {
   const client = new RegistryClient(ref.registry, { plainHttp: !!o.plainHttp, credentials: credentialsFor(ref.registry) });
   const blobs = { pushed: 0, skipped: 0 };
+  const sent = new Set<string>();
   const upload = async (digest: string, size: number, chunks: (from: number, n: number) => Uint8Array | ReadableStream<Uint8Array>) => {
+    // (A blob is asked about once: the empty config of every referrer, twin artifacts.)
+    if (sent.has(digest)) return;
+    sent.add(digest);
     if (await client.hasBlob(ref.repository, digest)) {
       blobs.skipped++;
       return;
@@ -446,12 +484,6 @@ export interface PullOptions {
    * stable snapshot, at least at record `minSeq`. */
   channel?: string;
   minSeq?: number;
-  /** The tool's own files, never written (default: its `.artifacts/` directory; when the
-   * files go into a repository, that repository's control files). */
-  control?: ControlFiles;
-  /** Where `out` lies in the repository whose `control` files these are ('' = its root): the
-   * files' paths are checked as that repository's paths. */
-  controlBase?: string;
   repo?: Repo;
   plainHttp?: boolean;
 }
@@ -516,8 +548,8 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   let publicKey: Uint8Array | undefined;
   let trust: TrustState | undefined;
   if (o.repo) trust = await requireTrust(o.repo).catch(() => undefined);
+  const chain = trust ? await listSnapshots(o.repo!, snap.framework, snap.stage).catch(() => []) : [];
   if (trust) {
-    const chain = await listSnapshots(o.repo!, snap.framework, snap.stage).catch(() => []);
     const idx = chain.findIndex((c) => c.id === snapshotId);
     const k = snapshotSignerKey(
       trust,
@@ -553,8 +585,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     });
   if (!sig || !verifyStrict(config, sig, publicKey)) throw bad("the snapshot's signature does not verify");
   // When the local chain holds this snapshot's stage, the snapshot must be in it.
-  if (o.repo && trust) {
-    const chain = await listSnapshots(o.repo, snap.framework, snap.stage).catch(() => []);
+  if (trust) {
     // A snapshot the local chain does not hold must be its very next one (its parent the
     // local head): not one of another branch or repository signed by the same key.
     const head = chain[chain.length - 1];
@@ -563,13 +594,21 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
   }
   if (o.channel !== undefined && channelSeq === undefined)
     channelSeq = await verifyChannelHead(source, manifestDigest, snapshotId, snap, o, trust, bad);
-  // Layers: one per artifact, titled with its path, of its digest and size.
-  const control = o.control ?? { files: [], dirs: ['.artifacts'] };
+  // Layers: one per artifact, titled with its path, of its digest and size. Each path is
+  // checked with the path rules, and, when `out` lies in a repository, as that repository's
+  // path (never its config, index, `.artifacts/` or `.git/`).
+  const { control, base } = await outControl(out);
+  const seen = new Set<string>();
+  const checkPath = (path: unknown, what: string) => {
+    const p = titleProblem(path, seen);
+    if (p) throw bad(`${what} ${p}`);
+    const why = controlPathProblem(posix.join(base, path as string), control) ?? restorePathProblem(resolve(out), path as string);
+    if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${String(path)}: ${why}; nothing was written`);
+  };
   // A path that is also another's directory can never be written whole: refused up front.
   const paths = snap.artifacts.map((a) => a.path).sort();
   for (let i = 1; i < paths.length; i++)
     if (paths[i]!.startsWith(`${paths[i - 1]}/`)) throw bad(`${paths[i - 1]} is both a file and the directory of ${paths[i]}`);
-  const seen = new Set<string>();
   const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
   const layers = m.layers.filter((l) => l.mediaType !== MEDIA.empty);
   // `--layout tar`: one tar+gzip layer holding every artifact (checked entry by entry below).
@@ -596,24 +635,78 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     }),
   );
   if (!expected.equals(manifestBytes)) throw bad('the manifest is not the one its signed snapshot gives: it was changed');
-  for (const a of tarLayer ? snap.artifacts : []) {
-    const p = titleProblem(a.path, seen);
-    if (p) throw bad(`an artifact ${p}`);
-    const why = controlPathProblem(posix.join(o.controlBase ?? '', a.path), control) ?? restorePathProblem(resolve(out), a.path);
-    if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${a.path}: ${why}; nothing was written`);
-  }
+  for (const a of tarLayer ? snap.artifacts : []) checkPath(a.path, 'an artifact');
   if (!tarLayer && layers.length !== snap.artifacts.length)
     throw bad(`the manifest has ${layers.length} layer(s) for ${snap.artifacts.length} artifact(s)`);
   for (const l of tarLayer ? [] : layers) {
     const title = l.annotations?.[ANNOTATION.title];
-    const p = titleProblem(title, seen);
-    if (p) throw bad(`a layer ${p}`);
+    checkPath(title, 'a layer');
     const a = byPath.get(title!);
     if (!a || a.size !== l.size || l.mediaType !== MEDIA.file || (a.sha256 !== undefined && l.digest !== `sha256:${a.sha256}`))
       throw bad(`the layer ${title} is not an artifact of the snapshot`);
-    const why = controlPathProblem(posix.join(o.controlBase ?? '', title!), control) ?? restorePathProblem(resolve(out), title!);
-    if (why) throw new ArtifactsError('PATH_UNSAFE', `${source.what}: cannot write ${title}: ${why}; nothing was written`);
   }
+  const { provenance, imageAttested } = await verifyAttestations(source, {
+    manifestDigest,
+    snap,
+    snapshotId,
+    attDigest: typeof attDigest === 'string' ? attDigest : undefined,
+    keyid,
+    publicKey,
+    trust,
+    bad,
+  });
+  // Every layer is fetched to a temporary directory and checked before anything is written.
+  const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
+  try {
+    const files: PulledFile[] = tarLayer ? await stageTar(source, tarLayer, byPath, stage, bad) : [];
+    for (const [i, l] of (tarLayer ? [] : layers).entries()) {
+      const a = byPath.get(l.annotations![ANNOTATION.title]!)!;
+      const tmp = join(stage, String(i));
+      await download(source, l, tmp, () => bad(`the layer ${a.path} is not the blob the manifest names`));
+      const [algo, hex] = a.content_address.split(':');
+      if (algo === 'sha256' ? hex !== l.digest.slice(7) : !(await matchesAddress(tmp, a.content_address)))
+        throw bad(`the layer ${a.path} is not the content the snapshot records`);
+      files.push({ path: a.path, digest: l.digest, size: l.size });
+    }
+    await mkdir(out, { recursive: true });
+    for (const [i, f] of files.entries()) {
+      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))), {
+        root: resolve(out),
+      });
+    }
+    return {
+      snapshot: snapshotId,
+      manifest: manifestDigest,
+      files,
+      attestation: provenance !== undefined,
+      image_attestation: imageAttested,
+      ...(channelSeq !== undefined ? { channel_seq: channelSeq } : {}),
+    };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The attestations of an image: the snapshot's (the one the manifest names) must be a
+ * referrer, verify, and attest this snapshot's files; every DSSE referrer signed by the
+ * snapshot's key must be exactly this image's statement. Returns the snapshot's provenance
+ * (when found) and whether an image attestation verified.
+ */
+async function verifyAttestations(
+  source: ImageSource,
+  c: {
+    manifestDigest: string;
+    snap: Snapshot;
+    snapshotId: string;
+    attDigest: string | undefined;
+    keyid: string;
+    publicKey: Uint8Array;
+    trust: TrustState | undefined;
+    bad: (why: string) => ArtifactsError;
+  },
+): Promise<{ provenance: Statement | undefined; imageAttested: boolean }> {
+  const { manifestDigest, snap, snapshotId, attDigest, keyid, publicKey, trust, bad } = c;
   // The attestation the manifest names must be a referrer, verify, and describe these files.
   // From a registry the attestation is required (push always sends it; a manifest is not
   // signed, so a missing annotation proves nothing); a layout copied by another tool may lack
@@ -675,49 +768,7 @@ export async function pullImage(source: ImageSource, out: string, o: PullOptions
     if (!ok) throw bad("an attestation signed by the snapshot's key is not this image's: it names another image or says something else");
     imageAttested = true;
   }
-  // Every layer is fetched to a temporary directory and checked before anything is written.
-  const stage = await mkdtemp(join(tmpdir(), 'artifacts-pull-'));
-  try {
-    const files: PulledFile[] = tarLayer ? await stageTar(source, tarLayer, byPath, stage, bad) : [];
-    for (const [i, l] of (tarLayer ? [] : layers).entries()) {
-      const a = byPath.get(l.annotations![ANNOTATION.title]!)!;
-      const tmp = join(stage, String(i));
-      const h = createHash('sha256');
-      const fh = await open(tmp, 'w');
-      let n = 0;
-      try {
-        for await (const c of source.blobChunks(l.digest)) {
-          n += c.length;
-          if (n > l.size) throw bad(`the layer ${a.path} is larger than the manifest says`);
-          h.update(c);
-          await fh.write(c);
-        }
-      } finally {
-        await fh.close();
-      }
-      if (n !== l.size || `sha256:${h.digest('hex')}` !== l.digest) throw bad(`the layer ${a.path} is not the blob the manifest names`);
-      const [algo, hex] = a.content_address.split(':');
-      if (algo === 'sha256' ? hex !== l.digest.slice(7) : !(await matchesAddress(tmp, a.content_address)))
-        throw bad(`the layer ${a.path} is not the content the snapshot records`);
-      files.push({ path: a.path, digest: l.digest, size: n });
-    }
-    await mkdir(out, { recursive: true });
-    for (const [i, f] of files.entries()) {
-      await writeFileDurable(join(resolve(out), f.path), createReadStream(join(stage, String(i))), {
-        root: resolve(out),
-      });
-    }
-    return {
-      snapshot: snapshotId,
-      manifest: manifestDigest,
-      files,
-      attestation: provenance !== undefined,
-      image_attestation: imageAttested,
-      ...(channelSeq !== undefined ? { channel_seq: channelSeq } : {}),
-    };
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
+  return { provenance, imageAttested };
 }
 
 /** Fetch a tar+gzip layer (checking its digest and size), then unpack it strictly into
@@ -730,20 +781,7 @@ async function stageTar(
   bad: (why: string) => ArtifactsError,
 ): Promise<PulledFile[]> {
   const gz = join(stage, 'layer.tar.gz');
-  const h = createHash('sha256');
-  const fh = await open(gz, 'w');
-  let n = 0;
-  try {
-    for await (const c of source.blobChunks(layer.digest)) {
-      n += c.length;
-      if (n > layer.size) throw bad('the tar layer is larger than the manifest says');
-      h.update(c);
-      await fh.write(c);
-    }
-  } finally {
-    await fh.close();
-  }
-  if (n !== layer.size || `sha256:${h.digest('hex')}` !== layer.digest) throw bad('the tar layer is not the blob the manifest names');
+  await download(source, layer, gz, () => bad('the tar layer is not the blob the manifest names'));
   const { readTar } = await import('./tar.js');
   const { createGunzip } = await import('node:zlib');
   const order = [...byPath.keys()];
@@ -792,13 +830,64 @@ async function stageTar(
   return files;
 }
 
+/** Fetch blob `d` into `file` (a new file in the private staging directory), streamed; its
+ * size and SHA-256 must be the descriptor's (`wrong()` otherwise; no more than its size is
+ * ever taken). */
+async function download(source: ImageSource, d: Descriptor, file: string, wrong: () => ArtifactsError): Promise<void> {
+  const h = createHash('sha256');
+  const fh = await open(file, 'wx');
+  let n = 0;
+  try {
+    for await (const c of source.blobChunks(d.digest)) {
+      n += c.length;
+      if (n > d.size) throw wrong();
+      h.update(c);
+      await fh.write(c);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (n !== d.size || `sha256:${h.digest('hex')}` !== d.digest) throw wrong();
+}
+
+/** Does the staged `file` hold the content `address` names? */
 async function matchesAddress(file: string, address: string): Promise<boolean> {
-  const { digestFile } = await import('../hash/digest.js');
-  const [algo] = address.split(':');
-  const got = await digestFile(algo as 'blake3' | 'sha256', file, 0, { root: '/', code: 'REGISTRY_INVALID', label: file }).catch(
-    () => undefined,
-  );
-  return got?.address === address;
+  const parsed = parseAddress(address);
+  return parsed !== undefined && (await digestFile(parsed.algo, file)).address === address;
+}
+
+/**
+ * The control files `out` must not receive: when `out` lies in a repository (the nearest
+ * directory above it, links resolved, with the tool's config or a `.git`), that
+ * repository's (its config, index, routing files, `.artifacts/`; `.git/` is refused by the
+ * path rules), with `base` where `out` is in it; else the `.artifacts/` directory.
+ */
+async function outControl(out: string): Promise<{ control: ControlFiles; base: string }> {
+  const exists = (p: string) =>
+    lstat(p).then(
+      () => true,
+      () => false,
+    );
+  // (The deepest existing ancestor of out, with its links resolved, then the rest.)
+  let existing = resolve(out);
+  const rest: string[] = [];
+  while (!(await exists(existing)) && dirname(existing) !== existing) {
+    rest.unshift(basename(existing));
+    existing = dirname(existing);
+  }
+  const realExisting = await realpath(existing).catch(() => existing);
+  const real = join(realExisting, ...rest);
+  for (let dir = realExisting; ; dir = dirname(dir)) {
+    if ((await exists(join(dir, CONFIG_FILE))) || (await exists(join(dir, '.git')))) {
+      // (A config that does not load still leaves the default control files protected.)
+      const config = await loadConfig(dir).then(
+        (c) => c.config,
+        () => DEFAULT_CONFIG,
+      );
+      return { control: controlFilesOf(config), base: relative(dir, real).split(sep).join('/') };
+    }
+    if (dirname(dir) === dir) return { control: { files: [], dirs: ['.artifacts'] }, base: '' };
+  }
 }
 
 /** A registry as an image source. */
@@ -837,9 +926,14 @@ export function registrySource(ref: RegistryRef, o: { plainHttp?: boolean } = {}
   };
 }
 
-/** `artifacts pull REF --out DIR`. */
+/** `artifacts pull REF --out DIR` (with `o.channel`: REF names no tag; the channel's is pulled). */
 export async function pull(ref: string, out: string, o: PullOptions): Promise<PullResult> {
-  return pullImage(registrySource(parseRef(ref), o.plainHttp ? { plainHttp: true } : {}), out, o);
+  let r = parseRef(ref);
+  if (o.channel !== undefined) {
+    if (r.tag || r.digest) throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
+    r = { ...r, tag: o.channel };
+  }
+  return pullImage(registrySource(r, o.plainHttp ? { plainHttp: true } : {}), out, o);
 }
 
 /** An OCI image layout directory as an image source (`tag`: its ref.name annotation). Every
@@ -922,29 +1016,25 @@ export function layoutSource(dir: string, tag?: string): ImageSource {
 
 /** `artifacts export --framework F --stage S --oci-layout DIR [--tag T]`. */
 export async function exportLayout(repo: Repo, dir: string, o: PushOptions & { tag?: string }): Promise<{ digest: string; tag: string }> {
-  const { s, publicKey, trust } = await verifiedSnapshot(repo, o);
+  const { s, publicKey, trust, signer } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
-    const own = o.signer ? await imageAttestation(image, s, trust, o.signer, publicKey) : undefined;
+    const own = signer ? await imageAttestation(image, s, trust, signer, publicKey) : undefined;
     // Every write is confined to the layout directory (never through a symlink in it); the
     // layout's own files are checked before the first blob is written.
     await mkdir(dir, { recursive: true });
-    const old = await readChecked(join(dir, 'index.json'), {
-      root: dir,
-      maxBytes: 4 * 1024 * 1024,
-      code: 'PATH_UNSAFE',
-      label: join(dir, 'index.json'),
-      allowMissing: true,
-    });
-    for (const f of ['oci-layout', 'blobs', join('blobs', 'sha256')])
-      if (
-        await lstat(join(dir, f)).then(
-          (st) => st.isSymbolicLink(),
-          () => false,
-        )
-      )
-        throw new ArtifactsError('PATH_UNSAFE', `${join(dir, f)} is a symbolic link: the layout is not written through it`);
+    const layoutFile = (name: string) =>
+      readChecked(join(dir, name), {
+        root: dir,
+        maxBytes: 4 * 1024 * 1024,
+        code: 'PATH_UNSAFE',
+        label: join(dir, name),
+        allowMissing: true,
+      });
+    const old = await layoutFile('index.json');
+    await layoutFile('oci-layout');
     const opts = { root: dir };
+    await ensureDirConfined(join(dir, 'blobs', 'sha256'), opts);
     const blobFile = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
     const put = async (bytes: Uint8Array) => writeFileDurable(blobFile(sha256Digest(bytes)), bytes, opts);
     await put(image.config);
@@ -1016,7 +1106,6 @@ async function verifyChannelHead(
   trust: TrustState | undefined,
   bad: (why: string) => ArtifactsError,
 ): Promise<number> {
-  const { channelRecordProblem, encodeChannelRecord } = await import('../channels/records.js');
   let best: number | undefined;
   for (const r of await source.referrers(manifestDigest, MEDIA.channel, o.channel)) {
     const parsed = parseJsonQuiet(r.toString('utf8'));
@@ -1028,7 +1117,7 @@ async function verifyChannelHead(
     if (sha256Digest(bytes) !== layer.digest) throw bad('a channel head is not the blob its referrer names');
     const rec = parseJsonQuiet(bytes.toString('utf8'));
     if (!rec.ok || channelRecordProblem(rec.value)) throw bad('a channel head is not a channel record');
-    const record = rec.value as import('../channels/records.js').ChannelRecord;
+    const record = rec.value as ChannelRecord;
     if (!encodeChannelRecord(record).equals(bytes)) throw bad('a channel head is not in its canonical form');
     if (record.channel !== o.channel) throw bad(`a head labelled as channel ${o.channel} is a record of channel ${record.channel}`);
     if (record.stable !== snapshotId) throw bad(`the head of channel ${o.channel} does not name this snapshot as its stable one`);

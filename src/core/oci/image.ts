@@ -115,18 +115,16 @@ export async function snapshotImage(
       'OCI_TOO_MANY_LAYERS',
       `${s.file} has ${snap.artifacts.length} artifacts; the per-file layout takes at most ${MAX_FILE_LAYERS}`,
     );
-  const layers: FileLayer[] = [];
-  for (const a of [...snap.artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
-    // (A BLAKE3 artifact's recorded SHA-256 is used as it is: the registry, and export's
-    // copy, check every blob against its digest.)
-    const sha256 = a.sha256 ?? (await artifactDigests(repo, a)).sha256;
-    layers.push({
-      descriptor: { mediaType: MEDIA.file, digest: `sha256:${sha256}`, size: a.size, annotations: { [ANNOTATION.title]: a.path } },
-      path: a.path,
-      address: a.content_address,
-      ...(a.git_blob ? { gitBlob: a.git_blob } : {}),
-    });
-  }
+  // (A BLAKE3 artifact's recorded SHA-256 is used as it is: the registry, and export's copy,
+  // check every blob against its digest. One without is hashed.)
+  const computed = new Map<string, string>();
+  for (const a of snap.artifacts)
+    if (!a.sha256 && !a.content_address.startsWith('sha256:')) computed.set(a.path, `sha256:${(await artifactDigests(repo, a)).sha256}`);
+  const byPath = new Map(snap.artifacts.map((a) => [a.path, a]));
+  const layers: FileLayer[] = fileDescriptors(snap.artifacts, (path) => computed.get(path)).map((descriptor) => {
+    const a = byPath.get(descriptor.annotations![ANNOTATION.title]!)!;
+    return { descriptor, path: a.path, address: a.content_address, ...(a.git_blob ? { gitBlob: a.git_blob } : {}) };
+  });
   return imageOf(
     s,
     publicKey,

@@ -1,9 +1,9 @@
 // The OCI distribution API over the built-in fetch (no registry SDK): blobs (HEAD, chunked
 // and monolithic uploads), manifests, tags, referrers; basic and bearer-token auth.
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactsError } from '../errors.js';
+import { parseJsonQuiet, readUserFile } from '../store/checked-read.js';
 
 /** `registry[:port]/repository[:tag][@sha256:…]`. */
 export interface RegistryRef {
@@ -68,22 +68,19 @@ export interface Credentials {
 }
 
 /** Credentials for a registry: ARTIFACTS_REGISTRY_USER / ARTIFACTS_REGISTRY_PASSWORD, else
- * `~/.docker/config.json` (`auths[host].auth`, or its username and password). */
-export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+ * `~/.docker/config.json` (`auths[host].auth`, or its username and password), read like any
+ * file a user names (a regular file, bounded: a FIFO there never blocks). */
+export async function credentialsFor(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
   if (env.ARTIFACTS_REGISTRY_USER !== undefined && env.ARTIFACTS_REGISTRY_PASSWORD !== undefined)
     return { username: env.ARTIFACTS_REGISTRY_USER, password: env.ARTIFACTS_REGISTRY_PASSWORD };
   const file = join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
-  let doc: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
-  try {
-    const text = readFileSync(file, 'utf8');
-    if (text.length > 1 << 20) return undefined;
-    doc = JSON.parse(text) as typeof doc;
-  } catch {
-    return undefined;
-  }
-  const auths = doc.auths ?? {};
+  const bytes = await readUserFile(file, { maxBytes: 1 << 20, code: 'REGISTRY_AUTH', label: file }).catch(() => undefined);
+  const parsed = bytes ? parseJsonQuiet(bytes.toString('utf8')) : undefined;
+  if (!parsed?.ok || parsed.value === null || typeof parsed.value !== 'object') return undefined;
+  const doc = parsed.value as { auths?: Record<string, { auth?: string; username?: string; password?: string } | null> };
+  const auths = doc.auths !== null && typeof doc.auths === 'object' ? doc.auths : {};
   const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
-  if (!entry) return undefined;
+  if (entry === null || typeof entry !== 'object') return undefined;
   if (typeof entry.auth === 'string') {
     const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
     const i = plain.indexOf(':');
@@ -96,7 +93,8 @@ export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = proces
 
 export interface ClientOptions {
   plainHttp?: boolean;
-  credentials?: Credentials | undefined;
+  /** (Or the promise of them: a client is made at once, its credentials read when needed.) */
+  credentials?: Credentials | Promise<Credentials | undefined> | undefined;
   /** How long a request may make no progress (ms): no response, or no body bytes sent or
    * received for that long, ends it. A slow transfer that keeps moving is never cut off. */
   timeoutMs?: number;
@@ -231,7 +229,7 @@ export class RegistryClient {
   }
 
   private async authenticate(c: Challenge | undefined, scope: string | undefined): Promise<void> {
-    const creds = this.opts.credentials;
+    const creds = await this.opts.credentials;
     if (c?.scheme === 'basic' || (!c && creds)) {
       if (!creds)
         throw new ArtifactsError('REGISTRY_AUTH', `${this.registry} needs credentials, and none are configured`, {
@@ -466,8 +464,9 @@ export class RegistryClient {
 
 /**
  * The deadlines of one request: the signal aborts when `ms` pass without progress (the
- * response not yet here, or no body chunk sent or received), or `totalMs` after it began. Bodies sent through `tap()`
- * and the body of `response(res)` re-arm it with each chunk; it stops when the body ends.
+ * response not yet here, or no body chunk sent or received), or `totalMs` after it began.
+ * Bodies sent through `tap()` and the body of `response(res)` re-arm it with each chunk; it
+ * stops when the body ends.
  */
 function idleWatch(ms: number, totalMs?: number) {
   const ctl = new AbortController();

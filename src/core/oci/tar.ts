@@ -1,7 +1,9 @@
 // A deterministic tar (ustar) of regular files, and a strict reader of one (SPEC §15,
 // `--layout tar`): entries sorted by path, mode 0644, uid/gid 0, empty owner names, mtime 0,
-// so the same files give the same bytes on every machine. The reader takes only regular
-// files with clean relative paths (no links, devices, directories given as entries, `..`).
+// so the same files give the same bytes on every machine; a file name over 100 bytes goes
+// into a pax `path` record. The reader takes only regular files (no links, devices or
+// directories as entries), each perhaps after a pax header holding its path; the caller
+// checks every path with the path rules.
 const BLOCK = 512;
 
 function octal(n: number, width: number): string {
