@@ -549,6 +549,31 @@ suite('channel heads among many referrers', () => {
   });
 });
 
+suite('reserved tags and damaged objects', () => {
+  test('a tag (or channel name) of the form sha256-<hex>, where referrers indexes live, is refused before anything is pushed', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const r = run(dir, ['--json', 'push', ...DR, `${reg.host}/reserved/app:sha256-${'a'.repeat(64)}`]);
+    expect([r.code, (JSON.parse(r.stdout) as { error: { code: string } }).error.code]).toEqual([2, 'USAGE']);
+  });
+
+  test('an object damaged in the store (same size, other bytes) is not what goes up: the push takes the verified content from git and the image pulls', () => {
+    const dir = twoPromotionsCopy(keyDir);
+    const snap = JSON.parse(readFileSync(join(dir, '.artifacts/snapshots/fwk-001/design-review/000002.json'), 'utf8')) as {
+      artifacts: Array<{ content_address: string; size: number }>;
+    };
+    const hex = snap.artifacts[0]!.content_address.slice(7);
+    const object = join(dir, '.artifacts/objects/sha256', hex.slice(0, 2), hex.slice(2));
+    writeFileSync(object, Buffer.alloc(snap.artifacts[0]!.size, 0x58));
+    const ref = `${reg.host}/damaged/app:two`;
+    const p = run(dir, ['--json', 'push', ...DR, ref]);
+    expect(p.code, p.stdout).toBe(0);
+    const out = join(testdir(), 'o');
+    const r = run(testdir(), ['--json', '--trust-root', releaseKeyId(), 'pull', ref, '--out', out]);
+    expect(r.code, r.stdout).toBe(0);
+    for (const [path, bytes] of filesOf(dir)) expect([path, readFileSync(join(out, path)).equals(bytes)]).toEqual([path, true]);
+  });
+});
+
 suite('key rotation', () => {
   test('a deploy target pinned to the new key pulls a channel whose stable snapshot the old key signed: the pinned head vouches for it; without --channel it is refused', async () => {
     const dir = twoPromotionsCopy(keyDir);
@@ -695,6 +720,23 @@ suite('--layout tar', () => {
     expect(run(testdir(), ['--trust-root', releaseKeyId(), 'import', '--oci-layout', layout, '--out', bad]).code).toBe(4);
     expect(existsSync(bad) ? readdirSync(bad) : []).toEqual([]);
   });
+});
+
+test('pull --channel holds the channel name to the tag rules before any request', () => {
+  for (const name of ['../../a/manifests/prod', 'prod#x', 'prod?x=1', 'prod:x', 'a/b']) {
+    const r = run(testdir(), [
+      '--json',
+      '--trust-root',
+      'a'.repeat(64),
+      'pull',
+      '127.0.0.1:1/team/app',
+      '--channel',
+      name,
+      '--out',
+      join(testdir(), 'o'),
+    ]);
+    expect([name, r.code, (JSON.parse(r.stdout) as { error: { code: string } }).error.code]).toEqual([name, 2, 'USAGE']);
+  }
 });
 
 describe('malformed image layouts (no registry needed)', () => {

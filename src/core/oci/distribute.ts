@@ -165,6 +165,12 @@ function bytesRange(bytes: Uint8Array, from: number, length: number): Uint8Array
 /** `artifacts push --framework F --stage S [--seq N] REGISTRY/REPO[:TAG]`. */
 export async function push(repo: Repo, target: string, o: PushOptions): Promise<PushResult> {
   const ref = parseRef(target);
+  // (`sha256-<hex>` tags hold the referrers indexes of registries without the referrers API.)
+  if (ref.tag && REFERRERS_TAG.test(ref.tag))
+    throw new ArtifactsError(
+      'USAGE',
+      `the tag ${ref.tag} is where a registry keeps an image's referrers: choose another tag or channel name`,
+    );
   const { s, publicKey, trust, signer } = await verifiedSnapshot(repo, o);
   const image = await snapshotImage(repo, s, publicKey, o.layout ?? 'files');
   try {
@@ -236,7 +242,17 @@ async function pushImage(
   await upload(sha256Digest(image.config), image.config.length, (f, n) => bytesRange(image.config, f, n));
   for (const l of image.layers) {
     const file = l.tarFile ?? (await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob, { trustStore: true }));
-    await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(file, f, n));
+    try {
+      await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(file, f, n));
+    } catch (e) {
+      // The store's object was taken unhashed and the registry found it is not its digest: a
+      // damaged object. The content is taken again, verified (from git, or the working tree),
+      // or OBJECT_CORRUPT / OBJECT_MISSING says it cannot be.
+      if (l.tarFile || !(e instanceof ArtifactsError && /DIGEST_INVALID/.test(e.message))) throw e;
+      sent.delete(l.descriptor.digest);
+      const checked = await contentFile(repo, l.address, l.path, l.descriptor.size, l.gitBlob);
+      await upload(l.descriptor.digest, l.descriptor.size, (f, n) => fileRange(checked, f, n));
+    }
   }
   if (image.layers.length === 0) await upload(EMPTY_DESCRIPTOR.digest, 2, (f, n) => bytesRange(Buffer.from('{}'), f, n));
   await client.putManifest(ref.repository, ref.tag ?? image.digest, image.manifest, MEDIA.manifest).catch((e: unknown) => {
@@ -394,6 +410,9 @@ export function referrerManifest(
 ): { bytes: Buffer; digest: string; layer: Buffer; artifactType: string } {
   return referrerOf(subjectDigest, subjectSize, MEDIA.dsse, envelope);
 }
+
+/** The fallback tag of an image's referrers index (`sha256-<manifest hex>`). */
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
 
 /** Record a referrer: registries with the referrers API index it themselves (the PUT of a
  * manifest with a subject); others get the tag `sha256-<hex>` holding an image index,
@@ -931,7 +950,8 @@ export async function pull(ref: string, out: string, o: PullOptions): Promise<Pu
   let r = parseRef(ref);
   if (o.channel !== undefined) {
     if (r.tag || r.digest) throw new ArtifactsError('USAGE', '--channel pulls the tag of that name: give REGISTRY/REPO without a tag');
-    r = { ...r, tag: o.channel };
+    // (The channel's name becomes a tag: held to the tag rules before any request.)
+    r = parseRef(formatRef({ ...r, tag: o.channel }));
   }
   return pullImage(registrySource(r, o.plainHttp ? { plainHttp: true } : {}), out, o);
 }
